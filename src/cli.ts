@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// The `junction` command: start the broker, check a configuration file, hash a password.
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Command } from 'commander';
+import { loadConfig } from './config/load.ts';
+import { JunctionError } from './core/errors.ts';
+import { createLogger } from './log.ts';
+import { hashPassword } from './security/password.ts';
+import { JunctionServer } from './server.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function fail(err: unknown): never {
+  const msg = err instanceof JunctionError || err instanceof Error ? err.message : String(err);
+  process.stderr.write(`junction: ${msg}\n`);
+  process.exit(1);
+}
+
+async function readPassword(): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  process.stderr.write('Password: ');
+  const muted = rl as unknown as { _writeToOutput: (s: string) => void };
+  muted._writeToOutput = () => {};
+  const answer = await new Promise<string>((resolve) => rl.question('', resolve));
+  rl.close();
+  process.stderr.write('\n');
+  return answer;
+}
+
+const program = new Command()
+  .name('junction')
+  .description('Junction: a multi-protocol message broker (MQTT, AMQP 1.0, STOMP)')
+  .version(pkg.version, '-v, --version');
+
+program
+  .command('start')
+  .description('run the broker')
+  .option('-c, --config <file>', 'YAML configuration file (default: $JUNCTION_CONFIG, else built-in defaults)')
+  .action(async (opts: { config?: string }) => {
+    let config;
+    try {
+      config = loadConfig(opts.config ?? process.env.JUNCTION_CONFIG);
+    } catch (err) {
+      fail(err);
+    }
+    const log = createLogger(config.log.level);
+    let server: JunctionServer;
+    try {
+      server = await JunctionServer.start(config, { log });
+    } catch (err) {
+      log.fatal({ err }, 'broker failed to start');
+      log.flush();
+      fail(err);
+    }
+    let signals = 0;
+    const shutdown = (signal: string): void => {
+      if (++signals > 1) {
+        log.warn({ signal }, 'second signal: exiting at once');
+        log.flush();
+        process.exit(1);
+      }
+      log.info({ signal }, 'shutdown requested');
+      server.stop().then(
+        () => {
+          log.flush();
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          log.flush();
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+  });
+
+program
+  .command('check-config')
+  .description('validate a configuration file and print what it resolves to')
+  .argument('<file>', 'YAML configuration file')
+  .action((file: string) => {
+    try {
+      const config = loadConfig(file);
+      const users = config.security.users.length;
+      process.stdout.write(
+        `${file}: valid (store ${config.store.type}, ${users} user${users === 1 ? '' : 's'}, ` +
+          `${config.destinations.policies.length} destination polic${config.destinations.policies.length === 1 ? 'y' : 'ies'})\n`,
+      );
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('hash-password')
+  .description('read a password (prompt, or standard input) and print its hash for security.users[].passwordHash')
+  .action(async () => {
+    const password = await readPassword();
+    if (password.length === 0) fail('empty password');
+    process.stdout.write(`${await hashPassword(password)}\n`);
+  });
+
+program.parseAsync(process.argv).catch(fail);

@@ -1,0 +1,126 @@
+// The configuration schema (zod): every key, its type, its default. A broker started with no
+// configuration at all gets these defaults: memory store, anonymous access, default ports.
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const duration = z.number().int().min(0);
+
+const protocolListener = (plain: number, tls: number) =>
+  z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      port: port.default(plain),
+      /** The TLS port; opened only when `tls.cert` and `tls.key` are set. 0 disables it. */
+      tlsPort: port.default(tls),
+    })
+    .prefault({});
+
+export const policySchema = z.strictObject({
+  maxDeliveries: z.number().int().min(0).optional(),
+  redeliveryDelayMs: duration.optional(),
+  redeliveryMultiplier: z.number().min(1).optional(),
+  maxRedeliveryDelayMs: duration.optional(),
+  deadLetterStrategy: z.enum(['individual', 'shared', 'none']).optional(),
+  deadLetterPrefix: z.string().min(1).optional(),
+  sharedDeadLetterQueue: z.string().min(1).optional(),
+  expiredMessages: z.enum(['drop', 'dead-letter', 'expiry-queue']).optional(),
+  expiryQueue: z.string().min(1).optional(),
+  visibilityTimeoutMs: duration.optional(),
+  maxMessages: z.number().int().min(0).optional(),
+  maxBytes: z.number().int().min(0).optional(),
+  overflow: z.enum(['block', 'reject', 'drop-oldest']).optional(),
+  blockTimeoutMs: duration.optional(),
+  dedupWindowMs: duration.optional(),
+  virtualTopicSelector: z.string().optional(),
+});
+
+const destinationPattern = z.string().regex(/^(queue|topic):\/\/.+$/, 'must look like queue://PATTERN or topic://PATTERN');
+
+export const configSchema = z
+  .strictObject({
+    /** Name shared by the broker processes of one active/standby group. */
+    cluster: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('junction'),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+    store: z
+      .strictObject({
+        type: z.enum(['memory']).default('memory'),
+      })
+      .prefault({}),
+    listeners: z
+      .strictObject({
+        host: z.string().default('0.0.0.0'),
+        mqtt: protocolListener(1883, 8883),
+        amqp: protocolListener(5672, 5671),
+        stomp: protocolListener(61613, 61614),
+        websocket: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            port: port.default(61619),
+            /** Serve wss:// instead of ws:// on the WebSocket port (needs tls.cert and tls.key). */
+            tls: z.boolean().default(false),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    tls: z
+      .strictObject({
+        cert: z.string().optional(),
+        key: z.string().optional(),
+        ca: z.string().optional(),
+        passphrase: z.string().optional(),
+        /** Ask clients for a certificate (mutual TLS). */
+        requestCert: z.boolean().default(false),
+        rejectUnauthorized: z.boolean().default(true),
+      })
+      .prefault({}),
+    security: z
+      .strictObject({
+        /** Default: true when no users are configured, false otherwise. */
+        allowAnonymous: z.boolean().optional(),
+        anonymousUser: z.string().min(1).default('anonymous'),
+        anonymousGroups: z.array(z.string()).default(['anonymous']),
+        users: z
+          .array(
+            z.strictObject({
+              username: z.string().min(1),
+              passwordHash: z.string().regex(/^scrypt\$/, 'must be a hash made by `junction hash-password`'),
+              groups: z.array(z.string()).default([]),
+            }),
+          )
+          .default([]),
+        authorization: z
+          .array(
+            z
+              .strictObject({
+                queue: z.string().min(1).optional(),
+                topic: z.string().min(1).optional(),
+                read: z.array(z.string()).default([]),
+                write: z.array(z.string()).default([]),
+                admin: z.array(z.string()).default([]),
+              })
+              .refine((e) => (e.queue === undefined) !== (e.topic === undefined), 'each entry names exactly one of queue or topic'),
+          )
+          .default([]),
+        temporaryDestinationGroups: z.array(z.string()).default([]),
+      })
+      .prefault({}),
+    destinations: z
+      .strictObject({
+        autoCreate: z.boolean().default(true),
+        virtualTopics: z.boolean().default(true),
+        /** Queues that exist from start-up. */
+        queues: z.array(z.string().min(1)).default([]),
+        expirySweepMs: duration.default(5000),
+        dedupMaxEntries: z.number().int().min(1).default(100_000),
+        defaults: policySchema.prefault({}),
+        policies: z.array(policySchema.extend({ match: destinationPattern })).default([]),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export type JunctionConfig = z.output<typeof configSchema>;

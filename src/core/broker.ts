@@ -1,0 +1,576 @@
+// The broker core: the registry of queues, topic routing, subscriptions (transient, durable,
+// shared), publishing with admission control and write-through to the store, recovery from the
+// store at start, temporary queues, retained messages and adapter session state. Protocol-free:
+// adapters translate frames into these calls.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Store, SessionRecord, StoreOp, SubscriptionRecord } from '../store/store.ts';
+import type { Consumer, ConsumerOptions } from './consumer.ts';
+import { DedupWindow } from './dedup.ts';
+import { formatAddress, type Destination, validateName } from './destination.ts';
+import {
+  ClosedError,
+  FencedError,
+  NotAuthorizedError,
+  NotFoundError,
+  QueueFullError,
+  SubscriptionConflictError,
+} from './errors.ts';
+import { createMessage, messageSize, type Message, type MessageInput, type PropertyValue } from './message.ts';
+import { PolicyResolver } from './policy.ts';
+import type { Authorizer, ClientContext, Permission } from './principal.ts';
+import { Queue, type QueueStats } from './queue.ts';
+import { RetainedMessages } from './retained.ts';
+import { Router, virtualTopicOf, type Route } from './router.ts';
+import { compileOptionalSelector } from './selector/index.ts';
+import { StoreWriter } from './store-writer.ts';
+
+export interface BrokerOptions {
+  store: Store;
+  log: Logger;
+  policies?: PolicyResolver;
+  authorizer?: Authorizer;
+  /** Create queues on first use (default true); otherwise only configured or existing ones. */
+  autoCreate?: boolean;
+  /** Queues created at start whether or not anything used them yet. */
+  queues?: readonly string[];
+  virtualTopics?: boolean;
+  expirySweepMs?: number;
+  dedupMaxEntries?: number;
+  now?: () => number;
+  /** Called when a store write fails; a FencedError means this broker lost the lock. */
+  onStoreError?: (err: unknown) => void;
+}
+
+export interface PublishResult {
+  messageId: string;
+  /** Queues the message went to (0 for a topic nobody subscribes to). */
+  routed: number;
+  /** True when a message with the same dedupId was accepted within the window. */
+  duplicate: boolean;
+}
+
+export interface SubscribeRequest extends Omit<ConsumerOptions, 'selector' | 'connectionId'> {
+  /** A queue, or a topic pattern (`*` and `>` allowed). */
+  destination: Destination;
+  selector?: string;
+  /** Topics: skip messages published by the same client id (or connection). */
+  noLocal?: boolean;
+  /** Topics: a durable subscription, kept while nobody is attached. */
+  durable?: { clientId: string; name: string };
+  /** Topics: a shared subscription whose consumers compete; durable keeps it with no consumers. */
+  shared?: { name: string; durable: boolean };
+}
+
+export interface QueueInfo {
+  name: string;
+  label: string;
+  durable: boolean;
+  messages: number;
+  ready: number;
+  inflight: number;
+  consumers: number;
+  bytes: number;
+  stats: QueueStats;
+}
+
+interface SubscriptionState {
+  record: SubscriptionRecord;
+  queue: Queue;
+  route: Route;
+  durable: boolean;
+}
+
+const SUB_PREFIX = 'sub:';
+
+function esc(s: string): string {
+  return s.replace(/%/g, '%25').replace(/:/g, '%3A');
+}
+
+export class Broker {
+  readonly store: Store;
+  readonly log: Logger;
+  readonly authorizer: Authorizer | undefined;
+  private readonly policies: PolicyResolver;
+  private readonly writer: StoreWriter;
+  private readonly router = new Router();
+  private readonly queues = new Map<string, Queue>();
+  private readonly subscriptions = new Map<string, SubscriptionState>();
+  private readonly vtRoutes = new Map<string, Route>();
+  private readonly temporary = new Map<string, string>();
+  private readonly dedup: DedupWindow;
+  private readonly retained = new RetainedMessages();
+  private readonly now: () => number;
+  private readonly autoCreate: boolean;
+  private readonly virtualTopics: boolean;
+  private readonly configuredQueues: readonly string[];
+  private readonly expirySweepMs: number;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private state: 'new' | 'running' | 'closed' = 'new';
+
+  constructor(opts: BrokerOptions) {
+    this.store = opts.store;
+    this.log = opts.log;
+    this.authorizer = opts.authorizer;
+    this.policies = opts.policies ?? new PolicyResolver();
+    this.now = opts.now ?? Date.now;
+    this.autoCreate = opts.autoCreate ?? true;
+    this.virtualTopics = opts.virtualTopics ?? true;
+    this.configuredQueues = opts.queues ?? [];
+    this.expirySweepMs = opts.expirySweepMs ?? 5000;
+    this.dedup = new DedupWindow(opts.dedupMaxEntries);
+    const onStoreError = opts.onStoreError;
+    this.writer = new StoreWriter(this.store, (err, ops) => {
+      this.log.error({ err, ops: ops.length, fenced: err instanceof FencedError }, 'store write failed');
+      onStoreError?.(err);
+    });
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  /** Opens the store and rebuilds working state from it; in-flight messages become redelivered. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new ClosedError('broker');
+    await this.store.open();
+    const now = this.now();
+    for (const d of await this.store.loadDedup(now)) this.dedup.restore(d.key, d.expiresAt);
+    for (const m of await this.store.loadRetained()) this.retained.set(m.destination.name, m);
+    for (const rec of await this.store.loadSubscriptions()) this.openSubscription(rec, true);
+    let restored = 0;
+    for (const q of await this.store.loadQueues()) {
+      let queue = this.queues.get(q.name);
+      if (!queue) {
+        if (q.name.startsWith(SUB_PREFIX)) {
+          this.writer.write({ type: 'deleteQueue', queue: q.name });
+          continue;
+        }
+        queue = this.createQueue(q.name, false);
+      }
+      let cursor: string | undefined;
+      do {
+        const page = await this.store.readQueue(q.name, cursor, 1000);
+        for (const e of page.entries) queue.restore(e.message, e.state);
+        restored += page.entries.length;
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+    }
+    for (const name of this.configuredQueues) if (!this.queues.has(name)) this.createQueue(validateName(name, false), true);
+    await this.writer.flush();
+    this.state = 'running';
+    if (this.expirySweepMs > 0) {
+      this.sweepTimer = setInterval(() => this.sweep(), this.expirySweepMs);
+      this.sweepTimer.unref();
+    }
+    this.log.info(
+      { store: this.store.kind, queues: this.queues.size, subscriptions: this.subscriptions.size, messages: restored },
+      'broker core started',
+    );
+  }
+
+  /** Ends every consumer, waits for pending store writes, closes the store. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    for (const q of this.queues.values()) q.close('broker shutting down');
+    await this.writer.flush();
+    await this.store.close();
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  private assertRunning(): void {
+    if (this.state !== 'running') throw new ClosedError('broker');
+  }
+
+  private authorize(ctx: ClientContext, permission: Permission, d: Destination): void {
+    if (ctx.principal && this.authorizer) this.authorizer.check(ctx.principal, permission, d);
+  }
+
+  // ---- queues ----------------------------------------------------------------------------
+
+  private createQueue(name: string, declare: boolean): Queue {
+    const address = `queue://${name}`;
+    const q: Queue = new Queue({
+      name,
+      label: address,
+      durable: true,
+      policy: this.policies.resolve(name, address, name),
+      writer: this.writer,
+      mover: (target, m, ann) => this.move(target, m, ann),
+      log: this.log,
+      now: this.now,
+    });
+    this.queues.set(name, q);
+    if (declare) this.writer.write({ type: 'declareQueue', queue: { name, createdAt: this.now() } });
+    const vt = this.virtualTopics ? virtualTopicOf(name) : undefined;
+    if (vt !== undefined) {
+      const route: Route = { queue: q, pattern: vt, selector: compileOptionalSelector(q.policy.virtualTopicSelector) };
+      this.vtRoutes.set(name, route);
+      this.router.add(route);
+    }
+    return q;
+  }
+
+  /** The queue `name`, created on first use when allowed (creating needs the admin permission). */
+  private ensureQueue(name: string, ctx: ClientContext): Queue {
+    const existing = this.queues.get(name);
+    if (existing) return existing;
+    if (!this.autoCreate) throw new NotFoundError(`Queue ${name} does not exist and auto-creation is off`, { queue: name });
+    this.authorize(ctx, 'admin', { kind: 'queue', name });
+    return this.createQueue(name, true);
+  }
+
+  /** Copies a message into another queue (dead letters, expired messages); never refused. */
+  private move(target: string, message: Message, annotations: Record<string, PropertyValue>): void {
+    const q = this.queues.get(target) ?? this.createQueue(target, true);
+    const durable = message.persistent && q.durable;
+    if (durable) {
+      this.writer.write({
+        type: 'enqueue', queue: q.name, message,
+        state: { deliveryCount: 0, deliverAt: 0, delivered: false, annotations },
+      });
+    }
+    q.accept({ ...message, deliverAt: 0 }, durable, false, annotations);
+  }
+
+  /** Deletes a queue and everything in it; its consumers are told. */
+  deleteQueue(name: string): void {
+    const q = this.queues.get(name);
+    if (!q) throw new NotFoundError(`Queue ${name} does not exist`, { queue: name });
+    this.dropQueue(q, 'queue deleted');
+  }
+
+  private dropQueue(q: Queue, reason: string): void {
+    q.close(reason);
+    this.queues.delete(q.name);
+    const vt = this.vtRoutes.get(q.name);
+    if (vt) {
+      this.router.remove(vt);
+      this.vtRoutes.delete(q.name);
+    }
+    this.temporary.delete(q.name);
+    if (q.durable) this.writer.write({ type: 'deleteQueue', queue: q.name });
+  }
+
+  getQueue(name: string): QueueInfo | undefined {
+    const q = this.queues.get(name);
+    return q && info(q);
+  }
+
+  listQueues(): QueueInfo[] {
+    return [...this.queues.values()].map(info);
+  }
+
+  // ---- publish ---------------------------------------------------------------------------
+
+  async publish(input: MessageInput, ctx: ClientContext): Promise<PublishResult> {
+    this.assertRunning();
+    const now = this.now();
+    const message = createMessage(input, ctx.principal?.username, now);
+    const dest = message.destination;
+    this.authorize(ctx, 'write', dest);
+    const result: PublishResult = { messageId: message.id, routed: 0, duplicate: false };
+    const targets =
+      dest.kind === 'queue' ? [this.ensureQueue(dest.name, ctx)] : this.router.route(message, ctx.clientId ?? ctx.connectionId);
+
+    let dedupKey: string | undefined;
+    let dedupUntil = 0;
+    if (message.dedupId !== undefined) {
+      dedupKey = DedupWindow.key(formatAddress(dest), message.dedupId);
+      const window = targets[0]?.policy.dedupWindowMs ?? this.policies.resolve('', formatAddress(dest), '').dedupWindowMs;
+      dedupUntil = now + window;
+      if (this.dedup.checkAndRecord(dedupKey, now, dedupUntil)) {
+        result.duplicate = true;
+        return result;
+      }
+    }
+    if (targets.length === 0 || (message.expiresAt > 0 && message.expiresAt <= now)) return result;
+
+    const size = messageSize(message);
+    const reserved: Queue[] = [];
+    try {
+      for (const q of targets) {
+        await this.admit(q, size);
+        reserved.push(q);
+      }
+      const durable = message.persistent && targets.some((q) => q.durable);
+      if (durable) {
+        const ops: StoreOp[] = [];
+        const state = { deliveryCount: 0, deliverAt: message.deliverAt, delivered: false };
+        for (const q of targets) if (q.durable) ops.push({ type: 'enqueue', queue: q.name, message, state });
+        if (dedupKey !== undefined) ops.push({ type: 'putDedup', record: { key: dedupKey, expiresAt: dedupUntil } });
+        await this.writer.writeAndWait(ops);
+      }
+    } catch (err) {
+      for (const q of reserved) q.unreserve(size);
+      if (dedupKey !== undefined) this.dedup.forget(dedupKey);
+      throw err;
+    }
+    for (const q of targets) q.accept(message, message.persistent && q.durable, true);
+    result.routed = targets.length;
+    return result;
+  }
+
+  /** Reserves room for one message in `q`, applying its overflow policy. */
+  private async admit(q: Queue, size: number): Promise<void> {
+    if (q.hasRoom(size)) {
+      q.reserve(size);
+      return;
+    }
+    const p = q.policy;
+    if (q.tooLarge(size)) {
+      q.stats.rejected++;
+      throw new QueueFullError(q.name, `message of ${size} bytes exceeds maxBytes ${p.maxBytes}`);
+    }
+    switch (p.overflow) {
+      case 'reject':
+        q.stats.rejected++;
+        throw new QueueFullError(q.name, limitText(q));
+      case 'drop-oldest':
+        while (!q.hasRoom(size)) {
+          if (!q.evictOldest()) {
+            q.stats.rejected++;
+            throw new QueueFullError(q.name, `${limitText(q)}; every message is in flight, none can be dropped`);
+          }
+        }
+        q.reserve(size);
+        return;
+      case 'block':
+        await q.waitForRoom(size, p.blockTimeoutMs);
+    }
+  }
+
+  // ---- subscribe -------------------------------------------------------------------------
+
+  /** Attaches a consumer to a queue, or to a topic through a subscription queue. */
+  async subscribe(req: SubscribeRequest, ctx: ClientContext): Promise<Consumer> {
+    this.assertRunning();
+    const selector = compileOptionalSelector(req.selector);
+    const opts: ConsumerOptions = { ...req, selector };
+    if (ctx.connectionId !== undefined) opts.connectionId = ctx.connectionId;
+    const d = req.destination;
+    if (d.kind === 'queue') {
+      validateName(d.name, false);
+      this.authorize(ctx, 'read', d);
+      const owner = this.temporary.get(d.name);
+      if (owner !== undefined && owner !== ctx.connectionId) {
+        throw new NotAuthorizedError(`Temporary queue ${d.name} can only be consumed by the connection that created it`, {
+          queue: d.name,
+        });
+      }
+      return this.ensureQueue(d.name, ctx).attach(opts);
+    }
+    validateName(d.name, true);
+    this.authorize(ctx, 'read', d);
+    const rec = this.subscriptionRecord(req, ctx);
+    let sub = this.subscriptions.get(rec.name);
+    if (sub && !sameSubscription(sub.record, rec)) {
+      if (sub.queue.consumerCount > 0) {
+        throw new SubscriptionConflictError(
+          `Subscription ${rec.subscriptionName ?? rec.name} is in use with a different topic or selector`,
+          { subscription: rec.name },
+        );
+      }
+      this.closeSubscription(sub, 'subscription changed');
+      sub = undefined;
+    }
+    if (sub && !rec.shared && sub.queue.consumerCount > 0) {
+      throw new SubscriptionConflictError(`Durable subscription ${rec.subscriptionName} of client ${rec.clientId} is already active`, {
+        subscription: rec.name,
+      });
+    }
+    sub ??= this.openSubscription(rec, false);
+    return sub.queue.attach(opts);
+  }
+
+  private subscriptionRecord(req: SubscribeRequest, ctx: ClientContext): SubscriptionRecord {
+    const base = { pattern: req.destination.name, createdAt: this.now() };
+    const extra: Partial<SubscriptionRecord> = {};
+    if (req.selector !== undefined && req.selector.trim() !== '') extra.selector = req.selector;
+    if (req.noLocal) extra.noLocal = true;
+    if (req.shared) {
+      const kind = req.shared.durable ? 'sd' : 's';
+      return { ...base, ...extra, name: `${SUB_PREFIX}${kind}:${esc(req.shared.name)}`, subscriptionName: req.shared.name, shared: true };
+    }
+    if (req.durable) {
+      const { clientId, name } = req.durable;
+      return {
+        ...base, ...extra, name: `${SUB_PREFIX}d:${esc(clientId)}:${esc(name)}`, clientId, subscriptionName: name, shared: false,
+        ...(req.noLocal ? { noLocal: true } : {}),
+      };
+    }
+    const rec: SubscriptionRecord = { ...base, ...extra, name: `${SUB_PREFIX}t:${randomUUID()}`, shared: false };
+    if (req.noLocal) rec.clientId = ctx.clientId ?? ctx.connectionId;
+    return rec;
+  }
+
+  private openSubscription(rec: SubscriptionRecord, recovered: boolean): SubscriptionState {
+    const durable = rec.name.startsWith(`${SUB_PREFIX}d:`) || rec.name.startsWith(`${SUB_PREFIX}sd:`);
+    const address = `topic://${rec.pattern}`;
+    const queue = new Queue({
+      name: rec.name,
+      label: address,
+      durable,
+      subscription: true,
+      policy: this.policies.resolve(rec.name, address, rec.pattern),
+      writer: this.writer,
+      mover: (target, m, ann) => this.move(target, m, ann),
+      log: this.log,
+      now: this.now,
+      onIdle: durable ? undefined : (q) => {
+        const s = this.subscriptions.get(q.name);
+        if (s) this.closeSubscription(s, 'last consumer left');
+      },
+    });
+    const route: Route = {
+      queue,
+      pattern: rec.pattern,
+      selector: compileOptionalSelector(rec.selector),
+      noLocalKey: rec.noLocal ? rec.clientId : undefined,
+    };
+    const state: SubscriptionState = { record: rec, queue, route, durable };
+    this.subscriptions.set(rec.name, state);
+    this.queues.set(rec.name, queue);
+    this.router.add(route);
+    if (durable && !recovered) {
+      this.writer.write(
+        { type: 'declareQueue', queue: { name: rec.name, createdAt: rec.createdAt } },
+        { type: 'putSubscription', subscription: rec },
+      );
+    }
+    return state;
+  }
+
+  private closeSubscription(sub: SubscriptionState, reason: string): void {
+    this.router.remove(sub.route);
+    this.subscriptions.delete(sub.record.name);
+    this.dropQueue(sub.queue, reason);
+    if (sub.durable) this.writer.write({ type: 'deleteSubscription', name: sub.record.name });
+  }
+
+  /** Removes a durable subscription (JMS unsubscribe); refused while a consumer is attached. */
+  unsubscribeDurable(clientId: string, name: string): void {
+    this.removeSubscription(`${SUB_PREFIX}d:${esc(clientId)}:${esc(name)}`, name);
+  }
+
+  /** Removes a shared subscription and its queued messages; refused while consumers are attached. */
+  unsubscribeShared(name: string, durable: boolean): void {
+    this.removeSubscription(`${SUB_PREFIX}${durable ? 'sd' : 's'}:${esc(name)}`, name);
+  }
+
+  private removeSubscription(key: string, name: string): void {
+    const sub = this.subscriptions.get(key);
+    if (!sub) throw new NotFoundError(`No subscription named ${name}`, { subscription: name });
+    if (sub.queue.consumerCount > 0) {
+      throw new SubscriptionConflictError(`Subscription ${name} still has consumers attached`, { subscription: name });
+    }
+    this.closeSubscription(sub, 'unsubscribed');
+  }
+
+  listSubscriptions(): SubscriptionRecord[] {
+    return [...this.subscriptions.values()].map((s) => ({ ...s.record }));
+  }
+
+  // ---- temporary destinations --------------------------------------------------------------
+
+  /** A queue only `ctx`'s connection may consume from, deleted when that connection ends. */
+  createTemporaryQueue(ctx: ClientContext): Destination {
+    this.assertRunning();
+    const name = `TEMP.${randomUUID()}`;
+    const q = new Queue({
+      name,
+      label: `queue://${name}`,
+      durable: false,
+      policy: this.policies.resolve(name, `queue://${name}`, name),
+      writer: this.writer,
+      mover: (target, m, ann) => this.move(target, m, ann),
+      log: this.log,
+      now: this.now,
+    });
+    this.queues.set(name, q);
+    this.temporary.set(name, ctx.connectionId);
+    return { kind: 'queue', name };
+  }
+
+  /** A connection ended: its temporary queues go. (Its consumers are closed by the adapter.) */
+  connectionClosed(connectionId: string): void {
+    for (const [name, owner] of [...this.temporary]) {
+      if (owner !== connectionId) continue;
+      const q = this.queues.get(name);
+      if (q) this.dropQueue(q, 'temporary queue owner disconnected');
+      this.temporary.delete(name);
+    }
+  }
+
+  // ---- retained messages and sessions ----------------------------------------------------
+
+  /** Keeps `message` as the retained message of its topic (null clears it). */
+  async retain(topicName: string, message: Message | null): Promise<void> {
+    this.assertRunning();
+    await this.writer.writeAndWait([{ type: 'putRetained', topic: topicName, message }]);
+    this.retained.set(topicName, message);
+  }
+
+  retainedFor(pattern: string): Message[] {
+    return this.retained.match(pattern, this.now());
+  }
+
+  getSession(id: string): Promise<SessionRecord | undefined> {
+    return this.store.getSession(id);
+  }
+
+  putSession(session: SessionRecord): Promise<void> {
+    return this.writer.writeAndWait([{ type: 'putSession', session }]);
+  }
+
+  deleteSession(id: string): Promise<void> {
+    return this.writer.writeAndWait([{ type: 'deleteSession', id }]);
+  }
+
+  // ---- housekeeping ----------------------------------------------------------------------
+
+  /** Expires messages past their TTL and prunes the dedup window; runs on a timer. */
+  sweep(): void {
+    const now = this.now();
+    for (const q of this.queues.values()) q.sweepExpired(now);
+    this.dedup.prune(now);
+  }
+
+  /** Resolves when every store write issued so far has finished. */
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+
+  writerStats(): { batches: number; ops: number } {
+    return { batches: this.writer.batches, ops: this.writer.ops };
+  }
+}
+
+function info(q: Queue): QueueInfo {
+  return {
+    name: q.name,
+    label: q.label,
+    durable: q.durable,
+    messages: q.count,
+    ready: q.readyCount,
+    inflight: q.inflightCount,
+    consumers: q.consumerCount,
+    bytes: q.bytes,
+    stats: { ...q.stats },
+  };
+}
+
+function limitText(q: Queue): string {
+  const p = q.policy;
+  const parts: string[] = [];
+  if (p.maxMessages > 0) parts.push(`maxMessages ${p.maxMessages}`);
+  if (p.maxBytes > 0) parts.push(`maxBytes ${p.maxBytes}`);
+  return parts.join(', ');
+}
+
+function sameSubscription(a: SubscriptionRecord, b: SubscriptionRecord): boolean {
+  return a.pattern === b.pattern && (a.selector ?? '') === (b.selector ?? '') && (a.noLocal ?? false) === (b.noLocal ?? false);
+}

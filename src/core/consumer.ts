@@ -1,0 +1,147 @@
+// A consumer attached to one queue: its credit (a prefetch window refilled as it settles, or
+// explicit credit granted by the adapter, as AMQP does), its unsettled deliveries, and the
+// settlement calls an adapter makes (ack, release, reject).
+import { randomUUID } from 'node:crypto';
+import { UnknownDeliveryError } from './errors.ts';
+import type { Message, PropertyValue } from './message.ts';
+import type { Selector } from './selector/index.ts';
+
+export type CreditMode = 'window' | 'explicit';
+
+export interface Delivery {
+  /** Unique per consumer; pass it back to settle. */
+  readonly tag: number;
+  readonly consumerId: string;
+  /** The queue it came from (a subscription's queue for topic consumers). */
+  readonly queue: string;
+  readonly message: Message;
+  /** Failed deliveries before this one. */
+  readonly deliveryCount: number;
+  readonly redelivered: boolean;
+  /** Facts the queue added: dead-letter reason, original destination. */
+  readonly annotations: Readonly<Record<string, PropertyValue>> | undefined;
+}
+
+export interface ReleaseOptions {
+  /** Counts as a failed delivery (deliveryCount + 1, redelivery backoff, DLQ at maxDeliveries). Default true. */
+  failed?: boolean;
+  /** Apply the redelivery backoff delay. Default true when failed. */
+  delay?: boolean;
+  /** Never offer this message to this consumer again (AMQP modified undeliverable-here). */
+  undeliverableHere?: boolean;
+}
+
+export interface ConsumerOptions {
+  connectionId?: string;
+  selector?: Selector | undefined;
+  creditMode?: CreditMode;
+  /** Window size (window mode) or initial credit (explicit mode). */
+  prefetch?: number;
+  exclusive?: boolean;
+  onMessage: (delivery: Delivery) => void;
+  /** Called when the broker ends the consumer (its queue was deleted, broker shutdown). */
+  onClosed?: (reason: string) => void;
+}
+
+/** What a Consumer needs from its queue. */
+export interface ConsumerHost {
+  readonly name: string;
+  ack(c: Consumer, tag: number): void;
+  release(c: Consumer, tag: number, opts: ReleaseOptions): void;
+  reject(c: Consumer, tag: number, reason: string): void;
+  detach(c: Consumer): void;
+  dispatch(): void;
+}
+
+export class Consumer {
+  readonly id = randomUUID();
+  readonly connectionId: string | undefined;
+  readonly selector: Selector | undefined;
+  readonly creditMode: CreditMode;
+  readonly prefetch: number;
+  readonly exclusive: boolean;
+  /** Unsettled deliveries by tag. The queue owns the values. */
+  readonly inflight = new Map<number, unknown>();
+  credit: number;
+  nextTag = 1;
+  closed = false;
+  private readonly onMessage: (d: Delivery) => void;
+  private readonly onClosedCb: ((reason: string) => void) | undefined;
+
+  constructor(
+    private readonly host: ConsumerHost,
+    opts: ConsumerOptions,
+  ) {
+    this.connectionId = opts.connectionId;
+    this.selector = opts.selector;
+    this.creditMode = opts.creditMode ?? 'window';
+    this.prefetch = Math.max(0, opts.prefetch ?? 1000);
+    this.credit = this.creditMode === 'explicit' ? this.prefetch : 0;
+    this.exclusive = opts.exclusive ?? false;
+    this.onMessage = opts.onMessage;
+    this.onClosedCb = opts.onClosed;
+  }
+
+  get queueName(): string {
+    return this.host.name;
+  }
+
+  /** Deliveries this consumer may still receive now. */
+  available(): number {
+    if (this.closed) return 0;
+    return this.creditMode === 'window' ? this.prefetch - this.inflight.size : this.credit;
+  }
+
+  ack(tag: number): void {
+    this.host.ack(this, tag);
+  }
+
+  /** Acknowledges `tag` and every earlier unsettled delivery (STOMP `client` ack mode). */
+  ackUpTo(tag: number): number {
+    if (!this.inflight.has(tag)) throw new UnknownDeliveryError(tag, this.id);
+    const tags = [...this.inflight.keys()].filter((t) => t <= tag);
+    for (const t of tags) this.host.ack(this, t);
+    return tags.length;
+  }
+
+  release(tag: number, opts: ReleaseOptions = {}): void {
+    this.host.release(this, tag, opts);
+  }
+
+  reject(tag: number, reason: string): void {
+    this.host.reject(this, tag, reason);
+  }
+
+  /** Explicit mode: grant more credit. */
+  addCredit(n: number): void {
+    if (this.creditMode !== 'explicit' || n <= 0) return;
+    this.credit += n;
+    this.host.dispatch();
+  }
+
+  /** Explicit mode: deliver what is available now, then drop the remaining credit; returns it. */
+  drain(): number {
+    this.host.dispatch();
+    const left = this.credit;
+    this.credit = 0;
+    return left;
+  }
+
+  /** Detaches; unsettled deliveries return to the queue as failed deliveries. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.host.detach(this);
+  }
+
+  /** @internal The queue hands over a delivery. */
+  deliver(d: Delivery): void {
+    this.onMessage(d);
+  }
+
+  /** @internal The broker ended this consumer. */
+  endedByBroker(reason: string): void {
+    this.closed = true;
+    this.onClosedCb?.(reason);
+  }
+}

@@ -1,0 +1,102 @@
+// Typed errors of the broker core. Each carries a stable `code` adapters map to their protocol's
+// own error (STOMP ERROR, MQTT reason code, AMQP condition) and a `context` object for logs.
+
+export type ErrorCode =
+  | 'invalid-destination'
+  | 'invalid-message'
+  | 'invalid-selector'
+  | 'queue-full'
+  | 'not-authorized'
+  | 'not-authenticated'
+  | 'subscription-conflict'
+  | 'unknown-delivery'
+  | 'not-found'
+  | 'fenced'
+  | 'closed'
+  | 'config';
+
+export class JunctionError extends Error {
+  readonly code: ErrorCode;
+  readonly context: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, context: Record<string, unknown> = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.context = context;
+  }
+}
+
+export class InvalidDestinationError extends JunctionError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super('invalid-destination', message, context);
+  }
+}
+
+export class InvalidMessageError extends JunctionError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super('invalid-message', message, context);
+  }
+}
+
+export class SelectorSyntaxError extends JunctionError {
+  readonly position: number;
+  constructor(message: string, selector: string, position: number) {
+    super('invalid-selector', `Invalid selector at position ${position + 1}: ${message}`, { selector, position });
+    this.position = position;
+  }
+}
+
+export class QueueFullError extends JunctionError {
+  constructor(queue: string, limit: string) {
+    super('queue-full', `Queue ${queue} is full (${limit}); the message was not accepted`, { queue, limit });
+  }
+}
+
+export class NotAuthorizedError extends JunctionError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super('not-authorized', message, context);
+  }
+}
+
+export class NotAuthenticatedError extends JunctionError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super('not-authenticated', message, context);
+  }
+}
+
+export class SubscriptionConflictError extends JunctionError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super('subscription-conflict', message, context);
+  }
+}
+
+export class UnknownDeliveryError extends JunctionError {
+  constructor(tag: number, consumerId: string) {
+    super('unknown-delivery', `Delivery ${tag} is not in flight for consumer ${consumerId}`, { tag, consumerId });
+  }
+}
+
+export class NotFoundError extends JunctionError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super('not-found', message, context);
+  }
+}
+
+export class FencedError extends JunctionError {
+  constructor(epoch: number, current: number) {
+    super('fenced', `Store write refused: epoch ${epoch} is older than the current epoch ${current}`, { epoch, current });
+  }
+}
+
+export class ClosedError extends JunctionError {
+  constructor(what: string) {
+    super('closed', `${what} is closed`, { what });
+  }
+}
+
+export class ConfigError extends JunctionError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super('config', message, context);
+  }
+}

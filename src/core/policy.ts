@@ -1,0 +1,119 @@
+// Destination policies: the delivery rules a queue runs with (redelivery, dead-lettering, expiry,
+// visibility timeout, limits), resolved for a queue from the defaults plus every configured entry
+// whose pattern matches it, later entries overriding earlier ones.
+import { matches } from './destination.ts';
+
+export type OverflowPolicy = 'block' | 'reject' | 'drop-oldest';
+export type DeadLetterStrategy = 'individual' | 'shared' | 'none';
+export type ExpiredAction = 'drop' | 'dead-letter' | 'expiry-queue';
+
+export interface PolicySettings {
+  /** Deliveries after which a message goes to the dead-letter queue; 0 = never. */
+  maxDeliveries: number;
+  redeliveryDelayMs: number;
+  redeliveryMultiplier: number;
+  maxRedeliveryDelayMs: number;
+  deadLetterStrategy: DeadLetterStrategy;
+  deadLetterPrefix: string;
+  sharedDeadLetterQueue: string;
+  expiredMessages: ExpiredAction;
+  expiryQueue: string;
+  /** Unsettled deliveries older than this return to the queue; 0 = off. */
+  visibilityTimeoutMs: number;
+  /** 0 = unlimited. */
+  maxMessages: number;
+  maxBytes: number;
+  overflow: OverflowPolicy;
+  /** How long a blocked publisher waits for room before the send is refused. */
+  blockTimeoutMs: number;
+  /** Window for publish deduplication by dedupId. */
+  dedupWindowMs: number;
+  /** Virtual-topic consumer queues only: a selector deciding which topic messages the group gets. */
+  virtualTopicSelector: string;
+}
+
+export interface PolicyEntry extends Partial<PolicySettings> {
+  /** `queue://pattern` or `topic://pattern` (topic patterns apply to subscriptions). */
+  match: string;
+}
+
+/** Concrete rules of one queue. */
+export interface QueuePolicy extends PolicySettings {
+  /** Where dead letters go; null = dropped (counted). */
+  deadLetterQueue: string | null;
+  /** Where expired messages go; null = dropped (counted). */
+  expiryQueueName: string | null;
+  /** False for dead-letter and expiry queues: what lands there is kept until consumed. */
+  expires: boolean;
+}
+
+export const DEFAULT_POLICY: PolicySettings = {
+  maxDeliveries: 7,
+  redeliveryDelayMs: 1000,
+  redeliveryMultiplier: 2,
+  maxRedeliveryDelayMs: 60_000,
+  deadLetterStrategy: 'individual',
+  deadLetterPrefix: 'DLQ.',
+  sharedDeadLetterQueue: 'ActiveMQ.DLQ',
+  expiredMessages: 'drop',
+  expiryQueue: 'ExpiryQueue',
+  visibilityTimeoutMs: 0,
+  maxMessages: 0,
+  maxBytes: 0,
+  overflow: 'block',
+  blockTimeoutMs: 30_000,
+  dedupWindowMs: 300_000,
+  virtualTopicSelector: '',
+};
+
+export class PolicyResolver {
+  constructor(
+    private readonly defaults: PolicySettings = DEFAULT_POLICY,
+    private readonly entries: readonly PolicyEntry[] = [],
+  ) {}
+
+  /**
+   * Rules for the queue `queueName`. `address` is what policies match against: `queue://NAME`
+   * for a queue, `topic://PATTERN` for a topic subscription's queue. `dlqLabel` names the
+   * individual dead-letter queue (`DLQ.<label>`).
+   */
+  resolve(queueName: string, address: string, dlqLabel: string): QueuePolicy {
+    const s: PolicySettings = { ...this.defaults };
+    const [kind, name] = splitAddress(address);
+    for (const e of this.entries) {
+      const [ek, en] = splitAddress(e.match);
+      if (ek === kind && matches(en, name)) {
+        const { match: _match, ...rest } = e;
+        Object.assign(s, stripUndefined(rest));
+      }
+    }
+    const isDeadLetterQueue =
+      queueName.startsWith(s.deadLetterPrefix) || queueName === s.sharedDeadLetterQueue || queueName === s.expiryQueue;
+    if (isDeadLetterQueue) {
+      return { ...s, maxDeliveries: 0, deadLetterQueue: null, expiryQueueName: null, expires: false };
+    }
+    let deadLetterQueue: string | null = null;
+    if (s.deadLetterStrategy === 'individual') deadLetterQueue = s.deadLetterPrefix + dlqLabel;
+    else if (s.deadLetterStrategy === 'shared') deadLetterQueue = s.sharedDeadLetterQueue;
+    let expiryQueueName: string | null = null;
+    if (s.expiredMessages === 'dead-letter') expiryQueueName = deadLetterQueue;
+    else if (s.expiredMessages === 'expiry-queue') expiryQueueName = s.expiryQueue;
+    return { ...s, deadLetterQueue, expiryQueueName, expires: true };
+  }
+}
+
+function splitAddress(a: string): [string, string] {
+  const i = a.indexOf('://');
+  return i < 0 ? ['queue', a] : [a.slice(0, i), a.slice(i + 3)];
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Backoff before redelivery number `failures` (1 = first redelivery). */
+export function redeliveryDelay(p: PolicySettings, failures: number): number {
+  if (p.redeliveryDelayMs <= 0) return 0;
+  const d = p.redeliveryDelayMs * Math.pow(p.redeliveryMultiplier, Math.max(0, failures - 1));
+  return Math.min(d, p.maxRedeliveryDelayMs > 0 ? p.maxRedeliveryDelayMs : d);
+}

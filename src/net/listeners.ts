@@ -1,0 +1,220 @@
+// Network listeners for every protocol, opened one way from configuration: plain TCP and TLS per
+// protocol, and one shared WebSocket port that picks the protocol from the subprotocol the client
+// offers (or, when it offers none, from the URL path). Adapters only implement ProtocolHandler;
+// TLS material, socket tracking and shutdown live here.
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { JunctionConfig } from '../config/schema.ts';
+import { ConfigError } from '../core/errors.ts';
+
+export type Protocol = 'mqtt' | 'amqp' | 'stomp';
+export type Transport = 'tcp' | 'tls' | 'ws' | 'wss';
+
+export interface ConnectionInfo {
+  readonly protocol: Protocol;
+  readonly transport: Transport;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+}
+
+export interface ProtocolHandler {
+  readonly protocol: Protocol;
+  /** WebSocket subprotocols this handler speaks. */
+  readonly subprotocols: readonly string[];
+  /** URL paths that select this handler when a WebSocket client offers no subprotocol. */
+  readonly paths: readonly string[];
+  handleSocket(socket: net.Socket, info: ConnectionInfo): void;
+  handleWebSocket(ws: WebSocket, req: IncomingMessage, info: ConnectionInfo): void;
+}
+
+export interface ListenerAddress {
+  readonly protocol: Protocol | 'websocket';
+  readonly transport: Transport;
+  readonly host: string;
+  readonly port: number;
+}
+
+export const WS_MAX_PAYLOAD = 64 * 1024 * 1024;
+
+interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+  passphrase?: string;
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
+}
+
+function readTls(cfg: JunctionConfig['tls']): TlsMaterial | undefined {
+  if (!cfg.cert && !cfg.key) return undefined;
+  if (!cfg.cert || !cfg.key) throw new ConfigError('tls.cert and tls.key must be set together');
+  const read = (key: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`Cannot read tls.${key} file ${file}: ${(err as Error).message}`, { key, file });
+    }
+  };
+  const m: TlsMaterial = {
+    cert: read('cert', cfg.cert),
+    key: read('key', cfg.key),
+    requestCert: cfg.requestCert,
+    rejectUnauthorized: cfg.rejectUnauthorized,
+  };
+  if (cfg.ca) m.ca = read('ca', cfg.ca);
+  if (cfg.passphrase) m.passphrase = cfg.passphrase;
+  return m;
+}
+
+export class Listeners {
+  private readonly servers: Array<net.Server | HttpServer> = [];
+  private readonly sockets = new Set<Duplex>();
+  private readonly wsServers: WebSocketServer[] = [];
+  private readonly bound: ListenerAddress[] = [];
+
+  private constructor(private readonly log: Logger) {}
+
+  /** Opens every enabled listener that has a handler; rejects if a port cannot be bound. */
+  static async open(config: JunctionConfig, handlers: readonly ProtocolHandler[], log: Logger): Promise<Listeners> {
+    const l = new Listeners(log);
+    try {
+      await l.openAll(config, handlers);
+    } catch (err) {
+      await l.close();
+      throw err;
+    }
+    return l;
+  }
+
+  get addresses(): readonly ListenerAddress[] {
+    return this.bound;
+  }
+
+  /** The bound port of one listener (useful when configured as 0). */
+  port(protocol: Protocol | 'websocket', transport: Transport): number | undefined {
+    return this.bound.find((a) => a.protocol === protocol && a.transport === transport)?.port;
+  }
+
+  private async openAll(config: JunctionConfig, handlers: readonly ProtocolHandler[]): Promise<void> {
+    const material = readTls(config.tls);
+    const host = config.listeners.host;
+    for (const h of handlers) {
+      const lc = config.listeners[h.protocol];
+      if (!lc.enabled) continue;
+      const onSocket = (transport: Transport) => (socket: net.Socket) => {
+        this.track(socket);
+        h.handleSocket(socket, {
+          protocol: h.protocol,
+          transport,
+          remoteAddress: socket.remoteAddress ?? '',
+          remotePort: socket.remotePort ?? 0,
+        });
+      };
+      await this.listen(net.createServer(onSocket('tcp')), h.protocol, 'tcp', host, lc.port);
+      if (material && lc.tlsPort > 0) {
+        await this.listen(tls.createServer(material, onSocket('tls')), h.protocol, 'tls', host, lc.tlsPort, 'secureConnection');
+      }
+    }
+    const wc = config.listeners.websocket;
+    if (wc.enabled && handlers.length > 0) {
+      if (wc.tls && !material) throw new ConfigError('listeners.websocket.tls needs tls.cert and tls.key');
+      const http = wc.tls && material ? createHttpsServer(material) : createHttpServer();
+      http.on('request', (_req, res) => {
+        res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+        res.end('This port speaks WebSocket: connect with subprotocol mqtt, v12.stomp or amqp.\n');
+      });
+      this.attachWebSocket(http, handlers, wc.tls ? 'wss' : 'ws');
+      await this.listen(http, 'websocket', wc.tls ? 'wss' : 'ws', host, wc.port);
+    }
+  }
+
+  private attachWebSocket(http: HttpServer, handlers: readonly ProtocolHandler[], transport: Transport): void {
+    const bySubprotocol = new Map<string, ProtocolHandler>();
+    const byPath = new Map<string, ProtocolHandler>();
+    for (const h of handlers) {
+      for (const p of h.subprotocols) bySubprotocol.set(p.toLowerCase(), h);
+      for (const p of h.paths) byPath.set(p, h);
+    }
+    const wss = new WebSocketServer({
+      server: http,
+      maxPayload: WS_MAX_PAYLOAD,
+      handleProtocols: (offered) => {
+        for (const p of offered) if (bySubprotocol.has(p.toLowerCase())) return p;
+        return false;
+      },
+    });
+    this.wsServers.push(wss);
+    wss.on('connection', (ws, req) => {
+      const path = (req.url ?? '/').split('?')[0] as string;
+      const h = ws.protocol ? bySubprotocol.get(ws.protocol.toLowerCase()) : byPath.get(path);
+      if (!h) {
+        this.log.info({ path, offered: req.headers['sec-websocket-protocol'] ?? '' }, 'websocket refused: no known subprotocol');
+        ws.close(1002, 'Unsupported subprotocol: use mqtt, v10.stomp, v11.stomp, v12.stomp or amqp');
+        return;
+      }
+      h.handleWebSocket(ws, req, {
+        protocol: h.protocol,
+        transport,
+        remoteAddress: req.socket.remoteAddress ?? '',
+        remotePort: req.socket.remotePort ?? 0,
+      });
+    });
+    wss.on('error', (err) => this.log.error({ err }, 'websocket server error'));
+  }
+
+  private track(socket: Duplex): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  private listen(
+    server: net.Server | HttpServer,
+    protocol: Protocol | 'websocket',
+    transport: Transport,
+    host: string,
+    port: number,
+    connectionEvent = 'connection',
+  ): Promise<void> {
+    if (protocol === 'websocket') server.on(connectionEvent, (s: Duplex) => this.track(s));
+    server.on('error', (err) => this.log.error({ err, protocol, transport }, 'listener error'));
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(new ConfigError(`Cannot listen for ${protocol} (${transport}) on ${host}:${port}: ${err.message}`, { protocol, port }));
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        const a = server.address();
+        const bound = typeof a === 'object' && a ? a.port : port;
+        this.bound.push({ protocol, transport, host, port: bound });
+        resolve();
+      });
+    });
+  }
+
+  /** Stops accepting new connections; existing ones stay open. */
+  async stopAccepting(): Promise<void> {
+    await Promise.all(
+      this.servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))),
+    );
+  }
+
+  /** Drops every open connection. */
+  destroyConnections(): void {
+    for (const wss of this.wsServers) for (const c of wss.clients) c.terminate();
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+
+  async close(): Promise<void> {
+    const stopped = this.stopAccepting();
+    this.destroyConnections();
+    for (const wss of this.wsServers) wss.close();
+    await stopped;
+  }
+}

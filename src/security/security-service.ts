@@ -1,0 +1,98 @@
+// Authentication and authorization for every protocol. Users come from configuration with scrypt
+// password hashes and group memberships. Authorization follows ActiveMQ's authorizationMap: entries
+// name a queue or topic pattern (wildcards allowed) and the groups holding read, write and admin;
+// the groups of every matching entry are combined. With no entries at all, any authenticated
+// user may do anything; with entries, a destination no entry matches is refused.
+import { formatAddress, matches, type Destination } from '../core/destination.ts';
+import { NotAuthenticatedError, NotAuthorizedError } from '../core/errors.ts';
+import type { Authorizer, Permission, Principal } from '../core/principal.ts';
+import { verifyPassword } from './password.ts';
+
+export interface UserConfig {
+  username: string;
+  passwordHash: string;
+  groups: string[];
+}
+
+export interface AuthorizationEntry {
+  queue?: string | undefined;
+  topic?: string | undefined;
+  read: string[];
+  write: string[];
+  admin: string[];
+}
+
+export interface SecurityConfig {
+  allowAnonymous: boolean;
+  anonymousUser: string;
+  anonymousGroups: string[];
+  users: UserConfig[];
+  authorization: AuthorizationEntry[];
+  /** Groups allowed to use temporary destinations; empty = every authenticated user. */
+  temporaryDestinationGroups: string[];
+}
+
+/** The group every principal belongs to, usable in authorization entries. */
+export const EVERYONE = 'everyone';
+
+/** A valid hash of a random secret, checked for unknown users so their timing matches known ones. */
+const DUMMY_HASH = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$DknypaUzpSrUwKMxeRSwfvk3h50Zh8FJZqCgYF4I0UQ=';
+
+export class SecurityService implements Authorizer {
+  private readonly users = new Map<string, UserConfig>();
+
+  constructor(private readonly config: SecurityConfig) {
+    for (const u of config.users) this.users.set(u.username, u);
+  }
+
+  get allowAnonymous(): boolean {
+    return this.config.allowAnonymous;
+  }
+
+  /**
+   * Checks credentials. No username means anonymous, allowed only when configured. Every failure
+   * gives the same message so a client cannot probe which usernames exist.
+   */
+  async authenticate(username: string | undefined, password: string | undefined): Promise<Principal> {
+    if (username === undefined || username === '') {
+      if (this.config.allowAnonymous) {
+        return {
+          username: this.config.anonymousUser,
+          groups: new Set([...this.config.anonymousGroups, EVERYONE]),
+          anonymous: true,
+        };
+      }
+      throw new NotAuthenticatedError('Authentication required: this broker does not allow anonymous connections');
+    }
+    const user = this.users.get(username);
+    const ok = await verifyPassword(password ?? '', user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !ok) throw new NotAuthenticatedError('Bad username or password', { username });
+    return { username, groups: new Set([...user.groups, EVERYONE]), anonymous: false };
+  }
+
+  isAllowed(principal: Principal, permission: Permission, d: Destination): boolean {
+    if (d.name.startsWith('TEMP.')) {
+      const g = this.config.temporaryDestinationGroups;
+      return g.length === 0 || g.some((x) => principal.groups.has(x));
+    }
+    const entries = this.config.authorization;
+    if (entries.length === 0) return true;
+    for (const e of entries) {
+      const pattern = d.kind === 'queue' ? e.queue : e.topic;
+      // A subscription pattern is covered when the entry's pattern matches it as a name: `a.>` covers `a.*`.
+      if (pattern === undefined || !matches(pattern, d.name)) continue;
+      if (e[permission].some((g) => principal.groups.has(g))) return true;
+    }
+    return false;
+  }
+
+  check(principal: Principal, permission: Permission, d: Destination): void {
+    if (this.isAllowed(principal, permission, d)) return;
+    const verb = { read: 'read from', write: 'write to', admin: 'create' }[permission];
+    throw new NotAuthorizedError(`User ${principal.username} is not authorized to ${verb} ${formatAddress(d)}`, {
+      user: principal.username,
+      permission,
+      destination: formatAddress(d),
+    });
+  }
+}

@@ -1,0 +1,105 @@
+// The composition root: from a validated configuration it builds the store, the security
+// service, the broker core, the protocol adapters and their listeners, and stops them in order.
+import type { Logger } from 'pino';
+import { ADAPTERS, type AdapterFactory } from '../adapters/index.ts';
+import type { JunctionConfig } from './config/schema.ts';
+import { Broker } from './core/broker.ts';
+import { PolicyResolver, DEFAULT_POLICY, type PolicySettings } from './core/policy.ts';
+import { FencedError } from './core/errors.ts';
+import { Listeners } from './net/listeners.ts';
+import { SecurityService } from './security/security-service.ts';
+import { MemoryStore } from './store/memory-store.ts';
+import type { Store } from './store/store.ts';
+
+export interface ServerOptions {
+  log: Logger;
+  /** Defaults to the built-in adapters. */
+  adapters?: readonly AdapterFactory[];
+  /** Defaults to the store the configuration names. */
+  store?: Store;
+}
+
+export type Role = 'active' | 'standby';
+
+export class JunctionServer {
+  role: Role = 'active';
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: JunctionConfig,
+    readonly broker: Broker,
+    readonly security: SecurityService,
+    readonly listeners: Listeners,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(config: JunctionConfig, opts: ServerOptions): Promise<JunctionServer> {
+    const log = opts.log;
+    const store = opts.store ?? createStore(config);
+    const security = new SecurityService({
+      ...config.security,
+      allowAnonymous: config.security.allowAnonymous ?? config.security.users.length === 0,
+    });
+    const d = config.destinations;
+    let server: JunctionServer | undefined;
+    const broker = new Broker({
+      store,
+      log,
+      authorizer: security,
+      policies: new PolicyResolver({ ...DEFAULT_POLICY, ...(d.defaults as Partial<PolicySettings>) }, d.policies),
+      autoCreate: d.autoCreate,
+      queues: d.queues,
+      virtualTopics: d.virtualTopics,
+      expirySweepMs: d.expirySweepMs,
+      dedupMaxEntries: d.dedupMaxEntries,
+      onStoreError: (err) => {
+        if (err instanceof FencedError && server) {
+          log.fatal({ err }, 'this broker lost its store lock: closing every listener and connection');
+          void server.stop();
+        }
+      },
+    });
+    await broker.start();
+    const handlers = (opts.adapters ?? ADAPTERS).map((f) => f({ broker, security, config, log }));
+    let listeners: Listeners;
+    try {
+      listeners = await Listeners.open(config, handlers, log);
+    } catch (err) {
+      await broker.close();
+      throw err;
+    }
+    server = new JunctionServer(config, broker, security, listeners, log);
+    log.info(
+      {
+        role: server.role,
+        cluster: config.cluster,
+        store: store.kind,
+        anonymous: security.allowAnonymous,
+        listeners: listeners.addresses.map((a) => `${a.protocol}/${a.transport} ${a.host}:${a.port}`),
+        adapters: handlers.map((h) => h.protocol),
+      },
+      handlers.length === 0 ? 'broker running with no protocol adapters installed' : 'broker running',
+    );
+    return server;
+  }
+
+  /** Stops accepting, drops connections, finishes pending store writes, closes the store. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('broker stopping: no longer accepting connections');
+      await this.listeners.stopAccepting();
+      this.listeners.destroyConnections();
+      await this.listeners.close();
+      await this.broker.close();
+      this.log.info('broker stopped');
+    })();
+    return this.stopping;
+  }
+}
+
+function createStore(config: JunctionConfig): Store {
+  switch (config.store.type) {
+    case 'memory':
+      return new MemoryStore();
+  }
+}

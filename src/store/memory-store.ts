@@ -1,0 +1,183 @@
+// The memory store: the embedded default and the reference implementation of the Store contract.
+// It keeps nothing across process restarts. Several handles may share one MemoryData (as several
+// broker processes share one Redis), which is how the contract suite exercises fencing and
+// recovery without a server.
+import { ClosedError, FencedError } from '../core/errors.ts';
+import type { Message } from '../core/message.ts';
+import type {
+  DedupRecord,
+  EntryState,
+  QueuePage,
+  QueueRecord,
+  SessionRecord,
+  Store,
+  StoreOp,
+  StoreStats,
+  SubscriptionRecord,
+} from './store.ts';
+
+interface Body {
+  message: Message;
+  refs: number;
+}
+
+export class MemoryData {
+  epoch = 0;
+  readonly queues = new Map<string, QueueRecord>();
+  /** Per queue: message id -> state, in insertion order (Map keeps it). */
+  readonly entries = new Map<string, Map<string, EntryState>>();
+  readonly bodies = new Map<string, Body>();
+  readonly subscriptions = new Map<string, SubscriptionRecord>();
+  readonly retained = new Map<string, Message>();
+  readonly dedup = new Map<string, number>();
+  readonly sessions = new Map<string, SessionRecord>();
+}
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory';
+  private closed = false;
+
+  constructor(
+    readonly epoch = 1,
+    private readonly data = new MemoryData(),
+  ) {}
+
+  async open(): Promise<void> {
+    if (this.epoch < this.data.epoch) throw new FencedError(this.epoch, this.data.epoch);
+    this.data.epoch = this.epoch;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  async apply(ops: readonly StoreOp[]): Promise<void> {
+    if (this.closed) throw new ClosedError('memory store');
+    if (this.epoch < this.data.epoch) throw new FencedError(this.epoch, this.data.epoch);
+    for (const op of ops) this.applyOne(op);
+  }
+
+  private applyOne(op: StoreOp): void {
+    const d = this.data;
+    switch (op.type) {
+      case 'declareQueue':
+        if (!d.queues.has(op.queue.name)) d.queues.set(op.queue.name, { ...op.queue });
+        return;
+      case 'deleteQueue': {
+        const q = d.entries.get(op.queue);
+        if (q) for (const id of q.keys()) this.release(id);
+        d.entries.delete(op.queue);
+        d.queues.delete(op.queue);
+        return;
+      }
+      case 'enqueue': {
+        let q = d.entries.get(op.queue);
+        if (!q) {
+          q = new Map();
+          d.entries.set(op.queue, q);
+        }
+        if (q.has(op.message.id)) {
+          q.set(op.message.id, copyState(op.state));
+          return;
+        }
+        q.set(op.message.id, copyState(op.state));
+        const body = d.bodies.get(op.message.id);
+        if (body) body.refs++;
+        else d.bodies.set(op.message.id, { message: op.message, refs: 1 });
+        return;
+      }
+      case 'update': {
+        const q = d.entries.get(op.queue);
+        if (q?.has(op.messageId)) q.set(op.messageId, copyState(op.state));
+        return;
+      }
+      case 'remove': {
+        const q = d.entries.get(op.queue);
+        if (q?.delete(op.messageId)) this.release(op.messageId);
+        return;
+      }
+      case 'putSubscription':
+        d.subscriptions.set(op.subscription.name, { ...op.subscription });
+        return;
+      case 'deleteSubscription':
+        d.subscriptions.delete(op.name);
+        return;
+      case 'putRetained':
+        if (op.message === null) d.retained.delete(op.topic);
+        else d.retained.set(op.topic, op.message);
+        return;
+      case 'putDedup':
+        d.dedup.set(op.record.key, op.record.expiresAt);
+        return;
+      case 'putSession':
+        d.sessions.set(op.session.id, structuredClone(op.session));
+        return;
+      case 'deleteSession':
+        d.sessions.delete(op.id);
+        return;
+    }
+  }
+
+  private release(messageId: string): void {
+    const body = this.data.bodies.get(messageId);
+    if (!body) return;
+    if (--body.refs <= 0) this.data.bodies.delete(messageId);
+  }
+
+  async loadQueues(): Promise<QueueRecord[]> {
+    const names = new Set([...this.data.queues.keys(), ...this.data.entries.keys()]);
+    return [...names].map((name) => ({ ...(this.data.queues.get(name) ?? { name, createdAt: 0 }) }));
+  }
+
+  async readQueue(queue: string, cursor: string | undefined, limit: number): Promise<QueuePage> {
+    const q = this.data.entries.get(queue);
+    if (!q) return { entries: [] };
+    const start = cursor === undefined ? 0 : Number(cursor);
+    const out: QueuePage = { entries: [] };
+    let i = 0;
+    for (const [id, state] of q) {
+      if (i++ < start) continue;
+      if (out.entries.length === limit) {
+        out.cursor = String(start + limit);
+        break;
+      }
+      const body = this.data.bodies.get(id);
+      if (body) out.entries.push({ message: body.message, state: copyState(state) });
+    }
+    return out;
+  }
+
+  async loadSubscriptions(): Promise<SubscriptionRecord[]> {
+    return [...this.data.subscriptions.values()].map((s) => ({ ...s }));
+  }
+
+  async loadRetained(): Promise<Message[]> {
+    return [...this.data.retained.values()];
+  }
+
+  async loadDedup(now: number): Promise<DedupRecord[]> {
+    const out: DedupRecord[] = [];
+    for (const [key, expiresAt] of this.data.dedup) {
+      if (expiresAt > now) out.push({ key, expiresAt });
+      else this.data.dedup.delete(key);
+    }
+    return out;
+  }
+
+  async getSession(id: string): Promise<SessionRecord | undefined> {
+    const s = this.data.sessions.get(id);
+    return s && structuredClone(s);
+  }
+
+  async stats(): Promise<StoreStats> {
+    let entries = 0;
+    for (const q of this.data.entries.values()) entries += q.size;
+    return { messages: this.data.bodies.size, entries };
+  }
+}
+
+function copyState(s: EntryState): EntryState {
+  const c: EntryState = { deliveryCount: s.deliveryCount, deliverAt: s.deliverAt, delivered: s.delivered };
+  if (s.annotations) c.annotations = { ...s.annotations };
+  return c;
+}

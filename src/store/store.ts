@@ -1,0 +1,103 @@
+// The Store: everything a durable broker must keep, behind one batch-oriented interface.
+// Mutations arrive as a list of operations applied in order by one `apply` call; a store applies
+// batches in the order `apply` was called. Every handle carries a fencing epoch: once a handle with
+// a higher epoch has opened the same data, every batch from an older handle is refused whole
+// (FencedError) and none of its operations becomes visible. Bodies are stored once per message id,
+// however many queues hold the message, and freed when the last queue lets it go.
+import type { Message, PropertyValue } from '../core/message.ts';
+
+/** A queue that exists whether or not it holds messages (configured, used, or a subscription's). */
+export interface QueueRecord {
+  name: string;
+  createdAt: number;
+}
+
+/** Per-queue state of one message in one queue. */
+export interface EntryState {
+  /** Failed deliveries so far (0 on first delivery; > 0 means redelivered). */
+  deliveryCount: number;
+  /** Absolute ms when the entry becomes deliverable; 0 = now. */
+  deliverAt: number;
+  /** True while a consumer holds it unsettled; a recovering broker redelivers such entries. */
+  delivered: boolean;
+  /** Facts this queue adds to the message (dead-letter reason, original destination). */
+  annotations?: Record<string, PropertyValue>;
+}
+
+export interface StoredEntry {
+  message: Message;
+  state: EntryState;
+}
+
+export interface SubscriptionRecord {
+  /** The subscription queue's name, unique per broker. */
+  name: string;
+  /** Topic pattern (may hold `*` and `>`). */
+  pattern: string;
+  selector?: string;
+  noLocal?: boolean;
+  /** Client id and subscription name for durable subscriptions, the shared name for shared ones. */
+  clientId?: string;
+  subscriptionName?: string;
+  shared: boolean;
+  createdAt: number;
+}
+
+/** Adapter-owned session state (e.g. an MQTT persistent session), opaque to the store. */
+export interface SessionRecord {
+  id: string;
+  data: Record<string, unknown>;
+  updatedAt: number;
+  /** Absolute ms after which the session may be discarded; 0 = never. */
+  expiresAt: number;
+}
+
+export interface DedupRecord {
+  key: string;
+  expiresAt: number;
+}
+
+export type StoreOp =
+  | { type: 'declareQueue'; queue: QueueRecord }
+  | { type: 'deleteQueue'; queue: string }
+  | { type: 'enqueue'; queue: string; message: Message; state: EntryState }
+  | { type: 'update'; queue: string; messageId: string; state: EntryState }
+  | { type: 'remove'; queue: string; messageId: string }
+  | { type: 'putSubscription'; subscription: SubscriptionRecord }
+  | { type: 'deleteSubscription'; name: string }
+  | { type: 'putRetained'; topic: string; message: Message | null }
+  | { type: 'putDedup'; record: DedupRecord }
+  | { type: 'putSession'; session: SessionRecord }
+  | { type: 'deleteSession'; id: string };
+
+export interface QueuePage {
+  entries: StoredEntry[];
+  /** Pass back to read the next page; undefined when this was the last. */
+  cursor?: string;
+}
+
+export interface StoreStats {
+  /** Distinct message bodies held. */
+  messages: number;
+  /** Queue entries across all queues. */
+  entries: number;
+}
+
+export interface Store {
+  readonly kind: string;
+  readonly epoch: number;
+  /** Claims the data for this handle's epoch; older handles are fenced from then on. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+  apply(ops: readonly StoreOp[]): Promise<void>;
+
+  loadQueues(): Promise<QueueRecord[]>;
+  /** Entries of a queue in insertion order, a page at a time. */
+  readQueue(queue: string, cursor: string | undefined, limit: number): Promise<QueuePage>;
+  loadSubscriptions(): Promise<SubscriptionRecord[]>;
+  loadRetained(): Promise<Message[]>;
+  /** Dedup records that have not expired at `now`. */
+  loadDedup(now: number): Promise<DedupRecord[]>;
+  getSession(id: string): Promise<SessionRecord | undefined>;
+  stats(): Promise<StoreStats>;
+}
