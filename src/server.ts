@@ -1,6 +1,8 @@
 // The composition root: from a validated configuration it builds the store, the security
 // service, the broker core, the protocol adapters and their listeners, and stops them in order.
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { boundPort, startAdminServer } from './admin/admin-server.ts';
 import { ADAPTERS, type AdapterFactory } from '../adapters/index.ts';
 import type { JunctionConfig } from './config/schema.ts';
 import { Broker } from './core/broker.ts';
@@ -23,6 +25,7 @@ export type Role = 'active' | 'standby';
 
 export class JunctionServer {
   role: Role = 'active';
+  admin: FastifyInstance | undefined;
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -69,6 +72,14 @@ export class JunctionServer {
       throw err;
     }
     server = new JunctionServer(config, broker, security, listeners, log);
+    if (config.admin.enabled) {
+      try {
+        server.admin = await startAdminServer(config.admin.host, config.admin.port, server);
+      } catch (err) {
+        await server.stop();
+        throw err;
+      }
+    }
     log.info(
       {
         role: server.role,
@@ -76,11 +87,17 @@ export class JunctionServer {
         store: store.kind,
         anonymous: security.allowAnonymous,
         listeners: listeners.addresses.map((a) => `${a.protocol}/${a.transport} ${a.host}:${a.port}`),
+        admin: server.admin ? `http ${config.admin.host}:${boundPort(server.admin)}` : 'off',
         adapters: handlers.map((h) => h.protocol),
       },
       handlers.length === 0 ? 'broker running with no protocol adapters installed' : 'broker running',
     );
     return server;
+  }
+
+  health(): { status: 'ok' | 'unavailable'; role: string; stopping: boolean } {
+    const ok = this.role === 'active' && !this.stopping && this.broker.running;
+    return { status: ok ? 'ok' : 'unavailable', role: this.role, stopping: this.stopping !== undefined };
   }
 
   /** Stops accepting, drops connections, finishes pending store writes, closes the store. */
@@ -91,6 +108,7 @@ export class JunctionServer {
       this.listeners.destroyConnections();
       await this.listeners.close();
       await this.broker.close();
+      await this.admin?.close();
       this.log.info('broker stopped');
     })();
     return this.stopping;

@@ -66,6 +66,13 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+    admin: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        host: z.string().default('0.0.0.0'),
+        port: port.default(8161),
+      })
+      .prefault({}),
     tls: z
       .strictObject({
         cert: z.string().optional(),

@@ -1,0 +1,213 @@
+// The contract every Store implementation must pass (as aedes-persistence's abstract suite is for
+// aedes). A factory opens handles on one shared dataset with a given fencing epoch, so the suite
+// can test recovery (a second handle sees what the first wrote) and fencing.
+import { afterEach, describe, expect, it } from 'vitest';
+import { queue, topic } from '../../src/core/destination.ts';
+import { FencedError } from '../../src/core/errors.ts';
+import { createMessage, type Message } from '../../src/core/message.ts';
+import type { EntryState, Store, StoreOp } from '../../src/store/store.ts';
+
+export interface StoreFactory {
+  /** A fresh, empty dataset. */
+  reset(): Promise<void>;
+  /** A handle (not yet opened) on the current dataset with this fencing epoch. */
+  handle(epoch: number): Promise<Store>;
+}
+
+const ready: EntryState = { deliveryCount: 0, deliverAt: 0, delivered: false };
+
+function msg(name: string, body: string, extra: Partial<Message> = {}): Message {
+  return {
+    ...createMessage({ destination: queue(name), body: Buffer.from(body), persistent: true }, 'user', 1000),
+    ...extra,
+  };
+}
+
+export function describeStoreContract(name: string, factory: StoreFactory): void {
+  describe(`Store contract: ${name}`, () => {
+    const open: Store[] = [];
+    const openStore = async (epoch = 1): Promise<Store> => {
+      const s = await factory.handle(epoch);
+      await s.open();
+      open.push(s);
+      return s;
+    };
+    afterEach(async () => {
+      for (const s of open.splice(0)) await s.close().catch(() => {});
+      await factory.reset();
+    });
+
+    it('keeps declared queues, including empty ones, until deleted', async () => {
+      const s = await openStore();
+      await s.apply([
+        { type: 'declareQueue', queue: { name: 'a', createdAt: 1 } },
+        { type: 'declareQueue', queue: { name: 'b', createdAt: 2 } },
+        { type: 'declareQueue', queue: { name: 'a', createdAt: 3 } },
+      ]);
+      expect((await s.loadQueues()).sort((x, y) => x.name.localeCompare(y.name))).toEqual([
+        { name: 'a', createdAt: 1 },
+        { name: 'b', createdAt: 2 },
+      ]);
+      await s.apply([{ type: 'deleteQueue', queue: 'a' }]);
+      expect((await s.loadQueues()).map((q) => q.name)).toEqual(['b']);
+    });
+
+    it('returns a queue\'s entries in insertion order with every message field intact, in pages', async () => {
+      const s = await openStore();
+      const m0 = msg('q', 'zero', {
+        priority: 9, expiresAt: 5000, deliverAt: 0, correlationId: 'c', replyTo: 'queue://r', type: 't',
+        groupId: 'g', dedupId: 'd', contentType: 'text/plain', properties: { a: 1, b: 'x', c: true },
+      });
+      const bin = Buffer.from([0, 1, 2, 255, 0]);
+      const msgs = [m0, ...Array.from({ length: 24 }, (_, i) => msg('q', `m${i + 1}`)), msg('q', '', { body: bin })];
+      await s.apply(msgs.map((message) => ({ type: 'enqueue', queue: 'q', message, state: ready })));
+      const seen: Message[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await s.readQueue('q', cursor, 10);
+        expect(page.entries.length).toBeLessThanOrEqual(10);
+        seen.push(...page.entries.map((e) => e.message));
+        cursor = page.cursor;
+        pages++;
+      } while (cursor !== undefined);
+      expect(pages).toBe(3);
+      expect(seen.map((m) => m.id)).toEqual(msgs.map((m) => m.id));
+      const [first] = seen;
+      expect({ ...first, body: Buffer.from(first!.body) }).toEqual({ ...m0, body: Buffer.from(m0.body) });
+      expect(Buffer.from(seen[25]!.body)).toEqual(bin);
+      expect((await s.readQueue('missing', undefined, 10)).entries).toEqual([]);
+    });
+
+    it('stores a body once however many queues hold it, and frees it with the last', async () => {
+      const s = await openStore();
+      const m = msg('t', 'shared');
+      await s.apply(['s1', 's2', 's3'].map((q) => ({ type: 'enqueue', queue: q, message: m, state: ready }) as StoreOp));
+      expect(await s.stats()).toEqual({ messages: 1, entries: 3 });
+      await s.apply([{ type: 'remove', queue: 's1', messageId: m.id }]);
+      await s.apply([{ type: 'remove', queue: 's1', messageId: m.id }]); // twice is harmless
+      expect(await s.stats()).toEqual({ messages: 1, entries: 2 });
+      expect((await s.readQueue('s2', undefined, 10)).entries[0]?.message.id).toBe(m.id);
+      await s.apply([{ type: 'remove', queue: 's2', messageId: m.id }, { type: 'deleteQueue', queue: 's3' }]);
+      expect(await s.stats()).toEqual({ messages: 0, entries: 0 });
+    });
+
+    it('updates per-queue state: delivery count, due time, in-flight mark, annotations', async () => {
+      const s = await openStore();
+      const m = msg('u', 'x');
+      const state: EntryState = { deliveryCount: 2, deliverAt: 9999, delivered: true, annotations: { dlqDeliveryFailureCause: 'r' } };
+      await s.apply([
+        { type: 'enqueue', queue: 'u', message: m, state: ready },
+        { type: 'update', queue: 'u', messageId: m.id, state },
+        { type: 'update', queue: 'u', messageId: 'ID:not-there', state },
+      ]);
+      const page = await s.readQueue('u', undefined, 10);
+      expect(page.entries.map((e) => e.state)).toEqual([state]);
+    });
+
+    it('applies the operations of a batch, and batches, in order', async () => {
+      const s = await openStore();
+      const m = msg('o', 'x');
+      await Promise.all([
+        s.apply([{ type: 'enqueue', queue: 'o', message: m, state: ready }]),
+        s.apply([{ type: 'remove', queue: 'o', messageId: m.id }]),
+        s.apply([{ type: 'enqueue', queue: 'o', message: m, state: { ...ready, deliveryCount: 5 } }]),
+      ]);
+      const page = await s.readQueue('o', undefined, 10);
+      expect(page.entries.map((e) => e.state.deliveryCount)).toEqual([5]);
+    });
+
+    it('keeps durable subscriptions until deleted', async () => {
+      const s = await openStore();
+      const sub = { name: 'sub:d:c:n', pattern: 'a.*', selector: 'x > 1', noLocal: true, clientId: 'c', subscriptionName: 'n', shared: false, createdAt: 5 };
+      await s.apply([{ type: 'putSubscription', subscription: sub }]);
+      expect(await s.loadSubscriptions()).toEqual([sub]);
+      await s.apply([{ type: 'deleteSubscription', name: sub.name }]);
+      expect(await s.loadSubscriptions()).toEqual([]);
+    });
+
+    it('keeps one retained message per topic; null clears it', async () => {
+      const s = await openStore();
+      const r1 = createMessage({ destination: topic('a.b'), body: Buffer.from('1') }, undefined, 1);
+      const r2 = createMessage({ destination: topic('a.b'), body: Buffer.from('2') }, undefined, 2);
+      const r3 = createMessage({ destination: topic('a.c'), body: Buffer.from('3') }, undefined, 3);
+      await s.apply([
+        { type: 'putRetained', topic: 'a.b', message: r1 },
+        { type: 'putRetained', topic: 'a.b', message: r2 },
+        { type: 'putRetained', topic: 'a.c', message: r3 },
+      ]);
+      expect((await s.loadRetained()).map((m) => Buffer.from(m.body).toString()).sort()).toEqual(['2', '3']);
+      await s.apply([{ type: 'putRetained', topic: 'a.c', message: null }]);
+      expect((await s.loadRetained()).map((m) => m.id)).toEqual([r2.id]);
+    });
+
+    it('returns only dedup ids that have not expired', async () => {
+      const s = await openStore();
+      await s.apply([
+        { type: 'putDedup', record: { key: 'old', expiresAt: 100 } },
+        { type: 'putDedup', record: { key: 'new', expiresAt: 10_000 } },
+      ]);
+      expect(await s.loadDedup(500)).toEqual([{ key: 'new', expiresAt: 10_000 }]);
+    });
+
+    it('keeps session records, replaced whole, until deleted', async () => {
+      const s = await openStore();
+      const session = { id: 'mqtt:dev-1', data: { subscriptions: [{ filter: 'a/#', qos: 1 }], clean: false }, updatedAt: 1, expiresAt: 0 };
+      await s.apply([{ type: 'putSession', session }]);
+      expect(await s.getSession('mqtt:dev-1')).toEqual(session);
+      await s.apply([{ type: 'putSession', session: { ...session, data: { clean: true }, updatedAt: 2 } }]);
+      expect((await s.getSession('mqtt:dev-1'))?.data).toEqual({ clean: true });
+      await s.apply([{ type: 'deleteSession', id: 'mqtt:dev-1' }]);
+      expect(await s.getSession('mqtt:dev-1')).toBeUndefined();
+    });
+
+    it('a second handle on the same data sees everything the first wrote (restart)', async () => {
+      const a = await openStore(1);
+      const m = msg('persist', 'survives');
+      await a.apply([
+        { type: 'declareQueue', queue: { name: 'persist', createdAt: 1 } },
+        { type: 'enqueue', queue: 'persist', message: m, state: ready },
+        { type: 'update', queue: 'persist', messageId: m.id, state: { ...ready, delivered: true } },
+      ]);
+      await a.close();
+      const b = await openStore(2);
+      expect((await b.loadQueues()).map((q) => q.name)).toEqual(['persist']);
+      const page = await b.readQueue('persist', undefined, 10);
+      expect(page.entries[0]?.state.delivered).toBe(true);
+      expect(Buffer.from(page.entries[0]!.message.body).toString()).toBe('survives');
+    });
+
+    it('fencing: once epoch 2 has opened, every batch from epoch 1 is refused whole and leaves no trace', async () => {
+      const old = await openStore(1);
+      const m = msg('f', 'before');
+      await old.apply([{ type: 'enqueue', queue: 'f', message: m, state: ready }]);
+      const current = await openStore(2);
+      const attempts: StoreOp[][] = [
+        [{ type: 'enqueue', queue: 'f', message: msg('f', 'stale'), state: ready }],
+        [{ type: 'remove', queue: 'f', messageId: m.id }],
+        [{ type: 'update', queue: 'f', messageId: m.id, state: { ...ready, deliveryCount: 9 } }],
+        [{ type: 'declareQueue', queue: { name: 'g', createdAt: 1 } }, { type: 'deleteQueue', queue: 'f' }],
+        [{ type: 'putSubscription', subscription: { name: 's', pattern: 'x', shared: false, createdAt: 1 } }],
+        [{ type: 'putRetained', topic: 'x', message: m }],
+        [{ type: 'putDedup', record: { key: 'k', expiresAt: Number.MAX_SAFE_INTEGER } }],
+        [{ type: 'putSession', session: { id: 's', data: {}, updatedAt: 1, expiresAt: 0 } }],
+      ];
+      for (const ops of attempts) await expect(old.apply(ops)).rejects.toThrow(FencedError);
+      expect((await current.loadQueues()).map((q) => q.name)).toEqual(['f']);
+      const page = await current.readQueue('f', undefined, 10);
+      expect(page.entries.map((e) => [e.message.id, e.state.deliveryCount])).toEqual([[m.id, 0]]);
+      expect(await current.loadSubscriptions()).toEqual([]);
+      expect(await current.loadRetained()).toEqual([]);
+      expect(await current.loadDedup(0)).toEqual([]);
+      expect(await current.getSession('s')).toBeUndefined();
+      await current.apply([{ type: 'remove', queue: 'f', messageId: m.id }]);
+      expect(await current.stats()).toEqual({ messages: 0, entries: 0 });
+    });
+
+    it('an older epoch cannot even open once a newer one has', async () => {
+      await openStore(3);
+      const stale = await factory.handle(2);
+      await expect(stale.open()).rejects.toThrow(FencedError);
+    });
+  });
+}

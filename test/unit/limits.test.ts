@@ -1,0 +1,99 @@
+// Bounded queues: a producer that outruns a queue's limit is blocked, refused, or has the oldest
+// message dropped, exactly as configured, each counted; memory stays bounded.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Broker } from '../../src/core/broker.ts';
+import { queue } from '../../src/core/destination.ts';
+import { QueueFullError } from '../../src/core/errors.ts';
+import { Inbox, ctx, msgTo, startBroker } from '../helpers/core.ts';
+
+let broker: Broker;
+afterEach(async () => {
+  await broker?.close();
+});
+
+describe('queue limits', () => {
+  it('reject: sends beyond maxMessages are refused with QueueFullError and counted', async () => {
+    broker = await startBroker({ policies: [{ match: 'queue://capped', maxMessages: 3, overflow: 'reject' }] });
+    for (let i = 0; i < 3; i++) await broker.publish(msgTo('capped', `m${i}`), ctx);
+    await expect(broker.publish(msgTo('capped', 'm3'), ctx)).rejects.toThrow(QueueFullError);
+    await expect(broker.publish(msgTo('capped', 'm4'), ctx)).rejects.toThrow('Queue capped is full (maxMessages 3)');
+    expect(broker.getQueue('capped')).toMatchObject({ messages: 3, stats: { rejected: 2 } });
+    // Other queues are unaffected.
+    await broker.publish(msgTo('free', 'x'), ctx);
+  });
+
+  it('drop-oldest: the oldest lowest-priority ready message makes room, counted', async () => {
+    broker = await startBroker({ policies: [{ match: 'queue://ring', maxMessages: 3, overflow: 'drop-oldest' }] });
+    await broker.publish(msgTo('ring', 'urgent', { priority: 9 }), ctx);
+    for (let i = 0; i < 5; i++) await broker.publish(msgTo('ring', `m${i}`), ctx);
+    const inbox = new Inbox();
+    await broker.subscribe({ destination: queue('ring'), onMessage: inbox.onMessage }, ctx);
+    expect(inbox.texts).toEqual(['urgent', 'm3', 'm4']);
+    expect(broker.getQueue('ring')?.stats.dropped).toBe(3);
+  });
+
+  it('drop-oldest never drops a message in flight: with everything unsettled the send is refused', async () => {
+    broker = await startBroker({ policies: [{ match: 'queue://busy', maxMessages: 2, overflow: 'drop-oldest' }] });
+    await broker.subscribe({ destination: queue('busy'), onMessage: () => {} }, ctx);
+    await broker.publish(msgTo('busy', 'a'), ctx);
+    await broker.publish(msgTo('busy', 'b'), ctx);
+    await expect(broker.publish(msgTo('busy', 'c'), ctx)).rejects.toThrow(/none can be dropped/);
+  });
+
+  it('block: the producer waits until a consumer makes room, then proceeds in order', async () => {
+    broker = await startBroker({ policies: [{ match: 'queue://slow', maxMessages: 2, overflow: 'block' }] });
+    await broker.publish(msgTo('slow', 'm0'), ctx);
+    await broker.publish(msgTo('slow', 'm1'), ctx);
+    let done = false;
+    const blocked = broker.publish(msgTo('slow', 'm2'), ctx).then((r) => {
+      done = true;
+      return r;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(done).toBe(false);
+    expect(broker.getQueue('slow')?.stats.blocked).toBe(1);
+    const inbox = new Inbox();
+    const c = await broker.subscribe({ destination: queue('slow'), prefetch: 1, onMessage: inbox.onMessage }, ctx);
+    c.ack(inbox.items[0]!.tag);
+    await blocked;
+    expect(done).toBe(true);
+    c.ack(inbox.items[1]!.tag);
+    expect(inbox.texts).toEqual(['m0', 'm1', 'm2']);
+  });
+
+  it('block: gives up after blockTimeoutMs with QueueFullError', async () => {
+    broker = await startBroker({ policies: [{ match: 'queue://stuck', maxMessages: 1, overflow: 'block', blockTimeoutMs: 30 }] });
+    await broker.publish(msgTo('stuck', 'm0'), ctx);
+    await expect(broker.publish(msgTo('stuck', 'm1'), ctx)).rejects.toThrow(/still full after waiting 30 ms/);
+    expect(broker.getQueue('stuck')).toMatchObject({ messages: 1, stats: { blocked: 1, rejected: 1 } });
+  });
+
+  it('maxBytes counts body bytes; a message larger than the whole limit is refused at once', async () => {
+    broker = await startBroker({ policies: [{ match: 'queue://bytes', maxBytes: 4096, overflow: 'reject' }] });
+    await broker.publish(msgTo('bytes', 'x'.repeat(1500)), ctx);
+    await broker.publish(msgTo('bytes', 'x'.repeat(1500)), ctx);
+    await expect(broker.publish(msgTo('bytes', 'x'.repeat(1500)), ctx)).rejects.toThrow(/maxBytes 4096/);
+    await expect(broker.publish(msgTo('bytes', 'x'.repeat(5000)), ctx)).rejects.toThrow(/exceeds maxBytes/);
+  });
+
+  it('a topic publish is refused whole when one subscription is full', async () => {
+    broker = await startBroker({ policies: [{ match: 'topic://feed', maxMessages: 1, overflow: 'reject' }] });
+    const a = new Inbox();
+    await broker.subscribe({ destination: { kind: 'topic', name: 'feed' }, prefetch: 0, onMessage: a.onMessage }, ctx);
+    await broker.publish(msgTo('topic://feed', 'one'), ctx);
+    await expect(broker.publish(msgTo('topic://feed', 'two'), ctx)).rejects.toThrow(QueueFullError);
+  });
+
+  it('memory stays bounded while a producer outruns a drop-oldest queue', async () => {
+    broker = await startBroker({ policies: [{ match: 'queue://flood', maxMessages: 1000, overflow: 'drop-oldest' }] });
+    const body = 'x'.repeat(10_000);
+    global.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 20_000; i++) await broker.publish(msgTo('flood', body), ctx);
+    const q = broker.getQueue('flood')!;
+    expect(q.messages).toBe(1000);
+    expect(q.stats.dropped).toBe(19_000);
+    // 20,000 x 10 KB (200 MB) went through; the queue holds about 10 MB of it.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(120 * 1024 * 1024);
+  });
+});
