@@ -22,10 +22,15 @@ export interface ServerOptions {
 }
 
 export type Role = 'active' | 'standby';
+/** Why a server stopped: asked to, or it lost its store lock to another broker. */
+export type StopReason = 'requested' | 'fenced';
 
 export class JunctionServer {
   role: Role = 'active';
   admin: FastifyInstance | undefined;
+  /** Resolves once the server has stopped, with the reason. */
+  readonly done: Promise<StopReason>;
+  private resolveDone!: (r: StopReason) => void;
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -34,7 +39,9 @@ export class JunctionServer {
     readonly security: SecurityService,
     readonly listeners: Listeners,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
 
   static async start(config: JunctionConfig, opts: ServerOptions): Promise<JunctionServer> {
     const log = opts.log;
@@ -58,7 +65,8 @@ export class JunctionServer {
       onStoreError: (err) => {
         if (err instanceof FencedError && server) {
           log.fatal({ err }, 'this broker lost its store lock: closing every listener and connection');
-          void server.stop();
+          // One turn later, so the refusals of the failed batch reach their clients first.
+          setImmediate(() => void server?.stop('fenced'));
         }
       },
     });
@@ -101,15 +109,15 @@ export class JunctionServer {
   }
 
   /** Stops accepting, drops connections, finishes pending store writes, closes the store. */
-  stop(): Promise<void> {
+  stop(reason: StopReason = 'requested'): Promise<void> {
     this.stopping ??= (async () => {
-      this.log.info('broker stopping: no longer accepting connections');
-      await this.listeners.stopAccepting();
-      this.listeners.destroyConnections();
+      this.log.info({ reason }, 'broker stopping: no longer accepting connections');
+      if (reason === 'fenced') this.role = 'standby';
       await this.listeners.close();
       await this.broker.close();
       await this.admin?.close();
-      this.log.info('broker stopped');
+      this.log.info({ reason }, 'broker stopped');
+      this.resolveDone(reason);
     })();
     return this.stopping;
   }

@@ -7,7 +7,7 @@ export interface HealthSource {
 }
 
 export async function startAdminServer(host: string, port: number, source: HealthSource): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, forceCloseConnections: true });
   app.get('/health', async (_req, reply) => {
     const h = source.health();
     return reply.code(h.status === 'ok' ? 200 : 503).send(h);

@@ -10,8 +10,9 @@ const protocolListener = (plain: number, tls: number) =>
     .strictObject({
       enabled: z.boolean().default(true),
       port: port.default(plain),
-      /** The TLS port; opened only when `tls.cert` and `tls.key` are set. 0 disables it. */
       tlsPort: port.default(tls),
+      /** Serve TLS on tlsPort (needs `tls.cert` and `tls.key`; without them only the plain port opens). */
+      tls: z.boolean().default(true),
     })
     .prefault({});
 

@@ -77,6 +77,7 @@ export class Listeners {
   private readonly sockets = new Set<Duplex>();
   private readonly wsServers: WebSocketServer[] = [];
   private readonly bound: ListenerAddress[] = [];
+  private closing: Promise<void> | undefined;
 
   private constructor(private readonly log: Logger) {}
 
@@ -117,7 +118,7 @@ export class Listeners {
         });
       };
       await this.listen(net.createServer(onSocket('tcp')), h.protocol, 'tcp', host, lc.port);
-      if (material && lc.tlsPort > 0) {
+      if (material && lc.tls) {
         await this.listen(tls.createServer(material, onSocket('tls')), h.protocol, 'tls', host, lc.tlsPort, 'secureConnection');
       }
     }
@@ -197,11 +198,15 @@ export class Listeners {
     });
   }
 
-  /** Stops accepting new connections; existing ones stay open. */
-  async stopAccepting(): Promise<void> {
-    await Promise.all(
+  /**
+   * Stops accepting new connections at once; existing ones stay open. The promise resolves when
+   * every server has fully closed, which is only after its connections are gone.
+   */
+  stopAccepting(): Promise<void> {
+    this.closing ??= Promise.all(
       this.servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))),
-    );
+    ).then(() => undefined);
+    return this.closing;
   }
 
   /** Drops every open connection. */
@@ -211,10 +216,11 @@ export class Listeners {
     this.sockets.clear();
   }
 
+  /** Stops accepting, drops every connection, and resolves once all servers are closed. */
   async close(): Promise<void> {
-    const stopped = this.stopAccepting();
+    const closed = this.stopAccepting();
     this.destroyConnections();
     for (const wss of this.wsServers) wss.close();
-    await stopped;
+    await closed;
   }
 }

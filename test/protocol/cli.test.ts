@@ -1,0 +1,119 @@
+// The `junction` command as a user runs it: --version, check-config, hash-password, and start
+// with /health and a clean stop on SIGTERM and SIGINT.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyPassword } from '../../src/security/password.ts';
+
+const root = join(import.meta.dirname, '../..');
+const bin = join(root, 'bin/junction.js');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`junction ${args.join(' ')} did not finish`));
+    }, 15_000);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+    p.stdin.end(input ?? '');
+  });
+}
+
+function writeConfig(text: string): string {
+  const f = join(mkdtempSync(join(tmpdir(), 'junction-cli-')), 'junction.yaml');
+  writeFileSync(f, text);
+  return f;
+}
+
+/** Starts the broker and resolves with the log line that says it is running. */
+function startBroker(p: ChildProcess): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('broker did not report running')), 15_000);
+    const lines = createInterface({ input: p.stdout! });
+    lines.on('line', (line) => {
+      const rec = JSON.parse(line) as Record<string, unknown>;
+      if (typeof rec.msg === 'string' && rec.msg.startsWith('broker running')) {
+        clearTimeout(t);
+        resolve(rec);
+      }
+    });
+    p.on('exit', (code) => reject(new Error(`broker exited early with ${code}`)));
+  });
+}
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+describe('junction command', () => {
+  it('--version prints the package version', async () => {
+    const r = await run(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('check-config accepts a valid file and names the bad key of an invalid one', async () => {
+    const ok = await run(['check-config', join(root, 'config/junction.example.yaml')]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/valid \(store memory, 0 users, 0 destination policies\)/);
+    const bad = await run(['check-config', writeConfig('destinations:\n  defaults:\n    overflow: spill\n')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/destinations\.defaults\.overflow: must be one of "block", "reject", "drop-oldest"/);
+  });
+
+  it('hash-password reads standard input and prints a hash that verifies', async () => {
+    const r = await run(['hash-password'], 'correct horse\n');
+    expect(r.code).toBe(0);
+    const hash = r.stdout.trim();
+    expect(await verifyPassword('correct horse', hash)).toBe(true);
+    expect(r.stdout).not.toMatch(/correct horse/);
+    const empty = await run(['hash-password'], '');
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/empty password/);
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`start serves /health, then stops cleanly on ${signal}`, async () => {
+      const config = writeConfig('admin:\n  host: 127.0.0.1\n  port: 0\nlog:\n  level: info\n');
+      const p = spawn(process.execPath, [bin, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(p);
+      const running = await startBroker(p);
+      expect(running).toMatchObject({ role: 'active', store: 'memory', anonymous: true });
+      const port = Number(String(running.admin).split(':').pop());
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ status: 'ok', role: 'active', stopping: false });
+      const exited = new Promise<number | null>((resolve) => p.on('exit', resolve));
+      let out = '';
+      p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      p.kill(signal);
+      expect(await exited).toBe(0);
+      expect(out).toMatch(/"msg":"broker stopped"/);
+    });
+  }
+
+  it('start fails with a readable message on a bad configuration', async () => {
+    const r = await run(['start'], undefined, { JUNCTION_LISTENERS__MQTT__PORT: 'many' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/listeners\.mqtt\.port: /);
+  });
+});

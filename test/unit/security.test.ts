@@ -1,0 +1,89 @@
+// Authentication (scrypt hashes, anonymous only when allowed) and the ActiveMQ-style
+// authorization map (patterns, wildcards, union of matching entries, admin to create).
+import { describe, expect, it } from 'vitest';
+import { queue, topic } from '../../src/core/destination.ts';
+import { NotAuthenticatedError, NotAuthorizedError } from '../../src/core/errors.ts';
+import { hashPassword, isPasswordHash, verifyPassword } from '../../src/security/password.ts';
+import { SecurityService, type SecurityConfig } from '../../src/security/security-service.ts';
+
+const base: SecurityConfig = {
+  allowAnonymous: false,
+  anonymousUser: 'anonymous',
+  anonymousGroups: ['anonymous'],
+  users: [],
+  authorization: [],
+  temporaryDestinationGroups: [],
+};
+
+describe('passwords', () => {
+  it('hashes with a random salt and verifies only the right password', async () => {
+    const h1 = await hashPassword('s3cret');
+    const h2 = await hashPassword('s3cret');
+    expect(h1).toMatch(/^scrypt\$16384\$8\$1\$/);
+    expect(h1).not.toBe(h2);
+    expect(isPasswordHash(h1)).toBe(true);
+    expect(await verifyPassword('s3cret', h1)).toBe(true);
+    expect(await verifyPassword('s3cret ', h1)).toBe(false);
+    expect(await verifyPassword('s3cret', 'not-a-hash')).toBe(false);
+  });
+});
+
+describe('authentication', () => {
+  it('accepts configured users with their groups and refuses bad credentials alike', async () => {
+    const s = new SecurityService({ ...base, users: [{ username: 'ann', passwordHash: await hashPassword('pw'), groups: ['ops'] }] });
+    const p = await s.authenticate('ann', 'pw');
+    expect(p).toMatchObject({ username: 'ann', anonymous: false });
+    expect([...p.groups].sort()).toEqual(['everyone', 'ops']);
+    await expect(s.authenticate('ann', 'wrong')).rejects.toThrow('Bad username or password');
+    await expect(s.authenticate('bob', 'pw')).rejects.toThrow('Bad username or password');
+    await expect(s.authenticate(undefined, undefined)).rejects.toThrow(NotAuthenticatedError);
+  });
+
+  it('lets anonymous clients in only when configured', async () => {
+    const s = new SecurityService({ ...base, allowAnonymous: true });
+    const p = await s.authenticate(undefined, undefined);
+    expect(p).toMatchObject({ username: 'anonymous', anonymous: true });
+    expect(p.groups.has('anonymous')).toBe(true);
+  });
+});
+
+describe('authorization map', () => {
+  const s = new SecurityService({
+    ...base,
+    authorization: [
+      { queue: '>', read: ['admins'], write: ['admins'], admin: ['admins'] },
+      { queue: 'orders.>', read: ['apps'], write: ['apps'], admin: [] },
+      { topic: 'sensors.*.temp', read: ['everyone'], write: ['devices'], admin: ['devices'] },
+    ],
+  });
+  const user = (...groups: string[]) => ({ username: 'u', groups: new Set([...groups, 'everyone']), anonymous: false });
+
+  it('combines the groups of every matching entry', () => {
+    expect(s.isAllowed(user('admins'), 'admin', queue('orders.eu'))).toBe(true);
+    expect(s.isAllowed(user('apps'), 'write', queue('orders.eu'))).toBe(true);
+    expect(s.isAllowed(user('apps'), 'admin', queue('orders.eu'))).toBe(false);
+    expect(s.isAllowed(user('apps'), 'write', queue('billing'))).toBe(false);
+  });
+
+  it('keeps queues and topics apart and refuses what no entry covers', () => {
+    expect(s.isAllowed(user('admins'), 'read', topic('orders.eu'))).toBe(false);
+    expect(s.isAllowed(user(), 'read', topic('sensors.eu.temp'))).toBe(true);
+    expect(s.isAllowed(user(), 'write', topic('sensors.eu.temp'))).toBe(false);
+    expect(s.isAllowed(user('devices'), 'write', topic('sensors.eu.temp'))).toBe(true);
+  });
+
+  it('a wildcard subscription needs an entry covering the whole pattern', () => {
+    expect(s.isAllowed(user(), 'read', { kind: 'topic', name: 'sensors.*.temp' })).toBe(true);
+    expect(s.isAllowed(user(), 'read', { kind: 'topic', name: 'sensors.>' })).toBe(false);
+  });
+
+  it('with no entries every authenticated user may do everything', () => {
+    const open = new SecurityService(base);
+    expect(open.isAllowed(user(), 'admin', queue('anything'))).toBe(true);
+  });
+
+  it('check() throws a readable NotAuthorizedError', () => {
+    expect(() => s.check(user('apps'), 'read', queue('billing'))).toThrow(NotAuthorizedError);
+    expect(() => s.check(user('apps'), 'read', queue('billing'))).toThrow('User u is not authorized to read from queue://billing');
+  });
+});
