@@ -51,7 +51,8 @@ export class JunctionServer {
       allowAnonymous: config.security.allowAnonymous ?? config.security.users.length === 0,
     });
     const d = config.destinations;
-    let server: JunctionServer | undefined;
+    // The store-error hook is built before the server it stops; it finds the server here.
+    const self: { server?: JunctionServer } = {};
     const broker = new Broker({
       store,
       log,
@@ -63,10 +64,11 @@ export class JunctionServer {
       expirySweepMs: d.expirySweepMs,
       dedupMaxEntries: d.dedupMaxEntries,
       onStoreError: (err) => {
+        const server = self.server;
         if (err instanceof FencedError && server) {
           log.fatal({ err }, 'this broker lost its store lock: closing every listener and connection');
           // One turn later, so the refusals of the failed batch reach their clients first.
-          setImmediate(() => void server?.stop('fenced'));
+          setImmediate(() => void server.stop('fenced'));
         }
       },
     });
@@ -79,7 +81,8 @@ export class JunctionServer {
       await broker.close();
       throw err;
     }
-    server = new JunctionServer(config, broker, security, listeners, log);
+    const server = new JunctionServer(config, broker, security, listeners, log);
+    self.server = server;
     if (config.admin.enabled) {
       try {
         server.admin = await startAdminServer(config.admin.host, config.admin.port, server);

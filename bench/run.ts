@@ -1,0 +1,29 @@
+// `npm run bench -- <scenario> [options]`: runs one load scenario and prints one JSON line.
+// Benchmarks live here, never in tests: figures go in notes, compared before and after a change.
+import { Command } from 'commander';
+import { runCoreScenario } from './scenarios/core.ts';
+
+const program = new Command().name('bench').description('Junction load scenarios (one JSON line per run)');
+
+program
+  .command('core')
+  .description('enqueue -> dispatch -> ack through the broker core (1 producer, 1 consumer)')
+  .option('--seconds <n>', 'measured duration', '10')
+  .option('--size <bytes>', 'body size', '1024')
+  .option('--window <n>', 'publishes the producer keeps outstanding', '1000')
+  .option('--prefetch <n>', 'consumer prefetch window', '1000')
+  .option('--persistent <bool>', 'persistent messages (written to the store)', 'true')
+  .option('--store <kind>', 'store: memory', 'memory')
+  .action(async (o: Record<string, string>) => {
+    const result = await runCoreScenario({
+      seconds: Number(o.seconds),
+      size: Number(o.size),
+      window: Number(o.window),
+      prefetch: Number(o.prefetch),
+      persistent: o.persistent !== 'false',
+      store: o.store as 'memory',
+    });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+
+await program.parseAsync(process.argv);
