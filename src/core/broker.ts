@@ -186,7 +186,9 @@ export class Broker {
   }
 
   private authorize(ctx: ClientContext, permission: Permission, d: Destination): void {
-    if (ctx.principal && this.authorizer) this.authorizer.check(ctx.principal, permission, d);
+    if (ctx.principal && this.authorizer) {
+      this.authorizer.check(ctx.principal, permission, d, d.kind === 'queue' && this.temporary.has(d.name));
+    }
   }
 
   // ---- queues ----------------------------------------------------------------------------

@@ -12,8 +12,11 @@ export interface Principal {
 export type Permission = 'read' | 'write' | 'admin';
 
 export interface Authorizer {
-  /** Throws NotAuthorizedError when `principal` may not do `permission` on `destination`. */
-  check(principal: Principal, permission: Permission, destination: Destination): void;
+  /**
+   * Throws NotAuthorizedError when `principal` may not do `permission` on `destination`.
+   * `temporary` is true only for a temporary destination the broker created.
+   */
+  check(principal: Principal, permission: Permission, destination: Destination, temporary: boolean): void;
 }
 
 /** Where a core call comes from. Without a principal the caller is trusted (internal use). */

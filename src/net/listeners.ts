@@ -109,7 +109,6 @@ export class Listeners {
       const lc = config.listeners[h.protocol];
       if (!lc.enabled) continue;
       const onSocket = (transport: Transport) => (socket: net.Socket) => {
-        this.track(socket);
         h.handleSocket(socket, {
           protocol: h.protocol,
           transport,
@@ -119,7 +118,7 @@ export class Listeners {
       };
       await this.listen(net.createServer(onSocket('tcp')), h.protocol, 'tcp', host, lc.port);
       if (material && lc.tls) {
-        await this.listen(tls.createServer(material, onSocket('tls')), h.protocol, 'tls', host, lc.tlsPort, 'secureConnection');
+        await this.listen(tls.createServer(material, onSocket('tls')), h.protocol, 'tls', host, lc.tlsPort);
       }
     }
     const wc = config.listeners.websocket;
@@ -180,9 +179,9 @@ export class Listeners {
     transport: Transport,
     host: string,
     port: number,
-    connectionEvent = 'connection',
   ): Promise<void> {
-    if (protocol === 'websocket') server.on(connectionEvent, (s: Duplex) => this.track(s));
+    // Raw sockets, tracked from accept on, so shutdown also drops TLS handshakes still in progress.
+    server.on('connection', (s: Duplex) => this.track(s));
     server.on('error', (err) => this.log.error({ err, protocol, transport }, 'listener error'));
     this.servers.push(server);
     return new Promise((resolve, reject) => {

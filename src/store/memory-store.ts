@@ -106,9 +106,18 @@ export class MemoryStore implements Store {
         if (op.message === null) d.retained.delete(op.topic);
         else d.retained.set(op.topic, op.message);
         return;
-      case 'putDedup':
+      case 'putDedup': {
+        d.dedup.delete(op.record.key);
         d.dedup.set(op.record.key, op.record.expiresAt);
+        // Records arrive roughly in expiry order: drop a couple of expired ones from the front each time.
+        const now = Date.now();
+        let n = 0;
+        for (const [k, until] of d.dedup) {
+          if (until > now || n++ >= 2) break;
+          d.dedup.delete(k);
+        }
         return;
+      }
       case 'putSession':
         d.sessions.set(op.session.id, structuredClone(op.session));
         return;

@@ -143,11 +143,12 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
     it('returns only dedup ids that have not expired', async () => {
       const s = await openStore();
+      const now = Date.now();
       await s.apply([
-        { type: 'putDedup', record: { key: 'old', expiresAt: 100 } },
-        { type: 'putDedup', record: { key: 'new', expiresAt: 10_000 } },
+        { type: 'putDedup', record: { key: 'old', expiresAt: now + 100 } },
+        { type: 'putDedup', record: { key: 'new', expiresAt: now + 600_000 } },
       ]);
-      expect(await s.loadDedup(500)).toEqual([{ key: 'new', expiresAt: 10_000 }]);
+      expect(await s.loadDedup(now + 500)).toEqual([{ key: 'new', expiresAt: now + 600_000 }]);
     });
 
     it('keeps session records, replaced whole, until deleted', async () => {

@@ -136,6 +136,17 @@ describe('listeners', () => {
     }
   });
 
+  it('close() does not wait for a TLS handshake that never happens', async () => {
+    open = await Listeners.open(validateConfig({ ...baseConfig, tls: { cert: cert.certFile, key: cert.keyFile } }), handlers, silent);
+    const raw = net.connect(open.port('stomp', 'tls')!, '127.0.0.1'); // connects, never says hello
+    raw.on('error', () => {});
+    await once(raw, 'connect');
+    const closed = once(raw, 'close');
+    await open.close();
+    open = undefined;
+    await closed;
+  });
+
   it('close() drops open connections and stops accepting', async () => {
     open = await Listeners.open(validateConfig(baseConfig), handlers, silent);
     const port = open.port('stomp', 'tcp')!;

@@ -77,6 +77,11 @@ describe('authorization map', () => {
     expect(s.isAllowed(user(), 'read', { kind: 'topic', name: 'sensors.>' })).toBe(false);
   });
 
+  it('a name that merely looks temporary gets no temporary-destination pass', () => {
+    expect(s.isAllowed(user(), 'write', queue('TEMP.sneaky'))).toBe(false);
+    expect(s.isAllowed(user(), 'write', queue('TEMP.real'), true)).toBe(true);
+  });
+
   it('with no entries every authenticated user may do everything', () => {
     const open = new SecurityService(base);
     expect(open.isAllowed(user(), 'admin', queue('anything'))).toBe(true);
