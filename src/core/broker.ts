@@ -19,7 +19,7 @@ import {
 import { createMessage, messageSize, type Message, type MessageInput, type PropertyValue } from './message.ts';
 import { PolicyResolver } from './policy.ts';
 import type { Authorizer, ClientContext, Permission } from './principal.ts';
-import { Queue, type QueueStats } from './queue.ts';
+import { Queue, type QueueInit, type QueueStats } from './queue.ts';
 import { RetainedMessages } from './retained.ts';
 import { Router, virtualTopicOf, type Route } from './router.ts';
 import { compileOptionalSelector } from './selector/index.ts';
@@ -193,18 +193,20 @@ export class Broker {
 
   // ---- queues ----------------------------------------------------------------------------
 
-  private createQueue(name: string, declare: boolean): Queue {
-    const address = `queue://${name}`;
-    const q: Queue = new Queue({
-      name,
-      label: address,
-      durable: true,
-      policy: this.policies.resolve(name, address, name),
+  /** A queue wired to this broker's store writer, mover and clock, under the policy for `label`. */
+  private newQueue(init: Pick<QueueInit, 'name' | 'label' | 'durable' | 'subscription' | 'onIdle'>, dlqLabel: string): Queue {
+    return new Queue({
+      ...init,
+      policy: this.policies.resolve(init.name, init.label, dlqLabel),
       writer: this.writer,
       mover: (target, m, ann) => this.move(target, m, ann),
       log: this.log,
       now: this.now,
     });
+  }
+
+  private createQueue(name: string, declare: boolean): Queue {
+    const q = this.newQueue({ name, label: `queue://${name}`, durable: true }, name);
     this.queues.set(name, q);
     if (declare) this.writer.write({ type: 'declareQueue', queue: { name, createdAt: this.now() } });
     const vt = this.virtualTopics ? virtualTopicOf(name) : undefined;
@@ -411,22 +413,14 @@ export class Broker {
 
   private openSubscription(rec: SubscriptionRecord, recovered: boolean): SubscriptionState {
     const durable = rec.name.startsWith(`${SUB_PREFIX}d:`) || rec.name.startsWith(`${SUB_PREFIX}sd:`);
-    const address = `topic://${rec.pattern}`;
-    const queue = new Queue({
-      name: rec.name,
-      label: address,
-      durable,
-      subscription: true,
-      policy: this.policies.resolve(rec.name, address, rec.pattern),
-      writer: this.writer,
-      mover: (target, m, ann) => this.move(target, m, ann),
-      log: this.log,
-      now: this.now,
-      onIdle: durable ? undefined : (q) => {
-        const s = this.subscriptions.get(q.name);
-        if (s) this.closeSubscription(s, 'last consumer left');
-      },
-    });
+    const onIdle = (q: Queue): void => {
+      const s = this.subscriptions.get(q.name);
+      if (s) this.closeSubscription(s, 'last consumer left');
+    };
+    const queue = this.newQueue(
+      { name: rec.name, label: `topic://${rec.pattern}`, durable, subscription: true, onIdle: durable ? undefined : onIdle },
+      rec.pattern,
+    );
     const route: Route = {
       queue,
       pattern: rec.pattern,
@@ -482,16 +476,7 @@ export class Broker {
   createTemporaryQueue(ctx: ClientContext): Destination {
     this.assertRunning();
     const name = `TEMP.${randomUUID()}`;
-    const q = new Queue({
-      name,
-      label: `queue://${name}`,
-      durable: false,
-      policy: this.policies.resolve(name, `queue://${name}`, name),
-      writer: this.writer,
-      mover: (target, m, ann) => this.move(target, m, ann),
-      log: this.log,
-      now: this.now,
-    });
+    const q = this.newQueue({ name, label: `queue://${name}`, durable: false }, name);
     this.queues.set(name, q);
     this.temporary.set(name, ctx.connectionId);
     return { kind: 'queue', name };

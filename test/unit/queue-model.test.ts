@@ -39,6 +39,7 @@ describe('queue model', () => {
           const acked = new Set<string>();
           const rejected = new Set<string>();
           const firstDeliveries: Array<{ id: number; priority: number }> = [];
+          const seen = new Set<string>();
           const members: Member[] = [];
           const open = async (prefetch: number) => {
             const m: Member = { consumer: undefined as unknown as Consumer, prefetch, unsettled: [] };
@@ -49,7 +50,8 @@ describe('queue model', () => {
                 onMessage: (d) => {
                   const body = text(d);
                   expect(acked.has(body)).toBe(false);
-                  if (d.deliveryCount === 0) firstDeliveries.push({ id: Number(body), priority: d.message.priority });
+                  if (!seen.has(body)) firstDeliveries.push({ id: Number(body), priority: d.message.priority });
+                  seen.add(body);
                   m.unsettled.push(d);
                 },
               },
