@@ -89,7 +89,6 @@ export class Queue implements ConsumerHost {
   /** Entries held: ready, delayed and in flight. */
   count = 0;
   bytes = 0;
-  readyCount = 0;
   private reservedCount = 0;
   private reservedBytes = 0;
   private ttlEntries = 0;
@@ -126,6 +125,13 @@ export class Queue implements ConsumerHost {
     for (let p = 0; p <= MAX_PRIORITY; p++) this.lanes.push(new Lane<Entry>());
     this.delayed = new DueQueue((e, at) => this.onDelayedDue(e, at), this.now);
     this.visibility = new DueQueue(({ entry, tag }) => this.onVisibilityDue(entry, tag), this.now);
+  }
+
+  /** Entries waiting for a consumer. */
+  get readyCount(): number {
+    let n = 0;
+    for (const lane of this.lanes) n += lane.size;
+    return n;
   }
 
   get consumerCount(): number {
@@ -174,7 +180,6 @@ export class Queue implements ConsumerHost {
         return (TAKE | STOP) as Verdict;
       });
       if (victim) {
-        this.readyCount--;
         this.finish(victim);
         this.stats.dropped++;
         if (!this.warnedDrop) {
@@ -273,7 +278,6 @@ export class Queue implements ConsumerHost {
   private makeReady(e: Entry): void {
     e.status = 'ready';
     e.deliverAt = 0;
-    this.readyCount++;
     const lane = this.lanes[e.message.priority] as Lane<Entry>;
     if (e.seq === 0) {
       e.seq = ++this.seq;
@@ -363,10 +367,7 @@ export class Queue implements ConsumerHost {
         return TAKE;
       }, budget);
     }
-    for (const e of expired) {
-      this.readyCount--;
-      this.expire(e);
-    }
+    for (const e of expired) this.expire(e);
     return out;
   }
 
@@ -394,7 +395,6 @@ export class Queue implements ConsumerHost {
 
   private markInflight(e: Entry, c: Consumer, now: number): Delivery {
     e.status = 'inflight';
-    this.readyCount--;
     const tag = c.nextTag++;
     e.tag = tag;
     e.consumer = c;
@@ -553,10 +553,7 @@ export class Queue implements ConsumerHost {
         return SKIP;
       });
     }
-    for (const e of expired) {
-      this.readyCount--;
-      this.expire(e);
-    }
+    for (const e of expired) this.expire(e);
     return expired.length;
   }
 
