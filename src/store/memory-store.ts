@@ -36,6 +36,9 @@ export class MemoryData {
 export class MemoryStore implements Store {
   readonly kind = 'memory';
   private closed = false;
+  /** Open page cursors: each continues its queue's iteration where the last page stopped. */
+  private readonly cursors = new Map<string, Iterator<[string, EntryState]>>();
+  private nextCursor = 1;
 
   constructor(
     readonly epoch = 1,
@@ -49,6 +52,7 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.cursors.clear();
   }
 
   async apply(ops: readonly StoreOp[]): Promise<void> {
@@ -140,18 +144,23 @@ export class MemoryStore implements Store {
 
   async readQueue(queue: string, cursor: string | undefined, limit: number): Promise<QueuePage> {
     const q = this.data.entries.get(queue);
-    if (!q) return { entries: [] };
-    const start = cursor === undefined ? 0 : Number(cursor);
+    let it = cursor === undefined ? q?.entries() : this.cursors.get(cursor);
+    if (cursor !== undefined) this.cursors.delete(cursor);
     const out: QueuePage = { entries: [] };
-    let i = 0;
-    for (const [id, state] of q) {
-      if (i++ < start) continue;
-      if (out.entries.length === limit) {
-        out.cursor = String(start + limit);
+    if (!it) return out;
+    while (out.entries.length < limit) {
+      const next = it.next();
+      if (next.done) {
+        it = undefined;
         break;
       }
+      const [id, state] = next.value;
       const body = this.data.bodies.get(id);
       if (body) out.entries.push({ message: body.message, state: copyState(state) });
+    }
+    if (it) {
+      out.cursor = String(this.nextCursor++);
+      this.cursors.set(out.cursor, it);
     }
     return out;
   }
