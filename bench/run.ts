@@ -13,7 +13,8 @@ program
   .option('--window <n>', 'publishes the producer keeps outstanding', '1000')
   .option('--prefetch <n>', 'consumer prefetch window', '1000')
   .option('--persistent <bool>', 'persistent messages (written to the store)', 'true')
-  .option('--store <kind>', 'store: memory', 'memory')
+  .option('--store <kind>', 'store: memory | redis', 'memory')
+  .option('--redis-url <url>', 'Redis for --store redis (default $REDIS_URL or redis://127.0.0.1:6379)')
   .action(async (o: Record<string, string>) => {
     const result = await runCoreScenario({
       seconds: Number(o.seconds),
@@ -21,7 +22,8 @@ program
       window: Number(o.window),
       prefetch: Number(o.prefetch),
       persistent: o.persistent !== 'false',
-      store: o.store as 'memory',
+      store: o.store as 'memory' | 'redis',
+      redisUrl: o.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     });
     process.stdout.write(`${JSON.stringify(result)}\n`);
   });

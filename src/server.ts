@@ -11,6 +11,7 @@ import { FencedError } from './core/errors.ts';
 import { Listeners } from './net/listeners.ts';
 import { SecurityService } from './security/security-service.ts';
 import { MemoryStore } from './store/memory-store.ts';
+import { RedisStore, redactUrl } from './store/redis/redis-store.ts';
 import type { Store } from './store/store.ts';
 
 export interface ServerOptions {
@@ -45,7 +46,7 @@ export class JunctionServer {
 
   static async start(config: JunctionConfig, opts: ServerOptions): Promise<JunctionServer> {
     const log = opts.log;
-    const store = opts.store ?? createStore(config);
+    const store = opts.store ?? (await createStore(config));
     const security = new SecurityService({
       ...config.security,
       allowAnonymous: config.security.allowAnonymous ?? config.security.users.length === 0,
@@ -95,7 +96,7 @@ export class JunctionServer {
       {
         role: server.role,
         cluster: config.cluster,
-        store: store.kind,
+        store: store.kind === 'redis' ? `redis ${redactUrl(config.store.redis.url)}` : store.kind,
         anonymous: security.allowAnonymous,
         listeners: listeners.addresses.map((a) => `${a.protocol}/${a.transport} ${a.host}:${a.port}`),
         admin: server.admin ? `http ${config.admin.host}:${boundPort(server.admin)}` : 'off',
@@ -126,9 +127,14 @@ export class JunctionServer {
   }
 }
 
-function createStore(config: JunctionConfig): Store {
+async function createStore(config: JunctionConfig): Promise<Store> {
   switch (config.store.type) {
     case 'memory':
       return new MemoryStore();
+    case 'redis': {
+      const { url } = config.store.redis;
+      const epoch = await RedisStore.claimEpoch(url, config.cluster);
+      return new RedisStore({ url, cluster: config.cluster, epoch });
+    }
   }
 }

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { Broker } from '../../src/core/broker.ts';
 import { queue } from '../../src/core/destination.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
+import { RedisStore } from '../../src/store/redis/redis-store.ts';
 import type { Store } from '../../src/store/store.ts';
 
 export interface CoreScenario {
@@ -14,21 +15,26 @@ export interface CoreScenario {
   window: number;
   prefetch: number;
   persistent: boolean;
-  store: 'memory';
+  store: 'memory' | 'redis';
+  redisUrl: string;
 }
 
-function makeStore(kind: CoreScenario['store']): Store {
-  switch (kind) {
+async function makeStore(s: CoreScenario): Promise<Store> {
+  switch (s.store) {
     case 'memory':
       return new MemoryStore();
+    case 'redis': {
+      const cluster = 'bench';
+      return new RedisStore({ url: s.redisUrl, cluster, epoch: await RedisStore.claimEpoch(s.redisUrl, cluster) });
+    }
   }
 }
 
 export async function runCoreScenario(s: CoreScenario): Promise<Record<string, unknown>> {
-  const broker = new Broker({ store: makeStore(s.store), log: pino({ level: 'warn' }), expirySweepMs: 0 });
+  const broker = new Broker({ store: await makeStore(s), log: pino({ level: 'warn' }), expirySweepMs: 0 });
   await broker.start();
   const ctx = { connectionId: 'bench' };
-  const dest = queue('bench.core');
+  const dest = queue(`bench.core.${Date.now()}`);
   const body = Buffer.alloc(s.size, 0x61);
   const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   let acked = 0;

@@ -29,6 +29,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`Config file ${file} must hold a mapping at the top`, { file });
   }
   applyEnv(raw as Record<string, unknown>, env);
+  if (env.REDIS_URL) setPath(raw as Record<string, unknown>, ['store', 'redis', 'url'], env.REDIS_URL, 'REDIS_URL');
   return validateConfig(raw, file);
 }
 

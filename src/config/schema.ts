@@ -48,7 +48,14 @@ export const configSchema = z
       .prefault({}),
     store: z
       .strictObject({
-        type: z.enum(['memory']).default('memory'),
+        /** memory: nothing survives a restart. redis: Redis is the system of record. */
+        type: z.enum(['memory', 'redis']).default('memory'),
+        redis: z
+          .strictObject({
+            /** redis://[user:password@]host:port[/db], or rediss:// for TLS. REDIS_URL overrides it. */
+            url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+          })
+          .prefault({}),
       })
       .prefault({}),
     listeners: z

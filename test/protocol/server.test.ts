@@ -10,6 +10,8 @@ import { boundPort } from '../../src/admin/admin-server.ts';
 import { JunctionServer } from '../../src/server.ts';
 import { MemoryData, MemoryStore } from '../../src/store/memory-store.ts';
 import { silent } from '../helpers/core.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { startRedis } from '../helpers/redis-server.ts';
 
 /** A line protocol for tests: each line "QUEUE BODY" is published persistently; replies "ok" or the error. */
 const lineAdapter: AdapterFactory = ({ broker }) => ({
@@ -76,5 +78,27 @@ describe('server', () => {
     expect(await server.done).toBe('fenced');
     expect(server.health()).toMatchObject({ status: 'unavailable', role: 'standby' });
     expect(data.entries.get('q')?.size).toBe(1);
+  });
+});
+
+describe('server on the Redis store', () => {
+  it('REDIS_URL selects the Redis server; a restarted server still has the persistent messages', async () => {
+    const redis = await startRedis();
+    try {
+      const env = { JUNCTION_STORE__TYPE: 'redis', REDIS_URL: redis.url, JUNCTION_ADMIN__ENABLED: 'false', JUNCTION_LISTENERS__STOMP__PORT: '0', JUNCTION_LISTENERS__HOST: '127.0.0.1', JUNCTION_LISTENERS__WEBSOCKET__ENABLED: 'false' };
+      const cfg = loadConfig(undefined, env);
+      expect(cfg.store).toEqual({ type: 'redis', redis: { url: redis.url } });
+      server = await JunctionServer.start(cfg, { log: silent, adapters: [lineAdapter] });
+      const s = net.connect(server.listeners.port('stomp', 'tcp')!, '127.0.0.1');
+      expect(await reply(s, 'kept survives')).toBe('ok');
+      s.destroy();
+      await server.stop();
+      server = await JunctionServer.start(cfg, { log: silent, adapters: [lineAdapter] });
+      expect(server.broker.getQueue('kept')?.messages).toBe(1);
+    } finally {
+      await server?.stop();
+      server = undefined;
+      await redis.stop();
+    }
   });
 });

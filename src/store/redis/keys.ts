@@ -1,0 +1,41 @@
+// The Redis key layout of one broker cluster. Every key carries the hash tag `{junction:<cluster>}`,
+// so all of them live in one slot and every script stays valid on Redis Cluster.
+
+export class Keys {
+  readonly epoch: string;
+  /** Hands out epochs to brokers starting without the lease lock. */
+  readonly epochCounter: string;
+  readonly seq: string;
+  readonly queues: string;
+  readonly bodies: string;
+  readonly refs: string;
+  readonly subscriptions: string;
+  readonly retained: string;
+  readonly dedup: string;
+  readonly sessions: string;
+  private readonly prefix: string;
+
+  constructor(cluster: string) {
+    this.prefix = `{junction:${cluster}}`;
+    this.epoch = `${this.prefix}:epoch`;
+    this.epochCounter = `${this.prefix}:epoch-counter`;
+    this.seq = `${this.prefix}:seq`;
+    this.queues = `${this.prefix}:queues`;
+    this.bodies = `${this.prefix}:bodies`;
+    this.refs = `${this.prefix}:refs`;
+    this.subscriptions = `${this.prefix}:subs`;
+    this.retained = `${this.prefix}:retained`;
+    this.dedup = `${this.prefix}:dedup`;
+    this.sessions = `${this.prefix}:sessions`;
+  }
+
+  /** Message ids of a queue, scored by insertion sequence. */
+  queue(name: string): string {
+    return `${this.prefix}:q:${name}`;
+  }
+
+  /** Per-queue state of each message id. */
+  queueState(name: string): string {
+    return `${this.prefix}:qs:${name}`;
+  }
+}

@@ -1,0 +1,102 @@
+// What the Redis store adds beyond the contract: the broker core recovering from Redis, scripts
+// surviving SCRIPT FLUSH, a readable error while Redis is down, epochs handed out to new brokers,
+// and the hash-tagged key layout.
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Broker } from '../../src/core/broker.ts';
+import { queue } from '../../src/core/destination.ts';
+import { FencedError } from '../../src/core/errors.ts';
+import { DEFAULT_POLICY, PolicyResolver } from '../../src/core/policy.ts';
+import { RedisStore, StoreUnavailableError, redactUrl } from '../../src/store/redis/redis-store.ts';
+import { Inbox, ctx, msgTo } from '../helpers/core.ts';
+import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+
+let server: TestRedis;
+let admin: Redis;
+const brokers: Broker[] = [];
+beforeAll(async () => {
+  server = await startRedis();
+  admin = new Redis(server.url);
+});
+afterEach(async () => {
+  for (const b of brokers.splice(0)) await b.close().catch(() => {});
+  await admin.flushall();
+});
+afterAll(async () => {
+  await admin?.quit();
+  await server?.stop();
+});
+
+async function broker(epoch: number, url = server.url): Promise<Broker> {
+  const b = new Broker({
+    store: new RedisStore({ url, cluster: 'it', epoch, redis: { maxRetriesPerRequest: 1, retryStrategy: () => 100 } }),
+    log: pino({ level: 'silent' }),
+    policies: new PolicyResolver({ ...DEFAULT_POLICY, redeliveryDelayMs: 0 }),
+    expirySweepMs: 0,
+  });
+  await b.start();
+  brokers.push(b);
+  return b;
+}
+
+describe('Redis store', () => {
+  it('a broker restarted on Redis gets back queued, in-flight and durable-subscription messages', async () => {
+    const first = await broker(1);
+    const inbox = new Inbox();
+    await first.subscribe({ destination: queue('jobs'), prefetch: 1, onMessage: inbox.onMessage }, ctx);
+    for (let i = 0; i < 3; i++) await first.publish(msgTo('jobs', `p${i}`, { persistent: true }), ctx);
+    const body = Buffer.from([0, 255, 0, 10, 13]);
+    await first.publish({ destination: queue('bin'), body, persistent: true, properties: { n: 1.5, b: true } }, ctx);
+    await first.close();
+
+    const second = await broker(2);
+    const again = new Inbox();
+    await second.subscribe({ destination: queue('jobs'), onMessage: again.onMessage }, ctx);
+    expect(again.texts).toEqual(['p0', 'p1', 'p2']);
+    expect(again.items[0]).toMatchObject({ redelivered: true, deliveryCount: 1 });
+    const bin = new Inbox();
+    await second.subscribe({ destination: queue('bin'), onMessage: bin.onMessage }, ctx);
+    expect(Buffer.from(bin.items[0]!.message.body)).toEqual(body);
+    expect(bin.items[0]!.message.properties).toEqual({ n: 1.5, b: true });
+  });
+
+  it('keeps working after SCRIPT FLUSH (scripts are re-sent)', async () => {
+    const b = await broker(1);
+    await admin.script('FLUSH');
+    await b.publish(msgTo('after-flush', 'x', { persistent: true }), ctx);
+    expect(await admin.hlen('{junction:it}:bodies')).toBe(1);
+  });
+
+  it('keeps every key under the cluster hash tag', async () => {
+    const b = await broker(1);
+    await b.publish(msgTo('tagged', 'x', { persistent: true }), ctx);
+    const keys = await admin.keys('*');
+    expect(keys.length).toBeGreaterThan(0);
+    for (const k of keys) expect(k.startsWith('{junction:it}:')).toBe(true);
+  });
+
+  it('hands out increasing epochs; the older broker is fenced', async () => {
+    const e1 = await RedisStore.claimEpoch(server.url, 'it');
+    const e2 = await RedisStore.claimEpoch(server.url, 'it');
+    expect(e2).toBe(e1 + 1);
+    const old = await broker(e1);
+    await broker(e2);
+    await expect(old.publish(msgTo('q', 'late', { persistent: true }), ctx)).rejects.toThrow(FencedError);
+  });
+
+  it('a persistent send while Redis is unreachable fails with a readable error; nothing is accepted', async () => {
+    const down = await startRedis();
+    const b = await broker(1, down.url);
+    await down.stop();
+    const err = await b.publish(msgTo('q', 'x', { persistent: true }), ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as Error).message).toMatch(/^Redis is unavailable: /);
+    expect(b.getQueue('q')?.messages).toBe(0);
+  });
+
+  it('never shows a password in what it logs', () => {
+    expect(redactUrl('redis://app:s3cret@host:6379/0')).toBe('redis://app:***@host:6379/0');
+    expect(redactUrl('rediss://host:6380')).toBe('rediss://host:6380');
+  });
+});
