@@ -95,6 +95,14 @@ describe('Redis store', () => {
     expect(b.getQueue('q')?.messages).toBe(0);
   });
 
+  it('a broker cannot start on an unreachable Redis, and says so', async () => {
+    const down = await startRedis();
+    await down.stop();
+    const store = new RedisStore({ url: down.url, cluster: 'it', epoch: 1, redis: { retryStrategy: () => null } });
+    await expect(store.open()).rejects.toThrow(StoreUnavailableError);
+    await store.close();
+  });
+
   it('never shows a password in what it logs', () => {
     expect(redactUrl('redis://app:s3cret@host:6379/0')).toBe('redis://app:***@host:6379/0');
     expect(redactUrl('rediss://host:6380')).toBe('rediss://host:6380');

@@ -73,7 +73,7 @@ export class RedisStore implements Store {
   }
 
   async open(): Promise<void> {
-    if (this.redis.status === 'wait') await this.redis.connect();
+    if (this.redis.status === 'wait') await this.call(() => this.redis.connect());
     await this.call(() => this.scripts.open(this.keys.epoch, this.epoch));
   }
 
