@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'unknown-delivery'
   | 'not-found'
   | 'fenced'
+  | 'store-unavailable'
   | 'closed'
   | 'config';
 
@@ -86,6 +87,13 @@ export class NotFoundError extends JunctionError {
 export class FencedError extends JunctionError {
   constructor(epoch: number, current: number) {
     super('fenced', `Store write refused: epoch ${epoch} is older than the current epoch ${current}`, { epoch, current });
+  }
+}
+
+/** The store cannot be reached; nothing was written. The client may retry. */
+export class StoreUnavailableError extends JunctionError {
+  constructor(message: string, cause: unknown) {
+    super('store-unavailable', message, { cause: cause instanceof Error ? cause.message : String(cause) });
   }
 }
 

@@ -6,9 +6,9 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../../src/core/broker.ts';
 import { queue } from '../../src/core/destination.ts';
-import { FencedError } from '../../src/core/errors.ts';
+import { FencedError, StoreUnavailableError } from '../../src/core/errors.ts';
 import { DEFAULT_POLICY, PolicyResolver } from '../../src/core/policy.ts';
-import { RedisStore, StoreUnavailableError, redactUrl } from '../../src/store/redis/redis-store.ts';
+import { RedisStore, redactUrl } from '../../src/store/redis/redis-store.ts';
 import { Inbox, ctx, msgTo } from '../helpers/core.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 
@@ -91,6 +91,7 @@ describe('Redis store', () => {
     await down.stop();
     const err = await b.publish(msgTo('q', 'x', { persistent: true }), ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as StoreUnavailableError).code).toBe('store-unavailable');
     expect((err as Error).message).toMatch(/^Redis is unavailable: /);
     expect(b.getQueue('q')?.messages).toBe(0);
   });

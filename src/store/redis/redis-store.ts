@@ -2,7 +2,7 @@
 // caller's fencing epoch, so a broker that lost its lock cannot write. A batch from `apply` goes to
 // Redis as one pipeline on one connection, so batches land in the order they were applied.
 import { Redis, type RedisOptions } from 'ioredis';
-import { FencedError, JunctionError } from '../../core/errors.ts';
+import { FencedError, StoreUnavailableError } from '../../core/errors.ts';
 import type { Message } from '../../core/message.ts';
 import type {
   DedupRecord,
@@ -25,12 +25,6 @@ export interface RedisStoreOptions {
   cluster: string;
   epoch: number;
   redis?: RedisOptions;
-}
-
-export class StoreUnavailableError extends JunctionError {
-  constructor(message: string, cause: unknown) {
-    super('closed', message, { cause: (cause as Error)?.message });
-  }
 }
 
 type Scripted = Record<ScriptName, ScriptCall>;
