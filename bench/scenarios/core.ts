@@ -88,6 +88,7 @@ export async function runCoreScenario(s: CoreScenario): Promise<Record<string, u
     latencyUs: { p50: latency.getValueAtPercentile(50), p99: latency.getValueAtPercentile(99), max: latency.maxValue },
     storeBatches: writes.batches,
     storeOpsPerBatch: writes.batches ? Number((writes.ops / writes.batches).toFixed(1)) : 0,
+    storeOpsElided: writes.elided,
     rssMb,
     node: process.version,
   };

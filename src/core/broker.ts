@@ -531,8 +531,8 @@ export class Broker {
     return this.writer.flush();
   }
 
-  writerStats(): { batches: number; ops: number } {
-    return { batches: this.writer.batches, ops: this.writer.ops };
+  writerStats(): { batches: number; ops: number; elided: number } {
+    return { batches: this.writer.batches, ops: this.writer.ops, elided: this.writer.elided };
   }
 }
 

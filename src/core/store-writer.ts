@@ -1,43 +1,92 @@
 // Write-through to the Store, batched per event-loop turn: operations issued during one turn go
-// to the store in one `apply` call, in issue order. Publishers await their batch; settlements and
-// bookkeeping are fire-and-forget but tracked, so shutdown can wait for every write to finish.
-import type { Store, StoreOp } from '../store/store.ts';
+// to the store in issue order, in `apply` calls of about the store's preferred batch size (the operations of
+// one `write`/`writeAndWait` call always share a batch). Several batches in flight let the store
+// work on one while the broker settles the one before. Publishers await their batch; settlements
+// and bookkeeping are fire-and-forget but tracked, so shutdown can wait for every write to finish.
+// An entry removed in the same batch that updated it loses the updates (the removal makes them
+// moot), which spares the store one write per message a consumer settles within a turn.
+import type { StoredEntry, Store, StoreOp } from '../store/store.ts';
 
 interface Waiter {
   resolve: () => void;
   reject: (err: unknown) => void;
+  /** Index in `pending` just past this waiter's operations. */
+  end: number;
 }
 
+
 export class StoreWriter {
-  private pending: StoreOp[] = [];
+  private pending: Array<StoreOp | null> = [];
+  /** Pending `update` ops by queue and message id, so a `remove` can drop them. */
+  private updates = new Map<string, number[]>();
   private waiters: Waiter[] = [];
+  /** Dropped ops in `pending` (left as null). */
+  private holes = 0;
+  /** Indexes in `pending` where one write call's operations end (where a batch may be cut). */
+  private cuts: number[] = [];
   private scheduled = false;
   private readonly running = new Set<Promise<void>>();
   batches = 0;
   ops = 0;
+  elided = 0;
 
   constructor(
     private readonly store: Store,
     private readonly onError: (err: unknown, ops: readonly StoreOp[]) => void,
-  ) {}
+  ) {
+    this.maxBatch = store.batchSize ?? Infinity;
+  }
+
+  private readonly maxBatch: number;
 
   /** Queues operations; the write happens at the end of this turn. */
   write(...ops: StoreOp[]): void {
-    for (const op of ops) this.pending.push(op);
+    for (const op of ops) this.add(op);
+    this.cuts.push(this.pending.length);
     this.schedule();
   }
 
   /** Queues operations and resolves once the batch holding them is in the store. */
   writeAndWait(ops: readonly StoreOp[]): Promise<void> {
-    for (const op of ops) this.pending.push(op);
+    for (const op of ops) this.add(op);
+    this.cuts.push(this.pending.length);
     this.schedule();
-    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    const end = this.pending.length;
+    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject, end }));
+  }
+
+  /**
+   * Sends what is pending now, then pages entries in, so the store sees every write issued before
+   * (both stores apply requests in the order they are made).
+   */
+  pageIn(queue: string, maxCount: number, maxBytes: number): Promise<StoredEntry[]> {
+    this.run();
+    return this.store.pageIn(queue, maxCount, maxBytes);
   }
 
   /** Resolves when everything written so far has reached the store (or failed). */
   async flush(): Promise<void> {
     if (this.pending.length > 0) this.run();
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  private add(op: StoreOp): void {
+    if (op.type === 'update') {
+      const key = `${op.queue}\0${op.messageId}`;
+      const at = this.updates.get(key);
+      if (at) at.push(this.pending.length);
+      else this.updates.set(key, [this.pending.length]);
+    } else if (op.type === 'remove' && this.updates.size > 0) {
+      const key = `${op.queue}\0${op.messageId}`;
+      const at = this.updates.get(key);
+      if (at) {
+        for (const i of at) this.pending[i] = null;
+        this.holes += at.length;
+        this.elided += at.length;
+        this.updates.delete(key);
+      }
+    }
+    this.pending.push(op);
   }
 
   private schedule(): void {
@@ -49,13 +98,33 @@ export class StoreWriter {
   private run(): void {
     this.scheduled = false;
     if (this.pending.length === 0) return;
-    const ops = this.pending;
+    const pending = this.pending;
+    const cuts = this.cuts;
     const waiters = this.waiters;
+    const holes = this.holes;
     this.pending = [];
+    this.cuts = [];
+    this.updates = new Map();
+    this.holes = 0;
     this.waiters = [];
+    let from = 0;
+    let w = 0;
+    for (let c = 0; c < cuts.length; c++) {
+      const to = cuts[c] as number;
+      if (to - from < this.maxBatch && c < cuts.length - 1) continue;
+      const slice = pending.slice(from, to);
+      const ops = holes > 0 ? slice.filter((op): op is StoreOp => op !== null) : (slice as StoreOp[]);
+      const mine: Waiter[] = [];
+      while (w < waiters.length && (waiters[w] as Waiter).end <= to) mine.push(waiters[w++] as Waiter);
+      this.send(ops, mine);
+      from = to;
+    }
+  }
+
+  private send(ops: StoreOp[], waiters: Waiter[]): void {
     this.batches++;
     this.ops += ops.length;
-    const p = this.store.apply(ops).then(
+    const p = (ops.length > 0 ? this.store.apply(ops) : Promise.resolve()).then(
       () => {
         for (const w of waiters) w.resolve();
       },

@@ -3,16 +3,18 @@
 // broker processes share one Redis), which is how the contract suite exercises fencing and
 // recovery without a server.
 import { ClosedError, FencedError } from '../core/errors.ts';
-import type { Message } from '../core/message.ts';
+import { MAX_PRIORITY, messageSize, type Message } from '../core/message.ts';
 import type {
   DedupRecord,
   EntryState,
+  PagedStats,
   QueuePage,
   QueueRecord,
   SessionRecord,
   Store,
   StoreOp,
   StoreStats,
+  StoredEntry,
   SubscriptionRecord,
 } from './store.ts';
 
@@ -21,11 +23,41 @@ interface Body {
   refs: number;
 }
 
+/** A queue's paged-out entries: one insertion-ordered map (id -> size) per priority. */
+class PagedOut {
+  readonly byPriority: Array<Map<string, number>> = Array.from({ length: MAX_PRIORITY + 1 }, () => new Map());
+  count = 0;
+  bytes = 0;
+
+  add(id: string, priority: number, size: number): void {
+    (this.byPriority[priority] as Map<string, number>).set(id, size);
+    this.count++;
+    this.bytes += size;
+  }
+
+  delete(id: string): boolean {
+    for (const lane of this.byPriority) {
+      const size = lane.get(id);
+      if (size === undefined) continue;
+      lane.delete(id);
+      this.count--;
+      this.bytes -= size;
+      return true;
+    }
+    return false;
+  }
+
+  has(id: string): boolean {
+    return this.byPriority.some((lane) => lane.has(id));
+  }
+}
+
 export class MemoryData {
   epoch = 0;
   readonly queues = new Map<string, QueueRecord>();
   /** Per queue: message id -> state, in insertion order (Map keeps it). */
   readonly entries = new Map<string, Map<string, EntryState>>();
+  readonly paged = new Map<string, PagedOut>();
   readonly bodies = new Map<string, Body>();
   readonly subscriptions = new Map<string, SubscriptionRecord>();
   readonly retained = new Map<string, Message>();
@@ -71,6 +103,7 @@ export class MemoryStore implements Store {
         const q = d.entries.get(op.queue);
         if (q) for (const id of q.keys()) this.release(id);
         d.entries.delete(op.queue);
+        d.paged.delete(op.queue);
         d.queues.delete(op.queue);
         return;
       }
@@ -85,6 +118,14 @@ export class MemoryStore implements Store {
           return;
         }
         q.set(op.message.id, copyState(op.state));
+        if (op.paged) {
+          let p = d.paged.get(op.queue);
+          if (!p) {
+            p = new PagedOut();
+            d.paged.set(op.queue, p);
+          }
+          p.add(op.message.id, op.message.priority, messageSize(op.message));
+        }
         const body = d.bodies.get(op.message.id);
         if (body) body.refs++;
         else d.bodies.set(op.message.id, { message: op.message, refs: 1 });
@@ -97,7 +138,10 @@ export class MemoryStore implements Store {
       }
       case 'remove': {
         const q = d.entries.get(op.queue);
-        if (q?.delete(op.messageId)) this.release(op.messageId);
+        if (q?.delete(op.messageId)) {
+          d.paged.get(op.queue)?.delete(op.messageId);
+          this.release(op.messageId);
+        }
         return;
       }
       case 'putSubscription':
@@ -155,6 +199,7 @@ export class MemoryStore implements Store {
         break;
       }
       const [id, state] = next.value;
+      if (this.data.paged.get(queue)?.has(id)) continue;
       const body = this.data.bodies.get(id);
       if (body) out.entries.push({ message: body.message, state: copyState(state) });
     }
@@ -163,6 +208,33 @@ export class MemoryStore implements Store {
       this.cursors.set(out.cursor, it);
     }
     return out;
+  }
+
+  async pageIn(queue: string, maxCount: number, maxBytes: number): Promise<StoredEntry[]> {
+    if (this.closed) throw new ClosedError('memory store');
+    if (this.epoch < this.data.epoch) throw new FencedError(this.epoch, this.data.epoch);
+    const p = this.data.paged.get(queue);
+    const states = this.data.entries.get(queue);
+    const out: StoredEntry[] = [];
+    if (!p || !states) return out;
+    let bytes = 0;
+    for (let prio = MAX_PRIORITY; prio >= 0 && out.length < maxCount; prio--) {
+      const lane = p.byPriority[prio] as Map<string, number>;
+      for (const [id, size] of lane) {
+        if (out.length >= maxCount || (out.length > 0 && bytes + size > maxBytes)) return out;
+        p.delete(id);
+        bytes += size;
+        const body = this.data.bodies.get(id);
+        const state = states.get(id);
+        if (body && state) out.push({ message: body.message, state: copyState(state) });
+      }
+    }
+    return out;
+  }
+
+  async pagedStats(queue: string): Promise<PagedStats> {
+    const p = this.data.paged.get(queue);
+    return { count: p?.count ?? 0, bytes: p?.bytes ?? 0 };
   }
 
   async loadSubscriptions(): Promise<SubscriptionRecord[]> {

@@ -4,6 +4,8 @@
 // a higher epoch has opened the same data, every batch from an older handle is refused whole
 // (FencedError) and none of its operations becomes visible. Bodies are stored once per message id,
 // however many queues hold the message, and freed when the last queue lets it go.
+// An entry is either resident (the broker holds it in memory; `readQueue` returns it at startup) or
+// paged out (only in the store, until `pageIn` hands it to the broker, highest priority first).
 import type { Message, PropertyValue } from '../core/message.ts';
 
 /** A queue that exists whether or not it holds messages (configured, used, or a subscription's). */
@@ -60,7 +62,7 @@ export interface DedupRecord {
 export type StoreOp =
   | { type: 'declareQueue'; queue: QueueRecord }
   | { type: 'deleteQueue'; queue: string }
-  | { type: 'enqueue'; queue: string; message: Message; state: EntryState }
+  | { type: 'enqueue'; queue: string; message: Message; state: EntryState; paged?: boolean }
   | { type: 'update'; queue: string; messageId: string; state: EntryState }
   | { type: 'remove'; queue: string; messageId: string }
   | { type: 'putSubscription'; subscription: SubscriptionRecord }
@@ -76,6 +78,13 @@ export interface QueuePage {
   cursor?: string;
 }
 
+export interface PagedStats {
+  /** Entries paged out of the broker's memory. */
+  count: number;
+  /** Their size as `messageSize` counts it. */
+  bytes: number;
+}
+
 export interface StoreStats {
   /** Distinct message bodies held. */
   messages: number;
@@ -86,14 +95,26 @@ export interface StoreStats {
 export interface Store {
   readonly kind: string;
   readonly epoch: number;
+  /**
+   * Operations per `apply` call that suit this store (writers cut larger batches, keeping one
+   * writer's operations together); undefined = no preference.
+   */
+  readonly batchSize?: number;
   /** Claims the data for this handle's epoch; older handles are fenced from then on. */
   open(): Promise<void>;
   close(): Promise<void>;
   apply(ops: readonly StoreOp[]): Promise<void>;
 
   loadQueues(): Promise<QueueRecord[]>;
-  /** Entries of a queue in insertion order, a page at a time. */
+  /** Resident entries of a queue in insertion order, a page at a time (paged-out ones are skipped). */
   readQueue(queue: string, cursor: string | undefined, limit: number): Promise<QueuePage>;
+  /**
+   * Makes up to `maxCount` paged-out entries resident and returns them: highest priority first,
+   * insertion order within a priority, stopping before `maxBytes` would be exceeded (but always
+   * at least one). Fenced like `apply`.
+   */
+  pageIn(queue: string, maxCount: number, maxBytes: number): Promise<StoredEntry[]>;
+  pagedStats(queue: string): Promise<PagedStats>;
   loadSubscriptions(): Promise<SubscriptionRecord[]>;
   loadRetained(): Promise<Message[]>;
   /** Dedup records that have not expired at `now`. */

@@ -4,8 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { queue, topic } from '../../src/core/destination.ts';
 import { FencedError } from '../../src/core/errors.ts';
-import { createMessage, type Message } from '../../src/core/message.ts';
-import type { EntryState, Store, StoreOp } from '../../src/store/store.ts';
+import { createMessage, messageSize, type Message } from '../../src/core/message.ts';
+import type { EntryState, Store, StoreOp, StoredEntry } from '../../src/store/store.ts';
 
 export interface StoreFactory {
   /** A fresh, empty dataset. */
@@ -117,6 +117,63 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(page.entries.map((e) => e.state.deliveryCount)).toEqual([5]);
     });
 
+    it('pages entries out and back in: highest priority first, insertion order within one, bounded by count and bytes', async () => {
+      const s = await openStore();
+      const resident = msg('p', 'resident');
+      const low = [msg('p', 'low-1', { priority: 2 }), msg('p', 'low-2', { priority: 2 })];
+      const high = [msg('p', 'high-1', { priority: 8 }), msg('p', 'high-2', { priority: 8 })];
+      const mid = msg('p', 'x'.repeat(4000), { priority: 4 });
+      const paged = (message: Message): StoreOp => ({ type: 'enqueue', queue: 'p', message, state: ready, paged: true });
+      await s.apply([
+        { type: 'enqueue', queue: 'p', message: resident, state: ready },
+        paged(low[0]!), paged(high[0]!), paged(mid), paged(low[1]!), paged(high[1]!),
+      ]);
+      const size = (m: Message): number => messageSize(m);
+      expect(await s.pagedStats('p')).toEqual({ count: 5, bytes: [...low, ...high, mid].reduce((n, m) => n + size(m), 0) });
+      // A restarting broker reads only the resident entries.
+      expect((await s.readQueue('p', undefined, 10)).entries.map((e) => e.message.id)).toEqual([resident.id]);
+
+      const ids = (es: StoredEntry[]): string[] => es.map((e) => e.message.id);
+      expect(ids(await s.pageIn('p', 1, 1_000_000))).toEqual([high[0]!.id]);
+      // The byte bound stops before the 4 KB message; the count bound before the second low one.
+      expect(ids(await s.pageIn('p', 10, size(high[1]!) + 100))).toEqual([high[1]!.id]);
+      expect(ids(await s.pageIn('p', 10, 10))).toEqual([mid.id]); // always at least one
+      expect(ids(await s.pageIn('p', 1, 1_000_000))).toEqual([low[0]!.id]);
+      expect(await s.pagedStats('p')).toEqual({ count: 1, bytes: size(low[1]!) });
+      // Paged-in entries are resident again: a restart reads them, in insertion order.
+      expect(ids((await s.readQueue('p', undefined, 10)).entries)).toEqual([resident.id, low[0]!.id, high[0]!.id, mid.id, high[1]!.id]);
+      expect(await s.pageIn('p', 10, 1_000_000).then(ids)).toEqual([low[1]!.id]);
+      expect(await s.pageIn('p', 10, 1_000_000)).toEqual([]);
+      expect(await s.pagedStats('p')).toEqual({ count: 0, bytes: 0 });
+      expect(await s.pageIn('missing', 10, 1_000_000)).toEqual([]);
+    });
+
+    it('forgets paged-out entries that are removed or whose queue is deleted', async () => {
+      const s = await openStore();
+      const [a, b, c] = [msg('r', 'a'), msg('r', 'b'), msg('r', 'c')];
+      await s.apply([a, b, c].map((message) => ({ type: 'enqueue', queue: 'r', message, state: ready, paged: true }) as StoreOp));
+      await s.apply([{ type: 'remove', queue: 'r', messageId: b.id }]);
+      expect(await s.pagedStats('r')).toEqual({ count: 2, bytes: messageSize(a) + messageSize(c) });
+      expect((await s.pageIn('r', 10, 1_000_000)).map((e) => e.message.id)).toEqual([a.id, c.id]);
+      await s.apply([{ type: 'enqueue', queue: 'r', message: b, state: ready, paged: true }, { type: 'deleteQueue', queue: 'r' }]);
+      expect(await s.pagedStats('r')).toEqual({ count: 0, bytes: 0 });
+      expect(await s.stats()).toEqual({ messages: 0, entries: 0 });
+    });
+
+    it('skips paged-out entries when reading a queue in pages', async () => {
+      const s = await openStore();
+      const all = Array.from({ length: 30 }, (_, i) => msg('mix', `m${i}`));
+      await s.apply(all.map((message, i) => ({ type: 'enqueue', queue: 'mix', message, state: ready, paged: i % 3 !== 0 }) as StoreOp));
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await s.readQueue('mix', cursor, 4);
+        seen.push(...page.entries.map((e) => e.message.id));
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      expect(seen).toEqual(all.filter((_, i) => i % 3 === 0).map((m) => m.id));
+    });
+
     it('keeps durable subscriptions until deleted', async () => {
       const s = await openStore();
       const sub = { name: 'sub:d:c:n', pattern: 'a.*', selector: 'x > 1', noLocal: true, clientId: 'c', subscriptionName: 'n', shared: false, createdAt: 5 };
@@ -192,8 +249,11 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         [{ type: 'putRetained', topic: 'x', message: m }],
         [{ type: 'putDedup', record: { key: 'k', expiresAt: Number.MAX_SAFE_INTEGER } }],
         [{ type: 'putSession', session: { id: 's', data: {}, updatedAt: 1, expiresAt: 0 } }],
+        [{ type: 'enqueue', queue: 'f', message: msg('f', 'paged'), state: ready, paged: true }],
       ];
       for (const ops of attempts) await expect(old.apply(ops)).rejects.toThrow(FencedError);
+      await expect(old.pageIn('f', 10, 1_000_000)).rejects.toThrow(FencedError);
+      expect(await current.pagedStats('f')).toEqual({ count: 0, bytes: 0 });
       expect((await current.loadQueues()).map((q) => q.name)).toEqual(['f']);
       const page = await current.readQueue('f', undefined, 10);
       expect(page.entries.map((e) => [e.message.id, e.state.deliveryCount])).toEqual([[m.id, 0]]);

@@ -38,4 +38,14 @@ export class Keys {
   queueState(name: string): string {
     return `${this.prefix}:qs:${name}`;
   }
+
+  /** Message ids of a queue paged out of the broker's memory, scored by priority, then sequence. */
+  queuePaged(name: string): string {
+    return `${this.prefix}:qp:${name}`;
+  }
+
+  /** Sizes of a queue's paged-out entries; the field '' holds their total. */
+  queuePagedSizes(name: string): string {
+    return `${this.prefix}:qpz:${name}`;
+  }
 }

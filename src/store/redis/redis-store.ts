@@ -1,21 +1,23 @@
 // The Redis store: the system of record. Every mutation is a Lua script that first checks the
-// caller's fencing epoch, so a broker that lost its lock cannot write. A batch from `apply` goes to
-// Redis as one pipeline on one connection, so batches land in the order they were applied.
+// caller's fencing epoch, so a broker that lost its lock cannot write. A batch from `apply` is one
+// call of apply.lua carrying every operation, so a batch lands whole or not at all, and batches land
+// in the order they were applied (one connection).
 import { Redis, type RedisOptions } from 'ioredis';
 import { FencedError, StoreUnavailableError } from '../../core/errors.ts';
-import type { Message } from '../../core/message.ts';
+import { messageSize, type Message } from '../../core/message.ts';
 import type {
   DedupRecord,
-  EntryState,
+  PagedStats,
   QueuePage,
   QueueRecord,
   SessionRecord,
   Store,
   StoreOp,
   StoreStats,
+  StoredEntry,
   SubscriptionRecord,
 } from '../store.ts';
-import { decodeMessage, encodeMessage } from './codec.ts';
+import { decodeMessage, decodeState, encodeMessage, encodeState } from './codec.ts';
 import { Keys } from './keys.ts';
 import { defineScripts, type ScriptCall, type ScriptName } from './scripts.ts';
 
@@ -29,8 +31,20 @@ export interface RedisStoreOptions {
 
 type Scripted = Record<ScriptName, ScriptCall>;
 
+/** Where apply.lua finds the record hashes (indexes into its KEYS). */
+const SUBSCRIPTIONS = 6;
+const RETAINED = 7;
+const SESSIONS = 9;
+/** How many ids one readQueue call may skip over (paged-out entries) before returning a short page. */
+const READ_BUDGET = 20_000;
+
 export class RedisStore implements Store {
   readonly kind = 'redis';
+  /**
+   * Measured with `bench core --store redis` (64 to 1000 tried): batches of about 250 operations
+   * let Redis run one while the broker settles the one before; one batch per turn was 35% slower.
+   */
+  readonly batchSize = 250;
   readonly epoch: number;
   private readonly redis: Redis;
   private readonly keys: Keys;
@@ -81,55 +95,81 @@ export class RedisStore implements Store {
 
   async apply(ops: readonly StoreOp[]): Promise<void> {
     if (ops.length === 0) return;
-    const p = this.redis.pipeline();
-    const s = p as unknown as Scripted;
     const k = this.keys;
-    const e = this.epoch;
+    const keys: string[] = [k.epoch, k.seq, k.queues, k.bodies, k.refs, k.subscriptions, k.retained, k.dedup, k.sessions];
+    const bases = new Map<string, number>();
+    const base = (queue: string): number => {
+      let b = bases.get(queue);
+      if (b === undefined) {
+        b = keys.length + 1;
+        bases.set(queue, b);
+        keys.push(k.queue(queue), k.queueState(queue), k.queuePaged(queue), k.queuePagedSizes(queue));
+      }
+      return b;
+    };
+    const argv: Array<string | number | Buffer> = [this.epoch, Date.now()];
     for (const op of ops) {
       switch (op.type) {
         case 'declareQueue':
-          void s.declareQueue(k.epoch, k.queues, e, op.queue.name, op.queue.createdAt);
+          argv.push('Q', op.queue.name, op.queue.createdAt);
           break;
         case 'deleteQueue':
-          void s.deleteQueue(k.epoch, k.queues, k.queue(op.queue), k.queueState(op.queue), k.bodies, k.refs, e, op.queue);
+          argv.push('X', base(op.queue), op.queue);
           break;
         case 'enqueue':
-          void s.enqueue(
-            k.epoch, k.seq, k.queue(op.queue), k.queueState(op.queue), k.bodies, k.refs, k.queues,
-            e, op.message.id, encodeMessage(op.message), JSON.stringify(op.state), op.queue,
+          argv.push(
+            'E', base(op.queue), op.queue, op.message.id, encodeMessage(op.message), encodeState(op.state),
+            op.paged ? op.message.priority : '', op.paged ? messageSize(op.message) : 0,
           );
           break;
         case 'update':
-          void s.update(k.epoch, k.queueState(op.queue), e, op.messageId, JSON.stringify(op.state));
+          argv.push('U', base(op.queue), op.messageId, encodeState(op.state));
           break;
         case 'remove':
-          void s.remove(k.epoch, k.queue(op.queue), k.queueState(op.queue), k.bodies, k.refs, e, op.messageId);
+          argv.push('R', base(op.queue), op.messageId);
           break;
         case 'putSubscription':
-          void s.hashSet(k.epoch, k.subscriptions, e, op.subscription.name, JSON.stringify(op.subscription));
+          argv.push('S', SUBSCRIPTIONS, op.subscription.name, JSON.stringify(op.subscription));
           break;
         case 'deleteSubscription':
-          void s.hashDelete(k.epoch, k.subscriptions, e, op.name);
+          argv.push('D', SUBSCRIPTIONS, op.name);
           break;
         case 'putRetained':
-          if (op.message === null) void s.hashDelete(k.epoch, k.retained, e, op.topic);
-          else void s.hashSet(k.epoch, k.retained, e, op.topic, encodeMessage(op.message));
+          if (op.message === null) argv.push('D', RETAINED, op.topic);
+          else argv.push('S', RETAINED, op.topic, encodeMessage(op.message));
           break;
         case 'putDedup':
-          void s.putDedup(k.epoch, k.dedup, e, op.record.key, op.record.expiresAt, Date.now());
+          argv.push('P', op.record.key, op.record.expiresAt);
           break;
         case 'putSession':
-          void s.hashSet(k.epoch, k.sessions, e, op.session.id, JSON.stringify(op.session));
+          argv.push('S', SESSIONS, op.session.id, JSON.stringify(op.session));
           break;
         case 'deleteSession':
-          void s.hashDelete(k.epoch, k.sessions, e, op.id);
+          argv.push('D', SESSIONS, op.id);
           break;
       }
     }
-    const results = await this.call(() => p.exec());
-    for (const [err] of results ?? []) {
-      if (err) throw this.classify(err);
+    await this.call(() => this.scripts.apply(keys.length, keys, argv));
+  }
+
+  async pageIn(queue: string, maxCount: number, maxBytes: number): Promise<StoredEntry[]> {
+    const k = this.keys;
+    const flat = (await this.call(() =>
+      this.scripts.pageInBuffer(k.epoch, k.queuePaged(queue), k.queuePagedSizes(queue), k.queueState(queue), k.bodies, this.epoch, maxCount, maxBytes),
+    )) as Buffer[];
+    const out: StoredEntry[] = [];
+    for (let i = 0; i < flat.length; i += 3) {
+      const body = flat[i + 1] as Buffer;
+      if (body.length > 0) out.push({ message: decodeMessage(body), state: decodeState(flat[i + 2] as Buffer) });
     }
+    return out;
+  }
+
+  async pagedStats(queue: string): Promise<PagedStats> {
+    const [count, bytes] = await this.call(() =>
+      Promise.all([this.redis.zcard(this.keys.queuePaged(queue)), this.redis.hget(this.keys.queuePagedSizes(queue), '')]),
+    );
+    return { count, bytes: Number(bytes ?? 0) };
   }
 
   /** A fencing refusal becomes FencedError, a lost link StoreUnavailableError; others pass as they are. */
@@ -160,27 +200,22 @@ export class RedisStore implements Store {
   }
 
   async readQueue(queue: string, cursor: string | undefined, limit: number): Promise<QueuePage> {
-    const min = cursor === undefined ? '-inf' : `(${cursor}`;
-    const flat = await this.call(() =>
-      this.redis.zrange(this.keys.queue(queue), min, '+inf', 'BYSCORE', 'LIMIT', 0, limit, 'WITHSCORES'),
-    );
-    const ids: string[] = [];
-    let last = '';
-    for (let i = 0; i < flat.length; i += 2) {
-      ids.push(flat[i] as string);
-      last = flat[i + 1] as string;
-    }
+    const k = this.keys;
+    const flat = (await this.call(() =>
+      this.scripts.readQueueBuffer(
+        k.epoch, k.queue(queue), k.queuePaged(queue), k.queueState(queue), k.bodies,
+        this.epoch, cursor ?? '', limit, Math.max(limit, READ_BUDGET),
+      ),
+    )) as Buffer[];
     const out: QueuePage = { entries: [] };
-    if (ids.length === 0) return out;
-    const [bodies, states] = await this.call(() =>
-      Promise.all([this.redis.hmgetBuffer(this.keys.bodies, ...ids), this.redis.hmget(this.keys.queueState(queue), ...ids)]),
-    );
-    for (let i = 0; i < ids.length; i++) {
-      const body = bodies[i];
-      const state = states[i];
-      if (body && state) out.entries.push({ message: decodeMessage(body), state: JSON.parse(state) as EntryState });
+    for (let i = 1; i < flat.length; i += 3) {
+      out.entries.push({
+        message: decodeMessage(flat[i + 1] as Buffer),
+        state: decodeState(flat[i + 2] as Buffer),
+      });
     }
-    if (ids.length === limit) out.cursor = last;
+    const next = (flat[0] as Buffer).toString();
+    if (next !== '') out.cursor = next;
     return out;
   }
 
@@ -210,7 +245,8 @@ export class RedisStore implements Store {
     const [messages, refs] = await this.call(() =>
       Promise.all([this.redis.hlen(this.keys.bodies), this.redis.hvals(this.keys.refs)]),
     );
-    return { messages, entries: refs.reduce((n, r) => n + Number(r), 0) };
+    // The refs hash counts only the holders beyond the first.
+    return { messages, entries: messages + refs.reduce((n, r) => n + Number(r), 0) };
   }
 }
 
