@@ -32,6 +32,8 @@ export const policySchema = z.strictObject({
   overflow: z.enum(['block', 'reject', 'drop-oldest']).optional(),
   blockTimeoutMs: duration.optional(),
   dedupWindowMs: duration.optional(),
+  pageWindowMessages: z.number().int().min(1).optional(),
+  pageWindowBytes: z.number().int().min(1024).optional(),
   virtualTopicSelector: z.string().optional(),
 });
 

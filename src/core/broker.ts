@@ -68,6 +68,8 @@ export interface QueueInfo {
   durable: boolean;
   messages: number;
   ready: number;
+  /** Of the ready ones, those only in the store (beyond the queue's memory window). */
+  paged: number;
   inflight: number;
   consumers: number;
   bytes: number;
@@ -153,6 +155,11 @@ export class Broker {
         restored += page.entries.length;
         cursor = page.cursor;
       } while (cursor !== undefined);
+      const paged = await this.store.pagedStats(q.name);
+      if (paged.count > 0) {
+        queue.restorePaged(paged);
+        restored += paged.count;
+      }
     }
     for (const name of this.configuredQueues) if (!this.queues.has(name)) this.createQueue(validateName(name, false), true);
     await this.writer.flush();
@@ -200,6 +207,7 @@ export class Broker {
       policy: this.policies.resolve(init.name, init.label, dlqLabel),
       writer: this.writer,
       mover: (target, m, ann) => this.move(target, m, ann),
+      pager: init.durable ? (queue, maxCount, maxBytes) => this.writer.pageIn(queue, maxCount, maxBytes) : undefined,
       log: this.log,
       now: this.now,
     });
@@ -230,14 +238,16 @@ export class Broker {
   /** Copies a message into another queue (dead letters, expired messages); never refused. */
   private move(target: string, message: Message, annotations: Record<string, PropertyValue>): void {
     const q = this.queues.get(target) ?? this.createQueue(target, true);
+    const moved = { ...message, deliverAt: 0 };
     const durable = message.persistent && q.durable;
+    const paged = q.planPlacement(moved, durable);
     if (durable) {
       this.writer.write({
-        type: 'enqueue', queue: q.name, message,
+        type: 'enqueue', queue: q.name, message, paged,
         state: { deliveryCount: 0, deliverAt: 0, delivered: false, annotations },
       });
     }
-    q.accept({ ...message, deliverAt: 0 }, durable, false, annotations);
+    q.accept(moved, durable, false, annotations, paged);
   }
 
   /** Deletes a queue and everything in it; its consumers are told. */
@@ -295,25 +305,30 @@ export class Broker {
 
     const size = messageSize(message);
     const reserved: Queue[] = [];
+    let paged: boolean[] = [];
     try {
       for (const q of targets) {
         await this.admit(q, size);
         reserved.push(q);
       }
+      paged = targets.map((q) => q.planPlacement(message, message.persistent && q.durable));
       const durable = message.persistent && targets.some((q) => q.durable);
       if (durable) {
         const ops: StoreOp[] = [];
         const state = { deliveryCount: 0, deliverAt: message.deliverAt, delivered: false };
-        for (const q of targets) if (q.durable) ops.push({ type: 'enqueue', queue: q.name, message, state });
+        targets.forEach((q, i) => {
+          if (q.durable) ops.push({ type: 'enqueue', queue: q.name, message, state, paged: paged[i] === true });
+        });
         if (dedupKey !== undefined) ops.push({ type: 'putDedup', record: { key: dedupKey, expiresAt: dedupUntil } });
         await this.writer.writeAndWait(ops);
       }
     } catch (err) {
       for (const q of reserved) q.unreserve(size);
+      targets.forEach((q, i) => q.unplan(paged[i] === true));
       if (dedupKey !== undefined) this.dedup.forget(dedupKey);
       throw err;
     }
-    for (const q of targets) q.accept(message, message.persistent && q.durable, true);
+    targets.forEach((q, i) => q.accept(message, message.persistent && q.durable, true, undefined, paged[i] === true));
     result.routed = targets.length;
     return result;
   }
@@ -337,7 +352,7 @@ export class Broker {
         while (!q.hasRoom(size)) {
           if (!q.evictOldest()) {
             q.stats.rejected++;
-            throw new QueueFullError(q.name, `${limitText(q)}; every message is in flight, none can be dropped`);
+            throw new QueueFullError(q.name, `${limitText(q)}; no message can be dropped now (all in flight or still in the store)`);
           }
         }
         q.reserve(size);
@@ -543,6 +558,7 @@ function info(q: Queue): QueueInfo {
     durable: q.durable,
     messages: q.count,
     ready: q.readyCount,
+    paged: q.pagedCount,
     inflight: q.inflightCount,
     consumers: q.consumerCount,
     bytes: q.bytes,

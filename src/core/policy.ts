@@ -28,6 +28,12 @@ export interface PolicySettings {
   blockTimeoutMs: number;
   /** Window for publish deduplication by dedupId. */
   dedupWindowMs: number;
+  /**
+   * The active window: ready and in-flight entries a queue holds in memory. Past either bound,
+   * further persistent messages stay in the store until the window drains to half.
+   */
+  pageWindowMessages: number;
+  pageWindowBytes: number;
   /** Virtual-topic consumer queues only: a selector deciding which topic messages the group gets. */
   virtualTopicSelector: string;
 }
@@ -63,6 +69,8 @@ export const DEFAULT_POLICY: PolicySettings = {
   overflow: 'block',
   blockTimeoutMs: 30_000,
   dedupWindowMs: 300_000,
+  pageWindowMessages: 10_000,
+  pageWindowBytes: 16 * 1024 * 1024,
   virtualTopicSelector: '',
 };
 

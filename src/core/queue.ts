@@ -3,6 +3,9 @@
 // delayed delivery, dispatch to consumers by credit with selectors, message groups and exclusive
 // consumers, settlement (ack, release with backoff, reject), dead-lettering, expiry, visibility
 // timeouts and its size limits. Durable changes go to the store through the broker's writer.
+// Memory stays bounded: once a queue's active window (ready and in-flight entries held in memory)
+// is full, further persistent messages stay only in the store (paged out) and come back, highest
+// priority first, when the window has drained to half.
 import type { Logger } from 'pino';
 import { ClosedError, QueueFullError, UnknownDeliveryError } from './errors.ts';
 import { Consumer, type ConsumerHost, type ConsumerOptions, type Delivery, type ReleaseOptions } from './consumer.ts';
@@ -11,7 +14,7 @@ import { Lane, SKIP, STOP, TAKE, type Verdict } from './lane.ts';
 import { MAX_PRIORITY, messageSize, type Message, type PropertyValue } from './message.ts';
 import { redeliveryDelay, type QueuePolicy } from './policy.ts';
 import type { StoreWriter } from './store-writer.ts';
-import type { EntryState } from '../store/store.ts';
+import type { EntryState, PagedStats, StoredEntry } from '../store/store.ts';
 
 /** How many queued entries one dispatch pass looks at, so selectors that match nothing stay cheap. */
 const SCAN_BUDGET = 10_000;
@@ -48,6 +51,14 @@ export interface QueueStats {
   visibilityExpired: number;
 }
 
+/** Brings up to `maxCount` paged-out entries (about `maxBytes`) back from the store. */
+export type Pager = (queue: string, maxCount: number, maxBytes: number) => Promise<StoredEntry[]>;
+
+/** How many entries one page-in asks for at most, so one store call stays short. */
+const PAGE_IN_MAX = 1000;
+/** Wait before retrying a page-in that failed (store unreachable). */
+const PAGE_IN_RETRY_MS = 1000;
+
 /** Moves a message into another queue (dead-letter or expiry queue) with extra annotations. */
 export type Mover = (target: string, message: Message, annotations: Record<string, PropertyValue>) => void;
 
@@ -63,6 +74,8 @@ export interface QueueInit {
   now?: () => number;
   /** Called when the last consumer detached. */
   onIdle?: (q: Queue) => void;
+  /** Where paged-out entries come back from; without it the queue never pages out. */
+  pager?: Pager;
   /**
    * A topic subscription's queue: with individual dead-lettering its dead letters go to
    * `<prefix><the message's topic>`, as ActiveMQ does for topic messages.
@@ -86,9 +99,19 @@ export class Queue implements ConsumerHost {
     enqueued: 0, dispatched: 0, acked: 0, redelivered: 0, expired: 0,
     deadLettered: 0, dropped: 0, rejected: 0, blocked: 0, visibilityExpired: 0,
   };
-  /** Entries held: ready, delayed and in flight. */
+  /** Entries held: ready (in memory or paged out), delayed and in flight. */
   count = 0;
   bytes = 0;
+  /** Of those, entries only in the store, not in memory. */
+  pagedCount = 0;
+  pagedBytes = 0;
+  /** Of those, entries waiting for their delivery time (they are not part of the active window). */
+  private delayedCount = 0;
+  private delayedBytes = 0;
+  /** Persistent sends decided to be paged out whose store write has not finished. */
+  private pagedPlanned = 0;
+  private pagingIn = false;
+  private pageInRetry: NodeJS.Timeout | undefined;
   private reservedCount = 0;
   private reservedBytes = 0;
   private ttlEntries = 0;
@@ -110,6 +133,7 @@ export class Queue implements ConsumerHost {
   private readonly now: () => number;
   private readonly onIdle: ((q: Queue) => void) | undefined;
   private readonly subscription: boolean;
+  private readonly pager: Pager | undefined;
 
   constructor(init: QueueInit) {
     this.name = init.name;
@@ -122,13 +146,18 @@ export class Queue implements ConsumerHost {
     this.now = init.now ?? Date.now;
     this.onIdle = init.onIdle;
     this.subscription = init.subscription ?? false;
+    this.pager = init.pager;
     for (let p = 0; p <= MAX_PRIORITY; p++) this.lanes.push(new Lane<Entry>());
     this.delayed = new DueQueue((e, at) => this.onDelayedDue(e, at), this.now);
     this.visibility = new DueQueue(({ entry, tag }) => this.onVisibilityDue(entry, tag), this.now);
   }
 
-  /** Entries waiting for a consumer. */
+  /** Entries waiting for a consumer, in memory or paged out. */
   get readyCount(): number {
+    return this.residentReady() + this.pagedCount;
+  }
+
+  private residentReady(): number {
     let n = 0;
     for (const lane of this.lanes) n += lane.size;
     return n;
@@ -225,18 +254,122 @@ export class Queue implements ConsumerHost {
 
   // ---- entries in ---------------------------------------------------------------------
 
-  /** Adds a message whose store write (if any) is done; `reserved` when room was reserved for it. */
-  accept(message: Message, durable: boolean, reserved: boolean, annotations?: Record<string, PropertyValue>): void {
+  /**
+   * Whether a message about to be stored should be paged out rather than held in memory: once
+   * anything is paged out, everything after it is too (until the page-ins catch up), so order
+   * holds. Only persistent messages due now can be paged out. A `true` answer must be followed by
+   * `accept(..., paged)` or `unplan`.
+   */
+  planPlacement(message: Message, durable: boolean): boolean {
+    if (!durable || !this.pager || message.deliverAt > this.now()) return false;
+    const p = this.policy;
+    const paging =
+      this.pagedCount + this.pagedPlanned > 0 ||
+      this.activeCount() >= p.pageWindowMessages ||
+      this.activeBytes() >= p.pageWindowBytes;
+    if (paging) this.pagedPlanned++;
+    return paging;
+  }
+
+  /** The planned send did not happen. */
+  unplan(paged: boolean): void {
+    if (paged) this.pagedPlanned--;
+  }
+
+  /** Entries in memory that are not waiting for a delivery time: the active window. */
+  private activeCount(): number {
+    return this.count - this.pagedCount - this.delayedCount;
+  }
+
+  private activeBytes(): number {
+    return this.bytes - this.pagedBytes - this.delayedBytes;
+  }
+
+  /**
+   * Adds a message whose store write (if any) is done or issued; `reserved` when room was reserved
+   * for it; `paged` when `planPlacement` said so (it then stays in the store until paged in).
+   */
+  accept(message: Message, durable: boolean, reserved: boolean, annotations?: Record<string, PropertyValue>, paged = false): void {
     const size = messageSize(message);
     if (reserved) {
       this.reservedCount--;
       this.reservedBytes -= size;
     }
+    if (paged) this.pagedPlanned--;
     if (this.closed) return;
-    const e = this.newEntry(message, durable, 0, annotations);
     this.stats.enqueued++;
+    if (paged) {
+      this.count++;
+      this.bytes += size;
+      this.pagedCount++;
+      this.pagedBytes += size;
+      this.maybePageIn();
+      return;
+    }
+    const e = this.newEntry(message, durable, 0, annotations);
     this.place(e, message.deliverAt);
     this.dispatch();
+  }
+
+  /** Counts the entries a restarting broker left paged out in the store. */
+  restorePaged(paged: PagedStats): void {
+    this.count += paged.count;
+    this.bytes += paged.bytes;
+    this.pagedCount += paged.count;
+    this.pagedBytes += paged.bytes;
+    this.maybePageIn();
+  }
+
+  /** Brings paged-out entries back while the active window is at most half full. */
+  private maybePageIn(): void {
+    if (this.pagedCount <= 0 || this.pagingIn || this.closed || !this.pager || this.pageInRetry) return;
+    const p = this.policy;
+    const active = this.activeCount();
+    const activeBytes = this.activeBytes();
+    if (active > p.pageWindowMessages / 2 || activeBytes > p.pageWindowBytes / 2) return;
+    const maxCount = Math.max(1, Math.min(PAGE_IN_MAX, p.pageWindowMessages - active, this.pagedCount));
+    const maxBytes = Math.max(1, p.pageWindowBytes - activeBytes);
+    this.pagingIn = true;
+    this.pager(this.name, maxCount, maxBytes).then(
+      (entries) => {
+        this.pagingIn = false;
+        if (this.closed) return;
+        this.pagedIn(entries);
+      },
+      (err: unknown) => {
+        this.pagingIn = false;
+        if (this.closed) return;
+        this.log.warn({ err, queue: this.name, paged: this.pagedCount }, 'paging in failed; retrying');
+        this.pageInRetry = setTimeout(() => {
+          this.pageInRetry = undefined;
+          this.maybePageIn();
+        }, PAGE_IN_RETRY_MS);
+        this.pageInRetry.unref();
+      },
+    );
+  }
+
+  private pagedIn(entries: StoredEntry[]): void {
+    if (entries.length === 0) {
+      // The store holds none: it is the record, so the count follows it.
+      this.log.warn({ queue: this.name, counted: this.pagedCount }, 'store has no paged-out entries left; count corrected');
+      this.count -= this.pagedCount;
+      this.bytes -= this.pagedBytes;
+      this.pagedCount = 0;
+      this.pagedBytes = 0;
+      return;
+    }
+    for (const { message, state } of entries) {
+      const size = messageSize(message);
+      this.pagedCount--;
+      this.pagedBytes -= size;
+      this.count--;
+      this.bytes -= size;
+      const e = this.newEntry(message, true, state.deliveryCount, state.annotations);
+      this.place(e, state.deliverAt);
+    }
+    this.dispatch();
+    this.maybePageIn();
   }
 
   /** Re-creates an entry read back from the store at startup. */
@@ -269,6 +402,8 @@ export class Queue implements ConsumerHost {
     if (deliverAt > this.now()) {
       e.status = 'delayed';
       e.deliverAt = deliverAt;
+      this.delayedCount++;
+      this.delayedBytes += e.size;
       this.delayed.add(deliverAt, e);
       return;
     }
@@ -333,6 +468,7 @@ export class Queue implements ConsumerHost {
     } finally {
       this.dispatching = false;
     }
+    if (this.pagedCount > 0) this.maybePageIn();
   }
 
   private eligible(): Consumer[] {
@@ -343,7 +479,7 @@ export class Queue implements ConsumerHost {
 
   private collect(): Array<[Consumer, Delivery]> {
     const out: Array<[Consumer, Delivery]> = [];
-    if (this.readyCount === 0 || this.closed) return out;
+    if (this.closed || this.residentReady() === 0) return out;
     let candidates = this.eligible();
     if (candidates.length === 0) return out;
     const now = this.now();
@@ -520,6 +656,8 @@ export class Queue implements ConsumerHost {
 
   private onDelayedDue(e: Entry, at: number): void {
     if (e.status !== 'delayed' || e.deliverAt !== at) return;
+    this.delayedCount--;
+    this.delayedBytes -= e.size;
     if (e.message.expiresAt > 0 && e.message.expiresAt <= this.now() && this.policy.expires) {
       this.expire(e);
       return;
@@ -561,6 +699,7 @@ export class Queue implements ConsumerHost {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.pageInRetry) clearTimeout(this.pageInRetry);
     this.delayed.close();
     this.visibility.close();
     for (const w of this.roomWaiters) {
