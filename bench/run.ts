@@ -1,6 +1,7 @@
 // `npm run bench -- <scenario> [options]`: runs one load scenario and prints one JSON line.
 // Benchmarks live here, never in tests: figures go in notes, compared before and after a change.
 import { Command } from 'commander';
+import { runBacklogScenario } from './scenarios/backlog.ts';
 import { runCoreScenario } from './scenarios/core.ts';
 
 const program = new Command().name('bench').description('Junction load scenarios (one JSON line per run)');
@@ -13,6 +14,7 @@ program
   .option('--window <n>', 'publishes the producer keeps outstanding', '1000')
   .option('--prefetch <n>', 'consumer prefetch window', '1000')
   .option('--persistent <bool>', 'persistent messages (written to the store)', 'true')
+  .option('--ack-later', 'ack in a later turn, as a remote consumer does (the in-flight mark reaches the store)')
   .option('--store <kind>', 'store: memory | redis', 'memory')
   .option('--redis-url <url>', 'Redis for --store redis (default $REDIS_URL or redis://127.0.0.1:6379)')
   .action(async (o: Record<string, string>) => {
@@ -22,6 +24,24 @@ program
       window: Number(o.window),
       prefetch: Number(o.prefetch),
       persistent: o.persistent !== 'false',
+      ackLater: Boolean(o.ackLater),
+      store: o.store as 'memory' | 'redis',
+      redisUrl: o.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+
+program
+  .command('backlog')
+  .description('fill one queue with persistent messages, then drain it; reports rates and the largest heap')
+  .option('--messages <n>', 'messages to queue before draining', '1000000')
+  .option('--size <bytes>', 'body size', '1024')
+  .option('--store <kind>', 'store: memory | redis', 'redis')
+  .option('--redis-url <url>', 'Redis for --store redis (default $REDIS_URL or redis://127.0.0.1:6379)')
+  .action(async (o: Record<string, string>) => {
+    const result = await runBacklogScenario({
+      messages: Number(o.messages),
+      size: Number(o.size),
       store: o.store as 'memory' | 'redis',
       redisUrl: o.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     });

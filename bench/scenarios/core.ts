@@ -5,29 +5,17 @@ import * as hdr from 'hdr-histogram-js';
 import { pino } from 'pino';
 import { Broker } from '../../src/core/broker.ts';
 import { queue } from '../../src/core/destination.ts';
-import { MemoryStore } from '../../src/store/memory-store.ts';
-import { RedisStore } from '../../src/store/redis/redis-store.ts';
-import type { Store } from '../../src/store/store.ts';
+import { makeStore, type StoreChoice } from '../lib/store.ts';
+import { redisBenchmark } from '../lib/redis-benchmark.ts';
 
-export interface CoreScenario {
+export interface CoreScenario extends StoreChoice {
   seconds: number;
   size: number;
   window: number;
   prefetch: number;
   persistent: boolean;
-  store: 'memory' | 'redis';
-  redisUrl: string;
-}
-
-async function makeStore(s: CoreScenario): Promise<Store> {
-  switch (s.store) {
-    case 'memory':
-      return new MemoryStore();
-    case 'redis': {
-      const cluster = 'bench';
-      return new RedisStore({ url: s.redisUrl, cluster, epoch: await RedisStore.claimEpoch(s.redisUrl, cluster) });
-    }
-  }
+  /** Ack in a later turn, as a consumer across a network does (no delivered-mark is elided then). */
+  ackLater: boolean;
 }
 
 export async function runCoreScenario(s: CoreScenario): Promise<Record<string, unknown>> {
@@ -48,7 +36,8 @@ export async function runCoreScenario(s: CoreScenario): Promise<Record<string, u
           acked++;
           latency.recordValue(Math.max(1, Math.round((performance.now() - (d.message.properties.t as number)) * 1000)));
         }
-        consumer.ack(d.tag);
+        if (s.ackLater) setImmediate(() => consumer.ack(d.tag));
+        else consumer.ack(d.tag);
       },
     },
     ctx,
@@ -80,6 +69,7 @@ export async function runCoreScenario(s: CoreScenario): Promise<Record<string, u
     scenario: 'core',
     store: s.store,
     persistent: s.persistent,
+    ackLater: s.ackLater,
     bodyBytes: s.size,
     window: s.window,
     prefetch: s.prefetch,
@@ -90,6 +80,8 @@ export async function runCoreScenario(s: CoreScenario): Promise<Record<string, u
     storeOpsPerBatch: writes.batches ? Number((writes.ops / writes.batches).toFixed(1)) : 0,
     storeOpsElided: writes.elided,
     rssMb,
+    // The same Redis server under plain commands, for comparison.
+    redisBenchmarkRps: s.store === 'redis' ? await redisBenchmark(s.redisUrl, s.size) : undefined,
     node: process.version,
   };
 }

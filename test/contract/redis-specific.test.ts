@@ -1,6 +1,10 @@
 // What the Redis store adds beyond the contract: the broker core recovering from Redis, scripts
 // surviving SCRIPT FLUSH, a readable error while Redis is down, epochs handed out to new brokers,
 // and the hash-tagged key layout.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +16,7 @@ import { RedisStore, redactUrl } from '../../src/store/redis/redis-store.ts';
 import { Inbox, ctx, msgTo } from '../helpers/core.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 
+const fixture = join(import.meta.dirname, '../fixtures/redis-broker-process.ts');
 let server: TestRedis;
 let admin: Redis;
 const brokers: Broker[] = [];
@@ -107,5 +112,44 @@ describe('Redis store', () => {
   it('never shows a password in what it logs', () => {
     expect(redactUrl('redis://app:s3cret@host:6379/0')).toBe('redis://app:***@host:6379/0');
     expect(redactUrl('rediss://host:6380')).toBe('rediss://host:6380');
+  });
+});
+
+describe('Redis store across broker processes', () => {
+  /** Runs the broker fixture; resolves with its first line of output. */
+  function phase(name: 'fill' | 'drain'): { line: Promise<string>; child: ChildProcess } {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, name, server.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const line = new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`broker process (${name}) gave no answer: ${err}`)), 15_000);
+      createInterface({ input: child.stdout! }).once('line', (l) => {
+        clearTimeout(t);
+        resolve(l);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(t);
+        reject(new Error(`broker process (${name}) exited with ${code}: ${err}`));
+      });
+    });
+    return { line, child };
+  }
+
+  it('a killed broker process loses nothing: the next one redelivers in-flight messages and keeps the paged backlog and durable subscriptions', async () => {
+    const fill = phase('fill');
+    expect(await fill.line).toBe('ready ["job-0","job-1","job-2"]');
+    const gone = once(fill.child, 'exit');
+    fill.child.kill('SIGKILL');
+    await gone;
+
+    const drain = phase('drain');
+    const out = JSON.parse(await drain.line) as Record<string, Array<[string, boolean, number]>>;
+    await once(drain.child, 'exit');
+    expect(out.jobs).toEqual([
+      ['job-1', true, 1],
+      ['job-2', true, 1],
+      ...Array.from({ length: 17 }, (_, i) => [`job-${i + 3}`, false, 0]),
+    ]);
+    expect(out.events).toEqual([0, 1, 2].map((i) => [`event-${i}`, false, 0]));
   });
 });
