@@ -21,13 +21,14 @@ const persistent = { persistent: true };
 
 /** Subscribes and acks every delivery as it arrives (also those delivered during `subscribe`). */
 async function consumeAll(b: Broker, req: Omit<SubscribeRequest, 'onMessage'>, inbox: Inbox): Promise<Consumer> {
-  let consumer: Consumer | undefined;
+  const ref: { consumer?: Consumer } = {};
   const early: number[] = [];
-  consumer = await b.subscribe({ ...req, onMessage: (d) => {
+  const consumer = await b.subscribe({ ...req, onMessage: (d) => {
     inbox.onMessage(d);
-    if (consumer) consumer.ack(d.tag);
+    if (ref.consumer) ref.consumer.ack(d.tag);
     else early.push(d.tag);
   } }, ctx);
+  ref.consumer = consumer;
   for (const tag of early) consumer.ack(tag);
   return consumer;
 }
