@@ -10,8 +10,7 @@ import { PolicyResolver, DEFAULT_POLICY, type PolicySettings } from './core/poli
 import { FencedError } from './core/errors.ts';
 import { Listeners } from './net/listeners.ts';
 import { SecurityService } from './security/security-service.ts';
-import { MemoryStore } from './store/memory-store.ts';
-import { RedisStore, redactUrl } from './store/redis/redis-store.ts';
+import { openConfiguredStore, type ConfiguredStore } from './store/configured-store.ts';
 import type { Store } from './store/store.ts';
 
 export interface ServerOptions {
@@ -40,13 +39,17 @@ export class JunctionServer {
     readonly security: SecurityService,
     readonly listeners: Listeners,
     private readonly log: Logger,
+    private readonly storeHolder: ConfiguredStore,
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
   static async start(config: JunctionConfig, opts: ServerOptions): Promise<JunctionServer> {
     const log = opts.log;
-    const store = opts.store ?? (await createStore(config));
+    const held: ConfiguredStore = opts.store
+      ? { store: opts.store, description: opts.store.kind, release: async () => {} }
+      : await openConfiguredStore(config.store, config.cluster, log);
+    const store = held.store;
     const security = new SecurityService({
       ...config.security,
       allowAnonymous: config.security.allowAnonymous ?? config.security.users.length === 0,
@@ -73,16 +76,23 @@ export class JunctionServer {
         }
       },
     });
-    await broker.start();
+    try {
+      await broker.start();
+    } catch (err) {
+      await broker.close().catch(() => {});
+      await held.release();
+      throw err;
+    }
     const handlers = (opts.adapters ?? ADAPTERS).map((f) => f({ broker, security, config, log }));
     let listeners: Listeners;
     try {
       listeners = await Listeners.open(config, handlers, log);
     } catch (err) {
       await broker.close();
+      await held.release();
       throw err;
     }
-    const server = new JunctionServer(config, broker, security, listeners, log);
+    const server = new JunctionServer(config, broker, security, listeners, log, held);
     self.server = server;
     if (config.admin.enabled) {
       try {
@@ -96,7 +106,7 @@ export class JunctionServer {
       {
         role: server.role,
         cluster: config.cluster,
-        store: store.kind === 'redis' ? `redis ${redactUrl(config.store.redis.url)}` : store.kind,
+        store: held.description,
         anonymous: security.allowAnonymous,
         listeners: listeners.addresses.map((a) => `${a.protocol}/${a.transport} ${a.host}:${a.port}`),
         admin: server.admin ? `http ${config.admin.host}:${boundPort(server.admin)}` : 'off',
@@ -119,22 +129,11 @@ export class JunctionServer {
       if (reason === 'fenced') this.role = 'standby';
       await this.listeners.close();
       await this.broker.close();
+      await this.storeHolder.release();
       await this.admin?.close();
       this.log.info({ reason }, 'broker stopped');
       this.resolveDone(reason);
     })();
     return this.stopping;
-  }
-}
-
-async function createStore(config: JunctionConfig): Promise<Store> {
-  switch (config.store.type) {
-    case 'memory':
-      return new MemoryStore();
-    case 'redis': {
-      const { url } = config.store.redis;
-      const epoch = await RedisStore.claimEpoch(url, config.cluster);
-      return new RedisStore({ url, cluster: config.cluster, epoch });
-    }
   }
 }

@@ -15,7 +15,7 @@ export async function makeStore(s: StoreChoice): Promise<Store> {
       return new MemoryStore();
     case 'redis': {
       const cluster = 'bench';
-      return new RedisStore({ url: s.redisUrl, cluster, epoch: await RedisStore.claimEpoch(s.redisUrl, cluster) });
+      return new RedisStore({ url: s.redisUrl, cluster, epoch: await RedisStore.claimEpoch({ url: s.redisUrl }, cluster) });
     }
   }
 }

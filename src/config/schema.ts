@@ -1,5 +1,6 @@
 // The configuration schema (zod): every key, its type, its default. A broker started with no
-// configuration at all gets these defaults: memory store, anonymous access, default ports.
+// configuration at all gets these defaults: the embedded Redis store (memory when redis-server is
+// missing), anonymous access, default ports.
 import { z } from 'zod';
 
 const port = z.number().int().min(0).max(65535);
@@ -15,6 +16,8 @@ const protocolListener = (plain: number, tls: number) =>
       tls: z.boolean().default(true),
     })
     .prefault({});
+
+const redisNode = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
 
 export const policySchema = z.strictObject({
   maxDeliveries: z.number().int().min(0).optional(),
@@ -50,12 +53,39 @@ export const configSchema = z
       .prefault({}),
     store: z
       .strictObject({
-        /** memory: nothing survives a restart. redis: Redis is the system of record. */
-        type: z.enum(['memory', 'redis']).default('memory'),
+        /**
+         * auto: Redis when one is configured (url, sentinels or nodes; REDIS_URL sets url), else the
+         * embedded redis-server when the binary is found, else memory (with a loud warning).
+         */
+        type: z.enum(['auto', 'memory', 'redis', 'embedded']).default('auto'),
         redis: z
           .strictObject({
-            /** redis://[user:password@]host:port[/db], or rediss:// for TLS. REDIS_URL overrides it. */
-            url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+            /** redis://[user:password@]host:port[/db], or rediss:// for TLS. REDIS_URL sets it. */
+            url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+            sentinels: z.array(redisNode).min(1).optional(),
+            /** The primary's name the sentinels monitor. */
+            name: z.string().min(1).optional(),
+            sentinelUsername: z.string().optional(),
+            sentinelPassword: z.string().optional(),
+            /** Seed nodes of a Redis Cluster. */
+            nodes: z.array(redisNode).min(1).optional(),
+            /** For sentinels and nodes (a URL carries its own credentials and scheme). */
+            username: z.string().optional(),
+            password: z.string().optional(),
+            tls: z.boolean().optional(),
+          })
+          .prefault({})
+          .refine((r) => [r.url, r.sentinels, r.nodes].filter((x) => x !== undefined).length <= 1, {
+            message: 'set one of url, sentinels or nodes',
+          })
+          .refine((r) => r.sentinels === undefined || r.name !== undefined, {
+            message: 'sentinels need the name of the primary they monitor (name)',
+          }),
+        embedded: z
+          .strictObject({
+            /** Where the embedded redis-server keeps its append-only file. */
+            dataDir: z.string().min(1).default('./data/redis'),
+            binary: z.string().min(1).default('redis-server'),
           })
           .prefault({}),
       })

@@ -630,26 +630,30 @@ export class Queue implements ConsumerHost {
     return p.deadLetterQueue;
   }
 
+  /** The entry leaves for `target` (if any): its arrival there and its removal here are stored together. */
+  private moveOut(e: Entry, target: string | null, cause: string): void {
+    this.writer.together(() => {
+      if (target !== null && target !== this.name) {
+        this.mover(target, e.message, { ...e.annotations, dlqDeliveryFailureCause: cause, originalDestination: this.label });
+      }
+      this.finish(e);
+    });
+  }
+
   private deadLetter(e: Entry, reason: string): void {
     const target = this.deadLetterTarget(e.message);
     this.stats.deadLettered++;
-    if (target !== null && target !== this.name) {
-      this.mover(target, e.message, { ...e.annotations, dlqDeliveryFailureCause: reason, originalDestination: this.label });
-    } else {
+    if (target === null || target === this.name) {
       this.stats.dropped++;
       this.log.warn({ queue: this.name, messageId: e.message.id, reason }, 'message dropped: no dead-letter queue');
     }
-    this.finish(e);
+    this.moveOut(e, target, reason);
   }
 
   private expire(e: Entry): void {
     this.stats.expired++;
     const p = this.policy;
-    const target = p.expiredMessages === 'dead-letter' ? this.deadLetterTarget(e.message) : p.expiryQueueName;
-    if (target !== null && target !== this.name) {
-      this.mover(target, e.message, { ...e.annotations, dlqDeliveryFailureCause: 'expired', originalDestination: this.label });
-    }
-    this.finish(e);
+    this.moveOut(e, p.expiredMessages === 'dead-letter' ? this.deadLetterTarget(e.message) : p.expiryQueueName, 'expired');
   }
 
   // ---- timers ----------------------------------------------------------------------------

@@ -24,6 +24,8 @@ export class StoreWriter {
   private holes = 0;
   /** Indexes in `pending` where one write call's operations end (where a batch may be cut). */
   private cuts: number[] = [];
+  /** Inside `together`: no cuts until it ends. */
+  private depth = 0;
   private scheduled = false;
   private readonly running = new Set<Promise<void>>();
   batches = 0;
@@ -42,14 +44,29 @@ export class StoreWriter {
   /** Queues operations; the write happens at the end of this turn. */
   write(...ops: StoreOp[]): void {
     for (const op of ops) this.add(op);
-    this.cuts.push(this.pending.length);
+    this.cut();
     this.schedule();
+  }
+
+  /** Every write made while `f` runs goes to the store in one batch (e.g. a move between queues). */
+  together<T>(f: () => T): T {
+    this.depth++;
+    try {
+      return f();
+    } finally {
+      this.depth--;
+      this.cut();
+    }
+  }
+
+  private cut(): void {
+    if (this.depth === 0 && this.cuts[this.cuts.length - 1] !== this.pending.length) this.cuts.push(this.pending.length);
   }
 
   /** Queues operations and resolves once the batch holding them is in the store. */
   writeAndWait(ops: readonly StoreOp[]): Promise<void> {
     for (const op of ops) this.add(op);
-    this.cuts.push(this.pending.length);
+    this.cut();
     this.schedule();
     const end = this.pending.length;
     return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject, end }));
@@ -100,6 +117,8 @@ export class StoreWriter {
     if (this.pending.length === 0) return;
     const pending = this.pending;
     const cuts = this.cuts;
+    // Sent while a `together` is open (a page-in inside a move): what is pending so far goes too.
+    if (cuts[cuts.length - 1] !== pending.length) cuts.push(pending.length);
     const waiters = this.waiters;
     const holes = this.holes;
     this.pending = [];

@@ -82,8 +82,8 @@ describe('Redis store', () => {
   });
 
   it('hands out increasing epochs; the older broker is fenced', async () => {
-    const e1 = await RedisStore.claimEpoch(server.url, 'it');
-    const e2 = await RedisStore.claimEpoch(server.url, 'it');
+    const e1 = await RedisStore.claimEpoch({ url: server.url }, 'it');
+    const e2 = await RedisStore.claimEpoch({ url: server.url }, 'it');
     expect(e2).toBe(e1 + 1);
     const old = await broker(e1);
     await broker(e2);
@@ -97,8 +97,33 @@ describe('Redis store', () => {
     const err = await b.publish(msgTo('q', 'x', { persistent: true }), ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreUnavailableError);
     expect((err as StoreUnavailableError).code).toBe('store-unavailable');
-    expect((err as Error).message).toMatch(/^Redis is unavailable: /);
+    expect((err as Error).message).toMatch(/^Redis is unavailable \(redis redis:\/\/127.0.0.1:\d+\): /);
     expect(b.getQueue('q')?.messages).toBe(0);
+  });
+
+  it('reconnects by itself: once Redis is back, persistent sends succeed again', async () => {
+    let redis = await startRedis();
+    const b = await broker(1, redis.url);
+    await b.publish(msgTo('q', 'before', { persistent: true }), ctx);
+    await redis.stop();
+    await expect(b.publish(msgTo('q', 'during', { persistent: true }), ctx)).rejects.toThrow(StoreUnavailableError);
+    redis = await startRedis(redis.port);
+    try {
+      // The client reconnects on its own schedule (every 100 ms here): the first sends may still fail.
+      let sent = false;
+      for (let attempt = 0; attempt < 50 && !sent; attempt++) {
+        sent = await b.publish(msgTo('q', 'after', { persistent: true }), ctx).then(() => true, () => false);
+      }
+      expect(sent).toBe(true);
+      expect(b.getQueue('q')?.messages).toBe(2);
+      const check = new Redis(redis.url);
+      expect(await check.zcard('{junction:it}:q:q')).toBe(1);
+      await check.quit();
+    } finally {
+      await b.close();
+      brokers.splice(brokers.indexOf(b), 1);
+      await redis.stop();
+    }
   });
 
   it('a broker cannot start on an unreachable Redis, and says so', async () => {

@@ -1,8 +1,9 @@
-// The Redis store against the Store contract, on a real redis-server.
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
+// The Redis store against the Store contract on real Redis deployments: one redis-server, a
+// primary found through Sentinel, and a three-node Redis Cluster.
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { RedisStore } from '../../src/store/redis/redis-store.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { startCluster, startRedis, startSentinel, type TestCluster, type TestRedis, type TestSentinel } from '../helpers/redis-server.ts';
 import { describeStoreContract } from './store-contract.ts';
 
 let server: TestRedis;
@@ -23,4 +24,48 @@ describeStoreContract('redis', {
   async handle(epoch) {
     return new RedisStore({ url: server.url, cluster: 'contract', epoch });
   },
+});
+
+describe('Redis behind Sentinel', () => {
+  let sentinel: TestSentinel;
+  let primary: Redis;
+  beforeAll(async () => {
+    sentinel = await startSentinel();
+    primary = new Redis(sentinel.primary.url);
+  });
+  afterAll(async () => {
+    await primary?.quit();
+    await sentinel?.stop();
+  });
+
+  describeStoreContract('redis sentinel', {
+    async reset() {
+      await primary.flushall();
+    },
+    async handle(epoch) {
+      return new RedisStore({ sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: sentinel.name, cluster: 'contract', epoch });
+    },
+  });
+});
+
+describe('Redis Cluster', () => {
+  let cluster: TestCluster;
+  let client: Cluster;
+  beforeAll(async () => {
+    cluster = await startCluster();
+    client = new Cluster(cluster.nodes);
+  });
+  afterAll(async () => {
+    await client?.quit();
+    await cluster?.stop();
+  });
+
+  describeStoreContract('redis cluster', {
+    async reset() {
+      await Promise.all(client.nodes('master').map((n) => n.flushall()));
+    },
+    async handle(epoch) {
+      return new RedisStore({ nodes: cluster.nodes, cluster: 'contract', epoch });
+    },
+  });
 });

@@ -1,7 +1,12 @@
-// A real redis-server for tests: started on a free loopback port with no persistence, stopped
-// (SHUTDOWN NOSAVE, then a kill if it lingers) when the test is done.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Real Redis deployments for tests, on free loopback ports with no persistence: one server, a
+// server watched by a Sentinel, and a three-node Cluster. Each is stopped (SIGTERM, then a kill if
+// it lingers) when the test is done.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import net from 'node:net';
 
 export interface TestRedis {
@@ -18,17 +23,18 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRedis(): Promise<TestRedis> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const ready = new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`redis-server on ${port} did not start`)), 10_000);
+/** Starts redis-server (on `configFile` when given) with `args`; resolves once it prints `readyLine`. */
+async function launch(configFile: string | undefined, args: string[], readyLine: string, fixedPort?: number): Promise<TestRedis> {
+  const port = fixedPort ?? (await freePort());
+  const child: ChildProcess = spawn('redis-server', [...(configFile ? [configFile] : []), '--port', String(port), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`redis-server on ${port} did not start: ${seen.slice(-500)}`)), 10_000);
     child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('Ready to accept connections')) {
+      seen += d.toString();
+      if (seen.includes(readyLine)) {
         clearTimeout(t);
         resolve();
       }
@@ -39,20 +45,97 @@ export async function startRedis(): Promise<TestRedis> {
     });
     child.once('exit', (code) => {
       clearTimeout(t);
-      reject(new Error(`redis-server exited with ${code}`));
+      reject(new Error(`redis-server exited with ${code}: ${seen.slice(-500)}`));
     });
   });
-  await ready;
+  child.stdout!.resume();
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(t);
+    },
+  };
+}
+
+const EPHEMERAL = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+
+/** One server; on `port` when given (to restart a server where clients expect it). */
+export function startRedis(port?: number): Promise<TestRedis> {
+  return launch(undefined, EPHEMERAL, 'Ready to accept connections', port);
+}
+
+export interface TestSentinel extends TestRedis {
+  primary: TestRedis;
+  name: string;
+}
+
+/** A primary and one Sentinel monitoring it under `name`. */
+export async function startSentinel(name = 'junction-primary'): Promise<TestSentinel> {
+  const primary = await startRedis();
+  const conf = join(mkdtempSync(join(tmpdir(), 'junction-sentinel-')), 'sentinel.conf');
+  writeFileSync(conf, `bind 127.0.0.1\nsentinel monitor ${name} 127.0.0.1 ${primary.port} 1\n`);
+  try {
+    const sentinel = await launch(conf, ['--sentinel', '--daemonize', 'no'], `+monitor master ${name}`);
+    return {
+      ...sentinel,
+      primary,
+      name,
+      async stop() {
+        await sentinel.stop();
+        await primary.stop();
+      },
+    };
+  } catch (err) {
+    await primary.stop();
+    throw err;
+  }
+}
+
+export interface TestCluster {
+  nodes: Array<{ host: string; port: number }>;
+  stop(): Promise<void>;
+}
+
+/** Three primaries (no replicas) joined into one Redis Cluster covering every slot. */
+export async function startCluster(): Promise<TestCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'junction-cluster-'));
+  const servers: TestRedis[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      servers.push(
+        await launch(
+          undefined,
+          [...EPHEMERAL, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--dir', dir],
+          'Ready to accept connections',
+        ),
+      );
+    }
+    const addrs = servers.map((s) => `127.0.0.1:${s.port}`);
+    await promisify(execFile)('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 15_000 });
+    // The nodes agree on the slot map a moment after `create` returns: wait until each says ok.
+    for (const s of servers) {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const { stdout } = await promisify(execFile)('redis-cli', ['-p', String(s.port), 'cluster', 'info']);
+        if (stdout.includes('cluster_state:ok')) break;
+        if (Date.now() > deadline) throw new Error(`cluster node ${s.port} never reached cluster_state:ok`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } catch (err) {
+    for (const s of servers) await s.stop();
+    throw err;
+  }
+  return {
+    nodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port })),
+    async stop() {
+      for (const s of servers) await s.stop();
     },
   };
 }

@@ -1,7 +1,7 @@
 // The `junction` command as a user runs it: --version, check-config, hash-password, and start
 // with /health and a clean stop on SIGTERM and SIGINT.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -74,7 +74,7 @@ describe('junction command', () => {
   it('check-config accepts a valid file and names the bad key of an invalid one', async () => {
     const ok = await run(['check-config', join(root, 'config/junction.example.yaml')]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/valid \(store memory, 0 users, 0 destination policies\)/);
+    expect(ok.stdout).toMatch(/valid \(store auto, 0 users, 0 destination policies\)/);
     const bad = await run(['check-config', writeConfig('destinations:\n  defaults:\n    overflow: spill\n')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/destinations\.defaults\.overflow: must be one of "block", "reject", "drop-oldest"/);
@@ -92,12 +92,15 @@ describe('junction command', () => {
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    it(`start serves /health, then stops cleanly on ${signal}`, async () => {
-      const config = writeConfig('admin:\n  host: 127.0.0.1\n  port: 0\nlog:\n  level: info\n');
+    it(`start runs on the embedded Redis by default, serves /health, then stops cleanly on ${signal}`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'junction-data-'));
+      const config = writeConfig(`admin:\n  host: 127.0.0.1\n  port: 0\nlog:\n  level: info\nstore:\n  embedded:\n    dataDir: ${dir}\n`);
       const p = spawn(process.execPath, [bin, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(p);
       const running = await startBroker(p);
-      expect(running).toMatchObject({ role: 'active', store: 'memory', anonymous: true });
+      expect(running).toMatchObject({ role: 'active', store: `embedded redis-server (${dir})`, anonymous: true });
+      const redisPid = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
+      expect(existsSync(join(dir, 'appendonlydir'))).toBe(true);
       const port = Number(String(running.admin).split(':').pop());
       const res = await fetch(`http://127.0.0.1:${port}/health`);
       expect(res.status).toBe(200);
@@ -107,7 +110,9 @@ describe('junction command', () => {
       p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       p.kill(signal);
       expect(await exited).toBe(0);
+      expect(out).toMatch(/"msg":"embedded redis-server stopped"/);
       expect(out).toMatch(/"msg":"broker stopped"/);
+      expect(existsSync(`/proc/${redisPid}`)).toBe(false);
     });
   }
 

@@ -12,6 +12,12 @@ import { MemoryData, MemoryStore } from '../../src/store/memory-store.ts';
 import { silent } from '../helpers/core.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { startRedis } from '../helpers/redis-server.ts';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pino, type Logger } from 'pino';
 
 /** A line protocol for tests: each line "QUEUE BODY" is published persistently; replies "ok" or the error. */
 const lineAdapter: AdapterFactory = ({ broker }) => ({
@@ -37,10 +43,18 @@ const lineAdapter: AdapterFactory = ({ broker }) => ({
   },
 });
 
-const config = validateConfig({
+const base = {
   admin: { host: '127.0.0.1', port: 0 },
   listeners: { host: '127.0.0.1', stomp: { port: 0 }, websocket: { enabled: false } },
-});
+};
+const config = validateConfig({ ...base, store: { type: 'memory' } });
+
+/** A logger whose lines the test can read. */
+function capturingLog(): { log: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+  return { log, lines };
+}
 
 let server: JunctionServer | undefined;
 afterEach(async () => {
@@ -87,7 +101,7 @@ describe('server on the Redis store', () => {
     try {
       const env = { JUNCTION_STORE__TYPE: 'redis', REDIS_URL: redis.url, JUNCTION_ADMIN__ENABLED: 'false', JUNCTION_LISTENERS__STOMP__PORT: '0', JUNCTION_LISTENERS__HOST: '127.0.0.1', JUNCTION_LISTENERS__WEBSOCKET__ENABLED: 'false' };
       const cfg = loadConfig(undefined, env);
-      expect(cfg.store).toEqual({ type: 'redis', redis: { url: redis.url } });
+      expect(cfg.store).toMatchObject({ type: 'redis', redis: { url: redis.url } });
       server = await JunctionServer.start(cfg, { log: silent, adapters: [lineAdapter] });
       const s = net.connect(server.listeners.port('stomp', 'tcp')!, '127.0.0.1');
       expect(await reply(s, 'kept survives')).toBe('ok');
@@ -100,5 +114,61 @@ describe('server on the Redis store', () => {
       server = undefined;
       await redis.stop();
     }
+  });
+});
+
+describe('server on the embedded Redis (the default)', () => {
+  const embedded = (dir: string, extra: object = {}) =>
+    validateConfig({ ...base, store: { embedded: { dataDir: dir, ...extra } } });
+
+  it('keeps persistent messages across a restart in its data directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'junction-embedded-'));
+    server = await JunctionServer.start(embedded(dir), { log: silent, adapters: [lineAdapter] });
+    const s = net.connect(server.listeners.port('stomp', 'tcp')!, '127.0.0.1');
+    expect(await reply(s, 'kept on-disk')).toBe('ok');
+    s.destroy();
+    await server.stop();
+    expect(existsSync(join(dir, 'appendonlydir'))).toBe(true);
+    server = await JunctionServer.start(embedded(dir), { log: silent, adapters: [lineAdapter] });
+    expect(server.broker.getQueue('kept')?.messages).toBe(1);
+  });
+
+  it('shuts down the redis-server a killed broker left behind, then starts its own on the same data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'junction-orphan-'));
+    const cfg = join(dir, 'junction.yaml');
+    writeFileSync(cfg, `admin: { enabled: false }\nlisteners: { host: 127.0.0.1, mqtt: { enabled: false }, amqp: { enabled: false }, stomp: { enabled: false }, websocket: { enabled: false } }\nstore: { embedded: { dataDir: ${dir}/data } }\n`);
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/junction.js'), 'start', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('broker did not start')), 15_000);
+      createInterface({ input: child.stdout! }).on('line', (l) => {
+        if (l.includes('broker running')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    const orphan = Number(readFileSync(join(dir, 'data/redis.pid'), 'utf8'));
+    const gone = once(child, 'exit');
+    child.kill('SIGKILL');
+    await gone;
+    expect(existsSync(`/proc/${orphan}`)).toBe(true);
+
+    const { log, lines } = capturingLog();
+    server = await JunctionServer.start(embedded(join(dir, 'data')), { log, adapters: [lineAdapter] });
+    expect(lines.some((l) => l.msg === 'a redis-server from an earlier run still holds the data: shutting it down' && l.pid === orphan)).toBe(true);
+    expect(existsSync(`/proc/${orphan}/cmdline`) && readFileSync(`/proc/${orphan}/cmdline`, 'utf8').includes('redis-server')).toBe(false);
+    expect(server.health().status).toBe('ok');
+  });
+
+  it('falls back to the memory store, loudly, when redis-server is not installed', async () => {
+    const { log, lines } = capturingLog();
+    server = await JunctionServer.start(embedded(mkdtempSync(join(tmpdir(), 'junction-none-')), { binary: 'redis-server-not-installed' }), {
+      log,
+      adapters: [lineAdapter],
+    });
+    expect(server.broker.store.kind).toBe('memory');
+    const warning = lines.find((l) => String(l.msg).startsWith('NO PERSISTENCE'));
+    expect(warning).toMatchObject({ level: 40, binary: 'redis-server-not-installed' });
+    expect(lines.find((l) => l.msg === 'broker running')).toMatchObject({ store: 'memory' });
   });
 });

@@ -28,7 +28,7 @@ function errorOf(f: () => unknown): string {
 describe('configuration', () => {
   it('no configuration at all gives a working default', () => {
     const c = loadConfig(undefined, {});
-    expect(c.store.type).toBe('memory');
+    expect(c.store).toEqual({ type: 'auto', redis: {}, embedded: { dataDir: './data/redis', binary: 'redis-server' } });
     expect(c.listeners.mqtt).toEqual({ enabled: true, port: 1883, tlsPort: 8883, tls: true });
     expect(c.listeners.amqp.port).toBe(5672);
     expect(c.listeners.stomp).toEqual({ enabled: true, port: 61613, tlsPort: 61614, tls: true });
@@ -90,7 +90,13 @@ destinations:
     );
     expect(errorOf(() => validateConfig({ listeners: { mqtt: { port: 70000 } } }))).toMatch(/listeners\.mqtt\.port: /);
     expect(errorOf(() => validateConfig({ listners: {} }))).toMatch(/\(top level\): unknown key "listners"/);
-    expect(errorOf(() => validateConfig({ store: { type: 'postgres' } }))).toMatch(/store\.type: must be one of "memory"/);
+    expect(errorOf(() => validateConfig({ store: { type: 'postgres' } }))).toMatch(/store\.type: must be one of "auto", "memory", "redis", "embedded"/);
+    expect(errorOf(() => validateConfig({ store: { redis: { url: 'redis://a', nodes: [{ host: 'b', port: 1 }] } } }))).toMatch(
+      /store\.redis: set one of url, sentinels or nodes/,
+    );
+    expect(errorOf(() => validateConfig({ store: { redis: { sentinels: [{ host: 's', port: 26379 }] } } }))).toMatch(
+      /store\.redis: sentinels need the name of the primary/,
+    );
     expect(errorOf(() => validateConfig({ security: { users: [{ username: 'a', passwordHash: 'plain' }] } }))).toMatch(
       /security\.users\.0\.passwordHash: must be a hash made by `junction hash-password`/,
     );

@@ -100,3 +100,19 @@ describe('StoreWriter', () => {
     expect((await store.stats()).entries).toBe(1);
   });
 });
+
+describe('StoreWriter.together', () => {
+  it('keeps the writes of one move in one batch however small the store\'s batches are', async () => {
+    const store = new RecordingStore(1);
+    await store.open();
+    const w = new StoreWriter(store, () => {});
+    const [a, b, c] = [enqueue(1), enqueue(2), enqueue(3)];
+    w.write(a);
+    w.together(() => {
+      w.write(b);
+      w.write(c);
+    });
+    await w.flush();
+    expect(store.batches).toEqual([[a], [b, c]]);
+  });
+});

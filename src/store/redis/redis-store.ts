@@ -2,7 +2,7 @@
 // caller's fencing epoch, so a broker that lost its lock cannot write. A batch from `apply` is one
 // call of apply.lua carrying every operation, so a batch lands whole or not at all, and batches land
 // in the order they were applied (one connection).
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { FencedError, StoreUnavailableError } from '../../core/errors.ts';
 import { messageSize, type Message } from '../../core/message.ts';
 import type {
@@ -18,14 +18,15 @@ import type {
   SubscriptionRecord,
 } from '../store.ts';
 import { decodeMessage, decodeState, encodeMessage, encodeState } from './codec.ts';
+import { createRedisClient, describeConnection, type RedisClient, type RedisConnection } from './connect.ts';
 import { Keys } from './keys.ts';
 import { defineScripts, type ScriptCall, type ScriptName } from './scripts.ts';
 
-export interface RedisStoreOptions {
-  /** `redis://[user:pass@]host:port[/db]` or `rediss://` for TLS. */
-  url: string;
+export interface RedisStoreOptions extends RedisConnection {
+  /** The broker cluster's name: every key lives under its hash tag. */
   cluster: string;
   epoch: number;
+  /** Client tuning (retries, timeouts). */
   redis?: RedisOptions;
 }
 
@@ -46,16 +47,15 @@ export class RedisStore implements Store {
    */
   readonly batchSize = 250;
   readonly epoch: number;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: Keys;
+  private readonly where: string;
 
   constructor(opts: RedisStoreOptions) {
     this.epoch = opts.epoch;
     this.keys = new Keys(opts.cluster);
-    this.redis = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 3, ...opts.redis });
-    this.redis.on('error', () => {
-      // Connection errors surface as rejected commands; ioredis reconnects by itself.
-    });
+    this.where = describeConnection(opts);
+    this.redis = createRedisClient(opts, opts.redis);
     defineScripts(this.redis);
   }
 
@@ -63,14 +63,13 @@ export class RedisStore implements Store {
    * A fresh epoch for a broker starting without the lease lock: one more than any before, so the
    * newest broker's writes win and every older one is fenced.
    */
-  static async claimEpoch(url: string, cluster: string, redis?: RedisOptions): Promise<number> {
-    const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, ...redis });
-    r.on('error', () => {});
+  static async claimEpoch(conn: RedisConnection, cluster: string, redis?: RedisOptions): Promise<number> {
+    const r = createRedisClient(conn, redis);
     try {
       await r.connect();
       return await r.incr(new Keys(cluster).epochCounter);
     } catch (err) {
-      throw new StoreUnavailableError(`Cannot reach Redis at ${redactUrl(url)}: ${(err as Error).message}`, err);
+      throw new StoreUnavailableError(`Cannot reach ${describeConnection(conn)}: ${(err as Error).message}`, err);
     } finally {
       r.disconnect();
     }
@@ -181,7 +180,7 @@ export class RedisStore implements Store {
       e.name === 'MaxRetriesPerRequestError' ||
       /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable/i.test(e.message)
     ) {
-      return new StoreUnavailableError(`Redis is unavailable: ${e.message}`, e);
+      return new StoreUnavailableError(`Redis is unavailable (${this.where}): ${e.message}`, e);
     }
     return e;
   }
@@ -250,7 +249,4 @@ export class RedisStore implements Store {
   }
 }
 
-/** The URL without its password, for logs and errors. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-}
+export { redactUrl } from './connect.ts';

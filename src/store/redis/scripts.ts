@@ -4,7 +4,7 @@
 // re-sends them after a SCRIPT FLUSH.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connect.ts';
 
 const DIR = join(import.meta.dirname, 'lua');
 
@@ -19,7 +19,7 @@ function camel(s: string): string {
   return s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: RedisClient): void {
   const fence = readFileSync(join(DIR, 'fence.lua'), 'utf8');
   for (const file of readdirSync(DIR)) {
     const m = /^([a-z-]+?)(?:-(\d+))?\.lua$/.exec(file);
