@@ -19,7 +19,7 @@ import {
 import { createMessage, messageSize, type Message, type MessageInput, type PropertyValue } from './message.ts';
 import { PolicyResolver } from './policy.ts';
 import type { Authorizer, ClientContext, Permission } from './principal.ts';
-import { Queue, type QueueInit, type QueueStats } from './queue.ts';
+import { Queue, type Pager, type Placement, type QueueInit, type QueueStats } from './queue.ts';
 import { RetainedMessages } from './retained.ts';
 import { Router, virtualTopicOf, type Route } from './router.ts';
 import { compileOptionalSelector } from './selector/index.ts';
@@ -68,7 +68,7 @@ export interface QueueInfo {
   durable: boolean;
   messages: number;
   ready: number;
-  /** Of the ready ones, those only in the store (beyond the queue's memory window). */
+  /** Messages only in the store (beyond the queue's memory windows), ready or scheduled. */
   paged: number;
   inflight: number;
   consumers: number;
@@ -95,6 +95,8 @@ export class Broker {
   readonly authorizer: Authorizer | undefined;
   private readonly policies: PolicyResolver;
   private readonly writer: StoreWriter;
+  /** Paging through the writer, so the store has every write issued before. */
+  private readonly pager: Pager;
   private readonly router = new Router();
   private readonly queues = new Map<string, Queue>();
   private readonly subscriptions = new Map<string, SubscriptionState>();
@@ -126,6 +128,10 @@ export class Broker {
       this.log.error({ err, ops: ops.length, fenced: err instanceof FencedError }, 'store write failed');
       onStoreError?.(err);
     });
+    this.pager = {
+      pageIn: (queue, maxCount, maxBytes) => this.writer.pageIn(queue, maxCount, maxBytes),
+      promoteDue: (queue, now) => this.writer.promoteDue(queue, now),
+    };
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -156,9 +162,9 @@ export class Broker {
         cursor = page.cursor;
       } while (cursor !== undefined);
       const paged = await this.store.pagedStats(q.name);
-      if (paged.count > 0) {
+      if (paged.count + paged.scheduledCount > 0) {
         queue.restorePaged(paged);
-        restored += paged.count;
+        restored += paged.count + paged.scheduledCount;
       }
     }
     for (const name of this.configuredQueues) if (!this.queues.has(name)) this.createQueue(validateName(name, false), true);
@@ -207,7 +213,7 @@ export class Broker {
       policy: this.policies.resolve(init.name, init.label, dlqLabel),
       writer: this.writer,
       mover: (target, m, ann) => this.move(target, m, ann),
-      pager: init.durable ? (queue, maxCount, maxBytes) => this.writer.pageIn(queue, maxCount, maxBytes) : undefined,
+      pager: init.durable ? this.pager : undefined,
       log: this.log,
       now: this.now,
     });
@@ -240,14 +246,14 @@ export class Broker {
     const q = this.queues.get(target) ?? this.createQueue(target, true);
     const moved = { ...message, deliverAt: 0 };
     const durable = message.persistent && q.durable;
-    const paged = q.planPlacement(moved, durable);
+    const placement = q.planPlacement(moved, durable);
     if (durable) {
       this.writer.write({
-        type: 'enqueue', queue: q.name, message, paged,
+        type: 'enqueue', queue: q.name, message, paged: placement !== 'resident',
         state: { deliveryCount: 0, deliverAt: 0, delivered: false, annotations },
       });
     }
-    q.accept(moved, durable, false, annotations, paged);
+    q.accept(moved, durable, false, annotations, placement);
   }
 
   /** Deletes a queue and everything in it; its consumers are told. */
@@ -305,30 +311,34 @@ export class Broker {
 
     const size = messageSize(message);
     const reserved: Queue[] = [];
-    let paged: boolean[] = [];
+    let placements: Placement[] = [];
     try {
       for (const q of targets) {
         await this.admit(q, size);
         reserved.push(q);
       }
-      paged = targets.map((q) => q.planPlacement(message, message.persistent && q.durable));
+      placements = targets.map((q) => q.planPlacement(message, message.persistent && q.durable));
       const durable = message.persistent && targets.some((q) => q.durable);
       if (durable) {
         const ops: StoreOp[] = [];
-        const state = { deliveryCount: 0, deliverAt: message.deliverAt, delivered: false };
         targets.forEach((q, i) => {
-          if (q.durable) ops.push({ type: 'enqueue', queue: q.name, message, state, paged: paged[i] === true });
+          if (!q.durable) return;
+          const placement = placements[i] ?? 'resident';
+          // A paged-out entry is scheduled in the store exactly when its state carries a due time.
+          const deliverAt = placement === 'paged' ? 0 : message.deliverAt;
+          const state = { deliveryCount: 0, deliverAt, delivered: false };
+          ops.push({ type: 'enqueue', queue: q.name, message, state, paged: placement !== 'resident' });
         });
         if (dedupKey !== undefined) ops.push({ type: 'putDedup', record: { key: dedupKey, expiresAt: dedupUntil } });
         await this.writer.writeAndWait(ops);
       }
     } catch (err) {
       for (const q of reserved) q.unreserve(size);
-      targets.forEach((q, i) => q.unplan(paged[i] === true));
+      targets.forEach((q, i) => q.unplan(placements[i] ?? 'resident'));
       if (dedupKey !== undefined) this.dedup.forget(dedupKey);
       throw err;
     }
-    targets.forEach((q, i) => q.accept(message, message.persistent && q.durable, true, undefined, paged[i] === true));
+    targets.forEach((q, i) => q.accept(message, message.persistent && q.durable, true, undefined, placements[i] ?? 'resident'));
     result.routed = targets.length;
     return result;
   }
@@ -558,7 +568,7 @@ function info(q: Queue): QueueInfo {
     durable: q.durable,
     messages: q.count,
     ready: q.readyCount,
-    paged: q.pagedCount,
+    paged: q.pagedCount + q.scheduledPagedCount,
     inflight: q.inflightCount,
     consumers: q.consumerCount,
     bytes: q.bytes,

@@ -5,7 +5,8 @@
 // timeouts and its size limits. Durable changes go to the store through the broker's writer.
 // Memory stays bounded: once a queue's active window (ready and in-flight entries held in memory)
 // is full, further persistent messages stay only in the store (paged out) and come back, highest
-// priority first, when the window has drained to half.
+// priority first, when the window has drained to half. Scheduled messages beyond a window of the
+// same size wait in the store too, until they are due.
 import type { Logger } from 'pino';
 import { ClosedError, QueueFullError, UnknownDeliveryError } from './errors.ts';
 import { Consumer, type ConsumerHost, type ConsumerOptions, type Delivery, type ReleaseOptions } from './consumer.ts';
@@ -14,7 +15,7 @@ import { Lane, SKIP, STOP, TAKE, type Verdict } from './lane.ts';
 import { MAX_PRIORITY, messageSize, type Message, type PropertyValue } from './message.ts';
 import { redeliveryDelay, type QueuePolicy } from './policy.ts';
 import type { StoreWriter } from './store-writer.ts';
-import type { EntryState, PagedStats, StoredEntry } from '../store/store.ts';
+import type { EntryState, PagedStats, Promoted, StoredEntry } from '../store/store.ts';
 
 /** How many queued entries one dispatch pass looks at, so selectors that match nothing stay cheap. */
 const SCAN_BUDGET = 10_000;
@@ -51,8 +52,19 @@ export interface QueueStats {
   visibilityExpired: number;
 }
 
-/** Brings up to `maxCount` paged-out entries (about `maxBytes`) back from the store. */
-export type Pager = (queue: string, maxCount: number, maxBytes: number) => Promise<StoredEntry[]>;
+/** The store side of paging (the broker sends these through its writer, after pending writes). */
+export interface Pager {
+  /** Brings up to `maxCount` paged-out entries (about `maxBytes`) back from the store. */
+  pageIn(queue: string, maxCount: number, maxBytes: number): Promise<StoredEntry[]>;
+  /** Makes scheduled paged-out entries due at `now` ordinary paged-out ones. */
+  promoteDue(queue: string, now: number): Promise<Promoted>;
+}
+
+/** Where a message about to be stored will live: in memory, or only in the store. */
+export type Placement = 'resident' | 'paged' | 'scheduled';
+
+/** setTimeout's limit; a later due time is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** How many entries one page-in asks for at most, so one store call stays short. */
 const PAGE_IN_MAX = 1000;
@@ -108,6 +120,12 @@ export class Queue implements ConsumerHost {
   /** Of those, entries waiting for their delivery time (they are not part of the active window). */
   private delayedCount = 0;
   private delayedBytes = 0;
+  /** Of those, scheduled entries only in the store, and the earliest due time among them (0: none). */
+  scheduledPagedCount = 0;
+  private scheduledPagedBytes = 0;
+  private nextPagedDue = 0;
+  private promoteTimer: NodeJS.Timeout | undefined;
+  private promoting = false;
   /** Persistent sends decided to be paged out whose store write has not finished. */
   private pagedPlanned = 0;
   private pagingIn = false;
@@ -255,55 +273,70 @@ export class Queue implements ConsumerHost {
   // ---- entries in ---------------------------------------------------------------------
 
   /**
-   * Whether a message about to be stored should be paged out rather than held in memory: once
+   * Whether a persistent message about to be stored is held in memory or only in the store. Once
    * anything is paged out, everything after it is too (until the page-ins catch up), so order
-   * holds. Only persistent messages due now can be paged out. A `true` answer must be followed by
-   * `accept(..., paged)` or `unplan`.
+   * holds. A scheduled message is paged out when the scheduled ones in memory fill a window. The
+   * answer must be followed by `accept(..., placement)` or `unplan(placement)`.
    */
-  planPlacement(message: Message, durable: boolean): boolean {
-    if (!durable || !this.pager || message.deliverAt > this.now()) return false;
+  planPlacement(message: Message, durable: boolean): Placement {
+    if (!durable || !this.pager) return 'resident';
     const p = this.policy;
+    if (message.deliverAt > this.now()) {
+      return this.delayedCount >= p.pageWindowMessages || this.delayedBytes >= p.pageWindowBytes ? 'scheduled' : 'resident';
+    }
     const paging =
       this.pagedCount + this.pagedPlanned > 0 ||
       this.activeCount() >= p.pageWindowMessages ||
       this.activeBytes() >= p.pageWindowBytes;
-    if (paging) this.pagedPlanned++;
-    return paging;
+    if (!paging) return 'resident';
+    this.pagedPlanned++;
+    return 'paged';
   }
 
   /** The planned send did not happen. */
-  unplan(paged: boolean): void {
-    if (paged) this.pagedPlanned--;
+  unplan(placement: Placement): void {
+    if (placement === 'paged') this.pagedPlanned--;
   }
 
   /** Entries in memory that are not waiting for a delivery time: the active window. */
   private activeCount(): number {
-    return this.count - this.pagedCount - this.delayedCount;
+    return this.count - this.pagedCount - this.scheduledPagedCount - this.delayedCount;
   }
 
   private activeBytes(): number {
-    return this.bytes - this.pagedBytes - this.delayedBytes;
+    return this.bytes - this.pagedBytes - this.scheduledPagedBytes - this.delayedBytes;
   }
 
   /**
    * Adds a message whose store write (if any) is done or issued; `reserved` when room was reserved
-   * for it; `paged` when `planPlacement` said so (it then stays in the store until paged in).
+   * for it; `placement` as `planPlacement` said (paged or scheduled: it stays in the store for now).
    */
-  accept(message: Message, durable: boolean, reserved: boolean, annotations?: Record<string, PropertyValue>, paged = false): void {
+  accept(
+    message: Message, durable: boolean, reserved: boolean, annotations?: Record<string, PropertyValue>,
+    placement: Placement = 'resident',
+  ): void {
     const size = messageSize(message);
     if (reserved) {
       this.reservedCount--;
       this.reservedBytes -= size;
     }
-    if (paged) this.pagedPlanned--;
+    if (placement === 'paged') this.pagedPlanned--;
     if (this.closed) return;
     this.stats.enqueued++;
-    if (paged) {
+    if (placement === 'paged') {
       this.count++;
       this.bytes += size;
       this.pagedCount++;
       this.pagedBytes += size;
       this.maybePageIn();
+      return;
+    }
+    if (placement === 'scheduled') {
+      this.count++;
+      this.bytes += size;
+      this.scheduledPagedCount++;
+      this.scheduledPagedBytes += size;
+      this.expectDue(message.deliverAt);
       return;
     }
     const e = this.newEntry(message, durable, 0, annotations);
@@ -313,11 +346,61 @@ export class Queue implements ConsumerHost {
 
   /** Counts the entries a restarting broker left paged out in the store. */
   restorePaged(paged: PagedStats): void {
-    this.count += paged.count;
-    this.bytes += paged.bytes;
+    this.count += paged.count + paged.scheduledCount;
+    this.bytes += paged.bytes + paged.scheduledBytes;
     this.pagedCount += paged.count;
     this.pagedBytes += paged.bytes;
+    this.scheduledPagedCount += paged.scheduledCount;
+    this.scheduledPagedBytes += paged.scheduledBytes;
+    if (paged.nextDue > 0) this.expectDue(paged.nextDue);
     this.maybePageIn();
+  }
+
+  /** A scheduled paged-out entry falls due at `at`: be ready to promote it then. */
+  private expectDue(at: number): void {
+    if (this.nextPagedDue !== 0 && this.nextPagedDue <= at) return;
+    this.nextPagedDue = at;
+    this.armPromotion();
+  }
+
+  private armPromotion(delayMs?: number): void {
+    if (this.promoteTimer) clearTimeout(this.promoteTimer);
+    this.promoteTimer = undefined;
+    if (this.closed || this.nextPagedDue === 0 || this.promoting) return;
+    const wait = delayMs ?? Math.min(MAX_TIMER_MS, Math.max(0, this.nextPagedDue - this.now()));
+    this.promoteTimer = setTimeout(() => this.promote(), wait);
+    this.promoteTimer.unref();
+  }
+
+  /** Asks the store to turn the scheduled entries that are due into ordinary paged-out ones. */
+  private promote(): void {
+    this.promoteTimer = undefined;
+    if (!this.pager || this.closed) return;
+    const now = this.now();
+    if (this.nextPagedDue > now) {
+      this.armPromotion();
+      return;
+    }
+    this.promoting = true;
+    this.pager.promoteDue(this.name, now).then(
+      (r) => {
+        this.promoting = false;
+        if (this.closed) return;
+        this.scheduledPagedCount -= r.count;
+        this.scheduledPagedBytes -= r.bytes;
+        this.pagedCount += r.count;
+        this.pagedBytes += r.bytes;
+        this.nextPagedDue = r.nextDue;
+        this.armPromotion();
+        this.maybePageIn();
+      },
+      (err: unknown) => {
+        this.promoting = false;
+        if (this.closed) return;
+        this.log.warn({ err, queue: this.name, scheduled: this.scheduledPagedCount }, 'promoting due scheduled messages failed; retrying');
+        this.armPromotion(PAGE_IN_RETRY_MS);
+      },
+    );
   }
 
   /** Brings paged-out entries back while the active window is at most half full. */
@@ -330,7 +413,7 @@ export class Queue implements ConsumerHost {
     const maxCount = Math.max(1, Math.min(PAGE_IN_MAX, p.pageWindowMessages - active, this.pagedCount));
     const maxBytes = Math.max(1, p.pageWindowBytes - activeBytes);
     this.pagingIn = true;
-    this.pager(this.name, maxCount, maxBytes).then(
+    this.pager.pageIn(this.name, maxCount, maxBytes).then(
       (entries) => {
         this.pagingIn = false;
         if (this.closed) return;
@@ -704,6 +787,7 @@ export class Queue implements ConsumerHost {
     if (this.closed) return;
     this.closed = true;
     if (this.pageInRetry) clearTimeout(this.pageInRetry);
+    if (this.promoteTimer) clearTimeout(this.promoteTimer);
     this.delayed.close();
     this.visibility.close();
     for (const w of this.roomWaiters) {

@@ -8,6 +8,7 @@ import type {
   DedupRecord,
   EntryState,
   PagedStats,
+  Promoted,
   QueuePage,
   QueueRecord,
   SessionRecord,
@@ -23,32 +24,143 @@ interface Body {
   refs: number;
 }
 
-/** A queue's paged-out entries: one insertion-ordered map (id -> size) per priority. */
+interface PagedEntry {
+  id: string;
+  seq: number;
+  priority: number;
+  size: number;
+}
+
+interface Scheduled extends PagedEntry {
+  due: number;
+}
+
+/** Paged-out entries of one priority in insertion order (a sorted array read from `head`). */
+class Lane {
+  items: PagedEntry[] = [];
+  head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  insert(e: PagedEntry): void {
+    let lo = this.head;
+    let hi = this.items.length;
+    if (hi === lo || (this.items[hi - 1] as PagedEntry).seq < e.seq) {
+      this.items.push(e);
+      return;
+    }
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.items[mid] as PagedEntry).seq < e.seq) lo = mid + 1;
+      else hi = mid;
+    }
+    this.items.splice(lo, 0, e);
+  }
+
+  peek(): PagedEntry | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): void {
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  remove(id: string): PagedEntry | undefined {
+    for (let i = this.head; i < this.items.length; i++) {
+      const e = this.items[i] as PagedEntry;
+      if (e.id === id) {
+        this.items.splice(i, 1);
+        return e;
+      }
+    }
+    return undefined;
+  }
+}
+
+/**
+ * A queue's paged-out entries: the due ones in one insertion-ordered lane per priority, the
+ * scheduled ones in a list sorted by due time.
+ */
 class PagedOut {
-  readonly byPriority: Array<Map<string, number>> = Array.from({ length: MAX_PRIORITY + 1 }, () => new Map());
+  readonly byPriority: Lane[] = Array.from({ length: MAX_PRIORITY + 1 }, () => new Lane());
+  readonly scheduled: Scheduled[] = [];
   count = 0;
   bytes = 0;
+  scheduledBytes = 0;
 
-  add(id: string, priority: number, size: number): void {
-    (this.byPriority[priority] as Map<string, number>).set(id, size);
+  add(e: PagedEntry): void {
+    (this.byPriority[e.priority] as Lane).insert(e);
     this.count++;
-    this.bytes += size;
+    this.bytes += e.size;
+  }
+
+  schedule(s: Scheduled): void {
+    let lo = 0;
+    let hi = this.scheduled.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.scheduled[mid] as Scheduled).due <= s.due) lo = mid + 1;
+      else hi = mid;
+    }
+    this.scheduled.splice(lo, 0, s);
+    this.scheduledBytes += s.size;
+  }
+
+  /** The next entry in dispatch order (highest priority first), taken out. */
+  take(): PagedEntry | undefined {
+    for (let p = MAX_PRIORITY; p >= 0; p--) {
+      const lane = this.byPriority[p] as Lane;
+      const e = lane.peek();
+      if (!e) continue;
+      lane.shift();
+      this.count--;
+      this.bytes -= e.size;
+      return e;
+    }
+    return undefined;
+  }
+
+  peek(): PagedEntry | undefined {
+    for (let p = MAX_PRIORITY; p >= 0; p--) {
+      const e = (this.byPriority[p] as Lane).peek();
+      if (e) return e;
+    }
+    return undefined;
+  }
+
+  /** Moves the scheduled entries due at `now` to the due ones. */
+  promote(now: number): { count: number; bytes: number } {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.scheduled.length && (this.scheduled[n] as Scheduled).due <= now) {
+      const s = this.scheduled[n++] as Scheduled;
+      this.add({ id: s.id, seq: s.seq, priority: s.priority, size: s.size });
+      bytes += s.size;
+    }
+    this.scheduled.splice(0, n);
+    this.scheduledBytes -= bytes;
+    return { count: n, bytes };
   }
 
   delete(id: string): boolean {
     for (const lane of this.byPriority) {
-      const size = lane.get(id);
-      if (size === undefined) continue;
-      lane.delete(id);
+      const e = lane.remove(id);
+      if (!e) continue;
       this.count--;
-      this.bytes -= size;
+      this.bytes -= e.size;
       return true;
     }
-    return false;
-  }
-
-  has(id: string): boolean {
-    return this.byPriority.some((lane) => lane.has(id));
+    const i = this.scheduled.findIndex((s) => s.id === id);
+    if (i < 0) return false;
+    this.scheduledBytes -= (this.scheduled[i] as Scheduled).size;
+    this.scheduled.splice(i, 1);
+    return true;
   }
 }
 
@@ -58,6 +170,10 @@ export class MemoryData {
   /** Per queue: message id -> state, in insertion order (Map keeps it). */
   readonly entries = new Map<string, Map<string, EntryState>>();
   readonly paged = new Map<string, PagedOut>();
+  /** Insertion sequence of paged-out entries (orders them within a priority). */
+  pagedSeq = 0;
+  /** Per queue: ids paged out (due or scheduled), for `readQueue` to skip. */
+  readonly pagedIds = new Map<string, Set<string>>();
   readonly bodies = new Map<string, Body>();
   readonly subscriptions = new Map<string, SubscriptionRecord>();
   readonly retained = new Map<string, Message>();
@@ -104,6 +220,7 @@ export class MemoryStore implements Store {
         if (q) for (const id of q.keys()) this.release(id);
         d.entries.delete(op.queue);
         d.paged.delete(op.queue);
+        d.pagedIds.delete(op.queue);
         d.queues.delete(op.queue);
         return;
       }
@@ -124,7 +241,15 @@ export class MemoryStore implements Store {
             p = new PagedOut();
             d.paged.set(op.queue, p);
           }
-          p.add(op.message.id, op.message.priority, messageSize(op.message));
+          const e = { id: op.message.id, seq: ++d.pagedSeq, priority: op.message.priority, size: messageSize(op.message) };
+          if (op.state.deliverAt > 0) p.schedule({ ...e, due: op.state.deliverAt });
+          else p.add(e);
+          let ids = d.pagedIds.get(op.queue);
+          if (!ids) {
+            ids = new Set();
+            d.pagedIds.set(op.queue, ids);
+          }
+          ids.add(op.message.id);
         }
         const body = d.bodies.get(op.message.id);
         if (body) body.refs++;
@@ -139,7 +264,7 @@ export class MemoryStore implements Store {
       case 'remove': {
         const q = d.entries.get(op.queue);
         if (q?.delete(op.messageId)) {
-          d.paged.get(op.queue)?.delete(op.messageId);
+          if (d.pagedIds.get(op.queue)?.delete(op.messageId)) d.paged.get(op.queue)?.delete(op.messageId);
           this.release(op.messageId);
         }
         return;
@@ -199,7 +324,7 @@ export class MemoryStore implements Store {
         break;
       }
       const [id, state] = next.value;
-      if (this.data.paged.get(queue)?.has(id)) continue;
+      if (this.data.pagedIds.get(queue)?.has(id)) continue;
       const body = this.data.bodies.get(id);
       if (body) out.entries.push({ message: body.message, state: copyState(state) });
     }
@@ -215,26 +340,40 @@ export class MemoryStore implements Store {
     if (this.epoch < this.data.epoch) throw new FencedError(this.epoch, this.data.epoch);
     const p = this.data.paged.get(queue);
     const states = this.data.entries.get(queue);
+    const ids = this.data.pagedIds.get(queue);
     const out: StoredEntry[] = [];
-    if (!p || !states) return out;
+    if (!p || !states || !ids) return out;
     let bytes = 0;
-    for (let prio = MAX_PRIORITY; prio >= 0 && out.length < maxCount; prio--) {
-      const lane = p.byPriority[prio] as Map<string, number>;
-      for (const [id, size] of lane) {
-        if (out.length >= maxCount || (out.length > 0 && bytes + size > maxBytes)) return out;
-        p.delete(id);
-        bytes += size;
-        const body = this.data.bodies.get(id);
-        const state = states.get(id);
-        if (body && state) out.push({ message: body.message, state: copyState(state) });
-      }
+    while (out.length < maxCount) {
+      const next = p.peek();
+      if (!next || (out.length > 0 && bytes + next.size > maxBytes)) break;
+      p.take();
+      ids.delete(next.id);
+      bytes += next.size;
+      const body = this.data.bodies.get(next.id);
+      const state = states.get(next.id);
+      if (body && state) out.push({ message: body.message, state: copyState(state) });
     }
     return out;
   }
 
+  async promoteDue(queue: string, now: number): Promise<Promoted> {
+    if (this.closed) throw new ClosedError('memory store');
+    if (this.epoch < this.data.epoch) throw new FencedError(this.epoch, this.data.epoch);
+    const p = this.data.paged.get(queue);
+    if (!p) return { count: 0, bytes: 0, nextDue: 0 };
+    return { ...p.promote(now), nextDue: p.scheduled[0]?.due ?? 0 };
+  }
+
   async pagedStats(queue: string): Promise<PagedStats> {
     const p = this.data.paged.get(queue);
-    return { count: p?.count ?? 0, bytes: p?.bytes ?? 0 };
+    return {
+      count: p?.count ?? 0,
+      bytes: p?.bytes ?? 0,
+      scheduledCount: p?.scheduled.length ?? 0,
+      scheduledBytes: p?.scheduledBytes ?? 0,
+      nextDue: p?.scheduled[0]?.due ?? 0,
+    };
   }
 
   async loadSubscriptions(): Promise<SubscriptionRecord[]> {

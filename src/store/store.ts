@@ -6,6 +6,8 @@
 // however many queues hold the message, and freed when the last queue lets it go.
 // An entry is either resident (the broker holds it in memory; `readQueue` returns it at startup) or
 // paged out (only in the store, until `pageIn` hands it to the broker, highest priority first).
+// A paged-out entry not yet due (its state's `deliverAt` is in the future) waits in a separate
+// scheduled set until `promoteDue` makes it an ordinary paged-out entry.
 import type { Message, PropertyValue } from '../core/message.ts';
 
 /** A queue that exists whether or not it holds messages (configured, used, or a subscription's). */
@@ -79,10 +81,23 @@ export interface QueuePage {
 }
 
 export interface PagedStats {
-  /** Entries paged out of the broker's memory. */
+  /** Entries paged out of the broker's memory and due (ready). */
   count: number;
   /** Their size as `messageSize` counts it. */
   bytes: number;
+  /** Paged-out entries waiting for their delivery time, and their size. */
+  scheduledCount: number;
+  scheduledBytes: number;
+  /** The earliest delivery time among those; 0 when there are none. */
+  nextDue: number;
+}
+
+export interface Promoted {
+  /** Scheduled entries that became ready paged-out entries, and their size. */
+  count: number;
+  bytes: number;
+  /** The earliest delivery time still waiting; 0 when none is left. */
+  nextDue: number;
 }
 
 export interface StoreStats {
@@ -114,6 +129,8 @@ export interface Store {
    * at least one). Fenced like `apply`.
    */
   pageIn(queue: string, maxCount: number, maxBytes: number): Promise<StoredEntry[]>;
+  /** Makes the scheduled paged-out entries due at `now` ordinary paged-out entries. Fenced. */
+  promoteDue(queue: string, now: number): Promise<Promoted>;
   pagedStats(queue: string): Promise<PagedStats>;
   loadSubscriptions(): Promise<SubscriptionRecord[]>;
   loadRetained(): Promise<Message[]>;

@@ -160,7 +160,7 @@ describe('Redis store across broker processes', () => {
     return { line, child };
   }
 
-  it('a killed broker process loses nothing: the next one redelivers in-flight messages and keeps the paged backlog and durable subscriptions', async () => {
+  it('a killed broker process loses nothing: the next one redelivers in-flight messages and keeps the paged backlog, scheduled messages and durable subscriptions', async () => {
     const fill = phase('fill');
     expect(await fill.line).toBe('ready ["job-0","job-1","job-2"]');
     const gone = once(fill.child, 'exit');
@@ -176,5 +176,6 @@ describe('Redis store across broker processes', () => {
       ...Array.from({ length: 17 }, (_, i) => [`job-${i + 3}`, false, 0]),
     ]);
     expect(out.events).toEqual([0, 1, 2].map((i) => [`event-${i}`, false, 0]));
+    expect(out.later?.map(([t]) => t).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `later-${i}`).sort());
   });
 });

@@ -20,7 +20,7 @@ async function start(opts: Parameters<typeof startBroker>[0] = {}): Promise<Brok
 const persistent = { persistent: true };
 
 /** Subscribes and acks every delivery as it arrives (also those delivered during `subscribe`). */
-async function consumeAll(b: Broker, req: Omit<SubscribeRequest, 'onMessage'>, inbox: Inbox): Promise<Consumer> {
+async function consumeAll(b: Broker, req: Omit<SubscribeRequest, 'onMessage'>, inbox: Pick<Inbox, 'onMessage'>): Promise<Consumer> {
   const ref: { consumer?: Consumer } = {};
   const early: number[] = [];
   const consumer = await b.subscribe({ ...req, onMessage: (d) => {
@@ -101,6 +101,40 @@ describe('paging', () => {
     await inbox.waitFor(30);
     expect(inbox.texts).toEqual(Array.from({ length: 30 }, (_, i) => `now${i}`));
     expect(b.getQueue('sched')).toMatchObject({ messages: 15, ready: 0 });
+  });
+
+  it('scheduled messages beyond the window wait in the store and arrive when due, not before', async () => {
+    const b = await start();
+    const due = Date.now() + 300;
+    for (let i = 0; i < 30; i++) await b.publish(msgTo('timed', `t${i}`, { ...persistent, deliverAt: due + i }), ctx);
+    expect(b.getQueue('timed')).toMatchObject({ messages: 30, ready: 0, paged: 20 });
+    const inbox = new Inbox();
+    const arrived: number[] = [];
+    await consumeAll(b, { destination: queue('timed') }, { onMessage: (d) => {
+      arrived.push(Date.now());
+      inbox.onMessage(d);
+    } });
+    await inbox.waitFor(30);
+    expect(new Set(inbox.texts)).toEqual(new Set(Array.from({ length: 30 }, (_, i) => `t${i}`)));
+    expect(Math.min(...arrived)).toBeGreaterThanOrEqual(due);
+    await b.flush();
+    expect(b.getQueue('timed')).toMatchObject({ messages: 0, paged: 0 });
+  });
+
+  it('a restart keeps scheduled messages that were paged out, and delivers them when due', async () => {
+    const data = new MemoryData();
+    const first = await start({ data, epoch: 1, defaults: { pageWindowMessages: 5 } });
+    const due = Date.now() + 300;
+    for (let i = 0; i < 12; i++) await first.publish(msgTo('timed', `t${i}`, { ...persistent, deliverAt: due }), ctx);
+    expect(first.getQueue('timed')?.paged).toBe(7);
+    await first.close();
+    brokers.splice(brokers.indexOf(first), 1);
+    const second = await start({ data, epoch: 2, defaults: { pageWindowMessages: 5 } });
+    expect(second.getQueue('timed')).toMatchObject({ messages: 12, paged: 7 });
+    const inbox = new Inbox();
+    await consumeAll(second, { destination: queue('timed') }, inbox);
+    await inbox.waitFor(12);
+    expect(inbox.texts.sort()).toEqual(Array.from({ length: 12 }, (_, i) => `t${i}`).sort());
   });
 
   it('a restart finds the backlog where it was: resident and paged-out messages, in-flight ones redelivered', async () => {

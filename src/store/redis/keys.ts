@@ -48,4 +48,14 @@ export class Keys {
   queuePagedSizes(name: string): string {
     return `${this.prefix}:qpz:${name}`;
   }
+
+  /** Paged-out entries not yet due, scored by their delivery time. */
+  queueScheduled(name: string): string {
+    return `${this.prefix}:qd:${name}`;
+  }
+
+  /** `priority:size` of each scheduled paged-out entry; the field '' holds the total size. */
+  queueScheduledSizes(name: string): string {
+    return `${this.prefix}:qdz:${name}`;
+  }
 }

@@ -8,6 +8,7 @@ import { messageSize, type Message } from '../../core/message.ts';
 import type {
   DedupRecord,
   PagedStats,
+  Promoted,
   QueuePage,
   QueueRecord,
   SessionRecord,
@@ -102,7 +103,10 @@ export class RedisStore implements Store {
       if (b === undefined) {
         b = keys.length + 1;
         bases.set(queue, b);
-        keys.push(k.queue(queue), k.queueState(queue), k.queuePaged(queue), k.queuePagedSizes(queue));
+        keys.push(
+          k.queue(queue), k.queueState(queue), k.queuePaged(queue), k.queuePagedSizes(queue),
+          k.queueScheduled(queue), k.queueScheduledSizes(queue),
+        );
       }
       return b;
     };
@@ -119,6 +123,7 @@ export class RedisStore implements Store {
           argv.push(
             'E', base(op.queue), op.queue, op.message.id, encodeMessage(op.message), encodeState(op.state),
             op.paged ? op.message.priority : '', op.paged ? messageSize(op.message) : 0,
+            op.paged && op.state.deliverAt > 0 ? op.state.deliverAt : '',
           );
           break;
         case 'update':
@@ -164,11 +169,32 @@ export class RedisStore implements Store {
     return out;
   }
 
+  async promoteDue(queue: string, now: number): Promise<Promoted> {
+    const k = this.keys;
+    const [count, bytes, nextDue] = (await this.call(() =>
+      this.scripts.promoteDue(
+        k.epoch, k.queue(queue), k.queuePaged(queue), k.queuePagedSizes(queue), k.queueScheduled(queue), k.queueScheduledSizes(queue),
+        this.epoch, now,
+      ),
+    )) as [number, number, number];
+    return { count, bytes, nextDue };
+  }
+
   async pagedStats(queue: string): Promise<PagedStats> {
-    const [count, bytes] = await this.call(() =>
-      Promise.all([this.redis.zcard(this.keys.queuePaged(queue)), this.redis.hget(this.keys.queuePagedSizes(queue), '')]),
+    const k = this.keys;
+    const [count, bytes, scheduledCount, scheduledBytes, first] = await this.call(() =>
+      Promise.all([
+        this.redis.zcard(k.queuePaged(queue)),
+        this.redis.hget(k.queuePagedSizes(queue), ''),
+        this.redis.zcard(k.queueScheduled(queue)),
+        this.redis.hget(k.queueScheduledSizes(queue), ''),
+        this.redis.zrange(k.queueScheduled(queue), '0', '0', 'WITHSCORES'),
+      ]),
     );
-    return { count, bytes: Number(bytes ?? 0) };
+    return {
+      count, bytes: Number(bytes ?? 0), scheduledCount, scheduledBytes: Number(scheduledBytes ?? 0),
+      nextDue: first[1] === undefined ? 0 : Number(first[1]),
+    };
   }
 
   /** A fencing refusal becomes FencedError, a lost link StoreUnavailableError; others pass as they are. */

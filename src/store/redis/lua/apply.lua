@@ -1,15 +1,18 @@
 -- Applies one batch of store operations, in order, as one atomic step.
 -- KEYS: 1 epoch, 2 sequence counter, 3 queues hash, 4 bodies hash, 5 refs hash, 6 subscriptions hash,
---       7 retained hash, 8 dedup zset, 9 sessions hash; then four keys for each queue the batch
+--       7 retained hash, 8 dedup zset, 9 sessions hash; then six keys for each queue the batch
 --       touches, from a base index b: b entries zset (id by insertion sequence), b+1 entry state hash,
 --       b+2 paged-out zset (id by priority, then sequence), b+3 paged-out sizes hash (field '' holds
---       the total).
+--       the total), b+4 scheduled paged-out zset (id by due time), b+5 scheduled sizes hash
+--       (id -> 'priority:size'; field '' holds the total).
 -- ARGV: 1 epoch, 2 now (ms), then the operations, each an opcode followed by its fields:
 --   Q name createdAt                        declare a queue (the first declaration wins)
 --   X b name                                delete a queue and every entry in it
---   E b name id message state priority size enqueue; priority '' keeps the entry resident, a
---                                           number pages it out; an id the queue holds only gets
---                                           its state replaced
+--   E b name id message state priority size due
+--                                           enqueue; priority '' keeps the entry resident, a
+--                                           number pages it out (to the scheduled set when due is
+--                                           not ''); an id the queue holds only gets its state
+--                                           replaced
 --   U b id state                            replace the state of an entry the queue holds
 -- A state of '' is the initial state (never delivered, due now) and is not stored. A body's
 -- reference count is kept in the refs hash only while more than one queue holds it.
@@ -33,15 +36,25 @@ local function set_state(hash, id, state)
   if state == '' then redis.call('HDEL', hash, id) else redis.call('HSET', hash, id, state) end
 end
 
--- Whether a queue's paged-out set may hold anything, asked once per queue per batch.
-local paging = {}
-local function may_be_paged(b)
-  local p = paging[b]
+-- Whether a queue's paged-out (offset 2) or scheduled (offset 4) set may hold anything, asked once
+-- per queue per batch.
+local nonempty = {}
+local function may_hold(b, offset)
+  local k = b + offset
+  local p = nonempty[k]
   if p == nil then
-    p = redis.call('EXISTS', KEYS[b + 2]) == 1
-    paging[b] = p
+    p = redis.call('EXISTS', KEYS[k]) == 1
+    nonempty[k] = p
   end
   return p
+end
+
+local function unpage(b, offset, id)
+  if may_hold(b, offset) and redis.call('ZREM', KEYS[b + offset], id) == 1 then
+    local v = redis.call('HGET', KEYS[b + offset + 1], id) or '0'
+    redis.call('HINCRBY', KEYS[b + offset + 1], '', -tonumber(string.match(v, '(%d+)$')))
+    redis.call('HDEL', KEYS[b + offset + 1], id)
+  end
 end
 
 local i = 3
@@ -54,11 +67,16 @@ while i <= n do
     seq = seq + 1
     if redis.call('ZADD', KEYS[b], 'NX', seq, id) == 1 then
       if redis.call('HSETNX', KEYS[4], id, ARGV[i + 4]) == 0 then redis.call('HINCRBY', KEYS[5], id, 1) end
-      if ARGV[i + 6] ~= '' then
+      if ARGV[i + 6] ~= '' and ARGV[i + 8] ~= '' then
+        redis.call('ZADD', KEYS[b + 4], ARGV[i + 8], id)
+        redis.call('HSET', KEYS[b + 5], id, ARGV[i + 6] .. ':' .. ARGV[i + 7])
+        redis.call('HINCRBY', KEYS[b + 5], '', ARGV[i + 7])
+        nonempty[b + 4] = true
+      elseif ARGV[i + 6] ~= '' then
         redis.call('ZADD', KEYS[b + 2], (9 - tonumber(ARGV[i + 6])) * 1e12 + seq, id)
         redis.call('HSET', KEYS[b + 3], id, ARGV[i + 7])
         redis.call('HINCRBY', KEYS[b + 3], '', ARGV[i + 7])
-        paging[b] = true
+        nonempty[b + 2] = true
       end
       if ARGV[i + 5] ~= '' then redis.call('HSET', KEYS[b + 1], id, ARGV[i + 5]) end
     else
@@ -68,7 +86,7 @@ while i <= n do
       registered[b] = true
       redis.call('HSETNX', KEYS[3], ARGV[i + 2], '0')
     end
-    i = i + 8
+    i = i + 9
   elseif op == 'U' then
     local b = tonumber(ARGV[i + 1])
     if redis.call('ZSCORE', KEYS[b], ARGV[i + 2]) then set_state(KEYS[b + 1], ARGV[i + 2], ARGV[i + 3]) end
@@ -78,10 +96,8 @@ while i <= n do
     local id = ARGV[i + 2]
     if redis.call('ZREM', KEYS[b], id) == 1 then
       redis.call('HDEL', KEYS[b + 1], id)
-      if may_be_paged(b) and redis.call('ZREM', KEYS[b + 2], id) == 1 then
-        redis.call('HINCRBY', KEYS[b + 3], '', -tonumber(redis.call('HGET', KEYS[b + 3], id) or '0'))
-        redis.call('HDEL', KEYS[b + 3], id)
-      end
+      unpage(b, 2, id)
+      unpage(b, 4, id)
       release(id)
     end
     i = i + 3
@@ -91,10 +107,11 @@ while i <= n do
   elseif op == 'X' then
     local b = tonumber(ARGV[i + 1])
     for _, id in ipairs(redis.call('ZRANGE', KEYS[b], 0, -1)) do release(id) end
-    redis.call('DEL', KEYS[b], KEYS[b + 1], KEYS[b + 2], KEYS[b + 3])
+    redis.call('DEL', KEYS[b], KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], KEYS[b + 5])
     redis.call('HDEL', KEYS[3], ARGV[i + 2])
     registered[b] = nil
-    paging[b] = false
+    nonempty[b + 2] = false
+    nonempty[b + 4] = false
     i = i + 3
   elseif op == 'S' then
     redis.call('HSET', KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[i + 3])
