@@ -73,6 +73,8 @@ export const configSchema = z
             username: z.string().optional(),
             password: z.string().optional(),
             tls: z.boolean().optional(),
+            /** PEM file of the CA for TLS (rediss:// or tls: true); default: the system's CAs. */
+            caFile: z.string().min(1).optional(),
           })
           .prefault({})
           .refine((r) => [r.url, r.sentinels, r.nodes].filter((x) => x !== undefined).length <= 1, {

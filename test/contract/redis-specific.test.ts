@@ -14,7 +14,9 @@ import { FencedError, StoreUnavailableError } from '../../src/core/errors.ts';
 import { DEFAULT_POLICY, PolicyResolver } from '../../src/core/policy.ts';
 import { RedisStore, redactUrl } from '../../src/store/redis/redis-store.ts';
 import { Inbox, ctx, msgTo } from '../helpers/core.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { startRedis, startTlsRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { makeTestCert } from '../helpers/tls.ts';
+import { createMessage } from '../../src/core/message.ts';
 
 const fixture = join(import.meta.dirname, '../fixtures/redis-broker-process.ts');
 let server: TestRedis;
@@ -132,6 +134,28 @@ describe('Redis store', () => {
     const store = new RedisStore({ url: down.url, cluster: 'it', epoch: 1, redis: { retryStrategy: () => null } });
     await expect(store.open()).rejects.toThrow(StoreUnavailableError);
     await store.close();
+  });
+
+  it('speaks TLS (rediss://) with an ACL user, trusting the CA named by caFile', async () => {
+    const cert = makeTestCert();
+    const tls = await startTlsRedis(cert);
+    const store = new RedisStore({ url: tls.url, caFile: cert.certFile, cluster: 'tls', epoch: 1 });
+    try {
+      await store.open();
+      const m = createMessage({ destination: queue('secure'), body: Buffer.from('over tls'), persistent: true }, 'app', 1);
+      await store.apply([{ type: 'enqueue', queue: 'secure', message: m, state: { deliveryCount: 0, deliverAt: 0, delivered: false } }]);
+      const page = await store.readQueue('secure', undefined, 10);
+      expect(Buffer.from(page.entries[0]!.message.body).toString()).toBe('over tls');
+      // Without the CA the certificate is refused, and the error says where it tried.
+      await expect(RedisStore.claimEpoch({ url: tls.url }, 'tls', { retryStrategy: () => null })).rejects.toThrow(
+        /Cannot reach redis rediss:\/\/app:\*\*\*@127\.0\.0\.1:\d+: .*certificate/,
+      );
+      await expect(RedisStore.claimEpoch({ url: tls.url.replace('s3cret', 'wrong'), caFile: cert.certFile }, 'tls', { retryStrategy: () => null }))
+        .rejects.toThrow(StoreUnavailableError);
+    } finally {
+      await store.close();
+      await tls.stop();
+    }
   });
 
   it('never shows a password in what it logs', () => {

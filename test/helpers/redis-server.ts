@@ -70,6 +70,24 @@ export function startRedis(port?: number): Promise<TestRedis> {
   return launch(undefined, EPHEMERAL, 'Ready to accept connections', port);
 }
 
+/**
+ * A server that speaks TLS only (with `cert`) and knows the ACL user `app` with password `s3cret`;
+ * `url` is its rediss:// address with those credentials.
+ */
+export async function startTlsRedis(cert: { certFile: string; keyFile: string }): Promise<TestRedis> {
+  const tlsPort = await freePort();
+  const r = await launch(
+    undefined,
+    [
+      ...EPHEMERAL, '--tls-port', String(tlsPort), '--tls-cert-file', cert.certFile, '--tls-key-file', cert.keyFile,
+      '--tls-auth-clients', 'no', '--user', 'app', 'on', '>s3cret', '~*', '&*', '+@all',
+    ],
+    'Ready to accept connections',
+    0,
+  );
+  return { ...r, port: tlsPort, url: `rediss://app:s3cret@127.0.0.1:${tlsPort}` };
+}
+
 export interface TestSentinel extends TestRedis {
   primary: TestRedis;
   name: string;

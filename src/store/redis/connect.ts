@@ -1,6 +1,7 @@
 // How the store reaches Redis: one server by URL (`redis://`, `rediss://` for TLS, credentials and
 // database in the URL), a Sentinel-monitored primary (`sentinels` + `name`), or a Redis Cluster
 // (`nodes`). Every key of a broker cluster shares one hash tag, so all three run the same scripts.
+import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 export interface RedisNode {
@@ -22,6 +23,8 @@ export interface RedisConnection {
   username?: string;
   password?: string;
   tls?: boolean;
+  /** A PEM file of the CA that signed the servers' certificates (default: the system's CAs). */
+  caFile?: string;
 }
 
 export type RedisClient = Redis | Cluster;
@@ -34,7 +37,9 @@ export function createRedisClient(c: RedisConnection, extra: RedisOptions = {}):
   const auth: RedisOptions = {};
   if (c.username !== undefined) auth.username = c.username;
   if (c.password !== undefined) auth.password = c.password;
-  if (c.tls) auth.tls = {};
+  if (c.tls || c.caFile !== undefined || c.url?.startsWith('rediss:')) {
+    auth.tls = c.caFile === undefined ? {} : { ca: readFileSync(c.caFile) };
+  }
   let client: RedisClient;
   if (c.nodes && c.nodes.length > 0) {
     client = new Cluster(c.nodes, { lazyConnect: true, redisOptions: { ...base, ...auth } });
@@ -45,11 +50,26 @@ export function createRedisClient(c: RedisConnection, extra: RedisOptions = {}):
     if (c.tls) opts.enableTLSForSentinelMode = true;
     client = new Redis(opts);
   } else {
-    client = new Redis(c.url ?? DEFAULT_URL, base);
+    client = new Redis(c.url ?? DEFAULT_URL, { ...base, ...(auth.tls ? { tls: auth.tls } : {}) });
   }
-  // Connection errors surface as rejected commands; the client reconnects by itself.
-  client.on('error', () => {});
+  // Connection errors surface as rejected commands (the client reconnects by itself); the last one
+  // is kept, since a command only says "Connection is closed" when the cause was, say, a certificate.
+  client.on('error', (err: Error) => lastErrors.set(client, err));
+  client.on('ready', () => lastErrors.delete(client));
   return client;
+}
+
+const lastErrors = new WeakMap<RedisClient, Error>();
+
+/** Why `client` last failed to connect, if it has not connected since. */
+export function lastConnectionError(client: RedisClient): Error | undefined {
+  return lastErrors.get(client);
+}
+
+/** An error's message, with the connection's own failure when the error only says it was closed. */
+export function explain(client: RedisClient, err: Error): string {
+  const cause = lastConnectionError(client);
+  return cause && cause.message !== err.message ? `${err.message} (${cause.message})` : err.message;
 }
 
 /** The deployment in words, for logs and errors: never a password. */

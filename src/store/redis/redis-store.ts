@@ -19,7 +19,7 @@ import type {
   SubscriptionRecord,
 } from '../store.ts';
 import { decodeMessage, decodeState, encodeMessage, encodeState } from './codec.ts';
-import { createRedisClient, describeConnection, type RedisClient, type RedisConnection } from './connect.ts';
+import { createRedisClient, describeConnection, explain, type RedisClient, type RedisConnection } from './connect.ts';
 import { Keys } from './keys.ts';
 import { defineScripts, type ScriptCall, type ScriptName } from './scripts.ts';
 
@@ -70,7 +70,7 @@ export class RedisStore implements Store {
       await r.connect();
       return await r.incr(new Keys(cluster).epochCounter);
     } catch (err) {
-      throw new StoreUnavailableError(`Cannot reach ${describeConnection(conn)}: ${(err as Error).message}`, err);
+      throw new StoreUnavailableError(`Cannot reach ${describeConnection(conn)}: ${explain(r, err as Error)}`, err);
     } finally {
       r.disconnect();
     }
@@ -206,7 +206,7 @@ export class RedisStore implements Store {
       e.name === 'MaxRetriesPerRequestError' ||
       /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable/i.test(e.message)
     ) {
-      return new StoreUnavailableError(`Redis is unavailable (${this.where}): ${e.message}`, e);
+      return new StoreUnavailableError(`Redis is unavailable (${this.where}): ${explain(this.redis, e)}`, e);
     }
     return e;
   }
