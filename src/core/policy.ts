@@ -30,7 +30,7 @@ export interface PolicySettings {
   dedupWindowMs: number;
   /**
    * The active window: ready and in-flight entries a queue holds in memory. Past either bound,
-   * further persistent messages stay in the store until the window drains to half.
+   * further persistent messages stay in the store until the ready ones drop to half of it.
    */
   pageWindowMessages: number;
   pageWindowBytes: number;

@@ -5,8 +5,8 @@
 // timeouts and its size limits. Durable changes go to the store through the broker's writer.
 // Memory stays bounded: once a queue's active window (ready and in-flight entries held in memory)
 // is full, further persistent messages stay only in the store (paged out) and come back, highest
-// priority first, when the window has drained to half. Scheduled messages beyond a window of the
-// same size wait in the store too, until they are due.
+// priority first, when the ready ones in memory are down to half the window. Scheduled messages
+// beyond a window of the same size wait in the store too, until they are due.
 import type { Logger } from 'pino';
 import { ClosedError, QueueFullError, UnknownDeliveryError } from './errors.ts';
 import { Consumer, type ConsumerHost, type ConsumerOptions, type Delivery, type ReleaseOptions } from './consumer.ts';
@@ -403,13 +403,18 @@ export class Queue implements ConsumerHost {
     );
   }
 
-  /** Brings paged-out entries back while the active window is at most half full. */
+  /**
+   * Brings paged-out entries back once the ready ones in memory are down to half the window, as
+   * far as the window has room (in-flight entries count: memory stays bounded however consumers
+   * prefetch, and consumers with credit left are not starved by those that have none).
+   */
   private maybePageIn(): void {
     if (this.pagedCount <= 0 || this.pagingIn || this.closed || !this.pager || this.pageInRetry) return;
     const p = this.policy;
+    if (this.residentReady() > p.pageWindowMessages / 2) return;
     const active = this.activeCount();
     const activeBytes = this.activeBytes();
-    if (active > p.pageWindowMessages / 2 || activeBytes > p.pageWindowBytes / 2) return;
+    if (active >= p.pageWindowMessages || activeBytes >= p.pageWindowBytes) return;
     const maxCount = Math.max(1, Math.min(PAGE_IN_MAX, p.pageWindowMessages - active, this.pagedCount));
     const maxBytes = Math.max(1, p.pageWindowBytes - activeBytes);
     this.pagingIn = true;

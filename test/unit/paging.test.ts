@@ -75,6 +75,18 @@ describe('paging', () => {
     expect(got.indexOf('high-p5')).toBeLessThan(got.indexOf('low-p0'));
   });
 
+  it('a consumer holding many unsettled messages does not starve another one', async () => {
+    const b = await start();
+    for (let i = 0; i < 40; i++) await b.publish(msgTo('shared', `m${i}`, persistent), ctx);
+    const hoarder = new Inbox();
+    await b.subscribe({ destination: queue('shared'), prefetch: 7, onMessage: hoarder.onMessage }, ctx);
+    await hoarder.waitFor(7);
+    const worker = new Inbox();
+    await consumeAll(b, { destination: queue('shared'), prefetch: 2 }, worker);
+    await worker.waitFor(33);
+    expect(new Set([...hoarder.texts, ...worker.texts]).size).toBe(40);
+  });
+
   it('never pages out non-persistent messages', async () => {
     const b = await start();
     for (let i = 0; i < 30; i++) await b.publish(msgTo('mixed', `p${i}`, persistent), ctx);
