@@ -54,7 +54,9 @@ export class EmbeddedRedis {
         '--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
         '--pidfile', pidFile, '--daemonize', 'no', '--logfile', '',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      // Its own process group: a Ctrl-C in the terminal reaches the broker only, which stops Redis
+      // after its last writes.
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     const url = `redis://:${password}@127.0.0.1:${port}`;
     const server = new EmbeddedRedis(child, url, dataDir, o.log);
@@ -70,7 +72,7 @@ export class EmbeddedRedis {
           if (line.includes('Ready to accept connections')) {
             clearTimeout(t);
             ready();
-          } else if (/ # /.test(line)) {
+          } else if (/ # /.test(line) && !server.stopping) {
             o.log.warn({ redis: line.trim() }, 'embedded redis-server warning');
           }
         }
@@ -99,7 +101,7 @@ export class EmbeddedRedis {
     return server;
   }
 
-  private stopping = false;
+  stopping = false;
 
   private readonly onProcessExit = (): void => {
     if (this.child.exitCode === null) this.child.kill('SIGTERM');
