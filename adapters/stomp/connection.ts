@@ -1,0 +1,441 @@
+// One STOMP connection, over TCP, TLS or WebSocket alike: version and heart-beat negotiation,
+// authentication, and each client frame turned into broker-core calls. Frames are handled in the
+// order they arrive; a SEND starts its publish and lets the next frame go on (its RECEIPT, if asked
+// for, follows once it and every earlier SEND are stored). Any error is reported as an ERROR frame
+// with a readable `message`, and then the connection closes.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AdapterContext } from '../index.ts';
+import type { Consumer, Delivery } from '../../src/core/consumer.ts';
+import type { Destination } from '../../src/core/destination.ts';
+import { JunctionError } from '../../src/core/errors.ts';
+import type { MessageInput } from '../../src/core/message.ts';
+import type { ClientContext } from '../../src/core/principal.ts';
+import { parseDestinations, TemporaryDestinations } from './destinations.ts';
+import { StompProtocolError, VERSIONS, type StompFrame, type StompVersion } from './frame.ts';
+import { messageFromSend, messageHeaders } from './mapping.ts';
+import { StompParser, type ParserLimits } from './parser.ts';
+import { encodeFrame, type HeaderList } from './serializer.ts';
+import { Subscriptions, type AckMode, type AckTarget, type Subscription } from './subscriptions.ts';
+
+/** The byte stream under a connection (a socket, or a WebSocket's messages). */
+export interface StompTransport {
+  write(data: Buffer, done?: () => void): void;
+  /** Closes after what was written has gone out. */
+  end(): void;
+  /** Drops the connection now. */
+  destroy(): void;
+  pause(): void;
+  resume(): void;
+}
+
+export interface StompSettings {
+  limits: ParserLimits;
+  /** The shortest heart-beat interval granted either way. */
+  minHeartbeatMs: number;
+  /** Prefetch of a subscription without activemq.prefetchSize. */
+  defaultPrefetch: number;
+  serverName: string;
+}
+
+interface Transaction {
+  sends: MessageInput[][];
+  acks: Array<{ target: AckTarget; nack: boolean }>;
+}
+
+/** Publishes without a RECEIPT in flight past which the connection stops reading. */
+const MAX_PENDING_SENDS = 1000;
+const EOL = Buffer.from('\n');
+
+export class StompConnection {
+  readonly id = randomUUID();
+  private readonly parser: StompParser;
+  private version: StompVersion = '1.2';
+  private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
+  private ctx: ClientContext;
+  private subs = new Subscriptions('1.2');
+  private readonly temps: TemporaryDestinations;
+  private readonly transactions = new Map<string, Transaction>();
+  private chain: Promise<void> = Promise.resolve();
+  private readonly sending = new Set<Promise<void>>();
+  private paused = false;
+  private lastRead = Date.now();
+  private lastWrite = Date.now();
+  private timers: NodeJS.Timeout[] = [];
+  private readonly log: Logger;
+
+  constructor(
+    private readonly t: StompTransport,
+    private readonly a: AdapterContext,
+    private readonly settings: StompSettings,
+    log: Logger,
+  ) {
+    this.log = log.child({ connection: this.id });
+    this.parser = new StompParser(settings.limits);
+    this.ctx = { connectionId: this.id };
+    this.temps = new TemporaryDestinations(() => this.a.broker.createTemporaryQueue(this.ctx));
+  }
+
+  /** Bytes from the client. */
+  onData(chunk: Buffer): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.lastRead = Date.now();
+    let frames: StompFrame[];
+    try {
+      frames = this.parser.push(chunk);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    for (const f of frames) {
+      this.chain = this.chain.then(() => this.handle(f)).catch((err: unknown) => this.fail(err, f));
+    }
+  }
+
+  /** The transport closed (either side): consumers let go of their unsettled messages. */
+  onClosed(): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.state !== 'new';
+    this.state = 'closed';
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.transactions.clear();
+    for (const sub of this.subs.all()) for (const c of sub.consumers) c.close();
+    this.a.broker.connectionClosed(this.id);
+    if (wasOpen) this.log.info({ user: this.ctx.principal?.username }, 'stomp connection closed');
+  }
+
+  private write(data: Buffer, done?: () => void): void {
+    if (this.state === 'closed') return;
+    this.lastWrite = Date.now();
+    this.t.write(data, done);
+  }
+
+  private frame(command: string, headers: HeaderList, body?: Uint8Array, done?: () => void): void {
+    this.write(encodeFrame(command, headers, body, this.version), done);
+  }
+
+  private receipt(f: StompFrame): void {
+    const r = f.headers.get('receipt');
+    if (r !== undefined) this.frame('RECEIPT', [['receipt-id', r]]);
+  }
+
+  /** Reports `err` in an ERROR frame and closes the connection. */
+  private fail(err: unknown, f?: StompFrame): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    let message: string;
+    let details: string | undefined;
+    if (err instanceof StompProtocolError) {
+      message = err.message;
+      details = err.details;
+    } else if (err instanceof JunctionError) {
+      message = err.message;
+      details = `code: ${err.code}`;
+    } else {
+      message = 'Internal broker error';
+      this.log.error({ err, command: f?.command }, 'stomp frame failed');
+    }
+    this.log.info({ reason: message, command: f?.command }, 'stomp error sent; closing');
+    const headers: Array<[string, string]> = [['message', message], ['content-type', 'text/plain']];
+    const r = f?.headers.get('receipt');
+    if (r !== undefined) headers.push(['receipt-id', r]);
+    this.frame('ERROR', headers, details === undefined ? undefined : Buffer.from(details));
+    this.state = 'closing';
+    this.t.end();
+  }
+
+  private async handle(f: StompFrame): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    if (this.state === 'new') {
+      if (f.command !== 'CONNECT' && f.command !== 'STOMP') throw new StompProtocolError(`Expected CONNECT or STOMP, got ${f.command}`);
+      await this.connect(f);
+      return;
+    }
+    switch (f.command) {
+      case 'CONNECT':
+      case 'STOMP':
+        throw new StompProtocolError('Already connected');
+      case 'SEND':
+        this.send(f);
+        return;
+      case 'SUBSCRIBE':
+        await this.subscribe(f);
+        break;
+      case 'UNSUBSCRIBE':
+        this.unsubscribe(f);
+        break;
+      case 'ACK':
+      case 'NACK':
+        this.settle(f);
+        break;
+      case 'BEGIN':
+        this.begin(f);
+        break;
+      case 'COMMIT':
+        await this.commit(f);
+        break;
+      case 'ABORT':
+        this.abort(f);
+        break;
+      case 'DISCONNECT':
+        await this.disconnect(f);
+        return;
+    }
+    this.receipt(f);
+  }
+
+  // ---- CONNECT -------------------------------------------------------------------------
+
+  private async connect(f: StompFrame): Promise<void> {
+    const offered = (f.headers.get('accept-version') ?? '1.0').split(',').map((v) => v.trim());
+    const version = [...VERSIONS].reverse().find((v) => offered.includes(v));
+    if (!version) {
+      this.frame('ERROR', [['version', VERSIONS.join(',')], ['content-type', 'text/plain'], ['message', `Supported protocol versions are ${VERSIONS.join(' ')}`]]);
+      this.state = 'closing';
+      this.t.end();
+      return;
+    }
+    this.version = version;
+    this.parser.version = version;
+    this.subs = new Subscriptions(version);
+    const [cx, cy] = parseHeartBeat(f.headers.get('heart-beat'));
+    const login = f.headers.get('login');
+    const principal = await this.a.security.authenticate(login, f.headers.get('passcode'));
+    const clientId = f.headers.get('client-id');
+    this.ctx = { connectionId: this.id, principal, ...(clientId ? { clientId } : {}) };
+    const min = this.settings.minHeartbeatMs;
+    const sendEvery = cy > 0 ? Math.max(cy, min) : 0;
+    const expectEvery = cx > 0 ? Math.max(cx, min) : 0;
+    this.state = 'open';
+    this.frame('CONNECTED', [
+      ['version', version],
+      ['heart-beat', `${sendEvery},${expectEvery}`],
+      ['session', this.id],
+      ['server', this.settings.serverName],
+    ]);
+    this.startHeartBeats(sendEvery, expectEvery);
+    this.log.info({ version, user: principal.username, clientId, heartBeat: [sendEvery, expectEvery] }, 'stomp connection open');
+  }
+
+  private startHeartBeats(sendEvery: number, expectEvery: number): void {
+    if (sendEvery > 0) {
+      const t = setInterval(() => {
+        if (Date.now() - this.lastWrite >= sendEvery * 0.9) this.write(EOL);
+      }, Math.max(10, Math.floor(sendEvery / 2)));
+      t.unref();
+      this.timers.push(t);
+    }
+    if (expectEvery > 0) {
+      const t = setInterval(() => {
+        if (Date.now() - this.lastRead > expectEvery * 1.5) {
+          this.log.info({ expectEveryMs: expectEvery }, 'stomp client missed its heart-beats; dropping it');
+          this.t.destroy();
+          this.onClosed();
+        }
+      }, Math.max(10, Math.floor(expectEvery / 4)));
+      t.unref();
+      this.timers.push(t);
+    }
+  }
+
+  // ---- SEND ----------------------------------------------------------------------------
+
+  private destinations(f: StompFrame, forSubscribe: boolean): Destination[] {
+    const d = f.headers.get('destination');
+    if (d === undefined) throw new StompProtocolError(`${f.command} needs a destination header`);
+    return parseDestinations(d, this.temps, forSubscribe);
+  }
+
+  private send(f: StompFrame): void {
+    const now = Date.now();
+    const inputs = this.destinations(f, false).map((d) => messageFromSend(d, f.headers, f.body, this.temps, now));
+    const tx = f.headers.get('transaction');
+    if (tx !== undefined) {
+      this.transaction(tx).sends.push(inputs);
+      this.receipt(f);
+      return;
+    }
+    const before = [...this.sending];
+    const p = this.publish(inputs, f);
+    if (f.headers.get('receipt') !== undefined) {
+      void Promise.all([...before, p]).then(() => {
+        if (this.state === 'open') this.receipt(f);
+      });
+    }
+  }
+
+  /** Starts the publishes of one SEND; a failure ends the connection. Resolves when stored. */
+  private publish(inputs: MessageInput[], f: StompFrame): Promise<void> {
+    const p = Promise.all(inputs.map((i) => this.a.broker.publish(i, this.ctx))).then(
+      () => {},
+      (err: unknown) => {
+        this.fail(err, f);
+        return new Promise<void>(() => {}); // never resolves: no RECEIPT after an ERROR
+      },
+    );
+    this.sending.add(p);
+    if (this.sending.size >= MAX_PENDING_SENDS && !this.paused) {
+      this.paused = true;
+      this.t.pause();
+    }
+    void p.then(() => {
+      this.sending.delete(p);
+      if (this.paused && this.sending.size < MAX_PENDING_SENDS / 2) {
+        this.paused = false;
+        this.t.resume();
+      }
+    });
+    return p;
+  }
+
+  // ---- SUBSCRIBE / UNSUBSCRIBE -----------------------------------------------------------
+
+  private async subscribe(f: StompFrame): Promise<void> {
+    const h = f.headers;
+    const id = h.get('id') ?? (this.version === '1.0' ? h.get('destination') : undefined);
+    if (id === undefined) throw new StompProtocolError('SUBSCRIBE needs an id header');
+    if (this.subs.get(id)) throw new StompProtocolError(`Subscription id "${id}" is already in use on this connection`);
+    const destinations = this.destinations(f, true);
+    const ackMode = (h.get('ack') ?? 'auto') as AckMode;
+    if (!['auto', 'client', 'client-individual'].includes(ackMode)) {
+      throw new StompProtocolError(`Unknown ack mode "${ackMode}": use auto, client or client-individual`);
+    }
+    const prefetchText = h.get('activemq.prefetchSize');
+    const prefetch = prefetchText === undefined ? this.settings.defaultPrefetch : Number(prefetchText);
+    if (!Number.isInteger(prefetch) || prefetch < 1) throw new StompProtocolError(`activemq.prefetchSize must be a positive integer, got "${prefetchText}"`);
+    const durableName = h.get('activemq.subscriptionName');
+    if (durableName !== undefined && this.ctx.clientId === undefined) {
+      throw new StompProtocolError('A durable subscription (activemq.subscriptionName) needs a client-id header on CONNECT');
+    }
+    const sub: Subscription = { id, ackMode, consumers: [], unacked: new Map() };
+    if (durableName !== undefined) sub.durableName = durableName;
+    this.subs.add(sub);
+    try {
+      for (const destination of destinations) {
+        const holder: { consumer?: Consumer; early: Delivery[] } = { early: [] };
+        const selector = h.get('selector');
+        const consumer = await this.a.broker.subscribe(
+          {
+            destination,
+            prefetch,
+            exclusive: h.get('activemq.exclusive') === 'true',
+            noLocal: h.get('activemq.noLocal') === 'true',
+            ...(selector !== undefined && selector.trim() !== '' ? { selector } : {}),
+            ...(durableName !== undefined && destination.kind === 'topic' ? { durable: { clientId: this.ctx.clientId as string, name: durableName } } : {}),
+            onMessage: (d) => {
+              if (holder.consumer) this.deliver(sub, holder.consumer, d);
+              else holder.early.push(d);
+            },
+            onClosed: (reason) => this.log.info({ subscription: id, reason }, 'stomp subscription ended by the broker'),
+          },
+          this.ctx,
+        );
+        holder.consumer = consumer;
+        sub.consumers.push(consumer);
+        for (const d of holder.early.splice(0)) this.deliver(sub, consumer, d);
+      }
+    } catch (err) {
+      this.subs.remove(id);
+      for (const c of sub.consumers) c.close();
+      throw err;
+    }
+  }
+
+  private deliver(sub: Subscription, consumer: Consumer, d: Delivery): void {
+    if (this.state === 'closed') return;
+    const isTemp = (name: string): boolean => name.startsWith('TEMP.');
+    if (sub.ackMode === 'auto') {
+      this.frame('MESSAGE', messageHeaders(d, sub.id, undefined, isTemp), d.message.body, () => {
+        if (!consumer.closed) consumer.ack(d.tag);
+      });
+      return;
+    }
+    const ackId = this.subs.track(sub, consumer, d.tag, d.message.id);
+    this.frame('MESSAGE', messageHeaders(d, sub.id, this.version === '1.2' ? ackId : undefined, isTemp), d.message.body);
+  }
+
+  private unsubscribe(f: StompFrame): void {
+    const h = f.headers;
+    const id = h.get('id') ?? (this.version === '1.0' ? h.get('destination') : undefined);
+    const durableName = h.get('activemq.subscriptionName');
+    const sub = id === undefined ? undefined : this.subs.remove(id);
+    if (sub) for (const c of sub.consumers) c.close();
+    if (durableName !== undefined) {
+      if (this.ctx.clientId === undefined) throw new StompProtocolError('Removing a durable subscription needs a client-id header on CONNECT');
+      this.a.broker.unsubscribeDurable(this.ctx.clientId, durableName);
+    } else if (!sub) {
+      throw new StompProtocolError(id === undefined ? 'UNSUBSCRIBE needs an id header' : `No subscription with id "${id}"`);
+    }
+  }
+
+  // ---- ACK / NACK and transactions -------------------------------------------------------
+
+  private settle(f: StompFrame): void {
+    const target = this.subs.find(f.headers, f.command);
+    const nack = f.command === 'NACK';
+    const tx = f.headers.get('transaction');
+    if (tx !== undefined) {
+      this.transaction(tx).acks.push({ target, nack });
+      return;
+    }
+    this.apply(target, nack);
+  }
+
+  private apply(target: AckTarget, nack: boolean): void {
+    for (const { consumer, tag } of this.subs.take(target)) {
+      if (consumer.closed) continue;
+      if (nack) consumer.release(tag);
+      else consumer.ack(tag);
+    }
+  }
+
+  private transaction(id: string): Transaction {
+    const tx = this.transactions.get(id);
+    if (!tx) throw new StompProtocolError(`No transaction "${id}" has begun on this connection`);
+    return tx;
+  }
+
+  private begin(f: StompFrame): void {
+    const id = f.headers.get('transaction');
+    if (id === undefined) throw new StompProtocolError('BEGIN needs a transaction header');
+    if (this.transactions.has(id)) throw new StompProtocolError(`Transaction "${id}" has already begun`);
+    this.transactions.set(id, { sends: [], acks: [] });
+  }
+
+  private async commit(f: StompFrame): Promise<void> {
+    const id = f.headers.get('transaction');
+    if (id === undefined) throw new StompProtocolError('COMMIT needs a transaction header');
+    const tx = this.transaction(id);
+    this.transactions.delete(id);
+    // The sends first (started in order, stored together), then the acks: a failed send leaves
+    // the acked messages unacknowledged, so nothing is lost.
+    await Promise.all(tx.sends.map((inputs) => Promise.all(inputs.map((i) => this.a.broker.publish(i, this.ctx)))));
+    for (const { target, nack } of tx.acks) this.apply(target, nack);
+  }
+
+  private abort(f: StompFrame): void {
+    const id = f.headers.get('transaction');
+    if (id === undefined) throw new StompProtocolError('ABORT needs a transaction header');
+    const tx = this.transaction(id);
+    this.transactions.delete(id);
+    // What the transaction acknowledged goes back for redelivery, as a JMS rollback does.
+    for (const { target } of tx.acks) this.apply(target, true);
+  }
+
+  // ---- DISCONNECT ----------------------------------------------------------------------
+
+  private async disconnect(f: StompFrame): Promise<void> {
+    this.state = 'closing';
+    await Promise.allSettled([...this.sending]);
+    const r = f.headers.get('receipt');
+    if (r !== undefined) this.write(encodeFrame('RECEIPT', [['receipt-id', r]], undefined, this.version));
+    this.t.end();
+  }
+}
+
+function parseHeartBeat(text: string | undefined): [number, number] {
+  if (text === undefined) return [0, 0];
+  const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(text);
+  if (!m) throw new StompProtocolError(`heart-beat must be two integers "cx,cy", got "${text.slice(0, 40)}"`);
+  return [Number(m[1]), Number(m[2])];
+}

@@ -1,0 +1,449 @@
+// The STOMP adapter at the byte level (raw sockets): versions, heart-beats, every frame, ack modes,
+// transactions, ActiveMQ destination names and headers, errors that close only the guilty
+// connection, TLS, authentication and authorization.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { StompFrame } from '../../adapters/stomp/frame.ts';
+import { RawStomp, startStompServer, type StompTestServer } from '../helpers/stomp.ts';
+import { hashPassword } from '../../src/security/password.ts';
+
+let s: StompTestServer;
+const open: RawStomp[] = [];
+beforeAll(async () => {
+  s = await startStompServer({ destinations: { defaults: { redeliveryDelayMs: 0, maxDeliveries: 3 } } });
+});
+afterAll(async () => {
+  await s?.stop();
+});
+afterEach(() => {
+  for (const c of open.splice(0)) c.close();
+});
+async function client(headers: Record<string, string> = {}): Promise<RawStomp> {
+  const c = await RawStomp.connect(s.port, headers);
+  open.push(c);
+  return c;
+}
+let n = 0;
+const unique = (base: string): string => `${base}.${++n}`;
+
+describe('STOMP: connecting', () => {
+  it('negotiates the highest common version and answers CONNECTED with session, server and heart-beat', async () => {
+    for (const [offered, agreed] of [['1.0,1.1,1.2', '1.2'], ['1.1', '1.1'], [undefined, '1.0'], ['1.0', '1.0']] as const) {
+      const c = await RawStomp.open(s.port);
+      open.push(c);
+      c.send(offered === undefined ? 'CONNECT' : 'STOMP', offered === undefined ? {} : { 'accept-version': offered, host: 'x' });
+      const f = await c.expect('CONNECTED');
+      expect(f.headers.get('version')).toBe(agreed);
+      expect(f.headers.get('session')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(f.headers.get('server')).toMatch(/^Junction\//);
+      expect(f.headers.get('heart-beat')).toBe('0,0');
+    }
+  });
+
+  it('refuses a version it does not speak with an ERROR naming the ones it does', async () => {
+    const c = await RawStomp.open(s.port);
+    open.push(c);
+    c.send('CONNECT', { 'accept-version': '2.0' });
+    const f = await c.expect('ERROR');
+    expect(f.headers.get('version')).toBe('1.0,1.1,1.2');
+    expect(f.headers.get('message')).toBe('Supported protocol versions are 1.0 1.1 1.2');
+    await c.closed;
+  });
+
+  it('wants CONNECT first', async () => {
+    const c = await RawStomp.open(s.port);
+    open.push(c);
+    c.send('SEND', { destination: '/queue/x' }, 'early');
+    expect((await c.expect('ERROR')).headers.get('message')).toBe('Expected CONNECT or STOMP, got SEND');
+    await c.closed;
+  });
+
+  it('an idle server sends heart-beats as often as the client asked', async () => {
+    const c = await RawStomp.open(s.port);
+    open.push(c);
+    c.send('CONNECT', { 'accept-version': '1.2', 'heart-beat': '0,100' });
+    expect((await c.expect('CONNECTED')).headers.get('heart-beat')).toBe('100,0');
+    const start = Date.now();
+    await c.waitForBeats(3, 2000);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(150);
+  });
+
+  it('drops a client that promised heart-beats and went silent, after 1.5x the interval', async () => {
+    const c = await RawStomp.open(s.port);
+    open.push(c);
+    c.send('CONNECT', { 'accept-version': '1.2', 'heart-beat': '100,0' });
+    expect((await c.expect('CONNECTED')).headers.get('heart-beat')).toBe('0,100');
+    const start = Date.now();
+    await c.closed;
+    expect(Date.now() - start).toBeGreaterThanOrEqual(140);
+  });
+
+  it('keeps a client that beats', async () => {
+    const c = await RawStomp.open(s.port);
+    open.push(c);
+    c.send('CONNECT', { 'accept-version': '1.2', 'heart-beat': '60,0' });
+    expect((await c.expect('CONNECTED')).headers.get('heart-beat')).toBe('0,60');
+    const beat = setInterval(() => c.write('\n'), 30);
+    try {
+      const q = unique('/queue/beat');
+      c.send('SUBSCRIBE', { id: '1', destination: q });
+      await new Promise((r) => setTimeout(r, 400)); // well past 1.5 x 60 ms of the server's patience
+      c.send('SEND', { destination: q }, 'still here');
+      expect((await c.expect('MESSAGE')).body.toString()).toBe('still here');
+    } finally {
+      clearInterval(beat);
+    }
+  });
+});
+
+describe('STOMP: messaging', () => {
+  it('sends and receives with every header mapped, user headers unchanged, RECEIPT for any frame', async () => {
+    const c = await client();
+    const q = unique('mapped');
+    c.send('SUBSCRIBE', { id: 's1', destination: `/queue/${q}`, receipt: 'r-sub' });
+    expect((await c.expect('RECEIPT')).headers.get('receipt-id')).toBe('r-sub');
+    const expires = Date.now() + 60_000;
+    c.send('SEND', {
+      destination: `/queue/${q}`, persistent: 'true', priority: '7', expires: String(expires), 'correlation-id': 'corr-1',
+      'reply-to': '/queue/answers', type: 'order', JMSXGroupID: 'g1', 'content-type': 'application/json',
+      'x-custom': 'a:b', receipt: 'r-send',
+    }, '{"n":1}');
+    const [m, r] = (await c.nextSorted(2)) as [StompFrame, StompFrame];
+    expect(r.headers.get('receipt-id')).toBe('r-send');
+    expect(Object.fromEntries(m.headers)).toMatchObject({
+      subscription: 's1', destination: `/queue/${q}`, persistent: 'true', priority: '7', expires: String(expires),
+      'correlation-id': 'corr-1', 'reply-to': '/queue/answers', type: 'order', JMSXGroupID: 'g1',
+      'content-type': 'application/json', 'x-custom': 'a:b', 'content-length': '7',
+    });
+    expect(m.headers.get('message-id')).toMatch(/^ID:/);
+    expect(m.headers.get('redelivered')).toBeUndefined();
+    expect(m.body.toString()).toBe('{"n":1}');
+  });
+
+  it('a persistent SEND gets its RECEIPT only once the store has it', async () => {
+    const c = await client();
+    const q = unique('stored');
+    c.send('SEND', { destination: `/queue/${q}`, persistent: 'true', receipt: 'r1' }, 'durable');
+    await c.expect('RECEIPT');
+    const page = await s.server.broker.store.readQueue(q, undefined, 10);
+    expect(page.entries.map((e) => Buffer.from(e.message.body).toString())).toEqual(['durable']);
+  });
+
+  it('competing consumers on a queue get each message exactly once', async () => {
+    const q = unique('/queue/work');
+    const a = await client();
+    const b = await client();
+    a.send('SUBSCRIBE', { id: 'a', destination: q, 'activemq.prefetchSize': '1', ack: 'client-individual' });
+    b.send('SUBSCRIBE', { id: 'b', destination: q, 'activemq.prefetchSize': '1', ack: 'client-individual', receipt: 'ok' });
+    await b.expect('RECEIPT');
+    const p = await client();
+    for (let i = 0; i < 20; i++) p.send('SEND', { destination: q }, `job-${i}`);
+    const got: string[] = [];
+    const work = async (c: RawStomp): Promise<void> => {
+      for (;;) {
+        const m = await c.next(300).catch(() => undefined);
+        if (!m) return;
+        got.push(m.body.toString());
+        c.send('ACK', { id: m.headers.get('ack')! });
+      }
+    };
+    await Promise.all([work(a), work(b)]);
+    expect(got.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `job-${i}`).sort());
+  });
+
+  it('fans a topic message out to every subscriber, wildcards included', async () => {
+    const t = unique('prices');
+    const subs = await Promise.all([client(), client(), client()]);
+    subs[0]!.send('SUBSCRIBE', { id: '1', destination: `/topic/${t}.eur`, receipt: 'r' });
+    subs[1]!.send('SUBSCRIBE', { id: '1', destination: `/topic/${t}.*`, receipt: 'r' });
+    subs[2]!.send('SUBSCRIBE', { id: '1', destination: `/topic/${t}.>`, receipt: 'r' });
+    for (const c of subs) await c.expect('RECEIPT');
+    const p = await client();
+    p.send('SEND', { destination: `/topic/${t}.eur` }, '1.08');
+    for (const c of subs) expect((await c.expect('MESSAGE')).body.toString()).toBe('1.08');
+  });
+
+  it('a durable subscription receives what was sent while it was offline', async () => {
+    const t = `/topic/${unique('audit')}`;
+    const first = await client({ 'client-id': 'auditor' });
+    first.send('SUBSCRIBE', { id: 'd', destination: t, 'activemq.subscriptionName': 'log', receipt: 'r' });
+    await first.expect('RECEIPT');
+    first.close();
+    await first.closed;
+    const p = await client();
+    p.send('SEND', { destination: t, persistent: 'true', receipt: 'r' }, 'while away');
+    await p.expect('RECEIPT');
+    const again = await client({ 'client-id': 'auditor' });
+    again.send('SUBSCRIBE', { id: 'd', destination: t, 'activemq.subscriptionName': 'log' });
+    expect((await again.expect('MESSAGE')).body.toString()).toBe('while away');
+    // UNSUBSCRIBE with the subscription name removes it for good.
+    again.send('UNSUBSCRIBE', { id: 'd', 'activemq.subscriptionName': 'log', receipt: 'gone' });
+    await again.expect('RECEIPT');
+    expect(s.server.broker.listSubscriptions().some((x) => x.subscriptionName === 'log')).toBe(false);
+  });
+
+  it('filters with a selector', async () => {
+    const q = unique('/queue/sel');
+    const c = await client();
+    // STOMP headers are strings (as in ActiveMQ), so selectors compare them as strings.
+    c.send('SUBSCRIBE', { id: '1', destination: q, selector: "region = 'eu' AND tier IN ('gold', 'platinum')" });
+    c.send('SEND', { destination: q, region: 'us', tier: 'gold' }, 'us');
+    c.send('SEND', { destination: q, region: 'eu', tier: 'basic' }, 'basic');
+    c.send('SEND', { destination: q, region: 'eu', tier: 'gold' }, 'match');
+    expect((await c.expect('MESSAGE')).body.toString()).toBe('match');
+  });
+
+  it('carries a binary body with NUL bytes and a 1 MB body byte for byte', async () => {
+    const q = unique('/queue/bin');
+    const c = await client();
+    c.send('SUBSCRIBE', { id: '1', destination: q });
+    const bin = Buffer.from([0, 1, 0, 255, 0, 0, 7]);
+    const big = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) % 256;
+    c.send('SEND', { destination: q }, bin);
+    c.send('SEND', { destination: q }, big);
+    expect((await c.expect('MESSAGE')).body).toEqual(bin);
+    expect(Buffer.compare((await c.expect('MESSAGE')).body, big)).toBe(0);
+  });
+
+  it('sends to every destination of a composite, queues and topics alike', async () => {
+    const [q1, q2, t] = [unique('comp'), unique('comp'), unique('comp')];
+    const c = await client();
+    c.send('SUBSCRIBE', { id: 't', destination: `/topic/${t}`, receipt: 'r' });
+    await c.expect('RECEIPT');
+    c.send('SEND', { destination: `/queue/${q1},/queue/${q2},/topic/${t}`, persistent: 'true', receipt: 'r' }, 'everywhere');
+    const frames = [await c.next(), await c.next()];
+    expect(frames.map((f) => f.command).sort()).toEqual(['MESSAGE', 'RECEIPT']);
+    expect(s.server.broker.getQueue(q1)?.messages).toBe(1);
+    expect(s.server.broker.getQueue(q2)?.messages).toBe(1);
+  });
+
+  it('request/reply through a temporary queue: reply-to names it so another connection can answer', async () => {
+    const requester = await client();
+    const service = await client();
+    const q = unique('/queue/service');
+    service.send('SUBSCRIBE', { id: 'svc', destination: q, receipt: 'r' });
+    await service.expect('RECEIPT');
+    requester.send('SUBSCRIBE', { id: 'replies', destination: '/temp-queue/replies', receipt: 'r' });
+    await requester.expect('RECEIPT');
+    requester.send('SEND', { destination: q, 'reply-to': '/temp-queue/replies' }, 'ping');
+    const req = await service.expect('MESSAGE');
+    const replyTo = req.headers.get('reply-to')!;
+    expect(replyTo).toMatch(/^\/remote-temp-queue\/TEMP\./);
+    service.send('SEND', { destination: replyTo }, 'pong');
+    expect((await requester.expect('MESSAGE')).body.toString()).toBe('pong');
+    // Only the owner may consume it.
+    service.send('SUBSCRIBE', { id: 'steal', destination: replyTo });
+    expect((await service.expect('ERROR')).headers.get('message')).toMatch(/can only be consumed by the connection that created it/);
+  });
+
+  it('schedules a message with AMQ_SCHEDULED_DELAY', async () => {
+    const q = unique('/queue/later');
+    const c = await client();
+    c.send('SUBSCRIBE', { id: '1', destination: q });
+    const sent = Date.now();
+    c.send('SEND', { destination: q, AMQ_SCHEDULED_DELAY: '200' }, 'later');
+    await c.expect('MESSAGE');
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(190);
+  });
+});
+
+describe('STOMP: acknowledgement', () => {
+  it('client mode acks cumulatively; client-individual acks one; unacked messages return when the connection closes', async () => {
+    const q = unique('/queue/acks');
+    const p = await client();
+    for (let i = 0; i < 4; i++) p.send('SEND', { destination: q }, `m${i}`);
+    const c = await client();
+    c.send('SUBSCRIBE', { id: '1', destination: q, ack: 'client' });
+    const ms = [await c.next(), await c.next(), await c.next(), await c.next()];
+    c.send('ACK', { id: ms[2]!.headers.get('ack')!, receipt: 'r' }); // acks m0..m2
+    await c.expect('RECEIPT');
+    c.close();
+    await c.closed;
+    const d = await client();
+    d.send('SUBSCRIBE', { id: '1', destination: q, ack: 'client-individual' });
+    const back = await d.expect('MESSAGE');
+    expect(back.body.toString()).toBe('m3');
+    expect(back.headers.get('redelivered')).toBe('true');
+  });
+
+  it('1.0 and 1.1 clients ack by message-id (1.1 with subscription)', async () => {
+    for (const version of ['1.0', '1.1']) {
+      const q = unique('/queue/old');
+      const c = await client({ 'accept-version': version });
+      c.send('SUBSCRIBE', { id: 'sub-x', destination: q, ack: 'client' });
+      c.send('SEND', { destination: q }, 'hello');
+      const m = await c.expect('MESSAGE');
+      expect(m.headers.get('ack')).toBeUndefined();
+      const ack: Record<string, string> = { 'message-id': m.headers.get('message-id')!, receipt: 'r' };
+      if (version === '1.1') ack.subscription = 'sub-x';
+      c.send('ACK', ack);
+      await c.expect('RECEIPT');
+      expect(s.server.broker.getQueue(q.slice(7))?.messages).toBe(0);
+    }
+  });
+
+  it('NACK redelivers through the redelivery policy and dead-letters after maxDeliveries', async () => {
+    const name = unique('poison');
+    const c = await client();
+    c.send('SUBSCRIBE', { id: '1', destination: `/queue/${name}`, ack: 'client-individual' });
+    c.send('SEND', { destination: `/queue/${name}`, persistent: 'true' }, 'bad');
+    for (let i = 0; i < 3; i++) {
+      const m = await c.expect('MESSAGE');
+      expect(m.headers.get('redelivered')).toBe(i === 0 ? undefined : 'true');
+      c.send('NACK', { id: m.headers.get('ack')! });
+    }
+    c.send('SUBSCRIBE', { id: 'dlq', destination: `/queue/DLQ.${name}` });
+    const dead = await c.expect('MESSAGE');
+    expect(dead.body.toString()).toBe('bad');
+    expect(dead.headers.get('dlqDeliveryFailureCause')).toMatch(/delivery failed 3 times/);
+    expect(dead.headers.get('originalDestination')).toBe(`queue://${name}`);
+  });
+
+  it('an ACK naming nothing unacknowledged is an ERROR', async () => {
+    const c = await client();
+    c.send('ACK', { id: 'nope' });
+    expect((await c.expect('ERROR')).headers.get('message')).toBe('ACK names no unacknowledged message: "nope"');
+  });
+});
+
+describe('STOMP: transactions', () => {
+  it('SENDs and ACKs in a transaction take effect together at COMMIT', async () => {
+    const q = unique('/queue/tx');
+    const out = unique('/queue/txout');
+    const c = await client();
+    c.send('SEND', { destination: q }, 'in');
+    c.send('SUBSCRIBE', { id: '1', destination: q, ack: 'client-individual' });
+    const m = await c.expect('MESSAGE');
+    c.send('BEGIN', { transaction: 't1' });
+    c.send('SEND', { destination: out, transaction: 't1' }, 'result');
+    c.send('ACK', { id: m.headers.get('ack')!, transaction: 't1', receipt: 'before-commit' });
+    await c.expect('RECEIPT');
+    expect(s.server.broker.getQueue(out.slice(7))?.messages ?? 0).toBe(0);
+    expect(s.server.broker.getQueue(q.slice(7))?.messages).toBe(1);
+    c.send('COMMIT', { transaction: 't1', receipt: 'committed' });
+    await c.expect('RECEIPT');
+    expect(s.server.broker.getQueue(out.slice(7))?.messages).toBe(1);
+    expect(s.server.broker.getQueue(q.slice(7))?.messages).toBe(0);
+  });
+
+  it('ABORT drops the sends and returns the acked messages', async () => {
+    const q = unique('/queue/tx');
+    const out = unique('/queue/txout');
+    const c = await client();
+    c.send('SEND', { destination: q }, 'in');
+    c.send('SUBSCRIBE', { id: '1', destination: q, ack: 'client-individual' });
+    const m = await c.expect('MESSAGE');
+    c.send('BEGIN', { transaction: 't2' });
+    c.send('SEND', { destination: out, transaction: 't2' }, 'result');
+    c.send('ACK', { id: m.headers.get('ack')!, transaction: 't2' });
+    c.send('ABORT', { transaction: 't2', receipt: 'aborted' });
+    const [again] = (await c.nextSorted(2)) as [StompFrame, StompFrame];
+    expect(again.body.toString()).toBe('in');
+    expect(again.headers.get('redelivered')).toBe('true');
+    expect(s.server.broker.getQueue(out.slice(7))?.messages ?? 0).toBe(0);
+  });
+
+  it('refuses an unknown transaction', async () => {
+    const c = await client();
+    c.send('COMMIT', { transaction: 'never-begun' });
+    expect((await c.expect('ERROR')).headers.get('message')).toBe('No transaction "never-begun" has begun on this connection');
+  });
+});
+
+describe('STOMP: bad input', () => {
+  it('a malformed frame gets an ERROR and a closed connection; other connections keep working', async () => {
+    const bystander = await client();
+    const q = unique('/queue/calm');
+    bystander.send('SUBSCRIBE', { id: '1', destination: q });
+    for (const junk of ['HELLO\n\n\0', 'SEND\ndestination:/queue/x\nbad header\n\n\0', 'SEND\ncontent-length:zz\n\n\0', 'SEND\nx:\\q\n\n\0']) {
+      const c = await client();
+      c.write(junk);
+      const err = await c.expect('ERROR');
+      expect(err.headers.get('message')).toMatch(/Unknown command|without a colon|not a byte count|undefined escape/);
+      await c.closed;
+    }
+    bystander.send('SEND', { destination: q }, 'fine');
+    expect((await bystander.expect('MESSAGE')).body.toString()).toBe('fine');
+  });
+
+  it('an oversized body gets an ERROR naming the limit, and nothing of it is queued', async () => {
+    const small = await startStompServer({ stomp: { maxBodyBytes: 1024 } });
+    try {
+      const c = await RawStomp.connect(small.port);
+      c.send('SEND', { destination: '/queue/big' }, Buffer.alloc(2048, 1));
+      expect((await c.expect('ERROR')).headers.get('message')).toBe('Frame SEND: body larger than 1024 bytes');
+      await c.closed;
+      expect(small.server.broker.getQueue('big')).toBeUndefined();
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('a bad header value or destination is an ERROR with a readable message', async () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ destination: '/queue/x', priority: '12' }, /priority must be an integer from 0 to 9/],
+      [{ destination: '/exchange/x' }, /Unknown destination type in "\/exchange\/x"/],
+      [{}, /SEND needs a destination header/],
+      [{ destination: '/queue/a.*' }, /Wildcard "\*" is only allowed in subscriptions/],
+    ];
+    for (const [headers, message] of cases) {
+      const c = await client();
+      c.send('SEND', headers, 'x');
+      expect((await c.expect('ERROR')).headers.get('message')).toMatch(message);
+    }
+  });
+});
+
+describe('STOMP: security', () => {
+  let secure: StompTestServer;
+  beforeAll(async () => {
+    secure = await startStompServer({
+      security: {
+        users: [
+          { username: 'app', passwordHash: await hashPassword('app-pw'), groups: ['apps'] },
+          { username: 'admin', passwordHash: await hashPassword('admin-pw'), groups: ['admins'] },
+        ],
+        authorization: [
+          { queue: '>', read: ['admins'], write: ['admins'], admin: ['admins'] },
+          { queue: 'orders.>', read: ['apps'], write: ['apps'], admin: ['apps'] },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await secure?.stop();
+  });
+
+  it('authenticates on CONNECT and refuses bad credentials with an ERROR', async () => {
+    const bad = await RawStomp.open(secure.port);
+    bad.send('CONNECT', { 'accept-version': '1.2', login: 'app', passcode: 'wrong' });
+    expect((await bad.expect('ERROR')).headers.get('message')).toBe('Bad username or password');
+    await bad.closed;
+    const anon = await RawStomp.open(secure.port);
+    anon.send('CONNECT', { 'accept-version': '1.2' });
+    expect((await anon.expect('ERROR')).headers.get('message')).toMatch(/Authentication required/);
+    await anon.closed;
+  });
+
+  it('authorizes SEND and SUBSCRIBE per destination', async () => {
+    const c = await RawStomp.connect(secure.port, { login: 'app', passcode: 'app-pw' });
+    open.push(c);
+    c.send('SEND', { destination: '/queue/orders.new', receipt: 'ok' }, 'allowed');
+    await c.expect('RECEIPT');
+    c.send('SUBSCRIBE', { id: '1', destination: '/queue/payroll' });
+    expect((await c.expect('ERROR')).headers.get('message')).toMatch(/not authorized|may not/i);
+    await c.closed;
+    const d = await RawStomp.connect(secure.port, { login: 'app', passcode: 'app-pw' });
+    open.push(d);
+    d.send('SEND', { destination: '/queue/payroll' }, 'nope');
+    expect((await d.expect('ERROR')).headers.get('message')).toMatch(/not authorized|may not/i);
+  });
+
+  it('serves STOMP over TLS on its TLS port', async () => {
+    const c = await RawStomp.connect(secure.tlsPort, { login: 'admin', passcode: 'admin-pw' }, { tls: secure.cert });
+    open.push(c);
+    c.send('SUBSCRIBE', { id: '1', destination: '/queue/secret' });
+    c.send('SEND', { destination: '/queue/secret' }, 'over tls');
+    expect((await c.expect('MESSAGE')).body.toString()).toBe('over tls');
+  });
+});
