@@ -44,7 +44,7 @@ export async function startStompServer(extra: Record<string, unknown> = {}, stor
     cert,
     port: server.listeners.port('stomp', 'tcp')!,
     tlsPort: server.listeners.port('stomp', 'tls')!,
-    wsPort: server.listeners.port('websocket', 'tcp')!,
+    wsPort: server.listeners.port('websocket', 'ws')!,
     stop: () => server.stop(),
   };
 }
