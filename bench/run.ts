@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { runBacklogScenario } from './scenarios/backlog.ts';
 import { runCoreScenario } from './scenarios/core.ts';
+import { runStompScenario } from './scenarios/stomp.ts';
 
 const program = new Command().name('bench').description('Junction load scenarios (one JSON line per run)');
 
@@ -44,6 +45,25 @@ program
       size: Number(o.size),
       store: o.store as 'memory' | 'redis',
       redisUrl: o.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+
+program
+  .command('stomp')
+  .description('persistent queue throughput over STOMP (1 producer with receipts, 1 client-individual consumer): Junction, and ActiveMQ when its anchor runs')
+  .option('--seconds <n>', 'measured duration', '10')
+  .option('--size <bytes>', 'body size', '1024')
+  .option('--window <n>', 'SENDs awaiting their RECEIPT at once', '100')
+  .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
+  .option('--activemq-port <port>', 'STOMP port of the ActiveMQ anchor', '26613')
+  .action(async (o: Record<string, string>) => {
+    const result = await runStompScenario({
+      seconds: Number(o.seconds),
+      size: Number(o.size),
+      window: Number(o.window),
+      store: o.store as 'embedded' | 'memory',
+      activemqPort: Number(o.activemqPort),
     });
     process.stdout.write(`${JSON.stringify(result)}\n`);
   });
