@@ -5,6 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StompFrame } from '../../adapters/stomp/frame.ts';
 import { RawStomp, startStompServer, type StompTestServer } from '../helpers/stomp.ts';
 import { hashPassword } from '../../src/security/password.ts';
+import { RedisStore } from '../../src/store/redis/redis-store.ts';
+import { startRedis } from '../helpers/redis-server.ts';
 
 let s: StompTestServer;
 const open: RawStomp[] = [];
@@ -236,6 +238,41 @@ describe('STOMP: messaging', () => {
     expect((await service.expect('ERROR')).headers.get('message')).toMatch(/can only be consumed by the connection that created it/);
   });
 
+  it('a temporary topic reaches its subscribers and is named for replies as a remote temp topic', async () => {
+    const c = await client();
+    c.send('SUBSCRIBE', { id: 't', destination: '/temp-topic/news', receipt: 'r' });
+    await c.expect('RECEIPT');
+    c.send('SEND', { destination: '/temp-topic/news', 'reply-to': '/temp-topic/news' }, 'flash');
+    const m = await c.expect('MESSAGE');
+    expect(m.body.toString()).toBe('flash');
+    expect(m.headers.get('destination')).toMatch(/^\/remote-temp-topic\/TEMP\.TOPIC\./);
+    expect(m.headers.get('reply-to')).toBe(m.headers.get('destination'));
+  });
+
+  it('an exclusive consumer gets every message while it is attached', async () => {
+    const q = unique('/queue/excl');
+    const shared = await client();
+    const exclusive = await client();
+    shared.send('SUBSCRIBE', { id: '1', destination: q, receipt: 'r' });
+    await shared.expect('RECEIPT');
+    exclusive.send('SUBSCRIBE', { id: '1', destination: q, 'activemq.exclusive': 'true', receipt: 'r' });
+    await exclusive.expect('RECEIPT');
+    for (let i = 0; i < 5; i++) exclusive.send('SEND', { destination: q }, `m${i}`);
+    for (let i = 0; i < 5; i++) expect((await exclusive.expect('MESSAGE')).body.toString()).toBe(`m${i}`);
+    await expect(shared.next(200)).rejects.toThrow(/no frame/);
+  });
+
+  it('noLocal keeps a connection from hearing its own topic messages', async () => {
+    const t = `/topic/${unique('chat')}`;
+    const a = await client();
+    const b = await client();
+    a.send('SUBSCRIBE', { id: '1', destination: t, 'activemq.noLocal': 'true', receipt: 'r' });
+    await a.expect('RECEIPT');
+    a.send('SEND', { destination: t }, 'from a');
+    b.send('SEND', { destination: t }, 'from b');
+    expect((await a.expect('MESSAGE')).body.toString()).toBe('from b');
+  });
+
   it('schedules a message with AMQ_SCHEDULED_DELAY', async () => {
     const q = unique('/queue/later');
     const c = await client();
@@ -445,5 +482,25 @@ describe('STOMP: security', () => {
     c.send('SUBSCRIBE', { id: '1', destination: '/queue/secret' });
     c.send('SEND', { destination: '/queue/secret' }, 'over tls');
     expect((await c.expect('MESSAGE')).body.toString()).toBe('over tls');
+  });
+});
+
+describe('STOMP: store trouble', () => {
+  it('a persistent SEND that cannot be stored gets an ERROR, never a RECEIPT', async () => {
+    const redis = await startRedis();
+    const store = new RedisStore({ url: redis.url, cluster: 'stomp', epoch: 1, redis: { maxRetriesPerRequest: 0, retryStrategy: () => null } });
+    const srv = await startStompServer({}, store);
+    try {
+      const c = await RawStomp.connect(srv.port);
+      await redis.stop();
+      c.send('SEND', { destination: '/queue/lost', persistent: 'true', receipt: 'r' }, 'not stored');
+      const err = await c.expect('ERROR');
+      expect(err.headers.get('message')).toMatch(/^Redis is unavailable/);
+      expect(err.body.toString()).toBe('code: store-unavailable');
+      await c.closed;
+    } finally {
+      await srv.stop();
+      await redis.stop();
+    }
   });
 });
