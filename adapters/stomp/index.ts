@@ -23,7 +23,11 @@ export const stompAdapter: AdapterFactory = (ctx) => {
     handleSocket(socket, info) {
       const transport: StompTransport = {
         write: (data, done) => void socket.write(data, done ? () => done() : undefined),
-        end: () => socket.end(),
+        // A client that never closes its side is cut off after a grace period.
+        end: () => {
+          socket.end();
+          setTimeout(() => socket.destroy(), 5000).unref();
+        },
         destroy: () => socket.destroy(),
         pause: () => socket.pause(),
         resume: () => socket.resume(),
