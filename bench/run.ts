@@ -57,8 +57,10 @@ program
   .option('--window <n>', 'SENDs awaiting their RECEIPT at once', '100')
   .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
   .option('--activemq-port <port>', 'STOMP port of the ActiveMQ anchor', '26613')
+  .option('--junction-port <port>', 'drive a Junction already listening on this STOMP port (e.g. one under a profiler)')
   .action(async (o: Record<string, string>) => {
     const result = await runStompScenario({
+      ...(o.junctionPort ? { junctionPort: Number(o.junctionPort) } : {}),
       seconds: Number(o.seconds),
       size: Number(o.size),
       window: Number(o.window),

@@ -56,8 +56,12 @@ export class StompConnection {
   private subs = new Subscriptions('1.2');
   private readonly temps: TemporaryDestinations;
   private readonly transactions = new Map<string, Transaction>();
-  private chain: Promise<void> = Promise.resolve();
+  /** Frames waiting for an earlier asynchronous one (CONNECT, SUBSCRIBE, COMMIT, DISCONNECT). */
+  private readonly queued: StompFrame[] = [];
+  private busy = false;
   private readonly sending = new Set<Promise<void>>();
+  /** Resolves once every SEND so far is stored (what a RECEIPT promises). */
+  private allSent: Promise<unknown> = Promise.resolve();
   private paused = false;
   private lastRead = Date.now();
   private lastWrite = Date.now();
@@ -87,8 +91,37 @@ export class StompConnection {
       this.fail(err);
       return;
     }
-    for (const f of frames) {
-      this.chain = this.chain.then(() => this.handle(f)).catch((err: unknown) => this.fail(err, f));
+    for (const f of frames) this.queued.push(f);
+    this.drain();
+  }
+
+  /** Handles queued frames in order; most are synchronous, the rest hold the queue until done. */
+  private drain(): void {
+    if (this.busy) return;
+    while (this.queued.length > 0) {
+      const f = this.queued.shift() as StompFrame;
+      let pending: Promise<void> | undefined;
+      try {
+        pending = this.handle(f);
+      } catch (err) {
+        this.fail(err, f);
+        continue;
+      }
+      if (pending) {
+        this.busy = true;
+        pending.then(
+          () => {
+            this.busy = false;
+            this.drain();
+          },
+          (err: unknown) => {
+            this.busy = false;
+            this.fail(err, f);
+            this.drain();
+          },
+        );
+        return;
+      }
     }
   }
 
@@ -144,12 +177,12 @@ export class StompConnection {
     this.t.end();
   }
 
-  private async handle(f: StompFrame): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') return;
+  /** Handles one frame; returns a promise only when the frame's work is asynchronous. */
+  private handle(f: StompFrame): Promise<void> | undefined {
+    if (this.state === 'closing' || this.state === 'closed') return undefined;
     if (this.state === 'new') {
       if (f.command !== 'CONNECT' && f.command !== 'STOMP') throw new StompProtocolError(`Expected CONNECT or STOMP, got ${f.command}`);
-      await this.connect(f);
-      return;
+      return this.connect(f);
     }
     switch (f.command) {
       case 'CONNECT':
@@ -157,10 +190,9 @@ export class StompConnection {
         throw new StompProtocolError('Already connected');
       case 'SEND':
         this.send(f);
-        return;
+        return undefined;
       case 'SUBSCRIBE':
-        await this.subscribe(f);
-        break;
+        return this.subscribe(f).then(() => this.receipt(f));
       case 'UNSUBSCRIBE':
         this.unsubscribe(f);
         break;
@@ -172,16 +204,15 @@ export class StompConnection {
         this.begin(f);
         break;
       case 'COMMIT':
-        await this.commit(f);
-        break;
+        return this.commit(f).then(() => this.receipt(f));
       case 'ABORT':
         this.abort(f);
         break;
       case 'DISCONNECT':
-        await this.disconnect(f);
-        return;
+        return this.disconnect(f);
     }
     this.receipt(f);
+    return undefined;
   }
 
   // ---- CONNECT -------------------------------------------------------------------------
@@ -255,10 +286,11 @@ export class StompConnection {
       this.receipt(f);
       return;
     }
-    const before = [...this.sending];
     const p = this.publish(inputs, f);
+    const upTo = Promise.all([this.allSent, p]);
+    this.allSent = upTo;
     if (f.headers.get('receipt') !== undefined) {
-      void Promise.all([...before, p]).then(() => {
+      void upTo.then(() => {
         if (this.state === 'open') this.receipt(f);
       });
     }

@@ -21,8 +21,21 @@ export const stompAdapter: AdapterFactory = (ctx) => {
     subprotocols: ['v12.stomp', 'v11.stomp', 'v10.stomp'],
     paths: ['/stomp'],
     handleSocket(socket, info) {
+      // Frames written in one turn (deliveries, receipts) leave in one write.
+      let corked = false;
+      const uncork = (): void => {
+        corked = false;
+        socket.uncork();
+      };
       const transport: StompTransport = {
-        write: (data, done) => void socket.write(data, done ? () => done() : undefined),
+        write: (data, done) => {
+          if (!corked) {
+            corked = true;
+            socket.cork();
+            setImmediate(uncork);
+          }
+          socket.write(data, done ? () => done() : undefined);
+        },
         // A client that never closes its side is cut off after a grace period.
         end: () => {
           socket.end();

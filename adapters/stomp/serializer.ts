@@ -5,7 +5,10 @@ import type { StompVersion } from './frame.ts';
 
 export type HeaderList = ReadonlyArray<readonly [string, string]>;
 
+const SPECIAL = /[\\\n:\r]/;
+
 function escape(s: string, version: StompVersion): string {
+  if (!SPECIAL.test(s)) return s;
   if (version === '1.0') return s.replace(/[\r\n]/g, ' ');
   let out = s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/:/g, '\\c');
   if (version === '1.2') out = out.replace(/\r/g, '\\r');

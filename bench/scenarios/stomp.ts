@@ -17,6 +17,8 @@ export interface StompScenario {
   window: number;
   store: 'embedded' | 'memory';
   activemqPort: number;
+  /** Drive a Junction already listening here instead of starting one. */
+  junctionPort?: number;
 }
 
 interface Result {
@@ -105,7 +107,7 @@ async function startJunction(s: StompScenario): Promise<{ port: number; stop: ()
 }
 
 export async function runStompScenario(s: StompScenario): Promise<Record<string, unknown>> {
-  const junction = await startJunction(s);
+  const junction = s.junctionPort ? { port: s.junctionPort, stop: async () => {} } : await startJunction(s);
   let j: Result;
   try {
     j = await drive(junction.port, s, {});
@@ -119,7 +121,7 @@ export async function runStompScenario(s: StompScenario): Promise<Record<string,
     bodyBytes: s.size,
     window: s.window,
     seconds: s.seconds,
-    junction: { store: s.store, ...j },
+    junction: { store: s.junctionPort ? `running on ${s.junctionPort}` : s.store, ...j },
     activemq,
     node: process.version,
   };
