@@ -504,3 +504,39 @@ describe('STOMP: store trouble', () => {
     }
   });
 });
+
+describe('STOMP on Redis across a broker restart', () => {
+  it('persistent queue messages and a durable subscription\'s backlog survive; unacked ones come back redelivered', async () => {
+    const redis = await startRedis();
+    const store = (epoch: number): RedisStore => new RedisStore({ url: redis.url, cluster: 'stomp-restart', epoch });
+    let srv = await startStompServer({}, store(1));
+    try {
+      const a = await RawStomp.connect(srv.port, { 'client-id': 'app' });
+      a.send('SUBSCRIBE', { id: 'd', destination: '/topic/events', 'activemq.subscriptionName': 'keep', receipt: 'r' });
+      await a.expect('RECEIPT');
+      a.send('UNSUBSCRIBE', { id: 'd', receipt: 'r' });
+      await a.expect('RECEIPT');
+      a.send('SEND', { destination: '/queue/orders', persistent: 'true' }, 'order-1');
+      a.send('SEND', { destination: '/queue/orders', persistent: 'true' }, 'order-2');
+      a.send('SEND', { destination: '/topic/events', persistent: 'true', receipt: 'stored' }, 'event-1');
+      await a.expect('RECEIPT');
+      a.send('SUBSCRIBE', { id: 'q', destination: '/queue/orders', ack: 'client-individual', 'activemq.prefetchSize': '1' });
+      expect((await a.expect('MESSAGE')).body.toString()).toBe('order-1'); // left unacknowledged
+      await srv.stop();
+      a.close();
+
+      srv = await startStompServer({}, store(2));
+      const b = await RawStomp.connect(srv.port, { 'client-id': 'app' });
+      b.send('SUBSCRIBE', { id: 'q', destination: '/queue/orders', ack: 'client-individual' });
+      const [first, second] = [await b.expect('MESSAGE'), await b.expect('MESSAGE')];
+      expect([first.body.toString(), first.headers.get('redelivered')]).toEqual(['order-1', 'true']);
+      expect([second.body.toString(), second.headers.get('redelivered')]).toEqual(['order-2', undefined]);
+      b.send('SUBSCRIBE', { id: 'd', destination: '/topic/events', 'activemq.subscriptionName': 'keep' });
+      expect((await b.expect('MESSAGE')).body.toString()).toBe('event-1');
+      b.close();
+    } finally {
+      await srv.stop();
+      await redis.stop();
+    }
+  });
+});
