@@ -20,7 +20,8 @@ import { Subscriptions, type AckMode, type AckTarget, type Subscription } from '
 
 /** The byte stream under a connection (a socket, or a WebSocket's messages). */
 export interface StompTransport {
-  write(data: Buffer, done?: () => void): void;
+  /** `done` learns whether the bytes were handed to the network (an error: they were not). */
+  write(data: Buffer, done?: (err?: Error | null) => void): void;
   /** Closes after what was written has gone out. */
   end(): void;
   /** Drops the connection now. */
@@ -59,9 +60,12 @@ export class StompConnection {
   /** Frames waiting for an earlier asynchronous one (CONNECT, SUBSCRIBE, COMMIT, DISCONNECT). */
   private readonly queued: StompFrame[] = [];
   private busy = false;
-  private readonly sending = new Set<Promise<void>>();
-  /** Resolves once every SEND so far is stored (what a RECEIPT promises). */
-  private allSent: Promise<unknown> = Promise.resolve();
+  /** SENDs not yet stored (each resolves true once stored, false if it failed). */
+  private readonly sending = new Set<Promise<boolean>>();
+  /** Resolves once every SEND so far has settled: true when all were stored (what a RECEIPT promises). */
+  private allSent: Promise<boolean> = Promise.resolve(true);
+  /** Why the last SEND failed, for a DISCONNECT that finds one did. */
+  private sendError: unknown;
   private paused = false;
   private lastRead = Date.now();
   private lastWrite = Date.now();
@@ -133,18 +137,26 @@ export class StompConnection {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.transactions.clear();
-    for (const sub of this.subs.all()) for (const c of sub.consumers) c.close();
+    this.stopConsuming();
     this.a.broker.connectionClosed(this.id);
     if (wasOpen) this.log.info({ user: this.ctx.principal?.username }, 'stomp connection closed');
   }
 
-  private write(data: Buffer, done?: () => void): void {
+  /** Closes every consumer: what they hold unacknowledged goes back to its queue, redelivered. */
+  private stopConsuming(): void {
+    for (const sub of this.subs.all()) {
+      this.subs.remove(sub.id);
+      for (const c of sub.consumers) c.close();
+    }
+  }
+
+  private write(data: Buffer, done?: (err?: Error | null) => void): void {
     if (this.state === 'closed') return;
     this.lastWrite = Date.now();
     this.t.write(data, done);
   }
 
-  private frame(command: string, headers: HeaderList, body?: Uint8Array, done?: () => void): void {
+  private frame(command: string, headers: HeaderList, body?: Uint8Array, done?: (err?: Error | null) => void): void {
     this.write(encodeFrame(command, headers, body, this.version), done);
   }
 
@@ -174,6 +186,7 @@ export class StompConnection {
     if (r !== undefined) headers.push(['receipt-id', r]);
     this.frame('ERROR', headers, details === undefined ? undefined : Buffer.from(details));
     this.state = 'closing';
+    this.stopConsuming();
     this.t.end();
   }
 
@@ -287,22 +300,23 @@ export class StompConnection {
       return;
     }
     const p = this.publish(inputs, f);
-    const upTo = Promise.all([this.allSent, p]);
+    const upTo = Promise.all([this.allSent, p]).then(([before, mine]) => before && mine);
     this.allSent = upTo;
     if (f.headers.get('receipt') !== undefined) {
-      void upTo.then(() => {
-        if (this.state === 'open') this.receipt(f);
+      void upTo.then((stored) => {
+        if (stored && this.state === 'open') this.receipt(f);
       });
     }
   }
 
-  /** Starts the publishes of one SEND; a failure ends the connection. Resolves when stored. */
-  private publish(inputs: MessageInput[], f: StompFrame): Promise<void> {
+  /** Starts the publishes of one SEND; a failure ends the connection. Resolves true once stored. */
+  private publish(inputs: MessageInput[], f: StompFrame): Promise<boolean> {
     const p = Promise.all(inputs.map((i) => this.a.broker.publish(i, this.ctx))).then(
-      () => {},
+      () => true,
       (err: unknown) => {
+        this.sendError = err;
         this.fail(err, f);
-        return new Promise<void>(() => {}); // never resolves: no RECEIPT after an ERROR
+        return false;
       },
     );
     this.sending.add(p);
@@ -364,6 +378,10 @@ export class StompConnection {
         );
         holder.consumer = consumer;
         sub.consumers.push(consumer);
+        if (this.state === 'closed') {
+          consumer.close();
+          return;
+        }
         for (const d of holder.early.splice(0)) this.deliver(sub, consumer, d);
       }
     } catch (err) {
@@ -374,11 +392,12 @@ export class StompConnection {
   }
 
   private deliver(sub: Subscription, consumer: Consumer, d: Delivery): void {
-    if (this.state === 'closed') return;
+    // Not to a connection on its way out: the delivery stays unsettled and returns when it closes.
+    if (this.state !== 'open') return;
     const isTemp = (name: string): boolean => name.startsWith('TEMP.');
     if (sub.ackMode === 'auto') {
-      this.frame('MESSAGE', messageHeaders(d, sub.id, undefined, isTemp), d.message.body, () => {
-        if (!consumer.closed) consumer.ack(d.tag);
+      this.frame('MESSAGE', messageHeaders(d, sub.id, undefined, isTemp), d.message.body, (err) => {
+        if (!err && !consumer.closed) consumer.ack(d.tag);
       });
       return;
     }
@@ -458,9 +477,15 @@ export class StompConnection {
 
   private async disconnect(f: StompFrame): Promise<void> {
     this.state = 'closing';
-    await Promise.allSettled([...this.sending]);
+    this.stopConsuming();
+    const stored = await this.allSent;
     const r = f.headers.get('receipt');
-    if (r !== undefined) this.write(encodeFrame('RECEIPT', [['receipt-id', r]], undefined, this.version));
+    if (!stored) {
+      const why = this.sendError instanceof Error ? this.sendError.message : 'unknown error';
+      this.frame('ERROR', [['message', `A message sent before DISCONNECT was not stored: ${why}`], ['content-type', 'text/plain']]);
+    } else if (r !== undefined) {
+      this.frame('RECEIPT', [['receipt-id', r]]);
+    }
     this.t.end();
   }
 }

@@ -34,7 +34,7 @@ export const stompAdapter: AdapterFactory = (ctx) => {
             socket.cork();
             setImmediate(uncork);
           }
-          socket.write(data, done ? () => done() : undefined);
+          socket.write(data, done);
         },
         // A client that never closes its side is cut off after a grace period.
         end: () => {
@@ -53,7 +53,7 @@ export const stompAdapter: AdapterFactory = (ctx) => {
     },
     handleWebSocket(ws, _req, info) {
       const transport: StompTransport = {
-        write: (data, done) => ws.send(data, { binary: true }, done ? () => done() : undefined),
+        write: (data, done) => ws.send(data, { binary: true }, done),
         end: () => ws.close(1000),
         destroy: () => ws.terminate(),
         pause: () => ws.pause(),

@@ -303,6 +303,22 @@ describe('STOMP: acknowledgement', () => {
     expect(back.headers.get('redelivered')).toBe('true');
   });
 
+  it('DISCONNECT: RECEIPT once earlier SENDs are stored, then the connection closes and unacked messages return', async () => {
+    const q = unique('/queue/bye');
+    const c = await client();
+    c.send('SUBSCRIBE', { id: '1', destination: q, ack: 'client-individual', 'activemq.prefetchSize': '1' });
+    c.send('SEND', { destination: q, persistent: 'true' }, 'held');
+    await c.expect('MESSAGE');
+    c.send('SEND', { destination: q, persistent: 'true' }, 'last');
+    c.send('DISCONNECT', { receipt: 'bye' });
+    expect((await c.expect('RECEIPT')).headers.get('receipt-id')).toBe('bye');
+    await c.closed;
+    const d = await client();
+    d.send('SUBSCRIBE', { id: '1', destination: q });
+    const back = [await d.expect('MESSAGE'), await d.expect('MESSAGE')];
+    expect(back.map((m) => [m.body.toString(), m.headers.get('redelivered')])).toEqual([['held', 'true'], ['last', undefined]]);
+  });
+
   it('1.0 and 1.1 clients ack by message-id (1.1 with subscription)', async () => {
     for (const version of ['1.0', '1.1']) {
       const q = unique('/queue/old');
