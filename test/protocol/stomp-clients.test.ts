@@ -149,3 +149,20 @@ describe('python3-stomp (stomp.py)', () => {
     expect(s.server.broker.getQueue('python')?.messages).toBe(0);
   });
 });
+
+describe('STOMP over a plain WebSocket', () => {
+  it('is routed by the /stomp path when the client offers no subprotocol', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${s.wsPort}/stomp`);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      const reply = new Promise<string>((resolve) => ws.once('message', (d: Buffer) => resolve(d.toString())));
+      ws.send('CONNECT\naccept-version:1.1,1.2\nhost:localhost\n\n\0');
+      expect(await reply).toMatch(/^CONNECTED\nversion:1\.2\n/);
+    } finally {
+      ws.close();
+    }
+  });
+});
