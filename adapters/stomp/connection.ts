@@ -349,7 +349,8 @@ export class StompConnection {
     const prefetchText = h.get('activemq.prefetchSize');
     const prefetch = prefetchText === undefined ? this.settings.defaultPrefetch : Number(prefetchText);
     if (!Number.isInteger(prefetch) || prefetch < 1) throw new StompProtocolError(`activemq.prefetchSize must be a positive integer, got "${prefetchText}"`);
-    const durableName = h.get('activemq.subscriptionName');
+    // ActiveMQ still honours its historical misspelling, so clients in the field may send it.
+    const durableName = h.get('activemq.subscriptionName') ?? h.get('activemq.subcriptionName');
     if (durableName !== undefined && this.ctx.clientId === undefined) {
       throw new StompProtocolError('A durable subscription (activemq.subscriptionName) needs a client-id header on CONNECT');
     }
@@ -359,7 +360,7 @@ export class StompConnection {
     try {
       for (const destination of destinations) {
         const holder: { consumer?: Consumer; early: Delivery[] } = { early: [] };
-        const selector = h.get('selector');
+        const selector = h.get('selector') ?? h.get('activemq.selector');
         const consumer = await this.a.broker.subscribe(
           {
             destination,
@@ -408,7 +409,7 @@ export class StompConnection {
   private unsubscribe(f: StompFrame): void {
     const h = f.headers;
     const id = h.get('id') ?? (this.version === '1.0' ? h.get('destination') : undefined);
-    const durableName = h.get('activemq.subscriptionName');
+    const durableName = h.get('activemq.subscriptionName') ?? h.get('activemq.subcriptionName');
     const sub = id === undefined ? undefined : this.subs.remove(id);
     if (sub) for (const c of sub.consumers) c.close();
     if (durableName !== undefined) {

@@ -183,15 +183,20 @@ describe('STOMP: messaging', () => {
     expect(s.server.broker.listSubscriptions().some((x) => x.subscriptionName === 'log')).toBe(false);
   });
 
-  it('filters with a selector', async () => {
-    const q = unique('/queue/sel');
-    const c = await client();
+  it('filters with a selector (the selector header or ActiveMQ\'s activemq.selector)', async () => {
+    const t = `/topic/${unique('sel')}`;
+    const a = await client();
+    const b = await client();
     // STOMP headers are strings (as in ActiveMQ), so selectors compare them as strings.
-    c.send('SUBSCRIBE', { id: '1', destination: q, selector: "region = 'eu' AND tier IN ('gold', 'platinum')" });
-    c.send('SEND', { destination: q, region: 'us', tier: 'gold' }, 'us');
-    c.send('SEND', { destination: q, region: 'eu', tier: 'basic' }, 'basic');
-    c.send('SEND', { destination: q, region: 'eu', tier: 'gold' }, 'match');
-    expect((await c.expect('MESSAGE')).body.toString()).toBe('match');
+    a.send('SUBSCRIBE', { id: '1', destination: t, selector: "region = 'eu' AND tier IN ('gold', 'platinum')", receipt: 'r' });
+    b.send('SUBSCRIBE', { id: '1', destination: t, 'activemq.selector': "region = 'eu' AND tier IN ('gold', 'platinum')", receipt: 'r' });
+    await a.expect('RECEIPT');
+    await b.expect('RECEIPT');
+    a.send('SEND', { destination: t, region: 'us', tier: 'gold' }, 'us');
+    a.send('SEND', { destination: t, region: 'eu', tier: 'basic' }, 'basic');
+    a.send('SEND', { destination: t, region: 'eu', tier: 'gold' }, 'match');
+    expect((await a.expect('MESSAGE')).body.toString()).toBe('match');
+    expect((await b.expect('MESSAGE')).body.toString()).toBe('match');
   });
 
   it('carries a binary body with NUL bytes and a 1 MB body byte for byte', async () => {
