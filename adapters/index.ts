@@ -5,6 +5,7 @@ import type { JunctionConfig } from '../src/config/schema.ts';
 import type { Broker } from '../src/core/broker.ts';
 import type { ProtocolHandler } from '../src/net/listeners.ts';
 import type { SecurityService } from '../src/security/security-service.ts';
+import { amqpAdapter } from './amqp/index.ts';
 import { stompAdapter } from './stomp/index.ts';
 
 export interface AdapterContext {
@@ -16,5 +17,5 @@ export interface AdapterContext {
 
 export type AdapterFactory = (ctx: AdapterContext) => ProtocolHandler;
 
-/** Adapters built so far; MQTT and AMQP 1.0 add their factories here too. */
-export const ADAPTERS: readonly AdapterFactory[] = [stompAdapter];
+/** Adapters built so far; MQTT adds its factory here too. */
+export const ADAPTERS: readonly AdapterFactory[] = [stompAdapter, amqpAdapter];

@@ -123,6 +123,12 @@ export const configSchema = z
         prefetch: z.number().int().min(1).default(1000),
       })
       .prefault({}),
+    amqp: z
+      .strictObject({
+        /** Messages a client's sending link may have ahead of the store (its link credit). */
+        creditWindow: z.number().int().min(1).default(100),
+      })
+      .prefault({}),
     admin: z
       .strictObject({
         enabled: z.boolean().default(true),

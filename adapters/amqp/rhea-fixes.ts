@@ -1,0 +1,70 @@
+// Two things rhea 3 does not offer a broker, added here in one place:
+// 1. Links keyed by name only: proton clients give a sender and a receiver on one session the same
+//    name (`<container>-q1`), and rhea then refuses the second attach ("Attach already received")
+//    and errors the connection. The patch keys the links a peer attaches by name and role.
+// 2. Serving a socket someone else accepted: rhea only accepts connections on servers it opens
+//    itself, while Junction's listener factory owns every port and TLS.
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+import type { Container } from 'rhea';
+
+const require = createRequire(import.meta.url);
+
+interface RheaLink {
+  name: string;
+  is_sender(): boolean;
+  remote: { handle: number; attach?: unknown };
+  local: { handle: number };
+  on_attach(frame: AttachFrame): void;
+  /** The key this patch stored the link under. */
+  junctionKey?: string;
+}
+
+interface AttachFrame {
+  performative: { name: string; handle: number; role: boolean };
+}
+
+interface RheaSession {
+  links: Record<string, RheaLink>;
+  remote: { handles: Record<number, RheaLink> };
+  local: { handles: Record<number, RheaLink> };
+  create_sender(name: string): RheaLink;
+  create_receiver(name: string): RheaLink;
+}
+
+let patched = false;
+
+export function patchRheaLinkNames(): void {
+  if (patched) return;
+  patched = true;
+  // rhea's internals have no typings; the shapes used are declared above.
+  const Session = require('rhea/lib/session.js') as { prototype: Record<string, unknown> };
+  Session.prototype.on_attach = function (this: RheaSession, frame: AttachFrame): void {
+    const { name, role } = frame.performative;
+    // role true: the peer receives, so our end is a sender.
+    const key = `${role ? 'sender' : 'receiver'}\u0000${name}`;
+    // A link this end opened itself is stored under its plain name (rhea's own clients do that).
+    const own = this.links[name];
+    let link = this.links[key] ?? (own && own.is_sender() === role ? own : undefined);
+    if (!link) {
+      link = role ? this.create_sender(name) : this.create_receiver(name);
+      if (this.links[name] === link) delete this.links[name];
+      this.links[key] = link;
+      link.junctionKey = key;
+    }
+    this.remote.handles[frame.performative.handle] = link;
+    link.on_attach(frame);
+    link.remote.attach = frame.performative;
+  };
+  Session.prototype.remove_link = function (this: RheaSession, link: RheaLink): void {
+    delete this.remote.handles[link.remote.handle];
+    delete this.local.handles[link.local.handle];
+    delete this.links[link.junctionKey ?? link.name];
+  };
+}
+
+/** Serves AMQP on a socket (plain or TLS) that a listener has accepted. */
+export function acceptSocket(container: Container, socket: Socket, options: Record<string, unknown>): void {
+  const Connection = require('rhea/lib/connection.js') as new (options: Record<string, unknown>, container: Container) => { accept(s: Socket): void };
+  new Connection(options, container).accept(socket);
+}

@@ -1,0 +1,359 @@
+// The AMQP 1.0 side of the broker on a rhea container: SASL through the security service, and the
+// links clients attach turned into core calls. A client's sender (our receiver) publishes: credit is
+// granted as the store keeps up, and a durable message is accepted only once stored. A client's
+// receiver (our sender) is a core consumer in explicit-credit mode that follows the link's credit
+// and drain; the client's outcomes settle it (accepted = ack, released = back now,
+// modified = redeliver, counted when delivery-failed, never to this link when undeliverable-here,
+// rejected = dead-letter with the error as the reason).
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import rhea, { type AmqpError, type Connection, type Container, type Delivery as AmqpDelivery, type EventContext, type Receiver, type Sender } from 'rhea';
+import type { AdapterContext } from '../index.ts';
+import type { Consumer } from '../../src/core/consumer.ts';
+import type { Destination } from '../../src/core/destination.ts';
+import { JunctionError } from '../../src/core/errors.ts';
+import type { ClientContext, Principal } from '../../src/core/principal.ts';
+import type { SubscribeRequest } from '../../src/core/broker.ts';
+import { AddressError, addressOf, capabilitiesOf, destinationOf } from './addresses.ts';
+import { ConversionError, fromAmqp, toAmqp } from './conversion.ts';
+
+export interface AmqpSettings {
+  /** Messages a client may send ahead of the store (link credit granted to its senders). */
+  creditWindow: number;
+}
+
+interface ConnState {
+  /** Known at once (temporary queues need it while the attach is being answered). */
+  connectionId: string;
+  ready: Promise<ClientContext>;
+  ctx?: ClientContext;
+  consumers: Set<Consumer>;
+}
+
+interface Outgoing {
+  consumer: Consumer;
+  durable?: { clientId: string; name: string };
+}
+
+/** Source filters as Qpid JMS and ActiveMQ send them: by descriptor symbol or code, under a conventional key. */
+const SELECTOR_FILTER = 'apache.org:selector-filter:string';
+const SELECTOR_CODE = 0x0000468c00000004;
+const NO_LOCAL_FILTER = 'apache.org:no-local-filter:list';
+const NO_LOCAL_CODE = 0x0000468c00000003;
+
+/** The AMQP error condition for a refused operation. */
+export function conditionOf(err: unknown): AmqpError {
+  if (err instanceof JunctionError) {
+    const condition = {
+      'not-authorized': 'amqp:unauthorized-access',
+      'not-authenticated': 'amqp:unauthorized-access',
+      'queue-full': 'amqp:resource-limit-exceeded',
+      'invalid-destination': 'amqp:not-found',
+      'not-found': 'amqp:not-found',
+      'invalid-message': 'amqp:invalid-field',
+      'invalid-selector': 'amqp:invalid-field',
+      'subscription-conflict': 'amqp:resource-locked',
+      'store-unavailable': 'amqp:internal-error',
+    }[err.code as string] ?? 'amqp:internal-error';
+    return { condition, description: err.message };
+  }
+  if (err instanceof ConversionError) return { condition: 'amqp:invalid-field', description: err.message };
+  if (err instanceof AddressError) return { condition: 'amqp:not-found', description: err.message };
+  return { condition: 'amqp:internal-error', description: 'Internal broker error' };
+}
+
+export class AmqpService {
+  readonly container: Container;
+  /** Connection options for every listener (credit and outcomes are managed here). */
+  readonly connectionOptions: Record<string, unknown>;
+  private readonly states = new WeakMap<Connection, ConnState>();
+  /** Principals of users who passed SASL PLAIN, by name. */
+  private readonly principals = new Map<string, Principal>();
+  private readonly targets = new WeakMap<Receiver, Destination | undefined>();
+  private readonly outgoing = new WeakMap<Sender, Outgoing>();
+  private readonly deliveries = new WeakMap<AmqpDelivery, { consumer: Consumer; tag: number }>();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly a: AdapterContext,
+    private readonly settings: AmqpSettings,
+    log: Logger,
+  ) {
+    this.log = log;
+    const c = rhea.create_container({ id: `junction-${randomUUID()}` });
+    this.container = c;
+    c.sasl_server_mechanisms.enable_plain(async (user: string, pass: string) => {
+      try {
+        this.principals.set(user, await a.security.authenticate(user, pass));
+        return true;
+      } catch {
+        this.log.info({ user }, 'amqp authentication failed');
+        return false;
+      }
+    });
+    if (a.security.allowAnonymous) c.sasl_server_mechanisms.enable_anonymous();
+    this.connectionOptions = {
+      require_sasl: !a.security.allowAnonymous,
+      receiver_options: { credit_window: 0, autoaccept: false },
+      sender_options: { treat_modified_as_released: false, autosettle: false },
+    };
+    c.on('error', (err: unknown) => this.log.warn({ err }, 'amqp connection error'));
+    c.on('connection_open', (e: EventContext) => this.opened(e.connection));
+    c.on('disconnected', (e: EventContext) => this.closed(e.connection));
+    c.on('connection_close', (e: EventContext) => this.closed(e.connection));
+    c.on('receiver_open', (e: EventContext) => this.receiverOpen(e.connection, e.receiver as Receiver));
+    c.on('message', (e: EventContext) => this.message(e));
+    c.on('sender_open', (e: EventContext) => this.senderOpen(e.connection, e.sender as Sender));
+    c.on('sendable', (e: EventContext) => setImmediate(() => this.syncCredit(e.sender as Sender)));
+    c.on('sender_draining', (e: EventContext) => setImmediate(() => this.drain(e.sender as Sender)));
+    c.on('sender_close', (e: EventContext) => this.senderClosed(e.sender as Sender));
+    c.on('accepted', (e: EventContext) => this.outcome(e.delivery as AmqpDelivery, 'accepted'));
+    c.on('released', (e: EventContext) => this.outcome(e.delivery as AmqpDelivery, 'released'));
+    c.on('modified', (e: EventContext) => this.outcome(e.delivery as AmqpDelivery, 'modified'));
+    c.on('rejected', (e: EventContext) => this.outcome(e.delivery as AmqpDelivery, 'rejected'));
+    c.on('settled', (e: EventContext) => this.outcome(e.delivery as AmqpDelivery, 'settled'));
+  }
+
+  private state(conn: Connection): ConnState {
+    let st = this.states.get(conn);
+    if (!st) st = this.opened(conn);
+    return st;
+  }
+
+  private opened(conn: Connection): ConnState {
+    const existing = this.states.get(conn);
+    if (existing) return existing;
+    // rhea exposes the SASL user only on its transport (with ANONYMOUS also on, on the chosen mechanism).
+    const sasl = (conn as unknown as { sasl_transport?: { username?: string; selected?: { username?: string } } }).sasl_transport;
+    const user = sasl?.username ?? sasl?.selected?.username;
+    const connectionId = randomUUID();
+    const st: ConnState = {
+      connectionId,
+      consumers: new Set(),
+      ready: (user !== undefined && this.principals.has(user)
+        ? Promise.resolve(this.principals.get(user) as Principal)
+        : this.a.security.authenticate(undefined, undefined)
+      ).then((principal) => {
+        const clientId = conn.container_id;
+        const ctx: ClientContext = { connectionId, principal, ...(clientId ? { clientId } : {}) };
+        st.ctx = ctx;
+        this.log.info({ connection: ctx.connectionId, user: principal.username, container: clientId }, 'amqp connection open');
+        return ctx;
+      }),
+    };
+    st.ready.catch((err: unknown) => {
+      conn.close(conditionOf(err));
+    });
+    this.states.set(conn, st);
+    return st;
+  }
+
+  private closed(conn: Connection): void {
+    const st = this.states.get(conn);
+    if (!st) return;
+    this.states.delete(conn);
+    for (const c of st.consumers) c.close();
+    st.consumers.clear();
+    if (st.ctx) {
+      this.a.broker.connectionClosed(st.ctx.connectionId);
+      this.log.info({ connection: st.ctx.connectionId }, 'amqp connection closed');
+    }
+  }
+
+  // ---- client senders: publishing ---------------------------------------------------------
+
+  private receiverOpen(conn: Connection, r: Receiver): void {
+    const address = r.target?.address;
+    const caps = capabilitiesOf(r.target);
+    r.set_target({ address: address ?? undefined, capabilities: caps.length > 0 ? caps : undefined } as unknown as Parameters<Receiver['set_target']>[0]);
+    let dest: Destination | undefined;
+    try {
+      dest = address ? destinationOf(address, caps, false) : undefined; // no address: the anonymous relay
+    } catch (err) {
+      r.close(conditionOf(err));
+      return;
+    }
+    this.targets.set(r, dest);
+    const st = this.state(conn);
+    void st.ready.then((ctx) => {
+      if (dest && ctx.principal && !this.a.security.isAllowed(ctx.principal, 'write', dest)) {
+        r.close({ condition: 'amqp:unauthorized-access', description: `${ctx.principal.username} may not send to ${addressOf(dest)}` });
+        return;
+      }
+      r.add_credit(this.settings.creditWindow);
+    }, () => {});
+  }
+
+  private message(e: EventContext): void {
+    const r = e.receiver as Receiver;
+    const delivery = e.delivery as AmqpDelivery;
+    const m = e.message;
+    if (!m) return;
+    const st = this.state(e.connection);
+    const dest = this.targets.get(r);
+    const presettled = delivery.remote_settled;
+    void st.ready
+      .then((ctx) => this.a.broker.publish(fromAmqp(m, dest, ctx.principal?.anonymous ? undefined : ctx.principal?.username, Date.now()), ctx))
+      .then(
+        () => {
+          if (!presettled) delivery.accept();
+        },
+        (err: unknown) => {
+          if (!presettled) delivery.reject(conditionOf(err));
+          else this.log.info({ err: (err as Error).message }, 'pre-settled amqp message refused (at-most-once: dropped)');
+        },
+      )
+      .finally(() => {
+        if (r.is_open()) r.add_credit(1);
+      });
+  }
+
+  // ---- client receivers: consuming --------------------------------------------------------
+
+  private senderOpen(conn: Connection, s: Sender): void {
+    const source = s.source ?? {};
+    const caps = capabilitiesOf(source);
+    const filters = (source.filter ?? {}) as Record<string, unknown>;
+    const st = this.state(conn);
+    const selector = unwrapFilter(findFilter(filters, SELECTOR_FILTER, SELECTOR_CODE, 'jms-selector'));
+    const noLocal = findFilter(filters, NO_LOCAL_FILTER, NO_LOCAL_CODE, 'no-local') !== undefined;
+    const durableTerminus = Number(source.durable ?? 0) > 0 || source.expiry_policy === 'never';
+    let dest: Destination;
+    try {
+      if (source.dynamic) {
+        dest = caps.includes('temporary-topic')
+          ? { kind: 'topic', name: `TEMP.TOPIC.${randomUUID()}` }
+          : this.a.broker.createTemporaryQueue({ connectionId: st.connectionId });
+      } else {
+        if (!source.address) throw new AddressError('A receiving link needs a source address (or dynamic: true)');
+        dest = destinationOf(source.address, caps, true);
+      }
+    } catch (err) {
+      s.set_source({ address: source.address } as unknown as Parameters<Sender['set_source']>[0]);
+      s.close(conditionOf(err));
+      return;
+    }
+    // The attach is answered when this handler returns: the source (with a dynamic address) goes back now.
+    s.set_source({ ...source, address: source.dynamic ? addressOf(dest) : source.address } as unknown as Parameters<Sender['set_source']>[0]);
+    void st.ready
+      .then(async (ctx) => {
+        const req: SubscribeRequest = {
+          destination: dest,
+          creditMode: 'explicit',
+          prefetch: 0,
+          noLocal,
+          onMessage: (d) => {
+            const delivery = s.send(toAmqp(d));
+            if (s.snd_settle_mode === 1) consumer?.ack(d.tag); // pre-settled link: at-most-once
+            else this.deliveries.set(delivery, { consumer: consumer as Consumer, tag: d.tag });
+          },
+          onClosed: (reason) => s.close({ condition: 'amqp:resource-deleted', description: reason }),
+        };
+        if (selector !== undefined) req.selector = selector;
+        const linkName = s.name.split('|')[0] as string;
+        let durable: Outgoing['durable'];
+        if (dest.kind === 'topic' && caps.includes('shared')) {
+          req.shared = { name: linkName, durable: durableTerminus };
+        } else if (dest.kind === 'topic' && durableTerminus) {
+          if (!ctx.clientId) throw new AddressError('A durable subscription needs a container id');
+          durable = { clientId: ctx.clientId, name: linkName };
+          req.durable = durable;
+        }
+        let consumer: Consumer | undefined;
+        const early: Parameters<SubscribeRequest['onMessage']>[0][] = [];
+        const onMessage = req.onMessage;
+        req.onMessage = (d) => (consumer ? onMessage(d) : early.push(d));
+        consumer = await this.a.broker.subscribe(req, ctx);
+        for (const d of early.splice(0)) onMessage(d);
+        if (!this.states.has(conn)) {
+          consumer.close();
+          return;
+        }
+        st.consumers.add(consumer);
+        this.outgoing.set(s, { consumer, ...(durable ? { durable } : {}) });
+        setImmediate(() => this.syncCredit(s));
+      })
+      .catch((err: unknown) => {
+        if (s.is_open()) s.close(conditionOf(err));
+      });
+  }
+
+  /** The core consumer follows the link's credit. */
+  private syncCredit(s: Sender): void {
+    const o = this.outgoing.get(s);
+    if (!o || o.consumer.closed) return;
+    const want = (s as unknown as { credit: number }).credit; // rhea's typings omit the link credit
+    if (want > o.consumer.credit) o.consumer.addCredit(want - o.consumer.credit);
+    else if (want < o.consumer.credit) o.consumer.credit = want;
+  }
+
+  private drain(s: Sender): void {
+    const o = this.outgoing.get(s);
+    if (!o) return;
+    this.syncCredit(s);
+    o.consumer.drain();
+    s.set_drained(true);
+  }
+
+  private senderClosed(s: Sender): void {
+    const o = this.outgoing.get(s);
+    if (!o) return;
+    this.outgoing.delete(s);
+    o.consumer.close();
+    this.states.get(s.connection)?.consumers.delete(o.consumer);
+    // A detach with closed=true ends a durable subscription (JMS unsubscribe); a plain detach keeps it.
+    const detach = (s as unknown as { remote?: { detach?: { closed?: boolean } } }).remote?.detach;
+    if (o.durable && detach?.closed) {
+      try {
+        this.a.broker.unsubscribeDurable(o.durable.clientId, o.durable.name);
+      } catch (err) {
+        this.log.info({ err: (err as Error).message }, 'amqp durable unsubscribe refused');
+      }
+    }
+  }
+
+  private outcome(delivery: AmqpDelivery, kind: 'accepted' | 'released' | 'modified' | 'rejected' | 'settled'): void {
+    const held = this.deliveries.get(delivery);
+    if (!held) return;
+    this.deliveries.delete(delivery);
+    const { consumer, tag } = held;
+    if (consumer.closed || !consumer.inflight.has(tag)) return;
+    const state = (delivery.remote_state ?? {}) as { delivery_failed?: boolean; undeliverable_here?: boolean; error?: { description?: string; condition?: string } };
+    switch (kind) {
+      case 'accepted':
+      case 'settled':
+        consumer.ack(tag);
+        break;
+      case 'released':
+        consumer.release(tag, { failed: false, delay: false });
+        break;
+      case 'modified':
+        consumer.release(tag, { failed: state.delivery_failed === true, undeliverableHere: state.undeliverable_here === true });
+        break;
+      case 'rejected':
+        consumer.reject(tag, state.error?.description ?? state.error?.condition ?? 'rejected by the consumer');
+        break;
+    }
+    if (!delivery.settled) delivery.update(true);
+  }
+}
+
+/** The filter with this descriptor (symbol or numeric code), or under this key. */
+function findFilter(filters: Record<string, unknown>, symbol: string, code: number, key: string): unknown {
+  for (const [k, f] of Object.entries(filters)) {
+    if (k === key || k === symbol) return f;
+    const d = (f as { descriptor?: { value?: unknown } } | null)?.descriptor?.value;
+    if (d === symbol) return f;
+    if (typeof d === 'number' && d === code) return f;
+    if (Buffer.isBuffer(d) && d.length === 8 && Number(d.readBigUInt64BE()) === code) return f;
+  }
+  return undefined;
+}
+
+/** A filter's value: rhea hands described types as { descriptor, value }. */
+function unwrapFilter(f: unknown): string | undefined {
+  if (f === undefined || f === null) return undefined;
+  if (typeof f === 'string') return f;
+  const v = (f as { value?: unknown }).value;
+  return typeof v === 'string' ? v : undefined;
+}

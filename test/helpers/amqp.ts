@@ -1,0 +1,135 @@
+// AMQP 1.0 test helpers: a broker with the AMQP (and STOMP) adapters on ephemeral loopback ports,
+// and a rhea client whose links collect deliveries and outcomes for bounded waits.
+import rhea, { type Connection, type ConnectionOptions, type Delivery, type EventContext, type Message, type Receiver, type ReceiverOptions, type Sender, type SenderOptions } from 'rhea';
+import { validateConfig } from '../../src/config/load.ts';
+import { JunctionServer } from '../../src/server.ts';
+import { amqpAdapter } from '../../adapters/amqp/index.ts';
+import { stompAdapter } from '../../adapters/stomp/index.ts';
+import { silent } from './core.ts';
+import { makeTestCert, type TestCert } from './tls.ts';
+
+export interface AmqpTestServer {
+  server: JunctionServer;
+  port: number;
+  tlsPort: number;
+  wsPort: number;
+  stompPort: number;
+  cert: TestCert;
+  stop(): Promise<void>;
+}
+
+export async function startAmqpServer(extra: Record<string, unknown> = {}): Promise<AmqpTestServer> {
+  const cert = makeTestCert();
+  const config = validateConfig({
+    store: { type: 'memory' },
+    admin: { enabled: false },
+    tls: { cert: cert.certFile, key: cert.keyFile },
+    listeners: { host: '127.0.0.1', mqtt: { enabled: false }, amqp: { port: 0, tlsPort: 0 }, stomp: { port: 0, tls: false }, websocket: { port: 0 } },
+    ...extra,
+    destinations: { defaults: { redeliveryDelayMs: 0 }, ...(extra.destinations as object | undefined) },
+  });
+  const server = await JunctionServer.start(config, { log: silent, adapters: [amqpAdapter, stompAdapter] });
+  return {
+    server,
+    cert,
+    port: server.listeners.port('amqp', 'tcp')!,
+    tlsPort: server.listeners.port('amqp', 'tls')!,
+    wsPort: server.listeners.port('websocket', 'ws')!,
+    stompPort: server.listeners.port('stomp', 'tcp')!,
+    stop: () => server.stop(),
+  };
+}
+
+/** Collects events and lets a test await the n-th, with a bounded wait. */
+export class Collector<T> {
+  readonly items: T[] = [];
+  private waiters: Array<() => void> = [];
+  push = (x: T): void => {
+    this.items.push(x);
+    for (const w of this.waiters.splice(0)) w();
+  };
+  async nth(n: number, timeoutMs = 5000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.items.length < n) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for item ${n} (have ${this.items.length})`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return this.items[n - 1] as T;
+  }
+}
+
+export interface Received {
+  message: Message;
+  delivery: Delivery;
+}
+
+/** A rhea client connection. */
+export class AmqpClient {
+  private constructor(readonly conn: Connection) {}
+
+  static async connect(port: number, opts: Partial<ConnectionOptions> = {}): Promise<AmqpClient> {
+    const c = rhea.create_container({ id: (opts.container_id as string | undefined) ?? `test-${Math.random().toString(36).slice(2)}` });
+    const conn = c.connect({ host: '127.0.0.1', port, reconnect: false, ...opts } as ConnectionOptions);
+    await new Promise<void>((resolve, reject) => {
+      conn.once('connection_open', () => resolve());
+      conn.once('connection_error', (e: EventContext) => reject(new Error(String(e.connection.error ?? 'connection error'))));
+      conn.once('disconnected', (e: EventContext) => reject(new Error(`disconnected: ${String(e.error ?? e.connection.error ?? '')}`)));
+    });
+    conn.on('error', () => {});
+    conn.on('disconnected', () => {});
+    conn.on('connection_error', () => {});
+    return new AmqpClient(conn);
+  }
+
+  /** Opens a receiving link; resolves once attached (or rejects with the broker's error). */
+  async receiver(opts: ReceiverOptions): Promise<{ link: Receiver; got: Collector<Received> }> {
+    const got = new Collector<Received>();
+    const link = this.conn.open_receiver({ autoaccept: false, ...opts });
+    link.on('message', (e: EventContext) => got.push({ message: e.message as Message, delivery: e.delivery as Delivery }));
+    await attached(link);
+    return { link, got };
+  }
+
+  async sender(opts: SenderOptions | string): Promise<Sender> {
+    const link = this.conn.open_sender(opts);
+    await attached(link);
+    return link;
+  }
+
+  /** Sends and resolves with the broker's outcome ('accepted', 'rejected' with its error, ...). */
+  send(link: Sender, message: Message): Promise<{ outcome: string; error?: { condition?: string; description?: string } }> {
+    return new Promise((resolve) => {
+      const d = link.send(message);
+      const done = (outcome: string) => (e: EventContext): void => {
+        if (e.delivery !== d) return;
+        resolve({ outcome, error: (e.delivery?.remote_state as { error?: { condition?: string; description?: string } } | undefined)?.error });
+      };
+      link.on('accepted', done('accepted'));
+      link.on('rejected', done('rejected'));
+      link.on('released', done('released'));
+      link.on('modified', done('modified'));
+    });
+  }
+
+  close(): void {
+    this.conn.close();
+    (this.conn as unknown as { socket?: { destroy(): void } }).socket?.destroy();
+  }
+}
+
+function attached(link: Receiver | Sender): Promise<void> {
+  return new Promise((resolve, reject) => {
+    link.once(link.is_receiver() ? 'receiver_open' : 'sender_open', () => resolve());
+    link.once(link.is_receiver() ? 'receiver_error' : 'sender_error', (e: EventContext) => {
+      const err = (e.receiver ?? e.sender)?.error as { condition?: string; description?: string } | undefined;
+      reject(new Error(`${err?.condition}: ${err?.description}`));
+    });
+  });
+}

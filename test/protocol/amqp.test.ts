@@ -1,0 +1,260 @@
+// The AMQP 1.0 adapter with rhea as the client: at-least-once send and receive, credit and drain,
+// outcomes, durable and shared subscriptions, selectors, request/reply through a dynamic receiver,
+// the anonymous relay, pre-settled sends, conversions to and from STOMP, SASL and authorization.
+import rhea, { type EventContext, type Message } from 'rhea';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../src/security/password.ts';
+import { AmqpClient, startAmqpServer, type AmqpTestServer } from '../helpers/amqp.ts';
+import { RawStomp } from '../helpers/stomp.ts';
+
+let s: AmqpTestServer;
+const clients: Array<{ close(): void }> = [];
+beforeAll(async () => {
+  s = await startAmqpServer({ destinations: { defaults: { redeliveryDelayMs: 0, maxDeliveries: 3 } } });
+});
+afterAll(async () => {
+  await s?.stop();
+});
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+async function client(opts: Parameters<typeof AmqpClient.connect>[1] = {}): Promise<AmqpClient> {
+  const c = await AmqpClient.connect(s.port, opts);
+  clients.push(c);
+  return c;
+}
+let n = 0;
+const unique = (base: string): string => `${base}.${++n}`;
+const text = (m: Message): string => (typeof m.body === 'string' ? m.body : Buffer.from((m.body as { content: Buffer }).content).toString());
+
+describe('AMQP: sending and receiving', () => {
+  it('accepts a durable message only once it is stored, and delivers it at least once', async () => {
+    const q = unique('orders');
+    const c = await client();
+    const snd = await c.sender(`queue://${q}`);
+    expect(await c.send(snd, { body: 'order-1', durable: true })).toEqual({ outcome: 'accepted', error: undefined });
+    const page = await s.server.broker.store.readQueue(q, undefined, 10);
+    expect(page.entries.map((e) => Buffer.from(e.message.body).toString())).toEqual(['order-1']);
+    const { got } = await c.receiver({ source: `queue://${q}`, credit_window: 10 });
+    const r = await got.nth(1);
+    expect(text(r.message)).toBe('order-1');
+    expect(r.message.durable).toBe(true);
+    r.delivery.accept();
+  });
+
+  it('credit limits deliveries, and drain ends with the credit used up', async () => {
+    const q = unique('credit');
+    const c = await client();
+    const snd = await c.sender(`queue://${q}`);
+    for (let i = 0; i < 5; i++) await c.send(snd, { body: `m${i}` });
+    const { link, got } = await c.receiver({ source: `queue://${q}`, credit_window: 0 });
+    link.add_credit(2);
+    await got.nth(2);
+    await expect(got.nth(3, 200)).rejects.toThrow(/timed out/);
+    const drained = new Promise<void>((resolve) => link.once('receiver_drained', () => resolve()));
+    link.drain = true;
+    link.add_credit(10);
+    await drained;
+    expect(got.items.map((x) => text(x.message))).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect((link as unknown as { credit: number }).credit).toBe(0);
+  });
+
+  it('released returns a message now; modified redelivers with a count, or away from this link; rejected dead-letters', async () => {
+    const q = unique('outcomes');
+    const c = await client();
+    const snd = await c.sender(`queue://${q}`);
+    await c.send(snd, { body: 'x', durable: true });
+    const { got } = await c.receiver({ source: `queue://${q}`, credit_window: 10 });
+    (await got.nth(1)).delivery.release();
+    const second = await got.nth(2);
+    expect(second.message.delivery_count ?? 0).toBe(0);
+    second.delivery.modified({ delivery_failed: true });
+    const third = await got.nth(3);
+    expect(third.message.delivery_count).toBe(1);
+    third.delivery.reject({ condition: 'app:bad-input', description: 'cannot parse x' });
+    const { got: dead } = await c.receiver({ source: `queue://DLQ.${q}`, credit_window: 10 });
+    const d = await dead.nth(1);
+    expect(text(d.message)).toBe('x');
+    expect(d.message.application_properties?.dlqDeliveryFailureCause).toBe('cannot parse x');
+    d.delivery.accept();
+
+    await c.send(snd, { body: 'y' });
+    const y = await got.nth(4);
+    y.delivery.modified({ undeliverable_here: true });
+    const other = await client();
+    const { got: elsewhere } = await other.receiver({ source: `queue://${q}`, credit_window: 10 });
+    expect(text((await elsewhere.nth(1)).message)).toBe('y');
+    await expect(got.nth(5, 200)).rejects.toThrow(/timed out/);
+  });
+
+  it('a durable subscription (Qpid JMS style) receives while detached; closing the link unsubscribes', async () => {
+    const t = unique('news');
+    const source = { address: `topic://${t}`, durable: 2, expiry_policy: 'never', capabilities: ['topic'] };
+    const sub = await client({ container_id: 'jms-client-1' });
+    const first = await sub.receiver({ name: 'my-sub', source, credit_window: 10 });
+    first.link.detach();
+    await new Promise<void>((resolve) => first.link.once('receiver_close', () => resolve()));
+    const pub = await client();
+    const snd = await pub.sender({ target: { address: `topic://${t}` } });
+    await pub.send(snd, { body: 'while away', durable: true });
+    const again = await sub.receiver({ name: 'my-sub', source, credit_window: 10 });
+    const r = await again.got.nth(1);
+    expect(text(r.message)).toBe('while away');
+    r.delivery.accept();
+    again.link.close();
+    await new Promise<void>((resolve) => again.link.once('receiver_close', () => resolve()));
+    expect(s.server.broker.listSubscriptions().some((x) => x.subscriptionName === 'my-sub')).toBe(false);
+  });
+
+  it('shared subscriptions split the topic between their consumers', async () => {
+    const t = unique('work');
+    const source = { address: `topic://${t}`, capabilities: ['topic', 'shared'] };
+    const a = await client();
+    const b = await client();
+    const ra = await a.receiver({ name: 'pool', source, credit_window: 1 });
+    const rb = await b.receiver({ name: 'pool', source, credit_window: 1 });
+    ra.link.on('message', (e: EventContext) => e.delivery?.accept());
+    rb.link.on('message', (e: EventContext) => e.delivery?.accept());
+    const pub = await client();
+    const snd = await pub.sender(`topic://${t}`);
+    for (let i = 0; i < 10; i++) await pub.send(snd, { body: `w${i}` });
+    await Promise.all([ra.got.nth(1), rb.got.nth(1)]);
+    const total = (): number => ra.got.items.length + rb.got.items.length;
+    await (total() >= 10 ? Promise.resolve() : ra.got.nth(10 - rb.got.items.length).catch(() => undefined));
+    expect(new Set([...ra.got.items, ...rb.got.items].map((x) => text(x.message))).size).toBe(total());
+  });
+
+  it('filters with a JMS selector source filter, and honours no-local', async () => {
+    const t = unique('colors');
+    const c = await client();
+    const { got } = await c.receiver({ source: { address: `topic://${t}`, filter: rhea.filter.selector("color = 'red'") }, credit_window: 10 });
+    const snd = await c.sender(`topic://${t}`);
+    await c.send(snd, { body: 'blue', application_properties: { color: 'blue' } });
+    await c.send(snd, { body: 'red', application_properties: { color: 'red' } });
+    expect(text((await got.nth(1)).message)).toBe('red');
+    await expect(got.nth(2, 200)).rejects.toThrow(/timed out/);
+  });
+
+  it('request/reply through a dynamic receiver', async () => {
+    const service = await client();
+    const q = unique('service');
+    const { got: requests } = await service.receiver({ source: `queue://${q}`, credit_window: 10 });
+    const requester = await client();
+    const dyn = requester.conn.open_receiver({ source: { dynamic: true, address: undefined as unknown as string }, autoaccept: true });
+    const replyTo = await new Promise<string>((resolve) => dyn.once('receiver_open', () => resolve(dyn.source.address)));
+    expect(replyTo).toMatch(/^queue:\/\/TEMP\./);
+    const replies: string[] = [];
+    const replied = new Promise<void>((resolve) => dyn.on('message', (e: EventContext) => {
+      replies.push(text(e.message as Message));
+      resolve();
+    }));
+    const snd = await requester.sender(`queue://${q}`);
+    await requester.send(snd, { body: 'ping', reply_to: replyTo, correlation_id: 'c-1' });
+    const req = await requests.nth(1);
+    req.delivery.accept();
+    const relay = await service.sender({ target: {} });
+    expect(await service.send(relay, { to: req.message.reply_to, body: 'pong', correlation_id: req.message.correlation_id })).toMatchObject({ outcome: 'accepted' });
+    await replied;
+    expect(replies).toEqual(['pong']);
+  });
+
+  it('the anonymous relay needs a to address on each message', async () => {
+    const c = await client();
+    const relay = await c.sender({ target: {} });
+    const res = await c.send(relay, { body: 'nowhere' });
+    expect(res.outcome).toBe('rejected');
+    expect(res.error?.description).toBe('A message on the anonymous relay needs a "to" address');
+  });
+
+  it('pre-settled sends are at-most-once: stored or dropped, never answered', async () => {
+    const q = unique('fire');
+    const c = await client();
+    const snd = await c.sender({ target: { address: `queue://${q}` }, snd_settle_mode: 1 });
+    snd.send({ body: 'f1' });
+    snd.send({ body: 'f2' });
+    const { got } = await c.receiver({ source: `queue://${q}`, credit_window: 10 });
+    expect([text((await got.nth(1)).message), text((await got.nth(2)).message)]).toEqual(['f1', 'f2']);
+  });
+});
+
+describe('AMQP <-> STOMP', () => {
+  it('AMQP -> STOMP: identical bytes and mapped properties', async () => {
+    const q = unique('bridge');
+    const stomp = await RawStomp.connect(s.stompPort);
+    clients.push(stomp);
+    stomp.send('SUBSCRIBE', { id: '1', destination: `/queue/${q}`, receipt: 'r' });
+    await stomp.expect('RECEIPT');
+    const c = await client();
+    const snd = await c.sender(`queue://${q}`);
+    const bin = Buffer.from([0, 1, 2, 0, 254, 255]);
+    await c.send(snd, {
+      body: rhea.message.data_section(bin), durable: true, priority: 7, subject: 'order', correlation_id: 'corr-9',
+      content_type: 'application/octet-stream', group_id: 'g', application_properties: { region: 'eu', n: 3 },
+    });
+    const m = await stomp.expect('MESSAGE');
+    expect(m.body).toEqual(bin);
+    expect(Object.fromEntries(m.headers)).toMatchObject({
+      persistent: 'true', priority: '7', type: 'order', 'correlation-id': 'corr-9', 'content-type': 'application/octet-stream',
+      JMSXGroupID: 'g', region: 'eu', n: '3',
+    });
+    await c.send(snd, { body: 'héllo' });
+    const t = await stomp.expect('MESSAGE');
+    expect(t.body.toString('utf8')).toBe('héllo');
+    expect(t.headers.get('content-type')).toBe('text/plain');
+  });
+
+  it('STOMP -> AMQP: text becomes an amqp-value string, bytes a data section', async () => {
+    const q = unique('back');
+    const c = await client();
+    const { got } = await c.receiver({ source: `queue://${q}`, credit_window: 10 });
+    const stomp = await RawStomp.connect(s.stompPort);
+    clients.push(stomp);
+    stomp.send('SEND', { destination: `/queue/${q}`, 'content-type': 'text/plain', 'reply-to': '/queue/answers', k: 'v' }, 'plain text');
+    stomp.send('SEND', { destination: `/queue/${q}` }, Buffer.from([9, 0, 9]));
+    const t = (await got.nth(1)).message;
+    expect(t.body).toBe('plain text');
+    expect([t.reply_to, t.application_properties?.k, t.to]).toEqual(['queue://answers', 'v', `queue://${q}`]);
+    const b = (await got.nth(2)).message;
+    expect(Buffer.from((b.body as { content: Buffer }).content)).toEqual(Buffer.from([9, 0, 9]));
+  });
+});
+
+describe('AMQP: security', () => {
+  let secure: AmqpTestServer;
+  beforeAll(async () => {
+    secure = await startAmqpServer({
+      security: {
+        users: [{ username: 'app', passwordHash: await hashPassword('app-pw'), groups: ['apps'] }],
+        authorization: [{ queue: 'orders.>', read: ['apps'], write: ['apps'], admin: ['apps'] }],
+      },
+    });
+  });
+  afterAll(async () => {
+    await secure?.stop();
+  });
+
+  it('SASL PLAIN: a bad password is refused; anonymous is refused when not configured', async () => {
+    await expect(AmqpClient.connect(secure.port, { username: 'app', password: 'wrong' })).rejects.toThrow();
+    await expect(AmqpClient.connect(secure.port, {})).rejects.toThrow();
+  });
+
+  it('authorizes each link on attach', async () => {
+    const c = await AmqpClient.connect(secure.port, { username: 'app', password: 'app-pw' });
+    clients.push(c);
+    const ok = await c.sender('queue://orders.new');
+    expect(await c.send(ok, { body: 'fine' })).toMatchObject({ outcome: 'accepted' });
+    const denied = c.conn.open_sender('queue://payroll');
+    const err = await new Promise<string>((resolve) => denied.once('sender_error', (e: EventContext) => resolve(String((e.sender?.error as { condition?: string })?.condition))));
+    expect(err).toBe('amqp:unauthorized-access');
+    const noRead = c.conn.open_receiver({ source: 'queue://payroll' });
+    const err2 = await new Promise<string>((resolve) => noRead.once('receiver_error', (e: EventContext) => resolve(String((e.receiver?.error as { condition?: string })?.condition))));
+    expect(err2).toBe('amqp:unauthorized-access');
+  });
+
+  it('speaks AMQP over TLS (amqps) on its TLS port', async () => {
+    const c = await AmqpClient.connect(secure.tlsPort, { username: 'app', password: 'app-pw', transport: 'tls', ca: [secure.cert.cert], servername: 'localhost' } as never);
+    clients.push(c);
+    const snd = await c.sender('queue://orders.tls');
+    expect(await c.send(snd, { body: 'secure' })).toMatchObject({ outcome: 'accepted' });
+  });
+});
