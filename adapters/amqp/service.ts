@@ -237,16 +237,24 @@ export class AmqpService {
     s.set_source({ ...source, address: source.dynamic ? addressOf(dest) : source.address } as unknown as Parameters<Sender['set_source']>[0]);
     void st.ready
       .then(async (ctx) => {
+        // Deliveries can start while subscribe() runs, before the consumer is known: those wait.
+        const holder: { consumer?: Consumer; early: Array<Parameters<SubscribeRequest['onMessage']>[0]> } = { early: [] };
+        const deliver = (d: Parameters<SubscribeRequest['onMessage']>[0]): void => {
+          const consumer = holder.consumer;
+          if (!consumer) {
+            holder.early.push(d);
+            return;
+          }
+          const delivery = s.send(toAmqp(d));
+          if (s.snd_settle_mode === 1) consumer.ack(d.tag); // pre-settled link: at-most-once
+          else this.deliveries.set(delivery, { consumer, tag: d.tag });
+        };
         const req: SubscribeRequest = {
           destination: dest,
           creditMode: 'explicit',
           prefetch: 0,
           noLocal,
-          onMessage: (d) => {
-            const delivery = s.send(toAmqp(d));
-            if (s.snd_settle_mode === 1) consumer?.ack(d.tag); // pre-settled link: at-most-once
-            else this.deliveries.set(delivery, { consumer: consumer as Consumer, tag: d.tag });
-          },
+          onMessage: deliver,
           onClosed: (reason) => s.close({ condition: 'amqp:resource-deleted', description: reason }),
         };
         if (selector !== undefined) req.selector = selector;
@@ -259,12 +267,9 @@ export class AmqpService {
           durable = { clientId: ctx.clientId, name: linkName };
           req.durable = durable;
         }
-        let consumer: Consumer | undefined;
-        const early: Parameters<SubscribeRequest['onMessage']>[0][] = [];
-        const onMessage = req.onMessage;
-        req.onMessage = (d) => (consumer ? onMessage(d) : early.push(d));
-        consumer = await this.a.broker.subscribe(req, ctx);
-        for (const d of early.splice(0)) onMessage(d);
+        const consumer = await this.a.broker.subscribe(req, ctx);
+        holder.consumer = consumer;
+        for (const d of holder.early.splice(0)) deliver(d);
         if (!this.states.has(conn)) {
           consumer.close();
           return;
