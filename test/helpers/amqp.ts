@@ -120,7 +120,8 @@ export class AmqpClient {
 
   close(): void {
     this.conn.close();
-    (this.conn as unknown as { socket?: { destroy(): void } }).socket?.destroy();
+    const socket = (this.conn as unknown as { socket?: { destroy?: () => void } }).socket;
+    if (typeof socket?.destroy === 'function') socket.destroy();
   }
 }
 

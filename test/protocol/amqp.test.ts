@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/security/password.ts';
 import { AmqpClient, startAmqpServer, type AmqpTestServer } from '../helpers/amqp.ts';
 import { RawStomp } from '../helpers/stomp.ts';
+import { WebSocket } from 'ws';
 
 let s: AmqpTestServer;
 const clients: Array<{ close(): void }> = [];
@@ -174,6 +175,37 @@ describe('AMQP: sending and receiving', () => {
     snd.send({ body: 'f2' });
     const { got } = await c.receiver({ source: `queue://${q}`, credit_window: 10 });
     expect([text((await got.nth(1)).message), text((await got.nth(2)).message)]).toEqual(['f1', 'f2']);
+  });
+});
+
+describe('AMQP: Qpid JMS conventions', () => {
+  it('x-opt-delivery-delay schedules; bare reply-to with x-opt-jms-reply-to names a topic; absolute-expiry-time expires', async () => {
+    const q = unique('jms');
+    const c = await client();
+    const snd = await c.sender({ target: { address: q, capabilities: ['queue'] } });
+    const sent = Date.now();
+    await c.send(snd, {
+      body: 'later', reply_to: 'replies', message_annotations: { 'x-opt-delivery-delay': 200, 'x-opt-jms-reply-to': 1 },
+    });
+    await c.send(snd, { body: 'stale', absolute_expiry_time: new Date(Date.now() - 1000) });
+    const { got } = await c.receiver({ source: { address: q, capabilities: ['queue'] }, credit_window: 10 });
+    const m = (await got.nth(1)).message;
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(190);
+    expect([text(m), m.reply_to, m.message_annotations?.['x-opt-jms-reply-to']]).toEqual(['later', 'topic://replies', 1]);
+    await expect(got.nth(2, 200)).rejects.toThrow(/timed out/);
+  });
+});
+
+describe('AMQP over WebSocket', () => {
+  it('serves the shared WebSocket port (subprotocol amqp)', async () => {
+    const ws = rhea.websocket_connect(WebSocket as never);
+    const c = await AmqpClient.connect(0, { connection_details: ws(`ws://127.0.0.1:${s.wsPort}/`, ['amqp'], {}) } as never);
+    clients.push(c);
+    const q = unique('ws');
+    const snd = await c.sender(`queue://${q}`);
+    expect(await c.send(snd, { body: 'over ws', durable: true })).toMatchObject({ outcome: 'accepted' });
+    const { got } = await c.receiver({ source: `queue://${q}`, credit_window: 1 });
+    expect(text((await got.nth(1)).message)).toBe('over ws');
   });
 });
 

@@ -1,0 +1,37 @@
+// The AMQP adapter with an independent client: Debian's python3-qpid-proton 0.37 (run with
+// /usr/bin/python3), both its BlockingConnection and its reactor.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAmqpServer, type AmqpTestServer } from '../helpers/amqp.ts';
+
+let s: AmqpTestServer;
+beforeAll(async () => {
+  s = await startAmqpServer();
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+async function proton(mode: 'blocking' | 'reactor', queue: string): Promise<Record<string, unknown>> {
+  const script = join(import.meta.dirname, '../fixtures/amqp_proton_client.py');
+  const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, mode, `amqp://127.0.0.1:${s.port}`, queue], { timeout: 30_000 });
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
+
+describe('python3-qpid-proton', () => {
+  it('BlockingConnection: at-least-once send and receive, a rejection as SendException, request/reply via a dynamic receiver', async () => {
+    const out = await proton('blocking', 'proton.blocking');
+    expect(out.got).toEqual([0, 1, 2].map((i) => ({ body: `b${i}`, i, durable: true })));
+    expect(out.rejected).toBe('REJECTED');
+    expect(out.reply_to).toMatch(/^queue:\/\/TEMP\./);
+    expect([out.reply, out.correlation]).toEqual(['pong', 'c1']);
+    expect(s.server.broker.getQueue('proton.blocking')?.messages).toBe(0);
+  });
+
+  it('reactor: a sender and a receiver with the same link name on one session both work', async () => {
+    const out = await proton('reactor', 'proton.reactor');
+    expect(out.received).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
+  });
+});
