@@ -1,6 +1,7 @@
 // `npm run bench -- <scenario> [options]`: runs one load scenario and prints one JSON line.
 // Benchmarks live here, never in tests: figures go in notes, compared before and after a change.
 import { Command } from 'commander';
+import { runAmqpScenario } from './scenarios/amqp.ts';
 import { runBacklogScenario } from './scenarios/backlog.ts';
 import { runCoreScenario } from './scenarios/core.ts';
 import { runStompScenario } from './scenarios/stomp.ts';
@@ -66,6 +67,23 @@ program
       window: Number(o.window),
       store: o.store as 'embedded' | 'memory',
       activemqPort: Number(o.activemqPort),
+    });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+
+program
+  .command('amqp')
+  .description('durable queue throughput over AMQP 1.0 (unsettled sender, receiver with credit 1000): Junction, and RabbitMQ when its anchor runs')
+  .option('--seconds <n>', 'measured duration', '10')
+  .option('--size <bytes>', 'body size', '1024')
+  .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
+  .option('--rabbitmq-port <port>', 'AMQP port of the RabbitMQ anchor', '35672')
+  .action(async (o: Record<string, string>) => {
+    const result = await runAmqpScenario({
+      seconds: Number(o.seconds),
+      size: Number(o.size),
+      store: o.store as 'embedded' | 'memory',
+      rabbitmqPort: Number(o.rabbitmqPort),
     });
     process.stdout.write(`${JSON.stringify(result)}\n`);
   });

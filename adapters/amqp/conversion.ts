@@ -4,7 +4,7 @@
 // type application/json. Outgoing, text content types that are valid UTF-8 go out as an amqp-value
 // string (a JMS TextMessage), everything else as one data section (a BytesMessage).
 import { TextDecoder } from 'node:util';
-import { message as rheaMessage, type Message as AmqpMessage } from 'rhea';
+import rhea, { type Message as AmqpMessage } from 'rhea';
 import type { Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import type { MessageInput, PropertyValue } from '../../src/core/message.ts';
@@ -149,7 +149,7 @@ export function toAmqp(d: Delivery): AmqpMessage {
   const m = d.message;
   const text = textOf(m.body, m.contentType);
   const out: AmqpMessage = {
-    body: text !== undefined ? text : rheaMessage.data_section(Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength)),
+    body: text !== undefined ? text : rhea.message.data_section(Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength)),
     durable: m.persistent,
     priority: m.priority,
     delivery_count: d.deliveryCount,

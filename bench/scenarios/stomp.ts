@@ -2,13 +2,8 @@
 // receipts outstanding) and 1 client-individual consumer acking each MESSAGE, 1 KB bodies. Runs
 // against a Junction process started here (on the embedded Redis store by default) and, when
 // ../shared/anchors/start-activemq.sh has started it, against ActiveMQ on port 26613.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import * as hdr from 'hdr-histogram-js';
+import { startJunctionProcess } from '../lib/junction-process.ts';
 import { BenchStomp, reachable } from '../lib/stomp-client.ts';
 
 export interface StompScenario {
@@ -73,41 +68,8 @@ async function drive(port: number, s: StompScenario, login: Record<string, strin
   return { msgsPerSec: Math.round(received / elapsed), latencyUs: { p50: latency.getValueAtPercentile(50), p99: latency.getValueAtPercentile(99) } };
 }
 
-async function startJunction(s: StompScenario): Promise<{ port: number; stop: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
-  const config = join(dir, 'junction.yaml');
-  writeFileSync(
-    config,
-    [
-      'log: { level: info }',
-      'admin: { enabled: false }',
-      `store: { type: ${s.store}, embedded: { dataDir: ${join(dir, 'redis')} } }`,
-      'listeners: { host: 127.0.0.1, mqtt: { enabled: false }, amqp: { enabled: false }, stomp: { port: 0, tls: false }, websocket: { enabled: false } }',
-    ].join('\n'),
-  );
-  const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/junction.js'), 'start', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('junction did not start')), 30_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /"stomp\/tcp 127\.0\.0\.1:(\d+)"/.exec(line);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-  });
-  return {
-    port,
-    stop: async () => {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 export async function runStompScenario(s: StompScenario): Promise<Record<string, unknown>> {
-  const junction = s.junctionPort ? { port: s.junctionPort, stop: async () => {} } : await startJunction(s);
+  const junction = s.junctionPort ? { port: s.junctionPort, stop: async () => {} } : await startJunctionProcess(s.store, 'stomp');
   let j: Result;
   try {
     j = await drive(junction.port, s, {});

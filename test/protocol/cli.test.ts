@@ -96,13 +96,15 @@ describe('junction command', () => {
       const dir = mkdtempSync(join(tmpdir(), 'junction-data-'));
       const config = writeConfig(
         `admin:\n  host: 127.0.0.1\n  port: 0\nlog:\n  level: info\nstore:\n  embedded:\n    dataDir: ${dir}\n` +
-          'listeners: { host: 127.0.0.1, stomp: { port: 0 }, websocket: { port: 0 } }\n',
+          'listeners: { host: 127.0.0.1, stomp: { port: 0 }, amqp: { port: 0 }, websocket: { port: 0 } }\n',
       );
       const p = spawn(process.execPath, [bin, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(p);
       const running = await startBroker(p);
-      expect(running).toMatchObject({ role: 'active', store: `embedded redis-server (${dir})`, anonymous: true, adapters: ['stomp'] });
-      expect(running.listeners).toEqual(expect.arrayContaining([expect.stringMatching(/^stomp\/tcp 127\.0\.0\.1:\d+$/)]));
+      expect(running).toMatchObject({ role: 'active', store: `embedded redis-server (${dir})`, anonymous: true, adapters: ['stomp', 'amqp'] });
+      expect(running.listeners).toEqual(expect.arrayContaining([
+        expect.stringMatching(/^stomp\/tcp 127\.0\.0\.1:\d+$/), expect.stringMatching(/^amqp\/tcp 127\.0\.0\.1:\d+$/),
+      ]));
       const redisPid = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
       expect(existsSync(join(dir, 'appendonlydir'))).toBe(true);
       const port = Number(String(running.admin).split(':').pop());
