@@ -6,7 +6,7 @@ import { AmqpService } from './service.ts';
 
 export const amqpAdapter: AdapterFactory = (ctx) => {
   patchRheaLinkNames();
-  const service = new AmqpService(ctx, { creditWindow: ctx.config.amqp.creditWindow }, ctx.log.child({ protocol: 'amqp' }));
+  const service = new AmqpService(ctx, { creditWindow: ctx.config.amqp.creditWindow, bareAddress: ctx.config.amqp.bareAddress }, ctx.log.child({ protocol: 'amqp' }));
   return {
     protocol: 'amqp',
     subprotocols: ['amqp'],

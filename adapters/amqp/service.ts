@@ -20,6 +20,8 @@ import { ConversionError, fromAmqp, toAmqp } from './conversion.ts';
 export interface AmqpSettings {
   /** Messages a client may send ahead of the store (link credit granted to its senders). */
   creditWindow: number;
+  /** What a bare address names when no capability says. */
+  bareAddress: 'queue' | 'topic';
 }
 
 interface ConnState {
@@ -168,7 +170,7 @@ export class AmqpService {
     r.set_target({ address: address ?? undefined, capabilities: caps.length > 0 ? caps : undefined } as unknown as Parameters<Receiver['set_target']>[0]);
     let dest: Destination | undefined;
     try {
-      dest = address ? destinationOf(address, caps, false) : undefined; // no address: the anonymous relay
+      dest = address ? destinationOf(address, caps, false, this.settings.bareAddress) : undefined; // no address: the anonymous relay
     } catch (err) {
       r.close(conditionOf(err));
       return;
@@ -226,7 +228,7 @@ export class AmqpService {
           : this.a.broker.createTemporaryQueue({ connectionId: st.connectionId });
       } else {
         if (!source.address) throw new AddressError('A receiving link needs a source address (or dynamic: true)');
-        dest = destinationOf(source.address, caps, true);
+        dest = destinationOf(source.address, caps, true, this.settings.bareAddress);
       }
     } catch (err) {
       s.set_source({ address: source.address } as unknown as Parameters<Sender['set_source']>[0]);

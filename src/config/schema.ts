@@ -127,6 +127,8 @@ export const configSchema = z
       .strictObject({
         /** Messages a client's sending link may have ahead of the store (its link credit). */
         creditWindow: z.number().int().min(1).default(100),
+        /** What an address without queue:// or topic:// names (a terminus capability still decides first). */
+        bareAddress: z.enum(['queue', 'topic']).default('queue'),
       })
       .prefault({}),
     admin: z

@@ -196,6 +196,26 @@ describe('AMQP: Qpid JMS conventions', () => {
   });
 });
 
+describe('AMQP: bare addresses', () => {
+  it('follow the terminus capability, else amqp.bareAddress', async () => {
+    const topics = await startAmqpServer({ amqp: { bareAddress: 'topic' } });
+    try {
+      const c = await AmqpClient.connect(topics.port);
+      const { got } = await c.receiver({ source: 'prices.eur', credit_window: 10 });
+      const snd = await c.sender('prices.eur');
+      await c.send(snd, { body: 'as topic' });
+      expect(text((await got.nth(1)).message)).toBe('as topic');
+      expect(topics.server.broker.getQueue('prices.eur')).toBeUndefined();
+      const q = await c.sender({ target: { address: 'jobs', capabilities: ['queue'] } });
+      await c.send(q, { body: 'as queue' });
+      expect(topics.server.broker.getQueue('jobs')?.messages).toBe(1);
+      c.close();
+    } finally {
+      await topics.stop();
+    }
+  });
+});
+
 describe('AMQP over WebSocket', () => {
   it('serves the shared WebSocket port (subprotocol amqp)', async () => {
     const ws = rhea.websocket_connect(WebSocket as never);
