@@ -60,8 +60,18 @@ function startBroker(p: ChildProcess): Promise<Record<string, unknown>> {
 }
 
 const children: ChildProcess[] = [];
+/** Data directories of embedded Redis servers, stopped here if a failed test left one running. */
+const dataDirs: string[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const dir of dataDirs.splice(0)) {
+    try {
+      const pid = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server')) process.kill(pid, 'SIGTERM');
+    } catch {
+      // not started, or already gone (a clean stop removes the pid file)
+    }
+  }
 });
 
 describe('junction command', () => {
@@ -94,6 +104,7 @@ describe('junction command', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`start runs on the embedded Redis by default, serves /health, then stops cleanly on ${signal}`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'junction-data-'));
+      dataDirs.push(dir);
       const config = writeConfig(
         `admin:\n  host: 127.0.0.1\n  port: 0\nlog:\n  level: info\nstore:\n  embedded:\n    dataDir: ${dir}\n` +
           'listeners: { host: 127.0.0.1, stomp: { port: 0 }, amqp: { port: 0 }, websocket: { port: 0 } }\n',
