@@ -2,8 +2,8 @@
 // receipts outstanding) and 1 client-individual consumer acking each MESSAGE, 1 KB bodies. Runs
 // against a Junction process started here (on the embedded Redis store by default) and, when
 // ../shared/anchors/start-activemq.sh has started it, against ActiveMQ on port 26613.
-import * as hdr from 'hdr-histogram-js';
 import { startJunctionProcess } from '../lib/junction-process.ts';
+import { Measurement, type Measured } from '../lib/measure.ts';
 import { BenchStomp, reachable } from '../lib/stomp-client.ts';
 
 export interface StompScenario {
@@ -16,26 +16,17 @@ export interface StompScenario {
   junctionPort?: number;
 }
 
-interface Result {
-  msgsPerSec: number;
-  latencyUs: { p50: number; p99: number };
-}
 
-async function drive(port: number, s: StompScenario, login: Record<string, string>): Promise<Result> {
+async function drive(port: number, s: StompScenario, login: Record<string, string>): Promise<Measured> {
   const dest = `/queue/bench.stomp.${Date.now()}`;
   const producer = await BenchStomp.connect(port, login);
   const consumer = await BenchStomp.connect(port, login);
-  const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const m = new Measurement();
   const body = Buffer.alloc(s.size, 0x73);
-  let measuring = false;
-  let received = 0;
   let running = true;
   consumer.onFrame = (f) => {
     if (f.command !== 'MESSAGE') return;
-    if (measuring) {
-      received++;
-      latency.recordValue(Math.max(1, Math.round((performance.now() - Number(f.headers.get('t'))) * 1000)));
-    }
+    m.record(Number(f.headers.get('t')));
     consumer.send('ACK', [['id', f.headers.get('ack') ?? '']]);
   };
   consumer.send('SUBSCRIBE', [['id', '1'], ['destination', dest], ['ack', 'client-individual'], ['activemq.prefetchSize', '1000']]);
@@ -56,21 +47,16 @@ async function drive(port: number, s: StompScenario, login: Record<string, strin
     }
   };
   pump();
-  await new Promise((r) => setTimeout(r, 2000)); // warm-up
-  measuring = true;
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, s.seconds * 1000));
-  measuring = false;
-  const elapsed = (performance.now() - t0) / 1000;
+  const result = await m.run(s.seconds);
   running = false;
   producer.close();
   consumer.close();
-  return { msgsPerSec: Math.round(received / elapsed), latencyUs: { p50: latency.getValueAtPercentile(50), p99: latency.getValueAtPercentile(99) } };
+  return result;
 }
 
 export async function runStompScenario(s: StompScenario): Promise<Record<string, unknown>> {
   const junction = s.junctionPort ? { port: s.junctionPort, stop: async () => {} } : await startJunctionProcess(s.store, 'stomp');
-  let j: Result;
+  let j: Measured;
   try {
     j = await drive(junction.port, s, {});
   } finally {

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import net from 'node:net';
+import { freePort } from '../../src/store/redis/embedded-redis.ts';
 
 export interface TestRedis {
   port: number;
@@ -15,13 +15,6 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** Starts redis-server (on `configFile` when given) with `args`; resolves once it prints `readyLine`. */
 async function launch(configFile: string | undefined, args: string[], readyLine: string, fixedPort?: number): Promise<TestRedis> {

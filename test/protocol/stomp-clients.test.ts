@@ -8,6 +8,7 @@ import { Client, type IMessage } from '@stomp/stompjs';
 import stompit from 'stompit';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Collector } from '../helpers/collector.ts';
 import { startStompServer, type StompTestServer } from '../helpers/stomp.ts';
 
 let s: StompTestServer;
@@ -17,31 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.stop();
 });
-
-/** Collects items and lets a test await the n-th, with a bounded wait. */
-class Collector<T> {
-  readonly items: T[] = [];
-  private waiters: Array<() => void> = [];
-  push = (x: T): void => {
-    this.items.push(x);
-    for (const w of this.waiters.splice(0)) w();
-  };
-  async nth(n: number, timeoutMs = 5000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.items.length < n) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for item ${n} (have ${this.items.length})`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-    return this.items[n - 1] as T;
-  }
-}
 
 /** stompit's messages carry their headers at run time; @types/stompit leaves them out. */
 const headersOf = (m: stompit.Client.Message): Record<string, string> => (m as unknown as { headers: Record<string, string> }).headers;

@@ -168,7 +168,8 @@ function parentOf(pid: number): number | undefined {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port free at the moment of asking. */
+export async function freePort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const { port } = s.address() as net.AddressInfo;
