@@ -144,7 +144,7 @@ export class AmqpService {
       }),
     };
     st.ready.catch((err: unknown) => {
-      conn.close(conditionOf(err));
+      this.guard(() => conn.close(conditionOf(err)));
     });
     this.states.set(conn, st);
     return st;
@@ -177,13 +177,16 @@ export class AmqpService {
     }
     this.targets.set(r, dest);
     const st = this.state(conn);
-    void st.ready.then((ctx) => {
-      if (dest && ctx.principal && !this.a.security.isAllowed(ctx.principal, 'write', dest)) {
-        r.close({ condition: 'amqp:unauthorized-access', description: `${ctx.principal.username} may not send to ${addressOf(dest)}` });
-        return;
-      }
-      r.add_credit(this.settings.creditWindow);
-    }, () => {});
+    void st.ready.then(
+      (ctx) => this.guard(() => {
+        if (dest && ctx.principal && !this.a.security.isAllowed(ctx.principal, 'write', dest)) {
+          r.close({ condition: 'amqp:unauthorized-access', description: `${ctx.principal.username} may not send to ${addressOf(dest)}` });
+          return;
+        }
+        r.add_credit(this.settings.creditWindow);
+      }),
+      () => {},
+    );
   }
 
   private message(e: EventContext): void {
@@ -197,17 +200,17 @@ export class AmqpService {
     void st.ready
       .then((ctx) => this.a.broker.publish(fromAmqp(m, dest, ctx.principal?.anonymous ? undefined : ctx.principal?.username, Date.now()), ctx))
       .then(
-        () => {
+        () => this.guard(() => {
           if (!presettled) delivery.accept();
-        },
-        (err: unknown) => {
+        }),
+        (err: unknown) => this.guard(() => {
           if (!presettled) delivery.reject(conditionOf(err));
           else this.log.info({ err: (err as Error).message }, 'pre-settled amqp message refused (at-most-once: dropped)');
-        },
+        }),
       )
-      .finally(() => {
+      .finally(() => this.guard(() => {
         if (r.is_open()) r.add_credit(1);
-      });
+      }));
   }
 
   // ---- client receivers: consuming --------------------------------------------------------
@@ -280,9 +283,21 @@ export class AmqpService {
         this.outgoing.set(s, { consumer, ...(durable ? { durable } : {}) });
         setImmediate(() => this.syncCredit(s));
       })
-      .catch((err: unknown) => {
+      .catch((err: unknown) => this.guard(() => {
         if (s.is_open()) s.close(conditionOf(err));
-      });
+      }));
+  }
+
+  /**
+   * Runs a reply to a client whose link or connection may have gone meanwhile: rhea throws then,
+   * and an exception in a promise callback would otherwise end the process.
+   */
+  private guard(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.log.debug({ err }, 'amqp reply to a link that has gone');
+    }
   }
 
   /** The core consumer follows the link's credit. */
@@ -341,7 +356,7 @@ export class AmqpService {
         consumer.reject(tag, state.error?.description ?? state.error?.condition ?? 'rejected by the consumer');
         break;
     }
-    if (!delivery.settled) delivery.update(true);
+    if (!delivery.settled) this.guard(() => delivery.update(true));
   }
 }
 

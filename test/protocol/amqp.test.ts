@@ -178,6 +178,22 @@ describe('AMQP: sending and receiving', () => {
   });
 });
 
+describe('AMQP: clients that vanish', () => {
+  it('a sender whose connection drops before its message is stored harms nobody else', async () => {
+    const q = unique('vanish');
+    const quitter = await AmqpClient.connect(s.port);
+    const snd = await quitter.sender(`queue://${q}`);
+    for (let i = 0; i < 50; i++) snd.send({ body: `m${i}`, durable: true });
+    quitter.close();
+    const c = await client();
+    const after = await c.sender(`queue://${q}`);
+    expect(await c.send(after, { body: 'still fine', durable: true })).toMatchObject({ outcome: 'accepted' });
+    const { got } = await c.receiver({ source: `queue://${q}`, credit_window: 100 });
+    const last = await got.nth(s.server.broker.getQueue(q)!.messages);
+    expect(text(last.message)).toBe('still fine');
+  });
+});
+
 describe('AMQP: Qpid JMS conventions', () => {
   it('x-opt-delivery-delay schedules; bare reply-to with x-opt-jms-reply-to names a topic; absolute-expiry-time expires', async () => {
     const q = unique('jms');
