@@ -100,20 +100,30 @@ export class AmqpService {
       sender_options: { treat_modified_as_released: false, autosettle: false },
     };
     c.on('error', (err: unknown) => this.log.warn({ err }, 'amqp connection error'));
-    c.on('connection_open', (e: EventContext) => this.opened(e.connection));
-    c.on('disconnected', (e: EventContext) => this.closed(e.connection));
-    c.on('connection_close', (e: EventContext) => this.closed(e.connection));
-    c.on('receiver_open', (e: EventContext) => this.receiverOpen(e.connection, e.receiver as Receiver));
-    c.on('message', (e: EventContext) => this.message(e));
-    c.on('sender_open', (e: EventContext) => this.senderOpen(e.connection, e.sender as Sender));
-    c.on('sendable', (e: EventContext) => setImmediate(() => this.syncCredit(e.sender as Sender)));
-    c.on('sender_draining', (e: EventContext) => setImmediate(() => this.drain(e.sender as Sender)));
-    c.on('sender_close', (e: EventContext) => this.senderClosed(e.sender as Sender));
-    c.on('accepted', (e: EventContext) => this.outcome(e.delivery as AmqpDelivery, 'accepted'));
-    c.on('released', (e: EventContext) => this.outcome(e.delivery as AmqpDelivery, 'released'));
-    c.on('modified', (e: EventContext) => this.outcome(e.delivery as AmqpDelivery, 'modified'));
-    c.on('rejected', (e: EventContext) => this.outcome(e.delivery as AmqpDelivery, 'rejected'));
-    c.on('settled', (e: EventContext) => this.outcome(e.delivery as AmqpDelivery, 'settled'));
+    // rhea calls these while decoding a peer's frames: an exception must not reach its reader.
+    const on = (event: string, f: (e: EventContext) => void): void => {
+      c.on(event, (e: EventContext) => {
+        try {
+          f(e);
+        } catch (err) {
+          this.log.warn({ err, event }, 'amqp event handler failed');
+        }
+      });
+    };
+    on('connection_open', (e) => this.opened(e.connection));
+    on('disconnected', (e) => this.closed(e.connection));
+    on('connection_close', (e) => this.closed(e.connection));
+    on('receiver_open', (e) => this.receiverOpen(e.connection, e.receiver as Receiver));
+    on('message', (e) => this.message(e));
+    on('sender_open', (e) => this.senderOpen(e.connection, e.sender as Sender));
+    on('sendable', (e) => setImmediate(() => this.guard(() => this.syncCredit(e.sender as Sender))));
+    on('sender_draining', (e) => setImmediate(() => this.guard(() => this.drain(e.sender as Sender))));
+    on('sender_close', (e) => this.senderClosed(e.sender as Sender));
+    on('accepted', (e) => this.outcome(e.delivery as AmqpDelivery, 'accepted'));
+    on('released', (e) => this.outcome(e.delivery as AmqpDelivery, 'released'));
+    on('modified', (e) => this.outcome(e.delivery as AmqpDelivery, 'modified'));
+    on('rejected', (e) => this.outcome(e.delivery as AmqpDelivery, 'rejected'));
+    on('settled', (e) => this.outcome(e.delivery as AmqpDelivery, 'settled'));
   }
 
   private state(conn: Connection): ConnState {
