@@ -5,6 +5,7 @@ import rhea, { type EventContext, type Message } from 'rhea';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/security/password.ts';
 import { AmqpClient, startAmqpServer, type AmqpTestServer } from '../helpers/amqp.ts';
+import { Collector } from '../helpers/collector.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 import { WebSocket } from 'ws';
 
@@ -114,15 +115,22 @@ describe('AMQP: sending and receiving', () => {
     const b = await client();
     const ra = await a.receiver({ name: 'pool', source, credit_window: 1 });
     const rb = await b.receiver({ name: 'pool', source, credit_window: 1 });
-    ra.link.on('message', (e: EventContext) => e.delivery?.accept());
-    rb.link.on('message', (e: EventContext) => e.delivery?.accept());
+    const all = new Collector<[string, string]>();
+    ra.link.on('message', (e: EventContext) => {
+      e.delivery?.accept();
+      all.push(['a', text(e.message as Message)]);
+    });
+    rb.link.on('message', (e: EventContext) => {
+      e.delivery?.accept();
+      all.push(['b', text(e.message as Message)]);
+    });
     const pub = await client();
     const snd = await pub.sender(`topic://${t}`);
     for (let i = 0; i < 10; i++) await pub.send(snd, { body: `w${i}` });
-    await Promise.all([ra.got.nth(1), rb.got.nth(1)]);
-    const total = (): number => ra.got.items.length + rb.got.items.length;
-    await (total() >= 10 ? Promise.resolve() : ra.got.nth(10 - rb.got.items.length).catch(() => undefined));
-    expect(new Set([...ra.got.items, ...rb.got.items].map((x) => text(x.message))).size).toBe(total());
+    await all.nth(10);
+    await expect(all.nth(11, 200)).rejects.toThrow(/timed out/);
+    expect(all.items.map(([, body]) => body).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `w${i}`).sort());
+    expect(new Set(all.items.map(([link]) => link))).toEqual(new Set(['a', 'b']));
   });
 
   it('filters with a JMS selector source filter, and honours no-local', async () => {
