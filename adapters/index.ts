@@ -6,6 +6,7 @@ import type { Broker } from '../src/core/broker.ts';
 import type { ProtocolHandler } from '../src/net/listeners.ts';
 import type { SecurityService } from '../src/security/security-service.ts';
 import { amqpAdapter } from './amqp/index.ts';
+import { mqttAdapter } from './mqtt/index.ts';
 import { stompAdapter } from './stomp/index.ts';
 
 export interface AdapterContext {
@@ -17,5 +18,4 @@ export interface AdapterContext {
 
 export type AdapterFactory = (ctx: AdapterContext) => ProtocolHandler;
 
-/** Adapters built so far; MQTT adds its factory here too. */
-export const ADAPTERS: readonly AdapterFactory[] = [stompAdapter, amqpAdapter];
+export const ADAPTERS: readonly AdapterFactory[] = [mqttAdapter, stompAdapter, amqpAdapter];

@@ -8,7 +8,7 @@ import type { JunctionConfig } from './config/schema.ts';
 import { Broker } from './core/broker.ts';
 import { PolicyResolver, DEFAULT_POLICY, type PolicySettings } from './core/policy.ts';
 import { FencedError } from './core/errors.ts';
-import { Listeners } from './net/listeners.ts';
+import { Listeners, type ProtocolHandler } from './net/listeners.ts';
 import { SecurityService } from './security/security-service.ts';
 import { openConfiguredStore, type ConfiguredStore } from './store/configured-store.ts';
 import type { Store } from './store/store.ts';
@@ -40,6 +40,7 @@ export class JunctionServer {
     readonly listeners: Listeners,
     private readonly log: Logger,
     private readonly storeHolder: ConfiguredStore,
+    private readonly handlers: readonly ProtocolHandler[],
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
@@ -86,13 +87,15 @@ export class JunctionServer {
     const handlers = (opts.adapters ?? ADAPTERS).map((f) => f({ broker, security, config, log }));
     let listeners: Listeners;
     try {
+      for (const h of handlers) await h.start?.();
       listeners = await Listeners.open(config, handlers, log);
     } catch (err) {
+      await closeHandlers(handlers, log);
       await broker.close();
       await held.release();
       throw err;
     }
-    const server = new JunctionServer(config, broker, security, listeners, log, held);
+    const server = new JunctionServer(config, broker, security, listeners, log, held, handlers);
     self.server = server;
     if (config.admin.enabled) {
       try {
@@ -128,6 +131,7 @@ export class JunctionServer {
       this.log.info({ reason }, 'broker stopping: no longer accepting connections');
       if (reason === 'fenced') this.role = 'standby';
       await this.listeners.close();
+      await closeHandlers(this.handlers, this.log);
       await this.broker.close();
       await this.storeHolder.release();
       await this.admin?.close();
@@ -135,5 +139,15 @@ export class JunctionServer {
       this.resolveDone(reason);
     })();
     return this.stopping;
+  }
+}
+
+async function closeHandlers(handlers: readonly ProtocolHandler[], log: Logger): Promise<void> {
+  for (const h of handlers) {
+    try {
+      await h.close?.();
+    } catch (err) {
+      log.warn({ err, protocol: h.protocol }, 'protocol adapter did not close cleanly');
+    }
   }
 }

@@ -123,6 +123,20 @@ export const configSchema = z
         prefetch: z.number().int().min(1).default(1000),
       })
       .prefault({}),
+    mqtt: z
+      .strictObject({
+        /** Unacknowledged QoS 1 and 2 deliveries per subscription (Mosquitto: max_inflight_messages). */
+        maxInflight: z.number().int().min(1).max(65535).default(100),
+        /** Messages a persistent session's subscription holds while the device is away (Mosquitto: max_queued_messages). */
+        maxQueuedMessages: z.number().int().min(0).default(1000),
+        /** What a full session queue does: drop its oldest message (counted, logged) or refuse the publish. */
+        queueOverflow: z.enum(['drop-oldest', 'reject']).default('drop-oldest'),
+        /** Inbound QoS 2 messages a client may leave waiting for PUBREL before it is disconnected. */
+        maxInboundQoS2: z.number().int().min(1).default(1000),
+        /** Time a new connection has to send CONNECT. */
+        connectTimeoutMs: z.number().int().min(100).default(30_000),
+      })
+      .prefault({}),
     amqp: z
       .strictObject({
         /** Messages a client's sending link may have ahead of the store (its link credit). */

@@ -4,7 +4,7 @@
 // adapters translate frames into these calls.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Store, SessionRecord, StoreOp, SubscriptionRecord } from '../store/store.ts';
+import type { Store, SessionRecord, StoreOp, SubscriptionLimits, SubscriptionRecord } from '../store/store.ts';
 import type { Consumer, ConsumerOptions } from './consumer.ts';
 import { DedupWindow } from './dedup.ts';
 import { formatAddress, type Destination, validateName } from './destination.ts';
@@ -60,6 +60,16 @@ export interface SubscribeRequest extends Omit<ConsumerOptions, 'selector' | 'co
   durable?: { clientId: string; name: string };
   /** Topics: a shared subscription whose consumers compete; durable keeps it with no consumers. */
   shared?: { name: string; durable: boolean };
+  /** Limits for the subscription's queue, overriding the policy; kept with a durable subscription. */
+  limits?: SubscriptionLimits;
+}
+
+export interface PublishOptions {
+  /**
+   * Adapter session state written in the same atomic store batch as the message, so both or
+   * neither survive a crash (MQTT QoS 2: the message and the packet id that marks it received).
+   */
+  session?: SessionRecord;
 }
 
 export interface QueueInfo {
@@ -207,10 +217,17 @@ export class Broker {
   // ---- queues ----------------------------------------------------------------------------
 
   /** A queue wired to this broker's store writer, mover and clock, under the policy for `label`. */
-  private newQueue(init: Pick<QueueInit, 'name' | 'label' | 'durable' | 'subscription' | 'onIdle'>, dlqLabel: string): Queue {
+  private newQueue(
+    init: Pick<QueueInit, 'name' | 'label' | 'durable' | 'subscription' | 'onIdle'>,
+    dlqLabel: string,
+    limits?: SubscriptionLimits,
+  ): Queue {
+    const policy = this.policies.resolve(init.name, init.label, dlqLabel);
+    if (limits?.maxMessages !== undefined) policy.maxMessages = limits.maxMessages;
+    if (limits?.overflow !== undefined) policy.overflow = limits.overflow;
     return new Queue({
       ...init,
-      policy: this.policies.resolve(init.name, init.label, dlqLabel),
+      policy,
       writer: this.writer,
       mover: (target, m, ann) => this.move(target, m, ann),
       pager: init.durable ? this.pager : undefined,
@@ -286,7 +303,7 @@ export class Broker {
 
   // ---- publish ---------------------------------------------------------------------------
 
-  async publish(input: MessageInput, ctx: ClientContext): Promise<PublishResult> {
+  async publish(input: MessageInput, ctx: ClientContext, opts: PublishOptions = {}): Promise<PublishResult> {
     this.assertRunning();
     const now = this.now();
     const message = createMessage(input, ctx.principal?.username, now);
@@ -304,10 +321,14 @@ export class Broker {
       dedupUntil = now + window;
       if (this.dedup.checkAndRecord(dedupKey, now, dedupUntil)) {
         result.duplicate = true;
+        if (opts.session) await this.putSession(opts.session);
         return result;
       }
     }
-    if (targets.length === 0 || (message.expiresAt > 0 && message.expiresAt <= now)) return result;
+    if (targets.length === 0 || (message.expiresAt > 0 && message.expiresAt <= now)) {
+      if (opts.session) await this.putSession(opts.session);
+      return result;
+    }
 
     const size = messageSize(message);
     const reserved: Queue[] = [];
@@ -319,7 +340,7 @@ export class Broker {
       }
       placements = targets.map((q) => q.planPlacement(message, message.persistent && q.durable));
       const durable = message.persistent && targets.some((q) => q.durable);
-      if (durable) {
+      if (durable || opts.session) {
         const ops: StoreOp[] = [];
         targets.forEach((q, i) => {
           if (!q.durable) return;
@@ -327,8 +348,10 @@ export class Broker {
           // A paged-out entry is scheduled in the store exactly when its state carries a due time.
           const deliverAt = placement === 'paged' ? 0 : message.deliverAt;
           const state = { deliveryCount: 0, deliverAt, delivered: false };
+          if (!message.persistent) return;
           ops.push({ type: 'enqueue', queue: q.name, message, state, paged: placement !== 'resident' });
         });
+        if (opts.session) ops.push({ type: 'putSession', session: opts.session });
         if (dedupKey !== undefined) ops.push({ type: 'putDedup', record: { key: dedupKey, expiresAt: dedupUntil } });
         await this.writer.writeAndWait(ops);
       }
@@ -418,6 +441,7 @@ export class Broker {
   private subscriptionRecord(req: SubscribeRequest, ctx: ClientContext): SubscriptionRecord {
     const base = { pattern: req.destination.name, createdAt: this.now() };
     const extra: Partial<SubscriptionRecord> = {};
+    if (req.limits) extra.limits = { ...req.limits };
     if (req.selector !== undefined && req.selector.trim() !== '') extra.selector = req.selector;
     if (req.noLocal) extra.noLocal = true;
     if (req.shared) {
@@ -445,6 +469,7 @@ export class Broker {
     const queue = this.newQueue(
       { name: rec.name, label: `topic://${rec.pattern}`, durable, subscription: true, onIdle: durable ? undefined : onIdle },
       rec.pattern,
+      rec.limits,
     );
     const route: Route = {
       queue,
@@ -536,6 +561,10 @@ export class Broker {
 
   putSession(session: SessionRecord): Promise<void> {
     return this.writer.writeAndWait([{ type: 'putSession', session }]);
+  }
+
+  listSessions(prefix: string): Promise<SessionRecord[]> {
+    return this.store.listSessions(prefix);
   }
 
   deleteSession(id: string): Promise<void> {

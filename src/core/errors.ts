@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'fenced'
   | 'store-unavailable'
   | 'closed'
-  | 'config';
+  | 'config'
+  /** A client broke its protocol's rules (raised by adapters). */
+  | 'protocol';
 
 export class JunctionError extends Error {
   readonly code: ErrorCode;

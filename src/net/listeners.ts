@@ -31,6 +31,10 @@ export interface ProtocolHandler {
   readonly paths: readonly string[];
   handleSocket(socket: net.Socket, info: ConnectionInfo): void;
   handleWebSocket(ws: WebSocket, req: IncomingMessage, info: ConnectionInfo): void;
+  /** Work before the first connection is accepted (the core is running by then). */
+  start?(): Promise<void>;
+  /** Called once the listeners are closed, before the core closes. */
+  close?(): Promise<void>;
 }
 
 export interface ListenerAddress {

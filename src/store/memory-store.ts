@@ -398,6 +398,12 @@ export class MemoryStore implements Store {
     return s && structuredClone(s);
   }
 
+  async listSessions(prefix: string): Promise<SessionRecord[]> {
+    const out: SessionRecord[] = [];
+    for (const [id, s] of this.data.sessions) if (id.startsWith(prefix)) out.push(structuredClone(s));
+    return out;
+  }
+
   async stats(): Promise<StoreStats> {
     let entries = 0;
     for (const q of this.data.entries.values()) entries += q.size;

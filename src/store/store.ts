@@ -45,6 +45,13 @@ export interface SubscriptionRecord {
   subscriptionName?: string;
   shared: boolean;
   createdAt: number;
+  /** Limits the subscriber asked for, overriding the policy (an MQTT session's offline queue). */
+  limits?: SubscriptionLimits;
+}
+
+export interface SubscriptionLimits {
+  maxMessages?: number;
+  overflow?: 'block' | 'reject' | 'drop-oldest';
 }
 
 /** Adapter-owned session state (e.g. an MQTT persistent session), opaque to the store. */
@@ -137,5 +144,7 @@ export interface Store {
   /** Dedup records that have not expired at `now`. */
   loadDedup(now: number): Promise<DedupRecord[]>;
   getSession(id: string): Promise<SessionRecord | undefined>;
+  /** Every session record whose id starts with `prefix`, in no particular order. */
+  listSessions(prefix: string): Promise<SessionRecord[]>;
   stats(): Promise<StoreStats>;
 }

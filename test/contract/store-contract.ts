@@ -244,6 +244,19 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await s.getSession('mqtt:dev-1')).toBeUndefined();
     });
 
+    it('lists session records by id prefix, taking the prefix literally', async () => {
+      const s = await openStore();
+      const rec = (id: string) => ({ id, data: { id }, updatedAt: 1, expiresAt: 0 });
+      const ids = ['mqtt-will:a', 'mqtt-will:b*', 'mqtt:a', 'mqtt-wil', 'other'];
+      // Enough records to take several HSCAN rounds on Redis.
+      for (let i = 0; i < 700; i++) ids.push(`bulk:${i}`);
+      await s.apply(ids.map((id) => ({ type: 'putSession' as const, session: rec(id) })));
+      const wills = await s.listSessions('mqtt-will:');
+      expect(wills.map((r) => r.id).sort()).toEqual(['mqtt-will:a', 'mqtt-will:b*']);
+      expect((await s.listSessions('bulk:')).length).toBe(700);
+      expect(await s.listSessions('mqtt-will:b*x')).toEqual([]);
+    });
+
     it('a second handle on the same data sees everything the first wrote (restart)', async () => {
       const a = await openStore(1);
       const m = msg('persist', 'survives');

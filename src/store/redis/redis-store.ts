@@ -266,6 +266,20 @@ export class RedisStore implements Store {
     return v === null ? undefined : (JSON.parse(v) as SessionRecord);
   }
 
+  async listSessions(prefix: string): Promise<SessionRecord[]> {
+    // HSCAN with a glob needs escaping; filtering the ids here keeps the prefix literal.
+    const out: SessionRecord[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.call(() => this.redis.hscan(this.keys.sessions, cursor, 'COUNT', 500));
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        if ((flat[i] as string).startsWith(prefix)) out.push(JSON.parse(flat[i + 1] as string) as SessionRecord);
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    return out;
+  }
+
   async stats(): Promise<StoreStats> {
     const [messages, refs] = await this.call(() =>
       Promise.all([this.redis.hlen(this.keys.bodies), this.redis.hvals(this.keys.refs)]),

@@ -1,0 +1,36 @@
+// The MQTT adapter: MQTT 3.1 and 3.1.1 on aedes, on TCP 1883, TLS 8883 and the shared WebSocket
+// listener (subprotocols mqtt and mqttv3.1, or the path /mqtt). MQTT 5 is refused with CONNACK
+// code 1 until aedes speaks it; the session logic (session.ts) does not depend on the version.
+import { createWebSocketStream } from 'ws';
+import type { AdapterFactory } from '../index.ts';
+import { MqttService } from './service.ts';
+
+export const mqttAdapter: AdapterFactory = (ctx) => {
+  const c = ctx.config.mqtt;
+  const service = new MqttService(
+    ctx,
+    {
+      maxInflight: c.maxInflight,
+      maxInboundQoS2: c.maxInboundQoS2,
+      connectTimeoutMs: c.connectTimeoutMs,
+      limits: { maxMessages: c.maxQueuedMessages, overflow: c.queueOverflow },
+    },
+    ctx.log.child({ protocol: 'mqtt' }),
+  );
+  return {
+    protocol: 'mqtt',
+    subprotocols: ['mqtt', 'mqttv3.1'],
+    paths: ['/mqtt'],
+    start: () => service.start(),
+    close: () => service.close(),
+    handleSocket(socket, info) {
+      socket.setNoDelay(true);
+      service.accept(socket, info);
+    },
+    handleWebSocket(ws, req, info) {
+      const stream = createWebSocketStream(ws);
+      stream.on('error', () => {});
+      service.accept(stream, info, req);
+    },
+  };
+};
