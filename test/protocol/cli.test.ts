@@ -107,13 +107,14 @@ describe('junction command', () => {
       dataDirs.push(dir);
       const config = writeConfig(
         `admin:\n  host: 127.0.0.1\n  port: 0\nlog:\n  level: info\nstore:\n  embedded:\n    dataDir: ${dir}\n` +
-          'listeners: { host: 127.0.0.1, stomp: { port: 0 }, amqp: { port: 0 }, websocket: { port: 0 } }\n',
+          'listeners: { host: 127.0.0.1, mqtt: { port: 0 }, stomp: { port: 0 }, amqp: { port: 0 }, websocket: { port: 0 } }\n',
       );
       const p = spawn(process.execPath, [bin, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(p);
       const running = await startBroker(p);
-      expect(running).toMatchObject({ role: 'active', store: `embedded redis-server (${dir})`, anonymous: true, adapters: ['stomp', 'amqp'] });
+      expect(running).toMatchObject({ role: 'active', store: `embedded redis-server (${dir})`, anonymous: true, adapters: ['mqtt', 'stomp', 'amqp'] });
       expect(running.listeners).toEqual(expect.arrayContaining([
+        expect.stringMatching(/^mqtt\/tcp 127\.0\.0\.1:\d+$/),
         expect.stringMatching(/^stomp\/tcp 127\.0\.0\.1:\d+$/), expect.stringMatching(/^amqp\/tcp 127\.0\.0\.1:\d+$/),
       ]));
       const redisPid = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
