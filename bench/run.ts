@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { runAmqpScenario } from './scenarios/amqp.ts';
 import { runBacklogScenario } from './scenarios/backlog.ts';
 import { runCoreScenario } from './scenarios/core.ts';
+import { runMqttScenario } from './scenarios/mqtt.ts';
 import { runStompScenario } from './scenarios/stomp.ts';
 
 const program = new Command().name('bench').description('Junction load scenarios (one JSON line per run)');
@@ -48,6 +49,27 @@ program
       redisUrl: o.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     });
     process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+
+program
+  .command('mqtt')
+  .description('MQTT: QoS 0 fan-in (4 -> 1), QoS 1 (1 -> 1), fan-out (1 -> 50): Junction, and Mosquitto / ActiveMQ when their anchors run')
+  .option('--seconds <n>', 'measured duration of each shape', '5')
+  .option('--size <bytes>', 'payload size', '100')
+  .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
+  .option('--mosquitto-port <port>', 'MQTT port of the Mosquitto anchor', '41883')
+  .option('--activemq-port <port>', 'MQTT port of the ActiveMQ anchor', '21883')
+  .option('--junction-port <port>', 'drive a Junction already listening here instead of starting one')
+  .action(async (o: Record<string, string>) => {
+    const scenario: Parameters<typeof runMqttScenario>[0] = {
+      seconds: Number(o.seconds),
+      size: Number(o.size),
+      store: o.store as 'embedded' | 'memory',
+      mosquittoPort: Number(o.mosquittoPort),
+      activemqPort: Number(o.activemqPort),
+    };
+    if (o.junctionPort) scenario.junctionPort = Number(o.junctionPort);
+    process.stdout.write(`${JSON.stringify(await runMqttScenario(scenario))}\n`);
   });
 
 program

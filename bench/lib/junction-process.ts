@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export async function startJunctionProcess(store: 'embedded' | 'memory', protocol: 'stomp' | 'amqp'): Promise<{ port: number; stop: () => Promise<void> }> {
+export async function startJunctionProcess(store: 'embedded' | 'memory', protocol: 'stomp' | 'amqp' | 'mqtt'): Promise<{ port: number; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
   const config = join(dir, 'junction.yaml');
   const listeners = { mqtt: '{ enabled: false }', amqp: '{ enabled: false }', stomp: '{ enabled: false }' };
