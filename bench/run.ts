@@ -5,6 +5,7 @@ import { runAmqpScenario } from './scenarios/amqp.ts';
 import { runBacklogScenario } from './scenarios/backlog.ts';
 import { runCoreScenario } from './scenarios/core.ts';
 import { runMqttScenario } from './scenarios/mqtt.ts';
+import { runMqttIdleScenario } from './scenarios/mqtt-idle.ts';
 import { runStompScenario } from './scenarios/stomp.ts';
 
 const program = new Command().name('bench').description('Junction load scenarios (one JSON line per run)');
@@ -70,6 +71,17 @@ program
     };
     if (o.junctionPort) scenario.junctionPort = Number(o.junctionPort);
     process.stdout.write(`${JSON.stringify(await runMqttScenario(scenario))}\n`);
+  });
+
+program
+  .command('mqtt-idle')
+  .description("many idle MQTT devices (CONNECT + one QoS 1 subscription each): the broker's resident memory per connection")
+  .option('--connections <n>', 'devices to connect', '10000')
+  .option('--subscribe <bool>', 'each device subscribes to its command topic', 'true')
+  .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
+  .action(async (o: Record<string, string>) => {
+    const result = await runMqttIdleScenario({ connections: Number(o.connections), subscribe: o.subscribe !== 'false', store: o.store as 'embedded' | 'memory' });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   });
 
 program

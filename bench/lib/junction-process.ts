@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export async function startJunctionProcess(store: 'embedded' | 'memory', protocol: 'stomp' | 'amqp' | 'mqtt'): Promise<{ port: number; stop: () => Promise<void> }> {
+export async function startJunctionProcess(store: 'embedded' | 'memory', protocol: 'stomp' | 'amqp' | 'mqtt'): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
   const config = join(dir, 'junction.yaml');
   const listeners = { mqtt: '{ enabled: false }', amqp: '{ enabled: false }', stomp: '{ enabled: false }' };
@@ -36,6 +36,7 @@ export async function startJunctionProcess(store: 'embedded' | 'memory', protoco
   child.stdout!.resume();
   return {
     port,
+    pid: child.pid ?? 0,
     stop: async () => {
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
