@@ -1,6 +1,7 @@
 // The MQTT adapter: MQTT 3.1 and 3.1.1 on aedes, on TCP 1883, TLS 8883 and the shared WebSocket
 // listener (subprotocols mqtt and mqttv3.1, or the path /mqtt). MQTT 5 is refused with CONNACK
 // code 1 until aedes speaks it; the session logic (session.ts) does not depend on the version.
+import type { Socket } from 'node:net';
 import { createWebSocketStream } from 'ws';
 import type { AdapterFactory } from '../index.ts';
 import { MqttService } from './service.ts';
@@ -25,6 +26,7 @@ export const mqttAdapter: AdapterFactory = (ctx) => {
     close: () => service.close(),
     handleSocket(socket, info) {
       socket.setNoDelay(true);
+      corkPerTurn(socket);
       service.accept(socket, info);
     },
     handleWebSocket(ws, req, info) {
@@ -34,3 +36,24 @@ export const mqttAdapter: AdapterFactory = (ctx) => {
     },
   };
 };
+
+/**
+ * Packets written in one event-loop turn leave in one write: mqtt-packet corks only until the
+ * next tick, so under load each packet was its own writev system call.
+ */
+function corkPerTurn(socket: Socket): void {
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = ((...args: unknown[]) => {
+    if (!corked && !socket.destroyed) {
+      corked = true;
+      socket.cork();
+      setImmediate(uncork);
+    }
+    return write(...args);
+  }) as Socket['write'];
+}

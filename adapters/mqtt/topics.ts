@@ -8,13 +8,40 @@ import { InvalidDestinationError } from '../../src/core/errors.ts';
 const SHARE_PREFIX = '$share/';
 
 function swapSeparators(s: string, from: string, to: string): string {
+  if (!s.includes(to)) return s.replaceAll(from, to);
   let out = '';
   for (const ch of s) out += ch === from ? to : ch === to ? from : ch;
   return out;
 }
 
+/**
+ * Devices publish to the same topics over and over: converted names are kept, up to a bound,
+ * so the hot path skips the swap and the validation.
+ */
+class NameCache {
+  private readonly map = new Map<string, string>();
+  constructor(private readonly max: number) {}
+
+  get(key: string, convert: (k: string) => string): string {
+    let v = this.map.get(key);
+    if (v === undefined) {
+      v = convert(key);
+      if (this.map.size >= this.max) this.map.clear();
+      this.map.set(key, v);
+    }
+    return v;
+  }
+}
+
+const toCore = new NameCache(10_000);
+const fromCore = new NameCache(10_000);
+
 /** The core topic an MQTT topic name publishes to. Throws InvalidDestinationError. */
 export function topicToCore(mqttTopic: string): string {
+  return toCore.get(mqttTopic, convertTopic);
+}
+
+function convertTopic(mqttTopic: string): string {
   if (mqttTopic.length === 0) throw new InvalidDestinationError('MQTT topic must not be empty', {});
   if (mqttTopic.includes('+') || mqttTopic.includes('#')) {
     throw new InvalidDestinationError(`Wildcards are not allowed in a PUBLISH topic: "${mqttTopic}"`, { topic: mqttTopic });
@@ -33,7 +60,7 @@ export function topicToCore(mqttTopic: string): string {
 
 /** The MQTT topic name a core topic is delivered under. */
 export function topicFromCore(coreTopic: string): string {
-  return swapSeparators(coreTopic, '.', '/');
+  return fromCore.get(coreTopic, (t) => swapSeparators(t, '.', '/'));
 }
 
 export interface MqttFilter {
