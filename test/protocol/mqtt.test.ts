@@ -3,6 +3,7 @@
 // wills, keep-alive, authentication and authorization, limits and bad input.
 import type { MqttClient } from 'mqtt';
 import type { IConnackPacket, IPublishPacket, ISubackPacket } from 'mqtt-packet';
+import rhea from 'rhea';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/security/password.ts';
 import { AmqpClient } from '../helpers/amqp.ts';
@@ -109,6 +110,22 @@ describe('MQTT: publish and subscribe', () => {
       const content = Buffer.isBuffer(body) ? body : (body.content as Buffer);
       expect(Buffer.compare(content, bytes)).toBe(0);
       expect(r.message.durable).toBe(true);
+    } finally {
+      amqp.conn.close();
+    }
+  });
+
+  it('delivers an AMQP durable message to an MQTT subscriber with the body bytes unchanged', async () => {
+    const mq = await client();
+    await mq.client.subscribeAsync('cmd/+', { qos: 2 });
+    const amqp = await AmqpClient.connect(s.amqpPort);
+    try {
+      const bytes = Buffer.from([0xde, 0xad, 0x00, 0xbe, 0xef]);
+      const snd = await amqp.sender({ target: { address: 'topic://cmd.pump' } });
+      expect(await amqp.send(snd, { body: rhea.message.data_section(bytes), durable: true })).toMatchObject({ outcome: 'accepted' });
+      const got = await mq.got.nth(1);
+      expect([got.topic, got.packet.qos]).toEqual(['cmd/pump', 2]);
+      expect(Buffer.compare(got.payload, bytes)).toBe(0);
     } finally {
       amqp.conn.close();
     }
