@@ -10,6 +10,7 @@ import type { IConnackPacket, IPublishPacket } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMqtt, endMqtt, RawMqtt, startMqttServer } from '../helpers/mqtt.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { RedisStore } from '../../src/store/redis/redis-store.ts';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -48,6 +49,29 @@ describe('MQTT on Redis across a graceful restart', () => {
       await endMqtt(back.client);
     } finally {
       await srv.stop();
+    }
+  });
+});
+
+describe('MQTT on Redis when Redis is down', () => {
+  it('a QoS 1 publish that cannot be stored gets no PUBACK: the connection closes and the client keeps the message', async () => {
+    const own = await startRedis();
+    const store = new RedisStore({ url: own.url, cluster: 'mqtt-down', epoch: 1, redis: { maxRetriesPerRequest: 0, retryStrategy: () => null } });
+    const srv = await startMqttServer({}, store);
+    try {
+      // A persistent session makes the topic's messages durable, so they must reach Redis.
+      const dev = await RawMqtt.connect(srv.port, { clientId: 'keeps-it', clean: false });
+      dev.raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'down/t', qos: 1 }] });
+      await dev.raw.next('suback');
+      const pub = await RawMqtt.connect(srv.port, { clientId: 'publisher' });
+      await own.stop();
+      pub.raw.send({ cmd: 'publish', topic: 'down/t', payload: Buffer.from('not stored'), qos: 1, messageId: 9 });
+      await pub.raw.closed;
+      expect(pub.raw.packets.items.some((p) => p.cmd === 'puback')).toBe(false);
+      dev.raw.close();
+    } finally {
+      await srv.stop();
+      await own.stop();
     }
   });
 });

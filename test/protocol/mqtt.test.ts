@@ -3,7 +3,10 @@
 // wills, keep-alive, authentication and authorization, limits and bad input.
 import type { MqttClient } from 'mqtt';
 import type { IConnackPacket, IPublishPacket, ISubackPacket } from 'mqtt-packet';
+import { once } from 'node:events';
+import mqttPacket from 'mqtt-packet';
 import rhea from 'rhea';
+import { WebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/security/password.ts';
 import { AmqpClient } from '../helpers/amqp.ts';
@@ -150,9 +153,26 @@ describe('MQTT: publish and subscribe', () => {
     const sub = await client({ ca: s.cert.cert, servername: 'localhost', rejectUnauthorized: true }, `mqtts://127.0.0.1:${s.tlsPort}`);
     await sub.client.subscribeAsync('secure/#', { qos: 1 });
     const ws = await client({}, `ws://127.0.0.1:${s.wsPort}/mqtt`);
-    expect((ws.client.stream as unknown as { socket?: { protocol?: string } }).socket?.protocol ?? 'mqtt').toBe('mqtt');
     await ws.client.publishAsync('secure/ws', 'over websocket', { qos: 1 });
     expect((await sub.got.nth(1)).payload.toString()).toBe('over websocket');
+  });
+
+  it('picks MQTT on the shared WebSocket port by the subprotocols mqtt and mqttv3.1', async () => {
+    for (const protocol of ['mqtt', 'mqttv3.1']) {
+      const ws = new WebSocket(`ws://127.0.0.1:${s.wsPort}/`, [protocol]);
+      try {
+        await once(ws, 'open');
+        expect(ws.protocol).toBe(protocol);
+        ws.send(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `ws-${protocol}`, keepalive: 0 }));
+        // MQTT packets need not align with WebSocket messages: collect the 4 bytes of the CONNACK.
+        let data = Buffer.alloc(0);
+        while (data.length < 4) data = Buffer.concat([data, ((await once(ws, 'message')) as [Buffer])[0]]);
+        // CONNACK: packet type 2, remaining length 2, no session, return code 0.
+        expect([...data]).toEqual([0x20, 0x02, 0x00, 0x00]);
+      } finally {
+        ws.terminate();
+      }
+    }
   });
 });
 
