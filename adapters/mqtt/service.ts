@@ -81,7 +81,7 @@ export class MqttService implements PersistenceHost {
       mq: nullEmitter,
       persistence: corePersistence(this),
       connectTimeout: this.settings.connectTimeoutMs,
-      // The hooks return at once; their work runs as tracked promises (see track()).
+      // The hooks return at once and call back when their core work is done.
       preConnect: (client, packet, cb) => {
         if (!packet.clientId) this.anonymousIds.add(client);
         cb(null, true);
@@ -101,7 +101,9 @@ export class MqttService implements PersistenceHost {
         );
       },
       authorizePublish: (client, packet, cb) => {
-        this.track(this.authorizePublish(client as unknown as AedesClient | null, packet as unknown as PublishLike)).then(
+        const p = this.authorizePublish(client as unknown as AedesClient | null, packet as unknown as PublishLike);
+        // Wills are published as connections close, shutdown included: close() waits for them.
+        (packet.cmd === 'publish' ? p : this.track(p)).then(
           () => cb(null),
           (err: unknown) => cb(err as Error),
         );

@@ -10,6 +10,7 @@ import { WebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/security/password.ts';
 import { AmqpClient } from '../helpers/amqp.ts';
+import { Collector } from '../helpers/collector.ts';
 import { connectMqtt, endMqtt, RawMqtt, startMqttServer, type MqttTestServer } from '../helpers/mqtt.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 
@@ -139,12 +140,16 @@ describe('MQTT: publish and subscribe', () => {
     const b = await client({ clientId: 'worker-b' });
     await a.client.subscribeAsync('$share/workers/jobs/#', { qos: 1 });
     await b.client.subscribeAsync('$share/workers/jobs/#', { qos: 1 });
+    const both = new Collector<string>();
+    a.client.on('message', (_t, p: Buffer) => both.push(p.toString()));
+    b.client.on('message', (_t, p: Buffer) => both.push(p.toString()));
     const pub = await client();
     for (let i = 0; i < 10; i++) await pub.client.publishAsync(`jobs/${i}`, `job-${i}`, { qos: 1 });
-    const deadline = Date.now() + 5000;
-    while (a.got.items.length + b.got.items.length < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    const all = [...a.got.items, ...b.got.items].map((g) => g.payload.toString()).sort();
-    expect(all).toEqual(Array.from({ length: 10 }, (_, i) => `job-${i}`).sort());
+    await both.nth(10);
+    await marker(pub.client, 'jobs/end');
+    await both.nth(11);
+    expect(both.items.slice(0, 10).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `job-${i}`).sort());
+    expect(both.items[10]).toBe('marker');
     expect(a.got.items.length).toBeGreaterThan(0);
     expect(b.got.items.length).toBeGreaterThan(0);
   });
