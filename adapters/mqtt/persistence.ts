@@ -48,13 +48,11 @@ export function corePersistence(host: PersistenceHost): Record<string, unknown> 
     async removeSubscriptions(client: unknown, filters: string[]) {
       await session(client).unsubscribe(filters);
     },
+    // The session was loaded (or a clean one started) when the client authenticated.
     async subscriptionsByClient(client: { id: string }) {
-      const s = host.sessionById(client.id);
-      return s ? s.resume(s.inheritedState) : [];
+      return host.sessionById(client.id)?.storedSubscriptions() ?? [];
     },
-    async cleanSubscriptions(client: unknown) {
-      await session(client).startClean();
-    },
+    async cleanSubscriptions() {},
     async subscriptionsByTopic() {
       return [];
     },

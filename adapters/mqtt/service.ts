@@ -13,7 +13,7 @@ import type { AdapterContext } from '../index.ts';
 import type { ConnectionInfo } from '../../src/net/listeners.ts';
 import { corePersistence, type PersistenceHost, type WillPacket } from './persistence.ts';
 import { MqttSession, type AedesClient, type SessionSettings } from './session.ts';
-import { WILL_PREFIX, willRecord, type StoredWill } from './session-state.ts';
+import { WILL_PREFIX, willRecord, type SessionState, type StoredWill } from './session-state.ts';
 
 export interface MqttSettings extends SessionSettings {
   connectTimeoutMs: number;
@@ -50,7 +50,7 @@ interface PublishLike {
 class ConnackError extends Error {
   constructor(
     message: string,
-    readonly returnCode: 2 | 4 | 5,
+    readonly returnCode: 2 | 3 | 4 | 5,
   ) {
     super(message);
   }
@@ -210,12 +210,21 @@ export class MqttService implements PersistenceHost {
     }
     // [MQTT-3.1.4-2] a second connection with the same client id takes the session over.
     const previous = this.byClientId.get(client.id);
+    let inherited: SessionState | undefined;
     if (previous && previous !== session) {
-      session.inheritedState = previous.state;
+      inherited = previous.state;
       previous.close();
       previous.log.info({ clientId: client.id }, 'mqtt session taken over by a new connection');
     }
     this.byClientId.set(client.id, session);
+    // The session is loaded here, where a failure can still be answered with a CONNACK code.
+    try {
+      if (client.clean) await session.startClean();
+      else await session.resume(inherited);
+    } catch (err) {
+      session.log.warn({ clientId: client.id, reason: (err as Error).message }, 'mqtt connection refused: session state unavailable');
+      throw new ConnackError(`session state unavailable: ${(err as Error).message}`, 3);
+    }
   }
 
   private async authorizePublish(client: AedesClient | null, packet: PublishLike): Promise<void> {

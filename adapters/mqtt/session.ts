@@ -54,8 +54,6 @@ interface Inflight {
 export class MqttSession {
   state: SessionState;
   principal: Principal | undefined;
-  /** A taken-over connection's persistent state, resumed by this one. */
-  inheritedState: SessionState | undefined;
   /** True once CONNACK is out; deliveries wait for it. */
   ready = false;
   closed = false;
@@ -88,8 +86,12 @@ export class MqttSession {
   // ---- session start ---------------------------------------------------------------------
 
   /** CONNECT with clean session = 0: resumes the stored session (or `inherited`, on takeover). */
-  async resume(inherited: SessionState | undefined): Promise<Array<{ topic: string; qos: 0 | 1 | 2 }>> {
+  async resume(inherited: SessionState | undefined): Promise<void> {
     this.state = inherited?.persistent ? inherited : SessionState.fromRecord(this.client.id, await this.broker.getSession(SESSION_PREFIX + this.client.id));
+  }
+
+  /** The stored subscriptions aedes restores (each passes through subscribe() again). */
+  storedSubscriptions(): Array<{ topic: string; qos: 0 | 1 | 2 }> {
     return [...this.state.subscriptions].map(([topic, qos]) => ({ topic, qos }));
   }
 

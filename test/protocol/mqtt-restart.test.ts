@@ -54,7 +54,7 @@ describe('MQTT on Redis across a graceful restart', () => {
 });
 
 describe('MQTT on Redis when Redis is down', () => {
-  it('a QoS 1 publish that cannot be stored gets no PUBACK: the connection closes and the client keeps the message', async () => {
+  it('a QoS 1 publish that cannot be stored gets no PUBACK (the client keeps it), and a new session gets CONNACK 3', async () => {
     const own = await startRedis();
     const store = new RedisStore({ url: own.url, cluster: 'mqtt-down', epoch: 1, redis: { maxRetriesPerRequest: 0, retryStrategy: () => null } });
     const srv = await startMqttServer({}, store);
@@ -69,6 +69,10 @@ describe('MQTT on Redis when Redis is down', () => {
       await pub.raw.closed;
       expect(pub.raw.packets.items.some((p) => p.cmd === 'puback')).toBe(false);
       dev.raw.close();
+      // A session cannot be loaded either: CONNACK 3, server unavailable.
+      const later = await RawMqtt.connect(srv.port, { clientId: 'keeps-it', clean: false });
+      expect(later.connack.returnCode).toBe(3);
+      await later.raw.closed;
     } finally {
       await srv.stop();
       await own.stop();
