@@ -14,6 +14,7 @@ export const mqttAdapter: AdapterFactory = (ctx) => {
       maxInflight: c.maxInflight,
       maxInboundQoS2: c.maxInboundQoS2,
       connectTimeoutMs: c.connectTimeoutMs,
+      sessionExpiryMs: c.sessionExpirySeconds * 1000,
       limits: { maxMessages: c.maxQueuedMessages, overflow: c.queueOverflow },
     },
     ctx.log.child({ protocol: 'mqtt' }),

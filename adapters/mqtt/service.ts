@@ -12,11 +12,14 @@ import type { Logger } from 'pino';
 import type { AdapterContext } from '../index.ts';
 import type { ConnectionInfo } from '../../src/net/listeners.ts';
 import { corePersistence, type PersistenceHost, type WillPacket } from './persistence.ts';
+import { SessionExpiry } from './session-expiry.ts';
 import { MqttSession, type AedesClient, type SessionSettings } from './session.ts';
 import { WILL_PREFIX, willRecord, type SessionState, type StoredWill } from './session-state.ts';
 
 export interface MqttSettings extends SessionSettings {
   connectTimeoutMs: number;
+  /** Unused persistent sessions are discarded this long after their device left; 0 = never. */
+  sessionExpiryMs: number;
 }
 
 /** An emitter that accepts aedes' calls and routes nothing: the core does the routing. */
@@ -65,12 +68,15 @@ export class MqttService implements PersistenceHost {
   /** Clients that sent an empty client id. */
   private readonly anonymousIds = new WeakSet<object>();
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly expiry: SessionExpiry;
 
   constructor(
     private readonly ctx: AdapterContext,
     private readonly settings: MqttSettings,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.expiry = new SessionExpiry(ctx.broker, settings.sessionExpiryMs, (id) => this.byClientId.has(id), log);
+  }
 
   get connections(): number {
     return this.byClientId.size;
@@ -133,6 +139,7 @@ export class MqttService implements PersistenceHost {
     });
     this.aedes = aedes;
     await this.publishOrphanedWills();
+    this.expiry.start();
   }
 
   /** Attaches one connection (TCP, TLS, or a WebSocket stream) to aedes and the core. */
@@ -144,8 +151,14 @@ export class MqttService implements PersistenceHost {
     this.sessions.set(client, session);
     stream.once('close', () => {
       const wasConnected = session.principal !== undefined;
+      const owner = this.byClientId.get(client.id) === session;
       session.close();
-      if (this.byClientId.get(client.id) === session) this.byClientId.delete(client.id);
+      if (owner) {
+        this.byClientId.delete(client.id);
+        void this.track(session.disconnected(this.settings.sessionExpiryMs)).catch((err: unknown) =>
+          log.warn({ err, clientId: client.id }, 'could not record the disconnect time of a persistent session'),
+        );
+      }
       if (wasConnected) log.info({ clientId: client.id }, 'mqtt client disconnected');
     });
   }
@@ -153,6 +166,7 @@ export class MqttService implements PersistenceHost {
   async close(): Promise<void> {
     const aedes = this.aedes;
     if (!aedes) return;
+    await this.expiry.stop();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     // Wills and acknowledgements in progress reach the core before it closes.
     await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, 5000).unref())]);

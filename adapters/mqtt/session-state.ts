@@ -36,7 +36,8 @@ export class SessionState {
     return undefined;
   }
 
-  toRecord(now: number): SessionRecord {
+  /** `expiresAt`: when an unused session may be discarded (0 = never; set at disconnect). */
+  toRecord(now: number, expiresAt = 0): SessionRecord {
     return {
       id: SESSION_PREFIX + this.clientId,
       data: {
@@ -46,7 +47,7 @@ export class SessionState {
         outbound: [...this.outbound].map(([id, o]) => [id, o.messageId, o.released]),
       },
       updatedAt: now,
-      expiresAt: 0,
+      expiresAt,
     };
   }
 

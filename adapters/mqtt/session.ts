@@ -387,6 +387,26 @@ export class MqttSession {
     this.broker.connectionClosed(this.connectionId);
   }
 
+  /** The device left: its persistent session starts to age (when sessions expire at all). */
+  async disconnected(expiryMs: number): Promise<void> {
+    if (!this.persistent || expiryMs <= 0) return;
+    const now = Date.now();
+    await this.broker.putSession(this.state.toRecord(now, now + expiryMs));
+  }
+
+  /** Removes a stored persistent session and its durable subscriptions (session expiry). */
+  static async discard(broker: Broker, clientId: string, stored: SessionState): Promise<void> {
+    for (const filter of stored.subscriptions.keys()) {
+      if (filter.startsWith('$share/')) continue;
+      try {
+        broker.unsubscribeDurable(clientId, filter);
+      } catch {
+        // Already gone.
+      }
+    }
+    await broker.deleteSession(SESSION_PREFIX + clientId);
+  }
+
   private saveState(): Promise<void> {
     return this.broker.putSession(this.state.toRecord(Date.now()));
   }

@@ -135,6 +135,8 @@ export const configSchema = z
         maxInboundQoS2: z.number().int().min(1).default(1000),
         /** Time a new connection has to send CONNECT. */
         connectTimeoutMs: z.number().int().min(100).default(30_000),
+        /** A persistent session unused this long after its device left is discarded with its queue; 0 = never. */
+        sessionExpirySeconds: z.number().min(0).default(0),
       })
       .prefault({}),
     amqp: z

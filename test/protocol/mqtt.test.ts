@@ -293,6 +293,37 @@ describe('MQTT: persistent sessions', () => {
   });
 });
 
+describe('MQTT: session expiry', () => {
+  let expiring: MqttTestServer;
+  beforeAll(async () => {
+    expiring = await startMqttServer({ mqtt: { sessionExpirySeconds: 0.3 } });
+  });
+  afterAll(async () => {
+    await expiring?.stop();
+  });
+
+  it('discards a persistent session unused for sessionExpirySeconds, and keeps a connected one', async () => {
+    const subsOf = (id: string) => expiring.server.broker.listSubscriptions().filter((r) => r.clientId === id);
+    const gone = await raw({ clientId: 'sleepy', clean: false }, expiring.port);
+    gone.raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'sleepy/cmd', qos: 1 }] });
+    await gone.raw.next('suback');
+    const stays = await raw({ clientId: 'awake', clean: false }, expiring.port);
+    stays.raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'awake/cmd', qos: 1 }] });
+    await stays.raw.next('suback');
+    gone.raw.send({ cmd: 'disconnect' });
+    await gone.raw.closed;
+    expect(subsOf('sleepy')).toHaveLength(1);
+    // No event marks an expiry from outside; wait for it, bounded.
+    const deadline = Date.now() + 5000;
+    while (subsOf('sleepy').length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(subsOf('sleepy')).toEqual([]);
+    expect(await expiring.server.broker.getSession('mqtt:sleepy')).toBeUndefined();
+    expect(subsOf('awake')).toHaveLength(1);
+    const back = await raw({ clientId: 'sleepy', clean: false }, expiring.port);
+    expect(back.connack.sessionPresent).toBe(false);
+  });
+});
+
 describe('MQTT: QoS 2', () => {
   it('publishes an inbound QoS 2 message once however often it is retransmitted before PUBREL', async () => {
     const sub = await client();
