@@ -78,10 +78,6 @@ export class MqttService implements PersistenceHost {
     this.expiry = new SessionExpiry(ctx.broker, settings.sessionExpiryMs, (id) => this.byClientId.has(id), log);
   }
 
-  get connections(): number {
-    return this.byClientId.size;
-  }
-
   async start(): Promise<void> {
     const aedes = await Aedes.createBroker({
       mq: nullEmitter,
