@@ -1,12 +1,11 @@
 // AMQP 1.0 test helpers: a broker with the AMQP (and STOMP) adapters on ephemeral loopback ports,
 // and a rhea client whose links collect deliveries and outcomes for bounded waits.
 import rhea, { type Connection, type ConnectionOptions, type Delivery, type EventContext, type Message, type Receiver, type ReceiverOptions, type Sender, type SenderOptions } from 'rhea';
-import { validateConfig } from '../../src/config/load.ts';
-import { JunctionServer } from '../../src/server.ts';
+import type { JunctionServer } from '../../src/server.ts';
 import { amqpAdapter } from '../../adapters/amqp/index.ts';
 import { stompAdapter } from '../../adapters/stomp/index.ts';
-import { silent } from './core.ts';
-import { makeTestCert, type TestCert } from './tls.ts';
+import { startTestServer } from './server.ts';
+import type { TestCert } from './tls.ts';
 import { Collector } from './collector.ts';
 
 export interface AmqpTestServer {
@@ -20,16 +19,11 @@ export interface AmqpTestServer {
 }
 
 export async function startAmqpServer(extra: Record<string, unknown> = {}): Promise<AmqpTestServer> {
-  const cert = makeTestCert();
-  const config = validateConfig({
-    store: { type: 'memory' },
-    admin: { enabled: false },
-    tls: { cert: cert.certFile, key: cert.keyFile },
-    listeners: { host: '127.0.0.1', mqtt: { enabled: false }, amqp: { port: 0, tlsPort: 0 }, stomp: { port: 0, tls: false }, websocket: { port: 0 } },
-    ...extra,
-    destinations: { defaults: { redeliveryDelayMs: 0 }, ...(extra.destinations as object | undefined) },
-  });
-  const server = await JunctionServer.start(config, { log: silent, adapters: [amqpAdapter, stompAdapter] });
+  const { server, cert } = await startTestServer(
+    [amqpAdapter, stompAdapter],
+    { mqtt: { enabled: false }, amqp: { port: 0, tlsPort: 0 }, stomp: { port: 0, tls: false }, websocket: { port: 0 } },
+    extra,
+  );
   return {
     server,
     cert,

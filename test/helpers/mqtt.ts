@@ -4,15 +4,14 @@
 import net from 'node:net';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import { validateConfig } from '../../src/config/load.ts';
-import { JunctionServer } from '../../src/server.ts';
+import type { JunctionServer } from '../../src/server.ts';
 import { amqpAdapter } from '../../adapters/amqp/index.ts';
 import { mqttAdapter } from '../../adapters/mqtt/index.ts';
 import { stompAdapter } from '../../adapters/stomp/index.ts';
 import type { Store } from '../../src/store/store.ts';
 import { Collector } from './collector.ts';
-import { silent } from './core.ts';
-import { makeTestCert, type TestCert } from './tls.ts';
+import { startTestServer } from './server.ts';
+import type { TestCert } from './tls.ts';
 
 export interface MqttTestServer {
   server: JunctionServer;
@@ -26,22 +25,12 @@ export interface MqttTestServer {
 }
 
 export async function startMqttServer(extra: Record<string, unknown> = {}, store?: Store): Promise<MqttTestServer> {
-  const cert = makeTestCert();
-  const config = validateConfig({
-    store: { type: 'memory' },
-    admin: { enabled: false },
-    tls: { cert: cert.certFile, key: cert.keyFile },
-    listeners: {
-      host: '127.0.0.1',
-      mqtt: { port: 0, tlsPort: 0 },
-      amqp: { port: 0, tls: false },
-      stomp: { port: 0, tls: false },
-      websocket: { port: 0 },
-    },
-    ...extra,
-    destinations: { defaults: { redeliveryDelayMs: 0 }, ...(extra.destinations as object | undefined) },
-  });
-  const server = await JunctionServer.start(config, { log: silent, adapters: [mqttAdapter, stompAdapter, amqpAdapter], ...(store ? { store } : {}) });
+  const { server, cert } = await startTestServer(
+    [mqttAdapter, stompAdapter, amqpAdapter],
+    { mqtt: { port: 0, tlsPort: 0 }, amqp: { port: 0, tls: false }, stomp: { port: 0, tls: false }, websocket: { port: 0 } },
+    extra,
+    store,
+  );
   return {
     server,
     cert,

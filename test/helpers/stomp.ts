@@ -3,13 +3,12 @@
 // tests where a client library would hide what is on the wire.
 import net from 'node:net';
 import tls from 'node:tls';
-import { validateConfig } from '../../src/config/load.ts';
-import { JunctionServer } from '../../src/server.ts';
+import type { JunctionServer } from '../../src/server.ts';
 import { stompAdapter } from '../../adapters/stomp/index.ts';
 import type { StompFrame } from '../../adapters/stomp/frame.ts';
 import { StompParser } from '../../adapters/stomp/parser.ts';
-import { silent } from './core.ts';
-import { makeTestCert, type TestCert } from './tls.ts';
+import { startTestServer } from './server.ts';
+import type { TestCert } from './tls.ts';
 import type { Store } from '../../src/store/store.ts';
 
 export interface StompTestServer {
@@ -22,23 +21,12 @@ export interface StompTestServer {
 }
 
 export async function startStompServer(extra: Record<string, unknown> = {}, store?: Store): Promise<StompTestServer> {
-  const cert = makeTestCert();
-  const config = validateConfig({
-    store: { type: 'memory' },
-    admin: { enabled: false },
-    tls: { cert: cert.certFile, key: cert.keyFile },
-    listeners: {
-      host: '127.0.0.1',
-      mqtt: { enabled: false },
-      amqp: { enabled: false },
-      stomp: { port: 0, tlsPort: 0 },
-      websocket: { port: 0 },
-    },
-    stomp: { minHeartbeatMs: 50 },
-    ...extra,
-    destinations: { defaults: { redeliveryDelayMs: 0 }, ...(extra.destinations as object | undefined) },
-  });
-  const server = await JunctionServer.start(config, { log: silent, adapters: [stompAdapter], ...(store ? { store } : {}) });
+  const { server, cert } = await startTestServer(
+    [stompAdapter],
+    { mqtt: { enabled: false }, amqp: { enabled: false }, stomp: { port: 0, tlsPort: 0 }, websocket: { port: 0 } },
+    { stomp: { minHeartbeatMs: 50 }, ...extra },
+    store,
+  );
   return {
     server,
     cert,

@@ -1,0 +1,28 @@
+// A Junction server for protocol tests: loopback listeners on ephemeral ports, a throwaway TLS
+// certificate, no admin port, the memory store unless the test gives a store or a store config,
+// and immediate redelivery unless the test sets its own destination defaults.
+import { validateConfig } from '../../src/config/load.ts';
+import type { AdapterFactory } from '../../adapters/index.ts';
+import { JunctionServer } from '../../src/server.ts';
+import type { Store } from '../../src/store/store.ts';
+import { silent } from './core.ts';
+import { makeTestCert, type TestCert } from './tls.ts';
+
+export async function startTestServer(
+  adapters: readonly AdapterFactory[],
+  listeners: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+  store?: Store,
+): Promise<{ server: JunctionServer; cert: TestCert }> {
+  const cert = makeTestCert();
+  const config = validateConfig({
+    store: { type: 'memory' },
+    admin: { enabled: false },
+    tls: { cert: cert.certFile, key: cert.keyFile },
+    listeners: { host: '127.0.0.1', ...listeners },
+    ...extra,
+    destinations: { defaults: { redeliveryDelayMs: 0 }, ...(extra.destinations as object | undefined) },
+  });
+  const server = await JunctionServer.start(config, { log: silent, adapters, ...(store ? { store } : {}) });
+  return { server, cert };
+}
