@@ -40,15 +40,3 @@ export class BenchStomp {
     this.socket.destroy();
   }
 }
-
-/** Whether something listens on the loopback port. */
-export function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}

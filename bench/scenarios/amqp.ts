@@ -3,7 +3,7 @@
 // Junction process started here (embedded Redis store by default) and, when
 // ../shared/anchors/start-rabbitmq.sh has started it, against RabbitMQ's AMQP 1.0 on 35672.
 import rhea, { type Connection, type EventContext } from 'rhea';
-import { reachable } from '../lib/stomp-client.ts';
+import { reachable } from '../lib/reachable.ts';
 import { startJunctionProcess } from '../lib/junction-process.ts';
 import { Measurement, type Measured } from '../lib/measure.ts';
 

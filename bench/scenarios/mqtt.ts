@@ -5,10 +5,10 @@
 //   fan-out  QoS 1, 1 publisher -> 50 QoS 1 subscribers (deliveries per second across them)
 // Clients are mqtt.js in this process. Publishers stay within a window of messages not yet
 // received, so no broker is measured while drowning; each payload carries its send time.
-import net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { startJunctionProcess } from '../lib/junction-process.ts';
 import { Measurement, type Measured } from '../lib/measure.ts';
+import { reachable } from '../lib/reachable.ts';
 
 export interface MqttScenario {
   seconds: number;
@@ -88,17 +88,6 @@ async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IC
   running = false;
   await Promise.all([...pubs, ...subs].map((c) => new Promise<void>((r) => c.end(true, {}, () => r()))));
   return result;
-}
-
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
 }
 
 async function allShapes(port: number, s: MqttScenario, login: mqtt.IClientOptions): Promise<Record<Shape, Measured>> {

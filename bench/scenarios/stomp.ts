@@ -4,7 +4,8 @@
 // ../shared/anchors/start-activemq.sh has started it, against ActiveMQ on port 26613.
 import { startJunctionProcess } from '../lib/junction-process.ts';
 import { Measurement, type Measured } from '../lib/measure.ts';
-import { BenchStomp, reachable } from '../lib/stomp-client.ts';
+import { reachable } from '../lib/reachable.ts';
+import { BenchStomp } from '../lib/stomp-client.ts';
 
 export interface StompScenario {
   seconds: number;
