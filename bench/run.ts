@@ -80,13 +80,20 @@ program
   .option('--subscribe <bool>', 'each device subscribes to its command topic', 'true')
   .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
   .action(async (o: Record<string, string>) => {
-    const result = await runMqttIdleScenario({ connections: Number(o.connections), subscribe: o.subscribe !== 'false', store: o.store as 'embedded' | 'memory' });
+    const result = await runMqttIdleScenario({
+      connections: Number(o.connections),
+      subscribe: o.subscribe !== 'false',
+      store: o.store as 'embedded' | 'memory',
+    });
     process.stdout.write(`${JSON.stringify(result)}\n`);
   });
 
 program
   .command('stomp')
-  .description('persistent queue throughput over STOMP (1 producer with receipts, 1 client-individual consumer): Junction, and ActiveMQ when its anchor runs')
+  .description(
+    'persistent queue throughput over STOMP (1 producer with receipts, 1 client-individual consumer): ' +
+      'Junction, and ActiveMQ when its anchor runs',
+  )
   .option('--seconds <n>', 'measured duration', '10')
   .option('--size <bytes>', 'body size', '1024')
   .option('--window <n>', 'SENDs awaiting their RECEIPT at once', '100')
@@ -107,7 +114,9 @@ program
 
 program
   .command('amqp')
-  .description('durable queue throughput over AMQP 1.0 (unsettled sender, receiver with credit 1000): Junction, and RabbitMQ when its anchor runs')
+  .description(
+    'durable queue throughput over AMQP 1.0 (unsettled sender, receiver with credit 1000): Junction, and RabbitMQ when its anchor runs',
+  )
   .option('--seconds <n>', 'measured duration', '10')
   .option('--size <bytes>', 'body size', '1024')
   .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')

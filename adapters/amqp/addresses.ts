@@ -12,12 +12,22 @@ export function capabilitiesOf(terminus: { capabilities?: unknown } | undefined)
 }
 
 /** The destination an address names; `forSubscribe` allows wildcards in topic patterns. */
-export function destinationOf(address: string, capabilities: string[], forSubscribe: boolean, bare: 'queue' | 'topic' = 'queue'): Destination {
+export function destinationOf(
+  address: string,
+  capabilities: string[],
+  forSubscribe: boolean,
+  bare: 'queue' | 'topic' = 'queue',
+): Destination {
   const topicLike = capabilities.includes('topic') || capabilities.includes('temporary-topic');
   const queueLike = capabilities.includes('queue') || capabilities.includes('temporary-queue');
   let kind: 'queue' | 'topic' = topicLike ? 'topic' : queueLike ? 'queue' : bare;
   let name = address;
-  for (const [prefix, k] of [['queue://', 'queue'], ['topic://', 'topic'], ['/queue/', 'queue'], ['/topic/', 'topic']] as const) {
+  for (const [prefix, k] of [
+    ['queue://', 'queue'],
+    ['topic://', 'topic'],
+    ['/queue/', 'queue'],
+    ['/topic/', 'topic'],
+  ] as const) {
     if (address.startsWith(prefix)) {
       kind = k;
       name = address.slice(prefix.length);

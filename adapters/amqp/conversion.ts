@@ -35,7 +35,8 @@ function bytesOf(body: unknown, contentType: string | undefined): { bytes: Uint8
       const parts = (body.multiple ? body.content : [body.content]) as Buffer[];
       return { bytes: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), contentType };
     }
-    if (body.typecode === SEQUENCE) return { bytes: Buffer.from(JSON.stringify(body.content)), contentType: contentType ?? 'application/json' };
+    if (body.typecode === SEQUENCE)
+      return { bytes: Buffer.from(JSON.stringify(body.content)), contentType: contentType ?? 'application/json' };
   }
   if (typeof body === 'string') return { bytes: Buffer.from(body, 'utf8'), contentType: contentType ?? 'text/plain' };
   if (Buffer.isBuffer(body)) return { bytes: body, contentType };
@@ -116,7 +117,8 @@ export function fromAmqp(m: AmqpMessage, destination: Destination | undefined, u
   }
   const correlationId = idText(m.correlation_id);
   if (correlationId !== undefined) input.correlationId = correlationId;
-  if (typeof m.reply_to === 'string' && m.reply_to !== '') input.replyTo = replyToAddress(m.reply_to, kindFromAnnotation(annotations[JMS_REPLY_TO]));
+  if (typeof m.reply_to === 'string' && m.reply_to !== '')
+    input.replyTo = replyToAddress(m.reply_to, kindFromAnnotation(annotations[JMS_REPLY_TO]));
   if (typeof m.subject === 'string') input.type = m.subject;
   if (typeof m.group_id === 'string') input.groupId = m.group_id;
   const properties: Record<string, PropertyValue> = {};

@@ -6,7 +6,11 @@ import { AmqpService } from './service.ts';
 
 export const amqpAdapter: AdapterFactory = (ctx) => {
   patchRheaLinkNames();
-  const service = new AmqpService(ctx, { creditWindow: ctx.config.amqp.creditWindow, bareAddress: ctx.config.amqp.bareAddress }, ctx.log.child({ protocol: 'amqp' }));
+  const service = new AmqpService(
+    ctx,
+    { creditWindow: ctx.config.amqp.creditWindow, bareAddress: ctx.config.amqp.bareAddress },
+    ctx.log.child({ protocol: 'amqp' }),
+  );
   return {
     protocol: 'amqp',
     subprotocols: ['amqp'],
@@ -17,7 +21,10 @@ export const amqpAdapter: AdapterFactory = (ctx) => {
     },
     handleWebSocket(ws) {
       // rhea's typings name its own socket type; ws 8's WebSocket is what it wraps.
-      service.container.websocket_accept(ws as unknown as Parameters<typeof service.container.websocket_accept>[0], service.connectionOptions as Parameters<typeof service.container.websocket_accept>[1]);
+      service.container.websocket_accept(
+        ws as unknown as Parameters<typeof service.container.websocket_accept>[0],
+        service.connectionOptions as Parameters<typeof service.container.websocket_accept>[1],
+      );
     },
   };
 };

@@ -65,6 +65,9 @@ export function patchRheaLinkNames(): void {
 
 /** Serves AMQP on a socket (plain or TLS) that a listener has accepted. */
 export function acceptSocket(container: Container, socket: Socket, options: Record<string, unknown>): void {
-  const Connection = require('rhea/lib/connection.js') as new (options: Record<string, unknown>, container: Container) => { accept(s: Socket): void };
+  const Connection = require('rhea/lib/connection.js') as new (
+    options: Record<string, unknown>,
+    container: Container,
+  ) => { accept(s: Socket): void };
   new Connection(options, container).accept(socket);
 }

@@ -7,7 +7,15 @@
 // rejected = dead-letter with the error as the reason).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import rhea, { type AmqpError, type Connection, type Container, type Delivery as AmqpDelivery, type EventContext, type Receiver, type Sender } from 'rhea';
+import rhea, {
+  type AmqpError,
+  type Connection,
+  type Container,
+  type Delivery as AmqpDelivery,
+  type EventContext,
+  type Receiver,
+  type Sender,
+} from 'rhea';
 import type { AdapterContext } from '../index.ts';
 import type { Consumer } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
@@ -46,17 +54,18 @@ const NO_LOCAL_CODE = 0x0000468c00000003;
 /** The AMQP error condition for a refused operation. */
 export function conditionOf(err: unknown): AmqpError {
   if (err instanceof JunctionError) {
-    const condition = {
-      'not-authorized': 'amqp:unauthorized-access',
-      'not-authenticated': 'amqp:unauthorized-access',
-      'queue-full': 'amqp:resource-limit-exceeded',
-      'invalid-destination': 'amqp:not-found',
-      'not-found': 'amqp:not-found',
-      'invalid-message': 'amqp:invalid-field',
-      'invalid-selector': 'amqp:invalid-field',
-      'subscription-conflict': 'amqp:resource-locked',
-      'store-unavailable': 'amqp:internal-error',
-    }[err.code as string] ?? 'amqp:internal-error';
+    const condition =
+      {
+        'not-authorized': 'amqp:unauthorized-access',
+        'not-authenticated': 'amqp:unauthorized-access',
+        'queue-full': 'amqp:resource-limit-exceeded',
+        'invalid-destination': 'amqp:not-found',
+        'not-found': 'amqp:not-found',
+        'invalid-message': 'amqp:invalid-field',
+        'invalid-selector': 'amqp:invalid-field',
+        'subscription-conflict': 'amqp:resource-locked',
+        'store-unavailable': 'amqp:internal-error',
+      }[err.code as string] ?? 'amqp:internal-error';
     return { condition, description: err.message };
   }
   if (err instanceof ConversionError) return { condition: 'amqp:invalid-field', description: err.message };
@@ -177,7 +186,9 @@ export class AmqpService {
   private receiverOpen(conn: Connection, r: Receiver): void {
     const address = r.target?.address;
     const caps = capabilitiesOf(r.target);
-    r.set_target({ address: address ?? undefined, capabilities: caps.length > 0 ? caps : undefined } as unknown as Parameters<Receiver['set_target']>[0]);
+    r.set_target({ address: address ?? undefined, capabilities: caps.length > 0 ? caps : undefined } as unknown as Parameters<
+      Receiver['set_target']
+    >[0]);
     let dest: Destination | undefined;
     try {
       dest = address ? destinationOf(address, caps, false, this.settings.bareAddress) : undefined; // no address: the anonymous relay
@@ -188,13 +199,14 @@ export class AmqpService {
     this.targets.set(r, dest);
     const st = this.state(conn);
     void st.ready.then(
-      (ctx) => this.guard(() => {
-        if (dest && ctx.principal && !this.a.security.isAllowed(ctx.principal, 'write', dest)) {
-          r.close({ condition: 'amqp:unauthorized-access', description: `${ctx.principal.username} may not send to ${addressOf(dest)}` });
-          return;
-        }
-        r.add_credit(this.settings.creditWindow);
-      }),
+      (ctx) =>
+        this.guard(() => {
+          if (dest && ctx.principal && !this.a.security.isAllowed(ctx.principal, 'write', dest)) {
+            r.close({ condition: 'amqp:unauthorized-access', description: `${ctx.principal.username} may not send to ${addressOf(dest)}` });
+            return;
+          }
+          r.add_credit(this.settings.creditWindow);
+        }),
       () => {},
     );
   }
@@ -208,19 +220,25 @@ export class AmqpService {
     const dest = this.targets.get(r);
     const presettled = delivery.remote_settled;
     void st.ready
-      .then((ctx) => this.a.broker.publish(fromAmqp(m, dest, ctx.principal?.anonymous ? undefined : ctx.principal?.username, Date.now()), ctx))
-      .then(
-        () => this.guard(() => {
-          if (!presettled) delivery.accept();
-        }),
-        (err: unknown) => this.guard(() => {
-          if (!presettled) delivery.reject(conditionOf(err));
-          else this.log.info({ err: (err as Error).message }, 'pre-settled amqp message refused (at-most-once: dropped)');
-        }),
+      .then((ctx) =>
+        this.a.broker.publish(fromAmqp(m, dest, ctx.principal?.anonymous ? undefined : ctx.principal?.username, Date.now()), ctx),
       )
-      .finally(() => this.guard(() => {
-        if (r.is_open()) r.add_credit(1);
-      }));
+      .then(
+        () =>
+          this.guard(() => {
+            if (!presettled) delivery.accept();
+          }),
+        (err: unknown) =>
+          this.guard(() => {
+            if (!presettled) delivery.reject(conditionOf(err));
+            else this.log.info({ err: (err as Error).message }, 'pre-settled amqp message refused (at-most-once: dropped)');
+          }),
+      )
+      .finally(() =>
+        this.guard(() => {
+          if (r.is_open()) r.add_credit(1);
+        }),
+      );
   }
 
   // ---- client receivers: consuming --------------------------------------------------------
@@ -249,7 +267,9 @@ export class AmqpService {
       return;
     }
     // The attach is answered when this handler returns: the source (with a dynamic address) goes back now.
-    s.set_source({ ...source, address: source.dynamic ? addressOf(dest) : source.address } as unknown as Parameters<Sender['set_source']>[0]);
+    s.set_source({ ...source, address: source.dynamic ? addressOf(dest) : source.address } as unknown as Parameters<
+      Sender['set_source']
+    >[0]);
     void st.ready
       .then(async (ctx) => {
         // Deliveries can start while subscribe() runs, before the consumer is known: those wait.
@@ -261,7 +281,8 @@ export class AmqpService {
             return;
           }
           const delivery = s.send(toAmqp(d));
-          if (s.snd_settle_mode === 1) consumer.ack(d.tag); // pre-settled link: at-most-once
+          if (s.snd_settle_mode === 1)
+            consumer.ack(d.tag); // pre-settled link: at-most-once
           else this.deliveries.set(delivery, { consumer, tag: d.tag });
         };
         const req: SubscribeRequest = {
@@ -293,9 +314,11 @@ export class AmqpService {
         this.outgoing.set(s, { consumer, ...(durable ? { durable } : {}) });
         setImmediate(() => this.syncCredit(s));
       })
-      .catch((err: unknown) => this.guard(() => {
-        if (s.is_open()) s.close(conditionOf(err));
-      }));
+      .catch((err: unknown) =>
+        this.guard(() => {
+          if (s.is_open()) s.close(conditionOf(err));
+        }),
+      );
   }
 
   /**
@@ -350,7 +373,11 @@ export class AmqpService {
     this.deliveries.delete(delivery);
     const { consumer, tag } = held;
     if (consumer.closed || !consumer.inflight.has(tag)) return;
-    const state = (delivery.remote_state ?? {}) as { delivery_failed?: boolean; undeliverable_here?: boolean; error?: { description?: string; condition?: string } };
+    const state = (delivery.remote_state ?? {}) as {
+      delivery_failed?: boolean;
+      undeliverable_here?: boolean;
+      error?: { description?: string; condition?: string };
+    };
     switch (kind) {
       case 'accepted':
       case 'settled':

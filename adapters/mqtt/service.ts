@@ -40,7 +40,6 @@ const nullEmitter = {
   },
 };
 
-
 interface PublishLike {
   cmd?: string;
   topic: string;
@@ -244,7 +243,10 @@ export class MqttService implements PersistenceHost {
     try {
       if (packet.topic.startsWith('$')) throw new Error(`topics starting with $ are reserved: "${packet.topic}"`);
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      await session.publish({ topic: packet.topic, payload, qos: packet.qos, retain: packet.retain }, isWill ? undefined : packet.messageId);
+      await session.publish(
+        { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain },
+        isWill ? undefined : packet.messageId,
+      );
     } catch (err) {
       if (isWill) this.keepWills.add(client.id);
       session.log.warn(

@@ -74,7 +74,10 @@ export class MqttSession {
   }
 
   get ctx(): ClientContext {
-    const c: { connectionId: string; clientId: string; principal?: Principal } = { connectionId: this.connectionId, clientId: this.client.id };
+    const c: { connectionId: string; clientId: string; principal?: Principal } = {
+      connectionId: this.connectionId,
+      clientId: this.client.id,
+    };
     if (this.principal) c.principal = this.principal;
     return c;
   }
@@ -87,7 +90,9 @@ export class MqttSession {
 
   /** CONNECT with clean session = 0: resumes the stored session (or `inherited`, on takeover). */
   async resume(inherited: SessionState | undefined): Promise<void> {
-    this.state = inherited?.persistent ? inherited : SessionState.fromRecord(this.client.id, await this.broker.getSession(SESSION_PREFIX + this.client.id));
+    this.state = inherited?.persistent
+      ? inherited
+      : SessionState.fromRecord(this.client.id, await this.broker.getSession(SESSION_PREFIX + this.client.id));
   }
 
   /** The stored subscriptions aedes restores (each passes through subscribe() again). */
@@ -103,7 +108,10 @@ export class MqttSession {
     const old = SessionState.fromRecord(this.client.id, stored);
     for (const filter of old.subscriptions.keys()) this.dropDurable(filter);
     await this.broker.deleteSession(SESSION_PREFIX + this.client.id);
-    this.log.info({ clientId: this.client.id, subscriptions: old.subscriptions.size }, 'clean session: discarded the stored persistent session');
+    this.log.info(
+      { clientId: this.client.id, subscriptions: old.subscriptions.size },
+      'clean session: discarded the stored persistent session',
+    );
   }
 
   /** CONNACK is out: restored subscriptions may deliver now. */
@@ -347,7 +355,9 @@ export class MqttSession {
     if (p.qos === 2 && messageId !== undefined) {
       if (this.state.incoming.has(messageId)) return;
       if (this.state.incoming.size >= this.settings.maxInboundQoS2) {
-        throw new MqttProtocolError(`${this.settings.maxInboundQoS2} QoS 2 messages are already waiting for PUBREL`, { clientId: this.client.id });
+        throw new MqttProtocolError(`${this.settings.maxInboundQoS2} QoS 2 messages are already waiting for PUBREL`, {
+          clientId: this.client.id,
+        });
       }
       this.state.incoming.add(messageId);
       try {

@@ -84,7 +84,9 @@ export function filterToCore(raw: string): MqttFilter {
     group = slash < 0 ? rest : rest.slice(0, slash);
     filter = slash < 0 ? '' : rest.slice(slash + 1);
     if (group.length === 0 || group.includes('+') || group.includes('#')) {
-      throw new InvalidDestinationError(`Shared subscription "${raw}" needs a group name without wildcards: $share/GROUP/FILTER`, { filter: raw });
+      throw new InvalidDestinationError(`Shared subscription "${raw}" needs a group name without wildcards: $share/GROUP/FILTER`, {
+        filter: raw,
+      });
     }
     if (filter.length === 0) throw new InvalidDestinationError(`Shared subscription "${raw}" has no topic filter`, { filter: raw });
   }
@@ -100,7 +102,10 @@ export function filterToCore(raw: string): MqttFilter {
     } else if (level.includes('+') || level.includes('#')) {
       throw new InvalidDestinationError(`"+" and "#" must fill a whole level: "${raw}"`, { filter: raw });
     } else if (level.includes('*') || level.includes('>')) {
-      throw new InvalidDestinationError(`"*" and ">" are wildcards in Junction's topic names and cannot appear in an MQTT filter: "${raw}"`, { filter: raw });
+      throw new InvalidDestinationError(
+        `"*" and ">" are wildcards in Junction's topic names and cannot appear in an MQTT filter: "${raw}"`,
+        { filter: raw },
+      );
     } else {
       out.push(swapSeparators(level, '/', '.'));
     }

@@ -181,7 +181,10 @@ export class StompConnection {
       this.log.error({ err, command: f?.command }, 'stomp frame failed');
     }
     this.log.info({ reason: message, command: f?.command }, 'stomp error sent; closing');
-    const headers: Array<[string, string]> = [['message', message], ['content-type', 'text/plain']];
+    const headers: Array<[string, string]> = [
+      ['message', message],
+      ['content-type', 'text/plain'],
+    ];
     const r = f?.headers.get('receipt');
     if (r !== undefined) headers.push(['receipt-id', r]);
     this.frame('ERROR', headers, details === undefined ? undefined : Buffer.from(details));
@@ -234,7 +237,11 @@ export class StompConnection {
     const offered = (f.headers.get('accept-version') ?? '1.0').split(',').map((v) => v.trim());
     const version = [...VERSIONS].reverse().find((v) => offered.includes(v));
     if (!version) {
-      this.frame('ERROR', [['version', VERSIONS.join(',')], ['content-type', 'text/plain'], ['message', `Supported protocol versions are ${VERSIONS.join(' ')}`]]);
+      this.frame('ERROR', [
+        ['version', VERSIONS.join(',')],
+        ['content-type', 'text/plain'],
+        ['message', `Supported protocol versions are ${VERSIONS.join(' ')}`],
+      ]);
       this.state = 'closing';
       this.t.end();
       return;
@@ -263,20 +270,26 @@ export class StompConnection {
 
   private startHeartBeats(sendEvery: number, expectEvery: number): void {
     if (sendEvery > 0) {
-      const t = setInterval(() => {
-        if (Date.now() - this.lastWrite >= sendEvery * 0.9) this.write(EOL);
-      }, Math.max(10, Math.floor(sendEvery / 2)));
+      const t = setInterval(
+        () => {
+          if (Date.now() - this.lastWrite >= sendEvery * 0.9) this.write(EOL);
+        },
+        Math.max(10, Math.floor(sendEvery / 2)),
+      );
       t.unref();
       this.timers.push(t);
     }
     if (expectEvery > 0) {
-      const t = setInterval(() => {
-        if (Date.now() - this.lastRead > expectEvery * 1.5) {
-          this.log.info({ expectEveryMs: expectEvery }, 'stomp client missed its heart-beats; dropping it');
-          this.t.destroy();
-          this.onClosed();
-        }
-      }, Math.max(10, Math.floor(expectEvery / 4)));
+      const t = setInterval(
+        () => {
+          if (Date.now() - this.lastRead > expectEvery * 1.5) {
+            this.log.info({ expectEveryMs: expectEvery }, 'stomp client missed its heart-beats; dropping it');
+            this.t.destroy();
+            this.onClosed();
+          }
+        },
+        Math.max(10, Math.floor(expectEvery / 4)),
+      );
       t.unref();
       this.timers.push(t);
     }
@@ -348,7 +361,8 @@ export class StompConnection {
     }
     const prefetchText = h.get('activemq.prefetchSize');
     const prefetch = prefetchText === undefined ? this.settings.defaultPrefetch : Number(prefetchText);
-    if (!Number.isInteger(prefetch) || prefetch < 1) throw new StompProtocolError(`activemq.prefetchSize must be a positive integer, got "${prefetchText}"`);
+    if (!Number.isInteger(prefetch) || prefetch < 1)
+      throw new StompProtocolError(`activemq.prefetchSize must be a positive integer, got "${prefetchText}"`);
     // ActiveMQ still honours its historical misspelling, so clients in the field may send it.
     const durableName = h.get('activemq.subscriptionName') ?? h.get('activemq.subcriptionName');
     if (durableName !== undefined && this.ctx.clientId === undefined) {
@@ -368,7 +382,9 @@ export class StompConnection {
             exclusive: h.get('activemq.exclusive') === 'true',
             noLocal: h.get('activemq.noLocal') === 'true',
             ...(selector !== undefined && selector.trim() !== '' ? { selector } : {}),
-            ...(durableName !== undefined && destination.kind === 'topic' ? { durable: { clientId: this.ctx.clientId as string, name: durableName } } : {}),
+            ...(durableName !== undefined && destination.kind === 'topic'
+              ? { durable: { clientId: this.ctx.clientId as string, name: durableName } }
+              : {}),
             onMessage: (d) => {
               if (holder.consumer) this.deliver(sub, holder.consumer, d);
               else holder.early.push(d);
@@ -413,7 +429,8 @@ export class StompConnection {
     const sub = id === undefined ? undefined : this.subs.remove(id);
     if (sub) for (const c of sub.consumers) c.close();
     if (durableName !== undefined) {
-      if (this.ctx.clientId === undefined) throw new StompProtocolError('Removing a durable subscription needs a client-id header on CONNECT');
+      if (this.ctx.clientId === undefined)
+        throw new StompProtocolError('Removing a durable subscription needs a client-id header on CONNECT');
       this.a.broker.unsubscribeDurable(this.ctx.clientId, durableName);
     } else if (!sub) {
       throw new StompProtocolError(id === undefined ? 'UNSUBSCRIBE needs an id header' : `No subscription with id "${id}"`);
@@ -483,7 +500,10 @@ export class StompConnection {
     const r = f.headers.get('receipt');
     if (!stored) {
       const why = this.sendError instanceof Error ? this.sendError.message : 'unknown error';
-      this.frame('ERROR', [['message', `A message sent before DISCONNECT was not stored: ${why}`], ['content-type', 'text/plain']]);
+      this.frame('ERROR', [
+        ['message', `A message sent before DISCONNECT was not stored: ${why}`],
+        ['content-type', 'text/plain'],
+      ]);
     } else if (r !== undefined) {
       this.frame('RECEIPT', [['receipt-id', r]]);
     }

@@ -50,7 +50,10 @@ export function parseDestination(text: string, temps: TemporaryDestinations, for
   if (d.startsWith('/remote-temp-topic/')) return { kind: 'topic', name: validateName(after('/remote-temp-topic/'), false) };
   if (d === '') throw new StompProtocolError('Empty destination');
   if (d.startsWith('/')) {
-    throw new StompProtocolError(`Unknown destination type in "${d.slice(0, 100)}"`, 'Use /queue/NAME, /topic/NAME, /temp-queue/NAME or /temp-topic/NAME.');
+    throw new StompProtocolError(
+      `Unknown destination type in "${d.slice(0, 100)}"`,
+      'Use /queue/NAME, /topic/NAME, /temp-queue/NAME or /temp-topic/NAME.',
+    );
   }
   return { kind: 'queue', name: validateName(d, false) };
 }

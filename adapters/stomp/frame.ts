@@ -6,7 +6,17 @@ export type StompVersion = '1.0' | '1.1' | '1.2';
 export const VERSIONS: readonly StompVersion[] = ['1.0', '1.1', '1.2'];
 
 export const CLIENT_COMMANDS = new Set([
-  'CONNECT', 'STOMP', 'SEND', 'SUBSCRIBE', 'UNSUBSCRIBE', 'ACK', 'NACK', 'BEGIN', 'COMMIT', 'ABORT', 'DISCONNECT',
+  'CONNECT',
+  'STOMP',
+  'SEND',
+  'SUBSCRIBE',
+  'UNSUBSCRIBE',
+  'ACK',
+  'NACK',
+  'BEGIN',
+  'COMMIT',
+  'ABORT',
+  'DISCONNECT',
 ]);
 export const SERVER_COMMANDS = new Set(['CONNECTED', 'MESSAGE', 'RECEIPT', 'ERROR']);
 

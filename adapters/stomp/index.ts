@@ -45,7 +45,12 @@ export const stompAdapter: AdapterFactory = (ctx) => {
         pause: () => socket.pause(),
         resume: () => socket.resume(),
       };
-      const conn = new StompConnection(transport, ctx, settings, log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport }));
+      const conn = new StompConnection(
+        transport,
+        ctx,
+        settings,
+        log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport }),
+      );
       socket.setNoDelay(true);
       socket.on('data', (d: Buffer) => conn.onData(d));
       socket.on('error', () => {});
@@ -59,7 +64,12 @@ export const stompAdapter: AdapterFactory = (ctx) => {
         pause: () => ws.pause(),
         resume: () => ws.resume(),
       };
-      const conn = new StompConnection(transport, ctx, settings, log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport }));
+      const conn = new StompConnection(
+        transport,
+        ctx,
+        settings,
+        log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport }),
+      );
       ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
         conn.onData(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
       });

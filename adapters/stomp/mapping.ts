@@ -10,9 +10,24 @@ import type { HeaderList } from './serializer.ts';
 
 /** Headers that steer the frame itself or map to a core field (never copied into properties). */
 const RESERVED = new Set([
-  'destination', 'persistent', 'priority', 'expires', 'correlation-id', 'reply-to', 'type', 'JMSXGroupID',
-  'AMQ_SCHEDULED_DELAY', 'content-type', 'content-length', 'transaction', 'receipt', 'message-id',
-  'timestamp', 'subscription', 'ack', 'redelivered',
+  'destination',
+  'persistent',
+  'priority',
+  'expires',
+  'correlation-id',
+  'reply-to',
+  'type',
+  'JMSXGroupID',
+  'AMQ_SCHEDULED_DELAY',
+  'content-type',
+  'content-length',
+  'transaction',
+  'receipt',
+  'message-id',
+  'timestamp',
+  'subscription',
+  'ack',
+  'redelivered',
 ]);
 
 function integer(headers: Map<string, string>, name: string, min: number, max: number): number | undefined {
@@ -27,7 +42,11 @@ function integer(headers: Map<string, string>, name: string, min: number, max: n
 
 /** The core message a SEND frame asks for, for one of its destinations. */
 export function messageFromSend(
-  destination: Destination, headers: Map<string, string>, body: Buffer, temps: TemporaryDestinations, now: number,
+  destination: Destination,
+  headers: Map<string, string>,
+  body: Buffer,
+  temps: TemporaryDestinations,
+  now: number,
 ): MessageInput {
   const input: MessageInput = { destination, body, persistent: headers.get('persistent') === 'true' };
   const priority = integer(headers, 'priority', 0, 9);
@@ -54,7 +73,10 @@ export function messageFromSend(
 
 /** The headers of a MESSAGE frame for a delivery (content-length is the serializer's). */
 export function messageHeaders(
-  d: Delivery, subscription: string, ackId: string | undefined, isTemporaryQueue: (name: string) => boolean,
+  d: Delivery,
+  subscription: string,
+  ackId: string | undefined,
+  isTemporaryQueue: (name: string) => boolean,
 ): HeaderList {
   const m = d.message;
   const h: Array<[string, string]> = [

@@ -89,7 +89,8 @@ export class StompParser {
       if (p.length !== undefined) {
         if (this.buf.length - pos < p.length + 1) break;
         end = pos + p.length;
-        if (this.buf[end] !== NUL) throw new StompProtocolError(`Frame ${p.command}: no NUL after the ${p.length}-byte body its content-length announced`);
+        if (this.buf[end] !== NUL)
+          throw new StompProtocolError(`Frame ${p.command}: no NUL after the ${p.length}-byte body its content-length announced`);
       } else {
         end = this.buf.indexOf(NUL, this.scanFrom);
         if (end < 0) {
@@ -132,7 +133,10 @@ export class StompParser {
     if (command === undefined) return undefined;
     const allowed = this.side === 'server' ? CLIENT_COMMANDS : SERVER_COMMANDS;
     if (!allowed.has(command)) {
-      throw new StompProtocolError(`Unknown command "${command.slice(0, 64)}"`, `Commands a ${this.side === 'server' ? 'client' : 'server'} may send: ${[...allowed].join(', ')}`);
+      throw new StompProtocolError(
+        `Unknown command "${command.slice(0, 64)}"`,
+        `Commands a ${this.side === 'server' ? 'client' : 'server'} may send: ${[...allowed].join(', ')}`,
+      );
     }
     const raw = command === 'CONNECT' || command === 'STOMP' || command === 'CONNECTED' || this.version === '1.0';
     const headers = new Map<string, string>();
@@ -140,11 +144,13 @@ export class StompParser {
     for (;;) {
       const l = line();
       if (l === undefined) {
-        if (this.buf.length - start > lim.maxHeaderBytes) throw new StompProtocolError(`Frame ${command}: headers larger than ${lim.maxHeaderBytes} bytes`);
+        if (this.buf.length - start > lim.maxHeaderBytes)
+          throw new StompProtocolError(`Frame ${command}: headers larger than ${lim.maxHeaderBytes} bytes`);
         return undefined;
       }
       if (l === '') break;
-      if (pos - start > lim.maxHeaderBytes) throw new StompProtocolError(`Frame ${command}: headers larger than ${lim.maxHeaderBytes} bytes`);
+      if (pos - start > lim.maxHeaderBytes)
+        throw new StompProtocolError(`Frame ${command}: headers larger than ${lim.maxHeaderBytes} bytes`);
       if (++count > lim.maxHeaders) throw new StompProtocolError(`Frame ${command}: more than ${lim.maxHeaders} headers`);
       const colon = l.indexOf(':');
       if (colon < 0) throw new StompProtocolError(`Frame ${command}: header line without a colon: "${l.slice(0, 64)}"`);
@@ -155,7 +161,8 @@ export class StompParser {
     let length: number | undefined;
     const cl = headers.get('content-length');
     if (cl !== undefined) {
-      if (!/^\d{1,10}$/.test(cl.trim())) throw new StompProtocolError(`Frame ${command}: content-length "${cl.slice(0, 32)}" is not a byte count`);
+      if (!/^\d{1,10}$/.test(cl.trim()))
+        throw new StompProtocolError(`Frame ${command}: content-length "${cl.slice(0, 32)}" is not a byte count`);
       length = Number(cl.trim());
       if (length > lim.maxBodyBytes) throw this.tooBig(command);
     }

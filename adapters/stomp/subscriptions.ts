@@ -73,7 +73,8 @@ export class Subscriptions {
     if (key === undefined) throw new StompProtocolError(`${command} needs an id header (the ack header of the MESSAGE)`);
     const sub = this.owners.get(key);
     const entry = sub?.unacked.get(key);
-    if (!sub || !entry) throw new StompProtocolError(`${command} names no unacknowledged message: "${key.replace('\0', ' ').slice(0, 120)}"`);
+    if (!sub || !entry)
+      throw new StompProtocolError(`${command} names no unacknowledged message: "${key.replace('\0', ' ').slice(0, 120)}"`);
     return { sub, consumer: entry.consumer, tag: entry.tag, key };
   }
 

@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export async function startJunctionProcess(store: 'embedded' | 'memory', protocol: 'stomp' | 'amqp' | 'mqtt'): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
+export async function startJunctionProcess(
+  store: 'embedded' | 'memory',
+  protocol: 'stomp' | 'amqp' | 'mqtt',
+): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
   const config = join(dir, 'junction.yaml');
   const listeners = { mqtt: '{ enabled: false }', amqp: '{ enabled: false }', stomp: '{ enabled: false }' };
@@ -18,10 +21,13 @@ export async function startJunctionProcess(store: 'embedded' | 'memory', protoco
       'log: { level: info }',
       'admin: { enabled: false }',
       `store: { type: ${store}, embedded: { dataDir: ${join(dir, 'redis')} } }`,
-      `listeners: { host: 127.0.0.1, mqtt: ${listeners.mqtt}, amqp: ${listeners.amqp}, stomp: ${listeners.stomp}, websocket: { enabled: false } }`,
+      `listeners: { host: 127.0.0.1, mqtt: ${listeners.mqtt}, amqp: ${listeners.amqp}, stomp: ${listeners.stomp},` +
+        ' websocket: { enabled: false } }',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/junction.js'), 'start', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/junction.js'), 'start', '--config', config], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('junction did not start')), 30_000);
     const pattern = new RegExp(`"${protocol}/tcp 127\\.0\\.0\\.1:(\\d+)"`);

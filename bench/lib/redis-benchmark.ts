@@ -8,7 +8,21 @@ const run = promisify(execFile);
 /** Requests per second for SET and LPUSH with `size`-byte values, 50 clients; undefined without the binary. */
 export async function redisBenchmark(url: string, size: number): Promise<Record<string, number> | undefined> {
   const u = new URL(url);
-  const args = ['-h', u.hostname || '127.0.0.1', '-p', u.port || '6379', '-c', '50', '-n', '200000', '-d', String(size), '-t', 'set,lpush', '--csv'];
+  const args = [
+    '-h',
+    u.hostname || '127.0.0.1',
+    '-p',
+    u.port || '6379',
+    '-c',
+    '50',
+    '-n',
+    '200000',
+    '-d',
+    String(size),
+    '-t',
+    'set,lpush',
+    '--csv',
+  ];
   if (u.password) args.push('-a', decodeURIComponent(u.password), '--no-auth-warning');
   if (u.username) args.push('--user', decodeURIComponent(u.username));
   if (u.protocol === 'rediss:') args.push('--tls');

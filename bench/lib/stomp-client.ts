@@ -6,7 +6,10 @@ import { StompParser } from '../../adapters/stomp/parser.ts';
 import { encodeFrame, type HeaderList } from '../../adapters/stomp/serializer.ts';
 
 export class BenchStomp {
-  private readonly parser = new StompParser({ maxLineBytes: 1 << 16, maxHeaders: 10_000, maxHeaderBytes: 1 << 20, maxBodyBytes: 1 << 28 }, 'client');
+  private readonly parser = new StompParser(
+    { maxLineBytes: 1 << 16, maxHeaders: 10_000, maxHeaderBytes: 1 << 20, maxBodyBytes: 1 << 28 },
+    'client',
+  );
   onFrame: (f: StompFrame) => void = () => {};
 
   private constructor(readonly socket: net.Socket) {

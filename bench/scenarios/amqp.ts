@@ -14,7 +14,6 @@ export interface AmqpScenario {
   rabbitmqPort: number;
 }
 
-
 function connect(port: number, auth: Record<string, string>): Promise<Connection> {
   const c = rhea.create_container({ id: `bench-${Math.random().toString(36).slice(2)}` });
   c.on('error', () => {}); // transfers cut short when the run ends
@@ -58,5 +57,13 @@ export async function runAmqpScenario(s: AmqpScenario): Promise<Record<string, u
   const rabbitmq = (await reachable(s.rabbitmqPort))
     ? await drive(s.rabbitmqPort, `/queue/bench.amqp.${Date.now()}`, s, { username: 'guest', password: 'guest' })
     : 'not running (../shared/anchors/start-rabbitmq.sh)';
-  return { scenario: 'amqp', durable: true, bodyBytes: s.size, seconds: s.seconds, junction: { store: s.store, ...j }, rabbitmq, node: process.version };
+  return {
+    scenario: 'amqp',
+    durable: true,
+    bodyBytes: s.size,
+    seconds: s.seconds,
+    junction: { store: s.store, ...j },
+    rabbitmq,
+    node: process.version,
+  };
 }

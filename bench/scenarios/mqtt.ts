@@ -106,7 +106,9 @@ export async function runMqttScenario(s: MqttScenario): Promise<Record<string, u
   } finally {
     await junction.stop();
   }
-  const mosquitto = (await reachable(s.mosquittoPort)) ? await allShapes(s.mosquittoPort, s, {}) : 'not running (../shared/anchors/start-mosquitto.sh)';
+  const mosquitto = (await reachable(s.mosquittoPort))
+    ? await allShapes(s.mosquittoPort, s, {})
+    : 'not running (../shared/anchors/start-mosquitto.sh)';
   const activemq = (await reachable(s.activemqPort))
     ? await allShapes(s.activemqPort, s, { username: 'admin', password: 'admin' })
     : 'not running (../shared/anchors/start-activemq.sh)';

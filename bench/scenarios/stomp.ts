@@ -17,7 +17,6 @@ export interface StompScenario {
   junctionPort?: number;
 }
 
-
 async function drive(port: number, s: StompScenario, login: Record<string, string>): Promise<Measured> {
   const dest = `/queue/bench.stomp.${Date.now()}`;
   const producer = await BenchStomp.connect(port, login);
@@ -30,13 +29,27 @@ async function drive(port: number, s: StompScenario, login: Record<string, strin
     m.record(Number(f.headers.get('t')));
     consumer.send('ACK', [['id', f.headers.get('ack') ?? '']]);
   };
-  consumer.send('SUBSCRIBE', [['id', '1'], ['destination', dest], ['ack', 'client-individual'], ['activemq.prefetchSize', '1000']]);
+  consumer.send('SUBSCRIBE', [
+    ['id', '1'],
+    ['destination', dest],
+    ['ack', 'client-individual'],
+    ['activemq.prefetchSize', '1000'],
+  ]);
   let outstanding = 0;
   let n = 0;
   const pump = (): void => {
     while (running && outstanding < s.window) {
       outstanding++;
-      producer.send('SEND', [['destination', dest], ['persistent', 'true'], ['receipt', String(++n)], ['t', String(performance.now())]], body);
+      producer.send(
+        'SEND',
+        [
+          ['destination', dest],
+          ['persistent', 'true'],
+          ['receipt', String(++n)],
+          ['t', String(performance.now())],
+        ],
+        body,
+      );
     }
   };
   producer.onFrame = (f) => {
@@ -63,7 +76,9 @@ export async function runStompScenario(s: StompScenario): Promise<Record<string,
   } finally {
     await junction.stop();
   }
-  const activemq = (await reachable(s.activemqPort)) ? await drive(s.activemqPort, s, { login: 'admin', passcode: 'admin' }) : 'not running (../shared/anchors/start-activemq.sh)';
+  const activemq = (await reachable(s.activemqPort))
+    ? await drive(s.activemqPort, s, { login: 'admin', passcode: 'admin' })
+    : 'not running (../shared/anchors/start-activemq.sh)';
   return {
     scenario: 'stomp',
     persistent: true,

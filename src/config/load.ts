@@ -26,7 +26,8 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     } catch (err) {
       throw new ConfigError(`Config file ${file} is not valid YAML: ${(err as Error).message}`, { file });
     }
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`Config file ${file} must hold a mapping at the top`, { file });
+    if (typeof raw !== 'object' || Array.isArray(raw))
+      throw new ConfigError(`Config file ${file} must hold a mapping at the top`, { file });
   }
   applyEnv(raw as Record<string, unknown>, env);
   if (env.REDIS_URL) setPath(raw as Record<string, unknown>, ['store', 'redis', 'url'], env.REDIS_URL, 'REDIS_URL');
@@ -51,7 +52,10 @@ function describeIssue(i: z.core.$ZodIssue): string {
 function applyEnv(target: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || NOT_CONFIG.has(name) || value === undefined) continue;
-    const path = name.slice(ENV_PREFIX.length).split('__').filter((s) => s.length > 0);
+    const path = name
+      .slice(ENV_PREFIX.length)
+      .split('__')
+      .filter((s) => s.length > 0);
     if (path.length === 0) continue;
     setPath(target, path, parseScalar(value), name);
   }

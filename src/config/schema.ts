@@ -45,7 +45,10 @@ const destinationPattern = z.string().regex(/^(queue|topic):\/\/.+$/, 'must look
 export const configSchema = z
   .strictObject({
     /** Name shared by the broker processes of one active/standby group. */
-    cluster: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('junction'),
+    cluster: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+      .default('junction'),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -61,7 +64,10 @@ export const configSchema = z
         redis: z
           .strictObject({
             /** redis://[user:password@]host:port[/db], or rediss:// for TLS. REDIS_URL sets it. */
-            url: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+            url: z
+              .string()
+              .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+              .optional(),
             sentinels: z.array(redisNode).min(1).optional(),
             /** The primary's name the sentinels monitor. */
             name: z.string().min(1).optional(),
@@ -111,12 +117,24 @@ export const configSchema = z
     stomp: z
       .strictObject({
         /** Largest SEND body accepted; a bigger one gets an ERROR frame and the connection closes. */
-        maxBodyBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(16 * 1024 * 1024),
         maxHeaders: z.number().int().min(8).default(1000),
         /** All header lines of one frame together. */
-        maxHeaderBytes: z.number().int().min(1024).default(64 * 1024),
+        maxHeaderBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(64 * 1024),
         /** One command or header line. */
-        maxLineBytes: z.number().int().min(256).default(8 * 1024),
+        maxLineBytes: z
+          .number()
+          .int()
+          .min(256)
+          .default(8 * 1024),
         /** The shortest heart-beat interval granted either way (a client asking for less gets this). */
         minHeartbeatMs: z.number().int().min(1).default(1000),
         /** Prefetch of a subscription without activemq.prefetchSize. */

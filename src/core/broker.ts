@@ -8,14 +8,7 @@ import type { Store, SessionRecord, StoreOp, SubscriptionLimits, SubscriptionRec
 import type { Consumer, ConsumerOptions } from './consumer.ts';
 import { DedupWindow } from './dedup.ts';
 import { formatAddress, type Destination, validateName } from './destination.ts';
-import {
-  ClosedError,
-  FencedError,
-  NotAuthorizedError,
-  NotFoundError,
-  QueueFullError,
-  SubscriptionConflictError,
-} from './errors.ts';
+import { ClosedError, FencedError, NotAuthorizedError, NotFoundError, QueueFullError, SubscriptionConflictError } from './errors.ts';
 import { createMessage, messageSize, type Message, type MessageInput, type PropertyValue } from './message.ts';
 import { PolicyResolver } from './policy.ts';
 import type { Authorizer, ClientContext, Permission } from './principal.ts';
@@ -266,7 +259,10 @@ export class Broker {
     const placement = q.planPlacement(moved, durable);
     if (durable) {
       this.writer.write({
-        type: 'enqueue', queue: q.name, message, paged: placement !== 'resident',
+        type: 'enqueue',
+        queue: q.name,
+        message,
+        paged: placement !== 'resident',
         state: { deliveryCount: 0, deliverAt: 0, delivered: false, annotations },
       });
     }
@@ -451,7 +447,12 @@ export class Broker {
     if (req.durable) {
       const { clientId, name } = req.durable;
       return {
-        ...base, ...extra, name: `${SUB_PREFIX}d:${esc(clientId)}:${esc(name)}`, clientId, subscriptionName: name, shared: false,
+        ...base,
+        ...extra,
+        name: `${SUB_PREFIX}d:${esc(clientId)}:${esc(name)}`,
+        clientId,
+        subscriptionName: name,
+        shared: false,
         ...(req.noLocal ? { noLocal: true } : {}),
       };
     }

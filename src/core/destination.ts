@@ -66,10 +66,7 @@ export function validateName(name: string, allowWildcards: boolean): string {
       throw new InvalidDestinationError(`Wildcard "${s}" is only allowed in subscriptions: "${name}"`, { name });
     }
     if (!isWild && (s.includes(ONE_SEGMENT) || s.includes(ALL_SEGMENTS)) && allowWildcards) {
-      throw new InvalidDestinationError(
-        `Wildcards "*" and ">" must fill a whole segment: "${name}"`,
-        { name },
-      );
+      throw new InvalidDestinationError(`Wildcards "*" and ">" must fill a whole segment: "${name}"`, { name });
     }
     if (s === ALL_SEGMENTS && i !== segments.length - 1) {
       throw new InvalidDestinationError(`">" must be the last segment: "${name}"`, { name });

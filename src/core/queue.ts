@@ -108,8 +108,16 @@ export class Queue implements ConsumerHost {
   readonly durable: boolean;
   policy: QueuePolicy;
   readonly stats: QueueStats = {
-    enqueued: 0, dispatched: 0, acked: 0, redelivered: 0, expired: 0,
-    deadLettered: 0, dropped: 0, rejected: 0, blocked: 0, visibilityExpired: 0,
+    enqueued: 0,
+    dispatched: 0,
+    acked: 0,
+    redelivered: 0,
+    expired: 0,
+    deadLettered: 0,
+    dropped: 0,
+    rejected: 0,
+    blocked: 0,
+    visibilityExpired: 0,
   };
   /** Entries held: ready (in memory or paged out), delayed and in flight. */
   count = 0;
@@ -285,9 +293,7 @@ export class Queue implements ConsumerHost {
       return this.delayedCount >= p.pageWindowMessages || this.delayedBytes >= p.pageWindowBytes ? 'scheduled' : 'resident';
     }
     const paging =
-      this.pagedCount + this.pagedPlanned > 0 ||
-      this.activeCount() >= p.pageWindowMessages ||
-      this.activeBytes() >= p.pageWindowBytes;
+      this.pagedCount + this.pagedPlanned > 0 || this.activeCount() >= p.pageWindowMessages || this.activeBytes() >= p.pageWindowBytes;
     if (!paging) return 'resident';
     this.pagedPlanned++;
     return 'paged';
@@ -312,7 +318,10 @@ export class Queue implements ConsumerHost {
    * for it; `placement` as `planPlacement` said (paged or scheduled: it stays in the store for now).
    */
   accept(
-    message: Message, durable: boolean, reserved: boolean, annotations?: Record<string, PropertyValue>,
+    message: Message,
+    durable: boolean,
+    reserved: boolean,
+    annotations?: Record<string, PropertyValue>,
     placement: Placement = 'resident',
   ): void {
     const size = messageSize(message);
@@ -481,8 +490,17 @@ export class Queue implements ConsumerHost {
     this.bytes += size;
     if (message.expiresAt > 0) this.ttlEntries++;
     return {
-      message, size, durable, seq: 0, deliveryCount, deliverAt: 0, annotations,
-      status: 'gone', tag: 0, consumer: undefined, excluded: undefined,
+      message,
+      size,
+      durable,
+      seq: 0,
+      deliveryCount,
+      deliverAt: 0,
+      annotations,
+      status: 'gone',
+      tag: 0,
+      consumer: undefined,
+      excluded: undefined,
     };
   }
 
@@ -634,8 +652,13 @@ export class Queue implements ConsumerHost {
     if (this.policy.visibilityTimeoutMs > 0) this.visibility.add(now + this.policy.visibilityTimeoutMs, { entry: e, tag });
     this.stats.dispatched++;
     return {
-      tag, consumerId: c.id, queue: this.name, message: e.message,
-      deliveryCount: e.deliveryCount, redelivered: e.deliveryCount > 0, annotations: e.annotations,
+      tag,
+      consumerId: c.id,
+      queue: this.name,
+      message: e.message,
+      deliveryCount: e.deliveryCount,
+      redelivered: e.deliveryCount > 0,
+      annotations: e.annotations,
     };
   }
 

@@ -14,7 +14,6 @@ interface Waiter {
   end: number;
 }
 
-
 export class StoreWriter {
   private pending: Array<StoreOp | null> = [];
   /** Pending `update` ops by queue and message id, so a `remove` can drop them. */

@@ -189,7 +189,8 @@ export class Listeners {
     server.on('error', (err) => this.log.error({ err, protocol, transport }, 'listener error'));
     this.servers.push(server);
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(new ConfigError(`Cannot listen for ${protocol} (${transport}) on ${host}:${port}: ${err.message}`, { protocol, port }));
+      const onError = (err: Error) =>
+        reject(new ConfigError(`Cannot listen for ${protocol} (${transport}) on ${host}:${port}: ${err.message}`, { protocol, port }));
       server.once('error', onError);
       server.listen(port, host, () => {
         server.off('error', onError);

@@ -45,7 +45,11 @@ export async function openConfiguredStore(config: StoreConfig, cluster: string, 
       return { store: new MemoryStore(), description: 'memory', release: async () => {} };
     case 'redis': {
       const epoch = await RedisStore.claimEpoch(config.redis, cluster);
-      return { store: new RedisStore({ ...config.redis, cluster, epoch }), description: describeConnection(config.redis), release: async () => {} };
+      return {
+        store: new RedisStore({ ...config.redis, cluster, epoch }),
+        description: describeConnection(config.redis),
+        release: async () => {},
+      };
     }
     case 'embedded': {
       const server = await EmbeddedRedis.start({ ...config.embedded, log });

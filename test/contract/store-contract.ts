@@ -52,11 +52,19 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect((await s.loadQueues()).map((q) => q.name)).toEqual(['b']);
     });
 
-    it('returns a queue\'s entries in insertion order with every message field intact, in pages', async () => {
+    it("returns a queue's entries in insertion order with every message field intact, in pages", async () => {
       const s = await openStore();
       const m0 = msg('q', 'zero', {
-        priority: 9, expiresAt: 5000, deliverAt: 0, correlationId: 'c', replyTo: 'queue://r', type: 't',
-        groupId: 'g', dedupId: 'd', contentType: 'text/plain', properties: { a: 1, b: 'x', c: true },
+        priority: 9,
+        expiresAt: 5000,
+        deliverAt: 0,
+        correlationId: 'c',
+        replyTo: 'queue://r',
+        type: 't',
+        groupId: 'g',
+        dedupId: 'd',
+        contentType: 'text/plain',
+        properties: { a: 1, b: 'x', c: true },
       });
       const bin = Buffer.from([0, 1, 2, 255, 0]);
       const msgs = [m0, ...Array.from({ length: 24 }, (_, i) => msg('q', `m${i + 1}`)), msg('q', '', { body: bin })];
@@ -88,7 +96,10 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       await s.apply([{ type: 'remove', queue: 's1', messageId: m.id }]); // twice is harmless
       expect(await s.stats()).toEqual({ messages: 1, entries: 2 });
       expect((await s.readQueue('s2', undefined, 10)).entries[0]?.message.id).toBe(m.id);
-      await s.apply([{ type: 'remove', queue: 's2', messageId: m.id }, { type: 'deleteQueue', queue: 's3' }]);
+      await s.apply([
+        { type: 'remove', queue: 's2', messageId: m.id },
+        { type: 'deleteQueue', queue: 's3' },
+      ]);
       expect(await s.stats()).toEqual({ messages: 0, entries: 0 });
     });
 
@@ -126,7 +137,11 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const paged = (message: Message): StoreOp => ({ type: 'enqueue', queue: 'p', message, state: ready, paged: true });
       await s.apply([
         { type: 'enqueue', queue: 'p', message: resident, state: ready },
-        paged(low[0]!), paged(high[0]!), paged(mid), paged(low[1]!), paged(high[1]!),
+        paged(low[0]!),
+        paged(high[0]!),
+        paged(mid),
+        paged(low[1]!),
+        paged(high[1]!),
       ]);
       const size = (m: Message): number => messageSize(m);
       expect(await s.pagedStats('p')).toMatchObject({ count: 5, bytes: [...low, ...high, mid].reduce((n, m) => n + size(m), 0) });
@@ -155,7 +170,10 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       await s.apply([{ type: 'remove', queue: 'r', messageId: b.id }]);
       expect(await s.pagedStats('r')).toMatchObject({ count: 2, bytes: messageSize(a) + messageSize(c) });
       expect((await s.pageIn('r', 10, 1_000_000)).map((e) => e.message.id)).toEqual([a.id, c.id]);
-      await s.apply([{ type: 'enqueue', queue: 'r', message: b, state: ready, paged: true }, { type: 'deleteQueue', queue: 'r' }]);
+      await s.apply([
+        { type: 'enqueue', queue: 'r', message: b, state: ready, paged: true },
+        { type: 'deleteQueue', queue: 'r' },
+      ]);
       expect(await s.pagedStats('r')).toMatchObject({ count: 0, bytes: 0 });
       expect(await s.stats()).toEqual({ messages: 0, entries: 0 });
     });
@@ -172,7 +190,11 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       ]);
       const sized = [later, soon, high].reduce((n, m) => n + messageSize(m), 0);
       expect(await s.pagedStats('s')).toEqual({
-        count: 1, bytes: messageSize(now), scheduledCount: 3, scheduledBytes: sized, nextDue: 2000,
+        count: 1,
+        bytes: messageSize(now),
+        scheduledCount: 3,
+        scheduledBytes: sized,
+        nextDue: 2000,
       });
       expect(await s.promoteDue('s', 1999)).toEqual({ count: 0, bytes: 0, nextDue: 2000 });
       expect(await s.promoteDue('s', 2000)).toEqual({ count: 2, bytes: messageSize(soon) + messageSize(high), nextDue: 5000 });
@@ -201,7 +223,16 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
     it('keeps durable subscriptions until deleted', async () => {
       const s = await openStore();
-      const sub = { name: 'sub:d:c:n', pattern: 'a.*', selector: 'x > 1', noLocal: true, clientId: 'c', subscriptionName: 'n', shared: false, createdAt: 5 };
+      const sub = {
+        name: 'sub:d:c:n',
+        pattern: 'a.*',
+        selector: 'x > 1',
+        noLocal: true,
+        clientId: 'c',
+        subscriptionName: 'n',
+        shared: false,
+        createdAt: 5,
+      };
       await s.apply([{ type: 'putSubscription', subscription: sub }]);
       expect(await s.loadSubscriptions()).toEqual([sub]);
       await s.apply([{ type: 'deleteSubscription', name: sub.name }]);
@@ -282,7 +313,10 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         [{ type: 'enqueue', queue: 'f', message: msg('f', 'stale'), state: ready }],
         [{ type: 'remove', queue: 'f', messageId: m.id }],
         [{ type: 'update', queue: 'f', messageId: m.id, state: { ...ready, deliveryCount: 9 } }],
-        [{ type: 'declareQueue', queue: { name: 'g', createdAt: 1 } }, { type: 'deleteQueue', queue: 'f' }],
+        [
+          { type: 'declareQueue', queue: { name: 'g', createdAt: 1 } },
+          { type: 'deleteQueue', queue: 'f' },
+        ],
         [{ type: 'putSubscription', subscription: { name: 's', pattern: 'x', shared: false, createdAt: 1 } }],
         [{ type: 'putRetained', topic: 'x', message: m }],
         [{ type: 'putDedup', record: { key: 'k', expiresAt: Number.MAX_SAFE_INTEGER } }],

@@ -1,6 +1,16 @@
 // AMQP 1.0 test helpers: a broker with the AMQP (and STOMP) adapters on ephemeral loopback ports,
 // and a rhea client whose links collect deliveries and outcomes for bounded waits.
-import rhea, { type Connection, type ConnectionOptions, type Delivery, type EventContext, type Message, type Receiver, type ReceiverOptions, type Sender, type SenderOptions } from 'rhea';
+import rhea, {
+  type Connection,
+  type ConnectionOptions,
+  type Delivery,
+  type EventContext,
+  type Message,
+  type Receiver,
+  type ReceiverOptions,
+  type Sender,
+  type SenderOptions,
+} from 'rhea';
 import type { JunctionServer } from '../../src/server.ts';
 import { amqpAdapter } from '../../adapters/amqp/index.ts';
 import { stompAdapter } from '../../adapters/stomp/index.ts';
@@ -77,10 +87,15 @@ export class AmqpClient {
   send(link: Sender, message: Message): Promise<{ outcome: string; error?: { condition?: string; description?: string } }> {
     return new Promise((resolve) => {
       const d = link.send(message);
-      const done = (outcome: string) => (e: EventContext): void => {
-        if (e.delivery !== d) return;
-        resolve({ outcome, error: (e.delivery?.remote_state as { error?: { condition?: string; description?: string } } | undefined)?.error });
-      };
+      const done =
+        (outcome: string) =>
+        (e: EventContext): void => {
+          if (e.delivery !== d) return;
+          resolve({
+            outcome,
+            error: (e.delivery?.remote_state as { error?: { condition?: string; description?: string } } | undefined)?.error,
+          });
+        };
       link.on('accepted', done('accepted'));
       link.on('rejected', done('rejected'));
       link.on('released', done('released'));

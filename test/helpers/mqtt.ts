@@ -91,9 +91,20 @@ export class RawMqtt {
   }
 
   /** Opens a connection and completes CONNECT; returns the CONNACK. */
-  static async connect(port: number, connect: Partial<mqttPacket.IConnectPacket> = {}): Promise<{ raw: RawMqtt; connack: mqttPacket.IConnackPacket }> {
+  static async connect(
+    port: number,
+    connect: Partial<mqttPacket.IConnectPacket> = {},
+  ): Promise<{ raw: RawMqtt; connack: mqttPacket.IConnackPacket }> {
     const raw = await RawMqtt.open(port);
-    raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `raw-${Math.random().toString(36).slice(2)}`, keepalive: 0, ...connect });
+    raw.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: `raw-${Math.random().toString(36).slice(2)}`,
+      keepalive: 0,
+      ...connect,
+    });
     const connack = (await raw.next('connack')) as mqttPacket.IConnackPacket;
     return { raw, connack };
   }

@@ -15,7 +15,6 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-
 /** Starts redis-server (on `configFile` when given) with `args`; resolves once it prints `readyLine`. */
 async function launch(configFile: string | undefined, args: string[], readyLine: string, fixedPort?: number): Promise<TestRedis> {
   const port = fixedPort ?? (await freePort());
@@ -72,8 +71,22 @@ export async function startTlsRedis(cert: { certFile: string; keyFile: string })
   const r = await launch(
     undefined,
     [
-      ...EPHEMERAL, '--tls-port', String(tlsPort), '--tls-cert-file', cert.certFile, '--tls-key-file', cert.keyFile,
-      '--tls-auth-clients', 'no', '--user', 'app', 'on', '>s3cret', '~*', '&*', '+@all',
+      ...EPHEMERAL,
+      '--tls-port',
+      String(tlsPort),
+      '--tls-cert-file',
+      cert.certFile,
+      '--tls-key-file',
+      cert.keyFile,
+      '--tls-auth-clients',
+      'no',
+      '--user',
+      'app',
+      'on',
+      '>s3cret',
+      '~*',
+      '&*',
+      '+@all',
     ],
     'Ready to accept connections',
     0,
@@ -128,7 +141,9 @@ export async function startCluster(): Promise<TestCluster> {
       );
     }
     const addrs = servers.map((s) => `127.0.0.1:${s.port}`);
-    await promisify(execFile)('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 15_000 });
+    await promisify(execFile)('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 15_000,
+    });
     // The nodes agree on the slot map a moment after `create` returns: wait until each says ok.
     for (const s of servers) {
       const deadline = Date.now() + 10_000;

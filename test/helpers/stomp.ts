@@ -51,10 +51,12 @@ export class RawStomp {
       for (const w of this.waiters.splice(0)) w();
     });
     socket.on('error', () => {});
-    this.closed = new Promise((resolve) => socket.once('close', () => {
-      resolve();
-      for (const w of this.waiters.splice(0)) w();
-    }));
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        resolve();
+        for (const w of this.waiters.splice(0)) w();
+      }),
+    );
   }
 
   static async open(port: number, opts: { tls?: TestCert } = {}): Promise<RawStomp> {

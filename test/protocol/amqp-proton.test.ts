@@ -16,7 +16,9 @@ afterAll(async () => {
 
 async function proton(mode: 'blocking' | 'reactor', queue: string): Promise<Record<string, unknown>> {
   const script = join(import.meta.dirname, '../fixtures/amqp_proton_client.py');
-  const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, mode, `amqp://127.0.0.1:${s.port}`, queue], { timeout: 30_000 });
+  const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, mode, `amqp://127.0.0.1:${s.port}`, queue], {
+    timeout: 30_000,
+  });
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 

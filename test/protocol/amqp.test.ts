@@ -27,7 +27,8 @@ async function client(opts: Parameters<typeof AmqpClient.connect>[1] = {}): Prom
 }
 let n = 0;
 const unique = (base: string): string => `${base}.${++n}`;
-const text = (m: Message): string => (typeof m.body === 'string' ? m.body : Buffer.from((m.body as { content: Buffer }).content).toString());
+const text = (m: Message): string =>
+  typeof m.body === 'string' ? m.body : Buffer.from((m.body as { content: Buffer }).content).toString();
 
 describe('AMQP: sending and receiving', () => {
   it('accepts a durable message only once it is stored, and delivers it at least once', async () => {
@@ -136,7 +137,10 @@ describe('AMQP: sending and receiving', () => {
   it('filters with a JMS selector source filter, and honours no-local', async () => {
     const t = unique('colors');
     const c = await client();
-    const { got } = await c.receiver({ source: { address: `topic://${t}`, filter: rhea.filter.selector("color = 'red'") }, credit_window: 10 });
+    const { got } = await c.receiver({
+      source: { address: `topic://${t}`, filter: rhea.filter.selector("color = 'red'") },
+      credit_window: 10,
+    });
     const snd = await c.sender(`topic://${t}`);
     await c.send(snd, { body: 'blue', application_properties: { color: 'blue' } });
     await c.send(snd, { body: 'red', application_properties: { color: 'red' } });
@@ -153,16 +157,20 @@ describe('AMQP: sending and receiving', () => {
     const replyTo = await new Promise<string>((resolve) => dyn.once('receiver_open', () => resolve(dyn.source.address)));
     expect(replyTo).toMatch(/^queue:\/\/TEMP\./);
     const replies: string[] = [];
-    const replied = new Promise<void>((resolve) => dyn.on('message', (e: EventContext) => {
-      replies.push(text(e.message as Message));
-      resolve();
-    }));
+    const replied = new Promise<void>((resolve) =>
+      dyn.on('message', (e: EventContext) => {
+        replies.push(text(e.message as Message));
+        resolve();
+      }),
+    );
     const snd = await requester.sender(`queue://${q}`);
     await requester.send(snd, { body: 'ping', reply_to: replyTo, correlation_id: 'c-1' });
     const req = await requests.nth(1);
     req.delivery.accept();
     const relay = await service.sender({ target: {} });
-    expect(await service.send(relay, { to: req.message.reply_to, body: 'pong', correlation_id: req.message.correlation_id })).toMatchObject({ outcome: 'accepted' });
+    expect(await service.send(relay, { to: req.message.reply_to, body: 'pong', correlation_id: req.message.correlation_id })).toMatchObject(
+      { outcome: 'accepted' },
+    );
     await replied;
     expect(replies).toEqual(['pong']);
   });
@@ -209,7 +217,9 @@ describe('AMQP: Qpid JMS conventions', () => {
     const snd = await c.sender({ target: { address: q, capabilities: ['queue'] } });
     const sent = Date.now();
     await c.send(snd, {
-      body: 'later', reply_to: 'replies', message_annotations: { 'x-opt-delivery-delay': 200, 'x-opt-jms-reply-to': 1 },
+      body: 'later',
+      reply_to: 'replies',
+      message_annotations: { 'x-opt-delivery-delay': 200, 'x-opt-jms-reply-to': 1 },
     });
     await c.send(snd, { body: 'stale', absolute_expiry_time: new Date(Date.now() - 1000) });
     const { got } = await c.receiver({ source: { address: q, capabilities: ['queue'] }, credit_window: 10 });
@@ -264,14 +274,26 @@ describe('AMQP <-> STOMP', () => {
     const snd = await c.sender(`queue://${q}`);
     const bin = Buffer.from([0, 1, 2, 0, 254, 255]);
     await c.send(snd, {
-      body: rhea.message.data_section(bin), durable: true, priority: 7, subject: 'order', correlation_id: 'corr-9',
-      content_type: 'application/octet-stream', group_id: 'g', application_properties: { region: 'eu', n: 3 },
+      body: rhea.message.data_section(bin),
+      durable: true,
+      priority: 7,
+      subject: 'order',
+      correlation_id: 'corr-9',
+      content_type: 'application/octet-stream',
+      group_id: 'g',
+      application_properties: { region: 'eu', n: 3 },
     });
     const m = await stomp.expect('MESSAGE');
     expect(m.body).toEqual(bin);
     expect(Object.fromEntries(m.headers)).toMatchObject({
-      persistent: 'true', priority: '7', type: 'order', 'correlation-id': 'corr-9', 'content-type': 'application/octet-stream',
-      JMSXGroupID: 'g', region: 'eu', n: '3',
+      persistent: 'true',
+      priority: '7',
+      type: 'order',
+      'correlation-id': 'corr-9',
+      'content-type': 'application/octet-stream',
+      JMSXGroupID: 'g',
+      region: 'eu',
+      n: '3',
     });
     await c.send(snd, { body: 'héllo' });
     const t = await stomp.expect('MESSAGE');
@@ -320,15 +342,25 @@ describe('AMQP: security', () => {
     const ok = await c.sender('queue://orders.new');
     expect(await c.send(ok, { body: 'fine' })).toMatchObject({ outcome: 'accepted' });
     const denied = c.conn.open_sender('queue://payroll');
-    const err = await new Promise<string>((resolve) => denied.once('sender_error', (e: EventContext) => resolve(String((e.sender?.error as { condition?: string })?.condition))));
+    const err = await new Promise<string>((resolve) =>
+      denied.once('sender_error', (e: EventContext) => resolve(String((e.sender?.error as { condition?: string })?.condition))),
+    );
     expect(err).toBe('amqp:unauthorized-access');
     const noRead = c.conn.open_receiver({ source: 'queue://payroll' });
-    const err2 = await new Promise<string>((resolve) => noRead.once('receiver_error', (e: EventContext) => resolve(String((e.receiver?.error as { condition?: string })?.condition))));
+    const err2 = await new Promise<string>((resolve) =>
+      noRead.once('receiver_error', (e: EventContext) => resolve(String((e.receiver?.error as { condition?: string })?.condition))),
+    );
     expect(err2).toBe('amqp:unauthorized-access');
   });
 
   it('speaks AMQP over TLS (amqps) on its TLS port', async () => {
-    const c = await AmqpClient.connect(secure.tlsPort, { username: 'app', password: 'app-pw', transport: 'tls', ca: [secure.cert.cert], servername: 'localhost' } as never);
+    const c = await AmqpClient.connect(secure.tlsPort, {
+      username: 'app',
+      password: 'app-pw',
+      transport: 'tls',
+      ca: [secure.cert.cert],
+      servername: 'localhost',
+    } as never);
     clients.push(c);
     const snd = await c.sender('queue://orders.tls');
     expect(await c.send(snd, { body: 'secure' })).toMatchObject({ outcome: 'accepted' });

@@ -112,11 +112,19 @@ describe('junction command', () => {
       const p = spawn(process.execPath, [bin, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(p);
       const running = await startBroker(p);
-      expect(running).toMatchObject({ role: 'active', store: `embedded redis-server (${dir})`, anonymous: true, adapters: ['mqtt', 'stomp', 'amqp'] });
-      expect(running.listeners).toEqual(expect.arrayContaining([
-        expect.stringMatching(/^mqtt\/tcp 127\.0\.0\.1:\d+$/),
-        expect.stringMatching(/^stomp\/tcp 127\.0\.0\.1:\d+$/), expect.stringMatching(/^amqp\/tcp 127\.0\.0\.1:\d+$/),
-      ]));
+      expect(running).toMatchObject({
+        role: 'active',
+        store: `embedded redis-server (${dir})`,
+        anonymous: true,
+        adapters: ['mqtt', 'stomp', 'amqp'],
+      });
+      expect(running.listeners).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^mqtt\/tcp 127\.0\.0\.1:\d+$/),
+          expect.stringMatching(/^stomp\/tcp 127\.0\.0\.1:\d+$/),
+          expect.stringMatching(/^amqp\/tcp 127\.0\.0\.1:\d+$/),
+        ]),
+      );
       const redisPid = Number(readFileSync(join(dir, 'redis.pid'), 'utf8'));
       expect(existsSync(join(dir, 'appendonlydir'))).toBe(true);
       const port = Number(String(running.admin).split(':').pop());

@@ -30,10 +30,7 @@ function greeter(protocol: Protocol, subprotocols: string[], paths: string[]): P
   };
 }
 
-const handlers = [
-  greeter('stomp', ['v10.stomp', 'v11.stomp', 'v12.stomp'], ['/stomp']),
-  greeter('mqtt', ['mqtt', 'mqttv3.1'], ['/mqtt']),
-];
+const handlers = [greeter('stomp', ['v10.stomp', 'v11.stomp', 'v12.stomp'], ['/stomp']), greeter('mqtt', ['mqtt', 'mqttv3.1'], ['/mqtt'])];
 const ephemeral = { port: 0, tlsPort: 0 };
 const baseConfig = {
   listeners: { host: '127.0.0.1', mqtt: ephemeral, stomp: ephemeral, amqp: ephemeral, websocket: { port: 0 } },
@@ -84,14 +81,22 @@ describe('listeners', () => {
   });
 
   it('opens no TLS port for a protocol whose tls switch is off', async () => {
-    const cfg = { ...baseConfig, tls: { cert: cert.certFile, key: cert.keyFile }, listeners: { ...baseConfig.listeners, stomp: { ...ephemeral, tls: false } } };
+    const cfg = {
+      ...baseConfig,
+      tls: { cert: cert.certFile, key: cert.keyFile },
+      listeners: { ...baseConfig.listeners, stomp: { ...ephemeral, tls: false } },
+    };
     open = await Listeners.open(validateConfig(cfg), handlers, silent);
     expect(open.port('stomp', 'tls')).toBeUndefined();
     expect(open.port('mqtt', 'tls')).toBeGreaterThan(0);
   });
 
   it('skips a disabled protocol', async () => {
-    open = await Listeners.open(validateConfig({ ...baseConfig, listeners: { ...baseConfig.listeners, mqtt: { enabled: false } } }), handlers, silent);
+    open = await Listeners.open(
+      validateConfig({ ...baseConfig, listeners: { ...baseConfig.listeners, mqtt: { enabled: false } } }),
+      handlers,
+      silent,
+    );
     expect(open.port('mqtt', 'tcp')).toBeUndefined();
     expect(open.port('stomp', 'tcp')).toBeGreaterThan(0);
   });
@@ -116,7 +121,11 @@ describe('listeners', () => {
   });
 
   it('serves wss when the WebSocket listener is set to TLS', async () => {
-    const cfg = { ...baseConfig, tls: { cert: cert.certFile, key: cert.keyFile }, listeners: { ...baseConfig.listeners, websocket: { port: 0, tls: true } } };
+    const cfg = {
+      ...baseConfig,
+      tls: { cert: cert.certFile, key: cert.keyFile },
+      listeners: { ...baseConfig.listeners, websocket: { port: 0, tls: true } },
+    };
     open = await Listeners.open(validateConfig(cfg), handlers, silent);
     const port = open.port('websocket', 'wss');
     expect(await wsFirstMessage(`wss://localhost:${port}/`, 'v11.stomp', { ca: cert.cert })).toBe('stomp/wss (v11.stomp)');

@@ -49,8 +49,16 @@ describe('mosquitto_pub and mosquitto_sub', () => {
     stomp.send('SEND', { destination: '/topic/mosq.three', persistent: 'true', receipt: 'r' }, 'from stomp');
     await stomp.expect('RECEIPT');
     stomp.close();
-    const { stdout } = await run('mosquitto_sub', [...p(), '-i', 'mosq-dev', '-c', '-q', '2', '-t', 'mosq/#', '-C', '3', '-W', '10', '-F', '%t %q %p'], { timeout: 15_000 });
-    expect(stdout.trim().split('\n')).toEqual(['mosq/one 1 from mosquitto at 1', 'mosq/two 2 from mosquitto at 2', 'mosq/three 2 from stomp']);
+    const { stdout } = await run(
+      'mosquitto_sub',
+      [...p(), '-i', 'mosq-dev', '-c', '-q', '2', '-t', 'mosq/#', '-C', '3', '-W', '10', '-F', '%t %q %p'],
+      { timeout: 15_000 },
+    );
+    expect(stdout.trim().split('\n')).toEqual([
+      'mosq/one 1 from mosquitto at 1',
+      'mosq/two 2 from mosquitto at 2',
+      'mosq/three 2 from stomp',
+    ]);
   });
 
   it('mosquitto_pub carries a binary file to a STOMP subscriber byte for byte', async () => {

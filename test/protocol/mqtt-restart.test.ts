@@ -56,7 +56,12 @@ describe('MQTT on Redis across a graceful restart', () => {
 describe('MQTT on Redis when Redis is down', () => {
   it('a QoS 1 publish that cannot be stored gets no PUBACK (the client keeps it), and a new session gets CONNACK 3', async () => {
     const own = await startRedis();
-    const store = new RedisStore({ url: own.url, cluster: 'mqtt-down', epoch: 1, redis: { maxRetriesPerRequest: 0, retryStrategy: () => null } });
+    const store = new RedisStore({
+      url: own.url,
+      cluster: 'mqtt-down',
+      epoch: 1,
+      redis: { maxRetriesPerRequest: 0, retryStrategy: () => null },
+    });
     const srv = await startMqttServer({}, store);
     try {
       // A persistent session makes the topic's messages durable, so they must reach Redis.
@@ -87,9 +92,13 @@ describe('MQTT on Redis when the broker process is killed', () => {
   });
 
   async function startChild(cluster: string): Promise<number> {
-    child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../fixtures/mqtt-broker-process.ts'), redis.url, cluster], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, '../fixtures/mqtt-broker-process.ts'), redis.url, cluster],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const line = await new Promise<string>((resolve, reject) => {
@@ -123,9 +132,20 @@ describe('MQTT on Redis when the broker process is killed', () => {
     await dev.raw.next('suback');
     dev.raw.send({ cmd: 'disconnect' });
     await dev.raw.closed;
-    const withWill = await RawMqtt.connect(port, { clientId: 'gateway-7', will: { topic: 'alerts/gateway-7', payload: Buffer.from('offline'), qos: 1, retain: true } });
+    const withWill = await RawMqtt.connect(port, {
+      clientId: 'gateway-7',
+      will: { topic: 'alerts/gateway-7', payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
     const q2 = await RawMqtt.connect(port, { clientId: 'qos2-pub', clean: false });
-    const publish = { cmd: 'publish', topic: 'alerts/qos2', payload: Buffer.from('exactly once'), qos: 2, messageId: 42, retain: false, dup: false };
+    const publish = {
+      cmd: 'publish',
+      topic: 'alerts/qos2',
+      payload: Buffer.from('exactly once'),
+      qos: 2,
+      messageId: 42,
+      retain: false,
+      dup: false,
+    };
     q2.raw.send(publish);
     await q2.raw.next('pubrec');
     const pub = await RawMqtt.connect(port, { clientId: 'alerter' });

@@ -168,7 +168,16 @@ describe('MQTT: publish and subscribe', () => {
       try {
         await once(ws, 'open');
         expect(ws.protocol).toBe(protocol);
-        ws.send(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `ws-${protocol}`, keepalive: 0 }));
+        ws.send(
+          mqttPacket.generate({
+            cmd: 'connect',
+            protocolId: 'MQTT',
+            protocolVersion: 4,
+            clean: true,
+            clientId: `ws-${protocol}`,
+            keepalive: 0,
+          }),
+        );
         // MQTT packets need not align with WebSocket messages: collect the 4 bytes of the CONNACK.
         let data = Buffer.alloc(0);
         while (data.length < 4) data = Buffer.concat([data, ((await once(ws, 'message')) as [Buffer])[0]]);
@@ -329,7 +338,15 @@ describe('MQTT: QoS 2', () => {
     const sub = await client();
     await sub.client.subscribeAsync('once/t', { qos: 2 });
     const { raw: r } = await raw({ clientId: 'qos2-pub' });
-    const publish = { cmd: 'publish', topic: 'once/t', payload: Buffer.from('exactly once'), qos: 2, messageId: 7, retain: false, dup: false };
+    const publish = {
+      cmd: 'publish',
+      topic: 'once/t',
+      payload: Buffer.from('exactly once'),
+      qos: 2,
+      messageId: 7,
+      retain: false,
+      dup: false,
+    };
     r.send(publish);
     expect((await r.next('pubrec')).messageId).toBe(7);
     r.send({ ...publish, dup: true });
@@ -486,7 +503,16 @@ describe('MQTT: authentication and authorization', () => {
   it('answers CONNACK 4 to a bad password and 5 to a client without credentials', async () => {
     const bad = await RawMqtt.open(secure.port);
     raws.push(bad);
-    bad.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'b', keepalive: 0, username: 'device', password: Buffer.from('nope') });
+    bad.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: 'b',
+      keepalive: 0,
+      username: 'device',
+      password: Buffer.from('nope'),
+    });
     expect(((await bad.next('connack')) as IConnackPacket).returnCode).toBe(4);
     await bad.closed;
     const anon = await RawMqtt.open(secure.port);
@@ -499,7 +525,14 @@ describe('MQTT: authentication and authorization', () => {
   it('grants only the filters a user may read (SUBACK 0x80 for the others)', async () => {
     const { raw: r, connack } = await raw({ clientId: 'dev-a', username: 'device', password: Buffer.from('device-pw') }, secure.port);
     expect(connack.returnCode).toBe(0);
-    r.send({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'commands/dev-a', qos: 1 }, { topic: 'telemetry/#', qos: 1 }] });
+    r.send({
+      cmd: 'subscribe',
+      messageId: 3,
+      subscriptions: [
+        { topic: 'commands/dev-a', qos: 1 },
+        { topic: 'telemetry/#', qos: 1 },
+      ],
+    });
     expect(((await r.next('suback')) as ISubackPacket).granted).toEqual([1, 128]);
   });
 

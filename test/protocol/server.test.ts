@@ -29,12 +29,10 @@ const lineAdapter: AdapterFactory = ({ broker }) => ({
     socket.on('data', (d: Buffer) => {
       for (const line of d.toString().split('\n').filter(Boolean)) {
         const [name, body] = line.split(' ');
-        broker
-          .publish({ destination: queue(name!), body: Buffer.from(body ?? ''), persistent: true }, { connectionId: 'line' })
-          .then(
-            () => socket.write('ok\n'),
-            (err: Error) => socket.write(`error ${err.message}\n`),
-          );
+        broker.publish({ destination: queue(name!), body: Buffer.from(body ?? ''), persistent: true }, { connectionId: 'line' }).then(
+          () => socket.write('ok\n'),
+          (err: Error) => socket.write(`error ${err.message}\n`),
+        );
       }
     });
   },
@@ -99,7 +97,14 @@ describe('server on the Redis store', () => {
   it('REDIS_URL selects the Redis server; a restarted server still has the persistent messages', async () => {
     const redis = await startRedis();
     try {
-      const env = { JUNCTION_STORE__TYPE: 'redis', REDIS_URL: redis.url, JUNCTION_ADMIN__ENABLED: 'false', JUNCTION_LISTENERS__STOMP__PORT: '0', JUNCTION_LISTENERS__HOST: '127.0.0.1', JUNCTION_LISTENERS__WEBSOCKET__ENABLED: 'false' };
+      const env = {
+        JUNCTION_STORE__TYPE: 'redis',
+        REDIS_URL: redis.url,
+        JUNCTION_ADMIN__ENABLED: 'false',
+        JUNCTION_LISTENERS__STOMP__PORT: '0',
+        JUNCTION_LISTENERS__HOST: '127.0.0.1',
+        JUNCTION_LISTENERS__WEBSOCKET__ENABLED: 'false',
+      };
       const cfg = loadConfig(undefined, env);
       expect(cfg.store).toMatchObject({ type: 'redis', redis: { url: redis.url } });
       server = await JunctionServer.start(cfg, { log: silent, adapters: [lineAdapter] });
@@ -118,8 +123,7 @@ describe('server on the Redis store', () => {
 });
 
 describe('server on the embedded Redis (the default)', () => {
-  const embedded = (dir: string, extra: object = {}) =>
-    validateConfig({ ...base, store: { embedded: { dataDir: dir, ...extra } } });
+  const embedded = (dir: string, extra: object = {}) => validateConfig({ ...base, store: { embedded: { dataDir: dir, ...extra } } });
 
   it('keeps persistent messages across a restart in its data directory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'junction-embedded-'));
@@ -136,8 +140,16 @@ describe('server on the embedded Redis (the default)', () => {
   it('shuts down the redis-server a killed broker left behind, then starts its own on the same data', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'junction-orphan-'));
     const cfg = join(dir, 'junction.yaml');
-    writeFileSync(cfg, `admin: { enabled: false }\nlisteners: { host: 127.0.0.1, mqtt: { enabled: false }, amqp: { enabled: false }, stomp: { enabled: false }, websocket: { enabled: false } }\nstore: { embedded: { dataDir: ${dir}/data } }\n`);
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/junction.js'), 'start', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(
+      cfg,
+      'admin: { enabled: false }\n' +
+        'listeners: { host: 127.0.0.1, mqtt: { enabled: false }, amqp: { enabled: false },' +
+        ' stomp: { enabled: false }, websocket: { enabled: false } }\n' +
+        `store: { embedded: { dataDir: ${dir}/data } }\n`,
+    );
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/junction.js'), 'start', '--config', cfg], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('broker did not start')), 15_000);
       createInterface({ input: child.stdout! }).on('line', (l) => {
@@ -155,7 +167,9 @@ describe('server on the embedded Redis (the default)', () => {
 
     const { log, lines } = capturingLog();
     server = await JunctionServer.start(embedded(join(dir, 'data')), { log, adapters: [lineAdapter] });
-    expect(lines.some((l) => l.msg === 'a redis-server from an earlier run still holds the data: shutting it down' && l.pid === orphan)).toBe(true);
+    expect(
+      lines.some((l) => l.msg === 'a redis-server from an earlier run still holds the data: shutting it down' && l.pid === orphan),
+    ).toBe(true);
     expect(existsSync(`/proc/${orphan}/cmdline`) && readFileSync(`/proc/${orphan}/cmdline`, 'utf8').includes('redis-server')).toBe(false);
     expect(server.health().status).toBe('ok');
   });

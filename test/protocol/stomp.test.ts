@@ -29,7 +29,12 @@ const unique = (base: string): string => `${base}.${++n}`;
 
 describe('STOMP: connecting', () => {
   it('negotiates the highest common version and answers CONNECTED with session, server and heart-beat', async () => {
-    for (const [offered, agreed] of [['1.0,1.1,1.2', '1.2'], ['1.1', '1.1'], [undefined, '1.0'], ['1.0', '1.0']] as const) {
+    for (const [offered, agreed] of [
+      ['1.0,1.1,1.2', '1.2'],
+      ['1.1', '1.1'],
+      [undefined, '1.0'],
+      ['1.0', '1.0'],
+    ] as const) {
       const c = await RawStomp.open(s.port);
       open.push(c);
       c.send(offered === undefined ? 'CONNECT' : 'STOMP', offered === undefined ? {} : { 'accept-version': offered, host: 'x' });
@@ -104,17 +109,38 @@ describe('STOMP: messaging', () => {
     c.send('SUBSCRIBE', { id: 's1', destination: `/queue/${q}`, receipt: 'r-sub' });
     expect((await c.expect('RECEIPT')).headers.get('receipt-id')).toBe('r-sub');
     const expires = Date.now() + 60_000;
-    c.send('SEND', {
-      destination: `/queue/${q}`, persistent: 'true', priority: '7', expires: String(expires), 'correlation-id': 'corr-1',
-      'reply-to': '/queue/answers', type: 'order', JMSXGroupID: 'g1', 'content-type': 'application/json',
-      'x-custom': 'a:b', receipt: 'r-send',
-    }, '{"n":1}');
+    c.send(
+      'SEND',
+      {
+        destination: `/queue/${q}`,
+        persistent: 'true',
+        priority: '7',
+        expires: String(expires),
+        'correlation-id': 'corr-1',
+        'reply-to': '/queue/answers',
+        type: 'order',
+        JMSXGroupID: 'g1',
+        'content-type': 'application/json',
+        'x-custom': 'a:b',
+        receipt: 'r-send',
+      },
+      '{"n":1}',
+    );
     const [m, r] = (await c.nextSorted(2)) as [StompFrame, StompFrame];
     expect(r.headers.get('receipt-id')).toBe('r-send');
     expect(Object.fromEntries(m.headers)).toMatchObject({
-      subscription: 's1', destination: `/queue/${q}`, persistent: 'true', priority: '7', expires: String(expires),
-      'correlation-id': 'corr-1', 'reply-to': '/queue/answers', type: 'order', JMSXGroupID: 'g1',
-      'content-type': 'application/json', 'x-custom': 'a:b', 'content-length': '7',
+      subscription: 's1',
+      destination: `/queue/${q}`,
+      persistent: 'true',
+      priority: '7',
+      expires: String(expires),
+      'correlation-id': 'corr-1',
+      'reply-to': '/queue/answers',
+      type: 'order',
+      JMSXGroupID: 'g1',
+      'content-type': 'application/json',
+      'x-custom': 'a:b',
+      'content-length': '7',
     });
     expect(m.headers.get('message-id')).toMatch(/^ID:/);
     expect(m.headers.get('redelivered')).toBeUndefined();
@@ -183,7 +209,7 @@ describe('STOMP: messaging', () => {
     expect(s.server.broker.listSubscriptions().some((x) => x.subscriptionName === 'log')).toBe(false);
   });
 
-  it('filters with a selector (the selector header or ActiveMQ\'s activemq.selector)', async () => {
+  it("filters with a selector (the selector header or ActiveMQ's activemq.selector)", async () => {
     const t = `/topic/${unique('sel')}`;
     const a = await client();
     const b = await client();
@@ -321,7 +347,10 @@ describe('STOMP: acknowledgement', () => {
     const d = await client();
     d.send('SUBSCRIBE', { id: '1', destination: q });
     const back = [await d.expect('MESSAGE'), await d.expect('MESSAGE')];
-    expect(back.map((m) => [m.body.toString(), m.headers.get('redelivered')])).toEqual([['held', 'true'], ['last', undefined]]);
+    expect(back.map((m) => [m.body.toString(), m.headers.get('redelivered')])).toEqual([
+      ['held', 'true'],
+      ['last', undefined],
+    ]);
   });
 
   it('1.0 and 1.1 clients ack by message-id (1.1 with subscription)', async () => {
@@ -413,7 +442,12 @@ describe('STOMP: bad input', () => {
     const bystander = await client();
     const q = unique('/queue/calm');
     bystander.send('SUBSCRIBE', { id: '1', destination: q });
-    for (const junk of ['HELLO\n\n\0', 'SEND\ndestination:/queue/x\nbad header\n\n\0', 'SEND\ncontent-length:zz\n\n\0', 'SEND\nx:\\q\n\n\0']) {
+    for (const junk of [
+      'HELLO\n\n\0',
+      'SEND\ndestination:/queue/x\nbad header\n\n\0',
+      'SEND\ncontent-length:zz\n\n\0',
+      'SEND\nx:\\q\n\n\0',
+    ]) {
       const c = await client();
       c.write(junk);
       const err = await c.expect('ERROR');
@@ -509,7 +543,12 @@ describe('STOMP: security', () => {
 describe('STOMP: store trouble', () => {
   it('a persistent SEND that cannot be stored gets an ERROR, never a RECEIPT', async () => {
     const redis = await startRedis();
-    const store = new RedisStore({ url: redis.url, cluster: 'stomp', epoch: 1, redis: { maxRetriesPerRequest: 0, retryStrategy: () => null } });
+    const store = new RedisStore({
+      url: redis.url,
+      cluster: 'stomp',
+      epoch: 1,
+      redis: { maxRetriesPerRequest: 0, retryStrategy: () => null },
+    });
     const srv = await startStompServer({}, store);
     try {
       const c = await RawStomp.connect(srv.port);
@@ -527,7 +566,7 @@ describe('STOMP: store trouble', () => {
 });
 
 describe('STOMP on Redis across a broker restart', () => {
-  it('persistent queue messages and a durable subscription\'s backlog survive; unacked ones come back redelivered', async () => {
+  it("persistent queue messages and a durable subscription's backlog survive; unacked ones come back redelivered", async () => {
     const redis = await startRedis();
     const store = (epoch: number): RedisStore => new RedisStore({ url: redis.url, cluster: 'stomp-restart', epoch });
     let srv = await startStompServer({}, store(1));

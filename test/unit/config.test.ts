@@ -90,7 +90,9 @@ destinations:
     );
     expect(errorOf(() => validateConfig({ listeners: { mqtt: { port: 70000 } } }))).toMatch(/listeners\.mqtt\.port: /);
     expect(errorOf(() => validateConfig({ listners: {} }))).toMatch(/\(top level\): unknown key "listners"/);
-    expect(errorOf(() => validateConfig({ store: { type: 'postgres' } }))).toMatch(/store\.type: must be one of "auto", "memory", "redis", "embedded"/);
+    expect(errorOf(() => validateConfig({ store: { type: 'postgres' } }))).toMatch(
+      /store\.type: must be one of "auto", "memory", "redis", "embedded"/,
+    );
     expect(errorOf(() => validateConfig({ store: { redis: { url: 'redis://a', nodes: [{ host: 'b', port: 1 }] } } }))).toMatch(
       /store\.redis: set one of url, sentinels or nodes/,
     );

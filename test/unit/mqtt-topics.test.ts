@@ -21,7 +21,10 @@ function mqttMatches(filter: string, topic: string): boolean {
 }
 
 const level = fc.stringMatching(/^[a-z.0-9-]{0,4}$/);
-const topicArb = fc.array(level, { minLength: 1, maxLength: 5 }).map((ls) => ls.join('/')).filter((t) => t.length > 0);
+const topicArb = fc
+  .array(level, { minLength: 1, maxLength: 5 })
+  .map((ls) => ls.join('/'))
+  .filter((t) => t.length > 0);
 const filterArb = fc
   .array(fc.oneof(level, fc.constant('+')), { minLength: 1, maxLength: 5 })
   .chain((ls) => fc.boolean().map((hash) => (hash ? [...ls, '#'] : ls).join('/')))
@@ -50,7 +53,10 @@ describe('MQTT topic mapping', () => {
   });
 
   it('every publishable topic maps back unchanged', () => {
-    fc.assert(fc.property(topicArb, (t) => topicFromCore(topicToCore(t)) === t), { numRuns: 500 });
+    fc.assert(
+      fc.property(topicArb, (t) => topicFromCore(topicToCore(t)) === t),
+      { numRuns: 500 },
+    );
   });
 
   it('a filter matches a topic in the core exactly when MQTT says it does', () => {

@@ -23,11 +23,17 @@ const persistent = { persistent: true };
 async function consumeAll(b: Broker, req: Omit<SubscribeRequest, 'onMessage'>, inbox: Pick<Inbox, 'onMessage'>): Promise<Consumer> {
   const ref: { consumer?: Consumer } = {};
   const early: number[] = [];
-  const consumer = await b.subscribe({ ...req, onMessage: (d) => {
-    inbox.onMessage(d);
-    if (ref.consumer) ref.consumer.ack(d.tag);
-    else early.push(d.tag);
-  } }, ctx);
+  const consumer = await b.subscribe(
+    {
+      ...req,
+      onMessage: (d) => {
+        inbox.onMessage(d);
+        if (ref.consumer) ref.consumer.ack(d.tag);
+        else early.push(d.tag);
+      },
+    },
+    ctx,
+  );
   ref.consumer = consumer;
   for (const tag of early) consumer.ack(tag);
   return consumer;
@@ -39,7 +45,7 @@ describe('paging', () => {
     for (let i = 0; i < 100; i++) await b.publish(msgTo('backlog', `m${i}`, persistent), ctx);
     expect(b.getQueue('backlog')).toMatchObject({ messages: 100, ready: 100, paged: 90 });
     const inbox = new Inbox();
-    await consumeAll(b, { destination: queue('backlog'), prefetch: 7, }, inbox);
+    await consumeAll(b, { destination: queue('backlog'), prefetch: 7 }, inbox);
     await inbox.waitFor(100);
     expect(inbox.texts).toEqual(Array.from({ length: 100 }, (_, i) => `m${i}`));
     expect(b.getQueue('backlog')).toMatchObject({ messages: 0, ready: 0, paged: 0 });
@@ -53,7 +59,7 @@ describe('paging', () => {
     for (let i = 0; i < 20; i++) await b.publish(msgTo('big', body, persistent), ctx);
     const info = b.getQueue('big')!;
     expect(info.messages).toBe(20);
-    expect(info.bytes - (info.paged * (2000 + 256))).toBeLessThanOrEqual(10_000 + 2256);
+    expect(info.bytes - info.paged * (2000 + 256)).toBeLessThanOrEqual(10_000 + 2256);
     expect(info.paged).toBeGreaterThanOrEqual(15);
   });
 
@@ -64,12 +70,13 @@ describe('paging', () => {
     for (let i = 0; i < 6; i++) await b.publish(msgTo('prio', `high-p${i}`, { ...persistent, priority: 8 }), ctx);
     expect(b.getQueue('prio')?.paged).toBe(12);
     const inbox = new Inbox();
-    await consumeAll(b, { destination: queue('prio'), prefetch: 1, }, inbox);
+    await consumeAll(b, { destination: queue('prio'), prefetch: 1 }, inbox);
     await inbox.waitFor(16);
     const got = inbox.texts;
     expect(got.filter((t) => t.startsWith('high'))).toEqual(Array.from({ length: 6 }, (_, i) => `high-p${i}`));
     expect(got.filter((t) => t.startsWith('low'))).toEqual([
-      ...Array.from({ length: 4 }, (_, i) => `low-r${i}`), ...Array.from({ length: 6 }, (_, i) => `low-p${i}`),
+      ...Array.from({ length: 4 }, (_, i) => `low-r${i}`),
+      ...Array.from({ length: 6 }, (_, i) => `low-p${i}`),
     ]);
     // Every high-priority message overtakes every low one that was paged out with it.
     expect(got.indexOf('high-p5')).toBeLessThan(got.indexOf('low-p0'));
@@ -93,7 +100,7 @@ describe('paging', () => {
     for (let i = 0; i < 5; i++) await b.publish(msgTo('mixed', `n${i}`), ctx);
     expect(b.getQueue('mixed')).toMatchObject({ messages: 35, paged: 20 });
     const inbox = new Inbox();
-    await consumeAll(b, { destination: queue('mixed'), }, inbox);
+    await consumeAll(b, { destination: queue('mixed') }, inbox);
     await inbox.waitFor(35);
     expect(new Set(inbox.texts).size).toBe(35);
   });
@@ -109,7 +116,7 @@ describe('paging', () => {
     for (let i = 0; i < 15; i++) await b.publish(msgTo('sched', `later${i}`, { ...persistent, deliverAt: Date.now() + 3_600_000 }), ctx);
     for (let i = 0; i < 30; i++) await b.publish(msgTo('sched', `now${i}`, persistent), ctx);
     const inbox = new Inbox();
-    await consumeAll(b, { destination: queue('sched'), }, inbox);
+    await consumeAll(b, { destination: queue('sched') }, inbox);
     await inbox.waitFor(30);
     expect(inbox.texts).toEqual(Array.from({ length: 30 }, (_, i) => `now${i}`));
     expect(b.getQueue('sched')).toMatchObject({ messages: 15, ready: 0 });
@@ -122,10 +129,16 @@ describe('paging', () => {
     expect(b.getQueue('timed')).toMatchObject({ messages: 30, ready: 0, paged: 20 });
     const inbox = new Inbox();
     const arrived: number[] = [];
-    await consumeAll(b, { destination: queue('timed') }, { onMessage: (d) => {
-      arrived.push(Date.now());
-      inbox.onMessage(d);
-    } });
+    await consumeAll(
+      b,
+      { destination: queue('timed') },
+      {
+        onMessage: (d) => {
+          arrived.push(Date.now());
+          inbox.onMessage(d);
+        },
+      },
+    );
     await inbox.waitFor(30);
     expect(new Set(inbox.texts)).toEqual(new Set(Array.from({ length: 30 }, (_, i) => `t${i}`)));
     expect(Math.min(...arrived)).toBeGreaterThanOrEqual(due);
@@ -163,7 +176,7 @@ describe('paging', () => {
     const second = await start({ data, epoch: 2 });
     expect(second.getQueue('kept')).toMatchObject({ messages: 39 });
     const inbox = new Inbox();
-    await consumeAll(second, { destination: queue('kept'), }, inbox);
+    await consumeAll(second, { destination: queue('kept') }, inbox);
     await inbox.waitFor(39);
     expect(inbox.texts).toEqual(Array.from({ length: 39 }, (_, i) => `m${i + 1}`));
     // m1..m3 were in flight (prefetch 3 refilled after m0's ack).

@@ -192,7 +192,13 @@ describe('queues', () => {
 
   it('delivers higher priority first, FIFO within a priority', async () => {
     broker = await startBroker();
-    for (const [body, priority] of [['low1', 1], ['hi1', 9], ['mid', 4], ['low2', 1], ['hi2', 9]] as const) {
+    for (const [body, priority] of [
+      ['low1', 1],
+      ['hi1', 9],
+      ['mid', 4],
+      ['low2', 1],
+      ['hi2', 9],
+    ] as const) {
       await broker.publish(msgTo('prio', body, { priority }), ctx);
     }
     const inbox = new Inbox();
@@ -360,7 +366,11 @@ describe('queues', () => {
 
   it('enforces authorization when a principal is given; creating needs admin', async () => {
     const security = new SecurityService({
-      allowAnonymous: false, anonymousUser: 'anonymous', anonymousGroups: [], users: [], temporaryDestinationGroups: [],
+      allowAnonymous: false,
+      anonymousUser: 'anonymous',
+      anonymousGroups: [],
+      users: [],
+      temporaryDestinationGroups: [],
       authorization: [
         { queue: 'orders.>', read: ['consumers'], write: ['producers'], admin: ['producers'] },
         { queue: 'audit', read: [], write: ['producers'], admin: [] },
@@ -394,8 +404,8 @@ describe('queues', () => {
   it('refuses invalid messages with a readable error', async () => {
     broker = await startBroker();
     await expect(broker.publish(msgTo('v', 'x', { priority: 12 }), ctx)).rejects.toThrow(/Priority must be an integer from 0 to 9/);
-    await expect(
-      broker.publish(msgTo('v', 'x', { properties: { o: {} as unknown as string } }), ctx),
-    ).rejects.toThrow(/must be a string, number or boolean/);
+    await expect(broker.publish(msgTo('v', 'x', { properties: { o: {} as unknown as string } }), ctx)).rejects.toThrow(
+      /must be a string, number or boolean/,
+    );
   });
 });

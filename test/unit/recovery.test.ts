@@ -38,7 +38,11 @@ describe('recovery', () => {
     const again = new Inbox();
     await second.subscribe({ destination: queue('jobs'), onMessage: again.onMessage }, ctx);
     expect(again.texts).toEqual(['p1', 'p2', 'p3']);
-    expect(again.items.map((d) => [d.redelivered, d.deliveryCount])).toEqual([[true, 1], [true, 1], [false, 0]]);
+    expect(again.items.map((d) => [d.redelivered, d.deliveryCount])).toEqual([
+      [true, 1],
+      [true, 1],
+      [false, 0],
+    ]);
     const events = new Inbox();
     await second.subscribe({ destination: topic('events'), durable: { clientId: 'c1', name: 's' }, onMessage: events.onMessage }, ctx);
     expect(events.texts).toEqual(['while-offline']);

@@ -129,7 +129,7 @@ describe('selector syntax errors', () => {
     ['color = ', /unexpected end/],
     ['color == 1', /unexpected "="/],
     ['a = 1 b = 2', /unexpected "b"/],
-    ["color LIKE blue", /string literal pattern/],
+    ['color LIKE blue', /string literal pattern/],
     ["color LIKE 'a' ESCAPE 'ab'", /one-character/],
     ['color IN (1, 2)', /string literals/],
     ['color NOT = 1', /BETWEEN, LIKE or IN after NOT/],
@@ -158,17 +158,56 @@ describe('selector syntax errors', () => {
   });
 
   it('never throws anything but SelectorSyntaxError, whatever the input', () => {
-    const alphabet = fc.constantFrom(...["a", 'b', '1', '.', "'", '(', ')', ' ', '=', '<', '>', '+', '-', '*', '/', ',', '%', '_',
-      'AND ', 'OR ', 'NOT ', 'IN ', 'LIKE ', 'IS ', 'NULL ', 'BETWEEN ', 'ESCAPE ', 'TRUE ', '0x', 'e', '\u00e9']);
+    const alphabet = fc.constantFrom(
+      ...[
+        'a',
+        'b',
+        '1',
+        '.',
+        "'",
+        '(',
+        ')',
+        ' ',
+        '=',
+        '<',
+        '>',
+        '+',
+        '-',
+        '*',
+        '/',
+        ',',
+        '%',
+        '_',
+        'AND ',
+        'OR ',
+        'NOT ',
+        'IN ',
+        'LIKE ',
+        'IS ',
+        'NULL ',
+        'BETWEEN ',
+        'ESCAPE ',
+        'TRUE ',
+        '0x',
+        'e',
+        '\u00e9',
+      ],
+    );
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.array(alphabet, { maxLength: 30 }).map((a) => a.join(''))), (s) => {
-        try {
-          const compiled = compileSelector(s);
-          expect(typeof compiled.matches({ message, deliveryCount: 0 })).toBe('boolean');
-        } catch (e) {
-          expect(e).toBeInstanceOf(SelectorSyntaxError);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.array(alphabet, { maxLength: 30 }).map((a) => a.join('')),
+        ),
+        (s) => {
+          try {
+            const compiled = compileSelector(s);
+            expect(typeof compiled.matches({ message, deliveryCount: 0 })).toBe('boolean');
+          } catch (e) {
+            expect(e).toBeInstanceOf(SelectorSyntaxError);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -21,7 +21,10 @@ function parseAll(bytes: Buffer, cuts: number[], version: StompVersion = '1.2', 
   return frames;
 }
 
-const headerText = fc.string({ unit: fc.oneof(fc.constantFrom(':', '\n', '\r', '\\', 'a', ' ', 'é', '\0'), fc.string({ minLength: 1, maxLength: 1 })), maxLength: 20 });
+const headerText = fc.string({
+  unit: fc.oneof(fc.constantFrom(':', '\n', '\r', '\\', 'a', ' ', 'é', '\0'), fc.string({ minLength: 1, maxLength: 1 })),
+  maxLength: 20,
+});
 
 describe('STOMP codec', () => {
   it('any frame round-trips under 1.2, in one piece or split anywhere', () => {
@@ -30,7 +33,13 @@ describe('STOMP codec', () => {
         fc.array(
           fc.record({
             command: fc.constantFrom(...commands),
-            headers: fc.uniqueArray(fc.tuple(headerText.filter((s) => s !== 'content-length'), headerText), { selector: ([k]) => k, maxLength: 6 }),
+            headers: fc.uniqueArray(
+              fc.tuple(
+                headerText.filter((s) => s !== 'content-length'),
+                headerText,
+              ),
+              { selector: ([k]) => k, maxLength: 6 },
+            ),
             body: fc.uint8Array({ maxLength: 300 }),
           }),
           { minLength: 1, maxLength: 4 },
@@ -58,7 +67,15 @@ describe('STOMP codec', () => {
     const limits = { ...DEFAULT_LIMITS, maxBodyBytes: 200, maxLineBytes: 64, maxHeaderBytes: 256, maxHeaders: 5 };
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.constantFrom(...['SEND\n', 'ACK\n', '\n', '\0', 'a:b\n', 'content-length:3\n', 'x\\q:y\n'].map((s) => new Uint8Array(Buffer.from(s))))), { maxLength: 30 }),
+        fc.array(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 40 }),
+            fc.constantFrom(
+              ...['SEND\n', 'ACK\n', '\n', '\0', 'a:b\n', 'content-length:3\n', 'x\\q:y\n'].map((s) => new Uint8Array(Buffer.from(s))),
+            ),
+          ),
+          { maxLength: 30 },
+        ),
         fc.constantFrom<StompVersion>('1.0', '1.1', '1.2'),
         (parts, version) => {
           const p = new StompParser(limits);

@@ -29,7 +29,9 @@ class RecordingStore extends MemoryStore {
 
 const ready = { deliveryCount: 0, deliverAt: 0, delivered: false };
 const enqueue = (n: number): StoreOp => ({
-  type: 'enqueue', queue: 'q', state: ready,
+  type: 'enqueue',
+  queue: 'q',
+  state: ready,
   message: createMessage({ destination: queue('q'), body: Buffer.from(`m${n}`), persistent: true }, undefined, 1),
 });
 
@@ -46,7 +48,7 @@ describe('StoreWriter', () => {
     expect(store.batches).toEqual([ops]);
   });
 
-  it('cuts batches at the store\'s size but never splits the operations of one call', async () => {
+  it("cuts batches at the store's size but never splits the operations of one call", async () => {
     const store = new RecordingStore(3);
     await store.open();
     const w = new StoreWriter(store, () => {});
@@ -102,7 +104,7 @@ describe('StoreWriter', () => {
 });
 
 describe('StoreWriter.together', () => {
-  it('keeps the writes of one move in one batch however small the store\'s batches are', async () => {
+  it("keeps the writes of one move in one batch however small the store's batches are", async () => {
     const store = new RecordingStore(1);
     await store.open();
     const w = new StoreWriter(store, () => {});

@@ -128,12 +128,10 @@ describe('topics', () => {
   it('a subscription selector filters what enters the subscription', async () => {
     broker = await startBroker();
     const durable = { clientId: 'c', name: 'big' };
-    const c = await broker.subscribe(
-      { destination: topic('trades'), durable, selector: 'amount > 1000', onMessage: () => {} },
-      ctx,
-    );
+    const c = await broker.subscribe({ destination: topic('trades'), durable, selector: 'amount > 1000', onMessage: () => {} }, ctx);
     c.close();
-    for (const amount of [10, 5000, 999, 1001]) await broker.publish(msgTo('topic://trades', String(amount), { properties: { amount } }), ctx);
+    for (const amount of [10, 5000, 999, 1001])
+      await broker.publish(msgTo('topic://trades', String(amount), { properties: { amount } }), ctx);
     const inbox = new Inbox();
     await broker.subscribe({ destination: topic('trades'), durable, selector: 'amount > 1000', onMessage: inbox.onMessage }, ctx);
     expect(inbox.texts).toEqual(['5000', '1001']);
@@ -198,7 +196,11 @@ describe('retained messages', () => {
     await broker.retain('home.kitchen.temp', m('home.kitchen.temp', '20'));
     await broker.retain('home.kitchen.temp', m('home.kitchen.temp', '21'));
     await broker.retain('home.hall.temp', m('home.hall.temp', '18'));
-    const bodies = (p: string) => broker.retainedFor(p).map((x) => Buffer.from(x.body).toString()).sort();
+    const bodies = (p: string) =>
+      broker
+        .retainedFor(p)
+        .map((x) => Buffer.from(x.body).toString())
+        .sort();
     expect(bodies('home.*.temp')).toEqual(['18', '21']);
     expect(bodies('home.>')).toEqual(['18', '21']);
     expect(bodies('home.kitchen.temp')).toEqual(['21']);

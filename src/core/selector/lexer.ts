@@ -12,9 +12,7 @@ export interface Token {
   pos: number;
 }
 
-export const KEYWORDS = new Set([
-  'AND', 'OR', 'NOT', 'BETWEEN', 'LIKE', 'IN', 'IS', 'NULL', 'TRUE', 'FALSE', 'ESCAPE',
-]);
+export const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'BETWEEN', 'LIKE', 'IN', 'IS', 'NULL', 'TRUE', 'FALSE', 'ESCAPE']);
 
 const TWO_CHAR_OPS = new Set(['<>', '<=', '>=']);
 const ONE_CHAR_OPS = new Set(['=', '<', '>', '+', '-', '*', '/', '(', ')', ',']);

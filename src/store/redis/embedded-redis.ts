@@ -50,9 +50,28 @@ export class EmbeddedRedis {
     const child = spawn(
       o.binary,
       [
-        '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes', '--requirepass', password,
-        '--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
-        '--pidfile', pidFile, '--daemonize', 'no', '--logfile', '',
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--protected-mode',
+        'yes',
+        '--requirepass',
+        password,
+        '--dir',
+        dataDir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--save',
+        '',
+        '--pidfile',
+        pidFile,
+        '--daemonize',
+        'no',
+        '--logfile',
+        '',
       ],
       // Its own process group: a Ctrl-C in the terminal reaches the broker only, which stops Redis
       // after its last writes.
@@ -63,7 +82,11 @@ export class EmbeddedRedis {
     const timeoutMs = o.startTimeoutMs ?? 60_000;
     const recent: string[] = [];
     await new Promise<void>((ready, fail) => {
-      const t = setTimeout(() => fail(new StoreUnavailableError(`embedded redis-server did not start within ${timeoutMs} ms: ${recent.join(' | ')}`, undefined)), timeoutMs);
+      const t = setTimeout(
+        () =>
+          fail(new StoreUnavailableError(`embedded redis-server did not start within ${timeoutMs} ms: ${recent.join(' | ')}`, undefined)),
+        timeoutMs,
+      );
       const onLine = (d: Buffer): void => {
         for (const line of d.toString().split('\n')) {
           if (!line.trim()) continue;

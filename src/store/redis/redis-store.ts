@@ -104,8 +104,12 @@ export class RedisStore implements Store {
         b = keys.length + 1;
         bases.set(queue, b);
         keys.push(
-          k.queue(queue), k.queueState(queue), k.queuePaged(queue), k.queuePagedSizes(queue),
-          k.queueScheduled(queue), k.queueScheduledSizes(queue),
+          k.queue(queue),
+          k.queueState(queue),
+          k.queuePaged(queue),
+          k.queuePagedSizes(queue),
+          k.queueScheduled(queue),
+          k.queueScheduledSizes(queue),
         );
       }
       return b;
@@ -121,8 +125,14 @@ export class RedisStore implements Store {
           break;
         case 'enqueue':
           argv.push(
-            'E', base(op.queue), op.queue, op.message.id, encodeMessage(op.message), encodeState(op.state),
-            op.paged ? op.message.priority : '', op.paged ? messageSize(op.message) : 0,
+            'E',
+            base(op.queue),
+            op.queue,
+            op.message.id,
+            encodeMessage(op.message),
+            encodeState(op.state),
+            op.paged ? op.message.priority : '',
+            op.paged ? messageSize(op.message) : 0,
             op.paged && op.state.deliverAt > 0 ? op.state.deliverAt : '',
           );
           break;
@@ -159,7 +169,16 @@ export class RedisStore implements Store {
   async pageIn(queue: string, maxCount: number, maxBytes: number): Promise<StoredEntry[]> {
     const k = this.keys;
     const flat = (await this.call(() =>
-      this.scripts.pageInBuffer(k.epoch, k.queuePaged(queue), k.queuePagedSizes(queue), k.queueState(queue), k.bodies, this.epoch, maxCount, maxBytes),
+      this.scripts.pageInBuffer(
+        k.epoch,
+        k.queuePaged(queue),
+        k.queuePagedSizes(queue),
+        k.queueState(queue),
+        k.bodies,
+        this.epoch,
+        maxCount,
+        maxBytes,
+      ),
     )) as Buffer[];
     const out: StoredEntry[] = [];
     for (let i = 0; i < flat.length; i += 3) {
@@ -173,8 +192,14 @@ export class RedisStore implements Store {
     const k = this.keys;
     const [count, bytes, nextDue] = (await this.call(() =>
       this.scripts.promoteDue(
-        k.epoch, k.queue(queue), k.queuePaged(queue), k.queuePagedSizes(queue), k.queueScheduled(queue), k.queueScheduledSizes(queue),
-        this.epoch, now,
+        k.epoch,
+        k.queue(queue),
+        k.queuePaged(queue),
+        k.queuePagedSizes(queue),
+        k.queueScheduled(queue),
+        k.queueScheduledSizes(queue),
+        this.epoch,
+        now,
       ),
     )) as [number, number, number];
     return { count, bytes, nextDue };
@@ -192,7 +217,10 @@ export class RedisStore implements Store {
       ]),
     );
     return {
-      count, bytes: Number(bytes ?? 0), scheduledCount, scheduledBytes: Number(scheduledBytes ?? 0),
+      count,
+      bytes: Number(bytes ?? 0),
+      scheduledCount,
+      scheduledBytes: Number(scheduledBytes ?? 0),
       nextDue: first[1] === undefined ? 0 : Number(first[1]),
     };
   }
@@ -202,10 +230,7 @@ export class RedisStore implements Store {
     const e = err instanceof Error ? err : new Error(String(err));
     const fenced = /FENCED (\d+)/.exec(e.message);
     if (fenced) return new FencedError(this.epoch, Number(fenced[1]));
-    if (
-      e.name === 'MaxRetriesPerRequestError' ||
-      /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable/i.test(e.message)
-    ) {
+    if (e.name === 'MaxRetriesPerRequestError' || /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable/i.test(e.message)) {
       return new StoreUnavailableError(`Redis is unavailable (${this.where}): ${explain(this.redis, e)}`, e);
     }
     return e;
@@ -228,8 +253,15 @@ export class RedisStore implements Store {
     const k = this.keys;
     const flat = (await this.call(() =>
       this.scripts.readQueueBuffer(
-        k.epoch, k.queue(queue), k.queuePaged(queue), k.queueState(queue), k.bodies,
-        this.epoch, cursor ?? '', limit, Math.max(limit, READ_BUDGET),
+        k.epoch,
+        k.queue(queue),
+        k.queuePaged(queue),
+        k.queueState(queue),
+        k.bodies,
+        this.epoch,
+        cursor ?? '',
+        limit,
+        Math.max(limit, READ_BUDGET),
       ),
     )) as Buffer[];
     const out: QueuePage = { entries: [] };
@@ -281,9 +313,7 @@ export class RedisStore implements Store {
   }
 
   async stats(): Promise<StoreStats> {
-    const [messages, refs] = await this.call(() =>
-      Promise.all([this.redis.hlen(this.keys.bodies), this.redis.hvals(this.keys.refs)]),
-    );
+    const [messages, refs] = await this.call(() => Promise.all([this.redis.hlen(this.keys.bodies), this.redis.hvals(this.keys.refs)]));
     // The refs hash counts only the holders beyond the first.
     return { messages, entries: messages + refs.reduce((n, r) => n + Number(r), 0) };
   }
