@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { loadConfig } from './config/load.ts';
-import { JunctionError } from './core/errors.ts';
+import { JunctionError } from './shared/errors.ts';
 import { createLogger } from './log.ts';
 import { hashPassword } from './security/password.ts';
 import { JunctionServer } from './server.ts';

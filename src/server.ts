@@ -7,7 +7,7 @@ import { ADAPTERS, type AdapterFactory } from '../adapters/index.ts';
 import type { JunctionConfig } from './config/schema.ts';
 import { Broker } from './core/broker.ts';
 import { PolicyResolver, DEFAULT_POLICY, type PolicySettings } from './core/policy.ts';
-import { FencedError } from './core/errors.ts';
+import { FencedError } from './shared/errors.ts';
 import { Listeners, type ProtocolHandler } from './net/listeners.ts';
 import { SecurityService } from './security/security-service.ts';
 import { openConfiguredStore, type ConfiguredStore } from './store/configured-store.ts';

@@ -19,7 +19,7 @@ import rhea, {
 import type { AdapterContext } from '../index.ts';
 import type { Consumer } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
-import { JunctionError } from '../../src/core/errors.ts';
+import { JunctionError } from '../../src/shared/errors.ts';
 import type { ClientContext, Principal } from '../../src/core/principal.ts';
 import type { SubscribeRequest } from '../../src/core/broker.ts';
 import { AddressError, addressOf, capabilitiesOf, destinationOf } from './addresses.ts';

@@ -5,7 +5,7 @@
 import { createMessage } from '../../src/core/message.ts';
 import type { Broker } from '../../src/core/broker.ts';
 import type { Consumer, Delivery } from '../../src/core/consumer.ts';
-import { JunctionError } from '../../src/core/errors.ts';
+import { JunctionError } from '../../src/shared/errors.ts';
 import type { ClientContext, Principal } from '../../src/core/principal.ts';
 import type { SubscriptionLimits } from '../../src/store/store.ts';
 import type { Logger } from 'pino';

@@ -3,7 +3,7 @@
 // name maps back unchanged). `+` is `*`, `#` is `>`, empty levels stay empty (`a//b` is `a..b`).
 // `$share/G/F` is a shared subscription named G on filter F.
 import { validateName } from '../../src/core/destination.ts';
-import { InvalidDestinationError } from '../../src/core/errors.ts';
+import { InvalidDestinationError } from '../../src/shared/errors.ts';
 
 const SHARE_PREFIX = '$share/';
 

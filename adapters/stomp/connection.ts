@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { AdapterContext } from '../index.ts';
 import type { Consumer, Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
-import { JunctionError } from '../../src/core/errors.ts';
+import { JunctionError } from '../../src/shared/errors.ts';
 import type { MessageInput } from '../../src/core/message.ts';
 import type { ClientContext } from '../../src/core/principal.ts';
 import { parseDestinations, TemporaryDestinations } from './destinations.ts';

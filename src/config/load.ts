@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError } from '../shared/errors.ts';
 import { configSchema, type JunctionConfig } from './schema.ts';
 
 export const ENV_PREFIX = 'JUNCTION_';

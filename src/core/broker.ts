@@ -8,11 +8,12 @@ import type { Store, SessionRecord, StoreOp, SubscriptionLimits, SubscriptionRec
 import type { Consumer, ConsumerOptions } from './consumer.ts';
 import { DedupWindow } from './dedup.ts';
 import { formatAddress, type Destination, validateName } from './destination.ts';
-import { ClosedError, FencedError, NotAuthorizedError, NotFoundError, QueueFullError, SubscriptionConflictError } from './errors.ts';
-import { createMessage, messageSize, type Message, type MessageInput, type PropertyValue } from './message.ts';
+import { ClosedError, FencedError, NotAuthorizedError, NotFoundError, SubscriptionConflictError } from '../shared/errors.ts';
+import { createMessage, type Message, type MessageInput, type PropertyValue } from './message.ts';
 import { PolicyResolver } from './policy.ts';
 import type { Authorizer, ClientContext, Permission } from './principal.ts';
-import { Queue, type Pager, type Placement, type QueueInit, type QueueStats } from './queue.ts';
+import type { PageSource } from './paging.ts';
+import { Queue, type PublishTicket, type QueueInit, type QueueStats } from './queue.ts';
 import { RetainedMessages } from './retained.ts';
 import { Router, virtualTopicOf, type Route } from './router.ts';
 import { compileOptionalSelector } from './selector/index.ts';
@@ -99,7 +100,7 @@ export class Broker {
   private readonly policies: PolicyResolver;
   private readonly writer: StoreWriter;
   /** Paging through the writer, so the store has every write issued before. */
-  private readonly pager: Pager;
+  private readonly pager: PageSource;
   private readonly router = new Router();
   private readonly queues = new Map<string, Queue>();
   private readonly subscriptions = new Map<string, SubscriptionState>();
@@ -254,19 +255,9 @@ export class Broker {
   /** Copies a message into another queue (dead letters, expired messages); never refused. */
   private move(target: string, message: Message, annotations: Record<string, PropertyValue>): void {
     const q = this.queues.get(target) ?? this.createQueue(target, true);
-    const moved = { ...message, deliverAt: 0 };
-    const durable = message.persistent && q.durable;
-    const placement = q.planPlacement(moved, durable);
-    if (durable) {
-      this.writer.write({
-        type: 'enqueue',
-        queue: q.name,
-        message,
-        paged: placement !== 'resident',
-        state: { deliveryCount: 0, deliverAt: 0, delivered: false, annotations },
-      });
-    }
-    q.accept(moved, durable, false, annotations, placement);
+    const ticket = q.prepareMove({ ...message, deliverAt: 0 }, annotations);
+    if (ticket.op) this.writer.write(ticket.op);
+    ticket.commit();
   }
 
   /** Deletes a queue and everything in it; its consumers are told. */
@@ -326,69 +317,24 @@ export class Broker {
       return result;
     }
 
-    const size = messageSize(message);
-    const reserved: Queue[] = [];
-    let placements: Placement[] = [];
+    const tickets: PublishTicket[] = [];
     try {
-      for (const q of targets) {
-        await this.admit(q, size);
-        reserved.push(q);
-      }
-      placements = targets.map((q) => q.planPlacement(message, message.persistent && q.durable));
-      const durable = message.persistent && targets.some((q) => q.durable);
-      if (durable || opts.session) {
-        const ops: StoreOp[] = [];
-        targets.forEach((q, i) => {
-          if (!q.durable) return;
-          const placement = placements[i] ?? 'resident';
-          // A paged-out entry is scheduled in the store exactly when its state carries a due time.
-          const deliverAt = placement === 'paged' ? 0 : message.deliverAt;
-          const state = { deliveryCount: 0, deliverAt, delivered: false };
-          if (!message.persistent) return;
-          ops.push({ type: 'enqueue', queue: q.name, message, state, paged: placement !== 'resident' });
-        });
+      for (const q of targets) tickets.push(await q.prepare(message));
+      const ops: StoreOp[] = [];
+      for (const t of tickets) if (t.op) ops.push(t.op);
+      if (ops.length > 0 || opts.session) {
         if (opts.session) ops.push({ type: 'putSession', session: opts.session });
         if (dedupKey !== undefined) ops.push({ type: 'putDedup', record: { key: dedupKey, expiresAt: dedupUntil } });
         await this.writer.writeAndWait(ops);
       }
     } catch (err) {
-      for (const q of reserved) q.unreserve(size);
-      targets.forEach((q, i) => q.unplan(placements[i] ?? 'resident'));
+      for (const t of tickets) t.abort();
       if (dedupKey !== undefined) this.dedup.forget(dedupKey);
       throw err;
     }
-    targets.forEach((q, i) => q.accept(message, message.persistent && q.durable, true, undefined, placements[i] ?? 'resident'));
+    for (const t of tickets) t.commit();
     result.routed = targets.length;
     return result;
-  }
-
-  /** Reserves room for one message in `q`, applying its overflow policy. */
-  private async admit(q: Queue, size: number): Promise<void> {
-    if (q.hasRoom(size)) {
-      q.reserve(size);
-      return;
-    }
-    const p = q.policy;
-    if (q.tooLarge(size)) {
-      q.stats.rejected++;
-      throw new QueueFullError(q.name, `message of ${size} bytes exceeds maxBytes ${p.maxBytes}`);
-    }
-    switch (p.overflow) {
-      case 'reject':
-        q.stats.rejected++;
-        throw new QueueFullError(q.name, limitText(q));
-      case 'drop-oldest':
-        while (!q.hasRoom(size)) {
-          if (!q.evictOldest()) {
-            q.stats.rejected++;
-            throw new QueueFullError(q.name, `${limitText(q)}; no message can be dropped now (all in flight or still in the store)`);
-          }
-        }
-        q.reserve(size);
-        return;
-      case 'block':
-        await q.waitForRoom(size, p.blockTimeoutMs);
-    }
   }
 
   // ---- subscribe -------------------------------------------------------------------------
@@ -598,20 +544,12 @@ function info(q: Queue): QueueInfo {
     durable: q.durable,
     messages: q.count,
     ready: q.readyCount,
-    paged: q.pagedCount + q.scheduledPagedCount,
+    paged: q.pagedCount,
     inflight: q.inflightCount,
     consumers: q.consumerCount,
     bytes: q.bytes,
     stats: { ...q.stats },
   };
-}
-
-function limitText(q: Queue): string {
-  const p = q.policy;
-  const parts: string[] = [];
-  if (p.maxMessages > 0) parts.push(`maxMessages ${p.maxMessages}`);
-  if (p.maxBytes > 0) parts.push(`maxBytes ${p.maxBytes}`);
-  return parts.join(', ');
 }
 
 function sameSubscription(a: SubscriptionRecord, b: SubscriptionRecord): boolean {

@@ -2,7 +2,7 @@
 // explicit credit granted by the adapter, as AMQP does), its unsettled deliveries, and the
 // settlement calls an adapter makes (ack, release, reject).
 import { randomUUID } from 'node:crypto';
-import { UnknownDeliveryError } from './errors.ts';
+import { UnknownDeliveryError } from '../shared/errors.ts';
 import type { Message, PropertyValue } from './message.ts';
 import type { Selector } from './selector/index.ts';
 

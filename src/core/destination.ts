@@ -1,7 +1,7 @@
 // Destination names: the two kinds (queue, topic), ActiveMQ-style dotted names, the canonical
 // `queue://NAME` / `topic://NAME` address form, and the rules for wildcard patterns (`*` one
 // segment, `>` the rest). Protocol prefixes (STOMP `/queue/`, MQTT `/`) are the adapters' business.
-import { InvalidDestinationError } from './errors.ts';
+import { InvalidDestinationError } from '../shared/errors.ts';
 
 export type DestinationKind = 'queue' | 'topic';
 

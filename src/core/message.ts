@@ -2,7 +2,7 @@
 // defaults applied when a message enters the core. Bodies are bytes and are never re-encoded.
 import { randomUUID } from 'node:crypto';
 import type { Destination } from './destination.ts';
-import { InvalidMessageError } from './errors.ts';
+import { InvalidMessageError } from '../shared/errors.ts';
 
 export type PropertyValue = string | number | boolean;
 

@@ -1,21 +1,24 @@
 // A queue: the one structure that holds messages (named queues, topic subscriptions and dead-letter
 // queues alike). It owns ordering (priority, then FIFO; returned messages regain their place),
 // delayed delivery, dispatch to consumers by credit with selectors, message groups and exclusive
-// consumers, settlement (ack, release with backoff, reject), dead-lettering, expiry, visibility
-// timeouts and its size limits. Durable changes go to the store through the broker's writer.
-// Memory stays bounded: once a queue's active window (ready and in-flight entries held in memory)
-// is full, further persistent messages stay only in the store (paged out) and come back, highest
-// priority first, when the ready ones in memory are down to half the window. Scheduled messages
-// beyond a window of the same size wait in the store too, until they are due.
+// consumers, settlement (ack, release with backoff, reject), dead-lettering, expiry and visibility
+// timeouts. A send enters through a publish ticket (`prepare`): admission against the size limits
+// (admission.ts), placement in memory or only in the store (paging.ts) and the store operation are
+// decided together, then committed or aborted as the store write turns out. Durable changes go to
+// the store through the broker's writer.
+// Over 450 lines: dispatch and settlement share the entry states and the lanes, and splitting them
+// would put the state machine of one entry in two files.
 import type { Logger } from 'pino';
-import { ClosedError, QueueFullError, UnknownDeliveryError } from './errors.ts';
+import { ClosedError, UnknownDeliveryError } from '../shared/errors.ts';
+import { Lane, SKIP, STOP, TAKE, type Verdict } from '../shared/lane.ts';
+import type { EntryState, PagedStats, StoredEntry, StoreOp } from '../store/store.ts';
+import { Admission } from './admission.ts';
 import { Consumer, type ConsumerHost, type ConsumerOptions, type Delivery, type ReleaseOptions } from './consumer.ts';
 import { DueQueue } from './due-queue.ts';
-import { Lane, SKIP, STOP, TAKE, type Verdict } from './lane.ts';
 import { MAX_PRIORITY, messageSize, type Message, type PropertyValue } from './message.ts';
+import { Paging, type PageSource, type Placement } from './paging.ts';
 import { redeliveryDelay, type QueuePolicy } from './policy.ts';
 import type { StoreWriter } from './store-writer.ts';
-import type { EntryState, PagedStats, Promoted, StoredEntry } from '../store/store.ts';
 
 /** How many queued entries one dispatch pass looks at, so selectors that match nothing stay cheap. */
 const SCAN_BUDGET = 10_000;
@@ -52,25 +55,6 @@ export interface QueueStats {
   visibilityExpired: number;
 }
 
-/** The store side of paging (the broker sends these through its writer, after pending writes). */
-export interface Pager {
-  /** Brings up to `maxCount` paged-out entries (about `maxBytes`) back from the store. */
-  pageIn(queue: string, maxCount: number, maxBytes: number): Promise<StoredEntry[]>;
-  /** Makes scheduled paged-out entries due at `now` ordinary paged-out ones. */
-  promoteDue(queue: string, now: number): Promise<Promoted>;
-}
-
-/** Where a message about to be stored will live: in memory, or only in the store. */
-export type Placement = 'resident' | 'paged' | 'scheduled';
-
-/** setTimeout's limit; a later due time is waited for in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** How many entries one page-in asks for at most, so one store call stays short. */
-const PAGE_IN_MAX = 1000;
-/** Wait before retrying a page-in that failed (store unreachable). */
-const PAGE_IN_RETRY_MS = 1000;
-
 /** Moves a message into another queue (dead-letter or expiry queue) with extra annotations. */
 export type Mover = (target: string, message: Message, annotations: Record<string, PropertyValue>) => void;
 
@@ -87,7 +71,7 @@ export interface QueueInit {
   /** Called when the last consumer detached. */
   onIdle?: (q: Queue) => void;
   /** Where paged-out entries come back from; without it the queue never pages out. */
-  pager?: Pager;
+  pager?: PageSource;
   /**
    * A topic subscription's queue: with individual dead-lettering its dead letters go to
    * `<prefix><the message's topic>`, as ActiveMQ does for topic messages.
@@ -95,11 +79,15 @@ export interface QueueInit {
   subscription?: boolean;
 }
 
-interface RoomWaiter {
-  size: number;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-  timer: NodeJS.Timeout;
+/**
+ * A send to one queue, prepared: room reserved, placement chosen, the store operation built. The
+ * publisher writes `op` (when there is one) and then commits, or aborts if the write failed.
+ */
+export interface PublishTicket {
+  /** The store operation that keeps the message in this queue; undefined when it is not stored. */
+  readonly op: StoreOp | undefined;
+  commit(): void;
+  abort(): void;
 }
 
 export class Queue implements ConsumerHost {
@@ -119,27 +107,12 @@ export class Queue implements ConsumerHost {
     blocked: 0,
     visibilityExpired: 0,
   };
-  /** Entries held: ready (in memory or paged out), delayed and in flight. */
-  count = 0;
-  bytes = 0;
-  /** Of those, entries only in the store, not in memory. */
-  pagedCount = 0;
-  pagedBytes = 0;
+  /** Entries in memory (ready, delayed and in flight), and their size. */
+  private residentCount = 0;
+  private residentBytes = 0;
   /** Of those, entries waiting for their delivery time (they are not part of the active window). */
-  private delayedCount = 0;
-  private delayedBytes = 0;
-  /** Of those, scheduled entries only in the store, and the earliest due time among them (0: none). */
-  scheduledPagedCount = 0;
-  private scheduledPagedBytes = 0;
-  private nextPagedDue = 0;
-  private promoteTimer: NodeJS.Timeout | undefined;
-  private promoting = false;
-  /** Persistent sends decided to be paged out whose store write has not finished. */
-  private pagedPlanned = 0;
-  private pagingIn = false;
-  private pageInRetry: NodeJS.Timeout | undefined;
-  private reservedCount = 0;
-  private reservedBytes = 0;
+  delayedCount = 0;
+  delayedBytes = 0;
   private ttlEntries = 0;
   private seq = 0;
   private readonly lanes: Array<Lane<Entry>> = [];
@@ -147,19 +120,18 @@ export class Queue implements ConsumerHost {
   private readonly visibility: DueQueue<{ entry: Entry; tag: number }>;
   private readonly consumers: Consumer[] = [];
   private readonly groups = new Map<string, { consumer: Consumer; inflight: number }>();
-  private roomWaiters: RoomWaiter[] = [];
+  private readonly admission: Admission;
+  private readonly paging: Paging;
   private rr = 0;
   private dispatching = false;
   private again = false;
   private closed = false;
-  private warnedDrop = false;
   private readonly writer: StoreWriter;
   private readonly mover: Mover;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly onIdle: ((q: Queue) => void) | undefined;
   private readonly subscription: boolean;
-  private readonly pager: Pager | undefined;
 
   constructor(init: QueueInit) {
     this.name = init.name;
@@ -172,18 +144,33 @@ export class Queue implements ConsumerHost {
     this.now = init.now ?? Date.now;
     this.onIdle = init.onIdle;
     this.subscription = init.subscription ?? false;
-    this.pager = init.pager;
     for (let p = 0; p <= MAX_PRIORITY; p++) this.lanes.push(new Lane<Entry>());
     this.delayed = new DueQueue((e, at) => this.onDelayedDue(e, at), this.now);
     this.visibility = new DueQueue(({ entry, tag }) => this.onVisibilityDue(entry, tag), this.now);
+    this.admission = new Admission(this, this.log);
+    this.paging = new Paging(this, init.pager, this.log, this.now);
+  }
+
+  /** Entries held: ready (in memory or only in the store), delayed and in flight. */
+  get count(): number {
+    return this.residentCount + this.paging.count + this.paging.scheduledCount;
+  }
+
+  get bytes(): number {
+    return this.residentBytes + this.paging.bytes + this.paging.scheduledBytes;
+  }
+
+  /** Of those, entries only in the store (beyond the memory windows), ready or scheduled. */
+  get pagedCount(): number {
+    return this.paging.count + this.paging.scheduledCount;
   }
 
   /** Entries waiting for a consumer, in memory or paged out. */
   get readyCount(): number {
-    return this.residentReady() + this.pagedCount;
+    return this.residentReady() + this.paging.count;
   }
 
-  private residentReady(): number {
+  residentReady(): number {
     let n = 0;
     for (const lane of this.lanes) n += lane.size;
     return n;
@@ -199,155 +186,71 @@ export class Queue implements ConsumerHost {
     return n;
   }
 
-  // ---- admission (limits) ----------------------------------------------------------------
-
-  /** Whether a message of `size` bytes fits under the limits, counting reservations. */
-  hasRoom(size: number): boolean {
-    const p = this.policy;
-    return (
-      (p.maxMessages === 0 || this.count + this.reservedCount < p.maxMessages) &&
-      (p.maxBytes === 0 || this.bytes + this.reservedBytes + size <= p.maxBytes)
-    );
+  /** Entries in memory that are not waiting for a delivery time: the active window. */
+  activeCount(): number {
+    return this.residentCount - this.delayedCount;
   }
 
-  /** A message that can never fit, whatever is consumed. */
-  tooLarge(size: number): boolean {
-    return this.policy.maxBytes > 0 && size > this.policy.maxBytes;
-  }
-
-  reserve(size: number): void {
-    this.reservedCount++;
-    this.reservedBytes += size;
-  }
-
-  unreserve(size: number): void {
-    this.reservedCount--;
-    this.reservedBytes -= size;
-    this.wakeWaiters();
-  }
-
-  /** Evicts the oldest ready message of the lowest priority; false when nothing can go. */
-  evictOldest(): boolean {
-    for (let p = 0; p <= MAX_PRIORITY; p++) {
-      let victim: Entry | undefined;
-      this.lanes[p]?.scan((e) => {
-        victim = e;
-        return (TAKE | STOP) as Verdict;
-      });
-      if (victim) {
-        this.finish(victim);
-        this.stats.dropped++;
-        if (!this.warnedDrop) {
-          this.warnedDrop = true;
-          this.log.warn({ queue: this.name, policy: 'drop-oldest' }, 'queue full: dropping oldest messages (counted in stats.dropped)');
-        }
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** Waits until a message of `size` fits, then reserves room for it. */
-  waitForRoom(size: number, timeoutMs: number): Promise<void> {
-    if (this.closed) return Promise.reject(new ClosedError(`queue ${this.name}`));
-    this.stats.blocked++;
-    return new Promise<void>((resolve, reject) => {
-      const w: RoomWaiter = {
-        size,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.roomWaiters = this.roomWaiters.filter((x) => x !== w);
-          this.stats.rejected++;
-          reject(new QueueFullError(this.name, `still full after waiting ${timeoutMs} ms`));
-        }, timeoutMs),
-      };
-      w.timer.unref();
-      this.roomWaiters.push(w);
-    });
-  }
-
-  private wakeWaiters(): void {
-    while (this.roomWaiters.length > 0) {
-      const w = this.roomWaiters[0] as RoomWaiter;
-      if (!this.hasRoom(w.size)) return;
-      this.roomWaiters.shift();
-      clearTimeout(w.timer);
-      this.reserve(w.size);
-      w.resolve();
-    }
+  activeBytes(): number {
+    return this.residentBytes - this.delayedBytes;
   }
 
   // ---- entries in ---------------------------------------------------------------------
 
   /**
-   * Whether a persistent message about to be stored is held in memory or only in the store. Once
-   * anything is paged out, everything after it is too (until the page-ins catch up), so order
-   * holds. A scheduled message is paged out when the scheduled ones in memory fill a window. The
-   * answer must be followed by `accept(..., placement)` or `unplan(placement)`.
+   * Prepares a send: reserves room under the limits (applying the overflow policy, which may wait
+   * or refuse with QueueFullError), chooses where the message lives and builds its store operation.
    */
-  planPlacement(message: Message, durable: boolean): Placement {
-    if (!durable || !this.pager) return 'resident';
-    const p = this.policy;
-    if (message.deliverAt > this.now()) {
-      return this.delayedCount >= p.pageWindowMessages || this.delayedBytes >= p.pageWindowBytes ? 'scheduled' : 'resident';
+  async prepare(message: Message): Promise<PublishTicket> {
+    const size = messageSize(message);
+    await this.admission.admit(size);
+    return this.ticket(message, size, true, undefined);
+  }
+
+  /** Prepares a move from another queue (dead letter, expired message): never refused. */
+  prepareMove(message: Message, annotations: Record<string, PropertyValue>): PublishTicket {
+    return this.ticket(message, messageSize(message), false, annotations);
+  }
+
+  private ticket(message: Message, size: number, reserved: boolean, annotations: Record<string, PropertyValue> | undefined): PublishTicket {
+    const durable = message.persistent && this.durable;
+    const placement = this.paging.plan(message, durable);
+    let op: StoreOp | undefined;
+    if (durable) {
+      // A paged-out entry is scheduled in the store exactly when its state carries a due time.
+      const state: EntryState = { deliveryCount: 0, deliverAt: placement === 'paged' ? 0 : message.deliverAt, delivered: false };
+      if (annotations) state.annotations = annotations;
+      op =
+        placement === 'resident'
+          ? { type: 'enqueue', queue: this.name, message, state }
+          : { type: 'enqueue', queue: this.name, message, state, paged: true, size };
     }
-    const paging =
-      this.pagedCount + this.pagedPlanned > 0 || this.activeCount() >= p.pageWindowMessages || this.activeBytes() >= p.pageWindowBytes;
-    if (!paging) return 'resident';
-    this.pagedPlanned++;
-    return 'paged';
+    return {
+      op,
+      commit: () => this.accept(message, size, durable, reserved, annotations, placement),
+      abort: () => {
+        if (reserved) this.admission.unreserve(size);
+        this.paging.unplan(placement);
+      },
+    };
   }
 
-  /** The planned send did not happen. */
-  unplan(placement: Placement): void {
-    if (placement === 'paged') this.pagedPlanned--;
-  }
-
-  /** Entries in memory that are not waiting for a delivery time: the active window. */
-  private activeCount(): number {
-    return this.count - this.pagedCount - this.scheduledPagedCount - this.delayedCount;
-  }
-
-  private activeBytes(): number {
-    return this.bytes - this.pagedBytes - this.scheduledPagedBytes - this.delayedBytes;
-  }
-
-  /**
-   * Adds a message whose store write (if any) is done or issued; `reserved` when room was reserved
-   * for it; `placement` as `planPlacement` said (paged or scheduled: it stays in the store for now).
-   */
-  accept(
+  /** Adds a message whose store write (if any) is done; a paged or scheduled one stays in the store for now. */
+  private accept(
     message: Message,
+    size: number,
     durable: boolean,
     reserved: boolean,
-    annotations?: Record<string, PropertyValue>,
-    placement: Placement = 'resident',
+    annotations: Record<string, PropertyValue> | undefined,
+    placement: Placement,
   ): void {
-    const size = messageSize(message);
-    if (reserved) {
-      this.reservedCount--;
-      this.reservedBytes -= size;
+    if (reserved) this.admission.settle(size);
+    if (!this.closed) this.stats.enqueued++;
+    if (placement !== 'resident') {
+      this.paging.accepted(message, size, placement);
+      return;
     }
-    if (placement === 'paged') this.pagedPlanned--;
     if (this.closed) return;
-    this.stats.enqueued++;
-    if (placement === 'paged') {
-      this.count++;
-      this.bytes += size;
-      this.pagedCount++;
-      this.pagedBytes += size;
-      this.maybePageIn();
-      return;
-    }
-    if (placement === 'scheduled') {
-      this.count++;
-      this.bytes += size;
-      this.scheduledPagedCount++;
-      this.scheduledPagedBytes += size;
-      this.expectDue(message.deliverAt);
-      return;
-    }
     const e = this.newEntry(message, durable, 0, annotations);
     this.place(e, message.deliverAt);
     this.dispatch();
@@ -355,118 +258,16 @@ export class Queue implements ConsumerHost {
 
   /** Counts the entries a restarting broker left paged out in the store. */
   restorePaged(paged: PagedStats): void {
-    this.count += paged.count + paged.scheduledCount;
-    this.bytes += paged.bytes + paged.scheduledBytes;
-    this.pagedCount += paged.count;
-    this.pagedBytes += paged.bytes;
-    this.scheduledPagedCount += paged.scheduledCount;
-    this.scheduledPagedBytes += paged.scheduledBytes;
-    if (paged.nextDue > 0) this.expectDue(paged.nextDue);
-    this.maybePageIn();
+    this.paging.restore(paged);
   }
 
-  /** A scheduled paged-out entry falls due at `at`: be ready to promote it then. */
-  private expectDue(at: number): void {
-    if (this.nextPagedDue !== 0 && this.nextPagedDue <= at) return;
-    this.nextPagedDue = at;
-    this.armPromotion();
-  }
-
-  private armPromotion(delayMs?: number): void {
-    if (this.promoteTimer) clearTimeout(this.promoteTimer);
-    this.promoteTimer = undefined;
-    if (this.closed || this.nextPagedDue === 0 || this.promoting) return;
-    const wait = delayMs ?? Math.min(MAX_TIMER_MS, Math.max(0, this.nextPagedDue - this.now()));
-    this.promoteTimer = setTimeout(() => this.promote(), wait);
-    this.promoteTimer.unref();
-  }
-
-  /** Asks the store to turn the scheduled entries that are due into ordinary paged-out ones. */
-  private promote(): void {
-    this.promoteTimer = undefined;
-    if (!this.pager || this.closed) return;
-    const now = this.now();
-    if (this.nextPagedDue > now) {
-      this.armPromotion();
-      return;
-    }
-    this.promoting = true;
-    this.pager.promoteDue(this.name, now).then(
-      (r) => {
-        this.promoting = false;
-        if (this.closed) return;
-        this.scheduledPagedCount -= r.count;
-        this.scheduledPagedBytes -= r.bytes;
-        this.pagedCount += r.count;
-        this.pagedBytes += r.bytes;
-        this.nextPagedDue = r.nextDue;
-        this.armPromotion();
-        this.maybePageIn();
-      },
-      (err: unknown) => {
-        this.promoting = false;
-        if (this.closed) return;
-        this.log.warn({ err, queue: this.name, scheduled: this.scheduledPagedCount }, 'promoting due scheduled messages failed; retrying');
-        this.armPromotion(PAGE_IN_RETRY_MS);
-      },
-    );
-  }
-
-  /**
-   * Brings paged-out entries back once the ready ones in memory are down to half the window, as
-   * far as the window has room (in-flight entries count: memory stays bounded however consumers
-   * prefetch, and consumers with credit left are not starved by those that have none).
-   */
-  private maybePageIn(): void {
-    if (this.pagedCount <= 0 || this.pagingIn || this.closed || !this.pager || this.pageInRetry) return;
-    const p = this.policy;
-    if (this.residentReady() > p.pageWindowMessages / 2) return;
-    const active = this.activeCount();
-    const activeBytes = this.activeBytes();
-    if (active >= p.pageWindowMessages || activeBytes >= p.pageWindowBytes) return;
-    const maxCount = Math.max(1, Math.min(PAGE_IN_MAX, p.pageWindowMessages - active, this.pagedCount));
-    const maxBytes = Math.max(1, p.pageWindowBytes - activeBytes);
-    this.pagingIn = true;
-    this.pager.pageIn(this.name, maxCount, maxBytes).then(
-      (entries) => {
-        this.pagingIn = false;
-        if (this.closed) return;
-        this.pagedIn(entries);
-      },
-      (err: unknown) => {
-        this.pagingIn = false;
-        if (this.closed) return;
-        this.log.warn({ err, queue: this.name, paged: this.pagedCount }, 'paging in failed; retrying');
-        this.pageInRetry = setTimeout(() => {
-          this.pageInRetry = undefined;
-          this.maybePageIn();
-        }, PAGE_IN_RETRY_MS);
-        this.pageInRetry.unref();
-      },
-    );
-  }
-
-  private pagedIn(entries: StoredEntry[]): void {
-    if (entries.length === 0) {
-      // The store holds none: it is the record, so the count follows it.
-      this.log.warn({ queue: this.name, counted: this.pagedCount }, 'store has no paged-out entries left; count corrected');
-      this.count -= this.pagedCount;
-      this.bytes -= this.pagedBytes;
-      this.pagedCount = 0;
-      this.pagedBytes = 0;
-      return;
-    }
+  /** Entries paging brought back from the store. */
+  pagedIn(entries: StoredEntry[]): void {
     for (const { message, state } of entries) {
-      const size = messageSize(message);
-      this.pagedCount--;
-      this.pagedBytes -= size;
-      this.count--;
-      this.bytes -= size;
       const e = this.newEntry(message, true, state.deliveryCount, state.annotations);
       this.place(e, state.deliverAt);
     }
     this.dispatch();
-    this.maybePageIn();
   }
 
   /** Re-creates an entry read back from the store at startup. */
@@ -486,8 +287,8 @@ export class Queue implements ConsumerHost {
 
   private newEntry(message: Message, durable: boolean, deliveryCount: number, annotations?: Record<string, PropertyValue>): Entry {
     const size = messageSize(message);
-    this.count++;
-    this.bytes += size;
+    this.residentCount++;
+    this.residentBytes += size;
     if (message.expiresAt > 0) this.ttlEntries++;
     return {
       message,
@@ -574,7 +375,7 @@ export class Queue implements ConsumerHost {
     } finally {
       this.dispatching = false;
     }
-    if (this.pagedCount > 0) this.maybePageIn();
+    this.paging.maybePageIn();
   }
 
   private eligible(): Consumer[] {
@@ -664,6 +465,22 @@ export class Queue implements ConsumerHost {
 
   // ---- settlement -----------------------------------------------------------------------
 
+  /** Drops the oldest ready message of the lowest priority (drop-oldest overflow); false when none can go. */
+  dropOldest(): boolean {
+    for (let p = 0; p <= MAX_PRIORITY; p++) {
+      let victim: Entry | undefined;
+      (this.lanes[p] as Lane<Entry>).scan((e) => {
+        victim = e;
+        return (TAKE | STOP) as Verdict;
+      });
+      if (victim) {
+        this.finish(victim);
+        return true;
+      }
+    }
+    return false;
+  }
+
   private takeInflight(c: Consumer, tag: number): Entry {
     const e = c.inflight.get(tag) as Entry | undefined;
     if (!e) throw new UnknownDeliveryError(tag, c.id);
@@ -726,11 +543,11 @@ export class Queue implements ConsumerHost {
   /** The entry leaves this queue for good. */
   private finish(e: Entry): void {
     e.status = 'gone';
-    this.count--;
-    this.bytes -= e.size;
+    this.residentCount--;
+    this.residentBytes -= e.size;
     if (e.message.expiresAt > 0) this.ttlEntries--;
     if (e.durable) this.writer.write({ type: 'remove', queue: this.name, messageId: e.message.id });
-    this.wakeWaiters();
+    this.admission.wake();
   }
 
   private deadLetterTarget(m: Message): string | null {
@@ -814,15 +631,10 @@ export class Queue implements ConsumerHost {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.pageInRetry) clearTimeout(this.pageInRetry);
-    if (this.promoteTimer) clearTimeout(this.promoteTimer);
+    this.paging.close();
     this.delayed.close();
     this.visibility.close();
-    for (const w of this.roomWaiters) {
-      clearTimeout(w.timer);
-      w.reject(new ClosedError(`queue ${this.name}`));
-    }
-    this.roomWaiters = [];
+    this.admission.close();
     for (const c of this.consumers.splice(0)) c.endedByBroker(reason);
   }
 }

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { JunctionConfig } from '../config/schema.ts';
-import { ConfigError } from '../core/errors.ts';
+import { ConfigError } from '../shared/errors.ts';
 
 export type Protocol = 'mqtt' | 'amqp' | 'stomp';
 export type Transport = 'tcp' | 'tls' | 'ws' | 'wss';

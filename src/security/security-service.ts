@@ -4,7 +4,7 @@
 // the groups of every matching entry are combined. With no entries at all, any authenticated
 // user may do anything; with entries, a destination no entry matches is refused.
 import { formatAddress, matches, type Destination } from '../core/destination.ts';
-import { NotAuthenticatedError, NotAuthorizedError } from '../core/errors.ts';
+import { NotAuthenticatedError, NotAuthorizedError } from '../shared/errors.ts';
 import type { Authorizer, Permission, Principal } from '../core/principal.ts';
 import { verifyPassword } from './password.ts';
 

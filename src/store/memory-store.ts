@@ -2,8 +2,9 @@
 // It keeps nothing across process restarts. Several handles may share one MemoryData (as several
 // broker processes share one Redis), which is how the contract suite exercises fencing and
 // recovery without a server.
-import { ClosedError, FencedError } from '../core/errors.ts';
-import { MAX_PRIORITY, messageSize, type Message } from '../core/message.ts';
+import { ClosedError, FencedError } from '../shared/errors.ts';
+import type { Message } from '../core/message.ts';
+import { PagedIndex } from './paged-index.ts';
 import type {
   DedupRecord,
   EntryState,
@@ -24,152 +25,12 @@ interface Body {
   refs: number;
 }
 
-interface PagedEntry {
-  id: string;
-  seq: number;
-  priority: number;
-  size: number;
-}
-
-interface Scheduled extends PagedEntry {
-  due: number;
-}
-
-/** Paged-out entries of one priority in insertion order (a sorted array read from `head`). */
-class Lane {
-  items: PagedEntry[] = [];
-  head = 0;
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  insert(e: PagedEntry): void {
-    let lo = this.head;
-    let hi = this.items.length;
-    if (hi === lo || (this.items[hi - 1] as PagedEntry).seq < e.seq) {
-      this.items.push(e);
-      return;
-    }
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((this.items[mid] as PagedEntry).seq < e.seq) lo = mid + 1;
-      else hi = mid;
-    }
-    this.items.splice(lo, 0, e);
-  }
-
-  peek(): PagedEntry | undefined {
-    return this.items[this.head];
-  }
-
-  shift(): void {
-    this.head++;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  remove(id: string): PagedEntry | undefined {
-    for (let i = this.head; i < this.items.length; i++) {
-      const e = this.items[i] as PagedEntry;
-      if (e.id === id) {
-        this.items.splice(i, 1);
-        return e;
-      }
-    }
-    return undefined;
-  }
-}
-
-/**
- * A queue's paged-out entries: the due ones in one insertion-ordered lane per priority, the
- * scheduled ones in a list sorted by due time.
- */
-class PagedOut {
-  readonly byPriority: Lane[] = Array.from({ length: MAX_PRIORITY + 1 }, () => new Lane());
-  readonly scheduled: Scheduled[] = [];
-  count = 0;
-  bytes = 0;
-  scheduledBytes = 0;
-
-  add(e: PagedEntry): void {
-    (this.byPriority[e.priority] as Lane).insert(e);
-    this.count++;
-    this.bytes += e.size;
-  }
-
-  schedule(s: Scheduled): void {
-    let lo = 0;
-    let hi = this.scheduled.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((this.scheduled[mid] as Scheduled).due <= s.due) lo = mid + 1;
-      else hi = mid;
-    }
-    this.scheduled.splice(lo, 0, s);
-    this.scheduledBytes += s.size;
-  }
-
-  /** The next entry in dispatch order (highest priority first), taken out. */
-  take(): PagedEntry | undefined {
-    for (let p = MAX_PRIORITY; p >= 0; p--) {
-      const lane = this.byPriority[p] as Lane;
-      const e = lane.peek();
-      if (!e) continue;
-      lane.shift();
-      this.count--;
-      this.bytes -= e.size;
-      return e;
-    }
-    return undefined;
-  }
-
-  peek(): PagedEntry | undefined {
-    for (let p = MAX_PRIORITY; p >= 0; p--) {
-      const e = (this.byPriority[p] as Lane).peek();
-      if (e) return e;
-    }
-    return undefined;
-  }
-
-  /** Moves the scheduled entries due at `now` to the due ones. */
-  promote(now: number): { count: number; bytes: number } {
-    let n = 0;
-    let bytes = 0;
-    while (n < this.scheduled.length && (this.scheduled[n] as Scheduled).due <= now) {
-      const s = this.scheduled[n++] as Scheduled;
-      this.add({ id: s.id, seq: s.seq, priority: s.priority, size: s.size });
-      bytes += s.size;
-    }
-    this.scheduled.splice(0, n);
-    this.scheduledBytes -= bytes;
-    return { count: n, bytes };
-  }
-
-  delete(id: string): boolean {
-    for (const lane of this.byPriority) {
-      const e = lane.remove(id);
-      if (!e) continue;
-      this.count--;
-      this.bytes -= e.size;
-      return true;
-    }
-    const i = this.scheduled.findIndex((s) => s.id === id);
-    if (i < 0) return false;
-    this.scheduledBytes -= (this.scheduled[i] as Scheduled).size;
-    this.scheduled.splice(i, 1);
-    return true;
-  }
-}
-
 export class MemoryData {
   epoch = 0;
   readonly queues = new Map<string, QueueRecord>();
   /** Per queue: message id -> state, in insertion order (Map keeps it). */
   readonly entries = new Map<string, Map<string, EntryState>>();
-  readonly paged = new Map<string, PagedOut>();
+  readonly paged = new Map<string, PagedIndex>();
   /** Insertion sequence of paged-out entries (orders them within a priority). */
   pagedSeq = 0;
   /** Per queue: ids paged out (due or scheduled), for `readQueue` to skip. */
@@ -238,11 +99,11 @@ export class MemoryStore implements Store {
         if (op.paged) {
           let p = d.paged.get(op.queue);
           if (!p) {
-            p = new PagedOut();
+            p = new PagedIndex();
             d.paged.set(op.queue, p);
           }
-          const e = { id: op.message.id, seq: ++d.pagedSeq, priority: op.message.priority, size: messageSize(op.message) };
-          if (op.state.deliverAt > 0) p.schedule({ ...e, due: op.state.deliverAt });
+          const e = { id: op.message.id, seq: ++d.pagedSeq, priority: op.message.priority, size: op.size };
+          if (op.state.deliverAt > 0) p.schedule(e, op.state.deliverAt);
           else p.add(e);
           let ids = d.pagedIds.get(op.queue);
           if (!ids) {
@@ -362,7 +223,7 @@ export class MemoryStore implements Store {
     if (this.epoch < this.data.epoch) throw new FencedError(this.epoch, this.data.epoch);
     const p = this.data.paged.get(queue);
     if (!p) return { count: 0, bytes: 0, nextDue: 0 };
-    return { ...p.promote(now), nextDue: p.scheduled[0]?.due ?? 0 };
+    return { ...p.promote(now), nextDue: p.nextDue };
   }
 
   async pagedStats(queue: string): Promise<PagedStats> {
@@ -370,9 +231,9 @@ export class MemoryStore implements Store {
     return {
       count: p?.count ?? 0,
       bytes: p?.bytes ?? 0,
-      scheduledCount: p?.scheduled.length ?? 0,
+      scheduledCount: p?.scheduledCount ?? 0,
       scheduledBytes: p?.scheduledBytes ?? 0,
-      nextDue: p?.scheduled[0]?.due ?? 0,
+      nextDue: p?.nextDue ?? 0,
     };
   }
 

@@ -71,7 +71,9 @@ export interface DedupRecord {
 export type StoreOp =
   | { type: 'declareQueue'; queue: QueueRecord }
   | { type: 'deleteQueue'; queue: string }
-  | { type: 'enqueue'; queue: string; message: Message; state: EntryState; paged?: boolean }
+  | { type: 'enqueue'; queue: string; message: Message; state: EntryState; paged?: false }
+  /** An entry that stays only in the store; `size` is what it counts as in `pagedStats` (the core's message size). */
+  | { type: 'enqueue'; queue: string; message: Message; state: EntryState; paged: true; size: number }
   | { type: 'update'; queue: string; messageId: string; state: EntryState }
   | { type: 'remove'; queue: string; messageId: string }
   | { type: 'putSubscription'; subscription: SubscriptionRecord }

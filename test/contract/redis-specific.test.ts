@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../../src/core/broker.ts';
 import { queue } from '../../src/core/destination.ts';
-import { FencedError, StoreUnavailableError } from '../../src/core/errors.ts';
+import { FencedError, StoreUnavailableError } from '../../src/shared/errors.ts';
 import { DEFAULT_POLICY, PolicyResolver } from '../../src/core/policy.ts';
 import { RedisStore, redactUrl } from '../../src/store/redis/redis-store.ts';
 import { Inbox, ctx, msgTo } from '../helpers/core.ts';

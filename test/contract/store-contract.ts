@@ -3,7 +3,7 @@
 // can test recovery (a second handle sees what the first wrote) and fencing.
 import { afterEach, describe, expect, it } from 'vitest';
 import { queue, topic } from '../../src/core/destination.ts';
-import { FencedError } from '../../src/core/errors.ts';
+import { FencedError } from '../../src/shared/errors.ts';
 import { createMessage, messageSize, type Message } from '../../src/core/message.ts';
 import type { EntryState, Store, StoreOp, StoredEntry } from '../../src/store/store.ts';
 
@@ -15,6 +15,11 @@ export interface StoreFactory {
 }
 
 const ready: EntryState = { deliveryCount: 0, deliverAt: 0, delivered: false };
+
+/** An entry kept only in the store (paged out), with the size the core counts it as. */
+function pagedOut(queue: string, message: Message, state: EntryState = ready): StoreOp {
+  return { type: 'enqueue', queue, message, state, paged: true, size: messageSize(message) };
+}
 
 function msg(name: string, body: string, extra: Partial<Message> = {}): Message {
   return {
@@ -134,7 +139,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const low = [msg('p', 'low-1', { priority: 2 }), msg('p', 'low-2', { priority: 2 })];
       const high = [msg('p', 'high-1', { priority: 8 }), msg('p', 'high-2', { priority: 8 })];
       const mid = msg('p', 'x'.repeat(4000), { priority: 4 });
-      const paged = (message: Message): StoreOp => ({ type: 'enqueue', queue: 'p', message, state: ready, paged: true });
+      const paged = (message: Message): StoreOp => pagedOut('p', message);
       await s.apply([
         { type: 'enqueue', queue: 'p', message: resident, state: ready },
         paged(low[0]!),
@@ -166,12 +171,12 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     it('forgets paged-out entries that are removed or whose queue is deleted', async () => {
       const s = await openStore();
       const [a, b, c] = [msg('r', 'a'), msg('r', 'b'), msg('r', 'c')];
-      await s.apply([a, b, c].map((message) => ({ type: 'enqueue', queue: 'r', message, state: ready, paged: true }) as StoreOp));
+      await s.apply([a, b, c].map((message) => pagedOut('r', message)));
       await s.apply([{ type: 'remove', queue: 'r', messageId: b.id }]);
       expect(await s.pagedStats('r')).toMatchObject({ count: 2, bytes: messageSize(a) + messageSize(c) });
       expect((await s.pageIn('r', 10, 1_000_000)).map((e) => e.message.id)).toEqual([a.id, c.id]);
       await s.apply([
-        { type: 'enqueue', queue: 'r', message: b, state: ready, paged: true },
+        pagedOut('r', b),
         { type: 'deleteQueue', queue: 'r' },
       ]);
       expect(await s.pagedStats('r')).toMatchObject({ count: 0, bytes: 0 });
@@ -183,10 +188,10 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const due = (at: number): EntryState => ({ ...ready, deliverAt: at });
       const [later, soon, now, high] = [msg('s', 'later'), msg('s', 'soon'), msg('s', 'now'), msg('s', 'high-soon', { priority: 9 })];
       await s.apply([
-        { type: 'enqueue', queue: 's', message: later, state: due(5000), paged: true },
-        { type: 'enqueue', queue: 's', message: soon, state: due(2000), paged: true },
-        { type: 'enqueue', queue: 's', message: now, state: ready, paged: true },
-        { type: 'enqueue', queue: 's', message: high, state: due(2000), paged: true },
+        pagedOut('s', later, due(5000)),
+        pagedOut('s', soon, due(2000)),
+        pagedOut('s', now),
+        pagedOut('s', high, due(2000)),
       ]);
       const sized = [later, soon, high].reduce((n, m) => n + messageSize(m), 0);
       expect(await s.pagedStats('s')).toEqual({
@@ -210,7 +215,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     it('skips paged-out entries when reading a queue in pages', async () => {
       const s = await openStore();
       const all = Array.from({ length: 30 }, (_, i) => msg('mix', `m${i}`));
-      await s.apply(all.map((message, i) => ({ type: 'enqueue', queue: 'mix', message, state: ready, paged: i % 3 !== 0 }) as StoreOp));
+      await s.apply(all.map((message, i): StoreOp => (i % 3 !== 0 ? pagedOut('mix', message) : { type: 'enqueue', queue: 'mix', message, state: ready })));
       const seen: string[] = [];
       let cursor: string | undefined;
       do {
@@ -321,7 +326,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         [{ type: 'putRetained', topic: 'x', message: m }],
         [{ type: 'putDedup', record: { key: 'k', expiresAt: Number.MAX_SAFE_INTEGER } }],
         [{ type: 'putSession', session: { id: 's', data: {}, updatedAt: 1, expiresAt: 0 } }],
-        [{ type: 'enqueue', queue: 'f', message: msg('f', 'paged'), state: ready, paged: true }],
+        [pagedOut('f', msg('f', 'paged'))],
       ];
       for (const ops of attempts) await expect(old.apply(ops)).rejects.toThrow(FencedError);
       await expect(old.pageIn('f', 10, 1_000_000)).rejects.toThrow(FencedError);

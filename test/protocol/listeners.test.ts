@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { validateConfig } from '../../src/config/load.ts';
-import { ConfigError } from '../../src/core/errors.ts';
+import { ConfigError } from '../../src/shared/errors.ts';
 import { Listeners, type ConnectionInfo, type Protocol, type ProtocolHandler } from '../../src/net/listeners.ts';
 import { silent } from '../helpers/core.ts';
 import { makeTestCert, type TestCert } from '../helpers/tls.ts';

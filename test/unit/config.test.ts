@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, validateConfig } from '../../src/config/load.ts';
-import { ConfigError } from '../../src/core/errors.ts';
+import { ConfigError } from '../../src/shared/errors.ts';
 import { DEFAULT_POLICY } from '../../src/core/policy.ts';
 
 function file(text: string): string {

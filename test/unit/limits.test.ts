@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/core/broker.ts';
 import { queue } from '../../src/core/destination.ts';
-import { QueueFullError } from '../../src/core/errors.ts';
+import { QueueFullError } from '../../src/shared/errors.ts';
 import { Inbox, ctx, msgTo, startBroker } from '../helpers/core.ts';
 
 let broker: Broker;

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matches } from '../../src/core/destination.ts';
-import { InvalidDestinationError } from '../../src/core/errors.ts';
+import { InvalidDestinationError } from '../../src/shared/errors.ts';
 import { filterToCore, topicFromCore, topicToCore } from '../../adapters/mqtt/topics.ts';
 
 /** MQTT's matching rules, written independently of the core's. */

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/core/broker.ts';
 import { queue } from '../../src/core/destination.ts';
-import { NotAuthorizedError, SelectorSyntaxError, UnknownDeliveryError } from '../../src/core/errors.ts';
+import { NotAuthorizedError, SelectorSyntaxError, UnknownDeliveryError } from '../../src/shared/errors.ts';
 import type { Principal } from '../../src/core/principal.ts';
 import { SecurityService } from '../../src/security/security-service.ts';
 import { Inbox, ctx, msgTo, startBroker, text } from '../helpers/core.ts';

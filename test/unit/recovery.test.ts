@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/core/broker.ts';
 import { queue, topic } from '../../src/core/destination.ts';
-import { FencedError } from '../../src/core/errors.ts';
+import { FencedError } from '../../src/shared/errors.ts';
 import { createMessage } from '../../src/core/message.ts';
 import { MemoryData } from '../../src/store/memory-store.ts';
 import { Inbox, ctx, msgTo, startBroker } from '../helpers/core.ts';

@@ -2,7 +2,7 @@
 // authorization map (patterns, wildcards, union of matching entries, admin to create).
 import { describe, expect, it } from 'vitest';
 import { queue, topic } from '../../src/core/destination.ts';
-import { NotAuthenticatedError, NotAuthorizedError } from '../../src/core/errors.ts';
+import { NotAuthenticatedError, NotAuthorizedError } from '../../src/shared/errors.ts';
 import { hashPassword, isPasswordHash, verifyPassword } from '../../src/security/password.ts';
 import { SecurityService, type SecurityConfig } from '../../src/security/security-service.ts';
 

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { queue } from '../../src/core/destination.ts';
-import { SelectorSyntaxError } from '../../src/core/errors.ts';
+import { SelectorSyntaxError } from '../../src/shared/errors.ts';
 import { createMessage } from '../../src/core/message.ts';
 import { compileOptionalSelector, compileSelector } from '../../src/core/selector/index.ts';
 

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/core/broker.ts';
 import { queue, topic } from '../../src/core/destination.ts';
-import { NotFoundError, SubscriptionConflictError } from '../../src/core/errors.ts';
+import { NotFoundError, SubscriptionConflictError } from '../../src/shared/errors.ts';
 import { createMessage } from '../../src/core/message.ts';
 import { Inbox, ctx, msgTo, startBroker } from '../helpers/core.ts';
 

@@ -1,6 +1,6 @@
 // Tokens of the JMS message selector language (JMS 2.0 §3.8.1): identifiers, keywords (case
 // insensitive), string literals with '' escapes, exact and approximate numbers, operators.
-import { SelectorSyntaxError } from '../errors.ts';
+import { SelectorSyntaxError } from '../../shared/errors.ts';
 
 export type TokenKind = 'id' | 'kw' | 'str' | 'num' | 'op' | 'eof';
 

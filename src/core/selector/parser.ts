@@ -1,6 +1,6 @@
 // Recursive-descent parser for JMS selectors. Precedence, loosest first: OR, AND, NOT, comparison
 // (= <> < <= > >= BETWEEN LIKE IN IS NULL), + -, * /, unary + -. Every error names its position.
-import { SelectorSyntaxError } from '../errors.ts';
+import { SelectorSyntaxError } from '../../shared/errors.ts';
 import type { Node } from './ast.ts';
 import { tokenize, type Token } from './lexer.ts';
 

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { StoreUnavailableError } from '../../core/errors.ts';
+import { StoreUnavailableError } from '../../shared/errors.ts';
 
 export interface EmbeddedRedisOptions {
   dataDir: string;

@@ -3,8 +3,8 @@
 // call of apply.lua carrying every operation, so a batch lands whole or not at all, and batches land
 // in the order they were applied (one connection).
 import type { RedisOptions } from 'ioredis';
-import { FencedError, StoreUnavailableError } from '../../core/errors.ts';
-import { messageSize, type Message } from '../../core/message.ts';
+import { FencedError, StoreUnavailableError } from '../../shared/errors.ts';
+import type { Message } from '../../core/message.ts';
 import type {
   DedupRecord,
   PagedStats,
@@ -132,7 +132,7 @@ export class RedisStore implements Store {
             encodeMessage(op.message),
             encodeState(op.state),
             op.paged ? op.message.priority : '',
-            op.paged ? messageSize(op.message) : 0,
+            op.paged ? op.size : 0,
             op.paged && op.state.deliverAt > 0 ? op.state.deliverAt : '',
           );
           break;

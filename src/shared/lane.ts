@@ -1,6 +1,7 @@
-// One priority level of a queue: entries in sequence order. New entries append at the tail; an
-// entry coming back (released, redelivered, recovered) is re-inserted at its original position in
-// a small sorted side list, so a returned message is delivered again before later ones.
+// Entries of one priority level in sequence order: a queue's ready entries in the core, and a
+// queue's paged-out entries in the memory store. New entries append at the tail; an entry coming
+// back (released, redelivered, recovered, promoted from the schedule) is re-inserted at its
+// original position in a small sorted side list, so it is visited again before later ones.
 // Entries leave only through `scan`, which merges both lists in sequence order.
 
 export interface Sequenced {
@@ -16,11 +17,20 @@ export class Lane<E extends Sequenced> {
   private items: Array<E | null> = [];
   private head = 0;
   private returned: E[] = [];
+  private tailSeq = Number.NEGATIVE_INFINITY;
   size = 0;
 
+  /** Appends a new entry; its `seq` must be higher than every entry pushed before. */
   push(e: E): void {
     this.items.push(e);
+    this.tailSeq = e.seq;
     this.size++;
+  }
+
+  /** Adds an entry of any `seq` in its place: appended when newest, re-inserted otherwise. */
+  insert(e: E): void {
+    if (e.seq > this.tailSeq) this.push(e);
+    else this.reinsert(e);
   }
 
   reinsert(e: E): void {

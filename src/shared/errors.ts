@@ -1,5 +1,6 @@
-// Typed errors of the broker core. Each carries a stable `code` adapters map to their protocol's
-// own error (STOMP ERROR, MQTT reason code, AMQP condition) and a `context` object for logs.
+// The one error vocabulary of Junction, shared by the store, the core, configuration, the network
+// listeners and the adapters. Each error carries a stable `code` that adapters map to their
+// protocol's own error (STOMP ERROR, MQTT reason code, AMQP condition) and a `context` for logs.
 
 export type ErrorCode =
   | 'invalid-destination'

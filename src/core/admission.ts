@@ -1,0 +1,151 @@
+// Admission control of one queue: its size limits (maxMessages, maxBytes), the room reserved for
+// sends whose store write is still under way, and the overflow policy applied when a send does not
+// fit: refuse it, drop the oldest ready message, or hold the sender until room frees up (refused
+// after blockTimeoutMs). Every refusal and every drop is counted in the queue's stats.
+import type { Logger } from 'pino';
+import { ClosedError, QueueFullError } from '../shared/errors.ts';
+import type { QueuePolicy } from './policy.ts';
+
+/** What admission needs from its queue. */
+export interface AdmissionHost {
+  readonly name: string;
+  readonly policy: QueuePolicy;
+  /** Entries held (in memory and in the store) and their size. */
+  readonly count: number;
+  readonly bytes: number;
+  readonly stats: { rejected: number; blocked: number; dropped: number };
+  /** Drops the oldest ready message of the lowest priority; false when nothing can go. */
+  dropOldest(): boolean;
+}
+
+interface RoomWaiter {
+  size: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class Admission {
+  private reservedCount = 0;
+  private reservedBytes = 0;
+  private waiters: RoomWaiter[] = [];
+  private warnedDrop = false;
+  private closed = false;
+
+  constructor(
+    private readonly q: AdmissionHost,
+    private readonly log: Logger,
+  ) {}
+
+  /** Reserves room for a message of `size` bytes, applying the overflow policy when it does not fit. */
+  async admit(size: number): Promise<void> {
+    if (this.hasRoom(size)) {
+      this.reserve(size);
+      return;
+    }
+    const p = this.q.policy;
+    if (p.maxBytes > 0 && size > p.maxBytes) {
+      this.q.stats.rejected++;
+      throw new QueueFullError(this.q.name, `message of ${size} bytes exceeds maxBytes ${p.maxBytes}`);
+    }
+    switch (p.overflow) {
+      case 'reject':
+        this.q.stats.rejected++;
+        throw new QueueFullError(this.q.name, this.limitText());
+      case 'drop-oldest':
+        while (!this.hasRoom(size)) {
+          if (!this.q.dropOldest()) {
+            this.q.stats.rejected++;
+            throw new QueueFullError(
+              this.q.name,
+              `${this.limitText()}; no message can be dropped now (all in flight or still in the store)`,
+            );
+          }
+          this.q.stats.dropped++;
+          if (!this.warnedDrop) {
+            this.warnedDrop = true;
+            this.log.warn({ queue: this.q.name, policy: 'drop-oldest' }, 'queue full: dropping oldest messages (counted in stats.dropped)');
+          }
+        }
+        this.reserve(size);
+        return;
+      case 'block':
+        await this.waitForRoom(size, p.blockTimeoutMs);
+    }
+  }
+
+  /** A reserved send did not happen: its room is free again. */
+  unreserve(size: number): void {
+    this.reservedCount--;
+    this.reservedBytes -= size;
+    this.wake();
+  }
+
+  /** A reserved send was accepted: the queue counts it from now on. */
+  settle(size: number): void {
+    this.reservedCount--;
+    this.reservedBytes -= size;
+  }
+
+  /** Room freed up (an entry left): held senders that now fit go ahead, in order. */
+  wake(): void {
+    while (this.waiters.length > 0) {
+      const w = this.waiters[0] as RoomWaiter;
+      if (!this.hasRoom(w.size)) return;
+      this.waiters.shift();
+      clearTimeout(w.timer);
+      this.reserve(w.size);
+      w.resolve();
+    }
+  }
+
+  /** Refuses every held sender; later sends are refused too. */
+  close(): void {
+    this.closed = true;
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(new ClosedError(`queue ${this.q.name}`));
+    }
+    this.waiters = [];
+  }
+
+  private hasRoom(size: number): boolean {
+    const p = this.q.policy;
+    return (
+      (p.maxMessages === 0 || this.q.count + this.reservedCount < p.maxMessages) &&
+      (p.maxBytes === 0 || this.q.bytes + this.reservedBytes + size <= p.maxBytes)
+    );
+  }
+
+  private reserve(size: number): void {
+    this.reservedCount++;
+    this.reservedBytes += size;
+  }
+
+  private waitForRoom(size: number, timeoutMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(new ClosedError(`queue ${this.q.name}`));
+    this.q.stats.blocked++;
+    return new Promise<void>((resolve, reject) => {
+      const w: RoomWaiter = {
+        size,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          this.q.stats.rejected++;
+          reject(new QueueFullError(this.q.name, `still full after waiting ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      w.timer.unref();
+      this.waiters.push(w);
+    });
+  }
+
+  private limitText(): string {
+    const p = this.q.policy;
+    const parts: string[] = [];
+    if (p.maxMessages > 0) parts.push(`maxMessages ${p.maxMessages}`);
+    if (p.maxBytes > 0) parts.push(`maxBytes ${p.maxBytes}`);
+    return parts.join(', ');
+  }
+}
