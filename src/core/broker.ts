@@ -1,14 +1,15 @@
-// The broker core: the registry of queues, topic routing, subscriptions (transient, durable,
-// shared), publishing with admission control and write-through to the store, recovery from the
-// store at start, temporary queues, retained messages and adapter session state. Protocol-free:
-// adapters translate frames into these calls.
+// The broker core: the registry of queues, topic routing, publishing (route, dedup, a ticket per
+// target queue, one store write, commit), consuming from queues and topics, temporary queues,
+// retained messages and adapter session state. Topic subscriptions are in subscriptions.ts, and
+// rebuilding state from the store at start in recovery.ts. Protocol-free: adapters translate
+// frames into these calls.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Store, SessionRecord, StoreOp, SubscriptionLimits, SubscriptionRecord } from '../store/store.ts';
 import type { Consumer, ConsumerOptions } from './consumer.ts';
 import { DedupWindow } from './dedup.ts';
 import { formatAddress, type Destination, validateName } from './destination.ts';
-import { ClosedError, FencedError, NotAuthorizedError, NotFoundError, SubscriptionConflictError } from '../shared/errors.ts';
+import { ClosedError, FencedError, NotAuthorizedError, NotFoundError } from '../shared/errors.ts';
 import { createMessage, type Message, type MessageInput, type PropertyValue } from './message.ts';
 import { PolicyResolver } from './policy.ts';
 import type { Authorizer, ClientContext, Permission } from './principal.ts';
@@ -17,7 +18,9 @@ import { Queue, type PublishTicket, type QueueInit, type QueueStats } from './qu
 import { RetainedMessages } from './retained.ts';
 import { Router, virtualTopicOf, type Route } from './router.ts';
 import { compileOptionalSelector } from './selector/index.ts';
+import { recover } from './recovery.ts';
 import { StoreWriter } from './store-writer.ts';
+import { Subscriptions, type SubscribeRequest } from './subscriptions.ts';
 
 export interface BrokerOptions {
   store: Store;
@@ -44,19 +47,7 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
-export interface SubscribeRequest extends Omit<ConsumerOptions, 'selector' | 'connectionId'> {
-  /** A queue, or a topic pattern (`*` and `>` allowed). */
-  destination: Destination;
-  selector?: string;
-  /** Topics: skip messages published by the same client id (or connection). */
-  noLocal?: boolean;
-  /** Topics: a durable subscription, kept while nobody is attached. */
-  durable?: { clientId: string; name: string };
-  /** Topics: a shared subscription whose consumers compete; durable keeps it with no consumers. */
-  shared?: { name: string; durable: boolean };
-  /** Limits for the subscription's queue, overriding the policy; kept with a durable subscription. */
-  limits?: SubscriptionLimits;
-}
+export type { SubscribeRequest } from './subscriptions.ts';
 
 export interface PublishOptions {
   /**
@@ -80,19 +71,6 @@ export interface QueueInfo {
   stats: QueueStats;
 }
 
-interface SubscriptionState {
-  record: SubscriptionRecord;
-  queue: Queue;
-  route: Route;
-  durable: boolean;
-}
-
-const SUB_PREFIX = 'sub:';
-
-function esc(s: string): string {
-  return s.replace(/%/g, '%25').replace(/:/g, '%3A');
-}
-
 export class Broker {
   readonly store: Store;
   readonly log: Logger;
@@ -103,7 +81,7 @@ export class Broker {
   private readonly pager: PageSource;
   private readonly router = new Router();
   private readonly queues = new Map<string, Queue>();
-  private readonly subscriptions = new Map<string, SubscriptionState>();
+  private readonly subscriptions: Subscriptions;
   private readonly vtRoutes = new Map<string, Route>();
   private readonly temporary = new Map<string, string>();
   private readonly dedup: DedupWindow;
@@ -136,6 +114,17 @@ export class Broker {
       pageIn: (queue, maxCount, maxBytes) => this.writer.pageIn(queue, maxCount, maxBytes),
       promoteDue: (queue, now) => this.writer.promoteDue(queue, now),
     };
+    this.subscriptions = new Subscriptions({
+      router: this.router,
+      writer: this.writer,
+      now: this.now,
+      openQueue: (init, dlqLabel, limits) => {
+        const q = this.newQueue(init, dlqLabel, limits);
+        this.queues.set(q.name, q);
+        return q;
+      },
+      dropQueue: (q, reason) => this.dropQueue(q, reason),
+    });
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -144,33 +133,18 @@ export class Broker {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new ClosedError('broker');
     await this.store.open();
-    const now = this.now();
-    for (const d of await this.store.loadDedup(now)) this.dedup.restore(d.key, d.expiresAt);
-    for (const m of await this.store.loadRetained()) this.retained.set(m.destination.name, m);
-    for (const rec of await this.store.loadSubscriptions()) this.openSubscription(rec, true);
-    let restored = 0;
-    for (const q of await this.store.loadQueues()) {
-      let queue = this.queues.get(q.name);
-      if (!queue) {
-        if (q.name.startsWith(SUB_PREFIX)) {
-          this.writer.write({ type: 'deleteQueue', queue: q.name });
-          continue;
-        }
-        queue = this.createQueue(q.name, false);
-      }
-      let cursor: string | undefined;
-      do {
-        const page = await this.store.readQueue(q.name, cursor, 1000);
-        for (const e of page.entries) queue.restore(e.message, e.state);
-        restored += page.entries.length;
-        cursor = page.cursor;
-      } while (cursor !== undefined);
-      const paged = await this.store.pagedStats(q.name);
-      if (paged.count + paged.scheduledCount > 0) {
-        queue.restorePaged(paged);
-        restored += paged.count + paged.scheduledCount;
-      }
-    }
+    const restored = await recover(
+      this.store,
+      {
+        dedup: this.dedup,
+        retained: this.retained,
+        subscriptions: this.subscriptions,
+        queue: (name) => this.queues.get(name),
+        openQueue: (name) => this.createQueue(name, false),
+        deleteQueue: (name) => this.writer.write({ type: 'deleteQueue', queue: name }),
+      },
+      this.now(),
+    );
     for (const name of this.configuredQueues) if (!this.queues.has(name)) this.createQueue(validateName(name, false), true);
     await this.writer.flush();
     this.state = 'running';
@@ -359,112 +333,21 @@ export class Broker {
     }
     validateName(d.name, true);
     this.authorize(ctx, 'read', d);
-    const rec = this.subscriptionRecord(req, ctx);
-    let sub = this.subscriptions.get(rec.name);
-    if (sub && !sameSubscription(sub.record, rec)) {
-      if (sub.queue.consumerCount > 0) {
-        throw new SubscriptionConflictError(
-          `Subscription ${rec.subscriptionName ?? rec.name} is in use with a different topic or selector`,
-          { subscription: rec.name },
-        );
-      }
-      this.closeSubscription(sub, 'subscription changed');
-      sub = undefined;
-    }
-    if (sub && !rec.shared && sub.queue.consumerCount > 0) {
-      throw new SubscriptionConflictError(`Durable subscription ${rec.subscriptionName} of client ${rec.clientId} is already active`, {
-        subscription: rec.name,
-      });
-    }
-    sub ??= this.openSubscription(rec, false);
-    return sub.queue.attach(opts);
-  }
-
-  private subscriptionRecord(req: SubscribeRequest, ctx: ClientContext): SubscriptionRecord {
-    const base = { pattern: req.destination.name, createdAt: this.now() };
-    const extra: Partial<SubscriptionRecord> = {};
-    if (req.limits) extra.limits = { ...req.limits };
-    if (req.selector !== undefined && req.selector.trim() !== '') extra.selector = req.selector;
-    if (req.noLocal) extra.noLocal = true;
-    if (req.shared) {
-      const kind = req.shared.durable ? 'sd' : 's';
-      return { ...base, ...extra, name: `${SUB_PREFIX}${kind}:${esc(req.shared.name)}`, subscriptionName: req.shared.name, shared: true };
-    }
-    if (req.durable) {
-      const { clientId, name } = req.durable;
-      return {
-        ...base,
-        ...extra,
-        name: `${SUB_PREFIX}d:${esc(clientId)}:${esc(name)}`,
-        clientId,
-        subscriptionName: name,
-        shared: false,
-        ...(req.noLocal ? { noLocal: true } : {}),
-      };
-    }
-    const rec: SubscriptionRecord = { ...base, ...extra, name: `${SUB_PREFIX}t:${randomUUID()}`, shared: false };
-    if (req.noLocal) rec.clientId = ctx.clientId ?? ctx.connectionId;
-    return rec;
-  }
-
-  private openSubscription(rec: SubscriptionRecord, recovered: boolean): SubscriptionState {
-    const durable = rec.name.startsWith(`${SUB_PREFIX}d:`) || rec.name.startsWith(`${SUB_PREFIX}sd:`);
-    const onIdle = (q: Queue): void => {
-      const s = this.subscriptions.get(q.name);
-      if (s) this.closeSubscription(s, 'last consumer left');
-    };
-    const queue = this.newQueue(
-      { name: rec.name, label: `topic://${rec.pattern}`, durable, subscription: true, onIdle: durable ? undefined : onIdle },
-      rec.pattern,
-      rec.limits,
-    );
-    const route: Route = {
-      queue,
-      pattern: rec.pattern,
-      selector: compileOptionalSelector(rec.selector),
-      noLocalKey: rec.noLocal ? rec.clientId : undefined,
-    };
-    const state: SubscriptionState = { record: rec, queue, route, durable };
-    this.subscriptions.set(rec.name, state);
-    this.queues.set(rec.name, queue);
-    this.router.add(route);
-    if (durable && !recovered) {
-      this.writer.write(
-        { type: 'declareQueue', queue: { name: rec.name, createdAt: rec.createdAt } },
-        { type: 'putSubscription', subscription: rec },
-      );
-    }
-    return state;
-  }
-
-  private closeSubscription(sub: SubscriptionState, reason: string): void {
-    this.router.remove(sub.route);
-    this.subscriptions.delete(sub.record.name);
-    this.dropQueue(sub.queue, reason);
-    if (sub.durable) this.writer.write({ type: 'deleteSubscription', name: sub.record.name });
+    return this.subscriptions.attach(req, opts, ctx);
   }
 
   /** Removes a durable subscription (JMS unsubscribe); refused while a consumer is attached. */
   unsubscribeDurable(clientId: string, name: string): void {
-    this.removeSubscription(`${SUB_PREFIX}d:${esc(clientId)}:${esc(name)}`, name);
+    this.subscriptions.unsubscribeDurable(clientId, name);
   }
 
   /** Removes a shared subscription and its queued messages; refused while consumers are attached. */
   unsubscribeShared(name: string, durable: boolean): void {
-    this.removeSubscription(`${SUB_PREFIX}${durable ? 'sd' : 's'}:${esc(name)}`, name);
-  }
-
-  private removeSubscription(key: string, name: string): void {
-    const sub = this.subscriptions.get(key);
-    if (!sub) throw new NotFoundError(`No subscription named ${name}`, { subscription: name });
-    if (sub.queue.consumerCount > 0) {
-      throw new SubscriptionConflictError(`Subscription ${name} still has consumers attached`, { subscription: name });
-    }
-    this.closeSubscription(sub, 'unsubscribed');
+    this.subscriptions.unsubscribeShared(name, durable);
   }
 
   listSubscriptions(): SubscriptionRecord[] {
-    return [...this.subscriptions.values()].map((s) => ({ ...s.record }));
+    return this.subscriptions.list();
   }
 
   // ---- temporary destinations --------------------------------------------------------------
@@ -550,8 +433,4 @@ function info(q: Queue): QueueInfo {
     bytes: q.bytes,
     stats: { ...q.stats },
   };
-}
-
-function sameSubscription(a: SubscriptionRecord, b: SubscriptionRecord): boolean {
-  return a.pattern === b.pattern && (a.selector ?? '') === (b.selector ?? '') && (a.noLocal ?? false) === (b.noLocal ?? false);
 }

@@ -6,17 +6,21 @@
 // (admission.ts), placement in memory or only in the store (paging.ts) and the store operation are
 // decided together, then committed or aborted as the store write turns out. Durable changes go to
 // the store through the broker's writer.
-// Over 450 lines: dispatch and settlement share the entry states and the lanes, and splitting them
-// would put the state machine of one entry in two files.
+// Over 450 lines: what remains is one job, the life of an entry (ready, delayed, in flight, gone)
+// across intake, dispatch, settlement, dead-lettering and timers; each of those steps moves the same
+// entry between the same lanes and counters, and splitting them would spread one state machine
+// over several files.
 import type { Logger } from 'pino';
 import { ClosedError, UnknownDeliveryError } from '../shared/errors.ts';
-import { Lane, SKIP, STOP, TAKE, type Verdict } from '../shared/lane.ts';
+import { SKIP, STOP, TAKE, type Verdict } from '../shared/lane.ts';
 import type { EntryState, PagedStats, StoredEntry, StoreOp } from '../store/store.ts';
 import { Admission } from './admission.ts';
 import { Consumer, type ConsumerHost, type ConsumerOptions, type Delivery, type ReleaseOptions } from './consumer.ts';
 import { DueQueue } from './due-queue.ts';
-import { MAX_PRIORITY, messageSize, type Message, type PropertyValue } from './message.ts';
+import { messageSize, type Message, type PropertyValue } from './message.ts';
+import { MessageGroups } from './message-groups.ts';
 import { Paging, type PageSource, type Placement } from './paging.ts';
+import { ReadyEntries } from './ready-entries.ts';
 import { redeliveryDelay, type QueuePolicy } from './policy.ts';
 import type { StoreWriter } from './store-writer.ts';
 
@@ -114,12 +118,11 @@ export class Queue implements ConsumerHost {
   delayedCount = 0;
   delayedBytes = 0;
   private ttlEntries = 0;
-  private seq = 0;
-  private readonly lanes: Array<Lane<Entry>> = [];
+  private readonly ready = new ReadyEntries<Entry>();
   private readonly delayed: DueQueue<Entry>;
   private readonly visibility: DueQueue<{ entry: Entry; tag: number }>;
   private readonly consumers: Consumer[] = [];
-  private readonly groups = new Map<string, { consumer: Consumer; inflight: number }>();
+  private readonly groups = new MessageGroups<Consumer>();
   private readonly admission: Admission;
   private readonly paging: Paging;
   private rr = 0;
@@ -144,7 +147,6 @@ export class Queue implements ConsumerHost {
     this.now = init.now ?? Date.now;
     this.onIdle = init.onIdle;
     this.subscription = init.subscription ?? false;
-    for (let p = 0; p <= MAX_PRIORITY; p++) this.lanes.push(new Lane<Entry>());
     this.delayed = new DueQueue((e, at) => this.onDelayedDue(e, at), this.now);
     this.visibility = new DueQueue(({ entry, tag }) => this.onVisibilityDue(entry, tag), this.now);
     this.admission = new Admission(this, this.log);
@@ -171,9 +173,7 @@ export class Queue implements ConsumerHost {
   }
 
   residentReady(): number {
-    let n = 0;
-    for (const lane of this.lanes) n += lane.size;
-    return n;
+    return this.ready.size;
   }
 
   get consumerCount(): number {
@@ -320,11 +320,7 @@ export class Queue implements ConsumerHost {
   private makeReady(e: Entry): void {
     e.status = 'ready';
     e.deliverAt = 0;
-    const lane = this.lanes[e.message.priority] as Lane<Entry>;
-    if (e.seq === 0) {
-      e.seq = ++this.seq;
-      lane.push(e);
-    } else lane.reinsert(e);
+    this.ready.add(e);
   }
 
   // ---- consumers ------------------------------------------------------------------------
@@ -341,7 +337,7 @@ export class Queue implements ConsumerHost {
     const i = this.consumers.indexOf(c);
     if (i < 0) return;
     this.consumers.splice(i, 1);
-    for (const [gid, g] of this.groups) if (g.consumer === c) this.groups.delete(gid);
+    this.groups.forget(c);
     const entries = [...c.inflight.values()] as Entry[];
     c.inflight.clear();
     for (const e of entries) {
@@ -386,30 +382,25 @@ export class Queue implements ConsumerHost {
 
   private collect(): Array<[Consumer, Delivery]> {
     const out: Array<[Consumer, Delivery]> = [];
-    if (this.closed || this.residentReady() === 0) return out;
+    if (this.closed || this.ready.size === 0) return out;
     let candidates = this.eligible();
     if (candidates.length === 0) return out;
     const now = this.now();
     const expired: Entry[] = [];
-    let budget = SCAN_BUDGET;
-    for (let p = MAX_PRIORITY; p >= 0 && candidates.length > 0 && budget > 0; p--) {
-      const lane = this.lanes[p] as Lane<Entry>;
-      if (lane.size === 0) continue;
-      budget -= lane.scan((e): Verdict => {
-        if (e.message.expiresAt > 0 && e.message.expiresAt <= now && this.policy.expires) {
-          expired.push(e);
-          return TAKE;
-        }
-        const c = this.pick(e, candidates);
-        if (!c) return SKIP;
-        out.push([c, this.markInflight(e, c, now)]);
-        if (c.available() <= 0) {
-          candidates = candidates.filter((x) => x !== c);
-          if (candidates.length === 0) return (TAKE | STOP) as Verdict;
-        }
+    this.ready.scan((e): Verdict => {
+      if (e.message.expiresAt > 0 && e.message.expiresAt <= now && this.policy.expires) {
+        expired.push(e);
         return TAKE;
-      }, budget);
-    }
+      }
+      const c = this.pick(e, candidates);
+      if (!c) return SKIP;
+      out.push([c, this.markInflight(e, c, now)]);
+      if (c.available() <= 0) {
+        candidates = candidates.filter((x) => x !== c);
+        if (candidates.length === 0) return (TAKE | STOP) as Verdict;
+      }
+      return TAKE;
+    }, SCAN_BUDGET);
     for (const e of expired) this.expire(e);
     return out;
   }
@@ -422,8 +413,8 @@ export class Queue implements ConsumerHost {
   private pick(e: Entry, candidates: Consumer[]): Consumer | undefined {
     const gid = e.message.groupId;
     if (gid !== undefined) {
-      const g = this.groups.get(gid);
-      if (g) return candidates.includes(g.consumer) && this.accepts(g.consumer, e) ? g.consumer : undefined;
+      const owner = this.groups.owner(gid);
+      if (owner) return candidates.includes(owner) && this.accepts(owner, e) ? owner : undefined;
     }
     const n = candidates.length;
     for (let k = 0; k < n; k++) {
@@ -443,12 +434,7 @@ export class Queue implements ConsumerHost {
     e.consumer = c;
     c.inflight.set(tag, e);
     if (c.creditMode === 'explicit') c.credit--;
-    const gid = e.message.groupId;
-    if (gid !== undefined) {
-      const g = this.groups.get(gid);
-      if (g) g.inflight++;
-      else this.groups.set(gid, { consumer: c, inflight: 1 });
-    }
+    if (e.message.groupId !== undefined) this.groups.delivered(e.message.groupId, c);
     if (e.durable) this.persistState(e, true);
     if (this.policy.visibilityTimeoutMs > 0) this.visibility.add(now + this.policy.visibilityTimeoutMs, { entry: e, tag });
     this.stats.dispatched++;
@@ -467,18 +453,9 @@ export class Queue implements ConsumerHost {
 
   /** Drops the oldest ready message of the lowest priority (drop-oldest overflow); false when none can go. */
   dropOldest(): boolean {
-    for (let p = 0; p <= MAX_PRIORITY; p++) {
-      let victim: Entry | undefined;
-      (this.lanes[p] as Lane<Entry>).scan((e) => {
-        victim = e;
-        return (TAKE | STOP) as Verdict;
-      });
-      if (victim) {
-        this.finish(victim);
-        return true;
-      }
-    }
-    return false;
+    const victim = this.ready.takeOldestOfLowest();
+    if (victim) this.finish(victim);
+    return victim !== undefined;
   }
 
   private takeInflight(c: Consumer, tag: number): Entry {
@@ -491,10 +468,7 @@ export class Queue implements ConsumerHost {
   }
 
   private ungroup(e: Entry, c: Consumer): void {
-    const gid = e.message.groupId;
-    if (gid === undefined) return;
-    const g = this.groups.get(gid);
-    if (g && g.consumer === c && --g.inflight <= 0) this.groups.delete(gid);
+    if (e.message.groupId !== undefined) this.groups.settled(e.message.groupId, c);
   }
 
   ack(c: Consumer, tag: number): void {
@@ -613,16 +587,13 @@ export class Queue implements ConsumerHost {
   sweepExpired(now: number): number {
     if (this.ttlEntries === 0 || !this.policy.expires) return 0;
     const expired: Entry[] = [];
-    for (const lane of this.lanes) {
-      if (lane.size === 0) continue;
-      lane.scan((e) => {
-        if (e.message.expiresAt > 0 && e.message.expiresAt <= now) {
-          expired.push(e);
-          return TAKE;
-        }
-        return SKIP;
-      });
-    }
+    this.ready.scan((e) => {
+      if (e.message.expiresAt > 0 && e.message.expiresAt <= now) {
+        expired.push(e);
+        return TAKE;
+      }
+      return SKIP;
+    });
     for (const e of expired) this.expire(e);
     return expired.length;
   }

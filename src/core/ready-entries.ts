@@ -1,0 +1,66 @@
+// The ready entries of a queue, in dispatch order: one Lane per priority level, highest priority
+// first, and sequence order within a level. An entry gets its sequence number when it first becomes
+// ready; one that comes back (released, redelivered, its delay over) regains its old place.
+import { Lane, STOP, TAKE, type Verdict } from '../shared/lane.ts';
+import { MAX_PRIORITY } from './message.ts';
+
+export interface Orderable {
+  readonly message: { readonly priority: number };
+  /** 0 until the entry is first made ready. */
+  seq: number;
+}
+
+export class ReadyEntries<E extends Orderable> {
+  private readonly lanes: Array<Lane<E>> = [];
+  private seq = 0;
+
+  constructor() {
+    for (let p = 0; p <= MAX_PRIORITY; p++) this.lanes.push(new Lane<E>());
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const lane of this.lanes) n += lane.size;
+    return n;
+  }
+
+  add(e: E): void {
+    const lane = this.lanes[e.message.priority] as Lane<E>;
+    if (e.seq === 0) {
+      e.seq = ++this.seq;
+      lane.push(e);
+    } else lane.reinsert(e);
+  }
+
+  /**
+   * Visits entries in dispatch order until the visitor says STOP or `budget` entries were seen;
+   * entries the visitor TAKEs leave. Returns how many were seen.
+   */
+  scan(visit: (e: E) => Verdict, budget = Number.POSITIVE_INFINITY): number {
+    let seen = 0;
+    let stopped = false;
+    const visitor = (e: E): Verdict => {
+      const v = visit(e);
+      if (v & STOP) stopped = true;
+      return v;
+    };
+    for (let p = MAX_PRIORITY; p >= 0 && !stopped && seen < budget; p--) {
+      const lane = this.lanes[p] as Lane<E>;
+      if (lane.size > 0) seen += lane.scan(visitor, budget - seen);
+    }
+    return seen;
+  }
+
+  /** Takes out the oldest entry of the lowest priority level that has one. */
+  takeOldestOfLowest(): E | undefined {
+    for (const lane of this.lanes) {
+      let first: E | undefined;
+      lane.scan((e) => {
+        first = e;
+        return (TAKE | STOP) as Verdict;
+      });
+      if (first) return first;
+    }
+    return undefined;
+  }
+}

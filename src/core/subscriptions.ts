@@ -1,0 +1,191 @@
+// The broker's topic subscriptions. Each is a queue the router feeds with the messages of its topic
+// pattern: transient ones live with their consumer; durable ones (a client id and a name) and
+// durable shared ones are kept in the store and survive disconnects and restarts; shared ones let
+// several consumers compete. This file names them, opens, reuses and closes them, and settles what
+// happens when a subscriber comes back with another topic or selector.
+import { randomUUID } from 'node:crypto';
+import { NotFoundError, SubscriptionConflictError } from '../shared/errors.ts';
+import type { SubscriptionLimits, SubscriptionRecord } from '../store/store.ts';
+import type { Consumer, ConsumerOptions } from './consumer.ts';
+import type { Destination } from './destination.ts';
+import type { ClientContext } from './principal.ts';
+import type { Queue, QueueInit } from './queue.ts';
+import type { Route, Router } from './router.ts';
+import { compileOptionalSelector } from './selector/index.ts';
+import type { StoreWriter } from './store-writer.ts';
+
+/** Every subscription queue's name starts with this. */
+export const SUB_PREFIX = 'sub:';
+
+export interface SubscribeRequest extends Omit<ConsumerOptions, 'selector' | 'connectionId'> {
+  /** A queue, or a topic pattern (`*` and `>` allowed). */
+  destination: Destination;
+  selector?: string;
+  /** Topics: skip messages published by the same client id (or connection). */
+  noLocal?: boolean;
+  /** Topics: a durable subscription, kept while nobody is attached. */
+  durable?: { clientId: string; name: string };
+  /** Topics: a shared subscription whose consumers compete; durable keeps it with no consumers. */
+  shared?: { name: string; durable: boolean };
+  /** Limits for the subscription's queue, overriding the policy; kept with a durable subscription. */
+  limits?: SubscriptionLimits;
+}
+
+/** What subscriptions need from the broker. */
+export interface SubscriptionHost {
+  readonly router: Router;
+  readonly writer: StoreWriter;
+  now(): number;
+  /** A new queue under the broker's policies, registered under its name. */
+  openQueue(
+    init: Pick<QueueInit, 'name' | 'label' | 'durable' | 'subscription' | 'onIdle'>,
+    dlqLabel: string,
+    limits?: SubscriptionLimits,
+  ): Queue;
+  /** Closes a queue, forgets it and deletes a durable one from the store. */
+  dropQueue(q: Queue, reason: string): void;
+}
+
+interface Subscription {
+  record: SubscriptionRecord;
+  queue: Queue;
+  route: Route;
+  durable: boolean;
+}
+
+export class Subscriptions {
+  private readonly byName = new Map<string, Subscription>();
+
+  constructor(private readonly host: SubscriptionHost) {}
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  /**
+   * Attaches a consumer to the subscription `req` describes: an existing one, or a new one. An idle
+   * subscription asked for with another topic or selector is replaced; a busy one is a conflict.
+   */
+  attach(req: SubscribeRequest, opts: ConsumerOptions, ctx: ClientContext): Consumer {
+    const rec = this.recordFor(req, ctx);
+    let sub = this.byName.get(rec.name);
+    if (sub && !sameSubscription(sub.record, rec)) {
+      if (sub.queue.consumerCount > 0) {
+        throw new SubscriptionConflictError(
+          `Subscription ${rec.subscriptionName ?? rec.name} is in use with a different topic or selector`,
+          {
+            subscription: rec.name,
+          },
+        );
+      }
+      this.close(sub, 'subscription changed');
+      sub = undefined;
+    }
+    if (sub && !rec.shared && sub.queue.consumerCount > 0) {
+      throw new SubscriptionConflictError(`Durable subscription ${rec.subscriptionName} of client ${rec.clientId} is already active`, {
+        subscription: rec.name,
+      });
+    }
+    sub ??= this.open(rec, false);
+    return sub.queue.attach(opts);
+  }
+
+  /** Opens a subscription read back from the store at start. */
+  restore(rec: SubscriptionRecord): void {
+    this.open(rec, true);
+  }
+
+  /** Removes a durable subscription (JMS unsubscribe); refused while a consumer is attached. */
+  unsubscribeDurable(clientId: string, name: string): void {
+    this.remove(`${SUB_PREFIX}d:${esc(clientId)}:${esc(name)}`, name);
+  }
+
+  /** Removes a shared subscription and its queued messages; refused while consumers are attached. */
+  unsubscribeShared(name: string, durable: boolean): void {
+    this.remove(`${SUB_PREFIX}${durable ? 'sd' : 's'}:${esc(name)}`, name);
+  }
+
+  list(): SubscriptionRecord[] {
+    return [...this.byName.values()].map((s) => ({ ...s.record }));
+  }
+
+  private recordFor(req: SubscribeRequest, ctx: ClientContext): SubscriptionRecord {
+    const base = { pattern: req.destination.name, createdAt: this.host.now() };
+    const extra: Partial<SubscriptionRecord> = {};
+    if (req.limits) extra.limits = { ...req.limits };
+    if (req.selector !== undefined && req.selector.trim() !== '') extra.selector = req.selector;
+    if (req.noLocal) extra.noLocal = true;
+    if (req.shared) {
+      const kind = req.shared.durable ? 'sd' : 's';
+      return { ...base, ...extra, name: `${SUB_PREFIX}${kind}:${esc(req.shared.name)}`, subscriptionName: req.shared.name, shared: true };
+    }
+    if (req.durable) {
+      const { clientId, name } = req.durable;
+      return {
+        ...base,
+        ...extra,
+        name: `${SUB_PREFIX}d:${esc(clientId)}:${esc(name)}`,
+        clientId,
+        subscriptionName: name,
+        shared: false,
+        ...(req.noLocal ? { noLocal: true } : {}),
+      };
+    }
+    const rec: SubscriptionRecord = { ...base, ...extra, name: `${SUB_PREFIX}t:${randomUUID()}`, shared: false };
+    if (req.noLocal) rec.clientId = ctx.clientId ?? ctx.connectionId;
+    return rec;
+  }
+
+  private open(rec: SubscriptionRecord, recovered: boolean): Subscription {
+    const durable = rec.name.startsWith(`${SUB_PREFIX}d:`) || rec.name.startsWith(`${SUB_PREFIX}sd:`);
+    const onIdle = (q: Queue): void => {
+      const s = this.byName.get(q.name);
+      if (s) this.close(s, 'last consumer left');
+    };
+    const queue = this.host.openQueue(
+      { name: rec.name, label: `topic://${rec.pattern}`, durable, subscription: true, onIdle: durable ? undefined : onIdle },
+      rec.pattern,
+      rec.limits,
+    );
+    const route: Route = {
+      queue,
+      pattern: rec.pattern,
+      selector: compileOptionalSelector(rec.selector),
+      noLocalKey: rec.noLocal ? rec.clientId : undefined,
+    };
+    const sub: Subscription = { record: rec, queue, route, durable };
+    this.byName.set(rec.name, sub);
+    this.host.router.add(route);
+    if (durable && !recovered) {
+      this.host.writer.write(
+        { type: 'declareQueue', queue: { name: rec.name, createdAt: rec.createdAt } },
+        { type: 'putSubscription', subscription: rec },
+      );
+    }
+    return sub;
+  }
+
+  private close(sub: Subscription, reason: string): void {
+    this.host.router.remove(sub.route);
+    this.byName.delete(sub.record.name);
+    this.host.dropQueue(sub.queue, reason);
+    if (sub.durable) this.host.writer.write({ type: 'deleteSubscription', name: sub.record.name });
+  }
+
+  private remove(key: string, name: string): void {
+    const sub = this.byName.get(key);
+    if (!sub) throw new NotFoundError(`No subscription named ${name}`, { subscription: name });
+    if (sub.queue.consumerCount > 0) {
+      throw new SubscriptionConflictError(`Subscription ${name} still has consumers attached`, { subscription: name });
+    }
+    this.close(sub, 'unsubscribed');
+  }
+}
+
+function esc(s: string): string {
+  return s.replace(/%/g, '%25').replace(/:/g, '%3A');
+}
+
+function sameSubscription(a: SubscriptionRecord, b: SubscriptionRecord): boolean {
+  return a.pattern === b.pattern && (a.selector ?? '') === (b.selector ?? '') && (a.noLocal ?? false) === (b.noLocal ?? false);
+}
