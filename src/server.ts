@@ -3,12 +3,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { boundPort, startAdminServer } from './admin/admin-server.ts';
-import { ADAPTERS, type AdapterFactory } from '../adapters/index.ts';
+import type { AdapterFactory } from '../adapters/adapter.ts';
+import { ADAPTERS } from '../adapters/index.ts';
 import type { JunctionConfig } from './config/schema.ts';
 import { Broker } from './core/broker.ts';
 import { PolicyResolver, DEFAULT_POLICY, type PolicySettings } from './core/policy.ts';
 import { FencedError } from './shared/errors.ts';
-import { Listeners, type ProtocolHandler } from './net/listeners.ts';
+import type { ProtocolHandler } from './net/connection.ts';
+import { Listeners } from './net/listeners.ts';
 import { SecurityService } from './security/security-service.ts';
 import { openConfiguredStore, type ConfiguredStore } from './store/configured-store.ts';
 import type { Store } from './store/store.ts';

@@ -2,10 +2,10 @@
 // 1. Links keyed by name only: proton clients give a sender and a receiver on one session the same
 //    name (`<container>-q1`), and rhea then refuses the second attach ("Attach already received")
 //    and errors the connection. The patch keys the links a peer attaches by name and role.
-// 2. Serving a socket someone else accepted: rhea only accepts connections on servers it opens
-//    itself, while Junction's listener factory owns every port and TLS.
+// 2. Serving a connection someone else accepted: rhea only accepts connections on servers it opens
+//    itself, while Junction's listener factory owns every port, TLS and WebSocket.
 import { createRequire } from 'node:module';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Container } from 'rhea';
 
 const require = createRequire(import.meta.url);
@@ -63,11 +63,11 @@ export function patchRheaLinkNames(): void {
   };
 }
 
-/** Serves AMQP on a socket (plain or TLS) that a listener has accepted. */
-export function acceptSocket(container: Container, socket: Socket, options: Record<string, unknown>): void {
+/** Serves AMQP on a connection stream (TCP, TLS or WebSocket) that a listener has accepted. */
+export function acceptSocket(container: Container, socket: Duplex, options: Record<string, unknown>): void {
   const Connection = require('rhea/lib/connection.js') as new (
     options: Record<string, unknown>,
     container: Container,
-  ) => { accept(s: Socket): void };
+  ) => { accept(s: Duplex): void };
   new Connection(options, container).accept(socket);
 }

@@ -16,7 +16,7 @@ import rhea, {
   type Receiver,
   type Sender,
 } from 'rhea';
-import type { AdapterContext } from '../index.ts';
+import type { AdapterContext } from '../adapter.ts';
 import type { Consumer } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import { JunctionError } from '../../src/shared/errors.ts';

@@ -5,12 +5,11 @@
 // deliveries come from core consumers (session.ts). Wills are store records: those left by a
 // broker that died are published when the next one starts.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
-import type { AdapterContext } from '../index.ts';
-import type { ConnectionInfo } from '../../src/net/listeners.ts';
+import type { AdapterContext } from '../adapter.ts';
+import type { ConnectionInfo } from '../../src/net/connection.ts';
 import { corePersistence, type PersistenceHost, type WillPacket } from './persistence.ts';
 import { SessionExpiry } from './session-expiry.ts';
 import { MqttSession, type AedesClient, type SessionSettings } from './session.ts';
@@ -138,9 +137,9 @@ export class MqttService implements PersistenceHost {
   }
 
   /** Attaches one connection (TCP, TLS, or a WebSocket stream) to aedes and the core. */
-  accept(stream: Duplex, info: ConnectionInfo, req?: IncomingMessage): void {
+  accept(stream: Duplex, info: ConnectionInfo): void {
     if (!this.aedes) throw new Error('MQTT service is not started');
-    const client = this.aedes.handle(stream as Parameters<Aedes['handle']>[0], req) as unknown as AedesClient;
+    const client = this.aedes.handle(stream as Parameters<Aedes['handle']>[0], info.request) as unknown as AedesClient;
     const log = this.log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport });
     const session = new MqttSession(client, randomUUID(), this.ctx.broker, this.settings, log);
     this.sessions.set(client, session);

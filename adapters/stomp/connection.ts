@@ -5,7 +5,7 @@
 // with a readable `message`, and then the connection closes.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { AdapterContext } from '../index.ts';
+import type { AdapterContext } from '../adapter.ts';
 import type { Consumer, Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import { JunctionError } from '../../src/shared/errors.ts';

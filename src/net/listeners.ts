@@ -1,41 +1,21 @@
 // Network listeners for every protocol, opened one way from configuration: plain TCP and TLS per
 // protocol, and one shared WebSocket port that picks the protocol from the subprotocol the client
-// offers (or, when it offers none, from the URL path). Adapters only implement ProtocolHandler;
-// TLS material, socket tracking and shutdown live here.
+// offers (or, when it offers none, from the URL path). Adapters only implement ProtocolHandler
+// (connection.ts) and see every connection as one kind of stream; TLS material, socket tracking
+// and shutdown live here.
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { JunctionConfig } from '../config/schema.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { flushCorked, socketStream, webSocketStream, type Protocol, type ProtocolHandler, type Transport } from './connection.ts';
 
-export type Protocol = 'mqtt' | 'amqp' | 'stomp';
-export type Transport = 'tcp' | 'tls' | 'ws' | 'wss';
-
-export interface ConnectionInfo {
-  readonly protocol: Protocol;
-  readonly transport: Transport;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-}
-
-export interface ProtocolHandler {
-  readonly protocol: Protocol;
-  /** WebSocket subprotocols this handler speaks. */
-  readonly subprotocols: readonly string[];
-  /** URL paths that select this handler when a WebSocket client offers no subprotocol. */
-  readonly paths: readonly string[];
-  handleSocket(socket: net.Socket, info: ConnectionInfo): void;
-  handleWebSocket(ws: WebSocket, req: IncomingMessage, info: ConnectionInfo): void;
-  /** Work before the first connection is accepted (the core is running by then). */
-  start?(): Promise<void>;
-  /** Called once the listeners are closed, before the core closes. */
-  close?(): Promise<void>;
-}
+export type { ConnectionInfo, Protocol, ProtocolHandler, Transport } from './connection.ts';
 
 export interface ListenerAddress {
   readonly protocol: Protocol | 'websocket';
@@ -79,6 +59,8 @@ function readTls(cfg: JunctionConfig['tls']): TlsMaterial | undefined {
 export class Listeners {
   private readonly servers: Array<net.Server | HttpServer> = [];
   private readonly sockets = new Set<Duplex>();
+  /** The connection streams handed to handlers (a WebSocket's is not its socket). */
+  private readonly streams = new Set<Duplex>();
   private readonly wsServers: WebSocketServer[] = [];
   private readonly bound: ListenerAddress[] = [];
   private closing: Promise<void> | undefined;
@@ -113,7 +95,7 @@ export class Listeners {
       const lc = config.listeners[h.protocol];
       if (!lc.enabled) continue;
       const onSocket = (transport: Transport) => (socket: net.Socket) => {
-        h.handleSocket(socket, {
+        h.handleConnection(this.tracked(socketStream(socket, this.log)), {
           protocol: h.protocol,
           transport,
           remoteAddress: socket.remoteAddress ?? '',
@@ -162,14 +144,21 @@ export class Listeners {
         ws.close(1002, 'Unsupported subprotocol: use mqtt, v10.stomp, v11.stomp, v12.stomp or amqp');
         return;
       }
-      h.handleWebSocket(ws, req, {
+      h.handleConnection(this.tracked(webSocketStream(ws, h.webSocketFraming, this.log)), {
         protocol: h.protocol,
         transport,
         remoteAddress: req.socket.remoteAddress ?? '',
         remotePort: req.socket.remotePort ?? 0,
+        request: req,
       });
     });
     wss.on('error', (err) => this.log.error({ err }, 'websocket server error'));
+  }
+
+  private tracked(stream: Duplex): Duplex {
+    this.streams.add(stream);
+    stream.once('close', () => this.streams.delete(stream));
+    return stream;
   }
 
   private track(socket: Duplex): void {
@@ -213,8 +202,10 @@ export class Listeners {
     return this.closing;
   }
 
-  /** Drops every open connection. */
+  /** Drops every open connection; what was written to them in this turn still goes out first. */
   destroyConnections(): void {
+    for (const s of this.streams) flushCorked(s);
+    this.streams.clear();
     for (const wss of this.wsServers) for (const c of wss.clients) c.terminate();
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();

@@ -175,10 +175,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       await s.apply([{ type: 'remove', queue: 'r', messageId: b.id }]);
       expect(await s.pagedStats('r')).toMatchObject({ count: 2, bytes: messageSize(a) + messageSize(c) });
       expect((await s.pageIn('r', 10, 1_000_000)).map((e) => e.message.id)).toEqual([a.id, c.id]);
-      await s.apply([
-        pagedOut('r', b),
-        { type: 'deleteQueue', queue: 'r' },
-      ]);
+      await s.apply([pagedOut('r', b), { type: 'deleteQueue', queue: 'r' }]);
       expect(await s.pagedStats('r')).toMatchObject({ count: 0, bytes: 0 });
       expect(await s.stats()).toEqual({ messages: 0, entries: 0 });
     });
@@ -187,12 +184,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const s = await openStore();
       const due = (at: number): EntryState => ({ ...ready, deliverAt: at });
       const [later, soon, now, high] = [msg('s', 'later'), msg('s', 'soon'), msg('s', 'now'), msg('s', 'high-soon', { priority: 9 })];
-      await s.apply([
-        pagedOut('s', later, due(5000)),
-        pagedOut('s', soon, due(2000)),
-        pagedOut('s', now),
-        pagedOut('s', high, due(2000)),
-      ]);
+      await s.apply([pagedOut('s', later, due(5000)), pagedOut('s', soon, due(2000)), pagedOut('s', now), pagedOut('s', high, due(2000))]);
       const sized = [later, soon, high].reduce((n, m) => n + messageSize(m), 0);
       expect(await s.pagedStats('s')).toEqual({
         count: 1,
@@ -215,7 +207,11 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     it('skips paged-out entries when reading a queue in pages', async () => {
       const s = await openStore();
       const all = Array.from({ length: 30 }, (_, i) => msg('mix', `m${i}`));
-      await s.apply(all.map((message, i): StoreOp => (i % 3 !== 0 ? pagedOut('mix', message) : { type: 'enqueue', queue: 'mix', message, state: ready })));
+      await s.apply(
+        all.map((message, i): StoreOp =>
+          i % 3 !== 0 ? pagedOut('mix', message) : { type: 'enqueue', queue: 'mix', message, state: ready },
+        ),
+      );
       const seen: string[] = [];
       let cursor: string | undefined;
       do {

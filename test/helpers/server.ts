@@ -2,7 +2,7 @@
 // certificate, no admin port, the memory store unless the test gives a store or a store config,
 // and immediate redelivery unless the test sets its own destination defaults.
 import { validateConfig } from '../../src/config/load.ts';
-import type { AdapterFactory } from '../../adapters/index.ts';
+import type { AdapterFactory } from '../../adapters/adapter.ts';
 import { JunctionServer } from '../../src/server.ts';
 import type { Store } from '../../src/store/store.ts';
 import { silent } from './core.ts';

@@ -18,14 +18,10 @@ function greeter(protocol: Protocol, subprotocols: string[], paths: string[]): P
     protocol,
     subprotocols,
     paths,
-    handleSocket(socket, info) {
-      socket.write(`${hello(info)}\n`);
-      socket.on('data', (d) => socket.write(d));
-      socket.on('error', () => {});
-    },
-    handleWebSocket(ws, _req, info) {
-      ws.send(hello(info));
-      ws.on('message', (d) => ws.send(d));
+    webSocketFraming: 'frames',
+    handleConnection(stream, info) {
+      stream.write(`${hello(info)}\n`);
+      stream.on('data', (d: Buffer) => stream.write(d));
     },
   };
 }
@@ -55,7 +51,7 @@ async function wsFirstMessage(url: string, protocols?: string | string[], opts: 
   const ws = new WebSocket(url, protocols, opts);
   try {
     const [data] = (await once(ws, 'message')) as [Buffer];
-    return `${data.toString()} (${ws.protocol || 'no subprotocol'})`;
+    return `${data.toString().trim()} (${ws.protocol || 'no subprotocol'})`;
   } finally {
     ws.close();
   }

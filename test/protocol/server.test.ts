@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AdapterFactory } from '../../adapters/index.ts';
+import type { AdapterFactory } from '../../adapters/adapter.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import { queue } from '../../src/core/destination.ts';
 import { boundPort } from '../../src/admin/admin-server.ts';
@@ -24,8 +24,8 @@ const lineAdapter: AdapterFactory = ({ broker }) => ({
   protocol: 'stomp',
   subprotocols: [],
   paths: [],
-  handleSocket(socket) {
-    socket.on('error', () => {});
+  webSocketFraming: 'frames',
+  handleConnection(socket) {
     socket.on('data', (d: Buffer) => {
       for (const line of d.toString().split('\n').filter(Boolean)) {
         const [name, body] = line.split(' ');
@@ -35,9 +35,6 @@ const lineAdapter: AdapterFactory = ({ broker }) => ({
         );
       }
     });
-  },
-  handleWebSocket(ws) {
-    ws.close();
   },
 });
 

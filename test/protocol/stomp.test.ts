@@ -1,7 +1,9 @@
 // The STOMP adapter at the byte level (raw sockets): versions, heart-beats, every frame, ack modes,
 // transactions, ActiveMQ destination names and headers, errors that close only the guilty
 // connection, TLS, authentication and authorization.
+import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { StompFrame } from '../../adapters/stomp/frame.ts';
 import { RawStomp, startStompServer, type StompTestServer } from '../helpers/stomp.ts';
 import { hashPassword } from '../../src/security/password.ts';
@@ -312,6 +314,39 @@ describe('STOMP: messaging', () => {
     c.send('SEND', { destination: q, AMQ_SCHEDULED_DELAY: '200' }, 'later');
     await c.expect('MESSAGE');
     expect(Date.now() - sent).toBeGreaterThanOrEqual(190);
+  });
+});
+
+describe('STOMP over WebSocket', () => {
+  it('sends each frame in a WebSocket message of its own, also when many leave in one turn', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${s.wsPort}/`, ['v12.stomp']);
+    const messages: string[] = [];
+    const framesIn = (m: string): string[] => m.split('\0').filter((f) => f.trim() !== '');
+    const count = (command: string): number => messages.flatMap(framesIn).filter((f) => f.startsWith(command)).length;
+    // Five deliveries and six receipts (five sends, one subscription).
+    const allIn = new Promise<void>((resolve) => {
+      ws.on('message', (d: Buffer) => {
+        messages.push(d.toString());
+        if (count('MESSAGE') === 5 && count('RECEIPT') === 6) resolve();
+      });
+    });
+    try {
+      await once(ws, 'open');
+      const frame = (command: string, headers: Record<string, string>, body = ''): string =>
+        `${command}\n${Object.entries(headers)
+          .map(([k, v]) => `${k}:${v}\n`)
+          .join('')}\n${body}\0`;
+      const q = `/queue/${unique('ws.frames')}`;
+      ws.send(frame('CONNECT', { 'accept-version': '1.2', host: 'x' }));
+      // Five sends with receipts and a subscription, all in one WebSocket message: the broker
+      // answers with receipts and deliveries written in the same turns.
+      const sends = [1, 2, 3, 4, 5].map((i) => frame('SEND', { destination: q, receipt: `r${i}` }, `m${i}`)).join('');
+      ws.send(sends + frame('SUBSCRIBE', { id: '0', destination: q, receipt: 'sub' }));
+      await allIn;
+      expect(messages.map((m) => framesIn(m).length)).toEqual(messages.map(() => 1));
+    } finally {
+      ws.close();
+    }
   });
 });
 
