@@ -190,9 +190,17 @@ describe('paging', () => {
     for (let i = 0; i < 50; i++) await b.publish(msgTo('topic://feed', `f${i}`, persistent), ctx);
     const [subInfo] = b.listSubscriptions();
     expect(subInfo).toBeDefined();
+    const name = subInfo!.name;
+    // The window (10) stays in memory; the other 40 are only in the store.
+    expect(b.getQueue(name)).toMatchObject({ messages: 50, ready: 50, paged: 40 });
+    await b.flush();
+    expect(await b.store.pagedStats(name)).toMatchObject({ count: 40 });
     const inbox = new Inbox();
     await consumeAll(b, { destination: topic('feed'), durable: { clientId: 'c', name: 'd' } }, inbox);
     await inbox.waitFor(50);
     expect(inbox.items.map(text)).toEqual(Array.from({ length: 50 }, (_, i) => `f${i}`));
+    expect(b.getQueue(name)).toMatchObject({ messages: 0, paged: 0 });
+    await b.flush();
+    expect(await b.store.pagedStats(name)).toMatchObject({ count: 0 });
   });
 });
