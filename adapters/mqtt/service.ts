@@ -19,6 +19,8 @@ export interface MqttSettings extends SessionSettings {
   connectTimeoutMs: number;
   /** Unused persistent sessions are discarded this long after their device left; 0 = never. */
   sessionExpiryMs: number;
+  /** The clock persistent sessions age by (Date.now unless a test drives it). */
+  now?: () => number;
 }
 
 /** An emitter that accepts aedes' calls and routes nothing: the core does the routing. */
@@ -73,7 +75,7 @@ export class MqttService implements PersistenceHost {
     private readonly settings: MqttSettings,
     private readonly log: Logger,
   ) {
-    this.expiry = new SessionExpiry(ctx.broker, settings.sessionExpiryMs, (id) => this.byClientId.has(id), log);
+    this.expiry = new SessionExpiry(ctx.broker, settings.sessionExpiryMs, (id) => this.byClientId.has(id), log, settings.now);
   }
 
   async start(): Promise<void> {
@@ -149,7 +151,7 @@ export class MqttService implements PersistenceHost {
       session.close();
       if (owner) {
         this.byClientId.delete(client.id);
-        void this.track(session.disconnected(this.settings.sessionExpiryMs)).catch((err: unknown) =>
+        void this.track(session.disconnected(this.settings.sessionExpiryMs, (this.settings.now ?? Date.now)())).catch((err: unknown) =>
           log.warn({ err, clientId: client.id }, 'could not record the disconnect time of a persistent session'),
         );
       }

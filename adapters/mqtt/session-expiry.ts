@@ -2,7 +2,8 @@
 // MQTT 3.1.1 and Mosquitto's default do). A session starts to age when its device disconnects; a
 // sweep discards those past their time whose device is not connected, with their durable
 // subscriptions and queued messages. A session whose broker died never had its disconnect
-// written: the first sweep that finds it unconnected starts its clock.
+// written: the first sweep that finds it unconnected starts its clock. Time is read from an
+// injected clock (Date.now in the broker), the one the disconnect time was written with.
 import type { Logger } from 'pino';
 import type { Broker } from '../../src/core/broker.ts';
 import { MqttSession } from './session.ts';
@@ -17,13 +18,14 @@ export class SessionExpiry {
     private readonly expiryMs: number,
     private readonly isConnected: (clientId: string) => boolean,
     private readonly log: Logger,
+    private readonly now: () => number = Date.now,
   ) {}
 
   start(): void {
     if (this.expiryMs <= 0) return;
     const every = Math.min(60_000, Math.max(100, Math.floor(this.expiryMs / 4)));
     this.timer = setInterval(() => {
-      this.running ??= this.sweep(Date.now())
+      this.running ??= this.sweep()
         .catch((err: unknown) => this.log.warn({ err }, 'mqtt session expiry sweep failed; retrying on the next one'))
         .finally(() => (this.running = undefined));
     }, every);
@@ -35,7 +37,9 @@ export class SessionExpiry {
     await this.running;
   }
 
-  async sweep(now: number): Promise<void> {
+  /** One pass over the stored sessions (the timer runs it; tests call it after moving their clock). */
+  async sweep(): Promise<void> {
+    const now = this.now();
     for (const rec of await this.broker.listSessions(SESSION_PREFIX)) {
       const clientId = rec.id.slice(SESSION_PREFIX.length);
       if (this.isConnected(clientId)) continue;

@@ -398,9 +398,8 @@ export class MqttSession {
   }
 
   /** The device left: its persistent session starts to age (when sessions expire at all). */
-  async disconnected(expiryMs: number): Promise<void> {
+  async disconnected(expiryMs: number, now: number): Promise<void> {
     if (!this.persistent || expiryMs <= 0) return;
-    const now = Date.now();
     await this.broker.putSession(this.state.toRecord(now, now + expiryMs));
   }
 

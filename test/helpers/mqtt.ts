@@ -1,6 +1,7 @@
 // MQTT test helpers: a broker with the MQTT, STOMP and AMQP adapters on ephemeral loopback ports
 // (memory store unless a store is given), an mqtt.js client whose messages land in a Collector,
 // and a raw client that writes exact MQTT packets (mqtt-packet) for what mqtt.js would hide.
+import type { Logger } from 'pino';
 import net from 'node:net';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
@@ -24,12 +25,13 @@ export interface MqttTestServer {
   stop(): Promise<void>;
 }
 
-export async function startMqttServer(extra: Record<string, unknown> = {}, store?: Store): Promise<MqttTestServer> {
+export async function startMqttServer(extra: Record<string, unknown> = {}, store?: Store, log?: Logger): Promise<MqttTestServer> {
   const { server, cert } = await startTestServer(
     [mqttAdapter, stompAdapter, amqpAdapter],
     { mqtt: { port: 0, tlsPort: 0 }, amqp: { port: 0, tls: false }, stomp: { port: 0, tls: false }, websocket: { port: 0 } },
     extra,
     store,
+    log,
   );
   return {
     server,

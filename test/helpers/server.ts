@@ -1,6 +1,7 @@
 // A Junction server for protocol tests: loopback listeners on ephemeral ports, a throwaway TLS
 // certificate, no admin port, the memory store unless the test gives a store or a store config,
 // and immediate redelivery unless the test sets its own destination defaults.
+import type { Logger } from 'pino';
 import { validateConfig } from '../../src/config/load.ts';
 import type { AdapterFactory } from '../../adapters/adapter.ts';
 import { JunctionServer } from '../../src/server.ts';
@@ -13,6 +14,7 @@ export async function startTestServer(
   listeners: Record<string, unknown>,
   extra: Record<string, unknown> = {},
   store?: Store,
+  log: Logger = silent,
 ): Promise<{ server: JunctionServer; cert: TestCert }> {
   const cert = makeTestCert();
   const config = validateConfig({
@@ -23,6 +25,6 @@ export async function startTestServer(
     ...extra,
     destinations: { defaults: { redeliveryDelayMs: 0 }, ...(extra.destinations as object | undefined) },
   });
-  const server = await JunctionServer.start(config, { log: silent, adapters, ...(store ? { store } : {}) });
+  const server = await JunctionServer.start(config, { log, adapters, ...(store ? { store } : {}) });
   return { server, cert };
 }

@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pino, type Logger } from 'pino';
+import { CapturedLog } from '../helpers/log.ts';
 
 /** A line protocol for tests: each line "QUEUE BODY" is published persistently; replies "ok" or the error. */
 const lineAdapter: AdapterFactory = ({ broker }) => ({
@@ -43,13 +43,6 @@ const base = {
   listeners: { host: '127.0.0.1', stomp: { port: 0 }, websocket: { enabled: false } },
 };
 const config = validateConfig({ ...base, store: { type: 'memory' } });
-
-/** A logger whose lines the test can read. */
-function capturingLog(): { log: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
-  return { log, lines };
-}
 
 let server: JunctionServer | undefined;
 afterEach(async () => {
@@ -162,7 +155,7 @@ describe('server on the embedded Redis (the default)', () => {
     await gone;
     expect(existsSync(`/proc/${orphan}`)).toBe(true);
 
-    const { log, lines } = capturingLog();
+    const { log, lines } = new CapturedLog();
     server = await JunctionServer.start(embedded(join(dir, 'data')), { log, adapters: [lineAdapter] });
     expect(
       lines.some((l) => l.msg === 'a redis-server from an earlier run still holds the data: shutting it down' && l.pid === orphan),
@@ -172,7 +165,7 @@ describe('server on the embedded Redis (the default)', () => {
   });
 
   it('falls back to the memory store, loudly, when redis-server is not installed', async () => {
-    const { log, lines } = capturingLog();
+    const { log, lines } = new CapturedLog();
     server = await JunctionServer.start(embedded(mkdtempSync(join(tmpdir(), 'junction-none-')), { binary: 'redis-server-not-installed' }), {
       log,
       adapters: [lineAdapter],
