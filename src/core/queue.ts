@@ -86,12 +86,29 @@ export interface QueueInit {
 /**
  * A send to one queue, prepared: room reserved, placement chosen, the store operation built. The
  * publisher writes `op` (when there is one) and then commits, or aborts if the write failed.
+ * (A class rather than closures: one is made per message and queue.)
  */
-export interface PublishTicket {
-  /** The store operation that keeps the message in this queue; undefined when it is not stored. */
-  readonly op: StoreOp | undefined;
-  commit(): void;
-  abort(): void;
+export class PublishTicket {
+  constructor(
+    private readonly queue: Queue,
+    /** The store operation that keeps the message in this queue; undefined when it is not stored. */
+    readonly op: StoreOp | undefined,
+    readonly message: Message,
+    readonly size: number,
+    readonly durable: boolean,
+    /** Room was reserved under the queue's limits (a move takes none). */
+    readonly reserved: boolean,
+    readonly annotations: Record<string, PropertyValue> | undefined,
+    readonly placement: Placement,
+  ) {}
+
+  commit(): void {
+    this.queue.commitTicket(this);
+  }
+
+  abort(): void {
+    this.queue.abortTicket(this);
+  }
 }
 
 export class Queue implements ConsumerHost {
@@ -225,35 +242,31 @@ export class Queue implements ConsumerHost {
           ? { type: 'enqueue', queue: this.name, message, state }
           : { type: 'enqueue', queue: this.name, message, state, paged: true, size };
     }
-    return {
-      op,
-      commit: () => this.accept(message, size, durable, reserved, annotations, placement),
-      abort: () => {
-        if (reserved) this.admission.unreserve(size);
-        this.paging.unplan(placement);
-      },
-    };
+    return new PublishTicket(this, op, message, size, durable, reserved, annotations, placement);
   }
 
-  /** Adds a message whose store write (if any) is done; a paged or scheduled one stays in the store for now. */
-  private accept(
-    message: Message,
-    size: number,
-    durable: boolean,
-    reserved: boolean,
-    annotations: Record<string, PropertyValue> | undefined,
-    placement: Placement,
-  ): void {
-    if (reserved) this.admission.settle(size);
+  /**
+   * A ticket's commit: adds the message, whose store write (if any) is done; a paged or scheduled
+   * one stays in the store for now.
+   */
+  commitTicket(t: PublishTicket): void {
+    const { message, size, placement } = t;
+    if (t.reserved) this.admission.settle(size);
     if (!this.closed) this.stats.enqueued++;
     if (placement !== 'resident') {
       this.paging.accepted(message, size, placement);
       return;
     }
     if (this.closed) return;
-    const e = this.newEntry(message, durable, 0, annotations);
+    const e = this.newEntry(message, t.durable, 0, t.annotations);
     this.place(e, message.deliverAt);
     this.dispatch();
+  }
+
+  /** A ticket's abort: the send did not happen; its room and placement are free again. */
+  abortTicket(t: PublishTicket): void {
+    if (t.reserved) this.admission.unreserve(t.size);
+    this.paging.unplan(t.placement);
   }
 
   /** Counts the entries a restarting broker left paged out in the store. */
