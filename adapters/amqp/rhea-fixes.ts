@@ -64,7 +64,7 @@ export function patchRheaLinkNames(): void {
 }
 
 /** Serves AMQP on a connection stream (TCP, TLS or WebSocket) that a listener has accepted. */
-export function acceptSocket(container: Container, socket: Duplex, options: Record<string, unknown>): void {
+export function serveConnection(container: Container, socket: Duplex, options: Record<string, unknown>): void {
   const Connection = require('rhea/lib/connection.js') as new (
     options: Record<string, unknown>,
     container: Container,

@@ -14,7 +14,8 @@ import { createMessage, type Message, type MessageInput, type PropertyValue } fr
 import { PolicyResolver } from './policy.ts';
 import type { Authorizer, ClientContext, Permission } from './principal.ts';
 import type { PageSource } from './paging.ts';
-import { Queue, type PublishTicket, type QueueInit, type QueueStats } from './queue.ts';
+import type { PublishTicket } from './publish-ticket.ts';
+import { Queue, type QueueInit, type QueueStats } from './queue.ts';
 import { RetainedMessages } from './retained.ts';
 import { Router, virtualTopicOf, type Route } from './router.ts';
 import { compileOptionalSelector } from './selector/index.ts';

@@ -2,10 +2,9 @@
 // queues alike). It owns ordering (priority, then FIFO; returned messages regain their place),
 // delayed delivery, dispatch to consumers by credit with selectors, message groups and exclusive
 // consumers, settlement (ack, release with backoff, reject), dead-lettering, expiry and visibility
-// timeouts. A send enters through a publish ticket (`prepare`): admission against the size limits
-// (admission.ts), placement in memory or only in the store (paging.ts) and the store operation are
-// decided together, then committed or aborted as the store write turns out. Durable changes go to
-// the store through the broker's writer.
+// timeouts. A send enters through a publish ticket (`prepare`; publish-ticket.ts) that decides
+// admission under the limits (admission.ts), placement in memory or only in the store (paging.ts)
+// and the store operation together. Durable changes go to the store through the broker's writer.
 // Over 450 lines: what remains is one job, the life of an entry (ready, delayed, in flight, gone)
 // across intake, dispatch, settlement, dead-lettering and timers; each of those steps moves the same
 // entry between the same lanes and counters, and splitting them would spread one state machine
@@ -19,7 +18,8 @@ import { Consumer, type ConsumerHost, type ConsumerOptions, type Delivery, type 
 import { DueQueue } from './due-queue.ts';
 import { messageSize, type Message, type PropertyValue } from './message.ts';
 import { MessageGroups } from './message-groups.ts';
-import { Paging, type PageSource, type Placement } from './paging.ts';
+import { Paging, type PageSource } from './paging.ts';
+import { PublishTicket, type TicketIssuer } from './publish-ticket.ts';
 import { ReadyEntries } from './ready-entries.ts';
 import { redeliveryDelay, type QueuePolicy } from './policy.ts';
 import type { StoreWriter } from './store-writer.ts';
@@ -83,35 +83,7 @@ export interface QueueInit {
   subscription?: boolean;
 }
 
-/**
- * A send to one queue, prepared: room reserved, placement chosen, the store operation built. The
- * publisher writes `op` (when there is one) and then commits, or aborts if the write failed.
- * (A class rather than closures: one is made per message and queue.)
- */
-export class PublishTicket {
-  constructor(
-    private readonly queue: Queue,
-    /** The store operation that keeps the message in this queue; undefined when it is not stored. */
-    readonly op: StoreOp | undefined,
-    readonly message: Message,
-    readonly size: number,
-    readonly durable: boolean,
-    /** Room was reserved under the queue's limits (a move takes none). */
-    readonly reserved: boolean,
-    readonly annotations: Record<string, PropertyValue> | undefined,
-    readonly placement: Placement,
-  ) {}
-
-  commit(): void {
-    this.queue.commitTicket(this);
-  }
-
-  abort(): void {
-    this.queue.abortTicket(this);
-  }
-}
-
-export class Queue implements ConsumerHost {
+export class Queue implements ConsumerHost, TicketIssuer {
   readonly name: string;
   readonly label: string;
   readonly durable: boolean;
