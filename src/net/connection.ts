@@ -5,7 +5,7 @@
 //   message or one message per write on a WebSocket), so a burst of small frames does not become a
 //   burst of small packets;
 // - emits 'close' once when the connection is gone, after the last data it received;
-// - never throws an 'error' at its handler (errors are logged at debug; 'close' follows).
+// - has an 'error' listener, so no error goes unhandled (it is logged at debug; 'close' follows).
 import type { IncomingMessage } from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
