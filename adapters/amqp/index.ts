@@ -1,11 +1,11 @@
 // The AMQP 1.0 adapter on rhea: TCP 5672, TLS 5671 and the shared WebSocket listener (subprotocol
 // `amqp`, or the path /amqp).
 import type { AdapterFactory } from '../adapter.ts';
-import { serveConnection, patchRheaLinkNames } from './rhea-fixes.ts';
+import { serveConnection, patchRhea } from './rhea-fixes.ts';
 import { AmqpService } from './service.ts';
 
 export const amqpAdapter: AdapterFactory = (ctx) => {
-  patchRheaLinkNames();
+  patchRhea();
   const service = new AmqpService(
     ctx,
     { creditWindow: ctx.config.amqp.creditWindow, bareAddress: ctx.config.amqp.bareAddress },

@@ -1,9 +1,12 @@
-// Two things rhea 3 does not offer a broker, added here in one place:
+// Three things rhea 3 does not offer a broker, added here in one place:
 // 1. Links keyed by name only: proton clients give a sender and a receiver on one session the same
 //    name (`<container>-q1`), and rhea then refuses the second attach ("Attach already received")
 //    and errors the connection. The patch keys the links a peer attaches by name and role.
 // 2. Serving a connection someone else accepted: rhea only accepts connections on servers it opens
 //    itself, while Junction's listener factory owns every port, TLS and WebSocket.
+// 3. Answering a drain at once: Sender.set_drained marks the flow frame that ends a drain but, unlike
+//    Receiver.flow, never asks the connection to write it, so the answer waited for some unrelated
+//    frame. A drain on an empty queue (Qpid JMS receive() with prefetch 0) went unanswered.
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { Container } from 'rhea';
@@ -32,11 +35,31 @@ interface RheaSession {
   create_receiver(name: string): RheaLink;
 }
 
+interface RheaSender {
+  issue_flow: boolean;
+  connection: { _register(): void };
+}
+
 let patched = false;
 
-export function patchRheaLinkNames(): void {
+/** Applies fixes 1 and 3 to rhea's classes (once per process). */
+export function patchRhea(): void {
   if (patched) return;
   patched = true;
+  patchLinkNames();
+  patchDrainAnswer();
+}
+
+function patchDrainAnswer(): void {
+  const { Sender } = require('rhea/lib/link.js') as { Sender: { prototype: Record<string, unknown> } };
+  const setDrained = Sender.prototype.set_drained as (this: RheaSender, drained: boolean) => void;
+  Sender.prototype.set_drained = function (this: RheaSender, drained: boolean): void {
+    setDrained.call(this, drained);
+    if (this.issue_flow) this.connection._register();
+  };
+}
+
+function patchLinkNames(): void {
   // rhea's internals have no typings; the shapes used are declared above.
   const Session = require('rhea/lib/session.js') as { prototype: Record<string, unknown> };
   Session.prototype.on_attach = function (this: RheaSession, frame: AttachFrame): void {

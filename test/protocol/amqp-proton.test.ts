@@ -14,7 +14,7 @@ afterAll(async () => {
   await s?.stop();
 });
 
-async function proton(mode: 'blocking' | 'reactor', queue: string): Promise<Record<string, unknown>> {
+async function proton(mode: 'blocking' | 'reactor' | 'drain', queue: string): Promise<Record<string, unknown>> {
   const script = join(import.meta.dirname, '../fixtures/amqp_proton_client.py');
   const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, mode, `amqp://127.0.0.1:${s.port}`, queue], {
     timeout: 30_000,
@@ -30,6 +30,12 @@ describe('python3-qpid-proton', () => {
     expect(out.reply_to).toMatch(/^queue:\/\/TEMP\./);
     expect([out.reply, out.correlation]).toEqual(['pong', 'c1']);
     expect(s.server.broker.getQueue('proton.blocking')?.messages).toBe(0);
+  });
+
+  it('a drain is always answered: on an empty queue (credit back to 0 at once), and with fewer messages than credit', async () => {
+    const out = await proton('drain', 'proton.drain');
+    expect(out.empty).toEqual({ answered: true, credit: 0 });
+    expect(out.waiting).toEqual({ answered: true, credit: 0, got: ['d0', 'd1'] });
   });
 
   it('reactor: a sender and a receiver with the same link name on one session both work', async () => {

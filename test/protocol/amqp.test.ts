@@ -62,6 +62,16 @@ describe('AMQP: sending and receiving', () => {
     expect((link as unknown as { credit: number }).credit).toBe(0);
   });
 
+  it('a drain on an empty queue is answered at once, credit back to 0 (Qpid JMS receive() with prefetch 0)', async () => {
+    const c = await client();
+    const { link } = await c.receiver({ source: `queue://${unique('empty')}`, credit_window: 0 });
+    const drained = new Promise<void>((resolve) => link.once('receiver_drained', () => resolve()));
+    link.drain = true;
+    link.add_credit(1);
+    await drained;
+    expect((link as unknown as { credit: number }).credit).toBe(0);
+  });
+
   it('released returns a message now; modified redelivers with a count, or away from this link; rejected dead-letters', async () => {
     const q = unique('outcomes');
     const c = await client();
