@@ -7,7 +7,7 @@ import { TextDecoder } from 'node:util';
 import rhea, { type Message as AmqpMessage } from 'rhea';
 import type { Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
-import type { MessageInput, PropertyValue } from '../../src/core/message.ts';
+import { DEDUP_PROPERTY, type MessageInput, type PropertyValue } from '../../src/core/message.ts';
 import { addressOf, destinationOf } from './addresses.ts';
 
 /** Qpid JMS's annotation saying what kind of destination `to` / `reply-to` name (0 queue, 1 topic, 2 temp queue, 3 temp topic). */
@@ -124,7 +124,10 @@ export function fromAmqp(m: AmqpMessage, destination: Destination | undefined, u
   const properties: Record<string, PropertyValue> = {};
   for (const [k, v] of Object.entries((m.application_properties ?? {}) as Record<string, unknown>)) {
     const pv = propertyValue(v);
-    if (pv !== undefined) properties[k] = pv;
+    if (pv === undefined) continue;
+    if (k === DEDUP_PROPERTY) {
+      if (pv !== '') input.dedupId = String(pv);
+    } else properties[k] = pv;
   }
   input.properties = properties;
   return input;
@@ -172,6 +175,7 @@ export function toAmqp(d: Delivery): AmqpMessage {
   if (m.contentType !== undefined) out.content_type = m.contentType;
   if (m.groupId !== undefined) out.group_id = m.groupId;
   const props: Record<string, unknown> = { ...m.properties };
+  if (m.dedupId !== undefined) props[DEDUP_PROPERTY] = m.dedupId;
   if (d.annotations) Object.assign(props, d.annotations);
   if (Object.keys(props).length > 0) out.application_properties = props;
   out.message_annotations = annotations;

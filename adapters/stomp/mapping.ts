@@ -3,7 +3,7 @@
 // unchanged. Bodies are bytes in both directions.
 import type { Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
-import type { MessageInput, PropertyValue } from '../../src/core/message.ts';
+import { DEDUP_PROPERTY, type MessageInput, type PropertyValue } from '../../src/core/message.ts';
 import { StompProtocolError } from './frame.ts';
 import { formatDestination, replyToAddress, replyToHeader, type TemporaryDestinations } from './destinations.ts';
 import type { HeaderList } from './serializer.ts';
@@ -18,6 +18,7 @@ const RESERVED = new Set([
   'reply-to',
   'type',
   'JMSXGroupID',
+  DEDUP_PROPERTY,
   'AMQ_SCHEDULED_DELAY',
   'content-type',
   'content-length',
@@ -63,6 +64,8 @@ export function messageFromSend(
   if (type !== undefined) input.type = type;
   const group = headers.get('JMSXGroupID');
   if (group !== undefined) input.groupId = group;
+  const dedupId = headers.get(DEDUP_PROPERTY);
+  if (dedupId !== undefined && dedupId !== '') input.dedupId = dedupId;
   const contentType = headers.get('content-type');
   if (contentType !== undefined) input.contentType = contentType;
   const properties: Record<string, PropertyValue> = {};
@@ -92,6 +95,7 @@ export function messageHeaders(
   if (m.replyTo !== undefined) h.push(['reply-to', replyToHeader(m.replyTo, isTemporaryQueue)]);
   if (m.type !== undefined) h.push(['type', m.type]);
   if (m.groupId !== undefined) h.push(['JMSXGroupID', m.groupId]);
+  if (m.dedupId !== undefined) h.push([DEDUP_PROPERTY, m.dedupId]);
   if (m.contentType !== undefined) h.push(['content-type', m.contentType]);
   for (const [k, v] of Object.entries(m.properties)) if (!RESERVED.has(k)) h.push([k, String(v)]);
   if (d.annotations) for (const [k, v] of Object.entries(d.annotations)) h.push([k, String(v)]);

@@ -50,6 +50,12 @@ export interface MessageInput {
   timestamp?: number;
 }
 
+/**
+ * The property every protocol carries a publisher's dedup id under (Artemis's duplicate-detection
+ * header): a STOMP header, an AMQP application property, an MQTT 5 user property.
+ */
+export const DEDUP_PROPERTY = '_AMQ_DUPL_ID';
+
 export const DEFAULT_PRIORITY = 4;
 export const MAX_PRIORITY = 9;
 const MAX_PROPERTY_NAME = 256;

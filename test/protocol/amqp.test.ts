@@ -273,6 +273,25 @@ describe('AMQP over WebSocket', () => {
   });
 });
 
+describe('AMQP: duplicate detection (_AMQ_DUPL_ID)', () => {
+  it('a repeated _AMQ_DUPL_ID application property is accepted but not routed again, whichever protocol repeats it', async () => {
+    const q = unique('dedup');
+    const c = await client();
+    const snd = await c.sender(`queue://${q}`);
+    const dup = { _AMQ_DUPL_ID: 'invoice-42' };
+    expect((await c.send(snd, { body: 'invoice', durable: true, application_properties: dup })).outcome).toBe('accepted');
+    expect((await c.send(snd, { body: 'invoice (retry)', durable: true, application_properties: dup })).outcome).toBe('accepted');
+    const stomp = await RawStomp.connect(s.stompPort);
+    clients.push(stomp);
+    stomp.send('SEND', { destination: `/queue/${q}`, persistent: 'true', _AMQ_DUPL_ID: 'invoice-42', receipt: 'r' }, 'invoice (stomp)');
+    await stomp.expect('RECEIPT');
+    expect(s.server.broker.getQueue(q)).toMatchObject({ messages: 1, stats: { enqueued: 1 } });
+    const { got } = await c.receiver({ source: `queue://${q}` });
+    const m = (await got.nth(1)).message;
+    expect([text(m), m.application_properties?._AMQ_DUPL_ID]).toEqual(['invoice', 'invoice-42']);
+  });
+});
+
 describe('AMQP <-> STOMP', () => {
   it('AMQP -> STOMP: identical bytes and mapped properties', async () => {
     const q = unique('bridge');

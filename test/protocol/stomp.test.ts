@@ -317,6 +317,25 @@ describe('STOMP: messaging', () => {
   });
 });
 
+describe('STOMP: duplicate detection (_AMQ_DUPL_ID)', () => {
+  it('a repeated _AMQ_DUPL_ID is acknowledged but not routed again; the header reaches the consumer', async () => {
+    const c = await client();
+    const q = `/queue/${unique('dedup')}`;
+    const send = async (body: string, id: string, receipt: string): Promise<void> => {
+      c.send('SEND', { destination: q, persistent: 'true', _AMQ_DUPL_ID: id, receipt }, body);
+      expect((await c.expect('RECEIPT')).headers.get('receipt-id')).toBe(receipt);
+    };
+    await send('first', 'order-7', 'r1');
+    await send('first, sent again', 'order-7', 'r2');
+    await send('second', 'order-8', 'r3');
+    expect(s.server.broker.getQueue(q.slice('/queue/'.length))).toMatchObject({ messages: 2, stats: { enqueued: 2 } });
+    c.send('SUBSCRIBE', { id: '0', destination: q });
+    const [a, b] = [await c.expect('MESSAGE'), await c.expect('MESSAGE')];
+    expect([a.body.toString(), a.headers.get('_AMQ_DUPL_ID')]).toEqual(['first', 'order-7']);
+    expect([b.body.toString(), b.headers.get('_AMQ_DUPL_ID')]).toEqual(['second', 'order-8']);
+  });
+});
+
 describe('STOMP over WebSocket', () => {
   it('sends each frame in a WebSocket message of its own, also when many leave in one turn', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${s.wsPort}/`, ['v12.stomp']);
@@ -601,6 +620,31 @@ describe('STOMP: store trouble', () => {
 });
 
 describe('STOMP on Redis across a broker restart', () => {
+  it("a persistent message's _AMQ_DUPL_ID is still known after a restart: the repeat is acknowledged, not routed", async () => {
+    const redis = await startRedis();
+    const store = (epoch: number): RedisStore => new RedisStore({ url: redis.url, cluster: 'stomp-dedup', epoch });
+    let srv = await startStompServer({}, store(1));
+    try {
+      const a = await RawStomp.connect(srv.port);
+      a.send('SEND', { destination: '/queue/payments', persistent: 'true', _AMQ_DUPL_ID: 'pay-1', receipt: 'r1' }, 'pay once');
+      await a.expect('RECEIPT');
+      a.close();
+      await srv.stop();
+
+      srv = await startStompServer({}, store(2));
+      const b = await RawStomp.connect(srv.port);
+      b.send('SEND', { destination: '/queue/payments', persistent: 'true', _AMQ_DUPL_ID: 'pay-1', receipt: 'r2' }, 'pay once (retry)');
+      expect((await b.expect('RECEIPT')).headers.get('receipt-id')).toBe('r2');
+      expect(srv.server.broker.getQueue('payments')).toMatchObject({ messages: 1, stats: { enqueued: 0 } });
+      b.send('SUBSCRIBE', { id: 'q', destination: '/queue/payments' });
+      expect((await b.expect('MESSAGE')).body.toString()).toBe('pay once');
+      b.close();
+    } finally {
+      await srv.stop();
+      await redis.stop();
+    }
+  });
+
   it("persistent queue messages and a durable subscription's backlog survive; unacked ones come back redelivered", async () => {
     const redis = await startRedis();
     const store = (epoch: number): RedisStore => new RedisStore({ url: redis.url, cluster: 'stomp-restart', epoch });
