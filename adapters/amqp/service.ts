@@ -83,6 +83,8 @@ export class AmqpService {
   private readonly targets = new WeakMap<Receiver, Destination | undefined>();
   private readonly outgoing = new WeakMap<Sender, Outgoing>();
   private readonly deliveries = new WeakMap<AmqpDelivery, { consumer: Consumer; tag: number }>();
+  /** Each consumer's deliveries not yet settled, so a close can first apply outcomes already received. */
+  private readonly unsettled = new WeakMap<Consumer, Set<AmqpDelivery>>();
   private readonly log: Logger;
 
   constructor(
@@ -173,7 +175,10 @@ export class AmqpService {
     const st = this.states.get(conn);
     if (!st) return;
     this.states.delete(conn);
-    for (const c of st.consumers) c.close();
+    for (const c of st.consumers) {
+      this.applyArrivedOutcomes(c);
+      c.close();
+    }
     st.consumers.clear();
     if (st.ctx) {
       this.a.broker.connectionClosed(st.ctx.connectionId);
@@ -283,7 +288,15 @@ export class AmqpService {
           const delivery = s.send(toAmqp(d));
           if (s.snd_settle_mode === 1)
             consumer.ack(d.tag); // pre-settled link: at-most-once
-          else this.deliveries.set(delivery, { consumer, tag: d.tag });
+          else {
+            this.deliveries.set(delivery, { consumer, tag: d.tag });
+            let open = this.unsettled.get(consumer);
+            if (!open) {
+              open = new Set();
+              this.unsettled.set(consumer, open);
+            }
+            open.add(delivery);
+          }
         };
         const req: SubscribeRequest = {
           destination: dest,
@@ -354,6 +367,7 @@ export class AmqpService {
     const o = this.outgoing.get(s);
     if (!o) return;
     this.outgoing.delete(s);
+    this.applyArrivedOutcomes(o.consumer);
     o.consumer.close();
     this.states.get(s.connection)?.consumers.delete(o.consumer);
     // A detach with closed=true ends a durable subscription (JMS unsubscribe); a plain detach keeps it.
@@ -367,10 +381,25 @@ export class AmqpService {
     }
   }
 
-  private outcome(delivery: AmqpDelivery, kind: 'accepted' | 'released' | 'modified' | 'rejected' | 'settled'): void {
+  /**
+   * rhea records an outcome as its disposition frame is read but tells us in its next output pass,
+   * while a detach or close is told at once: outcomes that arrived before the close are applied
+   * here first, so an accepted message is not redelivered and a rejected one is dead-lettered.
+   */
+  private applyArrivedOutcomes(consumer: Consumer): void {
+    const open = this.unsettled.get(consumer);
+    if (!open) return;
+    for (const delivery of [...open]) {
+      const kind = arrivedOutcome(delivery);
+      if (kind) this.outcome(delivery, kind);
+    }
+  }
+
+  private outcome(delivery: AmqpDelivery, kind: Outcome): void {
     const held = this.deliveries.get(delivery);
     if (!held) return;
     this.deliveries.delete(delivery);
+    this.unsettled.get(held.consumer)?.delete(delivery);
     const { consumer, tag } = held;
     if (consumer.closed || !consumer.inflight.has(tag)) return;
     const state = (delivery.remote_state ?? {}) as {
@@ -395,6 +424,15 @@ export class AmqpService {
     }
     if (!delivery.settled) this.guard(() => delivery.update(true));
   }
+}
+
+type Outcome = 'accepted' | 'released' | 'modified' | 'rejected' | 'settled';
+
+/** The outcome the client has sent for a delivery, if any (rhea's types carry their name). */
+function arrivedOutcome(d: AmqpDelivery): Outcome | undefined {
+  const type = (d.remote_state as { constructor?: { composite_type?: string } } | undefined)?.constructor?.composite_type;
+  if (type === 'accepted' || type === 'released' || type === 'modified' || type === 'rejected') return type;
+  return d.remote_settled ? 'settled' : undefined;
 }
 
 /** The filter with this descriptor (symbol or numeric code), or under this key. */

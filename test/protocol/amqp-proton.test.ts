@@ -14,7 +14,7 @@ afterAll(async () => {
   await s?.stop();
 });
 
-async function proton(mode: 'blocking' | 'reactor' | 'drain', queue: string): Promise<Record<string, unknown>> {
+async function proton(mode: 'blocking' | 'reactor' | 'drain' | 'outcomes', queue: string): Promise<Record<string, unknown>> {
   const script = join(import.meta.dirname, '../fixtures/amqp_proton_client.py');
   const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, mode, `amqp://127.0.0.1:${s.port}`, queue], {
     timeout: 30_000,
@@ -36,6 +36,17 @@ describe('python3-qpid-proton', () => {
     const out = await proton('drain', 'proton.drain');
     expect(out.empty).toEqual({ answered: true, credit: 0 });
     expect(out.waiting).toEqual({ answered: true, credit: 0, got: ['d0', 'd1'] });
+  });
+
+  it('an accept right before closing the link, and a reject right before closing the connection, are applied first', async () => {
+    const out = await proton('outcomes', 'proton.outcomes');
+    expect(out).toEqual({ accepted: 'o0', rejected: 'o1' });
+    expect(s.server.broker.getQueue('proton.outcomes')).toMatchObject({
+      messages: 1,
+      inflight: 0,
+      stats: { acked: 1, deadLettered: 1, redelivered: 0 },
+    });
+    expect(s.server.broker.getQueue('DLQ.proton.outcomes')?.messages).toBe(1);
   });
 
   it('reactor: a sender and a receiver with the same link name on one session both work', async () => {

@@ -72,6 +72,33 @@ describe('AMQP: sending and receiving', () => {
     expect((link as unknown as { credit: number }).credit).toBe(0);
   });
 
+  it('an outcome sent just before a detach or close is applied first: accepted stays gone, rejected is dead-lettered', async () => {
+    const q = unique('last-words');
+    const c = await client();
+    const snd = await c.sender(`queue://${q}`);
+    for (let i = 0; i < 3; i++) await c.send(snd, { body: `m${i}`, durable: true });
+    // Accept, then detach in the same tick: the disposition and the detach leave in one write.
+    const first = await c.receiver({ source: `queue://${q}`, credit_window: 0 });
+    first.link.add_credit(1);
+    const m0 = await first.got.nth(1);
+    const detached = new Promise<void>((resolve) => first.link.once('receiver_close', () => resolve()));
+    m0.delivery.accept();
+    first.link.close();
+    await detached;
+    // Reject, then close the connection in the same tick.
+    const other = await client();
+    const second = await other.receiver({ source: `queue://${q}`, credit_window: 0 });
+    second.link.add_credit(1);
+    const m1 = await second.got.nth(1);
+    const closed = new Promise<void>((resolve) => other.conn.once('connection_close', () => resolve()));
+    m1.delivery.reject({ condition: 'app:bad-order', description: 'cannot process m1' });
+    other.conn.close();
+    await closed;
+    expect([text(m0.message), text(m1.message)]).toEqual(['m0', 'm1']);
+    expect(s.server.broker.getQueue(q)).toMatchObject({ messages: 1, inflight: 0, stats: { acked: 1, deadLettered: 1, redelivered: 0 } });
+    expect(s.server.broker.getQueue(`DLQ.${q}`)?.messages).toBe(1);
+  });
+
   it('released returns a message now; modified redelivers with a count, or away from this link; rejected dead-letters', async () => {
     const q = unique('outcomes');
     const c = await client();
