@@ -129,7 +129,10 @@ export class StompConnection {
     }
   }
 
-  /** The transport closed (either side): consumers let go of their unsettled messages. */
+  /**
+   * The transport closed (either side): acknowledgements that arrived before the close are
+   * applied, then consumers let go of their unsettled messages.
+   */
   onClosed(): void {
     if (this.state === 'closed') return;
     const wasOpen = this.state !== 'new';
@@ -137,9 +140,26 @@ export class StompConnection {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.transactions.clear();
+    this.settleQueued();
     this.stopConsuming();
     this.a.broker.connectionClosed(this.id);
     if (wasOpen) this.log.info({ user: this.ctx.principal?.username }, 'stomp connection closed');
+  }
+
+  /** ACK and NACK frames still queued behind a frame in progress (a COMMIT storing) are applied now. */
+  private settleQueued(): void {
+    const settlements: StompFrame[] = [];
+    for (let i = this.queued.length - 1; i >= 0; i--) {
+      const f = this.queued[i] as StompFrame;
+      if ((f.command === 'ACK' || f.command === 'NACK') && !f.headers.has('transaction')) settlements.unshift(...this.queued.splice(i, 1));
+    }
+    for (const f of settlements) {
+      try {
+        this.settle(f);
+      } catch (err) {
+        this.log.debug({ err, command: f.command }, 'settlement received before the close refused');
+      }
+    }
   }
 
   /** Closes every consumer: what they hold unacknowledged goes back to its queue, redelivered. */

@@ -1,6 +1,7 @@
 // STOMP test helpers: a broker serving STOMP on ephemeral loopback ports (TCP, TLS, WebSocket) on
 // the memory store, and a raw socket client that writes exact bytes and reads frames, for the
 // tests where a client library would hide what is on the wire.
+import type { Logger } from 'pino';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { JunctionServer } from '../../src/server.ts';
@@ -20,12 +21,13 @@ export interface StompTestServer {
   stop(): Promise<void>;
 }
 
-export async function startStompServer(extra: Record<string, unknown> = {}, store?: Store): Promise<StompTestServer> {
+export async function startStompServer(extra: Record<string, unknown> = {}, store?: Store, log?: Logger): Promise<StompTestServer> {
   const { server, cert } = await startTestServer(
     [stompAdapter],
     { mqtt: { enabled: false }, amqp: { enabled: false }, stomp: { port: 0, tlsPort: 0 }, websocket: { port: 0 } },
     { stomp: { minHeartbeatMs: 50 }, ...extra },
     store,
+    log,
   );
   return {
     server,

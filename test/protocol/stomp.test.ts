@@ -8,6 +8,9 @@ import type { StompFrame } from '../../adapters/stomp/frame.ts';
 import { RawStomp, startStompServer, type StompTestServer } from '../helpers/stomp.ts';
 import { hashPassword } from '../../src/security/password.ts';
 import { RedisStore } from '../../src/store/redis/redis-store.ts';
+import { MemoryStore } from '../../src/store/memory-store.ts';
+import type { StoreOp } from '../../src/store/store.ts';
+import { CapturedLog } from '../helpers/log.ts';
 import { startRedis } from '../helpers/redis-server.ts';
 
 let s: StompTestServer;
@@ -444,6 +447,83 @@ describe('STOMP: acknowledgement', () => {
     const c = await client();
     c.send('ACK', { id: 'nope' });
     expect((await c.expect('ERROR')).headers.get('message')).toBe('ACK names no unacknowledged message: "nope"');
+  });
+});
+
+/** A memory store whose writes can be held back, to order a store write after a client's close. */
+class GatedStore extends MemoryStore {
+  private gate: Promise<void> | undefined;
+  private unblock: (() => void) | undefined;
+
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.unblock = resolve));
+  }
+
+  letGo(): void {
+    this.unblock?.();
+    this.gate = undefined;
+  }
+
+  override async apply(ops: readonly StoreOp[]): Promise<void> {
+    if (this.gate) await this.gate;
+    return super.apply(ops);
+  }
+}
+
+describe('STOMP: acknowledgements just before the end', () => {
+  /** A client-individual subscriber that has received one message of a fresh queue. */
+  async function holding(q: string): Promise<{ c: RawStomp; ack: string }> {
+    const c = await client();
+    c.send('SEND', { destination: `/queue/${q}`, persistent: 'true', receipt: 'sent' }, 'work');
+    await c.expect('RECEIPT');
+    c.send('SUBSCRIBE', { id: 's', destination: `/queue/${q}`, ack: 'client-individual' });
+    const m = await c.expect('MESSAGE');
+    return { c, ack: m.headers.get('ack')! };
+  }
+
+  it('an ACK followed by DISCONNECT is applied: the message is gone, not redelivered', async () => {
+    const q = unique('ack-disconnect');
+    const { c, ack } = await holding(q);
+    c.send('ACK', { id: ack });
+    c.send('DISCONNECT', { receipt: 'bye' });
+    await c.expect('RECEIPT');
+    expect(s.server.broker.getQueue(q)).toMatchObject({ messages: 0, stats: { acked: 1, redelivered: 0 } });
+  });
+
+  it('an ACK followed at once by closing the socket is applied', async () => {
+    const q = unique('ack-close');
+    const { c, ack } = await holding(q);
+    c.send('ACK', { id: ack });
+    c.socket.end();
+    await c.closed;
+    expect(s.server.broker.getQueue(q)).toMatchObject({ messages: 0, stats: { acked: 1, redelivered: 0 } });
+  });
+
+  it('an ACK queued behind a COMMIT still storing, then a socket close, is applied too', async () => {
+    // The COMMIT's store write is held until the broker has handled the close.
+    const store = new GatedStore();
+    const captured = new CapturedLog();
+    const gated = await startStompServer({}, store, captured.log);
+    const c = await RawStomp.connect(gated.port);
+    try {
+      c.send('SEND', { destination: '/queue/held', persistent: 'true', receipt: 'sent' }, 'work');
+      await c.expect('RECEIPT');
+      c.send('SUBSCRIBE', { id: 's', destination: '/queue/held', ack: 'client-individual' });
+      const ack = (await c.expect('MESSAGE')).headers.get('ack')!;
+      store.hold();
+      c.send('BEGIN', { transaction: 't' });
+      c.send('SEND', { destination: '/queue/held.out', persistent: 'true', transaction: 't' }, 'result');
+      c.send('COMMIT', { transaction: 't' });
+      c.send('ACK', { id: ack });
+      c.socket.end();
+      await captured.waitFor((l) => l.msg === 'stomp connection closed');
+      store.letGo();
+      await gated.server.broker.flush();
+      expect(gated.server.broker.getQueue('held')).toMatchObject({ messages: 0, stats: { acked: 1, redelivered: 0 } });
+    } finally {
+      c.close();
+      await gated.stop();
+    }
   });
 });
 
