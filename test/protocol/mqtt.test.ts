@@ -210,6 +210,27 @@ describe('MQTT: persistent sessions', () => {
     ]);
   });
 
+  it('a PUBACK followed at once by DISCONNECT is applied: the message is not sent again on reconnect', async () => {
+    const first = await raw({ clientId: 'dev-acker', clean: false });
+    first.raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'acker/cmd', qos: 1 }] });
+    await first.raw.next('suback');
+    const pub = await client();
+    await pub.client.publishAsync('acker/cmd', 'do it once', { qos: 1 });
+    const p = (await first.raw.next('publish')) as IPublishPacket;
+    expect(p.payload.toString()).toBe('do it once');
+    // Both packets in one write: the PUBACK must be applied before the DISCONNECT ends the session's link.
+    first.raw.write(
+      Buffer.concat([mqttPacket.generate({ cmd: 'puback', messageId: p.messageId! }), mqttPacket.generate({ cmd: 'disconnect' })]),
+    );
+    await first.raw.closed;
+    const back = await raw({ clientId: 'dev-acker', clean: false });
+    expect(back.connack.sessionPresent).toBe(true);
+    await marker(pub.client, 'acker/cmd');
+    expect(((await back.raw.next('publish')) as IPublishPacket).payload.toString()).toBe('marker');
+    const sub = s.server.broker.listSubscriptions().find((r) => r.clientId === 'dev-acker')!;
+    expect(s.server.broker.getQueue(sub.name)?.stats).toMatchObject({ acked: 1, redelivered: 0 });
+  });
+
   it('reports session present, and a clean connect discards the stored session', async () => {
     const first = await raw({ clientId: 'dev-present', clean: false });
     expect(first.connack.sessionPresent).toBe(false);
