@@ -13,7 +13,8 @@ export const mqttAdapter: AdapterFactory = (ctx) => {
       maxInboundQoS2: c.maxInboundQoS2,
       connectTimeoutMs: c.connectTimeoutMs,
       sessionExpiryMs: c.sessionExpirySeconds * 1000,
-      limits: { maxMessages: c.maxQueuedMessages, overflow: c.queueOverflow },
+      // maxQueuedMessages bounds what waits for a device that is away; online, a full queue holds publishers back.
+      limits: { maxMessages: c.maxQueuedMessages, overflow: c.queueOverflow, backlogOnly: true },
     },
     ctx.log.child({ protocol: 'mqtt' }),
   );

@@ -1,7 +1,9 @@
 // Admission control of one queue: its size limits (maxMessages, maxBytes), the room reserved for
 // sends whose store write is still under way, and the overflow policy applied when a send does not
 // fit: refuse it, drop the oldest ready message, or hold the sender until room frees up (refused
-// after blockTimeoutMs). Every refusal and every drop is counted in the queue's stats.
+// after blockTimeoutMs). Every refusal and every drop is counted in the queue's stats, and drops are
+// logged once per burst. Under `backlogOnly` (QueuePolicy) the limit bounds only the backlog of an
+// unconsumed queue: a consumed queue that is full holds its publishers back instead.
 import type { Logger } from 'pino';
 import { ClosedError, QueueFullError } from '../shared/errors.ts';
 import type { QueuePolicy } from './policy.ts';
@@ -13,6 +15,9 @@ export interface AdmissionHost {
   /** Entries held (in memory and in the store) and their size. */
   readonly count: number;
   readonly bytes: number;
+  /** Of those, entries waiting for a consumer (neither in flight nor delayed). */
+  readonly readyCount: number;
+  readonly consumerCount: number;
   readonly stats: { rejected: number; blocked: number; dropped: number };
   /** Drops the oldest ready message of the lowest priority; false when nothing can go. */
   dropOldest(): boolean;
@@ -25,11 +30,16 @@ interface RoomWaiter {
   timer: NodeJS.Timeout;
 }
 
+/** Drops within this long of the last drop log are counted into the next one. */
+const DROP_LOG_MS = 10_000;
+
 export class Admission {
   private reservedCount = 0;
   private reservedBytes = 0;
   private waiters: RoomWaiter[] = [];
-  private warnedDrop = false;
+  /** When drops were last logged, and how many have happened since. */
+  private dropLoggedAt = Number.NEGATIVE_INFINITY;
+  private dropsUnlogged = 0;
   private closed = false;
 
   constructor(
@@ -48,7 +58,7 @@ export class Admission {
       this.q.stats.rejected++;
       throw new QueueFullError(this.q.name, `message of ${size} bytes exceeds maxBytes ${p.maxBytes}`);
     }
-    switch (p.overflow) {
+    switch (p.backlogOnly && this.q.consumerCount > 0 ? 'block' : p.overflow) {
       case 'reject':
         this.q.stats.rejected++;
         throw new QueueFullError(this.q.name, this.limitText());
@@ -62,10 +72,7 @@ export class Admission {
             );
           }
           this.q.stats.dropped++;
-          if (!this.warnedDrop) {
-            this.warnedDrop = true;
-            this.log.warn({ queue: this.q.name, policy: 'drop-oldest' }, 'queue full: dropping oldest messages (counted in stats.dropped)');
-          }
+          this.droppedOne();
         }
         this.reserve(size);
         return;
@@ -111,10 +118,21 @@ export class Admission {
 
   private hasRoom(size: number): boolean {
     const p = this.q.policy;
-    return (
-      (p.maxMessages === 0 || this.q.count + this.reservedCount < p.maxMessages) &&
-      (p.maxBytes === 0 || this.q.bytes + this.reservedBytes + size <= p.maxBytes)
+    const held = p.backlogOnly ? this.q.readyCount : this.q.count + this.reservedCount;
+    return (p.maxMessages === 0 || held < p.maxMessages) && (p.maxBytes === 0 || this.q.bytes + this.reservedBytes + size <= p.maxBytes);
+  }
+
+  /** Drops are logged when a burst starts, then at most every DROP_LOG_MS with the count since. */
+  private droppedOne(): void {
+    this.dropsUnlogged++;
+    const now = Date.now();
+    if (now - this.dropLoggedAt < DROP_LOG_MS) return;
+    this.log.warn(
+      { queue: this.q.name, policy: 'drop-oldest', dropped: this.dropsUnlogged, droppedTotal: this.q.stats.dropped },
+      'queue full: dropping oldest messages (counted in stats.dropped)',
     );
+    this.dropLoggedAt = now;
+    this.dropsUnlogged = 0;
   }
 
   private reserve(size: number): void {

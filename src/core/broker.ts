@@ -11,7 +11,7 @@ import { DedupWindow } from './dedup.ts';
 import { formatAddress, type Destination, validateName } from './destination.ts';
 import { ClosedError, FencedError, NotAuthorizedError, NotFoundError } from '../shared/errors.ts';
 import { createMessage, type Message, type MessageInput, type PropertyValue } from './message.ts';
-import { PolicyResolver } from './policy.ts';
+import { applyLimits, PolicyResolver } from './policy.ts';
 import type { Authorizer, ClientContext, Permission } from './principal.ts';
 import type { PageSource } from './paging.ts';
 import type { PublishTicket } from './publish-ticket.ts';
@@ -192,8 +192,7 @@ export class Broker {
     limits?: SubscriptionLimits,
   ): Queue {
     const policy = this.policies.resolve(init.name, init.label, dlqLabel);
-    if (limits?.maxMessages !== undefined) policy.maxMessages = limits.maxMessages;
-    if (limits?.overflow !== undefined) policy.overflow = limits.overflow;
+    applyLimits(policy, limits);
     return new Queue({
       ...init,
       policy,

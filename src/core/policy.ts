@@ -2,6 +2,7 @@
 // visibility timeout, limits), resolved for a queue from the defaults plus every configured entry
 // whose pattern matches it, later entries overriding earlier ones.
 import { matches } from './destination.ts';
+import type { SubscriptionLimits } from '../store/store.ts';
 
 export type OverflowPolicy = 'block' | 'reject' | 'drop-oldest';
 export type DeadLetterStrategy = 'individual' | 'shared' | 'none';
@@ -51,6 +52,13 @@ export interface QueuePolicy extends PolicySettings {
   expiryQueueName: string | null;
   /** False for dead-letter and expiry queues: what lands there is kept until consumed. */
   expires: boolean;
+  /**
+   * maxMessages bounds a backlog nobody consumes (an MQTT persistent session whose device is away):
+   * it counts ready messages only, never those in flight or being published, and `overflow`
+   * applies only while no consumer is attached; with one attached, a full queue holds publishers
+   * back (flow control) and drops nothing.
+   */
+  backlogOnly?: boolean;
 }
 
 export const DEFAULT_POLICY: PolicySettings = {
@@ -124,4 +132,15 @@ export function redeliveryDelay(p: PolicySettings, failures: number): number {
   if (p.redeliveryDelayMs <= 0) return 0;
   const d = p.redeliveryDelayMs * Math.pow(p.redeliveryMultiplier, Math.max(0, failures - 1));
   return Math.min(d, p.maxRedeliveryDelayMs > 0 ? p.maxRedeliveryDelayMs : d);
+}
+
+/** Limits a subscriber asked for, over the policy its queue would have had. */
+export function applyLimits(policy: QueuePolicy, limits: SubscriptionLimits | undefined): void {
+  if (limits?.maxMessages !== undefined) policy.maxMessages = limits.maxMessages;
+  if (limits?.overflow !== undefined) policy.overflow = limits.overflow;
+  policy.backlogOnly = limits?.backlogOnly === true;
+}
+
+export function sameLimits(a: SubscriptionLimits | undefined, b: SubscriptionLimits | undefined): boolean {
+  return a?.maxMessages === b?.maxMessages && a?.overflow === b?.overflow && (a?.backlogOnly ?? false) === (b?.backlogOnly ?? false);
 }

@@ -357,6 +357,8 @@ export class Queue implements ConsumerHost, TicketIssuer {
       this.dispatching = false;
     }
     this.paging.maybePageIn();
+    // Deliveries free room where only ready messages count (backlogOnly).
+    if (this.policy.backlogOnly) this.admission.wake();
   }
 
   private eligible(): Consumer[] {

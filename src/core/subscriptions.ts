@@ -11,6 +11,7 @@ import type { Destination } from './destination.ts';
 import type { ClientContext } from './principal.ts';
 import type { Queue, QueueInit } from './queue.ts';
 import type { Route, Router } from './router.ts';
+import { applyLimits, sameLimits } from './policy.ts';
 import { compileOptionalSelector } from './selector/index.ts';
 import type { StoreWriter } from './store-writer.ts';
 
@@ -86,6 +87,7 @@ export class Subscriptions {
         subscription: rec.name,
       });
     }
+    if (sub && !sameLimits(sub.record.limits, rec.limits)) this.updateLimits(sub, rec.limits);
     sub ??= this.open(rec, false);
     return sub.queue.attach(opts);
   }
@@ -163,6 +165,14 @@ export class Subscriptions {
       );
     }
     return sub;
+  }
+
+  /** The subscriber now asks for other limits (or a stored subscription predates them): they apply from now on. */
+  private updateLimits(sub: Subscription, limits: SubscriptionLimits | undefined): void {
+    if (limits) sub.record.limits = { ...limits };
+    else delete sub.record.limits;
+    applyLimits(sub.queue.policy, limits);
+    if (sub.durable) this.host.writer.write({ type: 'putSubscription', subscription: sub.record });
   }
 
   private close(sub: Subscription, reason: string): void {

@@ -52,6 +52,8 @@ export interface SubscriptionRecord {
 export interface SubscriptionLimits {
   maxMessages?: number;
   overflow?: 'block' | 'reject' | 'drop-oldest';
+  /** The limit bounds only the backlog of an unconsumed subscription (QueuePolicy.backlogOnly). */
+  backlogOnly?: boolean;
 }
 
 /** Adapter-owned session state (e.g. an MQTT persistent session), opaque to the store. */

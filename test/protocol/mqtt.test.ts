@@ -191,6 +191,35 @@ describe('MQTT: publish and subscribe', () => {
   });
 });
 
+describe('MQTT: flow control under load', () => {
+  it('20,000 QoS 1 messages published as fast as PUBACKs come all reach an online subscriber (maxQueuedMessages 3)', async () => {
+    const total = 20_000;
+    const sub = await client({ clientId: 'load-sub' });
+    await sub.client.subscribeAsync('load/t', { qos: 1 });
+    const seen = new Set<string>();
+    const allIn = new Promise<void>((resolve) => {
+      sub.client.on('message', (_t, payload) => {
+        seen.add(payload.toString());
+        if (seen.size === total) resolve();
+      });
+    });
+    const pub = await client({ clientId: 'load-pub' });
+    // Every publish at once: the broker's PUBACKs pace the publisher.
+    await Promise.all(Array.from({ length: total }, (_, i) => pub.client.publishAsync('load/t', `m${i}`, { qos: 1 })));
+    // Every PUBACK is in: the messages follow within a bound (lost ones would never come).
+    await new Promise<void>((resolve) => {
+      const bound = setTimeout(resolve, 15_000);
+      void allIn.then(() => {
+        clearTimeout(bound);
+        resolve();
+      });
+    });
+    expect(seen.size).toBe(total);
+    const name = s.server.broker.listSubscriptions().find((r) => r.pattern === 'load.t')!.name;
+    expect(s.server.broker.getQueue(name)?.stats).toMatchObject({ dropped: 0, rejected: 0 });
+  }, 60_000);
+});
+
 describe('MQTT: persistent sessions', () => {
   it('queues QoS 1 messages while a persistent session is away and delivers them on reconnect', async () => {
     const dev = await client({ clientId: 'dev-offline', clean: false });

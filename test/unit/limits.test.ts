@@ -2,7 +2,7 @@
 // message dropped, exactly as configured, each counted; memory stays bounded.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/core/broker.ts';
-import { queue } from '../../src/core/destination.ts';
+import { queue, topic } from '../../src/core/destination.ts';
 import { QueueFullError } from '../../src/shared/errors.ts';
 import { Inbox, ctx, msgTo, startBroker } from '../helpers/core.ts';
 
@@ -59,6 +59,34 @@ describe('queue limits', () => {
     expect(done).toBe(true);
     c.ack(inbox.items[1]!.tag);
     expect(inbox.texts).toEqual(['m0', 'm1', 'm2']);
+  });
+
+  it('backlogOnly: a consumed subscription never drops; a full one holds the publisher until a delivery makes room', async () => {
+    broker = await startBroker();
+    const limits = { maxMessages: 2, overflow: 'drop-oldest' as const, backlogOnly: true };
+    const inbox = new Inbox();
+    const sub = { destination: topic('feed'), durable: { clientId: 'dev', name: 'feed' }, limits };
+    const c = await broker.subscribe({ ...sub, prefetch: 1, onMessage: inbox.onMessage }, ctx);
+    const name = broker.listSubscriptions()[0]!.name;
+    // One in flight and two ready: in-flight messages do not count, so the third fits.
+    for (let i = 0; i < 3; i++) await broker.publish(msgTo('topic://feed', `m${i}`, { persistent: true }), ctx);
+    expect(broker.getQueue(name)).toMatchObject({ ready: 2, inflight: 1 });
+    let done = false;
+    const held = broker.publish(msgTo('topic://feed', 'm3', { persistent: true }), ctx).then(() => (done = true));
+    await new Promise((r) => setImmediate(r));
+    expect([done, broker.getQueue(name)?.stats.blocked]).toEqual([false, 1]);
+    c.ack(inbox.items[0]!.tag); // m1 goes out: one ready slot frees, and the publisher proceeds
+    await held;
+    for (let i = 1; i <= 3; i++) c.ack(inbox.items[i]!.tag);
+    expect(inbox.texts).toEqual(['m0', 'm1', 'm2', 'm3']);
+    expect(broker.getQueue(name)?.stats.dropped).toBe(0);
+    // Offline, the limit bounds the backlog with the configured overflow: the oldest go.
+    c.close();
+    for (let i = 4; i < 8; i++) await broker.publish(msgTo('topic://feed', `m${i}`, { persistent: true }), ctx);
+    expect(broker.getQueue(name)).toMatchObject({ messages: 2, stats: { dropped: 2 } });
+    const back = new Inbox();
+    await broker.subscribe({ ...sub, onMessage: back.onMessage }, ctx);
+    expect(back.texts).toEqual(['m6', 'm7']);
   });
 
   it('block: gives up after blockTimeoutMs with QueueFullError', async () => {
