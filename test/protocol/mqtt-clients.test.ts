@@ -37,6 +37,15 @@ describe('python3-paho-mqtt', () => {
   });
 });
 
+describe('python3-paho-mqtt under load', () => {
+  it('20,000 QoS 1 messages, 100 in flight, published as fast as PUBACKs come: every acknowledged one arrives', async () => {
+    const script = join(import.meta.dirname, '../fixtures/mqtt_paho_load.py');
+    const { stdout } = await run('/usr/bin/python3', [script, String(s.port), '20000'], { timeout: 90_000 });
+    const r = JSON.parse(stdout) as { acked: number; received: number; seconds: number };
+    expect([r.acked, r.received]).toEqual([20_000, 20_000]);
+  }, 100_000);
+});
+
 describe('mosquitto_pub and mosquitto_sub', () => {
   const p = (): string[] => ['-h', '127.0.0.1', '-p', String(s.port)];
 
