@@ -5,6 +5,9 @@
 //   fan-out  QoS 1, 1 publisher -> 50 QoS 1 subscribers (deliveries per second across them)
 // Clients are mqtt.js in this process. Publishers stay within a window of messages not yet
 // received, so no broker is measured while drowning; each payload carries its send time.
+// After the measured time publishing stops, every publish is acknowledged, and every subscriber
+// must then receive every message: what does not arrive within LOSS_WAIT_MS is reported as lost,
+// and a loss at Junction fails the run (exit code 1).
 import mqtt, { type MqttClient } from 'mqtt';
 import { startJunctionProcess } from '../lib/junction-process.ts';
 import { Measurement, type Measured } from '../lib/measure.ts';
@@ -21,6 +24,12 @@ export interface MqttScenario {
 
 type Shape = 'fan-in' | 'qos1' | 'fan-out';
 
+/** A shape's figures, with how many messages were acknowledged to publishers and how many never arrived. */
+export type ShapeResult = Measured & { acknowledged: number; lost: number };
+
+/** How long messages acknowledged to publishers may take to reach every subscriber after publishing stops. */
+const LOSS_WAIT_MS = 10_000;
+
 async function connect(port: number, id: string, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
   const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { clientId: id, reconnectPeriod: 0, clean: true, ...opts });
   await new Promise<void>((resolve, reject) => {
@@ -36,7 +45,7 @@ function payload(size: number): Buffer {
   return b;
 }
 
-async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IClientOptions): Promise<Measured> {
+async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IClientOptions): Promise<ShapeResult> {
   const run = `${shape}-${Date.now()}`;
   const publishers = shape === 'fan-in' ? 4 : 1;
   const subscribers = shape === 'fan-out' ? 50 : 1;
@@ -46,6 +55,11 @@ async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IC
   const subs: MqttClient[] = [];
   let received = 0;
   let sent = 0;
+  let acknowledged = 0;
+  /** Resolved when every subscriber has every message published so far (checked once publishing stops). */
+  let caughtUp: (() => void) | undefined;
+  /** Resolved when no publish waits for its acknowledgement any more. */
+  let allAcked: (() => void) | undefined;
   const pumps: Array<() => void> = [];
   for (let i = 0; i < subscribers; i++) {
     const c = await connect(port, `${run}-sub-${i}`, login);
@@ -53,6 +67,7 @@ async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IC
       received++;
       m.record(p.readDoubleLE(0));
       for (const pump of pumps) pump();
+      if (caughtUp && received >= sent * subscribers) caughtUp();
     });
     await c.subscribeAsync(`bench/${run}/#`, { qos });
     subs.push(c);
@@ -70,10 +85,12 @@ async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IC
       while (running && sent * subscribers - received < window * subscribers && inFlight < window) {
         sent++;
         inFlight++;
-        c.publish(topic, payload(s.size), { qos }, () => {
+        c.publish(topic, payload(s.size), { qos }, (err) => {
           inFlight--;
           acks++;
+          if (!err) acknowledged++;
           if (acks % 64 === 0 || inFlight === 0) pump();
+          if (allAcked && acknowledged >= sent) allAcked();
         });
         if (qos === 0 && sent % 256 === 0) {
           setImmediate(pump);
@@ -86,11 +103,31 @@ async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IC
   for (const pump of pumps) pump();
   const result = await m.run(s.seconds);
   running = false;
+  await within(LOSS_WAIT_MS, (done) => {
+    allAcked = done;
+    if (acknowledged >= sent) done();
+  });
+  await within(LOSS_WAIT_MS, (done) => {
+    caughtUp = done;
+    if (received >= sent * subscribers) done();
+  });
+  const lost = Math.max(0, acknowledged * subscribers - received);
   await Promise.all([...pubs, ...subs].map((c) => new Promise<void>((r) => c.end(true, {}, () => r()))));
-  return result;
+  return { ...result, acknowledged: acknowledged * subscribers, lost };
 }
 
-async function allShapes(port: number, s: MqttScenario, login: mqtt.IClientOptions): Promise<Record<Shape, Measured>> {
+/** Waits until `start`'s callback is called, or `ms` passed. */
+function within(ms: number, start: (done: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    start(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+async function allShapes(port: number, s: MqttScenario, login: mqtt.IClientOptions): Promise<Record<Shape, ShapeResult>> {
   return {
     'fan-in': await drive(port, 'fan-in', s, login),
     qos1: await drive(port, 'qos1', s, login),
@@ -100,7 +137,7 @@ async function allShapes(port: number, s: MqttScenario, login: mqtt.IClientOptio
 
 export async function runMqttScenario(s: MqttScenario): Promise<Record<string, unknown>> {
   const junction = s.junctionPort ? { port: s.junctionPort, stop: async () => {} } : await startJunctionProcess(s.store, 'mqtt');
-  let j: Record<Shape, Measured>;
+  let j: Record<Shape, ShapeResult>;
   try {
     j = await allShapes(junction.port, s, {});
   } finally {
@@ -112,11 +149,14 @@ export async function runMqttScenario(s: MqttScenario): Promise<Record<string, u
   const activemq = (await reachable(s.activemqPort))
     ? await allShapes(s.activemqPort, s, { username: 'admin', password: 'admin' })
     : 'not running (../shared/anchors/start-activemq.sh)';
+  const lost = Object.values(j).reduce((n, r) => n + r.lost, 0);
+  // Junction never loses what it acknowledged: a loss fails the run.
+  if (lost > 0) process.exitCode = 1;
   return {
     scenario: 'mqtt',
     payloadBytes: s.size,
     seconds: s.seconds,
-    junction: { store: s.junctionPort ? `running on ${s.junctionPort}` : s.store, ...j },
+    junction: { store: s.junctionPort ? `running on ${s.junctionPort}` : s.store, lost, ...j },
     mosquitto,
     activemq,
     node: process.version,
