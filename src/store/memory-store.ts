@@ -218,6 +218,24 @@ export class MemoryStore implements Store {
     return out;
   }
 
+  async browsePaged(queue: string, cursor: string | undefined, limit: number): Promise<QueuePage> {
+    const p = this.data.paged.get(queue);
+    const states = this.data.entries.get(queue);
+    const out: QueuePage = { entries: [] };
+    if (!p || !states) return out;
+    const [priority, seq] = (cursor ?? '').split(':').map(Number);
+    const after = cursor === undefined ? undefined : { priority: priority as number, seq: seq as number };
+    const found = p.page(after, limit);
+    for (const e of found) {
+      const body = this.data.bodies.get(e.id);
+      const state = states.get(e.id);
+      if (body && state) out.entries.push({ message: body.message, state: copyState(state) });
+    }
+    const last = found[found.length - 1];
+    if (found.length === limit && last) out.cursor = `${last.priority}:${last.seq}`;
+    return out;
+  }
+
   async promoteDue(queue: string, now: number): Promise<Promoted> {
     if (this.closed) throw new ClosedError('memory store');
     if (this.epoch < this.data.epoch) throw new FencedError(this.epoch, this.data.epoch);

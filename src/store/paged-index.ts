@@ -85,6 +85,24 @@ export class PagedIndex {
     return undefined;
   }
 
+  /**
+   * Up to `limit` due entries after `after` (a priority and sequence) in dispatch order, taking
+   * nothing out; the last one is where the next page starts.
+   */
+  page(after: { priority: number; seq: number } | undefined, limit: number): PagedEntry[] {
+    const out: PagedEntry[] = [];
+    for (let p = Math.min(this.lanes.length - 1, after?.priority ?? Infinity); p >= 0 && out.length < limit; p--) {
+      const lane = this.lanes[p];
+      if (!lane || lane.size === 0) continue;
+      const from = after !== undefined && p === after.priority ? after.seq : Number.NEGATIVE_INFINITY;
+      lane.scan((e) => {
+        if (e.seq > from) out.push(e);
+        return out.length >= limit ? STOP : SKIP;
+      });
+    }
+    return out;
+  }
+
   /** Moves the scheduled entries due at `now` to the due ones. */
   promote(now: number): { count: number; bytes: number } {
     let n = 0;

@@ -140,6 +140,11 @@ export interface Store {
    * at least one). Fenced like `apply`.
    */
   pageIn(queue: string, maxCount: number, maxBytes: number): Promise<StoredEntry[]>;
+  /**
+   * Paged-out entries that are due, in dispatch order (highest priority first, insertion order
+   * within one), a page at a time, changing nothing: what a browser sees beyond the broker's memory.
+   */
+  browsePaged(queue: string, cursor: string | undefined, limit: number): Promise<QueuePage>;
   /** Makes the scheduled paged-out entries due at `now` ordinary paged-out entries. Fenced. */
   promoteDue(queue: string, now: number): Promise<Promoted>;
   pagedStats(queue: string): Promise<PagedStats>;

@@ -168,6 +168,36 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await s.pageIn('missing', 10, 1_000_000)).toEqual([]);
     });
 
+    it('browses paged-out entries in dispatch order, a page at a time, changing nothing', async () => {
+      const s = await openStore();
+      const low = [msg('b', 'low-1', { priority: 1 }), msg('b', 'low-2', { priority: 1 })];
+      const high = [msg('b', 'high-1', { priority: 7 }), msg('b', 'high-2', { priority: 7 })];
+      const later = msg('b', 'later');
+      await s.apply([
+        { type: 'enqueue', queue: 'b', message: msg('b', 'resident'), state: ready },
+        pagedOut('b', low[0]!),
+        pagedOut('b', high[0]!),
+        pagedOut('b', low[1]!),
+        pagedOut('b', high[1]!),
+        pagedOut('b', later, { ...ready, deliverAt: Date.now() + 60_000 }),
+      ]);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await s.browsePaged('b', cursor, 3);
+        seen.push(...page.entries.map((e) => e.message.id));
+        cursor = page.cursor;
+        pages++;
+      } while (cursor !== undefined && pages < 10);
+      // Due ones only (the scheduled one waits), highest priority first, then insertion order.
+      expect(seen).toEqual([high[0]!.id, high[1]!.id, low[0]!.id, low[1]!.id]);
+      expect(await s.pagedStats('b')).toMatchObject({ count: 4, scheduledCount: 1 });
+      expect((await s.browsePaged('b', undefined, 10)).entries).toHaveLength(4);
+      expect((await s.pageIn('b', 10, 1_000_000)).map((e) => e.message.id)).toEqual(seen);
+      expect(await s.browsePaged('missing', undefined, 10)).toEqual({ entries: [] });
+    });
+
     it('forgets paged-out entries that are removed or whose queue is deleted', async () => {
       const s = await openStore();
       const [a, b, c] = [msg('r', 'a'), msg('r', 'b'), msg('r', 'c')];

@@ -264,16 +264,15 @@ export class RedisStore implements Store {
         Math.max(limit, READ_BUDGET),
       ),
     )) as Buffer[];
-    const out: QueuePage = { entries: [] };
-    for (let i = 1; i < flat.length; i += 3) {
-      out.entries.push({
-        message: decodeMessage(flat[i + 1] as Buffer),
-        state: decodeState(flat[i + 2] as Buffer),
-      });
-    }
-    const next = (flat[0] as Buffer).toString();
-    if (next !== '') out.cursor = next;
-    return out;
+    return page(flat);
+  }
+
+  async browsePaged(queue: string, cursor: string | undefined, limit: number): Promise<QueuePage> {
+    const k = this.keys;
+    const flat = (await this.call(() =>
+      this.scripts.browsePagedBuffer(k.epoch, k.queuePaged(queue), k.queueState(queue), k.bodies, this.epoch, cursor ?? '', limit),
+    )) as Buffer[];
+    return page(flat);
   }
 
   async loadSubscriptions(): Promise<SubscriptionRecord[]> {
@@ -320,3 +319,14 @@ export class RedisStore implements Store {
 }
 
 export { redactUrl } from './connect.ts';
+
+/** A page from a script's reply: the cursor ('' at the end), then id, message and state per entry. */
+function page(flat: Buffer[]): QueuePage {
+  const out: QueuePage = { entries: [] };
+  for (let i = 1; i < flat.length; i += 3) {
+    out.entries.push({ message: decodeMessage(flat[i + 1] as Buffer), state: decodeState(flat[i + 2] as Buffer) });
+  }
+  const next = (flat[0] as Buffer).toString();
+  if (next !== '') out.cursor = next;
+  return out;
+}
