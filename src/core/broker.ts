@@ -9,12 +9,13 @@ import type { Store, SessionRecord, StoreOp, SubscriptionLimits, SubscriptionRec
 import type { Consumer, ConsumerOptions } from './consumer.ts';
 import { DedupWindow } from './dedup.ts';
 import { formatAddress, type Destination, validateName } from './destination.ts';
-import { ClosedError, FencedError, NotAuthorizedError, NotFoundError } from '../shared/errors.ts';
+import { ClosedError, FencedError, InvalidDestinationError, NotAuthorizedError, NotFoundError } from '../shared/errors.ts';
 import { createMessage, type Message, type MessageInput, type PropertyValue } from './message.ts';
 import { applyLimits, PolicyResolver } from './policy.ts';
 import type { Authorizer, ClientContext, Permission } from './principal.ts';
 import type { PageSource } from './paging.ts';
 import type { PublishTicket } from './publish-ticket.ts';
+import { QueueBrowser } from './queue-browser.ts';
 import { Queue, type QueueInit, type QueueStats } from './queue.ts';
 import { RetainedMessages } from './retained.ts';
 import { Router, virtualTopicOf, type Route } from './router.ts';
@@ -311,6 +312,23 @@ export class Broker {
     return result;
   }
 
+  // ---- browse ----------------------------------------------------------------------------
+
+  /** A snapshot of a queue's messages that removes and locks nothing (queue-browser.ts). */
+  browse(req: { destination: Destination; selector?: string | undefined }, ctx: ClientContext): QueueBrowser {
+    this.assertRunning();
+    const d = req.destination;
+    if (d.kind !== 'queue') throw new InvalidDestinationError(`Only queues can be browsed, not topic ${d.name}`, { destination: d.name });
+    validateName(d.name, false);
+    this.authorize(ctx, 'read', d);
+    this.checkTemporaryOwner(d.name, ctx);
+    const selector = compileOptionalSelector(req.selector);
+    const q = this.queues.get(d.name);
+    if (!q) return new QueueBrowser([], undefined, selector);
+    const readPaged = q.durable ? (cursor: string | undefined, limit: number) => this.writer.browsePaged(q.name, cursor, limit) : undefined;
+    return new QueueBrowser(q.browseSnapshot(), readPaged, selector);
+  }
+
   // ---- subscribe -------------------------------------------------------------------------
 
   /** Attaches a consumer to a queue, or to a topic through a subscription queue. */
@@ -323,12 +341,7 @@ export class Broker {
     if (d.kind === 'queue') {
       validateName(d.name, false);
       this.authorize(ctx, 'read', d);
-      const owner = this.temporary.get(d.name);
-      if (owner !== undefined && owner !== ctx.connectionId) {
-        throw new NotAuthorizedError(`Temporary queue ${d.name} can only be consumed by the connection that created it`, {
-          queue: d.name,
-        });
-      }
+      this.checkTemporaryOwner(d.name, ctx);
       return this.ensureQueue(d.name, ctx).attach(opts);
     }
     validateName(d.name, true);
@@ -351,6 +364,13 @@ export class Broker {
   }
 
   // ---- temporary destinations --------------------------------------------------------------
+
+  private checkTemporaryOwner(name: string, ctx: ClientContext): void {
+    const owner = this.temporary.get(name);
+    if (owner !== undefined && owner !== ctx.connectionId) {
+      throw new NotAuthorizedError(`Temporary queue ${name} can only be consumed by the connection that created it`, { queue: name });
+    }
+  }
 
   /** A queue only `ctx`'s connection may consume from, deleted when that connection ends. */
   createTemporaryQueue(ctx: ClientContext): Destination {

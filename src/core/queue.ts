@@ -20,6 +20,7 @@ import { messageSize, type Message, type PropertyValue } from './message.ts';
 import { MessageGroups } from './message-groups.ts';
 import { Paging, type PageSource } from './paging.ts';
 import { PublishTicket, type TicketIssuer } from './publish-ticket.ts';
+import type { BrowsedMessage } from './queue-browser.ts';
 import { ReadyEntries } from './ready-entries.ts';
 import { redeliveryDelay, type QueuePolicy } from './policy.ts';
 import type { StoreWriter } from './store-writer.ts';
@@ -306,6 +307,19 @@ export class Queue implements ConsumerHost, TicketIssuer {
     e.status = 'ready';
     e.deliverAt = 0;
     this.ready.add(e);
+  }
+
+  /** What a browser sees of this queue's memory now: in-flight entries, then ready ones in dispatch order. */
+  browseSnapshot(): BrowsedMessage[] {
+    const inflight: Entry[] = [];
+    for (const c of this.consumers) for (const e of c.inflight.values()) inflight.push(e as Entry);
+    inflight.sort((a, b) => a.seq - b.seq);
+    const out = inflight.map(browsed);
+    this.ready.scan((e) => {
+      out.push(browsed(e));
+      return SKIP;
+    });
+    return out;
   }
 
   // ---- consumers ------------------------------------------------------------------------
@@ -595,4 +609,8 @@ export class Queue implements ConsumerHost, TicketIssuer {
     this.admission.close();
     for (const c of this.consumers.splice(0)) c.endedByBroker(reason);
   }
+}
+
+function browsed(e: Entry): BrowsedMessage {
+  return { message: e.message, deliveryCount: e.deliveryCount, redelivered: e.deliveryCount > 0, annotations: e.annotations };
 }

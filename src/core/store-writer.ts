@@ -5,7 +5,7 @@
 // and bookkeeping are fire-and-forget but tracked, so shutdown can wait for every write to finish.
 // An entry removed in the same batch that updated it loses the updates (the removal makes them
 // moot), which spares the store one write per message a consumer settles within a turn.
-import type { Promoted, StoredEntry, Store, StoreOp } from '../store/store.ts';
+import type { Promoted, QueuePage, StoredEntry, Store, StoreOp } from '../store/store.ts';
 
 interface Waiter {
   resolve: () => void;
@@ -78,6 +78,12 @@ export class StoreWriter {
   pageIn(queue: string, maxCount: number, maxBytes: number): Promise<StoredEntry[]> {
     this.run();
     return this.store.pageIn(queue, maxCount, maxBytes);
+  }
+
+  /** Like `pageIn`: reads paged-out entries for a browser, after every write issued before. */
+  browsePaged(queue: string, cursor: string | undefined, limit: number): Promise<QueuePage> {
+    this.run();
+    return this.store.browsePaged(queue, cursor, limit);
   }
 
   /** Like `pageIn`: promotes due scheduled entries after every write issued before. */
