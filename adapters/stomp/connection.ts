@@ -11,7 +11,8 @@ import type { Destination } from '../../src/core/destination.ts';
 import { JunctionError } from '../../src/shared/errors.ts';
 import type { MessageInput } from '../../src/core/message.ts';
 import type { ClientContext } from '../../src/core/principal.ts';
-import { parseDestinations, TemporaryDestinations } from './destinations.ts';
+import type { QueueBrowser } from '../../src/core/queue-browser.ts';
+import { formatDestination, parseDestinations, TemporaryDestinations } from './destinations.ts';
 import { StompProtocolError, VERSIONS, type StompFrame, type StompVersion } from './frame.ts';
 import { messageFromSend, messageHeaders } from './mapping.ts';
 import { StompParser, type ParserLimits } from './parser.ts';
@@ -48,6 +49,9 @@ interface Transaction {
 const MAX_PENDING_SENDS = 1000;
 const EOL = Buffer.from('\n');
 
+/** Messages a queue browser reads and writes at a time. */
+const BROWSE_PAGE = 100;
+
 export class StompConnection {
   readonly id = randomUUID();
   private readonly parser: StompParser;
@@ -59,6 +63,8 @@ export class StompConnection {
   private readonly transactions = new Map<string, Transaction>();
   /** Frames waiting for an earlier asynchronous one (CONNECT, SUBSCRIBE, COMMIT, DISCONNECT). */
   private readonly queued: StompFrame[] = [];
+  /** Ids of browser subscriptions still sending. */
+  private readonly browsing = new Set<string>();
   private busy = false;
   /** SENDs not yet stored (each resolves true once stored, false if it failed). */
   private readonly sending = new Set<Promise<boolean>>();
@@ -164,6 +170,7 @@ export class StompConnection {
 
   /** Closes every consumer: what they hold unacknowledged goes back to its queue, redelivered. */
   private stopConsuming(): void {
+    this.browsing.clear();
     for (const sub of this.subs.all()) {
       this.subs.remove(sub.id);
       for (const c of sub.consumers) c.close();
@@ -373,7 +380,9 @@ export class StompConnection {
     const h = f.headers;
     const id = h.get('id') ?? (this.version === '1.0' ? h.get('destination') : undefined);
     if (id === undefined) throw new StompProtocolError('SUBSCRIBE needs an id header');
-    if (this.subs.get(id)) throw new StompProtocolError(`Subscription id "${id}" is already in use on this connection`);
+    if (this.subs.get(id) || this.browsing.has(id))
+      throw new StompProtocolError(`Subscription id "${id}" is already in use on this connection`);
+    if (h.get('browser') === 'true') return this.startBrowse(f, id);
     const destinations = this.destinations(f, true);
     const ackMode = (h.get('ack') ?? 'auto') as AckMode;
     if (!['auto', 'client', 'client-individual'].includes(ackMode)) {
@@ -442,9 +451,50 @@ export class StompConnection {
     this.frame('MESSAGE', messageHeaders(d, sub.id, this.version === '1.2' ? ackId : undefined, isTemp), d.message.body);
   }
 
+  // ---- browsing (ActiveMQ's browser:true) -------------------------------------------------
+
+  /** A queue browser: the queue's messages as a snapshot, removing nothing, then a `browser:end` MESSAGE. */
+  private startBrowse(f: StompFrame, id: string): void {
+    const destinations = this.destinations(f, true);
+    const destination = destinations[0];
+    if (destinations.length !== 1 || destination?.kind !== 'queue')
+      throw new StompProtocolError('browser:true needs one queue destination');
+    const selector = f.headers.get('selector') ?? f.headers.get('activemq.selector');
+    const browser = this.a.broker.browse({ destination, selector: selector?.trim() === '' ? undefined : selector }, this.ctx);
+    this.browsing.add(id);
+    this.runBrowse(browser, id, destination).catch((err: unknown) => this.fail(err));
+  }
+
+  private async runBrowse(browser: QueueBrowser, id: string, destination: Destination): Promise<void> {
+    const isTemp = (name: string): boolean => name.startsWith('TEMP.');
+    for (;;) {
+      const batch = await browser.next(BROWSE_PAGE);
+      if (batch.length === 0 || !this.browsing.has(id) || this.state !== 'open') break;
+      // A page at a time, each handed to the transport before the next is read: memory stays bounded.
+      await new Promise<void>((resolve) => {
+        batch.forEach((b, i) =>
+          this.frame(
+            'MESSAGE',
+            messageHeaders(b, id, undefined, isTemp),
+            b.message.body,
+            i === batch.length - 1 ? () => resolve() : undefined,
+          ),
+        );
+      });
+    }
+    if (!this.browsing.delete(id) || this.state !== 'open') return;
+    this.frame('MESSAGE', [
+      ['subscription', id],
+      ['browser', 'end'],
+      ['destination', formatDestination(destination, isTemp)],
+      ['message-id', '0'],
+    ]);
+  }
+
   private unsubscribe(f: StompFrame): void {
     const h = f.headers;
     const id = h.get('id') ?? (this.version === '1.0' ? h.get('destination') : undefined);
+    if (id !== undefined && this.browsing.delete(id)) return;
     const durableName = h.get('activemq.subscriptionName') ?? h.get('activemq.subcriptionName');
     const sub = id === undefined ? undefined : this.subs.remove(id);
     if (sub) for (const c of sub.consumers) c.close();

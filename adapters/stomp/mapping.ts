@@ -76,7 +76,7 @@ export function messageFromSend(
 
 /** The headers of a MESSAGE frame for a delivery (content-length is the serializer's). */
 export function messageHeaders(
-  d: Delivery,
+  d: Pick<Delivery, 'message' | 'redelivered' | 'annotations'>,
   subscription: string,
   ackId: string | undefined,
   isTemporaryQueue: (name: string) => boolean,

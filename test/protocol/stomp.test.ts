@@ -320,6 +320,44 @@ describe('STOMP: messaging', () => {
   });
 });
 
+describe('STOMP: queue browsers (browser:true)', () => {
+  it('see every message, paged-out ones included, with the selector applied, then browser:end; nothing is consumed', async () => {
+    const small = await startStompServer({ destinations: { defaults: { pageWindowMessages: 5 } } });
+    const c = await RawStomp.connect(small.port);
+    try {
+      for (let i = 0; i < 12; i++) {
+        c.send('SEND', { destination: '/queue/browsed', persistent: 'true', n: String(i), receipt: `r${i}` }, `m${i}`);
+        await c.expect('RECEIPT');
+      }
+      expect(small.server.broker.getQueue('browsed')).toMatchObject({ messages: 12, paged: 7 });
+      c.send('SUBSCRIBE', { id: 'look', destination: '/queue/browsed', browser: 'true', selector: "n <> '3'" });
+      const frames: StompFrame[] = [];
+      let f = await c.expect('MESSAGE');
+      for (; !f.headers.has('browser'); f = await c.expect('MESSAGE')) frames.push(f);
+      const end = f;
+      expect(frames.map((f) => f.body.toString())).toEqual(['m0', 'm1', 'm2', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9', 'm10', 'm11']);
+      expect(frames.every((f) => f.headers.get('subscription') === 'look')).toBe(true);
+      expect(Object.fromEntries(end.headers)).toMatchObject({ subscription: 'look', browser: 'end', destination: '/queue/browsed' });
+      expect(end.body.length).toBe(0);
+      expect(small.server.broker.getQueue('browsed')).toMatchObject({ messages: 12, inflight: 0, stats: { dispatched: 0 } });
+      // A consumer still gets all twelve.
+      c.send('SUBSCRIBE', { id: 'take', destination: '/queue/browsed' });
+      const taken: string[] = [];
+      for (let i = 0; i < 12; i++) taken.push((await c.expect('MESSAGE')).body.toString());
+      expect(taken).toEqual(Array.from({ length: 12 }, (_, i) => `m${i}`));
+    } finally {
+      c.close();
+      await small.stop();
+    }
+  });
+
+  it('refuses browser:true on a topic with an ERROR', async () => {
+    const c = await client();
+    c.send('SUBSCRIBE', { id: 'b', destination: '/topic/news', browser: 'true' });
+    expect((await c.expect('ERROR')).headers.get('message')).toMatch(/browser:true needs one queue destination/);
+  });
+});
+
 describe('STOMP: duplicate detection (_AMQ_DUPL_ID)', () => {
   it('a repeated _AMQ_DUPL_ID is acknowledged but not routed again; the header reaches the consumer', async () => {
     const c = await client();
