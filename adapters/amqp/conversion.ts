@@ -150,7 +150,7 @@ function parseAddress(address: string): { kind: 'queue' | 'topic'; name: string 
 }
 
 /** The AMQP message for a core delivery. */
-export function toAmqp(d: Delivery): AmqpMessage {
+export function toAmqp(d: Pick<Delivery, 'message' | 'deliveryCount' | 'annotations'>): AmqpMessage {
   const m = d.message;
   const text = textOf(m.body, m.contentType);
   const out: AmqpMessage = {

@@ -22,6 +22,7 @@ import type { Destination } from '../../src/core/destination.ts';
 import { JunctionError } from '../../src/shared/errors.ts';
 import type { ClientContext, Principal } from '../../src/core/principal.ts';
 import type { SubscribeRequest } from '../../src/core/broker.ts';
+import type { BrowsedMessage, QueueBrowser } from '../../src/core/queue-browser.ts';
 import { AddressError, addressOf, capabilitiesOf, destinationOf } from './addresses.ts';
 import { ConversionError, fromAmqp, toAmqp } from './conversion.ts';
 
@@ -73,6 +74,18 @@ export function conditionOf(err: unknown): AmqpError {
   return { condition: 'amqp:internal-error', description: 'Internal broker error' };
 }
 
+/** A queue browser on a sending link: pages read ahead of the link's credit, and the drain it owes. */
+interface Browse {
+  browser: QueueBrowser;
+  pending: BrowsedMessage[];
+  done: boolean;
+  reading: boolean;
+  draining: boolean;
+}
+
+/** Messages a queue browser reads at a time. */
+const BROWSE_PAGE = 100;
+
 export class AmqpService {
   readonly container: Container;
   /** Connection options for every listener (credit and outcomes are managed here). */
@@ -85,6 +98,8 @@ export class AmqpService {
   private readonly deliveries = new WeakMap<AmqpDelivery, { consumer: Consumer; tag: number }>();
   /** Each consumer's deliveries not yet settled, so a close can first apply outcomes already received. */
   private readonly unsettled = new WeakMap<Consumer, Set<AmqpDelivery>>();
+  /** Sending links in copy mode (queue browsers). */
+  private readonly browses = new WeakMap<Sender, Browse>();
   private readonly log: Logger;
 
   constructor(
@@ -275,6 +290,13 @@ export class AmqpService {
     s.set_source({ ...source, address: source.dynamic ? addressOf(dest) : source.address } as unknown as Parameters<
       Sender['set_source']
     >[0]);
+    if ((source as { distribution_mode?: unknown }).distribution_mode === 'copy') {
+      const browsed = dest;
+      void st.ready
+        .then((ctx) => this.startBrowse(s, browsed, selector, ctx))
+        .catch((err: unknown) => this.guard(() => s.close(conditionOf(err))));
+      return;
+    }
     void st.ready
       .then(async (ctx) => {
         // Deliveries can start while subscribe() runs, before the consumer is known: those wait.
@@ -346,8 +368,51 @@ export class AmqpService {
     }
   }
 
+  // ---- browsing (distribution-mode copy) ---------------------------------------------------
+
+  /** A sending link in copy mode (Qpid JMS QueueBrowser): a snapshot of the queue, consuming nothing. */
+  private startBrowse(s: Sender, dest: Destination, selector: string | undefined, ctx: ClientContext): void {
+    const browser = this.a.broker.browse({ destination: dest, selector }, ctx);
+    this.browses.set(s, { browser, pending: [], done: false, reading: false, draining: false });
+    this.pumpBrowse(s);
+  }
+
+  /** Sends what the link's credit allows, reading the next page when needed; answers a drain at the end. */
+  private pumpBrowse(s: Sender): void {
+    const b = this.browses.get(s);
+    if (!b || !s.is_open()) return;
+    const credit = (): number => (s as unknown as { credit: number }).credit; // rhea's typings omit the link credit
+    while (credit() > 0 && b.pending.length > 0) s.send(toAmqp(b.pending.shift() as BrowsedMessage));
+    if (b.pending.length > 0 || credit() <= 0) return;
+    if (!b.done) {
+      if (b.reading) return;
+      b.reading = true;
+      b.browser.next(BROWSE_PAGE).then(
+        (batch) => {
+          b.reading = false;
+          if (batch.length === 0) b.done = true;
+          else b.pending.push(...batch);
+          this.guard(() => this.pumpBrowse(s));
+        },
+        (err: unknown) => {
+          b.reading = false;
+          this.guard(() => s.close(conditionOf(err)));
+        },
+      );
+      return;
+    }
+    if (b.draining) {
+      b.draining = false;
+      s.set_drained(true);
+    }
+  }
+
   /** The core consumer follows the link's credit. */
   private syncCredit(s: Sender): void {
+    if (this.browses.has(s)) {
+      this.pumpBrowse(s);
+      return;
+    }
     const o = this.outgoing.get(s);
     if (!o || o.consumer.closed) return;
     const want = (s as unknown as { credit: number }).credit; // rhea's typings omit the link credit
@@ -356,6 +421,12 @@ export class AmqpService {
   }
 
   private drain(s: Sender): void {
+    const b = this.browses.get(s);
+    if (b) {
+      b.draining = true;
+      this.pumpBrowse(s);
+      return;
+    }
     const o = this.outgoing.get(s);
     if (!o) return;
     this.syncCredit(s);
@@ -397,7 +468,11 @@ export class AmqpService {
 
   private outcome(delivery: AmqpDelivery, kind: Outcome): void {
     const held = this.deliveries.get(delivery);
-    if (!held) return;
+    if (!held) {
+      // A browsed message (or one whose consumer has gone): settled, and nothing changes in the queue.
+      if (!delivery.settled) this.guard(() => delivery.update(true));
+      return;
+    }
     this.deliveries.delete(delivery);
     this.unsettled.get(held.consumer)?.delete(delivery);
     const { consumer, tag } = held;

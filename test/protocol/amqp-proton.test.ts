@@ -14,7 +14,7 @@ afterAll(async () => {
   await s?.stop();
 });
 
-async function proton(mode: 'blocking' | 'reactor' | 'drain' | 'outcomes', queue: string): Promise<Record<string, unknown>> {
+async function proton(mode: 'blocking' | 'reactor' | 'drain' | 'outcomes' | 'browse', queue: string): Promise<Record<string, unknown>> {
   const script = join(import.meta.dirname, '../fixtures/amqp_proton_client.py');
   const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, mode, `amqp://127.0.0.1:${s.port}`, queue], {
     timeout: 30_000,
@@ -47,6 +47,12 @@ describe('python3-qpid-proton', () => {
       stats: { acked: 1, deadLettered: 1, redelivered: 0 },
     });
     expect(s.server.broker.getQueue('DLQ.proton.outcomes')?.messages).toBe(1);
+  });
+
+  it('a receiver with the Copy option browses: it sees every message and an ordinary receiver still gets them all', async () => {
+    const out = await proton('browse', 'proton.browse');
+    const six = Array.from({ length: 6 }, (_, i) => `v${i}`);
+    expect(out).toEqual({ browsed: six, copy: true, taken: six });
   });
 
   it('reactor: a sender and a receiver with the same link name on one session both work', async () => {
