@@ -95,7 +95,7 @@ export class AmqpService {
   private readonly principals = new Map<string, Principal>();
   private readonly targets = new WeakMap<Receiver, Destination | undefined>();
   private readonly outgoing = new WeakMap<Sender, Outgoing>();
-  private readonly deliveries = new WeakMap<AmqpDelivery, { consumer: Consumer; tag: number }>();
+  private readonly deliveries = new WeakMap<AmqpDelivery, { consumer: Consumer; tag: number; open: Set<AmqpDelivery> }>();
   /** Each consumer's deliveries not yet settled, so a close can first apply outcomes already received. */
   private readonly unsettled = new WeakMap<Consumer, Set<AmqpDelivery>>();
   /** Sending links in copy mode (queue browsers). */
@@ -301,6 +301,8 @@ export class AmqpService {
       .then(async (ctx) => {
         // Deliveries can start while subscribe() runs, before the consumer is known: those wait.
         const holder: { consumer?: Consumer; early: Array<Parameters<SubscribeRequest['onMessage']>[0]> } = { early: [] };
+        // This link's deliveries not yet settled (made once: the delivery path looks nothing up).
+        const open = new Set<AmqpDelivery>();
         const deliver = (d: Parameters<SubscribeRequest['onMessage']>[0]): void => {
           const consumer = holder.consumer;
           if (!consumer) {
@@ -311,12 +313,7 @@ export class AmqpService {
           if (s.snd_settle_mode === 1)
             consumer.ack(d.tag); // pre-settled link: at-most-once
           else {
-            this.deliveries.set(delivery, { consumer, tag: d.tag });
-            let open = this.unsettled.get(consumer);
-            if (!open) {
-              open = new Set();
-              this.unsettled.set(consumer, open);
-            }
+            this.deliveries.set(delivery, { consumer, tag: d.tag, open });
             open.add(delivery);
           }
         };
@@ -340,6 +337,7 @@ export class AmqpService {
         }
         const consumer = await this.a.broker.subscribe(req, ctx);
         holder.consumer = consumer;
+        this.unsettled.set(consumer, open);
         for (const d of holder.early.splice(0)) deliver(d);
         if (!this.states.has(conn)) {
           consumer.close();
@@ -474,7 +472,7 @@ export class AmqpService {
       return;
     }
     this.deliveries.delete(delivery);
-    this.unsettled.get(held.consumer)?.delete(delivery);
+    held.open.delete(delivery);
     const { consumer, tag } = held;
     if (consumer.closed || !consumer.inflight.has(tag)) return;
     const state = (delivery.remote_state ?? {}) as {
