@@ -52,6 +52,11 @@ const EOL = Buffer.from('\n');
 /** Messages a queue browser reads and writes at a time. */
 const BROWSE_PAGE = 100;
 
+/** Whether a queue name is a temporary queue's (their STOMP destinations differ). */
+function isTemporary(name: string): boolean {
+  return name.startsWith('TEMP.');
+}
+
 export class StompConnection {
   readonly id = randomUUID();
   private readonly parser: StompParser;
@@ -178,7 +183,11 @@ export class StompConnection {
   }
 
   private write(data: Buffer, done?: (err?: Error | null) => void): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed') {
+      // Whoever waits on the write (an auto ack, a browse's next page) hears that it did not happen.
+      done?.(new Error('connection closed'));
+      return;
+    }
     this.lastWrite = Date.now();
     this.t.write(data, done);
   }
@@ -440,15 +449,14 @@ export class StompConnection {
   private deliver(sub: Subscription, consumer: Consumer, d: Delivery): void {
     // Not to a connection on its way out: the delivery stays unsettled and returns when it closes.
     if (this.state !== 'open') return;
-    const isTemp = (name: string): boolean => name.startsWith('TEMP.');
     if (sub.ackMode === 'auto') {
-      this.frame('MESSAGE', messageHeaders(d, sub.id, undefined, isTemp), d.message.body, (err) => {
+      this.frame('MESSAGE', messageHeaders(d, sub.id, undefined, isTemporary), d.message.body, (err) => {
         if (!err && !consumer.closed) consumer.ack(d.tag);
       });
       return;
     }
     const ackId = this.subs.track(sub, consumer, d.tag, d.message.id);
-    this.frame('MESSAGE', messageHeaders(d, sub.id, this.version === '1.2' ? ackId : undefined, isTemp), d.message.body);
+    this.frame('MESSAGE', messageHeaders(d, sub.id, this.version === '1.2' ? ackId : undefined, isTemporary), d.message.body);
   }
 
   // ---- browsing (ActiveMQ's browser:true) -------------------------------------------------
@@ -466,7 +474,6 @@ export class StompConnection {
   }
 
   private async runBrowse(browser: QueueBrowser, id: string, destination: Destination): Promise<void> {
-    const isTemp = (name: string): boolean => name.startsWith('TEMP.');
     for (;;) {
       const batch = await browser.next(BROWSE_PAGE);
       if (batch.length === 0 || !this.browsing.has(id) || this.state !== 'open') break;
@@ -475,7 +482,7 @@ export class StompConnection {
         batch.forEach((b, i) =>
           this.frame(
             'MESSAGE',
-            messageHeaders(b, id, undefined, isTemp),
+            messageHeaders(b, id, undefined, isTemporary),
             b.message.body,
             i === batch.length - 1 ? () => resolve() : undefined,
           ),
@@ -486,7 +493,7 @@ export class StompConnection {
     this.frame('MESSAGE', [
       ['subscription', id],
       ['browser', 'end'],
-      ['destination', formatDestination(destination, isTemp)],
+      ['destination', formatDestination(destination, isTemporary)],
       ['message-id', '0'],
     ]);
   }

@@ -105,8 +105,8 @@ export class Queue implements ConsumerHost, TicketIssuer {
   private residentCount = 0;
   private residentBytes = 0;
   /** Of those, entries waiting for their delivery time (they are not part of the active window). */
-  delayedCount = 0;
-  delayedBytes = 0;
+  private delayedEntries = 0;
+  private delayedSize = 0;
   private ttlEntries = 0;
   private readonly ready = new ReadyEntries<Entry>();
   private readonly delayed: DueQueue<Entry>;
@@ -176,13 +176,22 @@ export class Queue implements ConsumerHost, TicketIssuer {
     return n;
   }
 
+  /** Entries in memory waiting for their delivery time, and their size (paging reads them). */
+  get delayedCount(): number {
+    return this.delayedEntries;
+  }
+
+  get delayedBytes(): number {
+    return this.delayedSize;
+  }
+
   /** Entries in memory that are not waiting for a delivery time: the active window. */
   activeCount(): number {
-    return this.residentCount - this.delayedCount;
+    return this.residentCount - this.delayedEntries;
   }
 
   activeBytes(): number {
-    return this.residentBytes - this.delayedBytes;
+    return this.residentBytes - this.delayedSize;
   }
 
   // ---- entries in ---------------------------------------------------------------------
@@ -295,8 +304,8 @@ export class Queue implements ConsumerHost, TicketIssuer {
     if (deliverAt > this.now()) {
       e.status = 'delayed';
       e.deliverAt = deliverAt;
-      this.delayedCount++;
-      this.delayedBytes += e.size;
+      this.delayedEntries++;
+      this.delayedSize += e.size;
       this.delayed.add(deliverAt, e);
       return;
     }
@@ -563,8 +572,8 @@ export class Queue implements ConsumerHost, TicketIssuer {
 
   private onDelayedDue(e: Entry, at: number): void {
     if (e.status !== 'delayed' || e.deliverAt !== at) return;
-    this.delayedCount--;
-    this.delayedBytes -= e.size;
+    this.delayedEntries--;
+    this.delayedSize -= e.size;
     if (e.message.expiresAt > 0 && e.message.expiresAt <= this.now() && this.policy.expires) {
       this.expire(e);
       return;
