@@ -122,9 +122,15 @@ export class JunctionServer {
     return server;
   }
 
-  health(): { status: 'ok' | 'unavailable'; role: string; stopping: boolean } {
-    const ok = this.role === 'active' && !this.stopping && this.broker.running;
-    return { status: ok ? 'ok' : 'unavailable', role: this.role, stopping: this.stopping !== undefined };
+  health(): { status: 'ok' | 'unavailable'; role: string; stopping: boolean; store: 'available' | 'unavailable' } {
+    const store = this.broker.storeAvailable;
+    const ok = this.role === 'active' && !this.stopping && this.broker.running && store;
+    return {
+      status: ok ? 'ok' : 'unavailable',
+      role: this.role,
+      stopping: this.stopping !== undefined,
+      store: store ? 'available' : 'unavailable',
+    };
   }
 
   /** Stops accepting, drops connections, finishes pending store writes, closes the store. */

@@ -108,10 +108,14 @@ export class Broker {
     this.expirySweepMs = opts.expirySweepMs ?? 5000;
     this.dedup = new DedupWindow(opts.dedupMaxEntries);
     const onStoreError = opts.onStoreError;
-    this.writer = new StoreWriter(this.store, (err, ops) => {
-      this.log.error({ err, ops: ops.length, fenced: err instanceof FencedError }, 'store write failed');
-      onStoreError?.(err);
-    });
+    this.writer = new StoreWriter(
+      this.store,
+      (err, ops) => {
+        this.log.error({ err, ops: ops.length, fenced: err instanceof FencedError }, 'store write failed');
+        onStoreError?.(err);
+      },
+      this.log,
+    );
     this.pager = {
       pageIn: (queue, maxCount, maxBytes) => this.writer.pageIn(queue, maxCount, maxBytes),
       promoteDue: (queue, now) => this.writer.promoteDue(queue, now),
@@ -166,7 +170,7 @@ export class Broker {
     this.state = 'closed';
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const q of this.queues.values()) q.close('broker shutting down');
-    await this.writer.flush();
+    await this.writer.flush(true);
     await this.store.close();
   }
 
@@ -292,6 +296,7 @@ export class Broker {
       return result;
     }
 
+    if (message.persistent && !this.writer.available && targets.some((q) => q.durable)) throw await this.writer.outage();
     const tickets: PublishTicket[] = [];
     try {
       for (const q of targets) tickets.push(await q.prepare(message));
@@ -435,8 +440,14 @@ export class Broker {
     return this.writer.flush();
   }
 
-  writerStats(): { batches: number; ops: number; elided: number } {
-    return { batches: this.writer.batches, ops: this.writer.ops, elided: this.writer.elided };
+  writerStats(): { batches: number; ops: number; elided: number; held: number; retried: number } {
+    const w = this.writer;
+    return { batches: w.batches, ops: w.ops, elided: w.elided, held: w.held, retried: w.retried };
+  }
+
+  /** False while the store cannot be reached or writes made during an outage are still held. */
+  get storeAvailable(): boolean {
+    return this.writer.available;
   }
 }
 

@@ -64,6 +64,14 @@ export class MemoryStore implements Store {
     this.cursors.clear();
   }
 
+  isAvailable(): boolean {
+    return !this.closed;
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new ClosedError('memory store');
+  }
+
   async apply(ops: readonly StoreOp[]): Promise<void> {
     if (this.closed) throw new ClosedError('memory store');
     if (this.epoch < this.data.epoch) throw new FencedError(this.epoch, this.data.epoch);

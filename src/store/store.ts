@@ -129,7 +129,16 @@ export interface Store {
   /** Claims the data for this handle's epoch; older handles are fenced from then on. */
   open(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Applies a batch whole or not at all. Applying a batch again, after a failure that left it in
+   * doubt, leaves the data as applying it once did (provided no later batch came between): writers
+   * retry failed batches in order.
+   */
   apply(ops: readonly StoreOp[]): Promise<void>;
+  /** Whether the store can be reached now (cheap, no round trip). */
+  isAvailable(): boolean;
+  /** Resolves when the store answers a round trip; rejects with StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
 
   loadQueues(): Promise<QueueRecord[]>;
   /** Resident entries of a queue in insertion order, a page at a time (paged-out ones are skipped). */

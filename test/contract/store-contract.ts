@@ -133,6 +133,26 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(page.entries.map((e) => e.state.deliveryCount)).toEqual([5]);
     });
 
+    it('leaves the data as one application did when a batch is applied again (a retry after a failure in doubt)', async () => {
+      const s = await openStore();
+      const [a, b, c] = [msg('i', 'a'), msg('i', 'b'), msg('i', 'c')];
+      const batch: StoreOp[] = [
+        { type: 'enqueue', queue: 'i', message: a, state: ready },
+        { type: 'enqueue', queue: 'i2', message: a, state: ready },
+        { type: 'enqueue', queue: 'i', message: b, state: ready },
+        { type: 'enqueue', queue: 'i', message: c, state: ready, paged: true, size: 10 },
+        { type: 'update', queue: 'i', messageId: b.id, state: { ...ready, delivered: true } },
+        { type: 'remove', queue: 'i2', messageId: a.id },
+        { type: 'putDedup', record: { key: 'k', expiresAt: Date.now() + 60_000 } },
+      ];
+      await s.apply(batch);
+      const once = { stats: await s.stats(), page: await s.readQueue('i', undefined, 10), paged: await s.pagedStats('i') };
+      await s.apply(batch);
+      expect(await s.stats()).toEqual(once.stats);
+      expect(await s.readQueue('i', undefined, 10)).toEqual(once.page);
+      expect(await s.pagedStats('i')).toEqual(once.paged);
+    });
+
     it('pages entries out and back in: highest priority first, insertion order within one, bounded by count and bytes', async () => {
       const s = await openStore();
       const resident = msg('p', 'resident');

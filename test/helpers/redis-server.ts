@@ -13,6 +13,8 @@ export interface TestRedis {
   port: number;
   url: string;
   stop(): Promise<void>;
+  /** Ends the server with SIGKILL, as a crash would; resolves once it has exited. */
+  kill(): Promise<void>;
 }
 
 /** Starts redis-server (on `configFile` when given) with `args`; resolves once it prints `readyLine`. */
@@ -52,14 +54,27 @@ async function launch(configFile: string | undefined, args: string[], readyLine:
       await exited;
       clearTimeout(t);
     },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    },
   };
 }
 
 const EPHEMERAL = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
 
-/** One server; on `port` when given (to restart a server where clients expect it). */
-export function startRedis(port?: number): Promise<TestRedis> {
-  return launch(undefined, EPHEMERAL, 'Ready to accept connections', port);
+/**
+ * One server; on `port` when given (to restart a server where clients expect it). With `dataDir`
+ * it keeps an append-only file there, synced on every write, so a server killed and started again
+ * on the same directory has everything it acknowledged.
+ */
+export function startRedis(port?: number, opts: { dataDir?: string } = {}): Promise<TestRedis> {
+  const args = opts.dataDir
+    ? ['--bind', '127.0.0.1', '--save', '', '--dir', opts.dataDir, '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no']
+    : EPHEMERAL;
+  return launch(undefined, args, 'Ready to accept connections', port);
 }
 
 /**

@@ -7,6 +7,8 @@ import { createMessage } from '../../src/core/message.ts';
 import { StoreWriter } from '../../src/core/store-writer.ts';
 import { MemoryData, MemoryStore } from '../../src/store/memory-store.ts';
 import type { StoreOp } from '../../src/store/store.ts';
+import { StoreUnavailableError } from '../../src/shared/errors.ts';
+import { CapturedLog } from '../helpers/log.ts';
 
 /** A memory store that records each batch it is given and can be told to fail the next one. */
 class RecordingStore extends MemoryStore {
@@ -116,5 +118,82 @@ describe('StoreWriter.together', () => {
     });
     await w.flush();
     expect(store.batches).toEqual([[a], [b, c]]);
+  });
+});
+
+/** A memory store that can be taken away: while down it refuses every call as Redis would. */
+class FlakyStore extends RecordingStore {
+  down = false;
+
+  override isAvailable(): boolean {
+    return !this.down;
+  }
+
+  override async ping(): Promise<void> {
+    if (this.down) throw new StoreUnavailableError('store is down', 'test');
+  }
+
+  override async apply(ops: readonly StoreOp[]): Promise<void> {
+    if (this.down) throw new StoreUnavailableError('store is down', 'test');
+    return super.apply(ops);
+  }
+}
+
+const back = (log: CapturedLog) => log.waitFor((l) => l.msg === 'store available again: held writes are in');
+
+describe('StoreWriter during a store outage', () => {
+  it('refuses waiting writes, holds the others in order and writes them first when the store is back', async () => {
+    const store = new FlakyStore();
+    await store.open();
+    const log = new CapturedLog();
+    const errors: unknown[] = [];
+    const w = new StoreWriter(store, (err) => errors.push(err), log.log);
+    const [a, p, b, c, d] = [enqueue(1), enqueue(2), enqueue(3), enqueue(4), enqueue(5)];
+    store.down = true;
+    w.write(a);
+    const published = w.writeAndWait([p]);
+    w.write(b);
+    await expect(published).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(w.available).toBe(false);
+    const calls = store.batches.length;
+    await expect(w.writeAndWait([enqueue(9)])).rejects.toBeInstanceOf(StoreUnavailableError);
+    w.write(c);
+    await w.flush();
+    expect(store.batches.length).toBe(calls); // nothing is sent while held writes wait
+    expect(w.held).toBe(3);
+
+    store.down = false;
+    await back(log);
+    w.write(d);
+    await w.flush();
+    expect(w.available).toBe(true);
+    const after = store.batches.slice(calls).flat();
+    expect(after).toEqual([a, b, c, d]);
+    expect(errors).toEqual([]);
+    expect((await store.stats()).entries).toBe(4);
+  });
+
+  it('keeps only the last held update of an entry, and none before its removal', async () => {
+    const store = new FlakyStore();
+    await store.open();
+    const log = new CapturedLog();
+    const w = new StoreWriter(store, () => {}, log.log);
+    const entries = Array.from({ length: 2000 }, (_, i) => enqueue(i));
+    await w.writeAndWait(entries);
+    store.down = true;
+    const id = (op: StoreOp) => (op.type === 'enqueue' ? op.message.id : '');
+    // Six deliveries and returns of every entry, one per turn, then half of them acknowledged.
+    for (let round = 0; round < 6; round++) {
+      for (const e of entries) w.write({ type: 'update', queue: 'q', messageId: id(e), state: { ...ready, deliveryCount: round } });
+      await w.flush();
+    }
+    for (const e of entries.slice(0, 1000)) w.write({ type: 'remove', queue: 'q', messageId: id(e) });
+    await w.flush();
+    expect(w.held).toBeLessThan(6 * 2000);
+    store.down = false;
+    await back(log);
+    const page = await store.readQueue('q', undefined, 5000);
+    expect(page.entries).toHaveLength(1000);
+    expect(page.entries.every((e) => e.state.deliveryCount === 5)).toBe(true);
   });
 });

@@ -33,6 +33,10 @@ export interface RedisStoreOptions extends RedisConnection {
 
 type Scripted = Record<ScriptName, ScriptCall>;
 
+interface PendingCall {
+  reject: (err: unknown) => void;
+}
+
 /** Where apply.lua finds the record hashes (indexes into its KEYS). */
 const SUBSCRIPTIONS = 6;
 const RETAINED = 7;
@@ -51,13 +55,20 @@ export class RedisStore implements Store {
   private readonly redis: RedisClient;
   private readonly keys: Keys;
   private readonly where: string;
+  /** Commands sent and not yet answered. */
+  private readonly pendingCalls = new Set<PendingCall>();
 
   constructor(opts: RedisStoreOptions) {
     this.epoch = opts.epoch;
     this.keys = new Keys(opts.cluster);
     this.where = describeConnection(opts);
-    this.redis = createRedisClient(opts, opts.redis);
+    // No offline queue and no re-sending of commands left unanswered by a lost connection: while Redis
+    // is away a command fails at once (publishers hear so fast), and the broker's writer, not the
+    // client, retries settlements, in order, when it is back. (ioredis then drops such commands
+    // without settling them: `call` refuses them itself when the connection closes.)
+    this.redis = createRedisClient(opts, { enableOfflineQueue: false, autoResendUnfulfilledCommands: false, ...opts.redis });
     defineScripts(this.redis);
+    this.redis.on('close', () => this.connectionLost());
   }
 
   /**
@@ -91,6 +102,14 @@ export class RedisStore implements Store {
       return;
     }
     await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  isAvailable(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  async ping(): Promise<void> {
+    await this.call(() => this.redis.ping());
   }
 
   async apply(ops: readonly StoreOp[]): Promise<void> {
@@ -230,18 +249,44 @@ export class RedisStore implements Store {
     const e = err instanceof Error ? err : new Error(String(err));
     const fenced = /FENCED (\d+)/.exec(e.message);
     if (fenced) return new FencedError(this.epoch, Number(fenced[1]));
-    if (e.name === 'MaxRetriesPerRequestError' || /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable/i.test(e.message)) {
+    if (
+      e.name === 'MaxRetriesPerRequestError' ||
+      /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|^LOADING|^OOM|^MASTERDOWN|^READONLY/i.test(e.message)
+    ) {
       return new StoreUnavailableError(`Redis is unavailable (${this.where}): ${explain(this.redis, e)}`, e);
     }
     return e;
   }
 
-  private async call<T>(f: () => Promise<T>): Promise<T> {
-    try {
-      return await f();
-    } catch (err) {
-      throw this.classify(err);
-    }
+  /**
+   * Runs a command, refusing it with StoreUnavailableError as soon as the connection is lost before
+   * its reply: ioredis, told not to re-send such commands, would otherwise leave them unsettled.
+   */
+  private call<T>(f: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const pending: PendingCall = { reject };
+      this.pendingCalls.add(pending);
+      f().then(
+        (v) => {
+          this.pendingCalls.delete(pending);
+          resolve(v);
+        },
+        (err: unknown) => {
+          this.pendingCalls.delete(pending);
+          reject(this.classify(err));
+        },
+      );
+    });
+  }
+
+  private connectionLost(): void {
+    if (this.pendingCalls.size === 0) return;
+    const err = new StoreUnavailableError(
+      `Redis is unavailable (${this.where}): the connection was lost before it answered; the command may or may not have run`,
+      'close',
+    );
+    for (const p of this.pendingCalls) p.reject(err);
+    this.pendingCalls.clear();
   }
 
   async loadQueues(): Promise<QueueRecord[]> {
