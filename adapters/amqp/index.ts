@@ -1,7 +1,7 @@
 // The AMQP 1.0 adapter on rhea: TCP 5672, TLS 5671 and the shared WebSocket listener (subprotocol
 // `amqp`, or the path /amqp).
 import type { AdapterFactory } from '../adapter.ts';
-import { serveConnection, patchRhea } from './rhea-fixes.ts';
+import { patchRhea } from './rhea-fixes.ts';
 import { AmqpService } from './service.ts';
 
 export const amqpAdapter: AdapterFactory = (ctx) => {
@@ -16,6 +16,6 @@ export const amqpAdapter: AdapterFactory = (ctx) => {
     subprotocols: ['amqp'],
     paths: ['/amqp'],
     webSocketFraming: 'stream',
-    handleConnection: (stream) => serveConnection(service.container, stream, service.connectionOptions),
+    handleConnection: (stream, info) => service.accept(stream, info),
   };
 };

@@ -9,7 +9,7 @@
 //    frame. A drain on an empty queue (Qpid JMS receive() with prefetch 0) went unanswered.
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
-import type { Container } from 'rhea';
+import type { Connection, Container } from 'rhea';
 
 const require = createRequire(import.meta.url);
 
@@ -87,10 +87,12 @@ function patchLinkNames(): void {
 }
 
 /** Serves AMQP on a connection stream (TCP, TLS or WebSocket) that a listener has accepted. */
-export function serveConnection(container: Container, socket: Duplex, options: Record<string, unknown>): void {
-  const Connection = require('rhea/lib/connection.js') as new (
+export function serveConnection(container: Container, socket: Duplex, options: Record<string, unknown>): Connection {
+  const RheaConnection = require('rhea/lib/connection.js') as new (
     options: Record<string, unknown>,
     container: Container,
-  ) => { accept(s: Duplex): void };
-  new Connection(options, container).accept(socket);
+  ) => Connection & { accept(s: Duplex): void };
+  const conn = new RheaConnection(options, container);
+  conn.accept(socket);
+  return conn;
 }

@@ -7,6 +7,7 @@
 // rejected = dead-letter with the error as the reason).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Duplex } from 'node:stream';
 import rhea, {
   type AmqpError,
   type Connection,
@@ -25,6 +26,8 @@ import type { SubscribeRequest } from '../../src/core/broker.ts';
 import type { BrowsedMessage, QueueBrowser } from '../../src/core/queue-browser.ts';
 import { AddressError, addressOf, capabilitiesOf, destinationOf } from './addresses.ts';
 import { ConversionError, fromAmqp, toAmqp } from './conversion.ts';
+import { serveConnection } from './rhea-fixes.ts';
+import type { ConnectionInfo } from '../../src/net/connection.ts';
 
 export interface AmqpSettings {
   /** Messages a client may send ahead of the store (link credit granted to its senders). */
@@ -101,6 +104,15 @@ export class AmqpService {
   /** Sending links in copy mode (queue browsers). */
   private readonly browses = new WeakMap<Sender, Browse>();
   private readonly log: Logger;
+  /** What the listener said about each connection: a refusal, and whom to tell the handshake is done. */
+  private readonly handshakes = new WeakMap<Connection, ConnectionInfo>();
+  /** Connections refused over a connection limit: nothing they send is served. */
+  private readonly refused = new WeakSet<Connection>();
+
+  /** Serves a connection stream a listener accepted. */
+  accept(stream: Duplex, info: ConnectionInfo): void {
+    this.handshakes.set(serveConnection(this.container, stream, this.connectionOptions), info);
+  }
 
   constructor(
     private readonly a: AdapterContext,
@@ -129,6 +141,7 @@ export class AmqpService {
     // rhea calls these while decoding a peer's frames: an exception must not reach its reader.
     const on = (event: string, f: (e: EventContext) => void): void => {
       c.on(event, (e: EventContext) => {
+        if (this.refused.has(e.connection) && event !== 'connection_open') return;
         try {
           f(e);
         } catch (err) {
@@ -136,7 +149,17 @@ export class AmqpService {
         }
       });
     };
-    on('connection_open', (e) => this.opened(e.connection));
+    on('connection_open', (e) => {
+      const h = this.handshakes.get(e.connection);
+      if (h?.refused !== undefined) {
+        this.refused.add(e.connection);
+        this.log.info({ reason: h.refused }, 'amqp connection refused');
+        e.connection.close({ condition: 'amqp:resource-limit-exceeded', description: h.refused });
+        return;
+      }
+      h?.established();
+      this.opened(e.connection);
+    });
     on('disconnected', (e) => this.closed(e.connection));
     on('connection_close', (e) => this.closed(e.connection));
     on('receiver_open', (e) => this.receiverOpen(e.connection, e.receiver as Receiver));

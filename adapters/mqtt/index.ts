@@ -11,7 +11,7 @@ export const mqttAdapter: AdapterFactory = (ctx) => {
     {
       maxInflight: c.maxInflight,
       maxInboundQoS2: c.maxInboundQoS2,
-      connectTimeoutMs: c.connectTimeoutMs,
+      connectTimeoutMs: ctx.config.limits.connectTimeoutMs,
       sessionExpiryMs: c.sessionExpirySeconds * 1000,
       // maxQueuedMessages bounds what waits for a device that is away; online, a full queue holds publishers back.
       limits: { maxMessages: c.maxQueuedMessages, overflow: c.queueOverflow, backlogOnly: true },

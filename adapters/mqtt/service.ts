@@ -62,6 +62,8 @@ class ConnackError extends Error {
 export class MqttService implements PersistenceHost {
   private aedes: Aedes | undefined;
   private readonly sessions = new WeakMap<object, MqttSession>();
+  /** What the listener said about each connection: a refusal, and whom to tell the handshake is done. */
+  private readonly handshakes = new WeakMap<object, ConnectionInfo>();
   private readonly byClientId = new Map<string, MqttSession>();
   /** Clients whose will could not be published: their will record stays for the next start. */
   private readonly keepWills = new Set<string>();
@@ -115,6 +117,7 @@ export class MqttService implements PersistenceHost {
       const s = this.sessionOf(client);
       if (!s) return;
       s.connected();
+      this.handshakes.get(client as unknown as AedesClient)?.established();
       s.log.info({ clientId: client.id, clean: client.clean, user: s.principal?.username }, 'mqtt client connected');
     });
     aedes.on('subscribe', (subs, client) => {
@@ -145,6 +148,7 @@ export class MqttService implements PersistenceHost {
     const log = this.log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport });
     const session = new MqttSession(client, randomUUID(), this.ctx.broker, this.settings, log);
     this.sessions.set(client, session);
+    this.handshakes.set(client, info);
     stream.once('close', () => {
       const wasConnected = session.principal !== undefined;
       const owner = this.byClientId.get(client.id) === session;
@@ -209,6 +213,8 @@ export class MqttService implements PersistenceHost {
   private async authenticate(client: AedesClient, username: string | undefined, password: Buffer | undefined): Promise<void> {
     const session = this.sessionOf(client);
     if (!session) throw new ConnackError('connection has no session', 5);
+    const refused = this.handshakes.get(client)?.refused;
+    if (refused !== undefined) throw new ConnackError(refused, 3); // 3: server unavailable
     if (this.anonymousIds.has(client) && !client.clean) {
       throw new ConnackError('a persistent session (clean session = 0) needs a client id', 2);
     }

@@ -31,6 +31,13 @@ export interface StompTransport {
   resume(): void;
 }
 
+/** What the listener asks of a connection's handshake (ConnectionInfo). */
+export interface Handshake {
+  /** Over a connection limit: CONNECT is answered with an ERROR saying this. */
+  readonly refused?: string;
+  established(): void;
+}
+
 export interface StompSettings {
   limits: ParserLimits;
   /** The shortest heart-beat interval granted either way. */
@@ -88,6 +95,7 @@ export class StompConnection {
     private readonly a: AdapterContext,
     private readonly settings: StompSettings,
     log: Logger,
+    private readonly handshake: Handshake = { established: () => {} },
   ) {
     this.log = log.child({ connection: this.id });
     this.parser = new StompParser(settings.limits);
@@ -270,6 +278,7 @@ export class StompConnection {
   // ---- CONNECT -------------------------------------------------------------------------
 
   private async connect(f: StompFrame): Promise<void> {
+    if (this.handshake.refused !== undefined) throw new StompProtocolError(this.handshake.refused);
     const offered = (f.headers.get('accept-version') ?? '1.0').split(',').map((v) => v.trim());
     const version = [...VERSIONS].reverse().find((v) => offered.includes(v));
     if (!version) {
@@ -294,6 +303,7 @@ export class StompConnection {
     const sendEvery = cy > 0 ? Math.max(cy, min) : 0;
     const expectEvery = cx > 0 ? Math.max(cx, min) : 0;
     this.state = 'open';
+    this.handshake.established();
     this.frame('CONNECTED', [
       ['version', version],
       ['heart-beat', `${sendEvery},${expectEvery}`],

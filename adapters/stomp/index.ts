@@ -41,6 +41,7 @@ export const stompAdapter: AdapterFactory = (ctx) => {
         ctx,
         settings,
         log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport }),
+        info,
       );
       stream.on('data', (d: Buffer) => conn.onData(d));
       stream.on('close', () => conn.onClosed());

@@ -114,6 +114,30 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+    limits: z
+      .strictObject({
+        /**
+         * Time a new connection has to complete its protocol's handshake (STOMP CONNECT, MQTT CONNECT,
+         * AMQP SASL and OPEN; TLS and the WebSocket upgrade included) before it is closed.
+         */
+        connectTimeoutMs: z.number().int().min(100).default(30_000),
+        /** Open connections per listener (one protocol on one transport, or the WebSocket port); 0 = no limit. */
+        maxConnections: z.number().int().min(0).default(10_000),
+        /** Open connections from one client address across all listeners; 0 = no limit. */
+        maxConnectionsPerAddress: z.number().int().min(0).default(0),
+        /**
+         * Memory (resident set, buffers included) above which every publisher is held back until it
+         * falls again: a fraction of the machine's memory, or of the container's limit when there is
+         * one (0 < x <= 1), or an absolute size ("512MiB", "2GB", or a number of bytes above 1).
+         */
+        memoryHighWatermark: z
+          .union([
+            z.number().positive(),
+            z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/i, 'a size such as 512MiB or 2GB'),
+          ])
+          .default(0.4),
+      })
+      .prefault({}),
     stomp: z
       .strictObject({
         /** Largest SEND body accepted; a bigger one gets an ERROR frame and the connection closes. */
@@ -151,8 +175,6 @@ export const configSchema = z
         queueOverflow: z.enum(['drop-oldest', 'reject']).default('drop-oldest'),
         /** Inbound QoS 2 messages a client may leave waiting for PUBREL before it is disconnected. */
         maxInboundQoS2: z.number().int().min(1).default(1000),
-        /** Time a new connection has to send CONNECT. */
-        connectTimeoutMs: z.number().int().min(100).default(30_000),
         /** A persistent session unused this long after its device left is discarded with its queue; 0 = never. */
         sessionExpirySeconds: z.number().min(0).default(0),
       })

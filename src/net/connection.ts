@@ -22,6 +22,16 @@ export interface ConnectionInfo {
   readonly remotePort: number;
   /** The HTTP upgrade request of a WebSocket connection. */
   readonly request?: IncomingMessage;
+  /**
+   * Set when the connection is over a connection limit: the handler answers the client's handshake
+   * with its protocol's error carrying this text, and closes.
+   */
+  readonly refused?: string;
+  /**
+   * The handler calls this once the client has completed its handshake (it may call it more than
+   * once); a connection that has not within limits.connectTimeoutMs is closed by the listener.
+   */
+  established(): void;
 }
 
 /**

@@ -13,7 +13,19 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { JunctionConfig } from '../config/schema.ts';
 import { ConfigError } from '../shared/errors.ts';
-import { flushCorked, socketStream, webSocketStream, type Protocol, type ProtocolHandler, type Transport } from './connection.ts';
+import {
+  flushCorked,
+  socketStream,
+  webSocketStream,
+  type ConnectionInfo,
+  type Protocol,
+  type ProtocolHandler,
+  type Transport,
+} from './connection.ts';
+import { ConnectionLimits } from './connection-limits.ts';
+
+/** A refused connection gets at most this long to send the handshake its refusal answers. */
+const REFUSED_DEADLINE_MS = 5000;
 
 export type { ConnectionInfo, Protocol, ProtocolHandler, Transport } from './connection.ts';
 
@@ -64,12 +76,21 @@ export class Listeners {
   private readonly wsServers: WebSocketServer[] = [];
   private readonly bound: ListenerAddress[] = [];
   private closing: Promise<void> | undefined;
+  readonly limits: ConnectionLimits;
+  /** Connections closed because their handshake did not complete in time. */
+  handshakeTimeouts = 0;
 
-  private constructor(private readonly log: Logger) {}
+  private constructor(
+    private readonly log: Logger,
+    private readonly connectTimeoutMs: number,
+    limits: { maxConnections: number; maxConnectionsPerAddress: number },
+  ) {
+    this.limits = new ConnectionLimits(limits);
+  }
 
   /** Opens every enabled listener that has a handler; rejects if a port cannot be bound. */
   static async open(config: JunctionConfig, handlers: readonly ProtocolHandler[], log: Logger): Promise<Listeners> {
-    const l = new Listeners(log);
+    const l = new Listeners(log, config.limits.connectTimeoutMs, config.limits);
     try {
       await l.openAll(config, handlers);
     } catch (err) {
@@ -95,7 +116,7 @@ export class Listeners {
       const lc = config.listeners[h.protocol];
       if (!lc.enabled) continue;
       const onSocket = (transport: Transport) => (socket: net.Socket) => {
-        h.handleConnection(this.tracked(socketStream(socket, this.log)), {
+        this.handOver(h, socketStream(socket, this.log), `${h.protocol}/${transport}`, {
           protocol: h.protocol,
           transport,
           remoteAddress: socket.remoteAddress ?? '',
@@ -104,13 +125,19 @@ export class Listeners {
       };
       await this.listen(net.createServer(onSocket('tcp')), h.protocol, 'tcp', host, lc.port);
       if (material && lc.tls) {
-        await this.listen(tls.createServer(material, onSocket('tls')), h.protocol, 'tls', host, lc.tlsPort);
+        const server = tls.createServer({ ...material, handshakeTimeout: this.connectTimeoutMs }, onSocket('tls'));
+        this.dropFailedHandshakes(server, h.protocol);
+        await this.listen(server, h.protocol, 'tls', host, lc.tlsPort);
       }
     }
     const wc = config.listeners.websocket;
     if (wc.enabled && handlers.length > 0) {
       if (wc.tls && !material) throw new ConfigError('listeners.websocket.tls needs tls.cert and tls.key');
-      const http = wc.tls && material ? createHttpsServer(material) : createHttpServer();
+      const http = wc.tls && material ? createHttpsServer({ ...material, handshakeTimeout: this.connectTimeoutMs }) : createHttpServer();
+      if (wc.tls) this.dropFailedHandshakes(http as tls.Server, 'websocket');
+      // The upgrade request counts towards the handshake deadline too.
+      http.headersTimeout = this.connectTimeoutMs;
+      http.requestTimeout = this.connectTimeoutMs;
       http.on('request', (_req, res) => {
         res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
         res.end('This port speaks WebSocket: connect with subprotocol mqtt, v12.stomp or amqp.\n');
@@ -144,7 +171,7 @@ export class Listeners {
         ws.close(1002, 'Unsupported subprotocol: use mqtt, v10.stomp, v11.stomp, v12.stomp or amqp');
         return;
       }
-      h.handleConnection(this.tracked(webSocketStream(ws, h.webSocketFraming, this.log)), {
+      this.handOver(h, webSocketStream(ws, h.webSocketFraming, this.log), `websocket/${transport}`, {
         protocol: h.protocol,
         transport,
         remoteAddress: req.socket.remoteAddress ?? '',
@@ -153,6 +180,61 @@ export class Listeners {
       });
     });
     wss.on('error', (err) => this.log.error({ err }, 'websocket server error'));
+  }
+
+  /**
+   * Gives a new connection to its handler: counted against the connection limits (or marked
+   * refused), and closed if its handshake does not complete within the deadline.
+   */
+  private handOver(h: ProtocolHandler, stream: Duplex, listener: string, base: Omit<ConnectionInfo, 'established' | 'refused'>): void {
+    this.tracked(stream);
+    const admitted = this.limits.admit(listener, base.remoteAddress);
+    const refused = admitted.refused;
+    if (refused !== undefined) {
+      this.log.warn(
+        { listener, remote: `${base.remoteAddress}:${base.remotePort}`, reason: refused },
+        'connection refused: over a connection limit',
+      );
+    } else {
+      stream.once('close', () => admitted.release());
+    }
+    let done = false;
+    const deadline = setTimeout(
+      () => {
+        if (done || stream.destroyed) return;
+        this.handshakeTimeouts++;
+        this.log.info(
+          { listener, remote: `${base.remoteAddress}:${base.remotePort}`, timeoutMs: this.connectTimeoutMs },
+          'connection closed: handshake not completed in time (limits.connectTimeoutMs)',
+        );
+        flushCorked(stream);
+        stream.destroy();
+      },
+      refused !== undefined ? Math.min(REFUSED_DEADLINE_MS, this.connectTimeoutMs) : this.connectTimeoutMs,
+    );
+    deadline.unref();
+    stream.once('close', () => clearTimeout(deadline));
+    const info: ConnectionInfo = {
+      ...base,
+      ...(refused !== undefined ? { refused } : {}),
+      established: () => {
+        if (done) return;
+        done = true;
+        clearTimeout(deadline);
+      },
+    };
+    h.handleConnection(stream, info);
+  }
+
+  /** A TLS handshake that failed or timed out: Node reports it but leaves the socket open. */
+  private dropFailedHandshakes(server: tls.Server, protocol: Protocol | 'websocket'): void {
+    server.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) => {
+      this.log.info(
+        { protocol, remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`, reason: err.code ?? err.message },
+        'TLS handshake failed; connection closed',
+      );
+      socket.destroy();
+    });
   }
 
   private tracked(stream: Duplex): Duplex {
