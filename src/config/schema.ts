@@ -38,6 +38,9 @@ export const policySchema = z.strictObject({
   pageWindowMessages: z.number().int().min(1).optional(),
   pageWindowBytes: z.number().int().min(1024).optional(),
   virtualTopicSelector: z.string().optional(),
+  transientMaxMessages: z.number().int().min(0).optional(),
+  transientMaxBytes: z.number().int().min(0).optional(),
+  transientOverflow: z.enum(['block', 'drop-oldest']).optional(),
 });
 
 const destinationPattern = z.string().regex(/^(queue|topic):\/\/.+$/, 'must look like queue://PATTERN or topic://PATTERN');

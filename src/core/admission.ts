@@ -3,7 +3,9 @@
 // fit: refuse it, drop the oldest ready message, or hold the sender until room frees up (refused
 // after blockTimeoutMs). Every refusal and every drop is counted in the queue's stats, and drops are
 // logged once per burst. Under `backlogOnly` (QueuePolicy) the limit bounds only the backlog of an
-// unconsumed queue: a consumed queue that is full holds its publishers back instead.
+// unconsumed queue: a consumed queue that is full holds its publishers back instead. Transient sends
+// (held only in memory) also meet the transient bounds, with their own policy: hold the sender, or
+// drop the oldest transient message.
 import type { Logger } from 'pino';
 import { ClosedError, QueueFullError } from '../shared/errors.ts';
 import type { QueuePolicy } from './policy.ts';
@@ -19,12 +21,16 @@ export interface AdmissionHost {
   readonly readyCount: number;
   readonly consumerCount: number;
   readonly stats: { rejected: number; blocked: number; dropped: number };
-  /** Drops the oldest ready message of the lowest priority; false when nothing can go. */
-  dropOldest(): boolean;
+  /** Of the entries held, those only in memory (see QueuePolicy.transientMaxMessages), and their size. */
+  readonly transientCount: number;
+  readonly transientBytes: number;
+  /** Drops the oldest ready message (transient only, when asked) of the lowest priority; false when none can go. */
+  dropOldest(transientOnly?: boolean): boolean;
 }
 
 interface RoomWaiter {
   size: number;
+  transient: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
   timer: NodeJS.Timeout;
@@ -36,6 +42,8 @@ const DROP_LOG_MS = 10_000;
 export class Admission {
   private reservedCount = 0;
   private reservedBytes = 0;
+  private reservedTransient = 0;
+  private reservedTransientBytes = 0;
   private waiters: RoomWaiter[] = [];
   /** When drops were last logged, and how many have happened since. */
   private dropLoggedAt = Number.NEGATIVE_INFINITY;
@@ -47,10 +55,10 @@ export class Admission {
     private readonly log: Logger,
   ) {}
 
-  /** Reserves room for a message of `size` bytes, applying the overflow policy when it does not fit. */
-  async admit(size: number): Promise<void> {
-    if (this.hasRoom(size)) {
-      this.reserve(size);
+  /** Reserves room for a message of `size` bytes, applying the overflow policies when it does not fit. */
+  async admit(size: number, transient = false): Promise<void> {
+    if (this.fits(size, transient)) {
+      this.reserve(size, transient);
       return;
     }
     const p = this.q.policy;
@@ -58,50 +66,69 @@ export class Admission {
       this.q.stats.rejected++;
       throw new QueueFullError(this.q.name, `message of ${size} bytes exceeds maxBytes ${p.maxBytes}`);
     }
-    switch (p.backlogOnly && this.q.consumerCount > 0 ? 'block' : p.overflow) {
-      case 'reject':
-        this.q.stats.rejected++;
-        throw new QueueFullError(this.q.name, this.limitText());
-      case 'drop-oldest':
-        while (!this.hasRoom(size)) {
-          if (!this.q.dropOldest()) {
-            this.q.stats.rejected++;
-            throw new QueueFullError(
-              this.q.name,
-              `${this.limitText()}; no message can be dropped now (all in flight or still in the store)`,
-            );
-          }
-          this.q.stats.dropped++;
-          this.droppedOne();
+    if (transient && !this.transientRoom(size) && p.transientOverflow === 'drop-oldest') {
+      while (!this.transientRoom(size)) {
+        if (!this.q.dropOldest(true)) {
+          this.q.stats.rejected++;
+          throw new QueueFullError(this.q.name, `${this.transientLimitText()}; no transient message can be dropped now (all in flight)`);
         }
-        this.reserve(size);
-        return;
-      case 'block':
-        await this.waitForRoom(size, p.blockTimeoutMs);
+        this.q.stats.dropped++;
+        this.droppedOne('transient');
+      }
     }
+    if (!this.hasRoom(size)) {
+      switch (p.backlogOnly && this.q.consumerCount > 0 ? 'block' : p.overflow) {
+        case 'reject':
+          this.q.stats.rejected++;
+          throw new QueueFullError(this.q.name, this.limitText());
+        case 'drop-oldest':
+          while (!this.hasRoom(size)) {
+            if (!this.q.dropOldest()) {
+              this.q.stats.rejected++;
+              throw new QueueFullError(
+                this.q.name,
+                `${this.limitText()}; no message can be dropped now (all in flight or still in the store)`,
+              );
+            }
+            this.q.stats.dropped++;
+            this.droppedOne('queue');
+          }
+          break;
+        case 'block':
+          break;
+      }
+    }
+    if (this.fits(size, transient)) {
+      this.reserve(size, transient);
+      return;
+    }
+    await this.waitForRoom(size, transient, p.blockTimeoutMs);
   }
 
   /** A reserved send did not happen: its room is free again. */
-  unreserve(size: number): void {
-    this.reservedCount--;
-    this.reservedBytes -= size;
+  unreserve(size: number, transient: boolean): void {
+    this.settle(size, transient);
     this.wake();
   }
 
   /** A reserved send was accepted: the queue counts it from now on. */
-  settle(size: number): void {
+  settle(size: number, transient: boolean): void {
     this.reservedCount--;
     this.reservedBytes -= size;
+    if (transient) {
+      this.reservedTransient--;
+      this.reservedTransientBytes -= size;
+    }
   }
 
   /** Room freed up (an entry left): held senders that now fit go ahead, in order. */
   wake(): void {
     while (this.waiters.length > 0) {
       const w = this.waiters[0] as RoomWaiter;
-      if (!this.hasRoom(w.size)) return;
+      if (!this.fits(w.size, w.transient)) return;
       this.waiters.shift();
       clearTimeout(w.timer);
-      this.reserve(w.size);
+      this.reserve(w.size, w.transient);
       w.resolve();
     }
   }
@@ -116,6 +143,18 @@ export class Admission {
     this.waiters = [];
   }
 
+  private fits(size: number, transient: boolean): boolean {
+    return this.hasRoom(size) && (!transient || this.transientRoom(size));
+  }
+
+  private transientRoom(size: number): boolean {
+    const p = this.q.policy;
+    return (
+      (p.transientMaxMessages === 0 || this.q.transientCount + this.reservedTransient < p.transientMaxMessages) &&
+      (p.transientMaxBytes === 0 || this.q.transientBytes + this.reservedTransientBytes + size <= p.transientMaxBytes)
+    );
+  }
+
   private hasRoom(size: number): boolean {
     const p = this.q.policy;
     const held = p.backlogOnly ? this.q.readyCount : this.q.count + this.reservedCount;
@@ -123,40 +162,56 @@ export class Admission {
   }
 
   /** Drops are logged when a burst starts, then at most every DROP_LOG_MS with the count since. */
-  private droppedOne(): void {
+  private droppedOne(limit: 'queue' | 'transient'): void {
     this.dropsUnlogged++;
     const now = Date.now();
     if (now - this.dropLoggedAt < DROP_LOG_MS) return;
     this.log.warn(
-      { queue: this.q.name, policy: 'drop-oldest', dropped: this.dropsUnlogged, droppedTotal: this.q.stats.dropped },
-      'queue full: dropping oldest messages (counted in stats.dropped)',
+      { queue: this.q.name, policy: 'drop-oldest', limit, dropped: this.dropsUnlogged, droppedTotal: this.q.stats.dropped },
+      limit === 'queue'
+        ? 'queue full: dropping oldest messages (counted in stats.dropped)'
+        : 'slow consumer: transient messages over the limit, dropping the oldest (counted in stats.dropped)',
     );
     this.dropLoggedAt = now;
     this.dropsUnlogged = 0;
   }
 
-  private reserve(size: number): void {
+  private reserve(size: number, transient: boolean): void {
     this.reservedCount++;
     this.reservedBytes += size;
+    if (transient) {
+      this.reservedTransient++;
+      this.reservedTransientBytes += size;
+    }
   }
 
-  private waitForRoom(size: number, timeoutMs: number): Promise<void> {
+  private waitForRoom(size: number, transient: boolean, timeoutMs: number): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError(`queue ${this.q.name}`));
     this.q.stats.blocked++;
     return new Promise<void>((resolve, reject) => {
       const w: RoomWaiter = {
         size,
+        transient,
         resolve,
         reject,
         timer: setTimeout(() => {
           this.waiters = this.waiters.filter((x) => x !== w);
           this.q.stats.rejected++;
-          reject(new QueueFullError(this.q.name, `still full after waiting ${timeoutMs} ms`));
+          const what = transient && !this.transientRoom(size) ? `${this.transientLimitText()} still reached` : 'still full';
+          reject(new QueueFullError(this.q.name, `${what} after waiting ${timeoutMs} ms`));
         }, timeoutMs),
       };
       w.timer.unref();
       this.waiters.push(w);
     });
+  }
+
+  private transientLimitText(): string {
+    const p = this.q.policy;
+    const parts: string[] = [];
+    if (p.transientMaxMessages > 0) parts.push(`transientMaxMessages ${p.transientMaxMessages}`);
+    if (p.transientMaxBytes > 0) parts.push(`transientMaxBytes ${p.transientMaxBytes}`);
+    return parts.join(', ');
   }
 
   private limitText(): string {

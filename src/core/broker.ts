@@ -67,6 +67,8 @@ export interface QueueInfo {
   ready: number;
   /** Messages only in the store (beyond the queue's memory windows), ready or scheduled. */
   paged: number;
+  /** Messages held only in memory (non-persistent, or in a non-durable subscription). */
+  transient: number;
   inflight: number;
   consumers: number;
   bytes: number;
@@ -459,6 +461,7 @@ function info(q: Queue): QueueInfo {
     messages: q.count,
     ready: q.readyCount,
     paged: q.pagedCount,
+    transient: q.transientCount,
     inflight: q.inflightCount,
     consumers: q.consumerCount,
     bytes: q.bytes,

@@ -37,6 +37,20 @@ export interface PolicySettings {
   pageWindowBytes: number;
   /** Virtual-topic consumer queues only: a selector deciding which topic messages the group gets. */
   virtualTopicSelector: string;
+  /**
+   * Bounds on transient entries, those held only in memory (non-persistent messages, and every
+   * message of a non-durable subscription), which paging cannot move to the store. 0 = no bound.
+   * Undefined: 100 000 messages and 64 MiB for a queue, 10 000 and 16 MiB for a topic subscription.
+   */
+  transientMaxMessages?: number;
+  transientMaxBytes?: number;
+  /**
+   * What a send over those bounds does: wait for room (`block`, refused after blockTimeoutMs), or
+   * make room by dropping the oldest transient message (counted and logged; ActiveMQ's pending
+   * message limit for slow topic subscribers). Undefined: block on a queue, drop-oldest on a topic
+   * subscription, so one slow subscriber never holds back a topic's publishers.
+   */
+  transientOverflow?: 'block' | 'drop-oldest';
 }
 
 export interface PolicyEntry extends Partial<PolicySettings> {
@@ -46,6 +60,9 @@ export interface PolicyEntry extends Partial<PolicySettings> {
 
 /** Concrete rules of one queue. */
 export interface QueuePolicy extends PolicySettings {
+  transientMaxMessages: number;
+  transientMaxBytes: number;
+  transientOverflow: 'block' | 'drop-oldest';
   /** Where dead letters go; null = dropped (counted). */
   deadLetterQueue: string | null;
   /** Where expired messages go; null = dropped (counted). */
@@ -103,10 +120,16 @@ export class PolicyResolver {
         Object.assign(s, stripUndefined(rest));
       }
     }
+    const topic = kind === 'topic';
+    const transient = {
+      transientMaxMessages: s.transientMaxMessages ?? (topic ? 10_000 : 100_000),
+      transientMaxBytes: s.transientMaxBytes ?? (topic ? 16 : 64) * 1024 * 1024,
+      transientOverflow: s.transientOverflow ?? (topic ? 'drop-oldest' : 'block'),
+    } as const;
     const isDeadLetterQueue =
       queueName.startsWith(s.deadLetterPrefix) || queueName === s.sharedDeadLetterQueue || queueName === s.expiryQueue;
     if (isDeadLetterQueue) {
-      return { ...s, maxDeliveries: 0, deadLetterQueue: null, expiryQueueName: null, expires: false };
+      return { ...s, ...transient, maxDeliveries: 0, deadLetterQueue: null, expiryQueueName: null, expires: false };
     }
     let deadLetterQueue: string | null = null;
     if (s.deadLetterStrategy === 'individual') deadLetterQueue = s.deadLetterPrefix + dlqLabel;
@@ -114,7 +137,7 @@ export class PolicyResolver {
     let expiryQueueName: string | null = null;
     if (s.expiredMessages === 'dead-letter') expiryQueueName = deadLetterQueue;
     else if (s.expiredMessages === 'expiry-queue') expiryQueueName = s.expiryQueue;
-    return { ...s, deadLetterQueue, expiryQueueName, expires: true };
+    return { ...s, ...transient, deadLetterQueue, expiryQueueName, expires: true };
   }
 }
 

@@ -107,6 +107,9 @@ export class Queue implements ConsumerHost, TicketIssuer {
   /** Of those, entries waiting for their delivery time (they are not part of the active window). */
   private delayedEntries = 0;
   private delayedSize = 0;
+  /** Of those, entries held only in memory (not durable): the transient bounds count them. */
+  transientCount = 0;
+  transientBytes = 0;
   private ttlEntries = 0;
   private readonly ready = new ReadyEntries<Entry>();
   private readonly delayed: DueQueue<Entry>;
@@ -202,7 +205,7 @@ export class Queue implements ConsumerHost, TicketIssuer {
    */
   async prepare(message: Message): Promise<PublishTicket> {
     const size = messageSize(message);
-    await this.admission.admit(size);
+    await this.admission.admit(size, !(message.persistent && this.durable));
     return this.ticket(message, size, true, undefined);
   }
 
@@ -233,7 +236,7 @@ export class Queue implements ConsumerHost, TicketIssuer {
    */
   commitTicket(t: PublishTicket): void {
     const { message, size, placement } = t;
-    if (t.reserved) this.admission.settle(size);
+    if (t.reserved) this.admission.settle(size, !t.durable);
     if (!this.closed) this.stats.enqueued++;
     if (placement !== 'resident') {
       this.paging.accepted(message, size, placement);
@@ -247,7 +250,7 @@ export class Queue implements ConsumerHost, TicketIssuer {
 
   /** A ticket's abort: the send did not happen; its room and placement are free again. */
   abortTicket(t: PublishTicket): void {
-    if (t.reserved) this.admission.unreserve(t.size);
+    if (t.reserved) this.admission.unreserve(t.size, !t.durable);
     this.paging.unplan(t.placement);
   }
 
@@ -284,6 +287,10 @@ export class Queue implements ConsumerHost, TicketIssuer {
     const size = messageSize(message);
     this.residentCount++;
     this.residentBytes += size;
+    if (!durable) {
+      this.transientCount++;
+      this.transientBytes += size;
+    }
     if (message.expiresAt > 0) this.ttlEntries++;
     return {
       message,
@@ -461,9 +468,9 @@ export class Queue implements ConsumerHost, TicketIssuer {
 
   // ---- settlement -----------------------------------------------------------------------
 
-  /** Drops the oldest ready message of the lowest priority (drop-oldest overflow); false when none can go. */
-  dropOldest(): boolean {
-    const victim = this.ready.takeOldestOfLowest();
+  /** Drops the oldest ready message (transient only, when asked) of the lowest priority; false when none can go. */
+  dropOldest(transientOnly = false): boolean {
+    const victim = this.ready.takeOldestOfLowest(transientOnly ? isTransient : undefined);
     if (victim) this.finish(victim);
     return victim !== undefined;
   }
@@ -529,6 +536,10 @@ export class Queue implements ConsumerHost, TicketIssuer {
     e.status = 'gone';
     this.residentCount--;
     this.residentBytes -= e.size;
+    if (!e.durable) {
+      this.transientCount--;
+      this.transientBytes -= e.size;
+    }
     if (e.message.expiresAt > 0) this.ttlEntries--;
     if (e.durable) this.writer.write({ type: 'remove', queue: this.name, messageId: e.message.id });
     this.admission.wake();
@@ -618,6 +629,10 @@ export class Queue implements ConsumerHost, TicketIssuer {
     this.admission.close();
     for (const c of this.consumers.splice(0)) c.endedByBroker(reason);
   }
+}
+
+function isTransient(e: Entry): boolean {
+  return !e.durable;
 }
 
 function browsed(e: Entry): BrowsedMessage {

@@ -1,8 +1,11 @@
 // The ready entries of a queue, in dispatch order: one Lane per priority level, highest priority
 // first, and sequence order within a level. An entry gets its sequence number when it first becomes
 // ready; one that comes back (released, redelivered, its delay over) regains its old place.
-import { Lane, STOP, TAKE, type Verdict } from '../shared/lane.ts';
+import { Lane, SKIP, STOP, TAKE, type Verdict } from '../shared/lane.ts';
 import { MAX_PRIORITY } from './message.ts';
+
+/** Entries one search for a victim looks at per priority level. */
+const SCAN_BUDGET = 10_000;
 
 export interface Orderable {
   readonly message: { readonly priority: number };
@@ -63,14 +66,18 @@ export class ReadyEntries<E extends Orderable> {
     return seen;
   }
 
-  /** Takes out the oldest entry of the lowest priority level that has one. */
-  takeOldestOfLowest(): E | undefined {
+  /**
+   * Takes out the oldest entry of the lowest priority level that has one (that `match` accepts,
+   * looking at no more than `budget` entries per level).
+   */
+  takeOldestOfLowest(match?: (e: E) => boolean, budget = SCAN_BUDGET): E | undefined {
     for (const lane of this.lanes) {
       let first: E | undefined;
       lane.scan((e) => {
+        if (match && !match(e)) return SKIP;
         first = e;
         return (TAKE | STOP) as Verdict;
-      });
+      }, budget);
       if (first) return first;
     }
     return undefined;

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/core/broker.ts';
 import { queue, topic } from '../../src/core/destination.ts';
 import { QueueFullError } from '../../src/shared/errors.ts';
-import { Inbox, ctx, msgTo, startBroker } from '../helpers/core.ts';
+import type { Consumer } from '../../src/core/consumer.ts';
+import { Inbox, ctx, msgTo, startBroker, text } from '../helpers/core.ts';
 
 let broker: Broker;
 afterEach(async () => {
@@ -122,5 +123,71 @@ describe('queue limits', () => {
     expect(q.stats.dropped).toBe(19_000);
     // 20,000 x 10 KB (200 MB) went through; the queue holds about 10 MB of it.
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(120 * 1024 * 1024);
+  });
+});
+
+describe('transient limits (slow consumers)', () => {
+  it('a topic subscriber that falls behind loses its oldest non-persistent messages, counted; the publisher never waits', async () => {
+    broker = await startBroker({ policies: [{ match: 'topic://ticks', transientMaxMessages: 100 }] });
+    const slow = new Inbox();
+    const held = await broker.subscribe({ destination: topic('ticks'), prefetch: 10, onMessage: slow.onMessage }, ctx);
+    // A subscriber that keeps up (it settles each delivery as it arrives).
+    const fast: string[] = [];
+    const ref: { c?: Consumer } = {};
+    ref.c = await broker.subscribe(
+      {
+        destination: topic('ticks'),
+        prefetch: 10,
+        onMessage: (d) => {
+          fast.push(text(d));
+          ref.c?.ack(d.tag);
+        },
+      },
+      ctx,
+    );
+    for (let i = 0; i < 1000; i++) await broker.publish(msgTo('topic://ticks', `t${i}`), ctx);
+    expect(fast).toHaveLength(1000);
+    const q = broker.listQueues().find((x) => x.inflight === 10)!;
+    expect(q).toMatchObject({ transient: 100, stats: { dropped: 900 } });
+    // The slow one holds t0..t9; of the rest, the newest 90 are left.
+    for (const d of slow.items.slice(0, 10)) held.ack(d.tag);
+    expect(slow.texts).toEqual([...Array.from({ length: 10 }, (_, i) => `t${i}`), ...Array.from({ length: 10 }, (_, i) => `t${910 + i}`)]);
+  });
+
+  it('persistent messages of a durable subscription are not transient: they page to the store instead of being dropped', async () => {
+    broker = await startBroker({ policies: [{ match: 'topic://audit', transientMaxMessages: 10 }] });
+    const sub = await broker.subscribe(
+      { destination: topic('audit'), durable: { clientId: 'c', name: 'n' }, prefetch: 0, onMessage: () => {} },
+      ctx,
+    );
+    for (let i = 0; i < 50; i++) await broker.publish(msgTo('topic://audit', `a${i}`, { persistent: true }), ctx);
+    const q = broker.listQueues().find((x) => x.durable && x.label.includes('audit'))!;
+    expect(q).toMatchObject({ messages: 50, transient: 0, stats: { dropped: 0 } });
+    sub.close();
+  });
+
+  it('on a queue the default is to hold the publisher until the consumer makes room', async () => {
+    broker = await startBroker({ policies: [{ match: 'queue://work', transientMaxMessages: 5, blockTimeoutMs: 200 }] });
+    for (let i = 0; i < 5; i++) await broker.publish(msgTo('work', `w${i}`), ctx);
+    await expect(broker.publish(msgTo('work', 'late'), ctx)).rejects.toThrow(
+      /transientMaxMessages 5, .* still reached after waiting 200 ms/,
+    );
+    // Persistent messages are not bounded by it: they page out to the store.
+    await broker.publish(msgTo('work', 'kept', { persistent: true }), ctx);
+    const blocked = broker.publish(msgTo('work', 'w5'), ctx);
+    const inbox = new Inbox();
+    const c = await broker.subscribe({ destination: queue('work'), prefetch: 1, onMessage: inbox.onMessage }, ctx);
+    c.ack(inbox.items[0]!.tag);
+    await blocked;
+    expect(broker.getQueue('work')).toMatchObject({ transient: 5, stats: { dropped: 0, blocked: 2 } });
+  });
+
+  it('memory is given back when the slow subscriber leaves', async () => {
+    broker = await startBroker();
+    const c = await broker.subscribe({ destination: topic('bulk'), prefetch: 1, onMessage: () => {} }, ctx);
+    for (let i = 0; i < 500; i++) await broker.publish(msgTo('topic://bulk', 'x'.repeat(1000)), ctx);
+    expect(broker.listQueues().reduce((n, q) => n + q.transient, 0)).toBe(500);
+    c.close();
+    expect(broker.listQueues().reduce((n, q) => n + q.transient, 0)).toBe(0);
   });
 });
