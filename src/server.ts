@@ -7,6 +7,7 @@ import type { AdapterFactory } from '../adapters/adapter.ts';
 import { ADAPTERS } from '../adapters/index.ts';
 import type { JunctionConfig } from './config/schema.ts';
 import { Broker } from './core/broker.ts';
+import { MemoryGuard, parseWatermark } from './core/memory-guard.ts';
 import { PolicyResolver, DEFAULT_POLICY, type PolicySettings } from './core/policy.ts';
 import { FencedError } from './shared/errors.ts';
 import type { ProtocolHandler } from './net/connection.ts';
@@ -70,6 +71,7 @@ export class JunctionServer {
       virtualTopics: d.virtualTopics,
       expirySweepMs: d.expirySweepMs,
       dedupMaxEntries: d.dedupMaxEntries,
+      memory: new MemoryGuard(parseWatermark(config.limits.memoryHighWatermark), log),
       onStoreError: (err) => {
         const server = self.server;
         if (err instanceof FencedError && server) {
@@ -116,6 +118,7 @@ export class JunctionServer {
         listeners: listeners.addresses.map((a) => `${a.protocol}/${a.transport} ${a.host}:${a.port}`),
         admin: server.admin ? `http ${config.admin.host}:${boundPort(server.admin)}` : 'off',
         adapters: handlers.map((h) => h.protocol),
+        memoryHighWatermark: broker.memory?.watermark,
       },
       handlers.length === 0 ? 'broker running with no protocol adapters installed' : 'broker running',
     );

@@ -20,6 +20,7 @@ import { Queue, type QueueInit, type QueueStats } from './queue.ts';
 import { RetainedMessages } from './retained.ts';
 import { Router, virtualTopicOf, type Route } from './router.ts';
 import { compileOptionalSelector } from './selector/index.ts';
+import type { MemoryGuard } from './memory-guard.ts';
 import { recover } from './recovery.ts';
 import { StoreWriter } from './store-writer.ts';
 import { Subscriptions, type SubscribeRequest } from './subscriptions.ts';
@@ -39,6 +40,8 @@ export interface BrokerOptions {
   now?: () => number;
   /** Called when a store write fails; a FencedError means this broker lost the lock. */
   onStoreError?: (err: unknown) => void;
+  /** Holds publishes back while memory is above the high watermark. */
+  memory?: MemoryGuard;
 }
 
 export interface PublishResult {
@@ -96,6 +99,7 @@ export class Broker {
   private readonly configuredQueues: readonly string[];
   private readonly expirySweepMs: number;
   private sweepTimer: NodeJS.Timeout | undefined;
+  readonly memory: MemoryGuard | undefined;
   private state: 'new' | 'running' | 'closed' = 'new';
 
   constructor(opts: BrokerOptions) {
@@ -109,6 +113,8 @@ export class Broker {
     this.configuredQueues = opts.queues ?? [];
     this.expirySweepMs = opts.expirySweepMs ?? 5000;
     this.dedup = new DedupWindow(opts.dedupMaxEntries);
+    this.memory = opts.memory;
+    this.memory?.track(() => this.memoryBytes());
     const onStoreError = opts.onStoreError;
     this.writer = new StoreWriter(
       this.store,
@@ -156,6 +162,7 @@ export class Broker {
     for (const name of this.configuredQueues) if (!this.queues.has(name)) this.createQueue(validateName(name, false), true);
     await this.writer.flush();
     this.state = 'running';
+    this.memory?.start();
     if (this.expirySweepMs > 0) {
       this.sweepTimer = setInterval(() => this.sweep(), this.expirySweepMs);
       this.sweepTimer.unref();
@@ -171,6 +178,7 @@ export class Broker {
     if (this.state === 'closed') return;
     this.state = 'closed';
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.memory?.stop();
     for (const q of this.queues.values()) q.close('broker shutting down');
     await this.writer.flush(true);
     await this.store.close();
@@ -260,6 +268,13 @@ export class Broker {
     if (q.durable) this.writer.write({ type: 'deleteQueue', queue: q.name });
   }
 
+  /** Message bytes held in memory across all queues (paged-out ones excluded). */
+  memoryBytes(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.memoryBytes;
+    return n;
+  }
+
   getQueue(name: string): QueueInfo | undefined {
     const q = this.queues.get(name);
     return q && info(q);
@@ -273,6 +288,11 @@ export class Broker {
 
   async publish(input: MessageInput, ctx: ClientContext, opts: PublishOptions = {}): Promise<PublishResult> {
     this.assertRunning();
+    const memory = this.memory?.wait();
+    if (memory) {
+      await memory;
+      this.assertRunning();
+    }
     const now = this.now();
     const message = createMessage(input, ctx.principal?.username, now);
     const dest = message.destination;

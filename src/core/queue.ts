@@ -155,6 +155,11 @@ export class Queue implements ConsumerHost, TicketIssuer {
     return this.residentBytes + this.paging.bytes + this.paging.scheduledBytes;
   }
 
+  /** Size of the entries in memory (ready, delayed and in flight). */
+  get memoryBytes(): number {
+    return this.residentBytes;
+  }
+
   /** Of those, entries only in the store (beyond the memory windows), ready or scheduled. */
   get pagedCount(): number {
     return this.paging.count + this.paging.scheduledCount;

@@ -1,0 +1,177 @@
+// The broker-wide memory guard (limits.memoryHighWatermark, RabbitMQ's memory alarm): the process's
+// resident set, buffers included, is sampled a few times a second; at or above the watermark every
+// publish waits (adapters then stop reading publishers' sockets, hold acknowledgements and AMQP
+// credit) until memory falls again. The alarm is logged once when raised and once when cleared.
+// Freed memory is not always returned to the system (the allocator keeps it for reuse), so the
+// alarm also clears when what the process holds live (V8 heap plus buffers) is down to half the
+// watermark: the resident set then grows again only once live memory outgrows what the allocator
+// kept. What consumers free is garbage until V8 collects it, which it may not do while publishers
+// are held and little else allocates; so once the broker's own count of message bytes in memory has
+// halved since the alarm, the guard asks V8 for a collection (at most once a second), exposing its
+// `gc` through the documented --expose-gc flag, then measures again. Where that is unavailable the
+// halved count alone clears the alarm.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { totalmem } from 'node:os';
+import type { Logger } from 'pino';
+import { ConfigError } from '../shared/errors.ts';
+
+/** The resident set is read this often (a cheap call); the heap only when that is over the watermark. */
+const SAMPLE_MS = 50;
+/** The alarm clears when the resident set is below this share of the watermark. */
+const CLEAR_RSS = 0.9;
+/** Or when live memory is below this share of it. */
+const CLEAR_LIVE = 0.5;
+/** Or when the broker's messages in memory are below this share of what they were at the alarm. */
+const CLEAR_HELD = 0.5;
+/** Collections the guard asks for are at least this far apart. */
+const GC_EVERY_MS = 1000;
+
+/** V8's full collection, exposed once for this process; undefined where the flag cannot be set. */
+function exposeGc(): (() => void) | undefined {
+  const existing = (globalThis as { gc?: () => void }).gc;
+  if (existing) return existing;
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  }
+}
+
+const UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** The memory a fraction of the watermark refers to: the container's limit when set, else the machine's. */
+export function availableMemory(): number {
+  const machine = totalmem();
+  const constrained = process.constrainedMemory?.() ?? 0;
+  return constrained > 0 && constrained < machine ? constrained : machine;
+}
+
+/** The watermark in bytes: a fraction (0 < x <= 1) of available memory, a byte count, or a size such as "512MiB". */
+export function parseWatermark(v: number | string, available = availableMemory()): number {
+  if (typeof v === 'number') return v <= 1 ? Math.floor(v * available) : Math.floor(v);
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(v.trim());
+  const unit = UNITS[(m?.[2] || 'b').toLowerCase()];
+  if (!m || unit === undefined) throw new ConfigError(`limits.memoryHighWatermark "${v}" is not a size such as 512MiB or 2GB`);
+  return Math.floor(Number(m[1]) * unit);
+}
+
+export interface MemorySample {
+  rss: number;
+  /** V8 heap in use plus buffers and other memory outside it. */
+  live: number;
+}
+
+/** Message bytes the broker holds in memory (its own accounting, independent of garbage collection). */
+export type HeldBytes = () => number;
+
+/** The resident set alone (cheap), or with live memory (reads heap statistics). */
+function sampleProcess(withLive: boolean): MemorySample {
+  if (!withLive) return { rss: process.memoryUsage.rss(), live: 0 };
+  const u = process.memoryUsage();
+  return { rss: u.rss, live: u.heapUsed + u.external };
+}
+
+export class MemoryGuard {
+  private alarmed = false;
+  private alarmedAt = 0;
+  /** Message bytes held in memory when the alarm was raised. */
+  private heldAtAlarm = 0;
+  private heldBytes: HeldBytes = () => 0;
+  private gc: (() => void) | undefined | null = null;
+  private gcAt = 0;
+  private waiters: Array<() => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** Publishes that had to wait for memory, and how many times the alarm was raised. */
+  held = 0;
+  alarms = 0;
+
+  constructor(
+    readonly watermark: number,
+    private readonly log: Logger,
+    private readonly sample: (withLive: boolean) => MemorySample = sampleProcess,
+  ) {}
+
+  /** Where the guard learns how much message data the broker holds (the broker tells it). */
+  track(heldBytes: HeldBytes): void {
+    this.heldBytes = heldBytes;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.check(), SAMPLE_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.release();
+  }
+
+  get alarm(): boolean {
+    return this.alarmed;
+  }
+
+  /** Resolves at once below the watermark; above it, once memory has fallen. */
+  wait(): Promise<void> | undefined {
+    if (!this.alarmed) return undefined;
+    this.held++;
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Takes a sample and raises or clears the alarm. */
+  check(): void {
+    let s = this.sample(false);
+    if (!this.alarmed && s.rss < this.watermark) return;
+    s = this.sample(true);
+    if (!this.alarmed) {
+      if (s.rss >= this.watermark && s.live >= this.watermark * CLEAR_LIVE) {
+        this.alarmed = true;
+        this.alarmedAt = Date.now();
+        this.heldAtAlarm = this.heldBytes();
+        this.alarms++;
+        this.log.warn(
+          { rss: s.rss, live: s.live, messageBytes: this.heldAtAlarm, watermark: this.watermark },
+          'memory high watermark reached: holding every publisher back until memory falls (limits.memoryHighWatermark)',
+        );
+      }
+      return;
+    }
+    const messageBytes = this.heldBytes();
+    let clear = s.rss < this.watermark * CLEAR_RSS || s.live < this.watermark * CLEAR_LIVE;
+    if (!clear && messageBytes < this.heldAtAlarm * CLEAR_HELD) {
+      if (this.gc === null) this.gc = exposeGc();
+      if (this.gc === undefined) clear = true;
+      else if (Date.now() - this.gcAt >= GC_EVERY_MS) {
+        this.gcAt = Date.now();
+        this.gc();
+        s = this.sample(true);
+        clear = s.rss < this.watermark * CLEAR_RSS || s.live < this.watermark * CLEAR_LIVE;
+      }
+    }
+    if (clear) {
+      this.log.info(
+        { rss: s.rss, live: s.live, messageBytes, watermark: this.watermark, heldMs: Date.now() - this.alarmedAt, held: this.held },
+        'memory below the high watermark again: publishers resume',
+      );
+      this.release();
+    }
+  }
+
+  private release(): void {
+    this.alarmed = false;
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
