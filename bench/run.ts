@@ -6,6 +6,7 @@ import { runBacklogScenario } from './scenarios/backlog.ts';
 import { runCoreScenario } from './scenarios/core.ts';
 import { runMqttScenario } from './scenarios/mqtt.ts';
 import { runMqttIdleScenario } from './scenarios/mqtt-idle.ts';
+import { runSoakScenario } from './scenarios/soak.ts';
 import { runStompScenario } from './scenarios/stomp.ts';
 
 const program = new Command().name('bench').description('Junction load scenarios (one JSON line per run)');
@@ -71,6 +72,19 @@ program
     };
     if (o.junctionPort) scenario.junctionPort = Number(o.junctionPort);
     process.stdout.write(`${JSON.stringify(await runMqttScenario(scenario))}\n`);
+  });
+
+program
+  .command('soak')
+  .description(
+    'mixed MQTT/STOMP/AMQP traffic with a slow consumer and a runaway producer: RSS over time, acknowledged, delivered, dropped, lost',
+  )
+  .option('--seconds <n>', 'duration of the traffic', '600')
+  .option('--watermark <size>', "the broker's limits.memoryHighWatermark", '0.4')
+  .option('--mqtt-rate <n>', 'MQTT QoS 1 messages per second', '2000')
+  .action(async (o: Record<string, string>) => {
+    const result = await runSoakScenario({ seconds: Number(o.seconds), watermark: o.watermark as string, mqttRate: Number(o.mqttRate) });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   });
 
 program

@@ -7,14 +7,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
+type BenchProtocol = 'stomp' | 'amqp' | 'mqtt';
+
+/**
+ * Starts a broker with `protocol` (and `more` protocols) listening; `port` is the first one's,
+ * `ports` all of them; `onLine` sees each log line; `extra` adds configuration lines.
+ */
 export async function startJunctionProcess(
   store: 'embedded' | 'memory',
-  protocol: 'stomp' | 'amqp' | 'mqtt',
-): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
+  protocol: BenchProtocol,
+  opts: { more?: BenchProtocol[]; extra?: string[]; onLine?: (line: string) => void } = {},
+): Promise<{ port: number; ports: Record<BenchProtocol, number>; pid: number; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
   const config = join(dir, 'junction.yaml');
   const listeners = { mqtt: '{ enabled: false }', amqp: '{ enabled: false }', stomp: '{ enabled: false }' };
-  listeners[protocol] = '{ port: 0, tls: false }';
+  const all = [protocol, ...(opts.more ?? [])];
+  for (const p of all) listeners[p] = '{ port: 0, tls: false }';
   writeFileSync(
     config,
     [
@@ -23,25 +31,32 @@ export async function startJunctionProcess(
       `store: { type: ${store}, embedded: { dataDir: ${join(dir, 'redis')} } }`,
       `listeners: { host: 127.0.0.1, mqtt: ${listeners.mqtt}, amqp: ${listeners.amqp}, stomp: ${listeners.stomp},` +
         ' websocket: { enabled: false } }',
+      ...(opts.extra ?? []),
     ].join('\n'),
   );
   const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/junction.js'), 'start', '--config', config], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
+  const ports = await new Promise<Record<BenchProtocol, number>>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('junction did not start')), 30_000);
-    const pattern = new RegExp(`"${protocol}/tcp 127\\.0\\.0\\.1:(\\d+)"`);
+    const found: Partial<Record<BenchProtocol, number>> = {};
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = pattern.exec(line);
-      if (m) {
+      opts.onLine?.(line);
+      for (const p of all) {
+        const m = new RegExp(`"${p}/tcp 127\\.0\\.0\\.1:(\\d+)"`).exec(line);
+        if (m) found[p] = Number(m[1]);
+      }
+      if (all.every((p) => found[p] !== undefined)) {
         clearTimeout(t);
-        resolve(Number(m[1]));
+        resolve(found as Record<BenchProtocol, number>);
       }
     });
   });
+  const port = ports[protocol];
   child.stdout!.resume();
   return {
     port,
+    ports,
     pid: child.pid ?? 0,
     stop: async () => {
       const exited = once(child, 'exit');
