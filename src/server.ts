@@ -141,6 +141,8 @@ export class JunctionServer {
     this.stopping ??= (async () => {
       this.log.info({ reason }, 'broker stopping: no longer accepting connections');
       if (reason === 'fenced') this.role = 'standby';
+      // Publishes held by the memory alarm (an MQTT will at a disconnect, say) must not hold up the stop.
+      this.broker.memory?.stop();
       await this.listeners.close();
       await closeHandlers(this.handlers, this.log);
       await this.broker.close();
