@@ -21,7 +21,7 @@ export interface AdmissionHost {
   readonly readyCount: number;
   readonly consumerCount: number;
   readonly stats: { rejected: number; blocked: number; dropped: number };
-  /** Of the entries held, those only in memory (see QueuePolicy.transientMaxMessages), and their size. */
+  /** Of the entries held, those only in memory and not in flight (QueuePolicy.transientMaxMessages), and their size. */
   readonly transientCount: number;
   readonly transientBytes: number;
   /** Drops the oldest ready message (transient only, when asked) of the lowest priority; false when none can go. */
@@ -30,7 +30,10 @@ export interface AdmissionHost {
 
 interface RoomWaiter {
   size: number;
+  /** The send is transient (its reservation counts as such). */
   transient: boolean;
+  /** It waits for room under the transient bounds too. */
+  boundedTransient: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
   timer: NodeJS.Timeout;
@@ -66,16 +69,9 @@ export class Admission {
       this.q.stats.rejected++;
       throw new QueueFullError(this.q.name, `message of ${size} bytes exceeds maxBytes ${p.maxBytes}`);
     }
-    if (transient && !this.transientRoom(size) && p.transientOverflow === 'drop-oldest') {
-      while (!this.transientRoom(size)) {
-        if (!this.q.dropOldest(true)) {
-          this.q.stats.rejected++;
-          throw new QueueFullError(this.q.name, `${this.transientLimitText()}; no transient message can be dropped now (all in flight)`);
-        }
-        this.q.stats.dropped++;
-        this.droppedOne('transient');
-      }
-    }
+    // Under drop-oldest the transient bounds are kept as sends land (trimTransient), not here: sends
+    // admitted together would otherwise all count against room that only the first of them has.
+    const transientDecided = transient && p.transientOverflow === 'drop-oldest';
     if (!this.hasRoom(size)) {
       switch (p.backlogOnly && this.q.consumerCount > 0 ? 'block' : p.overflow) {
         case 'reject':
@@ -98,11 +94,31 @@ export class Admission {
           break;
       }
     }
-    if (this.fits(size, transient)) {
+    if (this.fits(size, transient && !transientDecided)) {
       this.reserve(size, transient);
       return;
     }
-    await this.waitForRoom(size, transient, p.blockTimeoutMs);
+    await this.waitForRoom(size, transient && !transientDecided, p.blockTimeoutMs, transient);
+  }
+
+  /** A transient send landed: under drop-oldest, the oldest waiting transient messages go until the bounds hold. */
+  trimTransient(): void {
+    const p = this.q.policy;
+    if (p.transientOverflow !== 'drop-oldest') return;
+    while (
+      (p.transientMaxMessages > 0 && this.q.transientCount > p.transientMaxMessages) ||
+      (p.transientMaxBytes > 0 && this.q.transientBytes > p.transientMaxBytes)
+    ) {
+      if (!this.dropTransient()) return;
+    }
+  }
+
+  /** Drops the oldest waiting transient message, counted; false when none waits (all delayed). */
+  private dropTransient(): boolean {
+    if (!this.q.dropOldest(true)) return false;
+    this.q.stats.dropped++;
+    this.droppedOne('transient');
+    return true;
   }
 
   /** A reserved send did not happen: its room is free again. */
@@ -125,7 +141,7 @@ export class Admission {
   wake(): void {
     while (this.waiters.length > 0) {
       const w = this.waiters[0] as RoomWaiter;
-      if (!this.fits(w.size, w.transient)) return;
+      if (!this.fits(w.size, w.boundedTransient)) return;
       this.waiters.shift();
       clearTimeout(w.timer);
       this.reserve(w.size, w.transient);
@@ -185,19 +201,20 @@ export class Admission {
     }
   }
 
-  private waitForRoom(size: number, transient: boolean, timeoutMs: number): Promise<void> {
+  private waitForRoom(size: number, boundedTransient: boolean, timeoutMs: number, transient: boolean): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError(`queue ${this.q.name}`));
     this.q.stats.blocked++;
     return new Promise<void>((resolve, reject) => {
       const w: RoomWaiter = {
         size,
         transient,
+        boundedTransient,
         resolve,
         reject,
         timer: setTimeout(() => {
           this.waiters = this.waiters.filter((x) => x !== w);
           this.q.stats.rejected++;
-          const what = transient && !this.transientRoom(size) ? `${this.transientLimitText()} still reached` : 'still full';
+          const what = boundedTransient && !this.transientRoom(size) ? `${this.transientLimitText()} still reached` : 'still full';
           reject(new QueueFullError(this.q.name, `${what} after waiting ${timeoutMs} ms`));
         }, timeoutMs),
       };

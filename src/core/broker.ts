@@ -70,7 +70,7 @@ export interface QueueInfo {
   ready: number;
   /** Messages only in the store (beyond the queue's memory windows), ready or scheduled. */
   paged: number;
-  /** Messages held only in memory (non-persistent, or in a non-durable subscription). */
+  /** Messages held only in memory (non-persistent, or in a non-durable subscription), not in flight. */
   transient: number;
   inflight: number;
   consumers: number;

@@ -38,8 +38,9 @@ export interface PolicySettings {
   /** Virtual-topic consumer queues only: a selector deciding which topic messages the group gets. */
   virtualTopicSelector: string;
   /**
-   * Bounds on transient entries, those held only in memory (non-persistent messages, and every
-   * message of a non-durable subscription), which paging cannot move to the store. 0 = no bound.
+   * Bounds on transient entries waiting for a consumer (not in flight): those held only in memory
+   * (non-persistent messages, and every message of a non-durable subscription), which paging
+   * cannot move to the store (ActiveMQ's pending message limit). 0 = no bound.
    * Undefined: 100 000 messages and 64 MiB for a queue, 10 000 and 16 MiB for a topic subscription.
    */
   transientMaxMessages?: number;

@@ -107,7 +107,10 @@ export class Queue implements ConsumerHost, TicketIssuer {
   /** Of those, entries waiting for their delivery time (they are not part of the active window). */
   private delayedEntries = 0;
   private delayedSize = 0;
-  /** Of those, entries held only in memory (not durable): the transient bounds count them. */
+  /**
+   * Of those, entries held only in memory (not durable) and waiting, not in flight: the transient
+   * bounds count them (in-flight ones are bounded by consumers' prefetch).
+   */
   transientCount = 0;
   transientBytes = 0;
   private ttlEntries = 0;
@@ -250,6 +253,7 @@ export class Queue implements ConsumerHost, TicketIssuer {
     if (this.closed) return;
     const e = this.newEntry(message, t.durable, 0, t.annotations);
     this.place(e, message.deliverAt);
+    if (!t.durable) this.admission.trimTransient();
     this.dispatch();
   }
 
@@ -392,8 +396,8 @@ export class Queue implements ConsumerHost, TicketIssuer {
       this.dispatching = false;
     }
     this.paging.maybePageIn();
-    // Deliveries free room where only ready messages count (backlogOnly).
-    if (this.policy.backlogOnly) this.admission.wake();
+    // Deliveries free room where only waiting messages count (backlogOnly, the transient bounds).
+    this.admission.wake();
   }
 
   private eligible(): Consumer[] {
@@ -450,6 +454,7 @@ export class Queue implements ConsumerHost, TicketIssuer {
   }
 
   private markInflight(e: Entry, c: Consumer, now: number): Delivery {
+    if (!e.durable) this.transient(e, -1);
     e.status = 'inflight';
     const tag = c.nextTag++;
     e.tag = tag;
@@ -527,6 +532,7 @@ export class Queue implements ConsumerHost, TicketIssuer {
     }
     const wait = failed && delay ? redeliveryDelay(this.policy, e.deliveryCount) : 0;
     if (e.durable) this.persistState(e, false, wait > 0 ? this.now() + wait : 0);
+    else this.transient(e, 1);
     this.place(e, wait > 0 ? this.now() + wait : 0);
   }
 
@@ -536,15 +542,17 @@ export class Queue implements ConsumerHost, TicketIssuer {
     this.writer.write({ type: 'update', queue: this.name, messageId: e.message.id, state });
   }
 
+  private transient(e: Entry, sign: 1 | -1): void {
+    this.transientCount += sign;
+    this.transientBytes += sign * e.size;
+  }
+
   /** The entry leaves this queue for good. */
   private finish(e: Entry): void {
+    if (!e.durable && e.status !== 'inflight') this.transient(e, -1);
     e.status = 'gone';
     this.residentCount--;
     this.residentBytes -= e.size;
-    if (!e.durable) {
-      this.transientCount--;
-      this.transientBytes -= e.size;
-    }
     if (e.message.expiresAt > 0) this.ttlEntries--;
     if (e.durable) this.writer.write({ type: 'remove', queue: this.name, messageId: e.message.id });
     this.admission.wake();

@@ -12,7 +12,7 @@
 // meanwhile and their callers retry. The backlog stays bounded by what the broker holds in memory:
 // an update superseded by a later update or removal of the same entry is dropped from it.
 import type { Logger } from 'pino';
-import { FencedError, StoreUnavailableError } from '../shared/errors.ts';
+import { StoreUnavailableError } from '../shared/errors.ts';
 import type { Promoted, QueuePage, StoredEntry, Store, StoreOp } from '../store/store.ts';
 
 interface Waiter {
