@@ -354,7 +354,7 @@ export class StoreWriter {
     this.lastFailure = undefined;
     this.retryMs = RETRY_FIRST_MS;
     this.compactedTo = 0;
-    this.log?.info({ written: this.retried }, 'store available again: held writes are in');
+    this.log?.info({ writtenLateTotal: this.retried }, 'store available again: held writes are in');
     if (this.pending.length > 0) this.schedule();
   }
 }

@@ -26,6 +26,7 @@ import { ConnectionLimits } from './connection-limits.ts';
 
 /** A refused connection gets at most this long to send the handshake its refusal answers. */
 const REFUSED_DEADLINE_MS = 5000;
+const REFUSAL_LOG_MS = 10_000;
 
 export type { ConnectionInfo, Protocol, ProtocolHandler, Transport } from './connection.ts';
 
@@ -79,6 +80,9 @@ export class Listeners {
   readonly limits: ConnectionLimits;
   /** Connections closed because their handshake did not complete in time. */
   handshakeTimeouts = 0;
+  /** Refusals are logged when a burst starts, then at most every REFUSAL_LOG_MS with the count since. */
+  private refusedLoggedAt = Number.NEGATIVE_INFINITY;
+  private refusedUnlogged = 0;
 
   private constructor(
     private readonly log: Logger,
@@ -133,7 +137,12 @@ export class Listeners {
     const wc = config.listeners.websocket;
     if (wc.enabled && handlers.length > 0) {
       if (wc.tls && !material) throw new ConfigError('listeners.websocket.tls needs tls.cert and tls.key');
-      const http = wc.tls && material ? createHttpsServer({ ...material, handshakeTimeout: this.connectTimeoutMs }) : createHttpServer();
+      // Node checks request deadlines on an interval (30 s by default): once a second here.
+      const checking = { connectionsCheckingInterval: Math.min(1000, this.connectTimeoutMs) };
+      const http =
+        wc.tls && material
+          ? createHttpsServer({ ...material, ...checking, handshakeTimeout: this.connectTimeoutMs })
+          : createHttpServer(checking);
       if (wc.tls) this.dropFailedHandshakes(http as tls.Server, 'websocket');
       // The upgrade request counts towards the handshake deadline too.
       http.headersTimeout = this.connectTimeoutMs;
@@ -191,10 +200,16 @@ export class Listeners {
     const admitted = this.limits.admit(listener, base.remoteAddress);
     const refused = admitted.refused;
     if (refused !== undefined) {
-      this.log.warn(
-        { listener, remote: `${base.remoteAddress}:${base.remotePort}`, reason: refused },
-        'connection refused: over a connection limit',
-      );
+      this.refusedUnlogged++;
+      const now = Date.now();
+      if (now - this.refusedLoggedAt >= REFUSAL_LOG_MS) {
+        this.log.warn(
+          { listener, remote: `${base.remoteAddress}:${base.remotePort}`, reason: refused, refused: this.refusedUnlogged },
+          'connection refused: over a connection limit',
+        );
+        this.refusedLoggedAt = now;
+        this.refusedUnlogged = 0;
+      }
     } else {
       stream.once('close', () => admitted.release());
     }

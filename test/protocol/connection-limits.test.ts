@@ -77,6 +77,7 @@ describe('limits.connectTimeoutMs', () => {
       await tcp(port('amqp', 'tcp'), Buffer.from('AMQP\x03\x01\x00\x00', 'binary')), // SASL header, then nothing
       await tcp(port('amqp', 'tcp')),
       await tcp(port('stomp', 'tls')), // no TLS ClientHello
+      await tcp(s.listeners.port('websocket', 'ws')!, 'GET / HTTP/1.1\r\nHost: localhost\r\n'), // an upgrade request never finished
     ];
     const secure = tls.connect({ port: port('mqtt', 'tls'), host: '127.0.0.1', ca: cert.cert, servername: 'localhost' });
     secure.on('error', () => {});
@@ -91,7 +92,7 @@ describe('limits.connectTimeoutMs', () => {
     const stomp = await RawStomp.connect(port('stomp', 'tcp'));
     cleanups.push(() => stomp.close());
 
-    const names = ['stomp', 'stomp half CONNECT', 'mqtt', 'amqp SASL header', 'amqp', 'stomp tls', 'mqtt tls'];
+    const names = ['stomp', 'stomp half CONNECT', 'mqtt', 'amqp SASL header', 'amqp', 'stomp tls', 'websocket upgrade', 'mqtt tls'];
     await Promise.all(
       [...idle, secure].map((c, i) =>
         closedWithin(c, 5000).catch((e: Error) => {
