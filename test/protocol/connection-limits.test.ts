@@ -87,6 +87,7 @@ describe('limits.connectTimeoutMs', () => {
     const ws = new WebSocket(`ws://127.0.0.1:${s.listeners.port('websocket', 'ws')}/`, 'v12.stomp');
     ws.on('error', () => {});
     await once(ws, 'open');
+    const wsClosed = once(ws, 'close');
     cleanups.push(() => ws.terminate());
     // A client that completed its handshake stays.
     const stomp = await RawStomp.connect(port('stomp', 'tcp'));
@@ -100,7 +101,7 @@ describe('limits.connectTimeoutMs', () => {
         }),
       ),
     );
-    await Promise.race([once(ws, 'close'), new Promise((_, r) => setTimeout(() => r(new Error('websocket still open')), 5000).unref())]);
+    await Promise.race([wsClosed, new Promise((_, r) => setTimeout(() => r(new Error('websocket still open')), 5000).unref())]);
     const timeouts = log.lines.filter((l) => l.msg === 'connection closed: handshake not completed in time (limits.connectTimeoutMs)');
     expect(timeouts.length).toBeGreaterThanOrEqual(6);
     stomp.send('SEND', { destination: '/queue/still-here', receipt: 'r' }, 'x');
