@@ -98,10 +98,21 @@ export class MemoryGuard {
   alarms = 0;
 
   constructor(
-    readonly watermark: number,
+    private mark: number,
     private readonly log: Logger,
     private readonly sample: (withLive: boolean) => MemorySample = sampleProcess,
   ) {}
+
+  get watermark(): number {
+    return this.mark;
+  }
+
+  /** Changes the watermark at run time (RabbitMQ's set_vm_memory_high_watermark) and applies it now. */
+  setWatermark(bytes: number): void {
+    this.log.info({ watermark: bytes, was: this.mark }, 'memory high watermark changed');
+    this.mark = bytes;
+    this.check();
+  }
 
   /** Where the guard learns how much message data the broker holds (the broker tells it). */
   track(heldBytes: HeldBytes): void {
@@ -134,23 +145,23 @@ export class MemoryGuard {
   /** Takes a sample and raises or clears the alarm. */
   check(): void {
     let s = this.sample(false);
-    if (!this.alarmed && s.rss < this.watermark) return;
+    if (!this.alarmed && s.rss < this.mark) return;
     s = this.sample(true);
     if (!this.alarmed) {
-      if (s.rss >= this.watermark && s.live >= this.watermark * CLEAR_LIVE) {
+      if (s.rss >= this.mark && s.live >= this.mark * CLEAR_LIVE) {
         this.alarmed = true;
         this.alarmedAt = Date.now();
         this.heldAtAlarm = this.heldBytes();
         this.alarms++;
         this.log.warn(
-          { rss: s.rss, live: s.live, messageBytes: this.heldAtAlarm, watermark: this.watermark },
+          { rss: s.rss, live: s.live, messageBytes: this.heldAtAlarm, watermark: this.mark },
           'memory high watermark reached: holding every publisher back until memory falls (limits.memoryHighWatermark)',
         );
       }
       return;
     }
     const messageBytes = this.heldBytes();
-    let clear = s.rss < this.watermark * CLEAR_RSS || s.live < this.watermark * CLEAR_LIVE;
+    let clear = s.rss < this.mark * CLEAR_RSS || s.live < this.mark * CLEAR_LIVE;
     if (!clear && messageBytes < this.heldAtAlarm * CLEAR_HELD) {
       if (this.gc === null) this.gc = exposeGc();
       if (this.gc === undefined) clear = true;
@@ -158,12 +169,12 @@ export class MemoryGuard {
         this.gcAt = Date.now();
         this.gc();
         s = this.sample(true);
-        clear = s.rss < this.watermark * CLEAR_RSS || s.live < this.watermark * CLEAR_LIVE;
+        clear = s.rss < this.mark * CLEAR_RSS || s.live < this.mark * CLEAR_LIVE;
       }
     }
     if (clear) {
       this.log.info(
-        { rss: s.rss, live: s.live, messageBytes, watermark: this.watermark, heldMs: Date.now() - this.alarmedAt, held: this.held },
+        { rss: s.rss, live: s.live, messageBytes, watermark: this.mark, heldMs: Date.now() - this.alarmedAt, held: this.held },
         'memory below the high watermark again: publishers resume',
       );
       this.release();
