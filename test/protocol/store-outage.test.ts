@@ -6,10 +6,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { amqpAdapter } from '../../adapters/amqp/index.ts';
+import { mqttAdapter } from '../../adapters/mqtt/index.ts';
+import { stompAdapter } from '../../adapters/stomp/index.ts';
 import { boundPort } from '../../src/admin/admin-server.ts';
 import { RedisStore } from '../../src/store/redis/redis-store.ts';
+import { AmqpClient } from '../helpers/amqp.ts';
 import { CapturedLog } from '../helpers/log.ts';
+import { connectMqtt } from '../helpers/mqtt.ts';
+import { startTestServer } from '../helpers/server.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { RawStomp, startStompServer, type StompTestServer } from '../helpers/stomp.ts';
 
@@ -17,10 +24,17 @@ const cluster = 'outage';
 let redis: TestRedis | undefined;
 let broker: StompTestServer | undefined;
 const clients: RawStomp[] = [];
+const mqttClients: MqttClient[] = [];
+const amqpClients: AmqpClient[] = [];
+let stopServer: (() => Promise<void>) | undefined;
 let dir = '';
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
+  for (const c of mqttClients.splice(0)) c.end(true);
+  for (const c of amqpClients.splice(0)) c.close();
+  await stopServer?.();
+  stopServer = undefined;
   await broker?.stop();
   broker = undefined;
   await redis?.stop();
@@ -118,4 +132,48 @@ describe('a Redis outage mid-stream', () => {
     probe.send('SEND', { destination: '/queue/work', persistent: 'true' }, 'after-restart');
     expect((await next.expect('MESSAGE')).body.toString()).toBe('after-restart');
   }, 60_000);
+});
+
+describe('publishes during a Redis outage, per protocol', () => {
+  it('MQTT QoS 1 is refused by closing the connection (3.1.1), AMQP with rejected; non-persistent traffic goes on', async () => {
+    redis = await startRedis();
+    const url = redis.url;
+    const store = new RedisStore({ url, cluster, epoch: await RedisStore.claimEpoch({ url }, cluster) });
+    const ephemeral = { port: 0, tlsPort: 0, tls: false };
+    const { server } = await startTestServer(
+      [stompAdapter, mqttAdapter, amqpAdapter],
+      { stomp: ephemeral, mqtt: ephemeral, amqp: ephemeral, websocket: { enabled: false } },
+      {},
+      store,
+    );
+    stopServer = () => server.stop();
+    const listener = await connectMqtt(`mqtt://127.0.0.1:${server.listeners.port('mqtt', 'tcp')!}`, { clientId: 'listener' });
+    await listener.client.subscribeAsync('live/#', { qos: 0 });
+    // A persistent session's subscription is durable: QoS 1 messages for it must be stored.
+    const archiver = await connectMqtt(`mqtt://127.0.0.1:${server.listeners.port('mqtt', 'tcp')!}`, { clientId: 'archiver', clean: false });
+    await archiver.client.subscribeAsync('sensors/#', { qos: 1 });
+    mqttClients.push(archiver.client);
+    const { client: device } = await connectMqtt(`mqtt://127.0.0.1:${server.listeners.port('mqtt', 'tcp')!}`, { clientId: 'device' });
+    const amqp = await AmqpClient.connect(server.listeners.port('amqp', 'tcp')!);
+    const sender = await amqp.sender({ target: { address: 'queue://orders' } });
+    mqttClients.push(listener.client, device);
+    amqpClients.push(amqp);
+
+    await redis.kill();
+    await vi.waitFor(() => expect(server.broker.storeAvailable).toBe(false), { timeout: 5000, interval: 20 });
+
+    const refused = await amqp.send(sender, { body: 'order', durable: true });
+    expect(refused).toMatchObject({ outcome: 'rejected', error: { condition: 'amqp:internal-error' } });
+    expect(refused.error?.description).toMatch(/^Redis is unavailable/);
+
+    // A QoS 0 publish to a subscriber's non-durable subscription needs no store.
+    device.publish('live/temp', '21', { qos: 0 });
+    expect((await listener.got.nth(1)).payload.toString()).toBe('21');
+
+    const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
+    device.publish('sensors/temp', '22', { qos: 1 });
+    await closed;
+    expect(archiver.got.items).toEqual([]);
+    expect(server.broker.getQueue('orders')?.messages ?? 0).toBe(0);
+  }, 30_000);
 });
