@@ -52,8 +52,10 @@ interface Transaction {
   acks: Array<{ target: AckTarget; nack: boolean }>;
 }
 
-/** Publishes without a RECEIPT in flight past which the connection stops reading. */
+/** Publishes not yet stored (or held by the memory alarm) past which the connection stops reading. */
 const MAX_PENDING_SENDS = 1000;
+/** Their bodies' bytes past which it stops reading too (so large frames cannot pile up by the thousand). */
+const MAX_PENDING_SEND_BYTES = 16 * 1024 * 1024;
 const EOL = Buffer.from('\n');
 
 /** Messages a queue browser reads and writes at a time. */
@@ -80,6 +82,7 @@ export class StompConnection {
   private busy = false;
   /** SENDs not yet stored (each resolves true once stored, false if it failed). */
   private readonly sending = new Set<Promise<boolean>>();
+  private sendingBytes = 0;
   /** Resolves once every SEND so far has settled: true when all were stored (what a RECEIPT promises). */
   private allSent: Promise<boolean> = Promise.resolve(true);
   /** Why the last SEND failed, for a DISCONNECT that finds one did. */
@@ -378,14 +381,17 @@ export class StompConnection {
         return false;
       },
     );
+    const size = f.body.length;
     this.sending.add(p);
-    if (this.sending.size >= MAX_PENDING_SENDS && !this.paused) {
+    this.sendingBytes += size;
+    if ((this.sending.size >= MAX_PENDING_SENDS || this.sendingBytes >= MAX_PENDING_SEND_BYTES) && !this.paused) {
       this.paused = true;
       this.t.pause();
     }
     void p.then(() => {
       this.sending.delete(p);
-      if (this.paused && this.sending.size < MAX_PENDING_SENDS / 2) {
+      this.sendingBytes -= size;
+      if (this.paused && this.sending.size < MAX_PENDING_SENDS / 2 && this.sendingBytes < MAX_PENDING_SEND_BYTES / 2) {
         this.paused = false;
         this.t.resume();
       }

@@ -1,7 +1,9 @@
 // The broker-wide memory guard (limits.memoryHighWatermark, RabbitMQ's memory alarm): the process's
-// resident set, buffers included, is sampled a few times a second; at or above the watermark every
+// resident set, buffers included, is sampled 20 times a second; at or above the watermark every
 // publish waits (adapters then stop reading publishers' sockets, hold acknowledgements and AMQP
 // credit) until memory falls again. The alarm is logged once when raised and once when cleared.
+// The V8 heap has a limit of its own, past which the process dies whatever the watermark: the heap
+// at 85% of that limit raises the alarm too, and it clears only once the heap is below 75%.
 // Freed memory is not always returned to the system (the allocator keeps it for reuse), so the
 // alarm also clears when what the process holds live (V8 heap plus buffers) is down to half the
 // watermark: the resident set then grows again only once live memory outgrows what the allocator
@@ -10,13 +12,13 @@
 // halved since the alarm, the guard asks V8 for a collection (at most once a second), exposing its
 // `gc` through the documented --expose-gc flag, then measures again. Where that is unavailable the
 // halved count alone clears the alarm.
-import { setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import { ConfigError } from '../shared/errors.ts';
 
-/** The resident set is read this often (a cheap call); the heap only when that is over the watermark. */
+/** Memory is read this often (process.memoryUsage() takes about 10 µs). */
 const SAMPLE_MS = 50;
 /** The alarm clears when the resident set is below this share of the watermark. */
 const CLEAR_RSS = 0.9;
@@ -24,6 +26,9 @@ const CLEAR_RSS = 0.9;
 const CLEAR_LIVE = 0.5;
 /** Or when the broker's messages in memory are below this share of what they were at the alarm. */
 const CLEAR_HELD = 0.5;
+/** The V8 heap's share of its limit that raises the alarm too, and the share it must fall below. */
+const HEAP_HIGH = 0.85;
+const HEAP_CLEAR = 0.75;
 /** Collections the guard asks for are at least this far apart. */
 const GC_EVERY_MS = 1000;
 
@@ -71,16 +76,16 @@ export interface MemorySample {
   rss: number;
   /** V8 heap in use plus buffers and other memory outside it. */
   live: number;
+  /** V8 heap in use alone. */
+  heap: number;
 }
 
 /** Message bytes the broker holds in memory (its own accounting, independent of garbage collection). */
 export type HeldBytes = () => number;
 
-/** The resident set alone (cheap), or with live memory (reads heap statistics). */
-function sampleProcess(withLive: boolean): MemorySample {
-  if (!withLive) return { rss: process.memoryUsage.rss(), live: 0 };
+function sampleProcess(): MemorySample {
   const u = process.memoryUsage();
-  return { rss: u.rss, live: u.heapUsed + u.external };
+  return { rss: u.rss, live: u.heapUsed + u.external, heap: u.heapUsed };
 }
 
 export class MemoryGuard {
@@ -100,7 +105,9 @@ export class MemoryGuard {
   constructor(
     private mark: number,
     private readonly log: Logger,
-    private readonly sample: (withLive: boolean) => MemorySample = sampleProcess,
+    private readonly sample: () => MemorySample = sampleProcess,
+    /** V8's heap limit: past it the process dies whatever the watermark, so the heap is watched too. */
+    private readonly heapLimit: number = getHeapStatistics().heap_size_limit,
   ) {}
 
   get watermark(): number {
@@ -144,41 +151,55 @@ export class MemoryGuard {
 
   /** Takes a sample and raises or clears the alarm. */
   check(): void {
-    let s = this.sample(false);
-    if (!this.alarmed && s.rss < this.mark) return;
-    s = this.sample(true);
+    let s = this.sample();
     if (!this.alarmed) {
-      if (s.rss >= this.mark && s.live >= this.mark * CLEAR_LIVE) {
+      const overRss = s.rss >= this.mark && s.live >= this.mark * CLEAR_LIVE;
+      if (overRss || s.heap >= this.heapLimit * HEAP_HIGH) {
         this.alarmed = true;
         this.alarmedAt = Date.now();
         this.heldAtAlarm = this.heldBytes();
         this.alarms++;
         this.log.warn(
-          { rss: s.rss, live: s.live, messageBytes: this.heldAtAlarm, watermark: this.mark },
-          'memory high watermark reached: holding every publisher back until memory falls (limits.memoryHighWatermark)',
+          { rss: s.rss, live: s.live, heap: s.heap, messageBytes: this.heldAtAlarm, watermark: this.mark, heapLimit: this.heapLimit },
+          overRss
+            ? 'memory high watermark reached: holding every publisher back until memory falls (limits.memoryHighWatermark)'
+            : 'V8 heap near its limit: holding every publisher back until memory falls',
         );
       }
       return;
     }
     const messageBytes = this.heldBytes();
-    let clear = s.rss < this.mark * CLEAR_RSS || s.live < this.mark * CLEAR_LIVE;
+    let clear = this.below(s);
     if (!clear && messageBytes < this.heldAtAlarm * CLEAR_HELD) {
       if (this.gc === null) this.gc = exposeGc();
       if (this.gc === undefined) clear = true;
       else if (Date.now() - this.gcAt >= GC_EVERY_MS) {
         this.gcAt = Date.now();
         this.gc();
-        s = this.sample(true);
-        clear = s.rss < this.mark * CLEAR_RSS || s.live < this.mark * CLEAR_LIVE;
+        s = this.sample();
+        clear = this.below(s);
       }
     }
     if (clear) {
       this.log.info(
-        { rss: s.rss, live: s.live, messageBytes, watermark: this.mark, heldMs: Date.now() - this.alarmedAt, held: this.held },
+        {
+          rss: s.rss,
+          live: s.live,
+          heap: s.heap,
+          messageBytes,
+          watermark: this.mark,
+          heldMs: Date.now() - this.alarmedAt,
+          held: this.held,
+        },
         'memory below the high watermark again: publishers resume',
       );
       this.release();
     }
+  }
+
+  /** Low enough for the alarm to clear (see the header). */
+  private below(s: MemorySample): boolean {
+    return s.heap < this.heapLimit * HEAP_CLEAR && (s.rss < this.mark * CLEAR_RSS || s.live < this.mark * CLEAR_LIVE);
   }
 
   private release(): void {

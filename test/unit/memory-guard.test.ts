@@ -21,9 +21,9 @@ describe('parseWatermark', () => {
 describe('MemoryGuard', () => {
   const W = 1000;
   function guard(): { g: MemoryGuard; now: MemorySample; log: CapturedLog; held: { bytes: number } } {
-    const now: MemorySample = { rss: 100, live: 50 };
+    const now: MemorySample = { rss: 100, live: 50, heap: 40 };
     const log = new CapturedLog();
-    const g = new MemoryGuard(W, log.log, () => ({ ...now }));
+    const g = new MemoryGuard(W, log.log, () => ({ ...now }), 10_000);
     const held = { bytes: 0 };
     g.track(() => held.bytes);
     return { g, now, log, held };
@@ -75,6 +75,20 @@ describe('MemoryGuard', () => {
     g.check();
     expect(g.alarm).toBe(true);
     g.stop();
+    expect(g.alarm).toBe(false);
+  });
+
+  it('raises the alarm when the V8 heap nears its limit, whatever the resident set, and clears it below 75% of it', () => {
+    const { g, now, log } = guard();
+    Object.assign(now, { rss: 500, live: 8600, heap: 8600 });
+    g.check();
+    expect(g.alarm).toBe(true);
+    expect(log.lines[0]?.msg).toBe('V8 heap near its limit: holding every publisher back until memory falls');
+    Object.assign(now, { rss: 500, live: 8000, heap: 8000 });
+    g.check();
+    expect(g.alarm).toBe(true);
+    Object.assign(now, { rss: 500, live: 7000, heap: 7000 });
+    g.check();
     expect(g.alarm).toBe(false);
   });
 });
