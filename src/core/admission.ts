@@ -60,18 +60,22 @@ export class Admission {
 
   /** Reserves room for a message of `size` bytes, applying the overflow policies when it does not fit. */
   async admit(size: number, transient = false): Promise<void> {
-    if (this.fits(size, transient)) {
+    const p = this.q.policy;
+    // Under drop-oldest the transient bounds are kept as sends land (trimTransient), not here: sends
+    // admitted together would otherwise all count against room that only the first of them has.
+    const bounded = transient && p.transientOverflow === 'block';
+    if (transient && p.transientMaxBytes > 0 && size > p.transientMaxBytes) {
+      this.q.stats.rejected++;
+      throw new QueueFullError(this.q.name, `message of ${size} bytes exceeds transientMaxBytes ${p.transientMaxBytes}`);
+    }
+    if (this.fits(size, bounded)) {
       this.reserve(size, transient);
       return;
     }
-    const p = this.q.policy;
     if (p.maxBytes > 0 && size > p.maxBytes) {
       this.q.stats.rejected++;
       throw new QueueFullError(this.q.name, `message of ${size} bytes exceeds maxBytes ${p.maxBytes}`);
     }
-    // Under drop-oldest the transient bounds are kept as sends land (trimTransient), not here: sends
-    // admitted together would otherwise all count against room that only the first of them has.
-    const transientDecided = transient && p.transientOverflow === 'drop-oldest';
     if (!this.hasRoom(size)) {
       switch (p.backlogOnly && this.q.consumerCount > 0 ? 'block' : p.overflow) {
         case 'reject':
@@ -94,11 +98,11 @@ export class Admission {
           break;
       }
     }
-    if (this.fits(size, transient && !transientDecided)) {
+    if (this.fits(size, bounded)) {
       this.reserve(size, transient);
       return;
     }
-    await this.waitForRoom(size, transient && !transientDecided, p.blockTimeoutMs, transient);
+    await this.waitForRoom(size, bounded, p.blockTimeoutMs, transient);
   }
 
   /** A transient send landed: under drop-oldest, the oldest waiting transient messages go until the bounds hold. */

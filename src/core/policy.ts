@@ -41,7 +41,8 @@ export interface PolicySettings {
    * Bounds on transient entries waiting for a consumer (not in flight): those held only in memory
    * (non-persistent messages, and every message of a non-durable subscription), which paging
    * cannot move to the store (ActiveMQ's pending message limit). 0 = no bound.
-   * Undefined: 100 000 messages and 64 MiB for a queue, 10 000 and 16 MiB for a topic subscription.
+   * Undefined: 100 000 messages and 64 MiB for a queue, 10 000 and 32 MiB for a topic subscription
+   * (above the largest STOMP body, 16 MiB: a bigger transient message is refused at once).
    */
   transientMaxMessages?: number;
   transientMaxBytes?: number;
@@ -124,7 +125,7 @@ export class PolicyResolver {
     const topic = kind === 'topic';
     const transient = {
       transientMaxMessages: s.transientMaxMessages ?? (topic ? 10_000 : 100_000),
-      transientMaxBytes: s.transientMaxBytes ?? (topic ? 16 : 64) * 1024 * 1024,
+      transientMaxBytes: s.transientMaxBytes ?? (topic ? 32 : 64) * 1024 * 1024,
       transientOverflow: s.transientOverflow ?? (topic ? 'drop-oldest' : 'block'),
     } as const;
     const isDeadLetterQueue =

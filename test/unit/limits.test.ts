@@ -183,6 +183,20 @@ describe('transient limits (slow consumers)', () => {
     expect(broker.getQueue('work')).toMatchObject({ transient: 4, inflight: 1, stats: { dropped: 0, blocked: 2 } });
   });
 
+  it('a transient message larger than transientMaxBytes is refused at once, under either policy', async () => {
+    broker = await startBroker({
+      policies: [
+        { match: 'queue://small', transientMaxBytes: 2048 },
+        { match: 'topic://small', transientMaxBytes: 2048 },
+      ],
+    });
+    await broker.subscribe({ destination: topic('small'), onMessage: () => {} }, ctx);
+    await expect(broker.publish(msgTo('small', 'x'.repeat(4000)), ctx)).rejects.toThrow(/exceeds transientMaxBytes 2048/);
+    await expect(broker.publish(msgTo('topic://small', 'x'.repeat(4000)), ctx)).rejects.toThrow(/exceeds transientMaxBytes 2048/);
+    // A persistent one is not transient on a queue: it pages to the store.
+    await broker.publish(msgTo('small', 'x'.repeat(4000), { persistent: true }), ctx);
+  });
+
   it('memory is given back when the slow subscriber leaves', async () => {
     broker = await startBroker();
     const c = await broker.subscribe({ destination: topic('bulk'), prefetch: 1, onMessage: () => {} }, ctx);
