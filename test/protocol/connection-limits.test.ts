@@ -2,11 +2,13 @@
 // connection that does not complete its handshake within limits.connectTimeoutMs is closed on
 // every protocol and transport, established ones are left alone, and a connection over
 // limits.maxConnectionsPerAddress or limits.maxConnections hears its protocol's own refusal
-// (checked with mqtt.js and mosquitto_sub, rhea, and a raw STOMP client) while the others go on.
+// (checked with mqtt.js and mosquitto_sub, rhea and qpid-proton, a raw STOMP client and stomp.py)
+// while the others go on.
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import rhea, { type EventContext } from 'rhea';
@@ -22,6 +24,26 @@ import { connectMqtt, endMqtt } from '../helpers/mqtt.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 import type { TestCert } from '../helpers/tls.ts';
+
+const protonFixture = join(import.meta.dirname, '../fixtures/amqp_proton_client.py');
+/** stomp.py connects; prints the message of the ERROR frame that answers its CONNECT. */
+const STOMP_PY_REFUSED = `
+import sys, threading, stomp
+got = threading.Event()
+msg = []
+class L(stomp.ConnectionListener):
+    def on_error(self, frame):
+        msg.append(frame.headers.get("message", ""))
+        got.set()
+c = stomp.Connection12([("127.0.0.1", int(sys.argv[1]))], heartbeats=(0, 0))
+c.set_listener("", L())
+try:
+    c.connect(wait=True)
+except Exception:
+    pass
+got.wait(10)
+print(msg[0] if msg else "no ERROR")
+`;
 
 let server: JunctionServer | undefined;
 const cleanups: Array<() => void> = [];
@@ -154,6 +176,15 @@ describe('limits.maxConnectionsPerAddress', () => {
     conn.close();
     expect(closeError.condition).toBe('amqp:resource-limit-exceeded');
     expect(closeError.description).toMatch(/connections from 127\.0\.0\.1/);
+
+    // The same refusals as Debian's python clients see them (qpid-proton, stomp.py).
+    const python = (args: string[]) => promisify(execFile)('/usr/bin/python3', args, { timeout: 20_000 });
+    const proton = await python([protonFixture, 'refused', `amqp://127.0.0.1:${amqpPort}`, 'q']);
+    const pr = JSON.parse(proton.stdout) as { refused: boolean; error: string; condition: string | null };
+    expect(pr.refused).toBe(true);
+    expect(`${pr.condition} ${pr.error}`).toMatch(/amqp:resource-limit-exceeded/);
+    const stompPy = await python(['-c', STOMP_PY_REFUSED, String(stompPort)]);
+    expect(stompPy.stdout).toMatch(/limits\.maxConnectionsPerAddress/);
 
     // The connections already open are untouched; once one leaves, a new one is accepted.
     first.send('SEND', { destination: '/queue/q', receipt: 'r' }, 'x');
