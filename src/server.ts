@@ -125,7 +125,17 @@ export class JunctionServer {
     return server;
   }
 
-  health(): { status: 'ok' | 'unavailable'; role: string; stopping: boolean; store: 'available' | 'unavailable' } {
+  /**
+   * What `/health` reports. The memory alarm does not make the broker unhealthy (it is flow
+   * control, and a standby would fare no better), but it is shown.
+   */
+  health(): {
+    status: 'ok' | 'unavailable';
+    role: string;
+    stopping: boolean;
+    store: 'available' | 'unavailable';
+    memory: 'ok' | 'alarm';
+  } {
     const store = this.broker.storeAvailable;
     const ok = this.role === 'active' && !this.stopping && this.broker.running && store;
     return {
@@ -133,6 +143,7 @@ export class JunctionServer {
       role: this.role,
       stopping: this.stopping !== undefined,
       store: store ? 'available' : 'unavailable',
+      memory: this.broker.memory?.alarm ? 'alarm' : 'ok',
     };
   }
 

@@ -63,6 +63,7 @@ describe('the memory alarm on every protocol', () => {
     guard.setWatermark(2 ** 50);
     await Promise.all([receipt, puback, outcome]);
     expect(done).toEqual({ stomp: true, mqtt: true, amqp: 'accepted' });
+    expect(s.health()).toMatchObject({ status: 'ok', memory: 'ok' });
     expect(s.broker.getQueue('from-stomp')?.messages).toBe(1);
     expect(s.broker.getQueue('from-amqp')?.messages).toBe(1);
     expect(log.lines.some((l) => l.msg === 'memory below the high watermark again: publishers resume')).toBe(true);
