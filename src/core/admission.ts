@@ -153,6 +153,32 @@ export class Admission {
     }
   }
 
+  /**
+   * The last consumer left a `backlogOnly` queue: senders it held back now meet the configured
+   * overflow policy, as a send arriving now would (drop the oldest, or be refused), instead of
+   * waiting out blockTimeoutMs.
+   */
+  consumersGone(): void {
+    const p = this.q.policy;
+    if (!p.backlogOnly || p.overflow === 'block') return;
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      if (p.overflow === 'drop-oldest') {
+        while (!this.fits(w.size, w.boundedTransient) && this.q.dropOldest()) {
+          this.q.stats.dropped++;
+          this.droppedOne('queue');
+        }
+      }
+      if (this.fits(w.size, w.boundedTransient)) {
+        this.reserve(w.size, w.transient);
+        w.resolve();
+      } else {
+        this.q.stats.rejected++;
+        w.reject(new QueueFullError(this.q.name, this.limitText()));
+      }
+    }
+  }
+
   /** Refuses every held sender; later sends are refused too. */
   close(): void {
     this.closed = true;

@@ -369,7 +369,10 @@ export class Queue implements ConsumerHost, TicketIssuer {
       this.requeue(e, true, false);
     }
     this.dispatch();
-    if (this.consumers.length === 0) this.onIdle?.(this);
+    if (this.consumers.length === 0) {
+      this.admission.consumersGone();
+      this.onIdle?.(this);
+    }
   }
 
   // ---- dispatch ------------------------------------------------------------------------

@@ -90,6 +90,24 @@ describe('queue limits', () => {
     expect(back.texts).toEqual(['m6', 'm7']);
   });
 
+  it('backlogOnly: a publisher held by a subscriber that then leaves meets the overflow policy at once', async () => {
+    broker = await startBroker();
+    const limits = { maxMessages: 2, overflow: 'drop-oldest' as const, backlogOnly: true };
+    const sub = { destination: topic('cmds'), durable: { clientId: 'dev', name: 'cmds' }, limits };
+    const c = await broker.subscribe({ ...sub, prefetch: 0, onMessage: () => {} }, ctx);
+    const name = broker.listSubscriptions()[0]!.name;
+    for (let i = 0; i < 2; i++) await broker.publish(msgTo('topic://cmds', `c${i}`, { persistent: true }), ctx);
+    const held = broker.publish(msgTo('topic://cmds', 'c2', { persistent: true }), ctx);
+    await new Promise((r) => setImmediate(r));
+    expect(broker.getQueue(name)?.stats.blocked).toBe(1);
+    c.close(); // the device goes away: its backlog is bounded by dropping the oldest, not by waiting
+    await held;
+    expect(broker.getQueue(name)).toMatchObject({ messages: 2, stats: { dropped: 1 } });
+    const back = new Inbox();
+    await broker.subscribe({ ...sub, onMessage: back.onMessage }, ctx);
+    expect(back.texts).toEqual(['c1', 'c2']);
+  });
+
   it('block: gives up after blockTimeoutMs with QueueFullError', async () => {
     broker = await startBroker({ policies: [{ match: 'queue://stuck', maxMessages: 1, overflow: 'block', blockTimeoutMs: 30 }] });
     await broker.publish(msgTo('stuck', 'm0'), ctx);
