@@ -22,6 +22,7 @@ export interface Refused {
 export class ConnectionLimits {
   private readonly perListener = new Map<string, number>();
   private readonly perAddress = new Map<string, number>();
+  /** Connections refused so far (for the metrics to come). */
   refusedCount = 0;
 
   constructor(private readonly s: ConnectionLimitSettings) {}
@@ -51,11 +52,6 @@ export class ConnectionLimits {
         this.decrement(this.perAddress, address);
       },
     };
-  }
-
-  /** Open connections on one listener. */
-  open(listener: string): number {
-    return this.perListener.get(listener) ?? 0;
   }
 
   private decrement(m: Map<string, number>, key: string): void {
