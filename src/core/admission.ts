@@ -255,17 +255,19 @@ export class Admission {
 
   private transientLimitText(): string {
     const p = this.q.policy;
-    const parts: string[] = [];
-    if (p.transientMaxMessages > 0) parts.push(`transientMaxMessages ${p.transientMaxMessages}`);
-    if (p.transientMaxBytes > 0) parts.push(`transientMaxBytes ${p.transientMaxBytes}`);
-    return parts.join(', ');
+    return limitText(['transientMaxMessages', p.transientMaxMessages], ['transientMaxBytes', p.transientMaxBytes]);
   }
 
   private limitText(): string {
     const p = this.q.policy;
-    const parts: string[] = [];
-    if (p.maxMessages > 0) parts.push(`maxMessages ${p.maxMessages}`);
-    if (p.maxBytes > 0) parts.push(`maxBytes ${p.maxBytes}`);
-    return parts.join(', ');
+    return limitText(['maxMessages', p.maxMessages], ['maxBytes', p.maxBytes]);
   }
+}
+
+/** The limits that are set (above 0), as `name value, name value`. */
+function limitText(...limits: Array<[string, number]>): string {
+  return limits
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 }

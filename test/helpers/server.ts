@@ -4,6 +4,9 @@
 import type { Logger } from 'pino';
 import { validateConfig } from '../../src/config/load.ts';
 import type { AdapterFactory } from '../../adapters/adapter.ts';
+import { amqpAdapter } from '../../adapters/amqp/index.ts';
+import { mqttAdapter } from '../../adapters/mqtt/index.ts';
+import { stompAdapter } from '../../adapters/stomp/index.ts';
 import { JunctionServer } from '../../src/server.ts';
 import type { Store } from '../../src/store/store.ts';
 import { silent } from './core.ts';
@@ -27,4 +30,20 @@ export async function startTestServer(
   });
   const server = await JunctionServer.start(config, { log, adapters, ...(store ? { store } : {}) });
   return { server, cert };
+}
+
+/** A server with STOMP, MQTT and AMQP on ephemeral ports (TCP and TLS) and the WebSocket port. */
+export function startAllProtocols(
+  extra: Record<string, unknown> = {},
+  store?: Store,
+  log?: Logger,
+): Promise<{ server: JunctionServer; cert: TestCert }> {
+  const ephemeral = { port: 0, tlsPort: 0 };
+  return startTestServer(
+    [stompAdapter, mqttAdapter, amqpAdapter],
+    { stomp: ephemeral, mqtt: ephemeral, amqp: ephemeral, websocket: { port: 0 } },
+    extra,
+    store,
+    log,
+  );
 }

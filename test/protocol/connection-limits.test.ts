@@ -14,14 +14,11 @@ import mqtt from 'mqtt';
 import rhea, { type EventContext } from 'rhea';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { amqpAdapter } from '../../adapters/amqp/index.ts';
-import { mqttAdapter } from '../../adapters/mqtt/index.ts';
-import { stompAdapter } from '../../adapters/stomp/index.ts';
 import type { JunctionServer } from '../../src/server.ts';
 import { AmqpClient } from '../helpers/amqp.ts';
 import { CapturedLog } from '../helpers/log.ts';
 import { connectMqtt, endMqtt } from '../helpers/mqtt.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { startAllProtocols } from '../helpers/server.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 import type { TestCert } from '../helpers/tls.ts';
 
@@ -54,16 +51,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-const ephemeral = { port: 0, tlsPort: 0 };
-
 async function start(limits: Record<string, unknown>, log?: CapturedLog): Promise<{ s: JunctionServer; cert: TestCert }> {
-  const r = await startTestServer(
-    [stompAdapter, mqttAdapter, amqpAdapter],
-    { stomp: ephemeral, mqtt: ephemeral, amqp: ephemeral, websocket: { port: 0 } },
-    { limits },
-    undefined,
-    log?.log,
-  );
+  const r = await startAllProtocols({ limits }, undefined, log?.log);
   server = r.server;
   return { s: r.server, cert: r.cert };
 }

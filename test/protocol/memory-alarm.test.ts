@@ -3,14 +3,11 @@
 // nothing reaches the queues. When the watermark is raised at run time, every held publish
 // completes. (memory-watermark.test.ts raises the alarm with real memory in a broker process.)
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { amqpAdapter } from '../../adapters/amqp/index.ts';
-import { mqttAdapter } from '../../adapters/mqtt/index.ts';
-import { stompAdapter } from '../../adapters/stomp/index.ts';
 import type { JunctionServer } from '../../src/server.ts';
 import { AmqpClient } from '../helpers/amqp.ts';
 import { CapturedLog } from '../helpers/log.ts';
 import { connectMqtt } from '../helpers/mqtt.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { startAllProtocols } from '../helpers/server.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 
 let server: JunctionServer | undefined;
@@ -24,14 +21,7 @@ afterEach(async () => {
 describe('the memory alarm on every protocol', () => {
   it('holds STOMP, MQTT and AMQP publishers until memory is below the watermark, then lets each one finish', async () => {
     const log = new CapturedLog();
-    const ephemeral = { port: 0, tlsPort: 0, tls: false };
-    ({ server } = await startTestServer(
-      [stompAdapter, mqttAdapter, amqpAdapter],
-      { stomp: ephemeral, mqtt: ephemeral, amqp: ephemeral, websocket: { enabled: false } },
-      { limits: { memoryHighWatermark: '1MiB' } },
-      undefined,
-      log.log,
-    ));
+    ({ server } = await startAllProtocols({ limits: { memoryHighWatermark: '1MiB' } }, undefined, log.log));
     const s = server;
     const guard = s.broker.memory!;
     await log.waitFor(

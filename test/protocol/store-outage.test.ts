@@ -8,15 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { amqpAdapter } from '../../adapters/amqp/index.ts';
-import { mqttAdapter } from '../../adapters/mqtt/index.ts';
-import { stompAdapter } from '../../adapters/stomp/index.ts';
 import { boundPort } from '../../src/admin/admin-server.ts';
 import { RedisStore } from '../../src/store/redis/redis-store.ts';
 import { AmqpClient } from '../helpers/amqp.ts';
 import { CapturedLog } from '../helpers/log.ts';
 import { connectMqtt } from '../helpers/mqtt.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { startAllProtocols } from '../helpers/server.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { RawStomp, startStompServer, type StompTestServer } from '../helpers/stomp.ts';
 
@@ -139,13 +136,7 @@ describe('publishes during a Redis outage, per protocol', () => {
     redis = await startRedis();
     const url = redis.url;
     const store = new RedisStore({ url, cluster, epoch: await RedisStore.claimEpoch({ url }, cluster) });
-    const ephemeral = { port: 0, tlsPort: 0, tls: false };
-    const { server } = await startTestServer(
-      [stompAdapter, mqttAdapter, amqpAdapter],
-      { stomp: ephemeral, mqtt: ephemeral, amqp: ephemeral, websocket: { enabled: false } },
-      {},
-      store,
-    );
+    const { server } = await startAllProtocols({}, store);
     stopServer = () => server.stop();
     const listener = await connectMqtt(`mqtt://127.0.0.1:${server.listeners.port('mqtt', 'tcp')!}`, { clientId: 'listener' });
     await listener.client.subscribeAsync('live/#', { qos: 0 });
