@@ -82,12 +82,6 @@ program
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
-    void server.done.then((reason) => {
-      if (reason !== 'fenced') return;
-      // Another broker holds the store now; exit so a supervisor restarts this one as a standby.
-      log.flush();
-      process.exit(3);
-    });
   });
 
 program

@@ -1,177 +1,204 @@
-// The composition root: from a validated configuration it builds the store, the security
-// service, the broker core, the protocol adapters and their listeners, and stops them in order.
+// The composition root: from a validated configuration it builds the security service, the admin
+// port, the store and its lease lock, and the role keeper that makes this process active (the core,
+// the protocol adapters and their listeners, built afresh for each epoch) or a standby.
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ActiveBroker } from './active-broker.ts';
 import { boundPort, startAdminServer } from './admin/admin-server.ts';
 import type { AdapterFactory } from '../adapters/adapter.ts';
 import { ADAPTERS } from '../adapters/index.ts';
 import type { JunctionConfig } from './config/schema.ts';
-import { Broker } from './core/broker.ts';
-import { MemoryGuard, parseWatermark } from './core/memory-guard.ts';
-import { PolicyResolver, DEFAULT_POLICY, type PolicySettings } from './core/policy.ts';
+import type { Broker } from './core/broker.ts';
+import { RoleKeeper, type Deactivation, type Role } from './ha/role-keeper.ts';
 import { FencedError } from './shared/errors.ts';
-import type { ProtocolHandler } from './net/connection.ts';
-import { Listeners } from './net/listeners.ts';
+import type { Listeners } from './net/listeners.ts';
 import { SecurityService } from './security/security-service.ts';
-import { openConfiguredStore, type ConfiguredStore } from './store/configured-store.ts';
+import { fixedStore, openConfiguredStore, type ConfiguredStore } from './store/configured-store.ts';
+import type { LeaseHolder } from './store/lease.ts';
 import type { Store } from './store/store.ts';
 
 export interface ServerOptions {
   log: Logger;
   /** Defaults to the built-in adapters. */
   adapters?: readonly AdapterFactory[];
-  /** Defaults to the store the configuration names. */
+  /** Defaults to the store the configuration names (a store given here is used for one epoch only). */
   store?: Store;
 }
 
-export type Role = 'active' | 'standby';
-/** Why a server stopped: asked to, or it lost its store lock to another broker. */
-export type StopReason = 'requested' | 'fenced';
+export type { Role };
+
+export interface Health {
+  status: 'ok' | 'unavailable';
+  role: Role;
+  /** The epoch this broker serves under (its last one, as a standby). */
+  epoch: number;
+  /** ISO time the role began. */
+  since: string;
+  node: string;
+  stopping: boolean;
+  /** Active: whether the store answers. Standby: whether the lease lock does. */
+  store: 'available' | 'unavailable';
+  memory: 'ok' | 'alarm';
+  /** Who holds the lease, as a standby last saw it. */
+  holder?: LeaseHolder;
+}
 
 export class JunctionServer {
-  role: Role = 'active';
   admin: FastifyInstance | undefined;
-  /** Resolves once the server has stopped, with the reason. */
-  readonly done: Promise<StopReason>;
-  private resolveDone!: (r: StopReason) => void;
+  /** Resolves once the server has stopped. */
+  readonly done: Promise<void>;
+  readonly node: string;
+  private resolveDone!: () => void;
   private stopping: Promise<void> | undefined;
+  private active: ActiveBroker | undefined;
+  private keeper!: RoleKeeper;
+  private held!: ConfiguredStore;
 
   private constructor(
     readonly config: JunctionConfig,
-    readonly broker: Broker,
     readonly security: SecurityService,
-    readonly listeners: Listeners,
     private readonly log: Logger,
-    private readonly storeHolder: ConfiguredStore,
-    private readonly handlers: readonly ProtocolHandler[],
+    private readonly adapters: readonly AdapterFactory[],
   ) {
+    this.node = config.ha.node ?? `${hostname()}:${process.pid}`;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
   static async start(config: JunctionConfig, opts: ServerOptions): Promise<JunctionServer> {
     const log = opts.log;
-    const held: ConfiguredStore = opts.store
-      ? { store: opts.store, description: opts.store.kind, release: async () => {} }
-      : await openConfiguredStore(config.store, config.cluster, log);
-    const store = held.store;
     const security = new SecurityService({
       ...config.security,
       allowAnonymous: config.security.allowAnonymous ?? config.security.users.length === 0,
     });
-    const d = config.destinations;
-    // The store-error hook is built before the server it stops; it finds the server here.
-    const self: { server?: JunctionServer } = {};
-    const broker = new Broker({
-      store,
-      log,
-      authorizer: security,
-      policies: new PolicyResolver({ ...DEFAULT_POLICY, ...(d.defaults as Partial<PolicySettings>) }, d.policies),
-      autoCreate: d.autoCreate,
-      queues: d.queues,
-      virtualTopics: d.virtualTopics,
-      expirySweepMs: d.expirySweepMs,
-      dedupMaxEntries: d.dedupMaxEntries,
-      memory: new MemoryGuard(parseWatermark(config.limits.memoryHighWatermark), log),
-      onStoreError: (err) => {
-        const server = self.server;
-        if (err instanceof FencedError && server) {
-          log.fatal({ err }, 'this broker lost its store lock: closing every listener and connection');
-          // One turn later, so the refusals of the failed batch reach their clients first.
-          setImmediate(() => void server.stop('fenced'));
-        }
-      },
-    });
-    try {
-      await broker.start();
-    } catch (err) {
-      await broker.close().catch(() => {});
-      await held.release();
-      throw err;
-    }
-    const handlers = (opts.adapters ?? ADAPTERS).map((f) => f({ broker, security, config, log }));
-    let listeners: Listeners;
-    try {
-      for (const h of handlers) await h.start?.();
-      listeners = await Listeners.open(config, handlers, log);
-    } catch (err) {
-      await closeHandlers(handlers, log);
-      await broker.close();
-      await held.release();
-      throw err;
-    }
-    const server = new JunctionServer(config, broker, security, listeners, log, held, handlers);
-    self.server = server;
+    const server = new JunctionServer(config, security, log, opts.adapters ?? ADAPTERS);
+    let admin = '';
     if (config.admin.enabled) {
-      try {
-        server.admin = await startAdminServer(config.admin.host, config.admin.port, server);
-      } catch (err) {
-        await server.stop();
-        throw err;
-      }
+      server.admin = await startAdminServer(config.admin.host, config.admin.port, server);
+      const host = ['0.0.0.0', '::', ''].includes(config.admin.host) ? hostname() : config.admin.host;
+      admin = `${host}:${boundPort(server.admin)}`;
     }
-    log.info(
-      {
-        role: server.role,
-        cluster: config.cluster,
-        store: held.description,
-        anonymous: security.allowAnonymous,
-        listeners: listeners.addresses.map((a) => `${a.protocol}/${a.transport} ${a.host}:${a.port}`),
-        admin: server.admin ? `http ${config.admin.host}:${boundPort(server.admin)}` : 'off',
-        adapters: handlers.map((h) => h.protocol),
-        memoryHighWatermark: broker.memory?.watermark,
-      },
-      handlers.length === 0 ? 'broker running with no protocol adapters installed' : 'broker running',
-    );
+    try {
+      const ha = config.ha;
+      server.held = opts.store
+        ? fixedStore(opts.store)
+        : await openConfiguredStore(
+            config.store,
+            config.cluster,
+            { node: server.node, admin, leaseMs: ha.leaseMs, commandTimeoutMs: ha.renewMs },
+            log,
+          );
+      server.keeper = new RoleKeeper({
+        ...ha,
+        lease: server.held.lease,
+        log,
+        activate: (epoch) => server.activate(epoch),
+        deactivate: (how) => server.deactivate(how),
+      });
+      log.info(
+        { cluster: config.cluster, node: server.node, store: server.held.description, admin: admin || 'off', lease: server.held.lease.description },
+        'broker started as standby: checking the lease',
+      );
+      await server.keeper.start();
+    } catch (err) {
+      await server.held?.release();
+      await server.admin?.close();
+      throw err;
+    }
     return server;
   }
 
+  get role(): Role {
+    return this.keeper?.role ?? 'standby';
+  }
+
+  /** The active broker's core; throws on a standby. */
+  get broker(): Broker {
+    return this.current().broker;
+  }
+
+  get listeners(): Listeners {
+    return this.current().listeners;
+  }
+
+  private current(): ActiveBroker {
+    if (!this.active) throw new Error(`broker ${this.node} is a standby: it has no listeners or working state`);
+    return this.active;
+  }
+
+  private async activate(epoch: number): Promise<void> {
+    const store = this.held.handle(epoch, () => this.keeper.leaseHeld());
+    const active = await ActiveBroker.open({
+      config: this.config,
+      store,
+      security: this.security,
+      log: this.log,
+      handlers: (broker) => this.adapters.map((f) => f({ broker, security: this.security, config: this.config, log: this.log })),
+      onStoreError: (err) => {
+        // One turn later, so the refusals of the failed batch reach their clients first.
+        if (err instanceof FencedError) setImmediate(() => this.keeper.fence('a store write was fenced', err));
+      },
+    });
+    this.active = active;
+    const listeners = active.listeners.addresses;
+    this.log.info(
+      {
+        role: 'active',
+        epoch,
+        node: this.node,
+        cluster: this.config.cluster,
+        store: this.held.description,
+        anonymous: this.security.allowAnonymous,
+        listeners: listeners.map((a) => `${a.protocol}/${a.transport} ${a.host}:${a.port}`),
+        admin: this.admin ? `http ${this.config.admin.host}:${boundPort(this.admin)}` : 'off',
+        adapters: active.protocols,
+        memoryHighWatermark: active.broker.memory?.watermark,
+      },
+      this.adapters.length === 0 ? 'broker running with no protocol adapters installed' : 'broker running',
+    );
+  }
+
+  private async deactivate(how: Deactivation): Promise<void> {
+    const active = this.active;
+    if (!active) return;
+    await active.close(how);
+    if (this.active === active) this.active = undefined;
+  }
+
   /**
-   * What `/health` reports. The memory alarm does not make the broker unhealthy (it is flow
-   * control, and a standby would fare no better), but it is shown.
+   * What `/health` reports: 200 only for the active broker with its store reachable. The memory
+   * alarm does not make the broker unhealthy (it is flow control, and a standby would fare no
+   * better), but it is shown.
    */
-  health(): {
-    status: 'ok' | 'unavailable';
-    role: string;
-    stopping: boolean;
-    store: 'available' | 'unavailable';
-    memory: 'ok' | 'alarm';
-  } {
-    const store = this.broker.storeAvailable;
-    const ok = this.role === 'active' && !this.stopping && this.broker.running && store;
-    return {
+  health(): Health {
+    const active = this.active;
+    const role = this.role;
+    const store = active ? active.broker.storeAvailable : (this.keeper?.lockReachable ?? false);
+    const ok = role === 'active' && active !== undefined && !this.stopping && active.broker.running && store;
+    const h: Health = {
       status: ok ? 'ok' : 'unavailable',
-      role: this.role,
+      role,
+      epoch: this.keeper?.epoch ?? 0,
+      since: new Date(this.keeper?.since ?? Date.now()).toISOString(),
+      node: this.node,
       stopping: this.stopping !== undefined,
       store: store ? 'available' : 'unavailable',
-      memory: this.broker.memory?.alarm ? 'alarm' : 'ok',
+      memory: active?.broker.memory?.alarm ? 'alarm' : 'ok',
     };
+    if (role === 'standby' && this.keeper?.holder) h.holder = this.keeper.holder;
+    return h;
   }
 
-  /** Stops accepting, drops connections, finishes pending store writes, closes the store. */
-  stop(reason: StopReason = 'requested'): Promise<void> {
+  /** Stops serving (pending writes first), hands the lease over, closes the store and the admin port. */
+  stop(): Promise<void> {
     this.stopping ??= (async () => {
-      this.log.info({ reason }, 'broker stopping: no longer accepting connections');
-      if (reason === 'fenced') this.role = 'standby';
-      // Publishes held by the memory alarm (an MQTT will at a disconnect, say) must not hold up the stop.
-      this.broker.memory?.stop();
-      await this.listeners.close();
-      await closeHandlers(this.handlers, this.log);
-      await this.broker.close();
-      await this.storeHolder.release();
+      this.log.info({ role: this.role }, 'broker stopping: no longer accepting connections');
+      await this.keeper.stop();
+      await this.held.release();
       await this.admin?.close();
-      this.log.info({ reason }, 'broker stopped');
-      this.resolveDone(reason);
+      this.log.info('broker stopped');
+      this.resolveDone();
     })();
     return this.stopping;
-  }
-}
-
-async function closeHandlers(handlers: readonly ProtocolHandler[], log: Logger): Promise<void> {
-  for (const h of handlers) {
-    try {
-      await h.close?.();
-    } catch (err) {
-      log.warn({ err, protocol: h.protocol }, 'protocol adapter did not close cleanly');
-    }
   }
 }

@@ -1,9 +1,10 @@
 // The admin HTTP port (8161). For now it serves `/health`, which a load balancer probes to find
-// the active broker: 200 with role "active", 503 otherwise (standby, stopping).
+// the active broker: 200 with role "active", 503 otherwise (standby, stopping). It is open on a
+// standby too, which is how `junction status` learns who holds the lease.
 import Fastify, { type FastifyInstance } from 'fastify';
 
 export interface HealthSource {
-  health(): { status: 'ok' | 'unavailable'; role: string; [key: string]: unknown };
+  health(): { status: 'ok' | 'unavailable'; role: string };
 }
 
 export async function startAdminServer(host: string, port: number, source: HealthSource): Promise<FastifyInstance> {

@@ -52,6 +52,18 @@ export const configSchema = z
       .string()
       .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
       .default('junction'),
+    ha: z
+      .strictObject({
+        /** This process's name in the lease (default: host name and pid). */
+        node: z.string().min(1).optional(),
+        /** How long the lease lasts unless renewed; a hung active is replaced this long after its last renewal. */
+        leaseMs: z.number().int().min(500).default(5000),
+        renewMs: z.number().int().min(50).default(1000),
+        /** How often a standby checks the lease and whether its holder's process is still connected. */
+        checkMs: z.number().int().min(20).max(5000).default(150),
+      })
+      .prefault({})
+      .refine((h) => h.renewMs * 2 <= h.leaseMs, { message: 'renewMs must be at most half of leaseMs' }),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -84,6 +96,12 @@ export const configSchema = z
             tls: z.boolean().optional(),
             /** PEM file of the CA for TLS (rediss:// or tls: true); default: the system's CAs. */
             caFile: z.string().min(1).optional(),
+            /**
+             * Replicas every store write must reach (Redis WAIT) before a publisher hears "accepted";
+             * a write they do not confirm in time is refused with the protocol's retryable error. 0 = none.
+             */
+            minReplicasToAck: z.number().int().min(0).default(0),
+            replicaAckTimeoutMs: z.number().int().min(1).default(1000),
           })
           .prefault({})
           .refine((r) => [r.url, r.sentinels, r.nodes].filter((x) => x !== undefined).length <= 1, {

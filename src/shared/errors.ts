@@ -88,8 +88,8 @@ export class NotFoundError extends JunctionError {
 }
 
 export class FencedError extends JunctionError {
-  constructor(epoch: number, current: number) {
-    super('fenced', `Store write refused: epoch ${epoch} is older than the current epoch ${current}`, { epoch, current });
+  constructor(epoch: number, current: number, message = `Store write refused: epoch ${epoch} is older than the current epoch ${current}`) {
+    super('fenced', message, { epoch, current });
   }
 }
 

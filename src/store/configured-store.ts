@@ -1,24 +1,41 @@
-// Picks and opens the store the configuration asks for. `auto` (the default) means: Redis when a
-// deployment is configured, else the embedded redis-server when its binary is here, else the
-// memory store, with a warning that nothing will survive a restart.
+// Picks the store the configuration asks for, with the lease lock that goes with it. `auto` (the
+// default) means: Redis when a deployment is configured, else the embedded redis-server when its
+// binary is here, else the memory store, with a warning that nothing will survive a restart.
+// A store handle carries one fencing epoch, so each time this broker becomes active it opens a
+// new handle for the epoch its lease gave it.
 import type { Logger } from 'pino';
-import { MemoryStore } from './memory-store.ts';
+import type { Lease } from './lease.ts';
+import { LocalLease } from './local-lease.ts';
+import { MemoryData, MemoryStore } from './memory-store.ts';
 import { describeConnection, type RedisConnection } from './redis/connect.ts';
 import { EmbeddedRedis } from './redis/embedded-redis.ts';
+import { RedisLease } from './redis/redis-lease.ts';
 import { RedisStore } from './redis/redis-store.ts';
 import type { Store } from './store.ts';
 
 export interface StoreConfig {
   type: 'auto' | 'memory' | 'redis' | 'embedded';
-  redis: RedisConnection;
+  redis: RedisConnection & { minReplicasToAck: number; replicaAckTimeoutMs: number };
   embedded: { dataDir: string; binary: string };
 }
 
+/** How this broker takes part in the lease. */
+export interface LeaseSettings {
+  node: string;
+  /** Its admin address ('' when off). */
+  admin: string;
+  leaseMs: number;
+  /** How long a lease command may go unanswered. */
+  commandTimeoutMs: number;
+}
+
 export interface ConfiguredStore {
-  store: Store;
   /** What runs, for the startup log (no secrets). */
   description: string;
-  /** Stops what the store needed (the embedded server); call after the store is closed. */
+  lease: Lease;
+  /** A handle on the data for `epoch`, not opened yet; once `leaseHeld` says false it writes nothing. */
+  handle(epoch: number, leaseHeld: () => boolean): Store;
+  /** Stops what the store needed (the embedded server); call after every handle and the lease are closed. */
   release(): Promise<void>;
 }
 
@@ -26,7 +43,17 @@ function redisConfigured(r: RedisConnection): boolean {
   return r.url !== undefined || r.sentinels !== undefined || r.nodes !== undefined;
 }
 
-export async function openConfiguredStore(config: StoreConfig, cluster: string, log: Logger): Promise<ConfiguredStore> {
+/** A store handed in whole (tests): one handle, one epoch, so the lease is taken once. */
+export function fixedStore(store: Store): ConfiguredStore {
+  return { description: store.kind, lease: new LocalLease(store.epoch, true), handle: () => store, release: async () => {} };
+}
+
+export async function openConfiguredStore(
+  config: StoreConfig,
+  cluster: string,
+  lease: LeaseSettings,
+  log: Logger,
+): Promise<ConfiguredStore> {
   let type = config.type;
   if (type === 'auto') {
     if (redisConfigured(config.redis)) type = 'redis';
@@ -40,31 +67,33 @@ export async function openConfiguredStore(config: StoreConfig, cluster: string, 
       type = 'memory';
     }
   }
+  const onRedis = (conn: RedisConnection, minReplicas: number): Pick<ConfiguredStore, 'lease' | 'handle'> => {
+    if (minReplicas > 0 && conn.nodes) throw new Error('store.redis.minReplicasToAck needs one server or Sentinel, not a Cluster');
+    const replicas = { minReplicasToAck: minReplicas, replicaAckTimeoutMs: config.redis.replicaAckTimeoutMs };
+    return {
+      lease: new RedisLease({ ...conn, ...lease, cluster, minReplicas, replicaTimeoutMs: replicas.replicaAckTimeoutMs }),
+      handle: (epoch, leaseHeld) => new RedisStore({ ...conn, ...replicas, cluster, epoch, leaseHeld }),
+    };
+  };
   switch (type) {
-    case 'memory':
-      return { store: new MemoryStore(), description: 'memory', release: async () => {} };
-    case 'redis': {
-      const epoch = await RedisStore.claimEpoch(config.redis, cluster);
+    case 'memory': {
+      const data = new MemoryData();
       return {
-        store: new RedisStore({ ...config.redis, cluster, epoch }),
-        description: describeConnection(config.redis),
+        description: 'memory',
+        lease: new LocalLease(0),
+        handle: (epoch) => new MemoryStore(epoch, data),
         release: async () => {},
       };
     }
+    case 'redis':
+      return { ...onRedis(config.redis, config.redis.minReplicasToAck), description: describeConnection(config.redis), release: async () => {} };
     case 'embedded': {
       const server = await EmbeddedRedis.start({ ...config.embedded, log });
-      try {
-        const conn = { url: server.url };
-        const epoch = await RedisStore.claimEpoch(conn, cluster);
-        return {
-          store: new RedisStore({ ...conn, cluster, epoch }),
-          description: `embedded redis-server (${server.dataDir})`,
-          release: () => server.stop(),
-        };
-      } catch (err) {
-        await server.stop();
-        throw err;
-      }
+      return {
+        ...onRedis({ url: server.url }, 0),
+        description: `embedded redis-server (${server.dataDir})`,
+        release: () => server.stop(),
+      };
     }
   }
 }

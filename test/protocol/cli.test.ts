@@ -130,7 +130,16 @@ describe('junction command', () => {
       const port = Number(String(running.admin).split(':').pop());
       const res = await fetch(`http://127.0.0.1:${port}/health`);
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ status: 'ok', role: 'active', stopping: false, store: 'available', memory: 'ok' });
+      expect(await res.json()).toEqual({
+        status: 'ok',
+        role: 'active',
+        epoch: expect.any(Number),
+        since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        node: expect.stringMatching(/:\d+$/),
+        stopping: false,
+        store: 'available',
+        memory: 'ok',
+      });
       const exited = new Promise<number | null>((resolve) => p.on('exit', resolve));
       let out = '';
       p.stdout!.on('data', (d: Buffer) => (out += d.toString()));

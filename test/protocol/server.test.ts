@@ -1,5 +1,5 @@
 // The composition root in-process: an adapter gets the broker and a listener; a broker whose
-// store epoch is superseded fences itself (listeners closed, /health unavailable).
+// store epoch is superseded fences itself (listeners closed, /health unavailable, still running).
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -76,9 +76,10 @@ describe('server', () => {
     s.on('error', () => {});
     const closed = once(s, 'close');
     expect(await reply(s, 'q second')).toMatch(/^error Store write refused: epoch 1 is older than the current epoch 2/);
-    await closed; // the broker drops its connections once fenced
-    expect(await server.done).toBe('fenced');
-    expect(server.health()).toMatchObject({ status: 'unavailable', role: 'standby' });
+    await closed; // the broker drops its connections once fenced, and stays up as a standby
+    await expect.poll(() => server!.health(), { timeout: 5000 }).toMatchObject({ status: 'unavailable', role: 'standby' });
+    expect((await fetch(health)).status).toBe(503);
+    expect(() => server!.listeners).toThrow(/standby/);
     expect(data.entries.get('q')?.size).toBe(1);
   });
 });

@@ -13,6 +13,9 @@ export class Keys {
   readonly retained: string;
   readonly dedup: string;
   readonly sessions: string;
+  /** The lease lock's token (expires with the lease) and its holder's registration. */
+  readonly lease: string;
+  readonly leaseHolder: string;
   private readonly prefix: string;
 
   constructor(cluster: string) {
@@ -27,6 +30,8 @@ export class Keys {
     this.retained = `${this.prefix}:retained`;
     this.dedup = `${this.prefix}:dedup`;
     this.sessions = `${this.prefix}:sessions`;
+    this.lease = `${this.prefix}:lease`;
+    this.leaseHolder = `${this.prefix}:lease-holder`;
   }
 
   /** Message ids of a queue, scored by insertion sequence. */

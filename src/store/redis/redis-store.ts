@@ -29,6 +29,14 @@ export interface RedisStoreOptions extends RedisConnection {
   epoch: number;
   /** Client tuning (retries, timeouts). */
   redis?: RedisOptions;
+  /** Replicas a batch must reach (WAIT) before it counts as written; 0 = none. */
+  minReplicasToAck?: number;
+  replicaAckTimeoutMs?: number;
+  /**
+   * False once this broker's lease may have lapsed: from then on every write is refused here, before
+   * Redis (whose fencing would refuse it only once another broker has taken the lease).
+   */
+  leaseHeld?: () => boolean;
 }
 
 type Scripted = Record<ScriptName, ScriptCall>;
@@ -58,8 +66,15 @@ export class RedisStore implements Store {
   /** Commands sent and not yet answered. */
   private readonly pendingCalls = new Set<PendingCall>();
 
+  private readonly minReplicas: number;
+  private readonly replicaTimeoutMs: number;
+  private readonly leaseHeld: () => boolean;
+
   constructor(opts: RedisStoreOptions) {
     this.epoch = opts.epoch;
+    this.minReplicas = opts.minReplicasToAck ?? 0;
+    this.replicaTimeoutMs = opts.replicaAckTimeoutMs ?? 1000;
+    this.leaseHeld = opts.leaseHeld ?? (() => true);
     this.keys = new Keys(opts.cluster);
     this.where = describeConnection(opts);
     // No offline queue and no re-sending of commands left unanswered by a lost connection: while Redis
@@ -182,10 +197,29 @@ export class RedisStore implements Store {
           break;
       }
     }
+    this.checkLease();
     await this.call(() => this.scripts.apply(keys.length, keys, argv));
+    if (this.minReplicas > 0) await this.replicate();
+  }
+
+  private checkLease(): void {
+    if (!this.leaseHeld()) throw new FencedError(this.epoch, this.epoch, 'Store write refused: this broker no longer holds the lease');
+  }
+
+  /** Waits for the replicas; a batch they did not all confirm in time counts as not written (it is retried whole). */
+  private async replicate(): Promise<void> {
+    const got = await this.call(() => this.redis.wait(this.minReplicas, this.replicaTimeoutMs));
+    if (got < this.minReplicas) {
+      throw new StoreUnavailableError(
+        `Redis confirmed the write on ${got} of the ${this.minReplicas} replica(s) store.redis.minReplicasToAck asks for ` +
+          `within ${this.replicaTimeoutMs} ms (${this.where}); it is not acknowledged. Retry later.`,
+        'replication',
+      );
+    }
   }
 
   async pageIn(queue: string, maxCount: number, maxBytes: number): Promise<StoredEntry[]> {
+    this.checkLease();
     const k = this.keys;
     const flat = (await this.call(() =>
       this.scripts.pageInBuffer(
@@ -208,6 +242,7 @@ export class RedisStore implements Store {
   }
 
   async promoteDue(queue: string, now: number): Promise<Promoted> {
+    this.checkLease();
     const k = this.keys;
     const [count, bytes, nextDue] = (await this.call(() =>
       this.scripts.promoteDue(

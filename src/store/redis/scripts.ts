@@ -1,7 +1,8 @@
 // Loads the Lua scripts (one file per atomic operation, named `<operation>-<number of keys>.lua`, or
 // `<operation>.lua` when the caller passes the key count first), puts the shared fencing check
-// (fence.lua) in front of each, and registers them with ioredis, which calls them by SHA and
-// re-sends them after a SCRIPT FLUSH.
+// (fence.lua) in front of each store script, and registers them with ioredis, which calls them by
+// SHA and re-sends them after a SCRIPT FLUSH. The lease scripts (lua/lease/) decide the epoch
+// rather than check it, so they run without the fence.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RedisClient } from './connect.ts';
@@ -17,6 +18,21 @@ export type ScriptCall = (...args: Array<string | number | Buffer | Array<string
 
 function camel(s: string): string {
   return s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export const LEASE_SCRIPT_NAMES = ['acquire', 'renew', 'release'] as const;
+export type LeaseScriptName = (typeof LEASE_SCRIPT_NAMES)[number];
+
+export function defineLeaseScripts(redis: RedisClient): void {
+  const dir = join(DIR, 'lease');
+  for (const file of readdirSync(dir)) {
+    const m = /^([a-z-]+?)-(\d+)\.lua$/.exec(file);
+    if (!m || !(LEASE_SCRIPT_NAMES as readonly string[]).includes(m[1] as string)) throw new Error(`Unknown lease script ${file}`);
+    redis.defineCommand(`lease${(m[1] as string).charAt(0).toUpperCase()}${(m[1] as string).slice(1)}`, {
+      numberOfKeys: Number(m[2]),
+      lua: readFileSync(join(dir, file), 'utf8'),
+    });
+  }
 }
 
 export function defineScripts(redis: RedisClient): void {

@@ -1,0 +1,98 @@
+// What an active broker runs, built afresh each time this process takes the lease: a store handle
+// for the lease's epoch, the core rebuilt from the store (in-flight deliveries of the broker before
+// become deliverable again), the protocol handlers and their listeners. Closing it gracefully lets
+// pending writes finish; closing it fenced drops every connection at once (its writes are refused
+// by then anyway).
+import type { Logger } from 'pino';
+import type { JunctionConfig } from './config/schema.ts';
+import { Broker } from './core/broker.ts';
+import { MemoryGuard, parseWatermark } from './core/memory-guard.ts';
+import { PolicyResolver, DEFAULT_POLICY, type PolicySettings } from './core/policy.ts';
+import type { Deactivation } from './ha/role-keeper.ts';
+import type { ProtocolHandler } from './net/connection.ts';
+import { Listeners } from './net/listeners.ts';
+import type { SecurityService } from './security/security-service.ts';
+import type { Store } from './store/store.ts';
+
+export interface ActiveBrokerOptions {
+  config: JunctionConfig;
+  store: Store;
+  security: SecurityService;
+  log: Logger;
+  /** The protocol handlers for this broker (the composition root knows the adapters). */
+  handlers(broker: Broker): readonly ProtocolHandler[];
+  /** A store write failed for good (FencedError among others). */
+  onStoreError(err: unknown): void;
+}
+
+export class ActiveBroker {
+  private closing: Promise<void> | undefined;
+
+  /** The protocols its handlers speak. */
+  get protocols(): string[] {
+    return this.handlers.map((h) => h.protocol);
+  }
+
+  private constructor(
+    readonly broker: Broker,
+    readonly listeners: Listeners,
+    private readonly handlers: readonly ProtocolHandler[],
+    private readonly log: Logger,
+  ) {}
+
+  static async open(opts: ActiveBrokerOptions): Promise<ActiveBroker> {
+    const { config, log } = opts;
+    const d = config.destinations;
+    const broker = new Broker({
+      store: opts.store,
+      log,
+      authorizer: opts.security,
+      policies: new PolicyResolver({ ...DEFAULT_POLICY, ...(d.defaults as Partial<PolicySettings>) }, d.policies),
+      autoCreate: d.autoCreate,
+      queues: d.queues,
+      virtualTopics: d.virtualTopics,
+      expirySweepMs: d.expirySweepMs,
+      dedupMaxEntries: d.dedupMaxEntries,
+      memory: new MemoryGuard(parseWatermark(config.limits.memoryHighWatermark), log),
+      onStoreError: opts.onStoreError,
+    });
+    try {
+      await broker.start();
+    } catch (err) {
+      await broker.close().catch(() => {});
+      throw err;
+    }
+    const handlers = opts.handlers(broker);
+    try {
+      for (const h of handlers) await h.start?.();
+      return new ActiveBroker(broker, await Listeners.open(config, handlers, log), handlers, log);
+    } catch (err) {
+      await closeHandlers(handlers, log);
+      await broker.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Stops accepting, drops connections, then closes the core (after its pending writes when graceful). */
+  close(how: Deactivation): Promise<void> {
+    this.closing ??= (async () => {
+      // Publishes held by the memory alarm (an MQTT will at a disconnect, say) must not hold up the close.
+      this.broker.memory?.stop();
+      await this.listeners.close();
+      await closeHandlers(this.handlers, this.log);
+      await this.broker.close();
+      this.log.info({ how }, how === 'fenced' ? 'fenced: listeners and connections closed' : 'listeners and connections closed');
+    })();
+    return this.closing;
+  }
+}
+
+async function closeHandlers(handlers: readonly ProtocolHandler[], log: Logger): Promise<void> {
+  for (const h of handlers) {
+    try {
+      await h.close?.();
+    } catch (err) {
+      log.warn({ err, protocol: h.protocol }, 'protocol adapter did not close cleanly');
+    }
+  }
+}
