@@ -85,21 +85,21 @@ export class AmqpClient {
 
   /** Sends and resolves with the broker's outcome ('accepted', 'rejected' with its error, ...). */
   send(link: Sender, message: Message): Promise<{ outcome: string; error?: { condition?: string; description?: string } }> {
+    const outcomes = ['accepted', 'rejected', 'released', 'modified'] as const;
     return new Promise((resolve) => {
       const d = link.send(message);
-      const done =
-        (outcome: string) =>
-        (e: EventContext): void => {
+      const handlers = outcomes.map((outcome) => {
+        const h = (e: EventContext): void => {
           if (e.delivery !== d) return;
+          outcomes.forEach((o, i) => link.removeListener(o, handlers[i]!));
           resolve({
             outcome,
             error: (e.delivery?.remote_state as { error?: { condition?: string; description?: string } } | undefined)?.error,
           });
         };
-      link.on('accepted', done('accepted'));
-      link.on('rejected', done('rejected'));
-      link.on('released', done('released'));
-      link.on('modified', done('modified'));
+        link.on(outcome, h);
+        return h;
+      });
     });
   }
 

@@ -1,0 +1,103 @@
+// Active/standby with real processes: two brokers on one redis-server, each on its own ports. A
+// broker started beside an active one stays standby; for STOMP (receipts), MQTT (QoS 1) and AMQP
+// (unsettled sends) a producer and a consumer that know both brokers keep going while the active
+// is SIGKILLed mid-stream, and every acknowledged message arrives; a SIGTERM hands over at once.
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrokerProcess } from '../helpers/broker-process.ts';
+import { amqpDriver, mqttDriver, runFailoverStream, stompDriver, type FailoverDriver } from '../helpers/failover-clients.ts';
+import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+
+let redis: TestRedis;
+/** The pair: [active, standby] once the first test has run. */
+let pair: BrokerProcess[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+
+afterAll(async () => {
+  await Promise.all(pair.map((b) => b.stop()));
+  await redis?.stop();
+});
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+type Port = 'stomp' | 'mqtt' | 'amqp';
+
+/** Runs a stream through the pair, `stopActive` ending the active one midway; the pair swaps roles. */
+async function failover(driver: FailoverDriver, port: Port, stopActive: (b: BrokerProcess) => Promise<number>) {
+  const [active, standby] = pair as [BrokerProcess, BrokerProcess];
+  let takeoverMs = -1;
+  const result = await runFailoverStream(driver, [active.ports[port], standby.ports[port]], {
+    count: 300,
+    at: 100,
+    prefix: `${driver.protocol}-${Date.now()}`,
+    midway: async () => {
+      const from = standby.lines.length;
+      const at = await stopActive(active);
+      takeoverMs = Number((await standby.waitActive(15_000, from)).time) - at;
+    },
+  });
+  // The stopped broker comes back as the standby.
+  pair = [standby, await BrokerProcess.start(active.name, redis.url, { ports: active.ports })];
+  return { ...result, takeoverMs };
+}
+
+describe('an active/standby pair on one Redis', () => {
+  it('a broker started beside an active one stays standby, takes no epoch, opens no listener', async () => {
+    const a = await BrokerProcess.start('a', redis.url);
+    pair.push(a);
+    await a.waitActive();
+    const epoch = (await a.health()).body.epoch;
+    const b = await BrokerProcess.start('b', redis.url);
+    pair.push(b);
+    await expect.poll(async () => (await b.health()).body.holder, { timeout: 5000 }).toMatchObject({ node: 'a', epoch });
+    expect(await b.health()).toMatchObject({ status: 503, body: { role: 'standby', status: 'unavailable' } });
+    expect(await a.health()).toMatchObject({ status: 200, body: { role: 'active', epoch, node: 'a' } });
+    expect(await refused(b.ports.stomp)).toBe(true);
+    expect(await refused(b.ports.mqtt)).toBe(true);
+    expect(await refused(a.ports.stomp)).toBe(false);
+  });
+
+  const drivers: Array<[Port, FailoverDriver]> = [
+    ['stomp', stompDriver('/queue/ha.stomp')],
+    ['mqtt', mqttDriver('ha/mqtt', 'ha-consumer')],
+    ['amqp', amqpDriver('queue://ha.amqp')],
+  ];
+  for (const [port, driver] of drivers) {
+    it(`${port}: the active SIGKILLed mid-stream, the standby serves and no acknowledged message is lost`, async () => {
+      const r = await failover(driver, port, (b) => b.kill());
+      console.info(`${port} kill -9: takeover ${r.takeoverMs} ms, ${r.acknowledged} acknowledged, ${r.duplicates} duplicates, ${r.resent} re-sent`);
+      expect(r.acknowledged).toBe(300);
+      expect(r.lost).toEqual([]);
+      expect(r.takeoverMs).toBeGreaterThan(0);
+      const [active, standby] = pair as [BrokerProcess, BrokerProcess];
+      expect((await active.health()).body).toMatchObject({ role: 'active' });
+      await expect.poll(async () => (await standby.health()).body.holder, { timeout: 5000 }).toMatchObject({ node: active.name });
+    });
+  }
+
+  it('SIGTERM hands the lease over: the standby serves, nothing acknowledged is lost, the old active exits 0', async () => {
+    let exited: Promise<number | string> | undefined;
+    const r = await failover(stompDriver('/queue/ha.term'), 'stomp', async (b) => {
+      const at = Date.now();
+      exited = b.exited;
+      b.signal('SIGTERM');
+      return at;
+    });
+    console.info(`stomp SIGTERM: takeover ${r.takeoverMs} ms, ${r.duplicates} duplicates`);
+    expect(await exited).toBe(0);
+    expect(r.lost).toEqual([]);
+    expect(r.acknowledged).toBe(300);
+  });
+});
