@@ -96,7 +96,13 @@ export class JunctionServer {
         deactivate: (how) => server.deactivate(how),
       });
       log.info(
-        { cluster: config.cluster, node: server.node, store: server.held.description, admin: admin || 'off', lease: server.held.lease.description },
+        {
+          cluster: config.cluster,
+          node: server.node,
+          store: server.held.description,
+          admin: admin || 'off',
+          lease: server.held.lease.description,
+        },
         'broker started as standby: checking the lease',
       );
       await server.keeper.start();

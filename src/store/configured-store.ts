@@ -86,7 +86,11 @@ export async function openConfiguredStore(
       };
     }
     case 'redis':
-      return { ...onRedis(config.redis, config.redis.minReplicasToAck), description: describeConnection(config.redis), release: async () => {} };
+      return {
+        ...onRedis(config.redis, config.redis.minReplicasToAck),
+        description: describeConnection(config.redis),
+        release: async () => {},
+      };
     case 'embedded': {
       const server = await EmbeddedRedis.start({ ...config.embedded, log });
       return {

@@ -77,7 +77,9 @@ describe('an active/standby pair on one Redis', () => {
   for (const [port, driver] of drivers) {
     it(`${port}: the active SIGKILLed mid-stream, the standby serves and no acknowledged message is lost`, async () => {
       const r = await failover(driver, port, (b) => b.kill());
-      console.info(`${port} kill -9: takeover ${r.takeoverMs} ms, ${r.acknowledged} acknowledged, ${r.duplicates} duplicates, ${r.resent} re-sent`);
+      console.info(
+        `${port} kill -9: takeover ${r.takeoverMs} ms, ${r.acknowledged} acknowledged, ${r.duplicates} duplicates, ${r.resent} re-sent`,
+      );
       expect(r.acknowledged).toBe(300);
       expect(r.lost).toEqual([]);
       expect(r.takeoverMs).toBeGreaterThan(0);

@@ -36,7 +36,12 @@ function noDelayConnect(options: net.NetConnectOpts, listener: () => void): net.
 function stompConnect(port: number, extra: Record<string, string> = {}): Promise<stompit.Client> {
   return new Promise((resolve, reject) =>
     stompit.connect(
-      { host: '127.0.0.1', port, connect: noDelayConnect, connectHeaders: { ...STOMP_HEADERS, ...extra } } as stompit.connect.ConnectOptions,
+      {
+        host: '127.0.0.1',
+        port,
+        connect: noDelayConnect,
+        connectHeaders: { ...STOMP_HEADERS, ...extra },
+      } as stompit.connect.ConnectOptions,
       (err, c) => (err ? reject(err) : resolve(c)),
     ),
   );
@@ -62,7 +67,7 @@ export const stompDriver = (destination: string): FailoverDriver => ({
           frame.end(body);
           void lost.then(() => reject(new Error('STOMP connection lost before the RECEIPT')));
         }),
-      close: () => client.destroy(new Error("closed")),
+      close: () => client.destroy(new Error('closed')),
     };
   },
   async consumer(port, onBody) {
@@ -77,7 +82,7 @@ export const stompDriver = (destination: string): FailoverDriver => ({
         client.ack(message);
       });
     });
-    return { lost, close: () => client.destroy(new Error("closed")) };
+    return { lost, close: () => client.destroy(new Error('closed')) };
   },
 });
 

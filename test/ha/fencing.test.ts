@@ -1,0 +1,75 @@
+// A hung active (SIGSTOP past its lease, its connections still open) is replaced when the lease
+// expires; when it runs again (SIGCONT) it acknowledges and writes nothing and steps down to
+// standby without exiting. Short leases (2 s, renewed every 0.5 s) keep the test quick.
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Keys } from '../../src/store/redis/keys.ts';
+import { BrokerProcess } from '../helpers/broker-process.ts';
+import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { RawStomp } from '../helpers/stomp.ts';
+
+let redis: TestRedis;
+const brokers: BrokerProcess[] = [];
+const HA = 'leaseMs: 2000, renewMs: 500';
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+
+afterAll(async () => {
+  await Promise.all(brokers.map((b) => b.stop()));
+  await redis?.stop();
+});
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+describe('a hung active', () => {
+  it('is replaced when its lease expires, then on SIGCONT acknowledges nothing, writes nothing and returns to standby', async () => {
+    const a = await BrokerProcess.start('hung', redis.url, { cluster: 'stop', ha: HA });
+    brokers.push(a);
+    await a.waitActive();
+    const b = await BrokerProcess.start('spare', redis.url, { cluster: 'stop', ha: HA });
+    brokers.push(b);
+    await expect.poll(async () => (await b.health()).body.holder, { timeout: 5000 }).toMatchObject({ node: 'hung' });
+
+    const client = await RawStomp.connect(a.ports.stomp, { 'accept-version': '1.2', host: '/' });
+    a.signal('SIGSTOP');
+    // Written while the active is stopped: it sits in the socket until SIGCONT.
+    client.send('SEND', { destination: '/queue/late', persistent: 'true', receipt: 'r-late' }, 'written while stopped');
+    const from = b.lines.length;
+    const stoppedAt = Date.now();
+    const took = await b.waitActive(15_000, from);
+    // Not before the lease ran out: the hung broker's connection to Redis was still open.
+    expect(Number(took.time) - stoppedAt).toBeGreaterThanOrEqual(1000);
+
+    const resumedFrom = a.lines.length;
+    a.signal('SIGCONT');
+    const fenced = await a.waitFor((l) => l.msg?.startsWith('fencing') === true, 10_000, resumedFrom);
+    expect(String(fenced.reason)).toMatch(/lapsed|no longer ours|fenced/);
+    await a.waitStandby(10_000, resumedFrom);
+    await client.closed;
+    expect(client.frames.map((f) => f.command)).not.toContain('RECEIPT');
+    expect(a.lines.slice(resumedFrom).some((l) => l.msg === 'broker stopped')).toBe(false);
+
+    const r = new Redis(redis.url);
+    try {
+      expect(await r.zcard(new Keys('stop').queue('late'))).toBe(0);
+    } finally {
+      r.disconnect();
+    }
+    expect(await a.health()).toMatchObject({ status: 503, body: { role: 'standby' } });
+    await expect.poll(async () => (await a.health()).body.holder, { timeout: 5000 }).toMatchObject({ node: 'spare' });
+    expect(await refused(a.ports.stomp)).toBe(true);
+    expect(await b.health()).toMatchObject({ status: 200, body: { role: 'active', node: 'spare' } });
+  });
+});
