@@ -166,7 +166,7 @@ async function connectAny<T>(ports: readonly number[], connect: (port: number) =
     try {
       return await connect(ports[i % ports.length] as number);
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`no broker answered: ${(err as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`no broker answered: ${(err as Error).message}`, { cause: err });
       await pause(50);
     }
   }

@@ -18,7 +18,7 @@ export interface TestRedis {
 }
 
 /** Starts redis-server (on `configFile` when given) with `args`; resolves once it prints `readyLine`. */
-async function launch(configFile: string | undefined, args: string[], readyLine: string, fixedPort?: number): Promise<TestRedis> {
+async function launch(configFile: string | undefined, args: string[], readyLine: string | RegExp, fixedPort?: number): Promise<TestRedis> {
   const port = fixedPort ?? (await freePort());
   const child: ChildProcess = spawn('redis-server', [...(configFile ? [configFile] : []), '--port', String(port), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -28,7 +28,7 @@ async function launch(configFile: string | undefined, args: string[], readyLine:
     const t = setTimeout(() => reject(new Error(`redis-server on ${port} did not start: ${seen.slice(-500)}`)), 10_000);
     child.stdout!.on('data', (d: Buffer) => {
       seen += d.toString();
-      if (seen.includes(readyLine)) {
+      if (typeof readyLine === 'string' ? seen.includes(readyLine) : readyLine.test(seen)) {
         clearTimeout(t);
         resolve();
       }
@@ -75,6 +75,17 @@ export function startRedis(port?: number, opts: { dataDir?: string } = {}): Prom
     ? ['--bind', '127.0.0.1', '--save', '', '--dir', opts.dataDir, '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no']
     : EPHEMERAL;
   return launch(undefined, args, 'Ready to accept connections', port);
+}
+
+/** A replica of the server on `primaryPort`; resolves once it has synced with it. */
+export async function startReplica(primaryPort: number): Promise<TestRedis> {
+  // Redis 7 waits 5 s for more replicas before a diskless sync; one is all there will be.
+  await promisify(execFile)('redis-cli', ['-p', String(primaryPort), 'CONFIG', 'SET', 'repl-diskless-sync-delay', '0']);
+  return launch(
+    undefined,
+    [...EPHEMERAL, '--replicaof', '127.0.0.1', String(primaryPort)],
+    /MASTER <-> REPLICA sync: (Finished with success|Master accepted a Partial Resynchronization)/,
+  );
 }
 
 /**

@@ -29,7 +29,11 @@ describe('configuration', () => {
   it('no configuration at all gives a working default', () => {
     const c = loadConfig(undefined, {});
     expect(c.ha).toEqual({ leaseMs: 5000, renewMs: 1000, checkMs: 150 });
-    expect(c.store).toEqual({ type: 'auto', redis: { minReplicasToAck: 0, replicaAckTimeoutMs: 1000 }, embedded: { dataDir: './data/redis', binary: 'redis-server' } });
+    expect(c.store).toEqual({
+      type: 'auto',
+      redis: { minReplicasToAck: 0, replicaAckTimeoutMs: 1000 },
+      embedded: { dataDir: './data/redis', binary: 'redis-server' },
+    });
     expect(c.listeners.mqtt).toEqual({ enabled: true, port: 1883, tlsPort: 8883, tls: true });
     expect(c.listeners.amqp.port).toBe(5672);
     expect(c.listeners.stomp).toEqual({ enabled: true, port: 61613, tlsPort: 61614, tls: true });
