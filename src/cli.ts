@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `junction` command: start the broker, check a configuration file, hash a password.
+// The `junction` command: start the broker, show a running broker's role, check a configuration
+// file, hash a password.
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
@@ -7,6 +8,7 @@ import { loadConfig } from './config/load.ts';
 import { JunctionError } from './shared/errors.ts';
 import { createLogger } from './log.ts';
 import { hashPassword } from './security/password.ts';
+import { formatStatus, type BrokerHealth } from './status.ts';
 import { JunctionServer } from './server.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -82,6 +84,27 @@ program
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
+  });
+
+program
+  .command('status')
+  .description("show a running broker's role, epoch and the lease holder, through its admin port")
+  .option('-u, --url <url>', 'admin address (default: $JUNCTION_ADMIN_URL, else http://127.0.0.1:8161)')
+  .option('--json', 'print the health document as JSON')
+  .action(async (opts: { url?: string; json?: boolean }) => {
+    const base = (opts.url ?? process.env.JUNCTION_ADMIN_URL ?? 'http://127.0.0.1:8161').replace(/\/+$/, '');
+    let health: BrokerHealth;
+    try {
+      const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) });
+      health = (await res.json()) as BrokerHealth;
+    } catch (err) {
+      fail(`cannot reach the broker's admin port at ${base}: ${(err as Error).cause ?? (err as Error).message}`);
+    }
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(health)}\n`);
+      return;
+    }
+    process.stdout.write(formatStatus(base, health));
   });
 
 program

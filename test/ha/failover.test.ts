@@ -2,7 +2,10 @@
 // broker started beside an active one stays standby; for STOMP (receipts), MQTT (QoS 1) and AMQP
 // (unsettled sends) a producer and a consumer that know both brokers keep going while the active
 // is SIGKILLed mid-stream, and every acknowledged message arrives; a SIGTERM hands over at once.
+import { execFile } from 'node:child_process';
 import net from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProcess } from '../helpers/broker-process.ts';
 import { amqpDriver, mqttDriver, runFailoverStream, stompDriver, type FailoverDriver } from '../helpers/failover-clients.ts';
@@ -33,6 +36,18 @@ function refused(port: number): Promise<boolean> {
 }
 
 type Port = 'stomp' | 'mqtt' | 'amqp';
+
+/** Runs `junction status` against an admin port; resolves with its exit code and output. */
+async function status(adminPort: number): Promise<{ code: number; out: string }> {
+  const bin = join(import.meta.dirname, '../../bin/junction.js');
+  try {
+    const r = await promisify(execFile)(process.execPath, [bin, 'status', '--url', `http://127.0.0.1:${adminPort}`], { timeout: 15_000 });
+    return { code: 0, out: r.stdout };
+  } catch (err) {
+    const e = err as { code: number; stderr: string };
+    return { code: e.code, out: e.stderr };
+  }
+}
 
 /** Runs a stream through the pair, `stopActive` ending the active one midway; the pair swaps roles. */
 async function failover(driver: FailoverDriver, port: Port, stopActive: (b: BrokerProcess) => Promise<number>) {
@@ -67,6 +82,18 @@ describe('an active/standby pair on one Redis', () => {
     expect(await refused(b.ports.stomp)).toBe(true);
     expect(await refused(b.ports.mqtt)).toBe(true);
     expect(await refused(a.ports.stomp)).toBe(false);
+
+    const ofA = await status(a.ports.admin);
+    expect(ofA.code).toBe(0);
+    expect(ofA.out).toMatch(/^role +active$/m);
+    expect(ofA.out).toMatch(new RegExp(`^epoch +${String(epoch)}$`, 'm'));
+    expect(ofA.out).toMatch(/^lease holder +a \(this broker\)$/m);
+    const ofB = await status(b.ports.admin);
+    expect(ofB.out).toMatch(/^role +standby$/m);
+    expect(ofB.out).toMatch(new RegExp(`^lease holder +a \\(epoch ${String(epoch)} since .*admin [^,]+:${a.ports.admin}\\)$`, 'm'));
+    const nobody = await status(b.ports.stomp);
+    expect(nobody.code).toBe(1);
+    expect(nobody.out).toMatch(/cannot reach the broker's admin port at http:\/\/127\.0\.0\.1:\d+/);
   });
 
   const drivers: Array<[Port, FailoverDriver]> = [
