@@ -4,6 +4,7 @@
 // directory given as the first argument), then the files the compiled code reads at run time: the
 // Redis Lua scripts and package.json (the CLI's version).
 import { execFileSync } from 'node:child_process';
+import process from 'node:process';
 import { cpSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
