@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { runAmqpScenario } from './scenarios/amqp.ts';
 import { runBacklogScenario } from './scenarios/backlog.ts';
 import { runCoreScenario } from './scenarios/core.ts';
+import { runFailoverScenario } from './scenarios/failover.ts';
 import { runMqttScenario } from './scenarios/mqtt.ts';
 import { runMqttIdleScenario } from './scenarios/mqtt-idle.ts';
 import { runSoakScenario } from './scenarios/soak.ts';
@@ -72,6 +73,18 @@ program
     };
     if (o.junctionPort) scenario.junctionPort = Number(o.junctionPort);
     process.stdout.write(`${JSON.stringify(await runMqttScenario(scenario))}\n`);
+  });
+
+program
+  .command('failover')
+  .description(
+    'two broker processes on one Redis: SIGKILL, then SIGTERM, the active mid-stream (STOMP, MQTT, AMQP in turn); takeover times, lost, duplicated',
+  )
+  .option('--rounds <n>', 'rounds per signal', '5')
+  .option('--messages <n>', 'messages per round', '400')
+  .action(async (o: Record<string, string>) => {
+    const result = await runFailoverScenario({ rounds: Number(o.rounds), messages: Number(o.messages) });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   });
 
 program
