@@ -2,13 +2,21 @@
 // broker started beside an active one stays standby; for STOMP (receipts), MQTT (QoS 1) and AMQP
 // (unsettled sends) a producer and a consumer that know both brokers keep going while the active
 // is SIGKILLed mid-stream, and every acknowledged message arrives; a SIGTERM hands over at once.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProcess } from '../helpers/broker-process.ts';
-import { amqpDriver, mqttDriver, runFailoverStream, stompDriver, type FailoverDriver } from '../helpers/failover-clients.ts';
+import {
+  amqpDriver,
+  mqttDriver,
+  runFailoverStream,
+  stompDriver,
+  type ConsumerConn,
+  type FailoverDriver,
+} from '../helpers/failover-clients.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 
 let redis: TestRedis;
@@ -115,6 +123,32 @@ describe('an active/standby pair on one Redis', () => {
       await expect.poll(async () => (await standby.health()).body.holder, { timeout: 5000 }).toMatchObject({ node: active.name });
     });
   }
+
+  it('stomp.py: a consumer failing over through its own host list receives every acknowledged message', async () => {
+    const [first, second] = pair as [BrokerProcess, BrokerProcess];
+    const script = join(import.meta.dirname, '../fixtures/stomp_py_failover_consumer.py');
+    // stomp.py connects to both brokers itself: one consumer process for the whole stream.
+    const pythonConsumer = async (_port: number, onBody: (body: string) => void): Promise<ConsumerConn> => {
+      const child = spawn('/usr/bin/python3', [script, String(first.ports.stomp), String(second.ports.stomp), 'ha.py'], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('stomp.py consumer did not start')), 15_000);
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          if (line === 'ready') {
+            clearTimeout(t);
+            resolve();
+          } else if (line !== 'reconnected') onBody(line);
+        });
+      });
+      return { lost: exited, close: () => child.stdin!.end() };
+    };
+    const r = await failover({ ...stompDriver('/queue/ha.py'), consumer: pythonConsumer }, 'stomp', (b) => b.kill());
+    console.info(`stomp.py kill -9: takeover ${r.takeoverMs} ms, ${r.acknowledged} acknowledged, ${r.duplicates} duplicates`);
+    expect(r.acknowledged).toBe(300);
+    expect(r.lost).toEqual([]);
+  });
 
   it('SIGTERM hands the lease over: the standby serves, nothing acknowledged is lost, the old active exits 0', async () => {
     let exited: Promise<number | string> | undefined;
