@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { loadConfig } from './config/load.ts';
-import { JunctionError } from './shared/errors.ts';
+import { FencedError, JunctionError } from './shared/errors.ts';
 import { createLogger } from './log.ts';
 import { hashPassword } from './security/password.ts';
 import { formatStatus, type BrokerHealth } from './status.ts';
@@ -84,6 +84,17 @@ program
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
+    // A fenced write that escaped its caller steps the broker down like any other; anything else
+    // unhandled ends the process as Node would (a standby takes over).
+    process.on('unhandledRejection', (err) => {
+      if (err instanceof FencedError) {
+        server.fence('a store write was fenced', err);
+        return;
+      }
+      log.fatal({ err }, 'unhandled rejection: exiting');
+      log.flush();
+      process.exit(1);
+    });
   });
 
 program

@@ -171,6 +171,11 @@ export class JunctionServer {
     if (this.active === active) this.active = undefined;
   }
 
+  /** Steps down to standby at once (see RoleKeeper.fence); no-op unless active. */
+  fence(reason: string, err?: unknown): void {
+    this.keeper.fence(reason, err);
+  }
+
   /**
    * What `/health` reports: 200 only for the active broker with its store reachable. The memory
    * alarm does not make the broker unhealthy (it is flow control, and a standby would fare no
