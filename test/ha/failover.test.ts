@@ -4,11 +4,10 @@
 // is SIGKILLed mid-stream, and every acknowledged message arrives; a SIGTERM hands over at once.
 import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BrokerProcess } from '../helpers/broker-process.ts';
+import { BrokerProcess, portRefused as refused } from '../helpers/broker-process.ts';
 import {
   amqpDriver,
   mqttDriver,
@@ -31,17 +30,6 @@ afterAll(async () => {
   await Promise.all(pair.map((b) => b.stop()));
   await redis?.stop();
 });
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
-}
 
 type Port = 'stomp' | 'mqtt' | 'amqp';
 

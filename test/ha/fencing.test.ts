@@ -1,11 +1,10 @@
 // A hung active (SIGSTOP past its lease, its connections still open) is replaced when the lease
 // expires; when it runs again (SIGCONT) it acknowledges and writes nothing and steps down to
 // standby without exiting. Short leases (2 s, renewed every 0.5 s) keep the test quick.
-import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/store/redis/keys.ts';
-import { BrokerProcess } from '../helpers/broker-process.ts';
+import { BrokerProcess, portRefused as refused } from '../helpers/broker-process.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 
@@ -21,17 +20,6 @@ afterAll(async () => {
   await Promise.all(brokers.map((b) => b.stop()));
   await redis?.stop();
 });
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
-}
 
 describe('a hung active', () => {
   it('is replaced when its lease expires, then on SIGCONT acknowledges nothing, writes nothing and returns to standby', async () => {

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { freePort } from '../../src/store/redis/embedded-redis.ts';
 
@@ -144,4 +145,16 @@ export class BrokerProcess {
     await this.exited;
     clearTimeout(t);
   }
+}
+
+/** Whether a TCP connection to `port` on loopback is refused (no listener: a standby's client ports). */
+export function portRefused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
 }
