@@ -12,6 +12,19 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
   {
+    // The web console runs in the browser as a plain script.
+    files: ['src/admin/console/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        [
+          'window', 'document', 'location', 'fetch', 'sessionStorage', 'setTimeout', 'setInterval', 'clearInterval', 'confirm',
+          'btoa', 'unescape', 'encodeURIComponent', 'decodeURIComponent', 'Node', 'uPlot',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },

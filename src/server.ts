@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ActiveBroker } from './active-broker.ts';
-import { boundPort, startAdminServer } from './admin/admin-server.ts';
+import { boundPort, startAdminServer, VERSION } from './admin/admin-server.ts';
 import type { AdapterFactory } from '../adapters/adapter.ts';
 import { ADAPTERS } from '../adapters/index.ts';
 import type { JunctionConfig } from './config/schema.ts';
@@ -49,6 +49,8 @@ export class JunctionServer {
   /** Resolves once the server has stopped. */
   readonly done: Promise<void>;
   readonly node: string;
+  /** host:port of the admin port ('' when off). */
+  adminAddress = '';
   private resolveDone!: () => void;
   private stopping: Promise<void> | undefined;
   private active: ActiveBroker | undefined;
@@ -74,9 +76,18 @@ export class JunctionServer {
     const server = new JunctionServer(config, security, log, opts.adapters ?? ADAPTERS);
     let admin = '';
     if (config.admin.enabled) {
-      server.admin = await startAdminServer(config.admin.host, config.admin.port, server);
+      const a = config.admin;
+      server.admin = await startAdminServer(
+        {
+          ...a,
+          log,
+          security: { authenticate: (u, p) => security.authenticate(u, p), required: config.security.users.length > 0 },
+        },
+        server,
+      );
       const host = ['0.0.0.0', '::', ''].includes(config.admin.host) ? hostname() : config.admin.host;
       admin = `${host}:${boundPort(server.admin)}`;
+      server.adminAddress = admin;
     }
     try {
       const ha = config.ha;
@@ -101,6 +112,7 @@ export class JunctionServer {
           node: server.node,
           store: server.held.description,
           admin: admin || 'off',
+          console: admin ? `http://${admin}/console/` : 'off',
           lease: server.held.lease.description,
         },
         'broker started as standby: checking the lease',
@@ -125,6 +137,41 @@ export class JunctionServer {
 
   get listeners(): Listeners {
     return this.current().listeners;
+  }
+
+  /** The active broker's core, undefined on a standby (the admin API's source). */
+  activeBroker(): Broker | undefined {
+    return this.active?.broker;
+  }
+
+  /** What `GET /api/broker` reports. */
+  async brokerInfo(): Promise<Record<string, unknown>> {
+    const h = this.health();
+    const broker = this.active?.broker;
+    let roundTripMs: number | undefined;
+    if (broker?.storeAvailable) {
+      const t0 = performance.now();
+      roundTripMs = await broker.store.ping().then(
+        () => Math.round((performance.now() - t0) * 1000) / 1000,
+        () => undefined,
+      );
+    }
+    const mem = process.memoryUsage();
+    return {
+      version: VERSION,
+      node: this.node,
+      cluster: this.config.cluster,
+      role: h.role,
+      epoch: h.epoch,
+      since: h.since,
+      uptimeMs: Math.round(process.uptime() * 1000),
+      holder: h.holder,
+      store: { type: this.held?.description, available: h.store === 'available', roundTripMs },
+      memory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, alarm: h.memory === 'alarm', highWatermarkBytes: broker?.memory?.watermark },
+      listeners: this.active?.listeners.addresses.map((a) => `${a.protocol}/${a.transport} ${a.host}:${a.port}`) ?? [],
+      connections: broker?.connections.size ?? 0,
+      queues: broker?.listQueues().length ?? 0,
+    };
   }
 
   private current(): ActiveBroker {
@@ -157,6 +204,7 @@ export class JunctionServer {
         anonymous: this.security.allowAnonymous,
         listeners: listeners.map((a) => `${a.protocol}/${a.transport} ${a.host}:${a.port}`),
         admin: this.admin ? `http ${this.config.admin.host}:${boundPort(this.admin)}` : 'off',
+        console: this.adminAddress ? `http://${this.adminAddress}/console/` : 'off',
         adapters: active.protocols,
         memoryHighWatermark: active.broker.memory?.watermark,
       },

@@ -198,6 +198,16 @@ export class AmqpService {
         const clientId = conn.container_id;
         const ctx: ClientContext = { connectionId, principal, ...(clientId ? { clientId } : {}) };
         st.ctx = ctx;
+        const info = this.handshakes.get(conn);
+        this.a.broker.connections.add({
+          id: connectionId,
+          protocol: 'amqp',
+          transport: info?.transport ?? 'tcp',
+          remoteAddress: info ? `${info.remoteAddress}:${info.remotePort}` : '',
+          clientId,
+          user: principal.username,
+          close: (reason) => this.guard(() => conn.close({ condition: 'amqp:connection:forced', description: reason })),
+        });
         this.log.info({ connection: ctx.connectionId, user: principal.username, container: clientId }, 'amqp connection open');
         return ctx;
       }),

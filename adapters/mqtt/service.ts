@@ -117,7 +117,18 @@ export class MqttService implements PersistenceHost {
       const s = this.sessionOf(client);
       if (!s) return;
       s.connected();
-      this.handshakes.get(client as unknown as AedesClient)?.established();
+      const info = this.handshakes.get(client as unknown as AedesClient);
+      info?.established();
+      this.ctx.broker.connections.add({
+        id: s.connectionId,
+        protocol: 'mqtt',
+        transport: info?.transport ?? 'tcp',
+        remoteAddress: info ? `${info.remoteAddress}:${info.remotePort}` : '',
+        clientId: client.id,
+        user: s.principal?.username,
+        // MQTT 3.1.1 has no server-side goodbye: the connection just closes (the will is published).
+        close: () => s.client.close(),
+      });
       s.log.info({ clientId: client.id, clean: client.clean, user: s.principal?.username }, 'mqtt client connected');
     });
     aedes.on('subscribe', (subs, client) => {

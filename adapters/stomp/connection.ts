@@ -35,6 +35,10 @@ export interface StompTransport {
 export interface Handshake {
   /** Over a connection limit: CONNECT is answered with an ERROR saying this. */
   readonly refused?: string;
+  /** The peer, for the broker's connection list. */
+  readonly transport?: string;
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
   established(): void;
 }
 
@@ -307,6 +311,15 @@ export class StompConnection {
     const expectEvery = cx > 0 ? Math.max(cx, min) : 0;
     this.state = 'open';
     this.handshake.established();
+    this.a.broker.connections.add({
+      id: this.id,
+      protocol: 'stomp',
+      transport: this.handshake.transport ?? 'tcp',
+      remoteAddress: `${this.handshake.remoteAddress ?? ''}:${this.handshake.remotePort ?? 0}`,
+      clientId,
+      user: principal.username,
+      close: (reason) => this.fail(new StompProtocolError(reason)),
+    });
     this.frame('CONNECTED', [
       ['version', version],
       ['heart-beat', `${sendEvery},${expectEvery}`],

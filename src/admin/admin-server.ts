@@ -1,19 +1,67 @@
-// The admin HTTP port (8161). For now it serves `/health`, which a load balancer probes to find
-// the active broker: 200 with role "active", 503 otherwise (standby, stopping). It is open on a
-// standby too, which is how `junction status` learns who holds the lease.
+// The admin HTTP port (8161): `/health` (what a load balancer probes: 200 when active, 503 on a
+// standby or while stopping), `/metrics` (Prometheus), the admin API under `/api` with its OpenAPI
+// document, and the web console under `/console`. Health and metrics are open unless configured
+// otherwise; the API and the console's data need an admin (auth.ts).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Broker } from '../core/broker.ts';
+import { apiRoutes, registerApi } from './api.ts';
+import { AdminAuth, type Authenticator } from './auth.ts';
+import { serveConsole } from './console.ts';
+import { History } from './history.ts';
+import { BrokerMetrics } from './metrics.ts';
+import { openApiDocument } from './openapi.ts';
 
-export interface HealthSource {
-  health(): { status: 'ok' | 'unavailable'; role: string };
+export interface AdminSource {
+  health(): { status: 'ok' | 'unavailable'; role: string; epoch: number };
+  activeBroker(): Broker | undefined;
+  brokerInfo(): Promise<Record<string, unknown>>;
 }
 
-export async function startAdminServer(host: string, port: number, source: HealthSource): Promise<FastifyInstance> {
+export interface AdminSettings {
+  host: string;
+  port: number;
+  groups: readonly string[];
+  open: readonly ('health' | 'metrics')[];
+  metricsDestinations: number;
+  /** The broker's users authenticate here; `required` when it has users. */
+  security: Authenticator & { readonly required: boolean };
+  log: Logger;
+}
+
+const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+
+export async function startAdminServer(s: AdminSettings, source: AdminSource): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, forceCloseConnections: true });
-  app.get('/health', async (_req, reply) => {
+  const auth = new AdminAuth(s.security, s.groups, s.security.required);
+  const metrics = new BrokerMetrics(source, s.metricsDestinations);
+  const history = new History(() => source.activeBroker());
+  const routes = apiRoutes(source, history);
+  const guard = async (open: boolean, req: Parameters<AdminAuth['check']>[0], reply: Parameters<AdminAuth['check']>[1]) =>
+    open || (await auth.check(req, reply)) !== undefined;
+
+  app.get('/health', async (req, reply) => {
+    if (!(await guard(s.open.includes('health'), req, reply))) return reply;
     const h = source.health();
     return reply.code(h.status === 'ok' ? 200 : 503).send(h);
   });
-  await app.listen({ host, port });
+  app.get('/metrics', async (req, reply) => {
+    if (!(await guard(s.open.includes('metrics'), req, reply))) return reply;
+    return reply.type(metrics.registry.contentType).send(await metrics.text());
+  });
+  app.get('/api/openapi.json', async () => openApiDocument(routes, VERSION));
+  registerApi(app, routes, source, auth, s.log);
+  serveConsole(app);
+  app.addHook('onClose', async () => {
+    metrics.stop();
+    history.stop();
+  });
+  metrics.start();
+  history.start();
+  if (auth.open) s.log.warn('admin API open to anyone: the broker has no users (configure security.users and admin.groups)');
+  await app.listen({ host: s.host, port: s.port });
   return app;
 }
 
@@ -21,3 +69,5 @@ export function boundPort(app: FastifyInstance): number {
   const a = app.server.address();
   return typeof a === 'object' && a ? a.port : 0;
 }
+
+export { VERSION };

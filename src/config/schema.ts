@@ -213,6 +213,15 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         host: z.string().default('0.0.0.0'),
         port: port.default(8161),
+        /**
+         * Groups of the broker's users that may use the admin API, the console and the CLI. With no
+         * users configured (anonymous broker) the API is open, as the protocols are.
+         */
+        groups: z.array(z.string().min(1)).default(['admins']),
+        /** Endpoints served without credentials. */
+        open: z.array(z.enum(['health', 'metrics'])).default(['health', 'metrics']),
+        /** Destinations with their own /metrics series (the largest by depth); the rest are summed. */
+        metricsDestinations: z.number().int().min(0).default(1000),
       })
       .prefault({}),
     tls: z

@@ -15,7 +15,8 @@ import { applyLimits, PolicyResolver } from './policy.ts';
 import type { Authorizer, ClientContext, Permission } from './principal.ts';
 import type { PageSource } from './paging.ts';
 import type { PublishTicket } from './publish-ticket.ts';
-import { QueueBrowser } from './queue-browser.ts';
+import { QueueBrowser, type BrowsedMessage } from './queue-browser.ts';
+import { Connections } from './connections.ts';
 import { Queue, type QueueInit, type QueueStats } from './queue.ts';
 import { RetainedMessages } from './retained.ts';
 import { Router, virtualTopicOf, type Route } from './router.ts';
@@ -23,7 +24,7 @@ import { compileOptionalSelector } from './selector/index.ts';
 import type { MemoryGuard } from './memory-guard.ts';
 import { recover } from './recovery.ts';
 import { StoreWriter } from './store-writer.ts';
-import { Subscriptions, type SubscribeRequest } from './subscriptions.ts';
+import { SUB_PREFIX, Subscriptions, type SubscribeRequest } from './subscriptions.ts';
 
 export interface BrokerOptions {
   store: Store;
@@ -81,6 +82,21 @@ export interface QueueInfo {
 export class Broker {
   readonly store: Store;
   readonly log: Logger;
+  /** The client connections adapters registered, for operators. */
+  readonly connections = new Connections();
+  /** What deleted queues counted, so totals across queues never go down. */
+  readonly retiredStats: QueueStats = {
+    enqueued: 0,
+    dispatched: 0,
+    acked: 0,
+    redelivered: 0,
+    expired: 0,
+    deadLettered: 0,
+    dropped: 0,
+    rejected: 0,
+    blocked: 0,
+    visibilityExpired: 0,
+  };
   readonly authorizer: Authorizer | undefined;
   private readonly policies: PolicyResolver;
   private readonly writer: StoreWriter;
@@ -258,6 +274,7 @@ export class Broker {
 
   private dropQueue(q: Queue, reason: string): void {
     q.close(reason);
+    for (const k of Object.keys(this.retiredStats) as Array<keyof QueueStats>) this.retiredStats[k] += q.stats[k];
     this.queues.delete(q.name);
     const vt = this.vtRoutes.get(q.name);
     if (vt) {
@@ -273,6 +290,97 @@ export class Broker {
     let n = 0;
     for (const q of this.queues.values()) n += q.memoryBytes;
     return n;
+  }
+
+  // ---- operations (the admin API) -------------------------------------------------------------
+
+  private queueOrThrow(name: string): Queue {
+    const q = this.queues.get(name);
+    if (!q) throw new NotFoundError(`Queue ${name} does not exist`, { queue: name });
+    return q;
+  }
+
+  /** Creates queue `name` (an operator's create); resolves false when it already existed. */
+  createQueueByName(name: string): boolean {
+    this.assertRunning();
+    validateName(name, false);
+    if (this.queues.has(name)) return false;
+    this.createQueue(name, true);
+    return true;
+  }
+
+  /** Removes a subscription (durable or shared) by its queue's name, with its messages. */
+  deleteSubscription(name: string): void {
+    const rec = this.subscriptions.list().find((s) => s.name === name);
+    if (!rec) throw new NotFoundError(`Subscription ${name} does not exist`, { subscription: name });
+    if (rec.shared) this.unsubscribeShared(rec.subscriptionName as string, name.startsWith(`${SUB_PREFIX}sd:`));
+    else if (rec.clientId !== undefined && rec.subscriptionName !== undefined) this.unsubscribeDurable(rec.clientId, rec.subscriptionName);
+    else throw new InvalidDestinationError(`Subscription ${name} belongs to a live consumer; close its connection instead`, { subscription: name });
+  }
+
+  /** Removes every ready message of a queue (in memory and paged out); resolves with how many. */
+  purgeQueue(name: string): Promise<number> {
+    this.assertRunning();
+    return this.queueOrThrow(name).takeReady(
+      () => true,
+      () => {},
+    );
+  }
+
+  /**
+   * Moves (or copies) the ready messages of queue `from` that `ids` or `selector` pick (all when
+   * neither is given) to queue `to`, created if needed; resolves with how many. A moved message
+   * arrives as a new delivery (delivery count 0) with its annotations kept.
+   */
+  async moveMessages(
+    from: string,
+    to: string,
+    pick: { ids?: readonly string[]; selector?: string; copy?: boolean; limit?: number } = {},
+  ): Promise<number> {
+    this.assertRunning();
+    validateName(to, false);
+    if (from === to) throw new InvalidDestinationError(`Cannot move messages of ${from} to itself`, { queue: from });
+    const source = this.queueOrThrow(from);
+    const selector = compileOptionalSelector(pick.selector);
+    const ids = pick.ids ? new Set(pick.ids) : undefined;
+    const match = (v: BrowsedMessage): boolean => (!ids || ids.has(v.message.id)) && (!selector || selector.matches(v));
+    const limit = pick.limit ?? ids?.size ?? Infinity;
+    if (!pick.copy) return source.takeReady(match, (v) => this.move(to, v.message, { ...v.annotations }), limit);
+    let copied = 0;
+    const browser = this.browse({ destination: { kind: 'queue', name: from } }, { connectionId: 'admin' });
+    for (let page = await browser.next(500); page.length > 0 && copied < limit; page = await browser.next(500)) {
+      for (const v of page) {
+        if (copied >= limit || !match(v)) continue;
+        this.move(to, v.message, { ...v.annotations });
+        copied++;
+      }
+    }
+    return copied;
+  }
+
+  /**
+   * Sends every ready message of a dead-letter queue back to the queue it came from (its
+   * `originalDestination`), as a new delivery without its dead-letter annotations. Messages whose
+   * origin no longer exists stay. Resolves with how many went and how many stayed.
+   */
+  async redrive(dlq: string): Promise<{ moved: number; kept: number }> {
+    this.assertRunning();
+    const source = this.queueOrThrow(dlq);
+    const byLabel = new Map<string, string>();
+    for (const q of this.queues.values()) byLabel.set(q.label, q.name);
+    const origin = (v: BrowsedMessage): string | undefined => {
+      const o = v.annotations?.originalDestination;
+      const name = typeof o === 'string' ? byLabel.get(o) : undefined;
+      return name === dlq ? undefined : name;
+    };
+    const moved = await source.takeReady(
+      (v) => origin(v) !== undefined,
+      (v) => {
+        const { dlqDeliveryFailureCause: _cause, originalDestination: _origin, ...rest } = v.annotations ?? {};
+        this.move(origin(v) as string, v.message, rest);
+      },
+    );
+    return { moved, kept: source.readyCount };
   }
 
   getQueue(name: string): QueueInfo | undefined {
@@ -297,6 +405,7 @@ export class Broker {
     const message = createMessage(input, ctx.principal?.username, now);
     const dest = message.destination;
     this.authorize(ctx, 'write', dest);
+    this.connections.published(ctx.connectionId, dest.kind === 'queue' ? `queue://${dest.name}` : `topic://${dest.name}`);
     const result: PublishResult = { messageId: message.id, routed: 0, duplicate: false };
     const targets =
       dest.kind === 'queue' ? [this.ensureQueue(dest.name, ctx)] : this.router.route(message, ctx.clientId ?? ctx.connectionId);
@@ -364,16 +473,28 @@ export class Broker {
     const selector = compileOptionalSelector(req.selector);
     const opts: ConsumerOptions = { ...req, selector };
     if (ctx.connectionId !== undefined) opts.connectionId = ctx.connectionId;
+    const conn = this.connections.get(ctx.connectionId);
+    if (conn) {
+      const deliver = req.onMessage;
+      opts.onMessage = (delivery) => {
+        this.connections.delivered(conn);
+        deliver(delivery);
+      };
+    }
     const d = req.destination;
+    let consumer: Consumer;
     if (d.kind === 'queue') {
       validateName(d.name, false);
       this.authorize(ctx, 'read', d);
       this.checkTemporaryOwner(d.name, ctx);
-      return this.ensureQueue(d.name, ctx).attach(opts);
+      consumer = this.ensureQueue(d.name, ctx).attach(opts);
+    } else {
+      validateName(d.name, true);
+      this.authorize(ctx, 'read', d);
+      consumer = await this.subscriptions.attach(req, opts, ctx);
     }
-    validateName(d.name, true);
-    this.authorize(ctx, 'read', d);
-    return this.subscriptions.attach(req, opts, ctx);
+    conn?.consumers.push({ destination: `${d.kind}://${d.name}`, closed: () => consumer.closed });
+    return consumer;
   }
 
   /** Removes a durable subscription (JMS unsubscribe); refused while a consumer is attached. */
@@ -411,6 +532,7 @@ export class Broker {
 
   /** A connection ended: its temporary queues go. (Its consumers are closed by the adapter.) */
   connectionClosed(connectionId: string): void {
+    this.connections.remove(connectionId);
     for (const [name, owner] of [...this.temporary]) {
       if (owner !== connectionId) continue;
       const q = this.queues.get(name);
@@ -460,6 +582,11 @@ export class Broker {
   /** Resolves when every store write issued so far has finished. */
   flush(): Promise<void> {
     return this.writer.flush();
+  }
+
+  /** `f` hears how long each store batch took, in seconds. */
+  observeStoreBatches(f: ((seconds: number) => void) | undefined): void {
+    this.writer.onBatchDone = f;
   }
 
   writerStats(): { batches: number; ops: number; elided: number; held: number; retried: number } {

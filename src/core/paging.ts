@@ -58,6 +58,8 @@ export class Paging {
   /** Sends planned as paged out whose store write has not finished. */
   private planned = 0;
   private pagingIn = false;
+  /** The page-in under way, settled (never rejected) when it is done. */
+  private inProgress: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -133,7 +135,7 @@ export class Paging {
     const maxCount = Math.max(1, Math.min(PAGE_IN_MAX, p.pageWindowMessages - active, this.count));
     const maxBytes = Math.max(1, p.pageWindowBytes - activeBytes);
     this.pagingIn = true;
-    this.source.pageIn(this.q.name, maxCount, maxBytes).then(
+    this.inProgress = this.source.pageIn(this.q.name, maxCount, maxBytes).then(
       (entries) => {
         this.pagingIn = false;
         if (!this.closed) this.pagedIn(entries);
@@ -149,6 +151,28 @@ export class Paging {
         this.retryTimer.unref();
       },
     );
+  }
+
+  /**
+   * Pages in now, whatever is ready in memory, as far as the active window has room (an operator's
+   * purge or move, which empties the window as it goes). Resolves with how many entries came back:
+   * 0 when none is left or the window is full. Rejects when the store cannot be reached.
+   */
+  async pageInNow(): Promise<number> {
+    await this.inProgress;
+    if (this.count <= 0 || this.closed || !this.source) return 0;
+    const p = this.q.policy;
+    const room = Math.min(PAGE_IN_MAX, p.pageWindowMessages - this.q.activeCount(), this.count);
+    const maxBytes = p.pageWindowBytes - this.q.activeBytes();
+    if (room <= 0 || maxBytes <= 0) return 0;
+    this.pagingIn = true;
+    try {
+      const entries = await this.source.pageIn(this.q.name, room, maxBytes);
+      if (!this.closed) this.pagedIn(entries);
+      return entries.length;
+    } finally {
+      this.pagingIn = false;
+    }
   }
 
   close(): void {

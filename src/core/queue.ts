@@ -620,6 +620,34 @@ export class Queue implements ConsumerHost, TicketIssuer {
     this.dispatch();
   }
 
+  /**
+   * An operator's purge or move: takes the ready messages `match` accepts out of the queue (at
+   * most `limit`), handing each to `each` (which may send it elsewhere) in the batch that removes
+   * it. Those in memory go first; paged-out ones are paged in as the taken ones free the window,
+   * so memory stays bounded. Messages in flight or scheduled for later stay, and so do paged-out
+   * ones behind a full window of messages `match` refuses. Resolves with how many were taken.
+   */
+  async takeReady(match: (view: BrowsedMessage) => boolean, each: (e: BrowsedMessage) => void, limit = Infinity): Promise<number> {
+    let taken = 0;
+    for (;;) {
+      const batch: Entry[] = [];
+      this.ready.scan((e) => {
+        if (batch.length >= limit - taken) return STOP;
+        if (!match(browsed(e))) return SKIP;
+        batch.push(e);
+        return TAKE;
+      });
+      for (const e of batch) {
+        this.writer.together(() => {
+          each(browsed(e));
+          this.finish(e);
+        });
+      }
+      taken += batch.length;
+      if (taken >= limit || this.closed || (await this.paging.pageInNow()) === 0) return taken;
+    }
+  }
+
   /** Removes expired ready messages (dead-letter queues keep theirs). */
   sweepExpired(now: number): number {
     if (this.ttlEntries === 0 || !this.policy.expires) return 0;

@@ -64,6 +64,8 @@ export class StoreWriter {
   elided = 0;
   /** Operations written late because the store was unavailable when they were first sent. */
   retried = 0;
+  /** Told how long each batch the store accepted took, in seconds (metrics). */
+  onBatchDone: ((seconds: number) => void) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -239,8 +241,11 @@ export class StoreWriter {
   private send(seq: number, ops: StoreOp[], slice: Array<StoreOp | null>, from: number, waiters: Waiter[]): void {
     this.batches++;
     this.ops += ops.length;
+    const observe = this.onBatchDone;
+    const t0 = observe ? performance.now() : 0;
     const p = (ops.length > 0 ? this.store.apply(ops) : Promise.resolve()).then(
       () => {
+        if (observe) observe((performance.now() - t0) / 1000);
         for (const w of waiters) w.resolve();
       },
       (err: unknown) => {

@@ -1,0 +1,126 @@
+// The client connections of a broker, as an operator sees them: who (protocol, client id, user,
+// address), since when, what they consume, how many messages they sent and received, and a way to
+// close one. Adapters register a connection once its handshake is done; the broker counts
+// messages in (publish) and out (deliveries) against it, and drops it at `connectionClosed`.
+
+export interface ConnectionRecord {
+  readonly id: string;
+  readonly protocol: string;
+  readonly transport: string;
+  readonly remoteAddress: string;
+  readonly clientId: string | undefined;
+  readonly user: string | undefined;
+  readonly connectedAt: number;
+  messagesIn: number;
+  messagesOut: number;
+  /** Destinations it published to (ProducerCount counts its producers). */
+  readonly publishedTo: Set<string>;
+  /** Its consumers, with the destination each reads (closed ones are dropped as they are seen). */
+  readonly consumers: Array<{ destination: string; closed(): boolean }>;
+}
+
+export interface ConnectionRegistration {
+  id: string;
+  protocol: string;
+  transport: string;
+  remoteAddress: string;
+  clientId?: string | undefined;
+  user?: string | undefined;
+  /** Closes the connection (the adapter sends its protocol's goodbye where it has one). */
+  close(reason: string): void;
+}
+
+export class Connections {
+  private readonly records = new Map<string, ConnectionRecord>();
+  private readonly closers = new Map<string, (reason: string) => void>();
+  /** Connected producers per destination label. */
+  private readonly producers = new Map<string, number>();
+  /** Messages in and out since start, per protocol (closed connections included). */
+  readonly totals = new Map<string, { in: number; out: number }>();
+
+  add(r: ConnectionRegistration): void {
+    this.remove(r.id);
+    this.records.set(r.id, {
+      id: r.id,
+      protocol: r.protocol,
+      transport: r.transport,
+      remoteAddress: r.remoteAddress,
+      clientId: r.clientId,
+      user: r.user,
+      connectedAt: Date.now(),
+      messagesIn: 0,
+      messagesOut: 0,
+      publishedTo: new Set(),
+      consumers: [],
+    });
+    this.closers.set(r.id, r.close);
+  }
+
+  get(id: string): ConnectionRecord | undefined {
+    return this.records.get(id);
+  }
+
+  list(): ConnectionRecord[] {
+    return [...this.records.values()];
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** A publish from connection `id` to `destination` (a destination label). */
+  published(id: string, destination: string): void {
+    const r = this.records.get(id);
+    if (!r) return;
+    r.messagesIn++;
+    this.total(r.protocol).in++;
+    if (r.publishedTo.has(destination)) return;
+    r.publishedTo.add(destination);
+    this.producers.set(destination, (this.producers.get(destination) ?? 0) + 1);
+  }
+
+  /** The destinations connection `id` consumes from now. */
+  subscriptions(id: string): string[] {
+    const r = this.records.get(id);
+    if (!r) return [];
+    const open = r.consumers.filter((c) => !c.closed());
+    r.consumers.splice(0, r.consumers.length, ...open);
+    return open.map((c) => c.destination);
+  }
+
+  /** A delivery to a consumer of connection record `r`. */
+  delivered(r: ConnectionRecord): void {
+    r.messagesOut++;
+    this.total(r.protocol).out++;
+  }
+
+  private total(protocol: string): { in: number; out: number } {
+    let t = this.totals.get(protocol);
+    if (!t) this.totals.set(protocol, (t = { in: 0, out: 0 }));
+    return t;
+  }
+
+  producerCount(destination: string): number {
+    return this.producers.get(destination) ?? 0;
+  }
+
+  /** Closes connection `id`; false when there is none. */
+  close(id: string, reason: string): boolean {
+    const close = this.closers.get(id);
+    if (!close) return false;
+    close(reason);
+    return true;
+  }
+
+  remove(id: string): void {
+    const r = this.records.get(id);
+    if (!r) return;
+    for (const d of r.publishedTo) {
+      const n = (this.producers.get(d) ?? 1) - 1;
+      if (n > 0) this.producers.set(d, n);
+      else this.producers.delete(d);
+    }
+    this.records.delete(id);
+    this.closers.delete(id);
+  }
+}
