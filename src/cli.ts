@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `junction` command: start the broker, show a running broker's role, check a configuration
-// file, hash a password.
+// The `junction` command: start the broker; show a running broker's role and operate it through its
+// admin API (queues, dlq, connections: cli/admin-commands.ts); check a configuration file; hash a
+// password.
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
@@ -8,7 +9,8 @@ import { loadConfig } from './config/load.ts';
 import { FencedError, JunctionError } from './shared/errors.ts';
 import { createLogger } from './log.ts';
 import { hashPassword } from './security/password.ts';
-import { formatStatus, type BrokerHealth } from './status.ts';
+import { addAdminCommands } from './cli/admin-commands.ts';
+import { formatStatus, type BrokerHealth } from './cli/status.ts';
 import { JunctionServer } from './server.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -117,6 +119,8 @@ program
     }
     process.stdout.write(formatStatus(base, health));
   });
+
+addAdminCommands(program, fail);
 
 program
   .command('check-config')

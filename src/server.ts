@@ -167,7 +167,12 @@ export class JunctionServer {
       uptimeMs: Math.round(process.uptime() * 1000),
       holder: h.holder,
       store: { type: this.held?.description, available: h.store === 'available', roundTripMs },
-      memory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, alarm: h.memory === 'alarm', highWatermarkBytes: broker?.memory?.watermark },
+      memory: {
+        rssBytes: mem.rss,
+        heapUsedBytes: mem.heapUsed,
+        alarm: h.memory === 'alarm',
+        highWatermarkBytes: broker?.memory?.watermark,
+      },
       listeners: this.active?.listeners.addresses.map((a) => `${a.protocol}/${a.transport} ${a.host}:${a.port}`) ?? [],
       connections: broker?.connections.size ?? 0,
       queues: broker?.listQueues().length ?? 0,

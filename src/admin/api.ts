@@ -156,7 +156,14 @@ const SEND_BODY: Schema = {
 
 export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
   return [
-    { method: 'GET', url: '/api/broker', tag: 'broker', standby: true, summary: 'Version, role and epoch, uptime, store, memory, listeners', run: () => source.brokerInfo() },
+    {
+      method: 'GET',
+      url: '/api/broker',
+      tag: 'broker',
+      standby: true,
+      summary: 'Version, role and epoch, uptime, store, memory, listeners',
+      run: () => source.brokerInfo(),
+    },
     {
       method: 'GET',
       url: '/api/broker/rates',
@@ -222,7 +229,11 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
       summary: 'Browse messages without removing them (in flight first, then in delivery order)',
       query: {
         type: 'object',
-        properties: { offset: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 1000 }, selector: { type: 'string' } },
+        properties: {
+          offset: { type: 'integer', minimum: 0 },
+          limit: { type: 'integer', minimum: 1, maximum: 1000 },
+          selector: { type: 'string' },
+        },
       },
       run: ({ broker, params, query }) => {
         if (!broker.getQueue(params.name as string)) throw notFound(`Queue ${params.name} does not exist`);
@@ -247,7 +258,12 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
       body: {
         type: 'object',
         required: ['to'],
-        properties: { to: NAME, ids: { type: 'array', items: { type: 'string' } }, selector: { type: 'string' }, copy: { type: 'boolean' } },
+        properties: {
+          to: NAME,
+          ids: { type: 'array', items: { type: 'string' } },
+          selector: { type: 'string' },
+          copy: { type: 'boolean' },
+        },
       },
       change: 'move messages',
       run: async ({ broker, params, body }) => {
@@ -414,7 +430,9 @@ export function registerApi(app: FastifyInstance, routes: readonly ApiRoute[], s
         if (!user) return reply;
         const broker = source.activeBroker();
         if (!broker && !r.standby) {
-          return reply.code(503).send({ error: 'standby', message: 'This broker is a standby: ask the active broker (see /health for the lease holder)' });
+          return reply
+            .code(503)
+            .send({ error: 'standby', message: 'This broker is a standby: ask the active broker (see /health for the lease holder)' });
         }
         const params = req.params as Record<string, string>;
         try {
@@ -427,13 +445,18 @@ export function registerApi(app: FastifyInstance, routes: readonly ApiRoute[], s
           });
           if (r.change) {
             const target = params.name ?? params.id;
-            log.info({ admin: user.username, action: r.change, target, ...(r.body ? { request: summarize(req.body) } : {}) }, 'admin change');
+            log.info(
+              { admin: user.username, action: r.change, target, ...(r.body ? { request: summarize(req.body) } : {}) },
+              'admin change',
+            );
           }
           return reply.send(result);
         } catch (err) {
           const status = statusOf(err);
           if (status === 500) log.error({ err, route: r.url }, 'admin request failed');
-          return reply.code(status).send({ error: status === 404 ? 'not-found' : status === 400 ? 'bad-request' : 'error', message: (err as Error).message });
+          return reply
+            .code(status)
+            .send({ error: status === 404 ? 'not-found' : status === 400 ? 'bad-request' : 'error', message: (err as Error).message });
         }
       },
     });

@@ -76,7 +76,13 @@ export class BrokerMetrics {
       for (const q of b.listQueues()) n += q.stats[k];
       return [[{}, n]];
     };
-    readCounter(r, 'junction_messages_dropped_total', 'Messages dropped by a configured policy (drop-oldest, no dead-letter queue)', [], sum('dropped'));
+    readCounter(
+      r,
+      'junction_messages_dropped_total',
+      'Messages dropped by a configured policy (drop-oldest, no dead-letter queue)',
+      [],
+      sum('dropped'),
+    );
     readCounter(r, 'junction_messages_expired_total', 'Messages that expired (ExpiredCount)', [], sum('expired'));
     readCounter(r, 'junction_messages_dead_lettered_total', 'Messages moved to a dead-letter queue', [], sum('deadLettered'));
     this.batch = new Histogram({
@@ -137,7 +143,11 @@ export class BrokerMetrics {
     perQueue('junction_queue_size', 'Messages held by the queue: ready, scheduled and in flight (QueueSize)', (q) => q.messages, true);
     perQueue('junction_queue_inflight', 'Messages delivered and not yet settled (InFlightCount)', (q) => q.inflight);
     perQueue('junction_queue_consumers', 'Consumers attached (ConsumerCount)', (q) => q.consumers);
-    perQueue('junction_queue_producers', 'Connected producers that sent to it (ProducerCount)', (q) => broker()?.connections.producerCount(q.label) ?? 0);
+    perQueue(
+      'junction_queue_producers',
+      'Connected producers that sent to it (ProducerCount)',
+      (q) => broker()?.connections.producerCount(q.label) ?? 0,
+    );
     const perQueueTotal = (name: string, help: string, read: (q: QueueInfo) => number) =>
       readCounter(r, name, help, ['destination'], () => top.map((q) => [{ destination: q.label }, read(q)]));
     perQueueTotal('junction_queue_enqueued_total', 'Messages sent to the queue (EnqueueCount)', (q) => q.stats.enqueued);

@@ -6,8 +6,17 @@ export function openApiDocument(routes: readonly ApiRoute[], version: string): R
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const path = r.url.replace(/:([A-Za-z]+)/g, '{$1}');
-    const params = [...r.url.matchAll(/:([A-Za-z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-    const query = Object.entries((r.query?.properties ?? {}) as Record<string, unknown>).map(([name, schema]) => ({ name, in: 'query', schema }));
+    const params = [...r.url.matchAll(/:([A-Za-z]+)/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    const query = Object.entries((r.query?.properties ?? {}) as Record<string, unknown>).map(([name, schema]) => ({
+      name,
+      in: 'query',
+      schema,
+    }));
     const op: Record<string, unknown> = {
       summary: r.summary,
       tags: [r.tag],

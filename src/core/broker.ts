@@ -315,7 +315,10 @@ export class Broker {
     if (!rec) throw new NotFoundError(`Subscription ${name} does not exist`, { subscription: name });
     if (rec.shared) this.unsubscribeShared(rec.subscriptionName as string, name.startsWith(`${SUB_PREFIX}sd:`));
     else if (rec.clientId !== undefined && rec.subscriptionName !== undefined) this.unsubscribeDurable(rec.clientId, rec.subscriptionName);
-    else throw new InvalidDestinationError(`Subscription ${name} belongs to a live consumer; close its connection instead`, { subscription: name });
+    else
+      throw new InvalidDestinationError(`Subscription ${name} belongs to a live consumer; close its connection instead`, {
+        subscription: name,
+      });
   }
 
   /** Removes every ready message of a queue (in memory and paged out); resolves with how many. */

@@ -44,7 +44,7 @@ function toast(text) {
   setTimeout(() => t.classList.remove('show'), 2500);
 }
 
-const fmt = (n) => (typeof n === 'number' ? n.toLocaleString('en') : n ?? '');
+const fmt = (n) => (typeof n === 'number' ? n.toLocaleString('en') : (n ?? ''));
 const since = (ms) => {
   const s = Math.floor((Date.now() - ms) / 1000);
   return s < 120 ? `${s} s` : s < 7200 ? `${Math.floor(s / 60)} min` : `${Math.floor(s / 3600)} h`;
@@ -62,7 +62,13 @@ function showSignIn(message) {
   document.getElementById('signout').hidden = true;
   document.getElementById('who').textContent = '';
   const user = el('input', { name: 'username', autocomplete: 'username', placeholder: 'User', required: true });
-  const pass = el('input', { name: 'password', type: 'password', autocomplete: 'current-password', placeholder: 'Password', required: true });
+  const pass = el('input', {
+    name: 'password',
+    type: 'password',
+    autocomplete: 'current-password',
+    placeholder: 'Password',
+    required: true,
+  });
   const err = el('div', { class: 'error' }, message && message !== 'Please sign in.' ? message : '');
   const form = el(
     'form',
@@ -106,7 +112,13 @@ function chart(container, title, series, rows) {
   const width = Math.max(300, container.clientWidth - 20);
   const data = [rows.map((r) => r.t / 1000), ...series.map((s) => rows.map((r) => r[s.key]))];
   const plot = new uPlot(
-    { title, width, height: 220, series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))], axes: [{}, { size: 60 }] },
+    {
+      title,
+      width,
+      height: 220,
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
+      axes: [{}, { size: 60 }],
+    },
     data,
     container,
   );
@@ -137,7 +149,16 @@ async function overview() {
     );
     if (b.role !== 'active') return;
     const rates = await api('GET', '/api/broker/rates');
-    if (!update) update = chart(chartBox, '', [{ key: 'in', label: 'in', color: '#1f6feb' }, { key: 'out', label: 'out', color: '#2e7d32' }], rates);
+    if (!update)
+      update = chart(
+        chartBox,
+        '',
+        [
+          { key: 'in', label: 'in', color: '#1f6feb' },
+          { key: 'out', label: 'out', color: '#2e7d32' },
+        ],
+        rates,
+      );
     else update(rates);
   });
   return info;
@@ -173,7 +194,13 @@ function sortable(columns, rows, render, onclick) {
       el(
         'tbody',
         {},
-        sorted.map((r) => el('tr', { class: onclick ? 'link' : '', 'data-name': r.name ?? r.id, onclick: onclick ? () => onclick(r) : undefined }, render(r))),
+        sorted.map((r) =>
+          el(
+            'tr',
+            { class: onclick ? 'link' : '', 'data-name': r.name ?? r.id, onclick: onclick ? () => onclick(r) : undefined },
+            render(r),
+          ),
+        ),
       ),
     );
   };
@@ -193,7 +220,11 @@ const QUEUE_COLUMNS = [
 ];
 
 async function queues() {
-  const filter = el('input', { placeholder: 'Filter by name', value: state.filter, oninput: () => ((state.filter = filter.value), draw()) });
+  const filter = el('input', {
+    placeholder: 'Filter by name',
+    value: state.filter,
+    oninput: () => ((state.filter = filter.value), draw()),
+  });
   const name = el('input', { placeholder: 'New queue name' });
   const holder = el('div');
   let rows = [];
@@ -223,7 +254,10 @@ async function queues() {
         {
           onclick: async () => {
             if (!name.value) return;
-            await api('POST', '/api/queues', { name: name.value }).then(() => toast(`Queue ${name.value} created`), (e) => toast(e.message));
+            await api('POST', '/api/queues', { name: name.value }).then(
+              () => toast(`Queue ${name.value} created`),
+              (e) => toast(e.message),
+            );
             name.value = '';
           },
         },
@@ -246,7 +280,7 @@ async function queuePage(qname) {
   const sendBody = el('textarea', { rows: 3, cols: 50, placeholder: 'Message body', name: 'body' });
   const persistent = el('input', { type: 'checkbox', checked: true });
   const moveTo = el('input', { placeholder: 'Target queue', name: 'to' });
-  const selector = el('input', { placeholder: "Selector (e.g. priority > 4), empty = all", name: 'selector', size: 30 });
+  const selector = el('input', { placeholder: 'Selector (e.g. priority > 4), empty = all', name: 'selector', size: 30 });
   let update;
   const refresh = async () => {
     const q = await api('GET', path);
@@ -260,7 +294,16 @@ async function queuePage(qname) {
       card('Enqueued', fmt(q.enqueued)),
       card('Dequeued', fmt(q.dequeued)),
     );
-    if (!update) update = chart(chartBox, '', [{ key: 'depth', label: 'depth', color: '#1f6feb' }, { key: 'inflight', label: 'in flight', color: '#9a5b00' }], q.history);
+    if (!update)
+      update = chart(
+        chartBox,
+        '',
+        [
+          { key: 'depth', label: 'depth', color: '#1f6feb' },
+          { key: 'inflight', label: 'in flight', color: '#9a5b00' },
+        ],
+        q.history,
+      );
     else update(q.history);
   };
   const showMessages = async () => {
@@ -271,7 +314,15 @@ async function queuePage(qname) {
         : el(
             'table',
             { id: 'messages' },
-            el('thead', {}, el('tr', {}, ['Id', 'Time', 'Priority', 'Deliveries', 'Properties', 'Body'].map((h) => el('th', {}, h)))),
+            el(
+              'thead',
+              {},
+              el(
+                'tr',
+                {},
+                ['Id', 'Time', 'Priority', 'Deliveries', 'Properties', 'Body'].map((h) => el('th', {}, h)),
+              ),
+            ),
             el(
               'tbody',
               {},
@@ -331,8 +382,16 @@ async function queuePage(qname) {
       { class: 'bar' },
       moveTo,
       selector,
-      act('Move', 'secondary', async () => `Moved ${(await api('POST', `${path}/move`, { to: moveTo.value, selector: selector.value })).moved}`),
-      act('Copy', 'secondary', async () => `Copied ${(await api('POST', `${path}/move`, { to: moveTo.value, selector: selector.value, copy: true })).copied}`),
+      act(
+        'Move',
+        'secondary',
+        async () => `Moved ${(await api('POST', `${path}/move`, { to: moveTo.value, selector: selector.value })).moved}`,
+      ),
+      act(
+        'Copy',
+        'secondary',
+        async () => `Copied ${(await api('POST', `${path}/move`, { to: moveTo.value, selector: selector.value, copy: true })).copied}`,
+      ),
       act('Redrive', 'secondary', async () => {
         const r = await api('POST', `${path}/redrive`);
         return `Redriven ${r.moved}, kept ${r.kept}`;
@@ -347,7 +406,10 @@ async function queuePage(qname) {
           class: 'danger',
           onclick: async () => {
             if (!confirm(`Delete queue ${qname} and its messages?`)) return;
-            await api('DELETE', path).then(() => (location.hash = '#/queues'), (e) => toast(e.message));
+            await api('DELETE', path).then(
+              () => (location.hash = '#/queues'),
+              (e) => toast(e.message),
+            );
           },
         },
         'Delete',
@@ -404,7 +466,10 @@ async function connections() {
                     class: 'danger',
                     onclick: async () => {
                       if (!confirm(`Close ${c.protocol} connection ${c.clientId ?? c.id}?`)) return;
-                      await api('DELETE', `/api/connections/${encodeURIComponent(c.id)}`).then(() => toast('Closed'), (e) => toast(e.message));
+                      await api('DELETE', `/api/connections/${encodeURIComponent(c.id)}`).then(
+                        () => toast('Closed'),
+                        (e) => toast(e.message),
+                      );
                     },
                   },
                   'Close',

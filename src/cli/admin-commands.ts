@@ -1,0 +1,158 @@
+// The CLI commands that operate a running broker through its admin API: queues, dead-letter
+// redrive, connections. Tables for people, --json for scripts; errors in one sentence, exit 1.
+import type { Command } from 'commander';
+import { adminRequest, adminTarget, type AdminTarget } from './admin-client.ts';
+import { table } from './table.ts';
+
+interface Common {
+  url?: string;
+  user?: string;
+  password?: string;
+  json?: boolean;
+}
+
+const QUEUE_COLUMNS = [
+  { key: 'name', label: 'QUEUE' },
+  { key: 'depth', label: 'DEPTH', num: true },
+  { key: 'inflight', label: 'IN FLIGHT', num: true },
+  { key: 'consumers', label: 'CONSUMERS', num: true },
+  { key: 'producers', label: 'PRODUCERS', num: true },
+  { key: 'enqueued', label: 'ENQUEUED', num: true },
+  { key: 'dequeued', label: 'DEQUEUED', num: true },
+];
+
+const q = (name: string): string => `/api/queues/${encodeURIComponent(name)}`;
+
+export function addAdminCommands(program: Command, fail: (err: unknown) => never): void {
+  const withTarget = (c: Command): Command =>
+    c
+      .option('-u, --url <url>', 'admin address (default: $JUNCTION_ADMIN_URL, else http://127.0.0.1:8161)')
+      .option('--user <name>', 'admin user (default: $JUNCTION_ADMIN_USER)')
+      .option('--password <password>', 'its password (default: $JUNCTION_ADMIN_PASSWORD)')
+      .option('--json', 'print JSON instead of a table');
+  const run =
+    <A extends unknown[]>(f: (t: AdminTarget, opts: Common, ...args: A) => Promise<unknown>) =>
+    async (...args: unknown[]): Promise<void> => {
+      // commander passes the positional arguments, then the options, then the command.
+      const opts = args[args.length - 2] as Common;
+      try {
+        const out = await f(adminTarget(opts), opts, ...(args.slice(0, -2) as A));
+        if (out !== undefined) process.stdout.write(typeof out === 'string' ? out : `${JSON.stringify(out)}\n`);
+      } catch (err) {
+        fail(err);
+      }
+    };
+  const print = (opts: Common, data: unknown, human: () => string): string => (opts.json ? `${JSON.stringify(data)}\n` : human());
+
+  const queues = program.command('queues').description('list and operate on queues of a running broker');
+  withTarget(queues.command('list').description('queues with depth, in flight, consumers, producers and totals')).action(
+    run(async (t, o) => {
+      const rows = (await adminRequest(t, 'GET', '/api/queues')) as Array<Record<string, unknown>>;
+      return print(o, rows, () => table(QUEUE_COLUMNS, rows));
+    }),
+  );
+  withTarget(queues.command('show').argument('<queue>').description("one queue's figures")).action(
+    run(async (t, o, name: string) => {
+      const { history: _h, ...info } = (await adminRequest(t, 'GET', q(name))) as Record<string, unknown>;
+      return print(o, info, () =>
+        Object.entries(info)
+          .map(([k, v]) => `${k.padEnd(13)} ${String(v)}\n`)
+          .join(''),
+      );
+    }),
+  );
+  withTarget(queues.command('purge').argument('<queue>').description('remove every ready message')).action(
+    run(async (t, o, name: string) => {
+      const r = (await adminRequest(t, 'POST', `${q(name)}/purge`)) as { purged: number };
+      return print(o, r, () => `purged ${r.purged} message${r.purged === 1 ? '' : 's'} from ${name}\n`);
+    }),
+  );
+  withTarget(queues.command('delete').argument('<queue>').description('delete a queue and its messages')).action(
+    run(async (t, o, name: string) => {
+      const r = await adminRequest(t, 'DELETE', q(name));
+      return print(o, r, () => `deleted queue ${name}\n`);
+    }),
+  );
+  withTarget(
+    queues
+      .command('browse')
+      .argument('<queue>')
+      .option('--limit <n>', 'messages to show', '20')
+      .option('--selector <selector>', 'only messages this JMS selector accepts')
+      .description('show messages without removing them'),
+  ).action(
+    run(async (t, o, name: string) => {
+      const opts = o as Common & { limit: string; selector?: string };
+      const params = new URLSearchParams({ limit: opts.limit });
+      if (opts.selector) params.set('selector', opts.selector);
+      const rows = (await adminRequest(t, 'GET', `${q(name)}/messages?${params.toString()}`)) as Array<Record<string, unknown>>;
+      return print(o, rows, () =>
+        table(
+          [
+            { key: 'id', label: 'ID' },
+            { key: 'priority', label: 'PRIO', num: true },
+            { key: 'deliveryCount', label: 'DELIVERIES', num: true },
+            { key: 'body', label: 'BODY' },
+          ],
+          rows.map((m) => ({ ...m, body: String(m.body).replace(/\s+/g, ' ').slice(0, 60) })),
+        ),
+      );
+    }),
+  );
+  withTarget(
+    queues
+      .command('move')
+      .argument('<queue>')
+      .requiredOption('--to <queue>', 'target queue')
+      .option('--selector <selector>', 'only messages this JMS selector accepts')
+      .option('--id <id...>', 'only these message ids')
+      .option('--copy', 'copy instead of move')
+      .description('move (or copy) messages to another queue'),
+  ).action(
+    run(async (t, o, name: string) => {
+      const opts = o as Common & { to: string; selector?: string; id?: string[]; copy?: boolean };
+      const body: Record<string, unknown> = { to: opts.to, copy: opts.copy === true };
+      if (opts.selector) body.selector = opts.selector;
+      if (opts.id) body.ids = opts.id;
+      const r = (await adminRequest(t, 'POST', `${q(name)}/move`, body)) as { moved?: number; copied?: number };
+      return print(o, r, () => `${opts.copy ? `copied ${r.copied}` : `moved ${r.moved}`} from ${name} to ${opts.to}\n`);
+    }),
+  );
+
+  const dlq = program.command('dlq').description('dead-letter queues');
+  withTarget(
+    dlq.command('redrive').argument('<queue>').description('send the messages of a dead-letter queue back where they came from'),
+  ).action(
+    run(async (t, o, name: string) => {
+      const r = (await adminRequest(t, 'POST', `${q(name)}/redrive`)) as { moved: number; kept: number };
+      return print(o, r, () => `redrove ${r.moved} from ${name}; ${r.kept} stayed (origin gone)\n`);
+    }),
+  );
+
+  const connections = program.command('connections').description('client connections of a running broker');
+  withTarget(connections.command('list').description('protocol, client id, user, address, message counts')).action(
+    run(async (t, o) => {
+      const rows = (await adminRequest(t, 'GET', '/api/connections')) as Array<Record<string, unknown>>;
+      return print(o, rows, () =>
+        table(
+          [
+            { key: 'id', label: 'ID' },
+            { key: 'protocol', label: 'PROTOCOL' },
+            { key: 'clientId', label: 'CLIENT ID' },
+            { key: 'user', label: 'USER' },
+            { key: 'remoteAddress', label: 'ADDRESS' },
+            { key: 'messagesIn', label: 'IN', num: true },
+            { key: 'messagesOut', label: 'OUT', num: true },
+          ],
+          rows,
+        ),
+      );
+    }),
+  );
+  withTarget(connections.command('close').argument('<id>').description('close a client connection')).action(
+    run(async (t, o, id: string) => {
+      const r = await adminRequest(t, 'DELETE', `/api/connections/${encodeURIComponent(id)}`);
+      return print(o, r, () => `closed connection ${id}\n`);
+    }),
+  );
+}
