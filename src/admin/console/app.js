@@ -108,6 +108,8 @@ function every(ms, f) {
   state.timer = setInterval(f, ms);
 }
 
+const now = () => Date.now() / 1000;
+
 function chart(container, title, series, rows) {
   const width = Math.max(300, container.clientWidth - 20);
   const data = [rows.map((r) => r.t / 1000), ...series.map((s) => rows.map((r) => r[s.key]))];
@@ -116,14 +118,21 @@ function chart(container, title, series, rows) {
       title,
       width,
       height: 220,
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
+      // The last fifteen minutes, whatever the samples cover.
+      scales: { x: { time: true, auto: false } },
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: true } }))],
       axes: [{}, { size: 60 }],
     },
     data,
     container,
   );
   state.charts.push(plot);
-  return (next) => plot.setData([next.map((r) => r.t / 1000), ...series.map((s) => next.map((r) => r[s.key]))]);
+  const window = () => plot.setScale('x', { min: now() - 900, max: now() });
+  window();
+  return (next) => {
+    plot.setData([next.map((r) => r.t / 1000), ...series.map((s) => next.map((r) => r[s.key]))], false);
+    window();
+  };
 }
 
 function card(k, v, id) {

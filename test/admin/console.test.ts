@@ -1,0 +1,86 @@
+// The web console in a real browser: Debian's chromium driven by playwright-core. A wrong password
+// is refused; the admin signs in, sees a queue a STOMP client filled, with its depth, browses a
+// message, purges the queue and sees depth 0. It also leaves a screenshot (CONSOLE_SCREENSHOT=path).
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD, startAdminBroker, type AdminBroker } from '../helpers/admin.ts';
+import { RawStomp } from '../helpers/stomp.ts';
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+
+let b: AdminBroker;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!CHROMIUM) throw new Error('chromium is not installed (apt-get install chromium; .ci/run does it)');
+  b = await startAdminBroker();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await b?.stop();
+});
+
+async function signIn(page: Page, user: string, password: string): Promise<void> {
+  await page.goto(`${b.url}/console/`);
+  await page.fill('input[name=username]', user);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+}
+
+describe('web console', () => {
+  it('refuses a wrong password and a user outside the admin groups', async () => {
+    const page = await browser.newPage();
+    try {
+      await signIn(page, 'admin', 'wrong');
+      await expect.poll(() => page.textContent('.signin .error')).toBe('Bad username or password');
+      await signIn(page, 'app', PASSWORD);
+      await expect.poll(() => page.textContent('.signin .error')).toMatch(/not in an admin group/);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('shows a queue filled over STOMP with its depth, browses a message, purges it to depth 0', async () => {
+    const stomp = await RawStomp.connect(b.server.listeners.port('stomp', 'tcp')!, {
+      'accept-version': '1.2',
+      host: '/',
+      login: 'app',
+      passcode: PASSWORD,
+    });
+    for (let i = 1; i <= 3; i++) {
+      stomp.send('SEND', { destination: '/queue/console.orders', persistent: 'true', receipt: `r${i}`, region: 'eu' }, `order-${i}`);
+      await stomp.expect('RECEIPT');
+    }
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await signIn(page, 'admin', PASSWORD);
+      await page.waitForSelector('#role-badge');
+      expect(await page.textContent('#role-badge')).toBe('active · epoch 1');
+      expect(await page.textContent('#connections')).toBe('1');
+
+      await page.click('a[href="#/queues"]');
+      const row = page.locator('tr[data-name="console.orders"]');
+      await row.waitFor();
+      expect(await row.locator('td[data-col=depth]').textContent()).toBe('3');
+      await row.click();
+      await page.waitForSelector('#messages');
+      expect(await page.locator('#messages tbody tr').count()).toBe(3);
+      expect(await page.locator('#messages tbody tr').first().textContent()).toContain('order-1');
+      expect(await page.locator('#messages tbody tr').first().textContent()).toContain('"region":"eu"');
+      expect(await page.textContent('#depth')).toBe('3');
+      if (process.env.CONSOLE_SCREENSHOT) await page.screenshot({ path: process.env.CONSOLE_SCREENSHOT, fullPage: true });
+
+      page.once('dialog', (d) => void d.accept());
+      await page.click('button:has-text("Purge")');
+      await page.waitForSelector('#no-messages');
+      await expect.poll(() => page.textContent('#depth')).toBe('0');
+      expect(((await b.call('GET', '/api/queues/console.orders')).body as { depth: number }).depth).toBe(0);
+    } finally {
+      await page.close();
+      stomp.socket.destroy();
+    }
+  });
+});
