@@ -87,6 +87,10 @@ describe('an active/standby pair on one Redis', () => {
     const ofB = await status(b.ports.admin);
     expect(ofB.out).toMatch(/^role +standby$/m);
     expect(ofB.out).toMatch(new RegExp(`^lease holder +a \\(epoch ${String(epoch)} since .*admin [^,]+:${a.ports.admin}\\)$`, 'm'));
+    // The admin API's working state is the active broker's: a standby sends callers there.
+    const api = await fetch(`http://127.0.0.1:${b.ports.admin}/api/queues`);
+    expect(api.status).toBe(503);
+    expect(await api.json()).toMatchObject({ error: 'standby' });
     const nobody = await status(b.ports.stomp);
     expect(nobody.code).toBe(1);
     expect(nobody.out).toMatch(/cannot reach the broker's admin port at http:\/\/127\.0\.0\.1:\d+/);

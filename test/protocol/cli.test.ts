@@ -117,6 +117,7 @@ describe('junction command', () => {
         store: `embedded redis-server (${dir})`,
         anonymous: true,
         adapters: ['mqtt', 'stomp', 'amqp'],
+        console: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/console\/$/),
       });
       expect(running.listeners).toEqual(
         expect.arrayContaining([
