@@ -9,6 +9,7 @@ import { loadConfig } from './config/load.ts';
 import { FencedError, JunctionError } from './shared/errors.ts';
 import { createLogger } from './log.ts';
 import { hashPassword } from './security/password.ts';
+import { adminTarget } from './cli/admin-client.ts';
 import { addAdminCommands } from './cli/admin-commands.ts';
 import { formatStatus, type BrokerHealth } from './cli/status.ts';
 import { JunctionServer } from './server.ts';
@@ -103,12 +104,19 @@ program
   .command('status')
   .description("show a running broker's role, epoch and the lease holder, through its admin port")
   .option('-u, --url <url>', 'admin address (default: $JUNCTION_ADMIN_URL, else http://127.0.0.1:8161)')
+  .option('--user <name>', 'admin user, when /health is not open (default: $JUNCTION_ADMIN_USER)')
+  .option('--password <password>', 'its password (default: $JUNCTION_ADMIN_PASSWORD)')
   .option('--json', 'print the health document as JSON')
-  .action(async (opts: { url?: string; json?: boolean }) => {
-    const base = (opts.url ?? process.env.JUNCTION_ADMIN_URL ?? 'http://127.0.0.1:8161').replace(/\/+$/, '');
+  .action(async (opts: { url?: string; user?: string; password?: string; json?: boolean }) => {
+    const target = adminTarget(opts);
+    const base = target.url;
     let health: BrokerHealth;
     try {
-      const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) });
+      const headers: Record<string, string> = {};
+      if (target.user !== undefined)
+        headers.authorization = `Basic ${Buffer.from(`${target.user}:${target.password ?? ''}`).toString('base64')}`;
+      const res = await fetch(`${base}/health`, { headers, signal: AbortSignal.timeout(5000) });
+      if (res.status === 401) fail(`the broker at ${base} needs admin credentials for /health: --user and --password`);
       health = (await res.json()) as BrokerHealth;
     } catch (err) {
       fail(`cannot reach the broker's admin port at ${base}: ${(err as Error).cause ?? (err as Error).message}`);

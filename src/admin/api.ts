@@ -79,8 +79,9 @@ export function messageView(v: BrowsedMessage, maxBody = 64 * 1024): Record<stri
   };
 }
 
-function queueView(q: QueueInfo, broker: Broker): Record<string, unknown> {
+function queueView(q: QueueInfo, broker: Broker, history: History): Record<string, unknown> {
   return {
+    ...history.ratesOf(q.name),
     name: q.name,
     destination: q.label,
     durable: q.durable,
@@ -181,7 +182,7 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
         broker
           .listQueues()
           .filter((q) => (query.subscriptions === 'true' || !q.name.startsWith('sub:')) && (!query.filter || q.name.includes(query.filter)))
-          .map((q) => queueView(q, broker)),
+          .map((q) => queueView(q, broker, history)),
     },
     {
       method: 'POST',
@@ -200,7 +201,7 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
       run: ({ broker, params }) => {
         const q = broker.getQueue(params.name as string);
         if (!q) throw notFound(`Queue ${params.name} does not exist`);
-        return { ...queueView(q, broker), history: history.depth(q.name) };
+        return { ...queueView(q, broker, history), history: history.depth(q.name) };
       },
     },
     {

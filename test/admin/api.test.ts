@@ -81,7 +81,15 @@ describe('queues through the API', () => {
     ).toBe(200);
 
     const list = (await b.call('GET', '/api/queues')).body as Array<Record<string, unknown>>;
-    expect(list.find((q) => q.name === 'orders')).toMatchObject({ depth: 4, ready: 4, enqueued: 4, consumers: 0, deadLetter: false });
+    expect(list.find((q) => q.name === 'orders')).toMatchObject({
+      depth: 4,
+      ready: 4,
+      enqueued: 4,
+      consumers: 0,
+      deadLetter: false,
+      enqueueRate: expect.any(Number),
+      dequeueRate: expect.any(Number),
+    });
     const browsed = (await b.call('GET', '/api/queues/orders/messages?limit=10')).body as Array<Record<string, unknown>>;
     expect(browsed.map((m) => m.body)).toEqual(['cheap-1', 'cheap-2', 'dear-1', 'AP8B']);
     expect(browsed[3]).toMatchObject({ bodyEncoding: 'base64', size: 3 });

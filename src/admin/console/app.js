@@ -226,6 +226,8 @@ const QUEUE_COLUMNS = [
   { key: 'producers', label: 'Producers', num: true },
   { key: 'enqueued', label: 'Enqueued', num: true },
   { key: 'dequeued', label: 'Dequeued', num: true },
+  { key: 'enqueueRate', label: 'In/s', num: true },
+  { key: 'dequeueRate', label: 'Out/s', num: true },
 ];
 
 async function queues() {
@@ -433,16 +435,26 @@ async function queuePage(qname) {
 
 async function topics() {
   const holder = el('div');
-  main.replaceChildren(el('h1', {}, 'Topics'), holder);
+  let rows = [];
+  const filter = el('input', { placeholder: 'Filter by topic', oninput: () => draw() });
+  main.replaceChildren(el('h1', {}, 'Topics'), el('div', { class: 'bar' }, filter), holder);
   const columns = [
     { key: 'topic', label: 'Topic' },
     { key: 'subscriptions', label: 'Subscriptions', num: true },
     { key: 'consumers', label: 'Consumers', num: true },
     { key: 'backlog', label: 'Backlog', num: true },
   ];
+  const draw = () =>
+    holder.replaceChildren(
+      sortable(
+        columns,
+        rows.filter((t) => t.topic.includes(filter.value)),
+        (t) => columns.map((c) => el('td', { class: c.num ? 'num' : '' }, fmt(t[c.key]))),
+      ),
+    );
   every(5000, async () => {
-    const rows = await api('GET', '/api/topics');
-    holder.replaceChildren(sortable(columns, rows, (t) => columns.map((c) => el('td', { class: c.num ? 'num' : '' }, fmt(t[c.key])))));
+    rows = await api('GET', '/api/topics');
+    draw();
   });
 }
 
