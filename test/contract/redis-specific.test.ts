@@ -3,6 +3,8 @@
 // and the hash-tagged key layout.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
@@ -104,20 +106,40 @@ describe('Redis store', () => {
   });
 
   it('reconnects by itself: once Redis is back, persistent sends succeed again', async () => {
-    let redis = await startRedis();
+    const dataDir = mkdtempSync(join(tmpdir(), 'junction-redis-'));
+    let redis = await startRedis(undefined, { dataDir });
     const b = await broker(1, redis.url);
     await b.publish(msgTo('q', 'before', { persistent: true }), ctx);
     await redis.stop();
     await expect(b.publish(msgTo('q', 'during', { persistent: true }), ctx)).rejects.toThrow(StoreUnavailableError);
     expect(b.storeAvailable).toBe(false);
-    redis = await startRedis(redis.port);
+    redis = await startRedis(redis.port, { dataDir });
     try {
       // The client reconnects on its own schedule (every 100 ms here); sends are refused at once until then.
       await vi.waitFor(() => expect(b.storeAvailable).toBe(true), { timeout: 10_000, interval: 50 });
       await b.publish(msgTo('q', 'after', { persistent: true }), ctx);
       expect(b.getQueue('q')?.messages).toBe(2);
       const check = new Redis(redis.url);
-      expect(await check.zcard('{junction:it}:q:q')).toBe(1);
+      expect(await check.zcard('{junction:it}:q:q')).toBe(2);
+      await check.quit();
+    } finally {
+      await b.close();
+      brokers.splice(brokers.indexOf(b), 1);
+      await redis.stop();
+    }
+  });
+
+  it('refuses to write on a Redis that came back without its data (the broker then steps down)', async () => {
+    let redis = await startRedis();
+    const b = await broker(1, redis.url);
+    await b.publish(msgTo('q', 'before', { persistent: true }), ctx);
+    await redis.stop();
+    redis = await startRedis(redis.port);
+    try {
+      await vi.waitFor(() => expect(b.storeAvailable).toBe(true), { timeout: 10_000, interval: 50 });
+      await expect(b.publish(msgTo('q', 'after', { persistent: true }), ctx)).rejects.toThrow(/Redis lost this cluster's data/);
+      const check = new Redis(redis.url);
+      expect(await check.zcard('{junction:it}:q:q')).toBe(0);
       await check.quit();
     } finally {
       await b.close();

@@ -61,3 +61,28 @@ describe('a hung active', () => {
     expect(await b.health()).toMatchObject({ status: 200, body: { role: 'active', node: 'spare' } });
   });
 });
+
+describe('a Redis that comes back without its data', () => {
+  it('makes the active step down, dropping its connections, and take a new lease on what Redis now holds', async () => {
+    let own = await startRedis();
+    const a = await BrokerProcess.start('alone', own.url, { cluster: 'lost', ha: HA });
+    brokers.push(a);
+    await a.waitActive();
+    const client = await RawStomp.connect(a.ports.stomp, { 'accept-version': '1.2', host: '/' });
+    client.send('SEND', { destination: '/queue/kept', persistent: 'true', receipt: 'r1' }, 'before');
+    await client.expect('RECEIPT');
+    const from = a.lines.length;
+    await own.stop();
+    own = await startRedis(own.port);
+    try {
+      const fenced = await a.waitFor((l) => l.msg?.startsWith('fencing') === true, 15_000, from);
+      expect(String(fenced.reason)).toMatch(/lost this cluster's data|no longer ours|fenced/);
+      await a.waitActive(15_000, from);
+      await client.closed;
+      expect((await a.health()).body).toMatchObject({ role: 'active', status: 'ok' });
+    } finally {
+      await a.stop();
+      await own.stop();
+    }
+  });
+});

@@ -64,16 +64,29 @@ describe('Redis lease lock', () => {
     expect(ea).toBeGreaterThan(claimed);
     const oldStore = new RedisStore({ url: redis.url, cluster: 'epochs', epoch: ea });
     await oldStore.open();
-    // The holder's connection goes away (its process died): b takes over without waiting.
-    const id = await admin.client('LIST').then((list) => /id=(\d+) .*name=junction-lease:a /.exec(String(list))?.[1]);
-    await admin.client('KILL', 'ID', id!);
+    // The holder's process dies (its connection closes, nothing released): b takes over on its
+    // second check, without waiting for the lease to expire.
     const b = lease('epochs', 'b');
+    await a.close();
+    expect((await b.acquire()).holder?.node).toBe('a');
     const eb = (await b.acquire()).epoch!;
     expect(eb).toBe(ea + 1);
     await expect(oldStore.apply([{ type: 'declareQueue', queue: { name: 'late', createdAt: 1 } }])).rejects.toThrow(FencedError);
     await oldStore.close();
-    // Once its connection is back, the old holder learns the lease is gone.
-    await expect.poll(() => a.renew().catch(() => 'reconnecting'), { timeout: 5000 }).toBe(false);
+  });
+
+  it('keeps the lease with a holder whose connection only dropped: it re-registers on reconnecting', async () => {
+    const a = lease('blip', 'a');
+    expect((await a.acquire()).epoch).toBeDefined();
+    const b = lease('blip', 'b');
+    const holderId = async () => admin.hget('{junction:blip}:lease-holder', 'clientId');
+    const before = await holderId();
+    await admin.client('KILL', 'ID', before!);
+    expect((await b.acquire()).holder?.node).toBe('a');
+    await expect.poll(holderId, { timeout: 5000 }).not.toBe(before);
+    expect((await b.acquire()).holder?.node).toBe('a');
+    expect((await b.acquire()).holder?.node).toBe('a');
+    expect(await a.renew()).toBe(true);
   });
 
   it('while the holder stays connected but silent, is taken only once it expires', async () => {

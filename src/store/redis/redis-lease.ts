@@ -1,8 +1,9 @@
 // The lease lock in Redis (see ../lease.ts): `SET NX PX` with a random token, renewed and released
 // by compare-and-act scripts (lua/lease/), on a connection of its own so that a long store batch
-// never delays a renewal. The holder registers that connection's CLIENT ID with the lease; a
-// standby that no longer finds the id in CLIENT LIST (the holder's process died and the kernel
-// closed its socket) takes the lease at once, in one script that checks the token and id it saw.
+// never delays a renewal. The holder registers that connection's CLIENT ID with the lease (again
+// at once after a reconnect); a standby that finds the id missing from CLIENT LIST on two checks in
+// a row (the holder's process died and the kernel closed its socket) takes the lease, in one script
+// that checks the token and id it saw.
 // On Redis Cluster the id cannot be checked against the right node, so a standby waits the lease out.
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
@@ -36,6 +37,10 @@ export class RedisLease implements Lease {
   /** This connection's CLIENT ID while it is connected ('' before it is known, and on Cluster). */
   private clientId = '';
   private readonly fastTakeover: boolean;
+  /** True while this process holds the lease, as far as it knows. */
+  private holding = false;
+  /** The holder (token and connection id) whose connection the last check found gone. */
+  private goneAtLastCheck = '';
 
   constructor(private readonly opts: RedisLeaseOptions) {
     this.keys = new Keys(opts.cluster);
@@ -50,6 +55,11 @@ export class RedisLease implements Lease {
     this.fastTakeover = !(this.redis instanceof Cluster);
     defineLeaseScripts(this.redis);
     this.redis.on('close', () => (this.clientId = ''));
+    // A holder whose lease connection came back registers its new connection at once, so a
+    // standby does not take a reconnect for a dead process.
+    this.redis.on('ready', () => {
+      if (this.holding) void this.renew().catch(() => {});
+    });
   }
 
   private get scripts(): LeaseScripts {
@@ -83,7 +93,12 @@ export class RedisLease implements Lease {
         const id = fields.clientId ?? '';
         if (!this.fastTakeover || id === '' || token === this.token) return { holder };
         const listed = String(await this.redis.client('LIST', 'ID', id));
-        if (listed.trim() !== '') return { holder };
+        const gone = `${token}/${id}`;
+        // Gone on two checks in a row: a holder whose connection only dropped has re-registered by then.
+        if (listed.trim() !== '' || this.goneAtLastCheck !== gone) {
+          this.goneAtLastCheck = listed.trim() === '' ? gone : '';
+          return { holder };
+        }
         seenToken = token;
         seenClient = id;
       }
@@ -101,6 +116,8 @@ export class RedisLease implements Lease {
         this.opts.admin,
         Date.now(),
       );
+      this.goneAtLastCheck = '';
+      this.holding = epoch > 0;
       return epoch > 0 ? { epoch: Number(epoch) } : {};
     } catch (err) {
       throw this.unavailable(err);
@@ -110,13 +127,17 @@ export class RedisLease implements Lease {
   async renew(): Promise<boolean> {
     await this.ready();
     try {
-      return (await this.scripts.leaseRenew(this.keys.lease, this.keys.leaseHolder, this.token, this.opts.leaseMs, this.clientId)) === 1;
+      const ours =
+        (await this.scripts.leaseRenew(this.keys.lease, this.keys.leaseHolder, this.token, this.opts.leaseMs, this.clientId)) === 1;
+      if (!ours) this.holding = false;
+      return ours;
     } catch (err) {
       throw this.unavailable(err);
     }
   }
 
   async release(): Promise<void> {
+    this.holding = false;
     if (this.redis.status !== 'ready') return;
     await this.scripts.leaseRelease(this.keys.lease, this.keys.leaseHolder, this.token).catch(() => 0);
   }

@@ -284,6 +284,14 @@ export class RedisStore implements Store {
     const e = err instanceof Error ? err : new Error(String(err));
     const fenced = /FENCED (\d+)/.exec(e.message);
     if (fenced) return new FencedError(this.epoch, Number(fenced[1]));
+    if (/^DATALOST/.test(e.message)) {
+      // Stepping down is the way back: a new activation takes a new epoch on what Redis now holds.
+      return new FencedError(
+        this.epoch,
+        0,
+        `Store write refused: Redis lost this cluster's data (${this.where}) since epoch ${this.epoch} opened it`,
+      );
+    }
     if (
       e.name === 'MaxRetriesPerRequestError' ||
       /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|^LOADING|^OOM|^MASTERDOWN|^READONLY/i.test(e.message)

@@ -1,6 +1,6 @@
 // Loads the Lua scripts (one file per atomic operation, named `<operation>-<number of keys>.lua`, or
 // `<operation>.lua` when the caller passes the key count first), puts the shared fencing check
-// (fence.lua) in front of each store script, and registers them with ioredis, which calls them by
+// (fence.lua) and, but for open, the lost-data check (data-present.lua) in front of each store script, and registers them with ioredis, which calls them by
 // SHA and re-sends them after a SCRIPT FLUSH. The lease scripts (lua/lease/) decide the epoch
 // rather than check it, so they run without the fence.
 import { readFileSync, readdirSync } from 'node:fs';
@@ -37,12 +37,14 @@ export function defineLeaseScripts(redis: RedisClient): void {
 
 export function defineScripts(redis: RedisClient): void {
   const fence = readFileSync(join(DIR, 'fence.lua'), 'utf8');
+  const present = readFileSync(join(DIR, 'data-present.lua'), 'utf8');
   for (const file of readdirSync(DIR)) {
     const m = /^([a-z-]+?)(?:-(\d+))?\.lua$/.exec(file);
-    if (!m || file === 'fence.lua') continue;
+    if (!m || file === 'fence.lua' || file === 'data-present.lua') continue;
     const name = camel(m[1] as string);
     if (!(SCRIPT_NAMES as readonly string[]).includes(name)) throw new Error(`Unknown Lua script ${file}`);
-    const lua = `${fence}\n${readFileSync(join(DIR, file), 'utf8')}`;
+    // open writes the epoch key; every other script needs it there.
+    const lua = `${fence}\n${name === 'open' ? '' : present}\n${readFileSync(join(DIR, file), 'utf8')}`;
     redis.defineCommand(name, m[2] === undefined ? { lua } : { numberOfKeys: Number(m[2]), lua });
   }
 }
