@@ -116,17 +116,16 @@ describe('an active/standby pair on one Redis', () => {
     });
   }
 
-  it('stomp.py: a consumer failing over through its own host list receives every acknowledged message', async () => {
-    const [first, second] = pair as [BrokerProcess, BrokerProcess];
-    const script = join(import.meta.dirname, '../fixtures/stomp_py_failover_consumer.py');
-    // stomp.py connects to both brokers itself: one consumer process for the whole stream.
-    const pythonConsumer = async (_port: number, onBody: (body: string) => void): Promise<ConsumerConn> => {
-      const child = spawn('/usr/bin/python3', [script, String(first.ports.stomp), String(second.ports.stomp), 'ha.py'], {
+  /** A consumer in a Python process that knows both brokers itself: one process for the whole stream. */
+  const pythonConsumer =
+    (script: string, args: string[]) =>
+    async (_port: number, onBody: (body: string) => void): Promise<ConsumerConn> => {
+      const child = spawn('/usr/bin/python3', [join(import.meta.dirname, '../fixtures', script), ...args], {
         stdio: ['pipe', 'pipe', 'inherit'],
       });
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('stomp.py consumer did not start')), 15_000);
+        const t = setTimeout(() => reject(new Error(`${script} did not start`)), 15_000);
         createInterface({ input: child.stdout! }).on('line', (line) => {
           if (line === 'ready') {
             clearTimeout(t);
@@ -136,11 +135,46 @@ describe('an active/standby pair on one Redis', () => {
       });
       return { lost: exited, close: () => child.stdin!.end() };
     };
-    const r = await failover({ ...stompDriver('/queue/ha.py'), consumer: pythonConsumer }, 'stomp', (b) => b.kill());
-    console.info(`stomp.py kill -9: takeover ${r.takeoverMs} ms, ${r.acknowledged} acknowledged, ${r.duplicates} duplicates`);
-    expect(r.acknowledged).toBe(300);
-    expect(r.lost).toEqual([]);
-  });
+
+  const pythonCases: Array<[string, Port, () => FailoverDriver]> = [
+    [
+      'stomp.py, failing over through its own host list',
+      'stomp',
+      () => ({
+        ...stompDriver('/queue/ha.py'),
+        consumer: pythonConsumer('stomp_py_failover_consumer.py', [String(pair[0]!.ports.stomp), String(pair[1]!.ports.stomp), 'ha.py']),
+      }),
+    ],
+    [
+      'paho-mqtt, with a persistent session, trying both brokers',
+      'mqtt',
+      () => ({
+        ...mqttDriver('ha/paho', 'unused'),
+        consumer: pythonConsumer('paho_failover_consumer.py', [
+          String(pair[0]!.ports.mqtt),
+          String(pair[1]!.ports.mqtt),
+          'ha/paho',
+          'paho-ha',
+        ]),
+      }),
+    ],
+    [
+      "qpid-proton, through proton's own reconnect list",
+      'amqp',
+      () => ({
+        ...amqpDriver('queue://ha.proton'),
+        consumer: pythonConsumer('proton_failover_consumer.py', [String(pair[0]!.ports.amqp), String(pair[1]!.ports.amqp), 'ha.proton']),
+      }),
+    ],
+  ];
+  for (const [name, port, driver] of pythonCases) {
+    it(`${name}: a consumer receives every acknowledged message across a SIGKILL`, async () => {
+      const r = await failover(driver(), port, (b) => b.kill());
+      console.info(`${name} kill -9: takeover ${r.takeoverMs} ms, ${r.acknowledged} acknowledged, ${r.duplicates} duplicates`);
+      expect(r.acknowledged).toBe(300);
+      expect(r.lost).toEqual([]);
+    });
+  }
 
   it('SIGTERM hands the lease over: the standby serves, nothing acknowledged is lost, the old active exits 0', async () => {
     let exited: Promise<number | string> | undefined;
