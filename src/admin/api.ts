@@ -151,7 +151,7 @@ const SEND_BODY: Schema = {
     contentType: { type: 'string' },
     correlationId: { type: 'string' },
     ttlMs: { type: 'integer', minimum: 0 },
-    properties: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+    properties: { type: 'object', additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
   },
 };
 

@@ -63,9 +63,18 @@ export class RoleKeeper {
     return (this.state === 'activating' || this.state === 'active') && performance.now() < this.validUntil;
   }
 
-  /** Checks the lease once (becoming active when it is free) and keeps checking as a standby. */
+  /** Resolves once the first decision is made: active, or standby beside a live holder. */
+  private decided: () => void = () => {};
+  private readonly firstDecision = new Promise<void>((resolve) => (this.decided = resolve));
+
+  /**
+   * Checks the lease (becoming active when it is free) and keeps checking as a standby; resolves
+   * once the role is decided. A holder that looks gone gets its second check first, so a broker
+   * restarting after its own crash comes up active rather than standby.
+   */
   async start(): Promise<void> {
-    await this.check();
+    void this.check();
+    await this.firstDecision;
   }
 
   private scheduleCheck(): void {
@@ -84,12 +93,15 @@ export class RoleKeeper {
       this.reachable(true);
       if (got.epoch !== undefined && this.state === 'standby') {
         await this.activate(got.epoch, t0);
+        this.decided();
         return;
       }
       if (got.epoch !== undefined) await this.opts.lease.release();
       this.holder = got.holder;
+      if (!got.suspect) this.decided();
     } catch (err) {
       this.reachable(false, err);
+      this.decided();
     } finally {
       this.scheduleCheck();
     }
@@ -187,6 +199,7 @@ export class RoleKeeper {
 
   /** Stops serving (gracefully, pending writes first), gives the lease up for a standby to take, closes the lock. */
   async stop(): Promise<void> {
+    this.decided();
     const was = this.state;
     this.state = 'stopped';
     if (this.checkTimer) clearTimeout(this.checkTimer);

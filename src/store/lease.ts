@@ -19,6 +19,8 @@ export interface AcquireResult {
   epoch?: number;
   /** The holder as seen, when the lease stayed with it. */
   holder?: LeaseHolder;
+  /** The holder looks gone (its connection is missing) but is given one more check to show up. */
+  suspect?: boolean;
 }
 
 export interface Lease {

@@ -89,6 +89,18 @@ describe('Redis lease lock', () => {
     expect(await a.renew()).toBe(true);
   });
 
+  it('takes over from a holder registered on an earlier run of Redis, whose connection id a live client now has', async () => {
+    const a = lease('rerun', 'a');
+    const ea = (await a.acquire()).epoch!;
+    await a.close();
+    // After a Redis restart client ids start again: the dead holder's id may be a live connection's.
+    const live = String(await admin.client('ID'));
+    await admin.hset('{junction:rerun}:lease-holder', 'clientId', live, 'runId', 'an-earlier-run');
+    const b = lease('rerun', 'b');
+    expect(await b.acquire()).toMatchObject({ holder: { node: 'a' }, suspect: true });
+    expect((await b.acquire()).epoch).toBe(ea + 1);
+  });
+
   it('while the holder stays connected but silent, is taken only once it expires', async () => {
     const a = lease('expiry', 'a', { leaseMs: 600 });
     const b = lease('expiry', 'b', { leaseMs: 600 });

@@ -36,6 +36,8 @@ export class RedisLease implements Lease {
   private readonly token = randomUUID();
   /** This connection's CLIENT ID while it is connected ('' before it is known, and on Cluster). */
   private clientId = '';
+  /** The run_id of the Redis server it is connected to: client ids are only unique within one. */
+  private runId = '';
   private readonly fastTakeover: boolean;
   /** True while this process holds the lease, as far as it knows. */
   private holding = false;
@@ -70,7 +72,11 @@ export class RedisLease implements Lease {
   private async ready(): Promise<void> {
     try {
       if (this.redis.status === 'wait') await this.redis.connect();
-      if (this.fastTakeover && this.clientId === '') this.clientId = String(await this.redis.client('ID'));
+      if (this.fastTakeover && this.clientId === '') {
+        const [id, info] = await Promise.all([this.redis.client('ID'), this.redis.info('server')]);
+        this.runId = /run_id:(\w+)/.exec(String(info))?.[1] ?? '';
+        this.clientId = String(id);
+      }
     } catch (err) {
       throw this.unavailable(err);
     }
@@ -92,12 +98,14 @@ export class RedisLease implements Lease {
         const holder = toHolder(fields);
         const id = fields.clientId ?? '';
         if (!this.fastTakeover || id === '' || token === this.token) return { holder };
-        const listed = String(await this.redis.client('LIST', 'ID', id));
+        // Registered on another Redis server (restarted, or failed over): that connection is gone for sure.
+        const elsewhere = fields.runId !== undefined && fields.runId !== this.runId;
+        const missing = elsewhere || String(await this.redis.client('LIST', 'ID', id)).trim() === '';
         const gone = `${token}/${id}`;
         // Gone on two checks in a row: a holder whose connection only dropped has re-registered by then.
-        if (listed.trim() !== '' || this.goneAtLastCheck !== gone) {
-          this.goneAtLastCheck = listed.trim() === '' ? gone : '';
-          return { holder };
+        if (!missing || this.goneAtLastCheck !== gone) {
+          this.goneAtLastCheck = missing ? gone : '';
+          return missing ? { holder, suspect: true } : { holder };
         }
         seenToken = token;
         seenClient = id;
@@ -115,6 +123,7 @@ export class RedisLease implements Lease {
         this.clientId,
         this.opts.admin,
         Date.now(),
+        this.runId,
       );
       this.goneAtLastCheck = '';
       this.holding = epoch > 0;
@@ -128,7 +137,14 @@ export class RedisLease implements Lease {
     await this.ready();
     try {
       const ours =
-        (await this.scripts.leaseRenew(this.keys.lease, this.keys.leaseHolder, this.token, this.opts.leaseMs, this.clientId)) === 1;
+        (await this.scripts.leaseRenew(
+          this.keys.lease,
+          this.keys.leaseHolder,
+          this.token,
+          this.opts.leaseMs,
+          this.clientId,
+          this.runId,
+        )) === 1;
       if (!ours) this.holding = false;
       return ours;
     } catch (err) {
