@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
-import { freePort } from '../../src/store/redis/embedded-redis.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/junction.js');
 
@@ -59,7 +58,7 @@ export class BrokerProcess {
     redisUrl: string,
     opts: { cluster?: string; ports?: BrokerPorts; ha?: string; extra?: string[] } = {},
   ): Promise<BrokerProcess> {
-    const ports = opts.ports ?? { stomp: await freePort(), mqtt: await freePort(), amqp: await freePort(), admin: await freePort() };
+    const ports = opts.ports ?? { stomp: await fixedPort(), mqtt: await fixedPort(), amqp: await fixedPort(), admin: await fixedPort() };
     const file = join(mkdtempSync(join(tmpdir(), `junction-${name}-`)), 'junction.yaml');
     writeFileSync(
       file,
@@ -91,7 +90,10 @@ export class BrokerProcess {
     const seen = this.lines.slice(from).find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${this.name}: no such log line within ${timeoutMs} ms`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`${this.name}: no such log line within ${timeoutMs} ms; its last lines:\n${this.tail()}`)),
+        timeoutMs,
+      );
       const w = {
         match,
         resolve: (l: LogLine) => {
@@ -106,6 +108,14 @@ export class BrokerProcess {
         reject(new Error(`${this.name} exited before the log line came`));
       });
     });
+  }
+
+  /** The last log lines, for a failure's message. */
+  tail(n = 8): string {
+    return this.lines
+      .slice(-n)
+      .map((l) => JSON.stringify(l))
+      .join('\n');
   }
 
   /** Resolves with the line saying the broker serves clients (the `from`-th line on, for a later activation). */
@@ -157,4 +167,21 @@ export function portRefused(port: number): Promise<boolean> {
     });
     s.once('error', () => resolve(true));
   });
+}
+
+/**
+ * A free loopback port below the ephemeral range (32768 and up on Linux). A standby holds none of
+ * its client ports, so a port from the ephemeral range could be handed to another test's
+ * connection or server meanwhile, and the standby could not open its listener when it takes over.
+ */
+async function fixedPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
 }
