@@ -80,10 +80,11 @@ export interface QueuePolicy extends PolicySettings {
   backlogOnly?: boolean;
 }
 
+/** ActiveMQ's defaults where it has one: redelivery every 1 s, 6 times (7 deliveries), then the DLQ. */
 export const DEFAULT_POLICY: PolicySettings = {
   maxDeliveries: 7,
   redeliveryDelayMs: 1000,
-  redeliveryMultiplier: 2,
+  redeliveryMultiplier: 1,
   maxRedeliveryDelayMs: 60_000,
   deadLetterStrategy: 'individual',
   deadLetterPrefix: 'DLQ.',
