@@ -69,10 +69,10 @@ export class JunctionServer {
 
   static async start(config: JunctionConfig, opts: ServerOptions): Promise<JunctionServer> {
     const log = opts.log;
-    const security = new SecurityService({
-      ...config.security,
-      allowAnonymous: config.security.allowAnonymous ?? config.security.users.length === 0,
-    });
+    const security = new SecurityService(
+      { ...config.security, allowAnonymous: config.security.allowAnonymous ?? config.security.users.length === 0 },
+      log,
+    );
     const server = new JunctionServer(config, security, log, opts.adapters ?? ADAPTERS);
     let admin = '';
     if (config.admin.enabled) {

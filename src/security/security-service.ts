@@ -3,6 +3,7 @@
 // name a queue or topic pattern (wildcards allowed) and the groups holding read, write and admin;
 // the groups of every matching entry are combined. With no entries at all, any authenticated
 // user may do anything; with entries, a destination no entry matches is refused.
+import type { Logger } from 'pino';
 import { formatAddress, matches, type Destination } from '../core/destination.ts';
 import { NotAuthenticatedError, NotAuthorizedError } from '../shared/errors.ts';
 import type { Authorizer, Permission, Principal } from '../core/principal.ts';
@@ -41,7 +42,10 @@ const DUMMY_HASH = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$DknypaUzpSrUwKMxeR
 export class SecurityService implements Authorizer {
   private readonly users = new Map<string, UserConfig>();
 
-  constructor(private readonly config: SecurityConfig) {
+  constructor(
+    private readonly config: SecurityConfig,
+    private readonly log?: Logger,
+  ) {
     for (const u of config.users) this.users.set(u.username, u);
   }
 
@@ -50,10 +54,16 @@ export class SecurityService implements Authorizer {
   }
 
   /**
-   * Checks credentials. No username means anonymous, allowed only when configured. Every failure
+   * Checks credentials. No username means anonymous, allowed only when configured; with no users
+   * configured at all, a username is ignored and the connection is anonymous (ActiveMQ's way). Every failure
    * gives the same message so a client cannot probe which usernames exist.
    */
   async authenticate(username: string | undefined, password: string | undefined): Promise<Principal> {
+    if (username !== undefined && username !== '' && this.users.size === 0 && this.config.allowAnonymous) {
+      // ActiveMQ without an authentication plugin accepts any login: clients moved off it keep theirs.
+      this.log?.debug({ username }, 'credentials ignored: no users are configured, the connection is anonymous');
+      username = undefined;
+    }
     if (username === undefined || username === '') {
       if (this.config.allowAnonymous) {
         return {

@@ -31,6 +31,13 @@ const text = (m: Message): string =>
   typeof m.body === 'string' ? m.body : Buffer.from((m.body as { content: Buffer }).content).toString();
 
 describe('AMQP: sending and receiving', () => {
+  it('accepts any SASL PLAIN login on a broker with no users configured, as ActiveMQ does', async () => {
+    const c = await AmqpClient.connect(s.port, { username: 'legacy-app', password: 'old-secret' });
+    const snd = await c.sender(`queue://${unique('legacy')}`);
+    expect((await c.send(snd, { body: 'hello', durable: true })).outcome).toBe('accepted');
+    c.close();
+  });
+
   it('accepts a durable message only once it is stored, and delivers it at least once', async () => {
     const q = unique('orders');
     const c = await client();

@@ -33,6 +33,13 @@ let n = 0;
 const unique = (base: string): string => `${base}.${++n}`;
 
 describe('STOMP: connecting', () => {
+  it('accepts any login on a broker with no users configured, as ActiveMQ without an authentication plugin does', async () => {
+    const c = await RawStomp.open(s.port);
+    c.send('CONNECT', { 'accept-version': '1.2', host: '/', login: 'legacy-app', passcode: 'old-secret' });
+    expect((await c.expect('CONNECTED')).headers.get('version')).toBe('1.2');
+    c.socket.destroy();
+  });
+
   it('negotiates the highest common version and answers CONNECTED with session, server and heart-beat', async () => {
     for (const [offered, agreed] of [
       ['1.0,1.1,1.2', '1.2'],

@@ -29,6 +29,13 @@ describe('passwords', () => {
 });
 
 describe('authentication', () => {
+  it('ignores a login when no users are configured and anonymous access is on (as ActiveMQ does)', async () => {
+    const open = new SecurityService({ ...base, allowAnonymous: true });
+    expect(await open.authenticate('legacy-app', 'whatever')).toMatchObject({ username: 'anonymous', anonymous: true });
+    const closed = new SecurityService(base);
+    await expect(closed.authenticate('legacy-app', 'whatever')).rejects.toThrow('Bad username or password');
+  });
+
   it('accepts configured users with their groups and refuses bad credentials alike', async () => {
     const s = new SecurityService({ ...base, users: [{ username: 'ann', passwordHash: await hashPassword('pw'), groups: ['ops'] }] });
     const p = await s.authenticate('ann', 'pw');
