@@ -12,6 +12,7 @@ import { JunctionError } from '../../src/shared/errors.ts';
 import type { MessageInput } from '../../src/core/message.ts';
 import type { ClientContext } from '../../src/core/principal.ts';
 import type { QueueBrowser } from '../../src/core/queue-browser.ts';
+import { CONVERT_STRING_EXPRESSIONS } from '../../src/core/selector/index.ts';
 import { formatDestination, parseDestinations, TemporaryDestinations } from './destinations.ts';
 import { StompProtocolError, VERSIONS, type StompFrame, type StompVersion } from './frame.ts';
 import { messageFromSend, messageHeaders } from './mapping.ts';
@@ -441,7 +442,7 @@ export class StompConnection {
     try {
       for (const destination of destinations) {
         const holder: { consumer?: Consumer; early: Delivery[] } = { early: [] };
-        const selector = h.get('selector') ?? h.get('activemq.selector');
+        const selector = stompSelector(h.get('selector') ?? h.get('activemq.selector'));
         const consumer = await this.a.broker.subscribe(
           {
             destination,
@@ -496,8 +497,8 @@ export class StompConnection {
     const destination = destinations[0];
     if (destinations.length !== 1 || destination?.kind !== 'queue')
       throw new StompProtocolError('browser:true needs one queue destination');
-    const selector = f.headers.get('selector') ?? f.headers.get('activemq.selector');
-    const browser = this.a.broker.browse({ destination, selector: selector?.trim() === '' ? undefined : selector }, this.ctx);
+    const selector = stompSelector(f.headers.get('selector') ?? f.headers.get('activemq.selector'));
+    const browser = this.a.broker.browse({ destination, selector }, this.ctx);
     this.browsing.add(id);
     this.runBrowse(browser, id, destination).catch((err: unknown) => this.fail(err));
   }
@@ -622,4 +623,14 @@ function parseHeartBeat(text: string | undefined): [number, number] {
   const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(text);
   if (!m) throw new StompProtocolError(`heart-beat must be two integers "cx,cy", got "${text.slice(0, 40)}"`);
   return [Number(m[1]), Number(m[2])];
+}
+
+/**
+ * A STOMP selector as ActiveMQ's STOMP transport reads it: header values are strings, so strings
+ * compared with numbers or booleans are converted (`convert_string_expressions:`), and
+ * `weight > 5` matches the header `weight:10`.
+ */
+function stompSelector(text: string | undefined): string | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  return text.startsWith(CONVERT_STRING_EXPRESSIONS) ? text : `${CONVERT_STRING_EXPRESSIONS}${text}`;
 }

@@ -12,7 +12,7 @@ import type { ClientContext } from './principal.ts';
 import type { Queue, QueueInit } from './queue.ts';
 import type { Route, Router } from './router.ts';
 import { applyLimits, sameLimits } from './policy.ts';
-import { compileOptionalSelector } from './selector/index.ts';
+import { compileOptionalSelector, CONVERT_STRING_EXPRESSIONS } from './selector/index.ts';
 import type { StoreWriter } from './store-writer.ts';
 
 /** Every subscription queue's name starts with this. */
@@ -88,6 +88,7 @@ export class Subscriptions {
       });
     }
     if (sub && !sameLimits(sub.record.limits, rec.limits)) this.updateLimits(sub, rec.limits);
+    if (sub && (sub.record.selector ?? '') !== (rec.selector ?? '')) this.updateSelector(sub, rec.selector);
     sub ??= this.open(rec, false);
     return sub.queue.attach(opts);
   }
@@ -175,6 +176,19 @@ export class Subscriptions {
     if (sub.durable) this.host.writer.write({ type: 'putSubscription', subscription: sub.record });
   }
 
+  /**
+   * The same selector, now with or without the string-conversion prefix (a subscription stored
+   * before STOMP selectors carried it): the subscription and its backlog stay, the new text applies.
+   */
+  private updateSelector(sub: Subscription, selector: string | undefined): void {
+    if (selector !== undefined) sub.record.selector = selector;
+    else delete sub.record.selector;
+    this.host.router.remove(sub.route);
+    sub.route = { ...sub.route, selector: compileOptionalSelector(selector) };
+    this.host.router.add(sub.route);
+    if (sub.durable) this.host.writer.write({ type: 'putSubscription', subscription: sub.record });
+  }
+
   private close(sub: Subscription, reason: string): void {
     this.host.router.remove(sub.route);
     this.byName.delete(sub.record.name);
@@ -197,5 +211,11 @@ function esc(s: string): string {
 }
 
 function sameSubscription(a: SubscriptionRecord, b: SubscriptionRecord): boolean {
-  return a.pattern === b.pattern && (a.selector ?? '') === (b.selector ?? '') && (a.noLocal ?? false) === (b.noLocal ?? false);
+  return a.pattern === b.pattern && selectorBody(a.selector) === selectorBody(b.selector) && (a.noLocal ?? false) === (b.noLocal ?? false);
+}
+
+/** A selector without ActiveMQ's string-conversion prefix. */
+function selectorBody(s: string | undefined): string {
+  const t = s ?? '';
+  return t.startsWith(CONVERT_STRING_EXPRESSIONS) ? t.slice(CONVERT_STRING_EXPRESSIONS.length) : t;
 }

@@ -237,6 +237,21 @@ describe('STOMP: messaging', () => {
     expect((await b.expect('MESSAGE')).body.toString()).toBe('match');
   });
 
+  it("compares header strings with numbers as ActiveMQ's STOMP transport does (convert_string_expressions)", async () => {
+    const q = `/queue/${unique('weights')}`;
+    const c = await client();
+    c.send('SUBSCRIBE', { id: '1', destination: q, selector: 'weight > 5 AND express = true', receipt: 'r' });
+    await c.expect('RECEIPT');
+    c.send('SEND', { destination: q, weight: '3', express: 'true' }, 'light');
+    c.send('SEND', { destination: q, weight: '10', express: 'false' }, 'slow');
+    c.send('SEND', { destination: q, weight: '10', express: 'true' }, 'heavy');
+    c.send('SEND', { destination: q, weight: 'n/a', express: 'true' }, 'unknown');
+    expect((await c.expect('MESSAGE')).body.toString()).toBe('heavy');
+    const browse = await client();
+    browse.send('SUBSCRIBE', { id: 'b', destination: q, browser: 'true', selector: 'convert_string_expressions:weight < 5' });
+    expect((await browse.expect('MESSAGE')).body.toString()).toBe('light');
+  });
+
   it('carries a binary body with NUL bytes and a 1 MB body byte for byte', async () => {
     const q = unique('/queue/bin');
     const c = await client();

@@ -123,6 +123,32 @@ describe('selector evaluation', () => {
   });
 });
 
+describe("ActiveMQ's convert_string_expressions: prefix", () => {
+  const strings = createMessage(
+    { destination: queue('q'), body: new Uint8Array(), properties: { weight: '10', ratio: '2.5e0', flag: 'TRUE', label: 'ten' } },
+    undefined,
+    1000,
+  );
+  const conv = (s: string): boolean => compileSelector(s).matches({ message: strings, deliveryCount: 0 });
+  const P = 'convert_string_expressions:';
+
+  it('compares numeric strings as numbers and "true"/"false" as booleans, only with the prefix', () => {
+    expect(conv('weight > 5')).toBe(false);
+    expect(conv(`${P}weight > 5`)).toBe(true);
+    expect(conv(`${P}weight = 10`)).toBe(true);
+    expect(conv(`${P}5 < weight`)).toBe(true);
+    expect(conv(`${P}ratio BETWEEN 2 AND 3`)).toBe(true);
+    expect(conv(`${P}flag = true`)).toBe(true);
+    expect(conv(`${P}label > 5`)).toBe(false);
+    expect(conv(`${P}label <> 5`)).toBe(false);
+    expect(conv(`${P}weight = '10'`)).toBe(true);
+  });
+
+  it('alone, selects everything', () => {
+    expect(compileOptionalSelector(P)).toBeUndefined();
+  });
+});
+
 describe('selector syntax errors', () => {
   const bad: Array<[string, RegExp]> = [
     ["color = 'blue", /unterminated string/],

@@ -86,6 +86,24 @@ describe('topics', () => {
     expect(inbox.texts).toEqual(['for-b']);
   });
 
+  it('keeps a durable subscription and its backlog when its selector only gains the string-conversion prefix', async () => {
+    broker = await startBroker();
+    const durable = { clientId: 'c1', name: 'weights' };
+    const c = await broker.subscribe({ destination: topic('w'), durable, selector: 'weight > 5', onMessage: () => {} }, ctx);
+    c.close();
+    await broker.publish(msgTo('topic://w', 'heavy', { properties: { weight: 10 } }), ctx);
+    await broker.publish(msgTo('topic://w', 'as-text', { properties: { weight: '10' } }), ctx);
+    const inbox = new Inbox();
+    await broker.subscribe(
+      { destination: topic('w'), durable, selector: 'convert_string_expressions:weight > 5', onMessage: inbox.onMessage },
+      ctx,
+    );
+    expect(inbox.texts).toEqual(['heavy']);
+    await broker.publish(msgTo('topic://w', 'now-converted', { properties: { weight: '10' } }), ctx);
+    expect(inbox.texts).toEqual(['heavy', 'now-converted']);
+    expect(broker.listSubscriptions()[0]?.selector).toBe('convert_string_expressions:weight > 5');
+  });
+
   it('unsubscribing a durable subscription deletes it; refused while attached', async () => {
     broker = await startBroker();
     const durable = { clientId: 'c1', name: 's' };

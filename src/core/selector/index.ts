@@ -51,19 +51,27 @@ function resolve(view: SelectorView, name: string): Value {
   return p === undefined ? null : p;
 }
 
+/**
+ * ActiveMQ's selector prefix (its STOMP transport puts it before every selector; Artemis accepts
+ * it): strings compared with numbers or booleans are converted, so `weight > 5` matches a
+ * property `weight` of "10".
+ */
+export const CONVERT_STRING_EXPRESSIONS = 'convert_string_expressions:';
+
 /** Compiles a selector; throws SelectorSyntaxError with the position of the first error. */
 export function compileSelector(text: string): Selector {
-  const tree = parseSelector(text);
+  const convert = text.startsWith(CONVERT_STRING_EXPRESSIONS);
+  const tree = parseSelector(convert ? text.slice(CONVERT_STRING_EXPRESSIONS.length) : text);
   return {
     text,
     matches(view: SelectorView): boolean {
-      return evaluate(tree, (name) => resolve(view, name)) === true;
+      return evaluate(tree, (name) => resolve(view, name), convert) === true;
     },
   };
 }
 
 /** A selector of only whitespace selects everything, as in JMS; it compiles to undefined. */
 export function compileOptionalSelector(text: string | undefined): Selector | undefined {
-  if (text === undefined || text.trim() === '') return undefined;
+  if (text === undefined || text.trim() === '' || text.trim() === CONVERT_STRING_EXPRESSIONS) return undefined;
   return compileSelector(text);
 }
