@@ -2,6 +2,7 @@
 // listener (subprotocols mqtt and mqttv3.1, or the path /mqtt). MQTT 5 is refused with CONNACK
 // code 1 until aedes speaks it; the session logic (session.ts) does not depend on the version.
 import type { AdapterFactory } from '../adapter.ts';
+import { guardProtocolLevel } from './protocol-level.ts';
 import { MqttService } from './service.ts';
 
 export const mqttAdapter: AdapterFactory = (ctx) => {
@@ -25,6 +26,15 @@ export const mqttAdapter: AdapterFactory = (ctx) => {
     webSocketFraming: 'stream',
     start: () => service.start(),
     close: () => service.close(),
-    handleConnection: (stream, info) => service.accept(stream, info),
+    handleConnection: (stream, info) =>
+      guardProtocolLevel(
+        stream,
+        () => service.accept(stream, info),
+        (level) =>
+          ctx.log.info(
+            { protocol: 'mqtt', remote: `${info.remoteAddress}:${info.remotePort}`, level },
+            'mqtt CONNECT with an unsupported protocol level: CONNACK 0x01',
+          ),
+      ),
   };
 };

@@ -351,6 +351,27 @@ describe('MQTT: persistent sessions', () => {
     expect(((await r.next('connack')) as IConnackPacket).returnCode).toBe(2);
     await r.closed;
   });
+
+  it('answers an unknown protocol level with CONNACK 0x01 and closes (MQTT 3.1.1 §3.1.2.2)', async () => {
+    for (const level of [2, 6, 9]) {
+      const r = await RawMqtt.open(s.port);
+      raws.push(r);
+      r.write(Buffer.from([0x10, 0x0f, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, level, 0x02, 0x00, 0x3c, 0x00, 0x03, 0x61, 0x62, 0x63]));
+      expect(((await r.next('connack')) as IConnackPacket).returnCode).toBe(1);
+      await r.closed;
+    }
+  });
+
+  it('takes a CONNECT that arrives a byte at a time', async () => {
+    const r = await RawMqtt.open(s.port);
+    raws.push(r);
+    const connect = Buffer.from([0x10, 0x0f, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x03, 0x61, 0x62, 0x63]);
+    for (const byte of connect) {
+      r.write(Buffer.from([byte]));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(((await r.next('connack')) as IConnackPacket).returnCode).toBe(0);
+  });
 });
 
 describe('MQTT: session expiry', () => {
