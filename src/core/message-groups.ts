@@ -1,30 +1,43 @@
-// Message groups of one queue (JMSXGroupID; the message's groupId): while a group has messages in
-// flight, every message of it goes to the consumer that holds it, so one consumer at a time works
-// through a group, in order. A group is free again once nothing of it is in flight, or when its
-// consumer leaves.
+// Message groups of one queue (JMSXGroupID; the message's groupId), as ActiveMQ and Artemis keep
+// them: the first message of a group picks a consumer, and the group stays with that consumer (so
+// one consumer works through a group, in order) until the consumer leaves, or a message with
+// JMSXGroupSeq = -1 closes the group. The map is bounded (least recently used groups are forgotten
+// first, like ActiveMQ's cached group map of 1024): a forgotten group picks a consumer afresh.
+
+/** ActiveMQ's default size of a queue's message group map. */
+export const MAX_GROUPS = 1024;
+
 export class MessageGroups<C> {
-  private readonly owners = new Map<string, { consumer: C; inflight: number }>();
+  /** Group to owner, least recently used first (Map keeps insertion order). */
+  private readonly owners = new Map<string, C>();
+
+  constructor(private readonly max = MAX_GROUPS) {}
 
   /** The consumer that holds group `gid`; undefined when the group is free. */
   owner(gid: string): C | undefined {
-    return this.owners.get(gid)?.consumer;
+    return this.owners.get(gid);
   }
 
-  /** A message of group `gid` went out to `c` (which holds the group from now on, if it was free). */
-  delivered(gid: string, c: C): void {
-    const g = this.owners.get(gid);
-    if (g) g.inflight++;
-    else this.owners.set(gid, { consumer: c, inflight: 1 });
+  /**
+   * A message of group `gid` went out to `c`; `closes` when it ends the group (JMSXGroupSeq -1).
+   * True when `c` did not hold the group before: the message is the group's first for it.
+   */
+  delivered(gid: string, c: C, closes: boolean): boolean {
+    const had = this.owners.get(gid);
+    this.owners.delete(gid);
+    if (!closes) {
+      this.owners.set(gid, c);
+      if (this.owners.size > this.max) this.owners.delete(this.owners.keys().next().value as string);
+    }
+    return had !== c;
   }
 
-  /** A message of group `gid` that `c` had is no longer in flight (settled, returned or timed out). */
-  settled(gid: string, c: C): void {
-    const g = this.owners.get(gid);
-    if (g && g.consumer === c && --g.inflight <= 0) this.owners.delete(gid);
-  }
-
-  /** `c` left: every group it held is free. */
+  /** `c` left: every group it held is free, and goes to the next consumer that takes one of its messages. */
   forget(c: C): void {
-    for (const [gid, g] of this.owners) if (g.consumer === c) this.owners.delete(gid);
+    for (const [gid, owner] of this.owners) if (owner === c) this.owners.delete(gid);
+  }
+
+  get size(): number {
+    return this.owners.size;
   }
 }

@@ -464,7 +464,8 @@ export class Queue implements ConsumerHost, TicketIssuer {
     e.consumer = c;
     c.inflight.set(tag, e);
     if (c.creditMode === 'explicit') c.credit--;
-    if (e.message.groupId !== undefined) this.groups.delivered(e.message.groupId, c);
+    const gid = e.message.groupId;
+    const firstOfGroup = gid !== undefined && this.groups.delivered(gid, c, closesGroup(e.message));
     if (e.durable) this.persistState(e, true);
     if (this.policy.visibilityTimeoutMs > 0) this.visibility.add(now + this.policy.visibilityTimeoutMs, { entry: e, tag });
     this.stats.dispatched++;
@@ -475,7 +476,8 @@ export class Queue implements ConsumerHost, TicketIssuer {
       message: e.message,
       deliveryCount: e.deliveryCount,
       redelivered: e.deliveryCount > 0,
-      annotations: e.annotations,
+      // ActiveMQ marks the message that hands a group to a consumer.
+      annotations: firstOfGroup ? { ...e.annotations, JMSXGroupFirstForConsumer: true } : e.annotations,
     };
   }
 
@@ -492,13 +494,8 @@ export class Queue implements ConsumerHost, TicketIssuer {
     const e = c.inflight.get(tag) as Entry | undefined;
     if (!e) throw new UnknownDeliveryError(tag, c.id);
     c.inflight.delete(tag);
-    this.ungroup(e, c);
     e.consumer = undefined;
     return e;
-  }
-
-  private ungroup(e: Entry, c: Consumer): void {
-    if (e.message.groupId !== undefined) this.groups.settled(e.message.groupId, c);
   }
 
   ack(c: Consumer, tag: number): void {
@@ -613,7 +610,6 @@ export class Queue implements ConsumerHost, TicketIssuer {
     const c = e.consumer;
     if (e.status !== 'inflight' || e.tag !== tag || !c) return;
     c.inflight.delete(tag);
-    this.ungroup(e, c);
     e.consumer = undefined;
     this.stats.visibilityExpired++;
     this.requeue(e, true, false);
@@ -673,6 +669,12 @@ export class Queue implements ConsumerHost, TicketIssuer {
     this.admission.close();
     for (const c of this.consumers.splice(0)) c.endedByBroker(reason);
   }
+}
+
+/** JMSXGroupSeq = -1 (a number, or a STOMP header's string) closes the message's group. */
+function closesGroup(m: Message): boolean {
+  const seq = m.properties.JMSXGroupSeq;
+  return seq === -1 || seq === '-1';
 }
 
 function isTransient(e: Entry): boolean {

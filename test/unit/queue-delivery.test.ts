@@ -3,6 +3,7 @@
 // visibility timeout, selectors, temporary queues and authorization through the core.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker } from '../../src/core/broker.ts';
+import type { Consumer, Delivery } from '../../src/core/consumer.ts';
 import { queue } from '../../src/core/destination.ts';
 import { NotAuthorizedError, SelectorSyntaxError, UnknownDeliveryError } from '../../src/shared/errors.ts';
 import type { Principal } from '../../src/core/principal.ts';
@@ -266,6 +267,32 @@ describe('queues', () => {
     ca.close();
     const moved = b.items.filter((d) => d.message.groupId === groupOfA).map(text);
     expect(moved).toEqual(Array.from({ length: 6 }, (_, i) => `${groupOfA}${i}`));
+  });
+
+  it('keeps a group on its consumer while it acknowledges (sticky, as ActiveMQ), marking the first message it gets', async () => {
+    broker = await startBroker();
+    const a = new Inbox();
+    const b = new Inbox();
+    const ack = (inbox: Inbox, c: () => Consumer | undefined) => (d: Delivery) => {
+      inbox.onMessage(d);
+      c()?.ack(d.tag);
+    };
+    const held: { a?: Consumer; b?: Consumer } = {};
+    held.a = await broker.subscribe({ destination: queue('sticky'), onMessage: ack(a, () => held.a) }, ctx);
+    held.b = await broker.subscribe({ destination: queue('sticky'), onMessage: ack(b, () => held.b) }, ctx);
+    for (let i = 0; i < 4; i++) {
+      await broker.publish(msgTo('sticky', `A${i}`, { groupId: 'A' }), ctx);
+      await broker.flush();
+    }
+    const owner = a.items.length > 0 ? a : b;
+    expect(owner.texts).toEqual(['A0', 'A1', 'A2', 'A3']);
+    expect(owner.items.map((d) => d.annotations?.JMSXGroupFirstForConsumer ?? false)).toEqual([true, false, false, false]);
+    // JMSXGroupSeq -1 closes the group: its next message picks a consumer afresh and is marked again.
+    await broker.publish(msgTo('sticky', 'A-last', { groupId: 'A', properties: { JMSXGroupSeq: -1 } }), ctx);
+    await broker.publish(msgTo('sticky', 'other', {}), ctx);
+    await broker.publish(msgTo('sticky', 'A-new', { groupId: 'A' }), ctx);
+    const fresh = [...a.items, ...b.items].find((d) => text(d) === 'A-new');
+    expect(fresh?.annotations?.JMSXGroupFirstForConsumer).toBe(true);
   });
 
   it('a group waits for its owner rather than jumping to another consumer', async () => {
