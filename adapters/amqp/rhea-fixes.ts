@@ -1,4 +1,4 @@
-// Three things rhea 3 does not offer a broker, added here in one place:
+// Four things rhea 3 does not offer a broker, added here in one place:
 // 1. Links keyed by name only: proton clients give a sender and a receiver on one session the same
 //    name (`<container>-q1`), and rhea then refuses the second attach ("Attach already received")
 //    and errors the connection. The patch keys the links a peer attaches by name and role.
@@ -7,6 +7,10 @@
 // 3. Answering a drain at once: Sender.set_drained marks the flow frame that ends a drain but, unlike
 //    Receiver.flow, never asks the connection to write it, so the answer waited for some unrelated
 //    frame. A drain on an empty queue (Qpid JMS receive() with prefetch 0) went unanswered.
+// 4. Symbol keys in a map field: an error's `info` (and other `map` fields) are wrapped from a plain
+//    object, whose keys become strings, and an already-typed map passed instead is wrapped again as
+//    if it were a plain object. Clients read `invalid-field: container-id` with symbol keys (AMQP
+//    1.0 §2.8.15), so a typed map (types.wrap_symbolic_map) is now kept as it is.
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { Connection, Container } from 'rhea';
@@ -42,12 +46,20 @@ interface RheaSender {
 
 let patched = false;
 
-/** Applies fixes 1 and 3 to rhea's classes (once per process). */
+/** Applies fixes 1, 3 and 4 to rhea's classes (once per process). */
 export function patchRhea(): void {
   if (patched) return;
   patched = true;
   patchLinkNames();
   patchDrainAnswer();
+  patchTypedMaps();
+}
+
+function patchTypedMaps(): void {
+  const types = require('rhea/lib/types.js') as { wrap_map: (m: unknown, keyWrapper?: unknown) => unknown };
+  const wrapMap = types.wrap_map;
+  types.wrap_map = (m: unknown, keyWrapper?: unknown): unknown =>
+    m !== null && typeof m === 'object' && typeof (m as { toRheaTyped?: unknown }).toRheaTyped === 'function' ? m : wrapMap(m, keyWrapper);
 }
 
 function patchDrainAnswer(): void {

@@ -29,6 +29,9 @@ import { ConversionError, fromAmqp, toAmqp } from './conversion.ts';
 import { serveConnection } from './rhea-fixes.ts';
 import type { ConnectionInfo } from '../../src/net/connection.ts';
 
+/** The capability by which a client asks to be the only connection of its container id. */
+const SOLE_CONNECTION = 'sole-connection-for-container';
+
 export interface AmqpSettings {
   /** Messages a client may send ahead of the store (link credit granted to its senders). */
   creditWindow: number;
@@ -94,6 +97,8 @@ export class AmqpService {
   /** Connection options for every listener (credit and outcomes are managed here). */
   readonly connectionOptions: Record<string, unknown>;
   private readonly states = new WeakMap<Connection, ConnState>();
+  /** Open connections by container id (for sole-connection-for-container). */
+  private readonly containers = new Map<string, Set<Connection>>();
   /** Principals of users who passed SASL PLAIN, by name. */
   private readonly principals = new Map<string, Principal>();
   private readonly targets = new WeakMap<Receiver, Destination | undefined>();
@@ -133,6 +138,11 @@ export class AmqpService {
     });
     if (a.security.allowAnonymous) c.sasl_server_mechanisms.enable_anonymous();
     this.connectionOptions = {
+      // What Qpid JMS looks for: sends through one link (ANONYMOUS-RELAY), shared subscriptions,
+      // delivery delay, and the enforcement of a JMS client id (sole-connection-for-container);
+      // the address prefixes ActiveMQ announces, so JMS destinations map to queue:// and topic://.
+      offered_capabilities: ['ANONYMOUS-RELAY', 'SHARED-SUBS', 'DELAYED_DELIVERY', SOLE_CONNECTION],
+      properties: { product: 'Junction', 'queue-prefix': 'queue://', 'topic-prefix': 'topic://' },
       require_sasl: !a.security.allowAnonymous,
       receiver_options: { credit_window: 0, autoaccept: false },
       sender_options: { treat_modified_as_released: false, autosettle: false },
@@ -157,7 +167,25 @@ export class AmqpService {
         e.connection.close({ condition: 'amqp:resource-limit-exceeded', description: h.refused });
         return;
       }
+      const clash = this.containerClash(e.connection);
+      if (clash !== undefined) {
+        this.refused.add(e.connection);
+        this.log.info({ container: clash }, 'amqp connection refused: its container id (JMS client id) is already connected');
+        // The OPEN about to go out says the connection failed (AMQP 1.0 §2.4.1), so clients report the CLOSE's error.
+        const local = (e.connection as unknown as { local: { open: { properties?: Record<string, unknown> } } }).local.open;
+        local.properties = { ...local.properties, 'amqp:connection-establishment-failed': true };
+        e.connection.close({
+          condition: 'amqp:invalid-field',
+          description: `Container id ${clash} is already connected: a JMS client id can be in use by one connection at a time`,
+          info: rhea.types.wrap_symbolic_map({ 'invalid-field': rhea.types.wrap_symbol('container-id') }),
+        } as unknown as Parameters<Connection['close']>[0]);
+        return;
+      }
       h?.established();
+      const id = e.connection.container_id;
+      let same = this.containers.get(id);
+      if (!same) this.containers.set(id, (same = new Set()));
+      same.add(e.connection);
       this.opened(e.connection);
     });
     on('disconnected', (e) => this.closed(e.connection));
@@ -173,6 +201,21 @@ export class AmqpService {
     on('modified', (e) => this.outcome(e.delivery as AmqpDelivery, 'modified'));
     on('rejected', (e) => this.outcome(e.delivery as AmqpDelivery, 'rejected'));
     on('settled', (e) => this.outcome(e.delivery as AmqpDelivery, 'settled'));
+  }
+
+  /**
+   * The container id of `conn` when it asks to be the only connection of its container (Qpid JMS
+   * does when the application set a client id) and another open connection has that id; as
+   * Artemis does, connections that do not ask may share a container id (rhea opens all of a
+   * container's connections under one).
+   */
+  private containerClash(conn: Connection): string | undefined {
+    const desired = (conn as unknown as { remote?: { open?: { desired_capabilities?: unknown } } }).remote?.open?.desired_capabilities;
+    const wants = Array.isArray(desired) ? desired.map(String) : desired === undefined ? [] : [String(desired)];
+    if (!wants.includes(SOLE_CONNECTION)) return undefined;
+    const id = conn.container_id;
+    for (const other of this.containers.get(id) ?? []) if (other !== conn && other.is_open()) return id;
+    return undefined;
   }
 
   private state(conn: Connection): ConnState {
@@ -220,6 +263,8 @@ export class AmqpService {
   }
 
   private closed(conn: Connection): void {
+    const same = this.containers.get(conn.container_id);
+    if (same?.delete(conn) && same.size === 0) this.containers.delete(conn.container_id);
     const st = this.states.get(conn);
     if (!st) return;
     this.states.delete(conn);

@@ -14,7 +14,10 @@ afterAll(async () => {
   await s?.stop();
 });
 
-async function proton(mode: 'blocking' | 'reactor' | 'drain' | 'outcomes' | 'browse', queue: string): Promise<Record<string, unknown>> {
+async function proton(
+  mode: 'blocking' | 'reactor' | 'drain' | 'outcomes' | 'browse' | 'sole',
+  queue: string,
+): Promise<Record<string, unknown>> {
   const script = join(import.meta.dirname, '../fixtures/amqp_proton_client.py');
   const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, mode, `amqp://127.0.0.1:${s.port}`, queue], {
     timeout: 30_000,
@@ -23,6 +26,11 @@ async function proton(mode: 'blocking' | 'reactor' | 'drain' | 'outcomes' | 'bro
 }
 
 describe('python3-qpid-proton', () => {
+  it('a second connection of a container id asking to be the only one is refused with amqp:invalid-field on container-id', async () => {
+    const out = await proton('sole', 'jms-client-id-1');
+    expect(out).toEqual({ refused: true, condition: 'amqp:invalid-field', info: { 'invalid-field': 'container-id' } });
+  });
+
   it('BlockingConnection: at-least-once send and receive, a rejection as SendException, request/reply via a dynamic receiver', async () => {
     const out = await proton('blocking', 'proton.blocking');
     expect(out.got).toEqual([0, 1, 2].map((i) => ({ body: `b${i}`, i, durable: true })));

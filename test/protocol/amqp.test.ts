@@ -1,7 +1,7 @@
 // The AMQP 1.0 adapter with rhea as the client: at-least-once send and receive, credit and drain,
 // outcomes, durable and shared subscriptions, selectors, request/reply through a dynamic receiver,
 // the anonymous relay, pre-settled sends, conversions to and from STOMP, SASL and authorization.
-import rhea, { type EventContext, type Message } from 'rhea';
+import rhea, { type ConnectionOptions, type EventContext, type Message } from 'rhea';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/security/password.ts';
 import { AmqpClient, startAmqpServer, type AmqpTestServer } from '../helpers/amqp.ts';
@@ -29,6 +29,44 @@ let n = 0;
 const unique = (base: string): string => `${base}.${++n}`;
 const text = (m: Message): string =>
   typeof m.body === 'string' ? m.body : Buffer.from((m.body as { content: Buffer }).content).toString();
+
+describe('AMQP: connection capabilities', () => {
+  it("offers what Qpid JMS looks for, and ActiveMQ's address prefixes", async () => {
+    const c = await client();
+    const open = (c.conn as unknown as { remote: { open: { offered_capabilities: unknown; properties: Record<string, unknown> } } }).remote
+      .open;
+    expect([open.offered_capabilities].flat().map(String)).toEqual(
+      expect.arrayContaining(['ANONYMOUS-RELAY', 'SHARED-SUBS', 'DELAYED_DELIVERY', 'sole-connection-for-container']),
+    );
+    expect(open.properties).toMatchObject({ 'queue-prefix': 'queue://', 'topic-prefix': 'topic://' });
+    c.close();
+  });
+
+  it('refuses a second connection of a container that asks to be the only one (a JMS client id in use)', async () => {
+    const sole = { container_id: `jms-app-${unique('c')}`, desired_capabilities: 'sole-connection-for-container' };
+    const first = await client(sole as never);
+    const refused = rhea.create_container().connect({ host: '127.0.0.1', port: s.port, reconnect: false, ...sole } as ConnectionOptions);
+    const failure = await new Promise<{ condition?: string; description?: string; info?: unknown }>((resolve) =>
+      refused.once('connection_error', (e: EventContext) => resolve(e.connection.error as never)),
+    );
+    refused.on('disconnected', () => {});
+    expect(failure).toMatchObject({ condition: 'amqp:invalid-field', description: expect.stringMatching(/already connected/) });
+    expect(failure.info).toEqual({ 'invalid-field': 'container-id' });
+    const opened = (refused as unknown as { remote: { open: { properties: Record<string, unknown> } } }).remote.open;
+    expect(opened.properties['amqp:connection-establishment-failed']).toBe(true);
+    // Without the capability, connections may share a container id (rhea opens all of a container's under one).
+    const shared = { container_id: (sole as { container_id: string }).container_id };
+    const other = await client(shared);
+    other.close();
+    first.close();
+    const id = (sole as { container_id: string }).container_id;
+    await expect.poll(() => s.server.broker.connections.list().filter((c) => c.clientId === id).length).toBe(0);
+    // Once the first has gone, the client id is free again: the new connection works.
+    const again = await client(sole as never);
+    await again.sender(`queue://${unique('sole')}`);
+    again.close();
+  });
+});
 
 describe('AMQP: sending and receiving', () => {
   it('accepts any SASL PLAIN login on a broker with no users configured, as ActiveMQ does', async () => {
