@@ -25,6 +25,7 @@ import type { MemoryGuard } from './memory-guard.ts';
 import { recover } from './recovery.ts';
 import { StoreWriter } from './store-writer.ts';
 import { SUB_PREFIX, Subscriptions, type SubscribeRequest } from './subscriptions.ts';
+import { isRepeating, Scheduler } from './scheduler.ts';
 
 export interface BrokerOptions {
   store: Store;
@@ -84,6 +85,8 @@ export class Broker {
   readonly log: Logger;
   /** The client connections adapters registered, for operators. */
   readonly connections = new Connections();
+  /** Repeated and cron-scheduled messages (AMQ_SCHEDULED_PERIOD, _REPEAT, _CRON). */
+  private readonly scheduler: Scheduler;
   /** What deleted queues counted, so totals across queues never go down. */
   readonly retiredStats: QueueStats = {
     enqueued: 0,
@@ -155,6 +158,16 @@ export class Broker {
       },
       dropQueue: (q, reason) => this.dropQueue(q, reason),
     });
+    this.scheduler = new Scheduler({
+      publish: async (input, session) => {
+        await this.publish(input, { connectionId: 'scheduler' }, { session });
+      },
+      putSession: (rec) => this.putSession(rec),
+      deleteSession: (id) => this.deleteSession(id),
+      listSessions: (prefix) => this.listSessions(prefix),
+      log: this.log,
+      now: () => this.now(),
+    });
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -178,6 +191,7 @@ export class Broker {
     for (const name of this.configuredQueues) if (!this.queues.has(name)) this.createQueue(validateName(name, false), true);
     await this.writer.flush();
     this.state = 'running';
+    await this.scheduler.start();
     this.memory?.start();
     if (this.expirySweepMs > 0) {
       this.sweepTimer = setInterval(() => this.sweep(), this.expirySweepMs);
@@ -193,6 +207,7 @@ export class Broker {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.scheduler.close();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.memory?.stop();
     for (const q of this.queues.values()) q.close('broker shutting down');
@@ -409,6 +424,10 @@ export class Broker {
     const dest = message.destination;
     this.authorize(ctx, 'write', dest);
     this.connections.published(ctx.connectionId, dest.kind === 'queue' ? `queue://${dest.name}` : `topic://${dest.name}`);
+    if (isRepeating(message)) {
+      await this.scheduler.add(message);
+      return { messageId: message.id, routed: 0, duplicate: false };
+    }
     const result: PublishResult = { messageId: message.id, routed: 0, duplicate: false };
     const targets =
       dest.kind === 'queue' ? [this.ensureQueue(dest.name, ctx)] : this.router.route(message, ctx.clientId ?? ctx.connectionId);

@@ -252,6 +252,19 @@ describe('STOMP: messaging', () => {
     expect((await browse.expect('MESSAGE')).body.toString()).toBe('light');
   });
 
+  it("repeats a message with ActiveMQ's AMQ_SCHEDULED_REPEAT and AMQ_SCHEDULED_PERIOD headers", async () => {
+    const q = `/queue/${unique('repeat')}`;
+    const c = await client();
+    c.send('SUBSCRIBE', { id: '1', destination: q, receipt: 'r' });
+    await c.expect('RECEIPT');
+    c.send('SEND', { destination: q, AMQ_SCHEDULED_REPEAT: '2', AMQ_SCHEDULED_PERIOD: '50', receipt: 's' }, 'poll the sensor');
+    await c.expect('RECEIPT');
+    const got = [await c.expect('MESSAGE'), await c.expect('MESSAGE'), await c.expect('MESSAGE')];
+    expect(got.map((f) => f.body.toString())).toEqual(['poll the sensor', 'poll the sensor', 'poll the sensor']);
+    expect(new Set(got.map((f) => f.headers.get('message-id'))).size).toBe(3);
+    expect(got[0]!.headers.has('AMQ_SCHEDULED_REPEAT')).toBe(false);
+  });
+
   it('carries a binary body with NUL bytes and a 1 MB body byte for byte', async () => {
     const q = unique('/queue/bin');
     const c = await client();
