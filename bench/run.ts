@@ -1,14 +1,8 @@
 // `npm run bench -- <scenario> [options]`: runs one load scenario and prints one JSON line.
 // Benchmarks live here, never in tests: figures go in notes, compared before and after a change.
+// Each scenario is imported when it runs, so one scenario's dependencies (the failover scenario
+// loads every protocol's client libraries) do not weigh on another's figures.
 import { Command } from 'commander';
-import { runAmqpScenario } from './scenarios/amqp.ts';
-import { runBacklogScenario } from './scenarios/backlog.ts';
-import { runCoreScenario } from './scenarios/core.ts';
-import { runFailoverScenario } from './scenarios/failover.ts';
-import { runMqttScenario } from './scenarios/mqtt.ts';
-import { runMqttIdleScenario } from './scenarios/mqtt-idle.ts';
-import { runSoakScenario } from './scenarios/soak.ts';
-import { runStompScenario } from './scenarios/stomp.ts';
 
 const program = new Command().name('bench').description('Junction load scenarios (one JSON line per run)');
 
@@ -24,7 +18,9 @@ program
   .option('--store <kind>', 'store: memory | redis', 'memory')
   .option('--redis-url <url>', 'Redis for --store redis (default $REDIS_URL or redis://127.0.0.1:6379)')
   .action(async (o: Record<string, string>) => {
-    const result = await runCoreScenario({
+    const result = await (
+      await import('./scenarios/core.ts')
+    ).runCoreScenario({
       seconds: Number(o.seconds),
       size: Number(o.size),
       window: Number(o.window),
@@ -45,7 +41,9 @@ program
   .option('--store <kind>', 'store: memory | redis', 'redis')
   .option('--redis-url <url>', 'Redis for --store redis (default $REDIS_URL or redis://127.0.0.1:6379)')
   .action(async (o: Record<string, string>) => {
-    const result = await runBacklogScenario({
+    const result = await (
+      await import('./scenarios/backlog.ts')
+    ).runBacklogScenario({
       messages: Number(o.messages),
       size: Number(o.size),
       store: o.store as 'memory' | 'redis',
@@ -64,7 +62,7 @@ program
   .option('--activemq-port <port>', 'MQTT port of the ActiveMQ anchor', '21883')
   .option('--junction-port <port>', 'drive a Junction already listening here instead of starting one')
   .action(async (o: Record<string, string>) => {
-    const scenario: Parameters<typeof runMqttScenario>[0] = {
+    const scenario: Parameters<typeof import('./scenarios/mqtt.ts').runMqttScenario>[0] = {
       seconds: Number(o.seconds),
       size: Number(o.size),
       store: o.store as 'embedded' | 'memory',
@@ -72,7 +70,7 @@ program
       activemqPort: Number(o.activemqPort),
     };
     if (o.junctionPort) scenario.junctionPort = Number(o.junctionPort);
-    process.stdout.write(`${JSON.stringify(await runMqttScenario(scenario))}\n`);
+    process.stdout.write(`${JSON.stringify(await (await import('./scenarios/mqtt.ts')).runMqttScenario(scenario))}\n`);
   });
 
 program
@@ -83,7 +81,9 @@ program
   .option('--rounds <n>', 'rounds per signal', '5')
   .option('--messages <n>', 'messages per round', '400')
   .action(async (o: Record<string, string>) => {
-    const result = await runFailoverScenario({ rounds: Number(o.rounds), messages: Number(o.messages) });
+    const result = await (
+      await import('./scenarios/failover.ts')
+    ).runFailoverScenario({ rounds: Number(o.rounds), messages: Number(o.messages) });
     process.stdout.write(`${JSON.stringify(result)}\n`);
   });
 
@@ -96,7 +96,9 @@ program
   .option('--watermark <size>', "the broker's limits.memoryHighWatermark", '0.4')
   .option('--mqtt-rate <n>', 'MQTT QoS 1 messages per second', '2000')
   .action(async (o: Record<string, string>) => {
-    const result = await runSoakScenario({ seconds: Number(o.seconds), watermark: o.watermark as string, mqttRate: Number(o.mqttRate) });
+    const result = await (
+      await import('./scenarios/soak.ts')
+    ).runSoakScenario({ seconds: Number(o.seconds), watermark: o.watermark as string, mqttRate: Number(o.mqttRate) });
     process.stdout.write(`${JSON.stringify(result)}\n`);
   });
 
@@ -107,7 +109,9 @@ program
   .option('--subscribe <bool>', 'each device subscribes to its command topic', 'true')
   .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
   .action(async (o: Record<string, string>) => {
-    const result = await runMqttIdleScenario({
+    const result = await (
+      await import('./scenarios/mqtt-idle.ts')
+    ).runMqttIdleScenario({
       connections: Number(o.connections),
       subscribe: o.subscribe !== 'false',
       store: o.store as 'embedded' | 'memory',
@@ -128,7 +132,9 @@ program
   .option('--activemq-port <port>', 'STOMP port of the ActiveMQ anchor', '26613')
   .option('--junction-port <port>', 'drive a Junction already listening on this STOMP port (e.g. one under a profiler)')
   .action(async (o: Record<string, string>) => {
-    const result = await runStompScenario({
+    const result = await (
+      await import('./scenarios/stomp.ts')
+    ).runStompScenario({
       ...(o.junctionPort ? { junctionPort: Number(o.junctionPort) } : {}),
       seconds: Number(o.seconds),
       size: Number(o.size),
@@ -149,7 +155,9 @@ program
   .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
   .option('--rabbitmq-port <port>', 'AMQP port of the RabbitMQ anchor', '35672')
   .action(async (o: Record<string, string>) => {
-    const result = await runAmqpScenario({
+    const result = await (
+      await import('./scenarios/amqp.ts')
+    ).runAmqpScenario({
       seconds: Number(o.seconds),
       size: Number(o.size),
       store: o.store as 'embedded' | 'memory',

@@ -423,7 +423,7 @@ export class Broker {
     const message = createMessage(input, ctx.principal?.username, now);
     const dest = message.destination;
     this.authorize(ctx, 'write', dest);
-    this.connections.published(ctx.connectionId, dest.kind === 'queue' ? `queue://${dest.name}` : `topic://${dest.name}`);
+    this.connections.published(ctx.connectionId, dest);
     if (isRepeating(message)) {
       await this.scheduler.add(message);
       return { messageId: message.id, routed: 0, duplicate: false };

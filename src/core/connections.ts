@@ -68,12 +68,13 @@ export class Connections {
     return this.records.size;
   }
 
-  /** A publish from connection `id` to `destination` (a destination label). */
-  published(id: string, destination: string): void {
+  /** A publish from connection `id` to `dest` (internal publishers have no record: nothing to count). */
+  published(id: string, dest: { kind: string; name: string }): void {
     const r = this.records.get(id);
     if (!r) return;
     r.messagesIn++;
     this.total(r.protocol).in++;
+    const destination = `${dest.kind}://${dest.name}`;
     if (r.publishedTo.has(destination)) return;
     r.publishedTo.add(destination);
     this.producers.set(destination, (this.producers.get(destination) ?? 0) + 1);
