@@ -17,7 +17,7 @@ import type { PageSource } from './paging.ts';
 import type { PublishTicket } from './publish-ticket.ts';
 import { QueueBrowser, type BrowsedMessage } from './queue-browser.ts';
 import { Connections } from './connections.ts';
-import { Queue, type QueueInit, type QueueStats } from './queue.ts';
+import { emptyStats, Queue, type QueueInit, type QueueStats } from './queue.ts';
 import { RetainedMessages } from './retained.ts';
 import { Router, virtualTopicOf, type Route } from './router.ts';
 import { compileOptionalSelector } from './selector/index.ts';
@@ -88,18 +88,7 @@ export class Broker {
   /** Repeated and cron-scheduled messages (AMQ_SCHEDULED_PERIOD, _REPEAT, _CRON). */
   private readonly scheduler: Scheduler;
   /** What deleted queues counted, so totals across queues never go down. */
-  readonly retiredStats: QueueStats = {
-    enqueued: 0,
-    dispatched: 0,
-    acked: 0,
-    redelivered: 0,
-    expired: 0,
-    deadLettered: 0,
-    dropped: 0,
-    rejected: 0,
-    blocked: 0,
-    visibilityExpired: 0,
-  };
+  readonly retiredStats: QueueStats = emptyStats();
   readonly authorizer: Authorizer | undefined;
   private readonly policies: PolicyResolver;
   private readonly writer: StoreWriter;

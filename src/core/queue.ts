@@ -60,6 +60,22 @@ export interface QueueStats {
   visibilityExpired: number;
 }
 
+/** Counters all at zero. */
+export function emptyStats(): QueueStats {
+  return {
+    enqueued: 0,
+    dispatched: 0,
+    acked: 0,
+    redelivered: 0,
+    expired: 0,
+    deadLettered: 0,
+    dropped: 0,
+    rejected: 0,
+    blocked: 0,
+    visibilityExpired: 0,
+  };
+}
+
 /** Moves a message into another queue (dead-letter or expiry queue) with extra annotations. */
 export type Mover = (target: string, message: Message, annotations: Record<string, PropertyValue>) => void;
 
@@ -89,18 +105,7 @@ export class Queue implements ConsumerHost, TicketIssuer {
   readonly label: string;
   readonly durable: boolean;
   policy: QueuePolicy;
-  readonly stats: QueueStats = {
-    enqueued: 0,
-    dispatched: 0,
-    acked: 0,
-    redelivered: 0,
-    expired: 0,
-    deadLettered: 0,
-    dropped: 0,
-    rejected: 0,
-    blocked: 0,
-    visibilityExpired: 0,
-  };
+  readonly stats: QueueStats = emptyStats();
   /** Entries in memory (ready, delayed and in flight), and their size. */
   private residentCount = 0;
   private residentBytes = 0;
