@@ -1,22 +1,44 @@
-// AMQP 1.0 messages <-> the core message record (the table is in README.md). Bodies: a data section
-// is the bytes; an amqp-value string is its UTF-8 bytes (content type text/plain unless set); an
-// amqp-value binary is its bytes; other amqp-values and amqp-sequences become JSON with content
-// type application/json. Outgoing, text content types that are valid UTF-8 go out as an amqp-value
-// string (a JMS TextMessage), everything else as one data section (a BytesMessage).
+// AMQP 1.0 messages <-> the core message record (the table is in docs/message-mapping.md).
+// An AMQP message is kept as sent (its header, message-annotations, bare message and footer; the
+// delivery-annotations are per hop) and an AMQP consumer receives exactly that, with a new header.
+// The core fields are read from it for routing, selectors and the other protocols. Bodies for the
+// core: a data section is the bytes; an amqp-value string is its UTF-8 bytes (content type
+// text/plain unless set); an amqp-value binary is its bytes; other amqp-values and amqp-sequences
+// become JSON with content type application/json. A message from another protocol goes out as an
+// amqp-value string when its content type is text/* and its bytes are UTF-8 (a JMS TextMessage),
+// else as one data section (a BytesMessage).
 import { TextDecoder } from 'node:util';
 import rhea, { type Message as AmqpMessage } from 'rhea';
 import type { Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
-import { DEDUP_PROPERTY, type MessageInput, type PropertyValue } from '../../src/core/message.ts';
+import { DEDUP_PROPERTY, type Message, type MessageInput, type PropertyValue } from '../../src/core/message.ts';
 import { addressOf, destinationOf } from './addresses.ts';
+import {
+  APPLICATION_PROPERTIES,
+  DATA,
+  DELIVERY_ANNOTATIONS,
+  encodeKept,
+  HEADER,
+  PROPERTIES,
+  readHeader,
+  SectionError,
+  SEQUENCE,
+  splitSections,
+  withoutDeliveryAnnotations,
+  type SectionRange,
+} from './sections.ts';
+import { ConversionError, idValue, readApplicationProperties, readIds } from './typed-values.ts';
+
+export { ConversionError };
+
+/** The `format` of an original encoding that is an AMQP 1.0 message. */
+export const AMQP_FORMAT = 'amqp-1.0';
+/** Facts the broker adds to a message kept as sent go into its message-annotations under this prefix (as Artemis does). */
+const BROKER_ANNOTATION_PREFIX = 'x-opt-';
 
 /** Qpid JMS's annotation saying what kind of destination `to` / `reply-to` name (0 queue, 1 topic, 2 temp queue, 3 temp topic). */
 const JMS_DEST = 'x-opt-jms-dest';
 const JMS_REPLY_TO = 'x-opt-jms-reply-to';
-const DATA = 0x75;
-const SEQUENCE = 0x76;
-
-export class ConversionError extends Error {}
 
 interface Section {
   typecode: number;
@@ -46,22 +68,6 @@ function bytesOf(body: unknown, contentType: string | undefined): { bytes: Uint8
   };
 }
 
-function idText(id: unknown): string | undefined {
-  if (id === undefined || id === null) return undefined;
-  if (Buffer.isBuffer(id)) return id.toString('hex');
-  return String(id);
-}
-
-function propertyValue(v: unknown): PropertyValue | undefined {
-  if (typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'bigint') return Number(v);
-  if (v === null || v === undefined) return undefined;
-  if (v instanceof Date) return v.getTime();
-  if (Buffer.isBuffer(v)) return v.toString('base64');
-  return String(v);
-}
-
 function kindFromAnnotation(v: unknown): 'queue' | 'topic' | undefined {
   if (v === 0 || v === 2) return 'queue';
   if (v === 1 || v === 3) return 'topic';
@@ -78,15 +84,40 @@ function replyToAddress(replyTo: string, kind: 'queue' | 'topic' | undefined): s
   }
 }
 
-export interface Inbound {
-  input: MessageInput;
+/** The message as sent, without delivery-annotations, copied out of the frame; and where its sections are. */
+function keep(raw: Buffer): { bytes: Buffer; sections: SectionRange[]; shift: number } {
+  let sections: SectionRange[];
+  try {
+    sections = splitSections(raw);
+  } catch (err) {
+    throw new ConversionError(`The message is not a valid AMQP 1.0 message: ${(err as SectionError).message}`);
+  }
+  const da = sections.find((x) => x.code === DELIVERY_ANNOTATIONS);
+  const bytes = withoutDeliveryAnnotations(raw, sections);
+  if (!da) return { bytes, sections, shift: 0 };
+  return { bytes, sections: splitSections(bytes), shift: da.end - da.start };
+}
+
+/** The body bytes as a view of the kept copy when rhea's body is a view of the frame (a single data section). */
+function rebase(body: Uint8Array, raw: Buffer, kept: Buffer, shift: number): Uint8Array {
+  if (body.buffer !== raw.buffer || body.byteLength === 0) return body;
+  const at = body.byteOffset - raw.byteOffset - shift;
+  if (at < 0 || at + body.byteLength > kept.length) return body;
+  return kept.subarray(at, at + body.byteLength);
 }
 
 /**
  * The core message for an AMQP message sent to `destination` (or, on the anonymous relay, to its
- * `to`). `user` is the authenticated user: a user-id naming anybody else is refused.
+ * `to`); `raw` is the message as it came in the transfer. `user` is the authenticated user: a
+ * user-id naming anybody else is refused, as is an application-property of a forbidden type.
  */
-export function fromAmqp(m: AmqpMessage, destination: Destination | undefined, user: string | undefined, now: number): MessageInput {
+export function fromAmqp(
+  m: AmqpMessage,
+  raw: Buffer | undefined,
+  destination: Destination | undefined,
+  user: string | undefined,
+  now: number,
+): MessageInput {
   const annotations = (m.message_annotations ?? {}) as Record<string, unknown>;
   let dest = destination;
   if (!dest) {
@@ -97,8 +128,15 @@ export function fromAmqp(m: AmqpMessage, destination: Destination | undefined, u
     const claimed = Buffer.isBuffer(m.user_id) ? m.user_id.toString('utf8') : String(m.user_id);
     if (claimed !== user) throw new ConversionError(`user-id "${claimed}" is not the authenticated user`);
   }
+  const kept = raw ? keep(raw) : undefined;
+  const section = (code: number): SectionRange | undefined => kept?.sections.find((x) => x.code === code);
   const body = bytesOf(m.body, m.content_type === undefined || m.content_type === null ? undefined : String(m.content_type));
-  const input: MessageInput = { destination: dest, body: body.bytes, persistent: m.durable === true };
+  const input: MessageInput = {
+    destination: dest,
+    body: kept && raw ? rebase(body.bytes, raw, kept.bytes, kept.shift) : body.bytes,
+    persistent: m.durable === true,
+  };
+  if (kept) input.original = { format: AMQP_FORMAT, bytes: kept.bytes };
   if (body.contentType !== undefined) input.contentType = body.contentType;
   if (typeof m.priority === 'number') input.priority = Math.min(9, Math.max(0, m.priority));
   if (m.absolute_expiry_time !== undefined && m.absolute_expiry_time !== null) {
@@ -106,6 +144,10 @@ export function fromAmqp(m: AmqpMessage, destination: Destination | undefined, u
     if (at > 0) input.expiresAt = at;
   } else if (typeof m.ttl === 'number' && m.ttl > 0) {
     input.expiresAt = now + m.ttl;
+  }
+  if (m.creation_time !== undefined && m.creation_time !== null) {
+    const at = new Date(m.creation_time as Date | number).getTime();
+    if (at > 0) input.timestamp = at;
   }
   const deliveryTime = annotations['x-opt-delivery-time'];
   const deliveryDelay = annotations['x-opt-delivery-delay'];
@@ -115,20 +157,20 @@ export function fromAmqp(m: AmqpMessage, destination: Destination | undefined, u
   } else if (typeof deliveryDelay === 'number' && deliveryDelay > 0) {
     input.deliverAt = now + deliveryDelay;
   }
-  const correlationId = idText(m.correlation_id);
-  if (correlationId !== undefined) input.correlationId = correlationId;
+  const ids = kept ? readIds(kept.bytes, section(PROPERTIES)) : {};
+  if (ids.messageId !== undefined) input.messageId = ids.messageId;
+  if (ids.correlationId !== undefined) input.correlationId = ids.correlationId;
   if (typeof m.reply_to === 'string' && m.reply_to !== '')
     input.replyTo = replyToAddress(m.reply_to, kindFromAnnotation(annotations[JMS_REPLY_TO]));
   if (typeof m.subject === 'string') input.type = m.subject;
   if (typeof m.group_id === 'string') input.groupId = m.group_id;
-  const properties: Record<string, PropertyValue> = {};
-  for (const [k, v] of Object.entries((m.application_properties ?? {}) as Record<string, unknown>)) {
-    const pv = propertyValue(v);
-    if (pv === undefined) continue;
-    if (k === DEDUP_PROPERTY) {
-      if (pv !== '') input.dedupId = String(pv);
-    } else properties[k] = pv;
+  const properties = kept ? readApplicationProperties(kept.bytes, section(APPLICATION_PROPERTIES)) : {};
+  const dedup = properties[DEDUP_PROPERTY];
+  if (dedup !== undefined) {
+    delete properties[DEDUP_PROPERTY];
+    if (dedup !== '') input.dedupId = String(dedup);
   }
+  if (typeof m.group_sequence === 'number' && properties.JMSXGroupSeq === undefined) properties.JMSXGroupSeq = m.group_sequence;
   input.properties = properties;
   return input;
 }
@@ -149,8 +191,46 @@ function parseAddress(address: string): { kind: 'queue' | 'topic'; name: string 
   return m ? { kind: m[1] as 'queue' | 'topic', name: m[2] as string } : undefined;
 }
 
-/** The AMQP message for a core delivery. */
-export function toAmqp(d: Pick<Delivery, 'message' | 'deliveryCount' | 'annotations'>): AmqpMessage {
+export type Outbound = Pick<Delivery, 'message' | 'deliveryCount' | 'annotations'> & { firstAcquirer?: boolean };
+
+/**
+ * What goes in the transfer for a core delivery: a message kept as sent, as its bytes with a new
+ * header; any other, as the AMQP message it maps to.
+ */
+export function toAmqp(d: Outbound, now: number): AmqpMessage | Buffer {
+  const m = d.message;
+  const o = m.original;
+  if (o?.format === AMQP_FORMAT) return keptPayload(m, o.bytes, d, now);
+  return converted(d, now);
+}
+
+function keptPayload(m: Message, bytes: Uint8Array, d: Outbound, now: number): Buffer {
+  const sections = splitSections(bytes);
+  const sent = readHeader(bytes, sections[0]?.code === HEADER ? sections[0] : undefined);
+  let extra: Record<string, PropertyValue> | undefined;
+  if (d.annotations) {
+    extra = {};
+    for (const [k, v] of Object.entries(d.annotations)) extra[BROKER_ANNOTATION_PREFIX + k] = v;
+  }
+  return encodeKept(
+    bytes,
+    {
+      durable: m.persistent,
+      priority: sent.priority ?? m.priority,
+      ...(sent.ttl !== undefined && m.expiresAt > 0 ? { ttl: Math.max(1, m.expiresAt - now) } : {}),
+      firstAcquirer: d.firstAcquirer ?? d.deliveryCount === 0,
+      deliveryCount: d.deliveryCount,
+    },
+    extra,
+  );
+}
+
+/** An id restored to its AMQP type; rhea accepts typed values for ids though its typings omit them. */
+function typedId(text: string): string {
+  return idValue(text) as string;
+}
+
+function converted(d: Outbound, now: number): AmqpMessage {
   const m = d.message;
   const text = textOf(m.body, m.contentType);
   const out: AmqpMessage = {
@@ -158,15 +238,18 @@ export function toAmqp(d: Pick<Delivery, 'message' | 'deliveryCount' | 'annotati
     durable: m.persistent,
     priority: m.priority,
     delivery_count: d.deliveryCount,
-    first_acquirer: d.deliveryCount === 0,
-    message_id: m.id,
+    first_acquirer: d.firstAcquirer ?? d.deliveryCount === 0,
+    message_id: m.messageId !== undefined ? typedId(m.messageId) : m.id,
     to: addressOf(m.destination),
     creation_time: new Date(m.timestamp),
   };
   const annotations: Record<string, unknown> = { [JMS_DEST]: m.destination.kind === 'topic' ? 1 : 0 };
-  if (m.expiresAt > 0) out.absolute_expiry_time = new Date(m.expiresAt);
+  if (m.expiresAt > 0) {
+    out.absolute_expiry_time = new Date(m.expiresAt);
+    out.ttl = Math.max(1, m.expiresAt - now);
+  }
   if (m.type !== undefined) out.subject = m.type;
-  if (m.correlationId !== undefined) out.correlation_id = m.correlationId;
+  if (m.correlationId !== undefined) out.correlation_id = typedId(m.correlationId);
   if (m.replyTo !== undefined) {
     out.reply_to = m.replyTo;
     const r = parseAddress(m.replyTo);

@@ -1,4 +1,4 @@
-// Four things rhea 3 does not offer a broker, added here in one place:
+// Five things rhea 3 does not offer a broker, added here in one place:
 // 1. Links keyed by name only: proton clients give a sender and a receiver on one session the same
 //    name (`<container>-q1`), and rhea then refuses the second attach ("Attach already received")
 //    and errors the connection. The patch keys the links a peer attaches by name and role.
@@ -11,6 +11,9 @@
 //    object, whose keys become strings, and an already-typed map passed instead is wrapped again as
 //    if it were a plain object. Clients read `invalid-field: container-id` with symbol keys (AMQP
 //    1.0 §2.8.15), so a typed map (types.wrap_symbolic_map) is now kept as it is.
+// 5. The message as it came: rhea hands a receiver only the decoded message, while the broker keeps
+//    the encoded one (AMQP's bare message is immutable). Each decoded message now carries the bytes
+//    it was decoded from (`rawOf`).
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { Connection, Container } from 'rhea';
@@ -46,13 +49,31 @@ interface RheaSender {
 
 let patched = false;
 
-/** Applies fixes 1, 3 and 4 to rhea's classes (once per process). */
+/** Applies fixes 1, 3, 4 and 5 to rhea's classes (once per process). */
 export function patchRhea(): void {
   if (patched) return;
   patched = true;
   patchLinkNames();
   patchDrainAnswer();
   patchTypedMaps();
+  patchRawMessages();
+}
+
+const RAW = Symbol('junction.amqp.raw');
+
+/** The bytes a received message was decoded from. */
+export function rawOf(m: object): Buffer | undefined {
+  return (m as { [RAW]?: Buffer })[RAW];
+}
+
+function patchRawMessages(): void {
+  const message = require('rhea/lib/message.js') as { decode: (b: Buffer) => object };
+  const decode = message.decode;
+  message.decode = (b: Buffer): object => {
+    const m = decode(b);
+    Object.defineProperty(m, RAW, { value: b });
+    return m;
+  };
 }
 
 function patchTypedMaps(): void {

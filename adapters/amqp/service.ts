@@ -13,6 +13,7 @@ import rhea, {
   type Connection,
   type Container,
   type Delivery as AmqpDelivery,
+  type Message as AmqpMessage,
   type EventContext,
   type Receiver,
   type Sender,
@@ -26,7 +27,7 @@ import type { SubscribeRequest } from '../../src/core/broker.ts';
 import type { BrowsedMessage, QueueBrowser } from '../../src/core/queue-browser.ts';
 import { AddressError, addressOf, capabilitiesOf, destinationOf } from './addresses.ts';
 import { ConversionError, fromAmqp, toAmqp } from './conversion.ts';
-import { serveConnection } from './rhea-fixes.ts';
+import { rawOf, serveConnection } from './rhea-fixes.ts';
 import type { ConnectionInfo } from '../../src/net/connection.ts';
 
 /** The capability by which a client asks to be the only connection of its container id. */
@@ -319,7 +320,7 @@ export class AmqpService {
     const presettled = delivery.remote_settled;
     void st.ready
       .then((ctx) =>
-        this.a.broker.publish(fromAmqp(m, dest, ctx.principal?.anonymous ? undefined : ctx.principal?.username, Date.now()), ctx),
+        this.a.broker.publish(fromAmqp(m, rawOf(m), dest, ctx.principal?.anonymous ? undefined : ctx.principal?.username, Date.now()), ctx),
       )
       .then(
         () =>
@@ -387,7 +388,7 @@ export class AmqpService {
             holder.early.push(d);
             return;
           }
-          const delivery = s.send(toAmqp(d));
+          const delivery = sendMessage(s, toAmqp(d, Date.now()));
           if (s.snd_settle_mode === 1)
             consumer.ack(d.tag); // pre-settled link: at-most-once
           else {
@@ -458,7 +459,7 @@ export class AmqpService {
     const b = this.browses.get(s);
     if (!b || !s.is_open()) return;
     const credit = (): number => (s as unknown as { credit: number }).credit; // rhea's typings omit the link credit
-    while (credit() > 0 && b.pending.length > 0) s.send(toAmqp(b.pending.shift() as BrowsedMessage));
+    while (credit() > 0 && b.pending.length > 0) sendMessage(s, toAmqp(b.pending.shift() as BrowsedMessage, Date.now()));
     if (b.pending.length > 0 || credit() <= 0) return;
     if (!b.done) {
       if (b.reading) return;
@@ -580,6 +581,11 @@ export class AmqpService {
 type Outcome = 'accepted' | 'released' | 'modified' | 'rejected' | 'settled';
 
 /** The outcome the client has sent for a delivery, if any (rhea's types carry their name). */
+/** Sends a message kept as sent (its encoded bytes, message format 0) or one mapped from another protocol. */
+function sendMessage(s: Sender, m: AmqpMessage | Buffer): AmqpDelivery {
+  return Buffer.isBuffer(m) ? s.send(m, undefined, 0) : s.send(m);
+}
+
 function arrivedOutcome(d: AmqpDelivery): Outcome | undefined {
   const type = (d.remote_state as { constructor?: { composite_type?: string } } | undefined)?.constructor?.composite_type;
   if (type === 'accepted' || type === 'released' || type === 'modified' || type === 'rejected') return type;

@@ -18,6 +18,8 @@ export interface Delivery {
   /** Failed deliveries before this one. */
   readonly deliveryCount: number;
   readonly redelivered: boolean;
+  /** No consumer has held it before (released ones included), as AMQP's first-acquirer says. */
+  readonly firstAcquirer: boolean;
   /** Facts the queue added: dead-letter reason, original destination. */
   readonly annotations: Readonly<Record<string, PropertyValue>> | undefined;
 }

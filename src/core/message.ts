@@ -6,8 +6,21 @@ import { InvalidMessageError } from '../shared/errors.ts';
 
 export type PropertyValue = string | number | boolean;
 
+/**
+ * A message as its publisher's protocol encoded it, kept so that a consumer speaking the same
+ * protocol receives it unchanged (AMQP's immutable bare message). Only the adapter that wrote it
+ * reads it; the core carries it and counts its bytes.
+ */
+export interface OriginalEncoding {
+  readonly format: string;
+  readonly bytes: Uint8Array;
+}
+
 export interface Message {
+  /** The broker's id: unique, the store's key. */
   readonly id: string;
+  /** The id the publisher gave the message (AMQP message-id; typed ids with ActiveMQ's prefixes). */
+  readonly messageId?: string;
   readonly destination: Destination;
   readonly body: Uint8Array;
   readonly contentType?: string;
@@ -29,11 +42,13 @@ export interface Message {
   readonly timestamp: number;
   /** The authenticated publisher, set by the core from the connection, never from the client. */
   readonly userId?: string;
+  readonly original?: OriginalEncoding;
 }
 
 /** What a publisher hands the core; everything but destination and body has a default. */
 export interface MessageInput {
   id?: string;
+  messageId?: string;
   destination: Destination;
   body: Uint8Array;
   contentType?: string;
@@ -48,6 +63,7 @@ export interface MessageInput {
   groupId?: string;
   dedupId?: string;
   timestamp?: number;
+  original?: OriginalEncoding;
 }
 
 /**
@@ -110,10 +126,12 @@ export function createMessage(input: MessageInput, userId: string | undefined, n
   if (input.groupId !== undefined) m.groupId = input.groupId;
   if (input.dedupId !== undefined) m.dedupId = input.dedupId;
   if (userId !== undefined) m.userId = userId;
+  if (input.messageId !== undefined) m.messageId = input.messageId;
+  if (input.original !== undefined) m.original = input.original;
   return m;
 }
 
 /** Bytes a message is counted as against a queue's byte limit: body plus a rough header cost. */
 export function messageSize(m: Message): number {
-  return m.body.byteLength + 256;
+  return m.body.byteLength + (m.original ? m.original.bytes.byteLength : 0) + 256;
 }

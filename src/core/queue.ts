@@ -42,6 +42,8 @@ export interface Entry {
   tag: number;
   consumer: Consumer | undefined;
   excluded: Set<string> | undefined;
+  /** Delivered before, in this broker's memory (AMQP first-acquirer is false from then on). */
+  acquired: boolean;
 }
 
 export interface QueueStats {
@@ -318,6 +320,7 @@ export class Queue implements ConsumerHost, TicketIssuer {
       tag: 0,
       consumer: undefined,
       excluded: undefined,
+      acquired: false,
     };
   }
 
@@ -472,6 +475,8 @@ export class Queue implements ConsumerHost, TicketIssuer {
     const gid = e.message.groupId;
     const firstOfGroup = gid !== undefined && this.groups.delivered(gid, c, closesGroup(e.message));
     if (e.durable) this.persistState(e, true);
+    const firstAcquirer = !e.acquired && e.deliveryCount === 0;
+    e.acquired = true;
     if (this.policy.visibilityTimeoutMs > 0) this.visibility.add(now + this.policy.visibilityTimeoutMs, { entry: e, tag });
     this.stats.dispatched++;
     return {
@@ -481,6 +486,7 @@ export class Queue implements ConsumerHost, TicketIssuer {
       message: e.message,
       deliveryCount: e.deliveryCount,
       redelivered: e.deliveryCount > 0,
+      firstAcquirer,
       // ActiveMQ marks the message that hands a group to a consumer.
       annotations: firstOfGroup ? { ...e.annotations, JMSXGroupFirstForConsumer: true } : e.annotations,
     };

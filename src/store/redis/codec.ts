@@ -6,12 +6,36 @@ import type { EntryState } from '../store.ts';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
+/**
+ * A body that lies inside the message's original encoding (an AMQP data section) is stored once,
+ * as its place in the original: `bodyAt` = [offset, length].
+ */
+interface PackedMessage extends Omit<Message, 'body'> {
+  body?: Uint8Array;
+  bodyAt?: [number, number];
+}
+
+function bodyOffset(m: Message): number {
+  const o = m.original?.bytes;
+  if (!o || m.body.buffer !== o.buffer) return -1;
+  const at = m.body.byteOffset - o.byteOffset;
+  return at >= 0 && at + m.body.byteLength <= o.byteLength ? at : -1;
+}
+
 export function encodeMessage(m: Message): Buffer {
-  return packr.pack(m);
+  const at = m.original ? bodyOffset(m) : -1;
+  if (at < 0) return packr.pack(m);
+  const { body, ...rest } = m;
+  const packed: PackedMessage = { ...rest, bodyAt: [at, body.byteLength] };
+  return packr.pack(packed);
 }
 
 export function decodeMessage(b: Buffer): Message {
-  return packr.unpack(b) as Message;
+  const p = packr.unpack(b) as PackedMessage;
+  if (p.bodyAt === undefined || !p.original) return p as Message;
+  const [at, length] = p.bodyAt;
+  const { bodyAt: _at, ...rest } = p;
+  return { ...rest, body: p.original.bytes.subarray(at, at + length) };
 }
 
 /** The initial state (never delivered, due now, no annotations) is stored as nothing at all. */
