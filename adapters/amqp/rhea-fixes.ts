@@ -1,4 +1,4 @@
-// Five things rhea 3 does not offer a broker, added here in one place:
+// Six things rhea 3 does not offer a broker, added here in one place:
 // 1. Links keyed by name only: proton clients give a sender and a receiver on one session the same
 //    name (`<container>-q1`), and rhea then refuses the second attach ("Attach already received")
 //    and errors the connection. The patch keys the links a peer attaches by name and role.
@@ -14,6 +14,11 @@
 // 5. The message as it came: rhea hands a receiver only the decoded message, while the broker keeps
 //    the encoded one (AMQP's bare message is immutable). Each decoded message now carries the bytes
 //    it was decoded from (`rawOf`).
+// 6. Transactions (AMQP 1.0 §4): rhea knows none of the coordinator's types, so a coordinator
+//    target read as no target at all (the anonymous relay) and a transactional-state was logged as
+//    an unrecognised outcome and lost. Their composites are defined here: the coordinator target,
+//    declare, discharge, declared and transactional-state (a disposition carrying one is told as
+//    the event `transactional_state`).
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { Connection, Container } from 'rhea';
@@ -49,7 +54,7 @@ interface RheaSender {
 
 let patched = false;
 
-/** Applies fixes 1, 3, 4 and 5 to rhea's classes (once per process). */
+/** Applies fixes 1, 3, 4, 5 and 6 to rhea's classes (once per process). */
 export function patchRhea(): void {
   if (patched) return;
   patched = true;
@@ -57,6 +62,7 @@ export function patchRhea(): void {
   patchDrainAnswer();
   patchTypedMaps();
   patchRawMessages();
+  defineTransactionTypes();
 }
 
 const RAW = Symbol('junction.amqp.raw');
@@ -74,6 +80,92 @@ function patchRawMessages(): void {
     Object.defineProperty(m, RAW, { value: b });
     return m;
   };
+}
+
+/** A composite value rhea decoded (fields by name) or will encode (`described()`). */
+export interface Composite {
+  described(): unknown;
+  [field: string]: unknown;
+}
+
+interface CompositeType {
+  new (fields?: unknown[]): Composite;
+  create(fields: Record<string, unknown>): Composite;
+  composite_type?: string;
+}
+
+/** rhea's outcome constructors, which its typings omit. */
+export const outcomes = require('rhea/lib/message.js') as {
+  accepted(): Composite;
+  rejected(fields: { error: { condition: string; description: string } }): Composite;
+  unwrap_outcome(o: unknown): unknown;
+};
+
+/** The coordinator's types (AMQP 1.0 §4.5), defined by `patchRhea`. */
+export const txnTypes: {
+  coordinator?: CompositeType;
+  declare?: CompositeType;
+  discharge?: CompositeType;
+  declared?: CompositeType;
+  transactionalState?: CompositeType;
+} = {};
+
+function defineTransactionTypes(): void {
+  const types = require('rhea/lib/types.js') as {
+    define_composite(def: unknown): CompositeType;
+    unwrap(o: unknown, leaveDescribed?: boolean): unknown;
+  };
+  // rhea looks composites up by descriptor in a registry of its own it does not export: these
+  // are looked up here first, by code and by symbolic name.
+  const registry = new Map<number | string, CompositeType>();
+  const define = (name: string, code: number, fields: unknown[]): CompositeType => {
+    const c = types.define_composite({ name, code, fields });
+    registry.set(code, c);
+    registry.set(`amqp:${name.replace(/_/g, '-')}:list`, c);
+    return c;
+  };
+  txnTypes.coordinator = define('coordinator', 0x30, [{ name: 'capabilities', type: 'symbol', multiple: true }]);
+  txnTypes.declare = define('declare', 0x31, [{ name: 'global_id', type: '*' }]);
+  txnTypes.discharge = define('discharge', 0x32, [
+    { name: 'txn_id', type: 'binary', mandatory: true },
+    { name: 'fail', type: 'boolean' },
+  ]);
+  const declared = define('declared', 0x33, [{ name: 'txn_id', type: 'binary', mandatory: true }]);
+  declared.composite_type = 'declared';
+  txnTypes.declared = declared;
+  const state = define('transactional_state', 0x34, [
+    { name: 'txn_id', type: 'binary', mandatory: true },
+    { name: 'outcome', type: '*' },
+  ]);
+  state.composite_type = 'transactional_state';
+  txnTypes.transactionalState = state;
+  const registered = (o: unknown): CompositeType | undefined => {
+    const d = (o as { descriptor?: { value?: unknown } } | null)?.descriptor?.value;
+    return typeof d === 'number' || typeof d === 'string' ? registry.get(d) : undefined;
+  };
+  const unwrap = types.unwrap;
+  types.unwrap = (o: unknown, leaveDescribed?: boolean): unknown => {
+    const c = registered(o);
+    return c ? new c((o as { value: unknown[] }).value) : unwrap(o, leaveDescribed);
+  };
+  const terminus = require('rhea/lib/terminus.js') as { unwrap(field: unknown): unknown };
+  const unwrapTerminus = terminus.unwrap;
+  terminus.unwrap = (field: unknown): unknown => {
+    const c = registered(field);
+    return c ? new c((field as { value: unknown[] }).value) : unwrapTerminus(field);
+  };
+  const message = require('rhea/lib/message.js') as { unwrap_outcome(o: unknown): unknown };
+  const unwrapOutcome = message.unwrap_outcome;
+  message.unwrap_outcome = (o: unknown): unknown => {
+    const c = registered(o);
+    return c ? new c((o as { value: unknown[] }).value) : unwrapOutcome(o);
+  };
+}
+
+/** Reads one encoded AMQP value (rhea's Reader, which its typings omit), composites included. */
+export function readValue(b: Buffer): unknown {
+  const types = require('rhea/lib/types.js') as { Reader: new (b: Buffer) => { read(): unknown }; unwrap(o: unknown): unknown };
+  return types.unwrap(new types.Reader(b).read());
 }
 
 function patchTypedMaps(): void {

@@ -27,7 +27,8 @@ import type { SubscribeRequest } from '../../src/core/broker.ts';
 import type { BrowsedMessage, QueueBrowser } from '../../src/core/queue-browser.ts';
 import { AddressError, addressOf, capabilitiesOf, destinationOf } from './addresses.ts';
 import { ConversionError, fromAmqp, toAmqp } from './conversion.ts';
-import { rawOf, serveConnection } from './rhea-fixes.ts';
+import { outcomes, rawOf, serveConnection } from './rhea-fixes.ts';
+import { AmqpTransactions } from './transactions.ts';
 import type { ConnectionInfo } from '../../src/net/connection.ts';
 
 /** The capability by which a client asks to be the only connection of its container id. */
@@ -114,6 +115,7 @@ export class AmqpService {
   private readonly handshakes = new WeakMap<Connection, ConnectionInfo>();
   /** Connections refused over a connection limit: nothing they send is served. */
   private readonly refused = new WeakSet<Connection>();
+  private readonly txns: AmqpTransactions;
 
   /** Serves a connection stream a listener accepted. */
   accept(stream: Duplex, info: ConnectionInfo): void {
@@ -126,6 +128,7 @@ export class AmqpService {
     log: Logger,
   ) {
     this.log = log;
+    this.txns = new AmqpTransactions(a.broker, log);
     const c = rhea.create_container({ id: `junction-${randomUUID()}` });
     this.container = c;
     c.sasl_server_mechanisms.enable_plain(async (user: string, pass: string) => {
@@ -202,6 +205,11 @@ export class AmqpService {
     on('modified', (e) => this.outcome(e.delivery as AmqpDelivery, 'modified'));
     on('rejected', (e) => this.outcome(e.delivery as AmqpDelivery, 'rejected'));
     on('settled', (e) => this.outcome(e.delivery as AmqpDelivery, 'settled'));
+    on('transactional_state', (e) => this.outcome(e.delivery as AmqpDelivery, 'transactional'));
+    on('receiver_close', (e) => {
+      const r = e.receiver as Receiver;
+      if (this.txns.isCoordinator(r)) this.txns.coordinatorClosed(e.connection, r);
+    });
   }
 
   /**
@@ -264,6 +272,7 @@ export class AmqpService {
   }
 
   private closed(conn: Connection): void {
+    this.txns.connectionClosed(conn);
     const same = this.containers.get(conn.container_id);
     if (same?.delete(conn) && same.size === 0) this.containers.delete(conn.container_id);
     const st = this.states.get(conn);
@@ -283,6 +292,14 @@ export class AmqpService {
   // ---- client senders: publishing ---------------------------------------------------------
 
   private receiverOpen(conn: Connection, r: Receiver): void {
+    if (AmqpTransactions.targetsCoordinator(r)) {
+      this.txns.attach(r, 0);
+      void this.state(conn).ready.then(
+        () => this.guard(() => r.add_credit(this.settings.creditWindow)),
+        () => {},
+      );
+      return;
+    }
     const address = r.target?.address;
     const caps = capabilitiesOf(r.target);
     r.set_target({ address: address ?? undefined, capabilities: caps.length > 0 ? caps : undefined } as unknown as Parameters<
@@ -316,12 +333,30 @@ export class AmqpService {
     const m = e.message;
     if (!m) return;
     const st = this.state(e.connection);
+    const credit = (): void =>
+      this.guard(() => {
+        if (r.is_open()) r.add_credit(1);
+      });
+    if (this.txns.isCoordinator(r)) {
+      void st.ready
+        .then((ctx) => this.txns.control(e.connection, r, delivery, m, ctx))
+        .catch((err: unknown) => this.guard(() => delivery.reject(conditionOf(err))))
+        .finally(credit);
+      return;
+    }
     const dest = this.targets.get(r);
     const presettled = delivery.remote_settled;
+    const user = (ctx: ClientContext): string | undefined => (ctx.principal?.anonymous ? undefined : ctx.principal?.username);
+    const txn = AmqpTransactions.stateOf((delivery as unknown as { remote_state?: unknown }).remote_state);
+    if (txn) {
+      void st.ready
+        .then((ctx) => this.txns.enlistSend(e.connection, delivery, txn.txnId, fromAmqp(m, rawOf(m), dest, user(ctx), Date.now())))
+        .catch((err: unknown) => this.guard(() => delivery.reject(conditionOf(err))))
+        .finally(credit);
+      return;
+    }
     void st.ready
-      .then((ctx) =>
-        this.a.broker.publish(fromAmqp(m, rawOf(m), dest, ctx.principal?.anonymous ? undefined : ctx.principal?.username, Date.now()), ctx),
-      )
+      .then((ctx) => this.a.broker.publish(fromAmqp(m, rawOf(m), dest, user(ctx), Date.now()), ctx))
       .then(
         () =>
           this.guard(() => {
@@ -333,11 +368,7 @@ export class AmqpService {
             else this.log.info({ err: (err as Error).message }, 'pre-settled amqp message refused (at-most-once: dropped)');
           }),
       )
-      .finally(() =>
-        this.guard(() => {
-          if (r.is_open()) r.add_credit(1);
-        }),
-      );
+      .finally(credit);
   }
 
   // ---- client receivers: consuming --------------------------------------------------------
@@ -554,41 +585,68 @@ export class AmqpService {
     held.open.delete(delivery);
     const { consumer, tag } = held;
     if (consumer.closed || !consumer.inflight.has(tag)) return;
-    const state = (delivery.remote_state ?? {}) as {
-      delivery_failed?: boolean;
-      undeliverable_here?: boolean;
-      error?: { description?: string; condition?: string };
-    };
-    switch (kind) {
-      case 'accepted':
-      case 'settled':
-        consumer.ack(tag);
-        break;
-      case 'released':
-        consumer.release(tag, { failed: false, delay: false });
-        break;
-      case 'modified':
-        consumer.release(tag, { failed: state.delivery_failed === true, undeliverableHere: state.undeliverable_here === true });
-        break;
-      case 'rejected':
-        consumer.reject(tag, state.error?.description ?? state.error?.condition ?? 'rejected by the consumer');
-        break;
+    const txn = AmqpTransactions.stateOf(delivery.remote_state);
+    if (txn) {
+      this.transactedOutcome(delivery, txn, consumer, tag);
+      return;
     }
+    settle(consumer, tag, kind, delivery.remote_state);
     if (!delivery.settled) this.guard(() => delivery.update(true));
+  }
+
+  /** An outcome inside a transaction: applied when it commits (accepted: in its batch). */
+  private transactedOutcome(delivery: AmqpDelivery, txn: { txnId: unknown; outcome: unknown }, consumer: Consumer, tag: number): void {
+    const outcome = txn.outcome === null || txn.outcome === undefined ? undefined : outcomes.unwrap_outcome(txn.outcome);
+    const kind = (outcome as { constructor?: { composite_type?: string } } | undefined)?.constructor?.composite_type;
+    const conn = delivery.link.connection;
+    try {
+      if (kind === 'accepted') this.txns.enlistOutcome(conn, delivery, txn.txnId, consumer, tag);
+      else if (kind === 'released' || kind === 'modified' || kind === 'rejected')
+        this.txns.enlistOutcome(conn, delivery, txn.txnId, consumer, tag, () => settle(consumer, tag, kind, outcome));
+    } catch (err) {
+      this.log.info({ err: (err as Error).message }, 'amqp outcome for an unknown transaction ignored: the delivery stays unsettled');
+    }
   }
 }
 
-type Outcome = 'accepted' | 'released' | 'modified' | 'rejected' | 'settled';
+/** Applies a client's outcome for an unsettled delivery. */
+function settle(consumer: Consumer, tag: number, kind: Outcome, remoteState: unknown): void {
+  const state = (remoteState ?? {}) as {
+    delivery_failed?: boolean;
+    undeliverable_here?: boolean;
+    error?: { description?: string; condition?: string };
+  };
+  switch (kind) {
+    case 'accepted':
+    case 'settled':
+      consumer.ack(tag);
+      break;
+    case 'released':
+      consumer.release(tag, { failed: false, delay: false });
+      break;
+    case 'modified':
+      consumer.release(tag, { failed: state.delivery_failed === true, undeliverableHere: state.undeliverable_here === true });
+      break;
+    case 'rejected':
+      consumer.reject(tag, state.error?.description ?? state.error?.condition ?? 'rejected by the consumer');
+      break;
+    case 'transactional':
+      break;
+  }
+}
 
-/** The outcome the client has sent for a delivery, if any (rhea's types carry their name). */
+type Outcome = 'accepted' | 'released' | 'modified' | 'rejected' | 'settled' | 'transactional';
+
 /** Sends a message kept as sent (its encoded bytes, message format 0) or one mapped from another protocol. */
 function sendMessage(s: Sender, m: AmqpMessage | Buffer): AmqpDelivery {
   return Buffer.isBuffer(m) ? s.send(m, undefined, 0) : s.send(m);
 }
 
+/** The outcome the client has sent for a delivery, if any (rhea's types carry their name). */
 function arrivedOutcome(d: AmqpDelivery): Outcome | undefined {
   const type = (d.remote_state as { constructor?: { composite_type?: string } } | undefined)?.constructor?.composite_type;
   if (type === 'accepted' || type === 'released' || type === 'modified' || type === 'rejected') return type;
+  if (type === 'transactional_state') return 'transactional';
   return d.remote_settled ? 'settled' : undefined;
 }
 

@@ -9,6 +9,7 @@ import type { AdapterContext } from '../adapter.ts';
 import type { Consumer, Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import { JunctionError } from '../../src/shared/errors.ts';
+import { Transaction } from '../../src/core/transaction.ts';
 import type { MessageInput } from '../../src/core/message.ts';
 import type { ClientContext } from '../../src/core/principal.ts';
 import type { QueueBrowser } from '../../src/core/queue-browser.ts';
@@ -50,11 +51,6 @@ export interface StompSettings {
   /** Prefetch of a subscription without activemq.prefetchSize. */
   defaultPrefetch: number;
   serverName: string;
-}
-
-interface Transaction {
-  sends: MessageInput[][];
-  acks: Array<{ target: AckTarget; nack: boolean }>;
 }
 
 /** Publishes not yet stored (or held by the memory alarm) past which the connection stops reading. */
@@ -166,6 +162,7 @@ export class StompConnection {
     this.state = 'closed';
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    for (const tx of this.transactions.values()) tx.rollback();
     this.transactions.clear();
     this.settleQueued();
     this.stopConsuming();
@@ -371,7 +368,8 @@ export class StompConnection {
     const inputs = this.destinations(f, false).map((d) => messageFromSend(d, f.headers, f.body, this.temps, now));
     const tx = f.headers.get('transaction');
     if (tx !== undefined) {
-      this.transaction(tx).sends.push(inputs);
+      const t = this.transaction(tx);
+      for (const input of inputs) t.send(input);
       this.receipt(f);
       return;
     }
@@ -551,7 +549,11 @@ export class StompConnection {
     const nack = f.command === 'NACK';
     const tx = f.headers.get('transaction');
     if (tx !== undefined) {
-      this.transaction(tx).acks.push({ target, nack });
+      const t = this.transaction(tx);
+      for (const { consumer, tag } of this.subs.take(target)) {
+        if (nack) t.defer(consumer, tag, () => consumer.release(tag));
+        else t.ack(consumer, tag);
+      }
       return;
     }
     this.apply(target, nack);
@@ -575,7 +577,7 @@ export class StompConnection {
     const id = f.headers.get('transaction');
     if (id === undefined) throw new StompProtocolError('BEGIN needs a transaction header');
     if (this.transactions.has(id)) throw new StompProtocolError(`Transaction "${id}" has already begun`);
-    this.transactions.set(id, { sends: [], acks: [] });
+    this.transactions.set(id, new Transaction());
   }
 
   private async commit(f: StompFrame): Promise<void> {
@@ -583,10 +585,8 @@ export class StompConnection {
     if (id === undefined) throw new StompProtocolError('COMMIT needs a transaction header');
     const tx = this.transaction(id);
     this.transactions.delete(id);
-    // The sends first (started in order, stored together), then the acks: a failed send leaves
-    // the acked messages unacknowledged, so nothing is lost.
-    await Promise.all(tx.sends.map((inputs) => Promise.all(inputs.map((i) => this.a.broker.publish(i, this.ctx)))));
-    for (const { target, nack } of tx.acks) this.apply(target, nack);
+    // One atomic store batch: the sends and the acks, or (when it fails) none of them.
+    await this.a.broker.commit(tx, this.ctx);
   }
 
   private abort(f: StompFrame): void {
@@ -595,7 +595,7 @@ export class StompConnection {
     const tx = this.transaction(id);
     this.transactions.delete(id);
     // What the transaction acknowledged goes back for redelivery, as a JMS rollback does.
-    for (const { target } of tx.acks) this.apply(target, true);
+    tx.rollback();
   }
 
   // ---- DISCONNECT ----------------------------------------------------------------------

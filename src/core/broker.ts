@@ -26,6 +26,7 @@ import { recover } from './recovery.ts';
 import { StoreWriter } from './store-writer.ts';
 import { SUB_PREFIX, Subscriptions, type SubscribeRequest } from './subscriptions.ts';
 import { isRepeating, Scheduler } from './scheduler.ts';
+import type { Transaction } from './transaction.ts';
 
 export interface BrokerOptions {
   store: Store;
@@ -55,6 +56,16 @@ export interface PublishResult {
 }
 
 export type { SubscribeRequest } from './subscriptions.ts';
+
+/** A publish checked and routed, its store operations not yet written. */
+interface StagedPublish {
+  readonly result: PublishResult;
+  readonly ops: StoreOp[];
+  /** The write is in: the message becomes deliverable. */
+  commit(): void;
+  /** The write failed or will not happen: the room it took is given back. */
+  abort(): void;
+}
 
 export interface PublishOptions {
   /**
@@ -402,6 +413,24 @@ export class Broker {
   // ---- publish ---------------------------------------------------------------------------
 
   async publish(input: MessageInput, ctx: ClientContext, opts: PublishOptions = {}): Promise<PublishResult> {
+    const staged = await this.stage(input, ctx, opts.session);
+    if (staged.ops.length > 0) {
+      try {
+        await this.writer.writeAndWait(staged.ops);
+      } catch (err) {
+        staged.abort();
+        throw err;
+      }
+    }
+    staged.commit();
+    return staged.result;
+  }
+
+  /**
+   * Everything a publish does before the store write: checks, routing, dedup, room in each target
+   * queue. The caller writes `ops` (alone, or in a transaction's batch), then commits or aborts.
+   */
+  private async stage(input: MessageInput, ctx: ClientContext, session?: SessionRecord): Promise<StagedPublish> {
     this.assertRunning();
     const memory = this.memory?.wait();
     if (memory) {
@@ -413,11 +442,13 @@ export class Broker {
     const dest = message.destination;
     this.authorize(ctx, 'write', dest);
     this.connections.published(ctx.connectionId, dest);
+    const result: PublishResult = { messageId: message.id, routed: 0, duplicate: false };
+    const sessionOps: StoreOp[] = session ? [{ type: 'putSession', session }] : [];
+    const done = (ops: StoreOp[]): StagedPublish => ({ result, ops, commit: () => {}, abort: () => {} });
     if (isRepeating(message)) {
       await this.scheduler.add(message);
-      return { messageId: message.id, routed: 0, duplicate: false };
+      return done([]);
     }
-    const result: PublishResult = { messageId: message.id, routed: 0, duplicate: false };
     const targets =
       dest.kind === 'queue' ? [this.ensureQueue(dest.name, ctx)] : this.router.route(message, ctx.clientId ?? ctx.connectionId);
 
@@ -429,34 +460,72 @@ export class Broker {
       dedupUntil = now + window;
       if (this.dedup.checkAndRecord(dedupKey, now, dedupUntil)) {
         result.duplicate = true;
-        if (opts.session) await this.putSession(opts.session);
-        return result;
+        return done(sessionOps);
       }
     }
-    if (targets.length === 0 || (message.expiresAt > 0 && message.expiresAt <= now)) {
-      if (opts.session) await this.putSession(opts.session);
-      return result;
-    }
+    const forget = (): void => {
+      if (dedupKey !== undefined) this.dedup.forget(dedupKey);
+    };
+    if (targets.length === 0 || (message.expiresAt > 0 && message.expiresAt <= now)) return done(sessionOps);
 
-    if (message.persistent && !this.writer.available && targets.some((q) => q.durable)) throw await this.writer.outage();
     const tickets: PublishTicket[] = [];
     try {
+      if (message.persistent && !this.writer.available && targets.some((q) => q.durable)) throw await this.writer.outage();
       for (const q of targets) tickets.push(await q.prepare(message));
-      const ops: StoreOp[] = [];
-      for (const t of tickets) if (t.op) ops.push(t.op);
-      if (ops.length > 0 || opts.session) {
-        if (opts.session) ops.push({ type: 'putSession', session: opts.session });
-        if (dedupKey !== undefined) ops.push({ type: 'putDedup', record: { key: dedupKey, expiresAt: dedupUntil } });
-        await this.writer.writeAndWait(ops);
-      }
     } catch (err) {
       for (const t of tickets) t.abort();
-      if (dedupKey !== undefined) this.dedup.forget(dedupKey);
+      forget();
       throw err;
     }
-    for (const t of tickets) t.commit();
-    result.routed = targets.length;
-    return result;
+    const ops: StoreOp[] = [];
+    for (const t of tickets) if (t.op) ops.push(t.op);
+    if (ops.length > 0 || session) {
+      ops.push(...sessionOps);
+      if (dedupKey !== undefined) ops.push({ type: 'putDedup', record: { key: dedupKey, expiresAt: dedupUntil } });
+    }
+    return {
+      result,
+      ops,
+      commit: () => {
+        for (const t of tickets) t.commit();
+        result.routed = targets.length;
+      },
+      abort: () => {
+        for (const t of tickets) t.abort();
+        forget();
+      },
+    };
+  }
+
+  /**
+   * Commits a local transaction (STOMP BEGIN/COMMIT, AMQP declare/discharge): its messages are
+   * published and its acknowledged deliveries removed in one atomic store batch, so a crash keeps
+   * all of it or none. When the batch fails nothing is applied and the transaction is rolled back.
+   * Deliveries whose consumer has gone meanwhile went back to their queue and are left there.
+   */
+  async commit(tx: Transaction, ctx: ClientContext): Promise<void> {
+    this.assertRunning();
+    const staged: StagedPublish[] = [];
+    try {
+      for (const input of tx.sends) staged.push(await this.stage(input, ctx));
+      const acks = tx.acks.filter((a) => a.consumer.holds(a.tag));
+      const ops: StoreOp[] = staged.flatMap((st) => st.ops);
+      for (const a of acks) {
+        const op = a.consumer.removal(a.tag);
+        if (op) ops.push(op);
+      }
+      if (ops.length > 0) {
+        if (!this.writer.available) throw await this.writer.outage();
+        await this.writer.writeAndWait(ops);
+      }
+      for (const st of staged) st.commit();
+      for (const a of acks) if (a.consumer.holds(a.tag)) a.consumer.ack(a.tag, { stored: true });
+      tx.committed();
+    } catch (err) {
+      for (const st of staged) st.abort();
+      tx.rollback();
+      throw err;
+    }
   }
 
   // ---- browse ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { UnknownDeliveryError } from '../shared/errors.ts';
 import type { Message, PropertyValue } from './message.ts';
 import type { Selector } from './selector/index.ts';
+import type { StoreOp } from '../store/store.ts';
 
 export type CreditMode = 'window' | 'explicit';
 
@@ -48,7 +49,10 @@ export interface ConsumerOptions {
 /** What a Consumer needs from its queue. */
 export interface ConsumerHost {
   readonly name: string;
-  ack(c: Consumer, tag: number): void;
+  /** `stored`: the removal is already in the store (a committed transaction's batch). */
+  ack(c: Consumer, tag: number, stored?: boolean): void;
+  /** The store operation that removes an unsettled delivery's message from the queue, if it is stored. */
+  removal(c: Consumer, tag: number): StoreOp | undefined;
   release(c: Consumer, tag: number, opts: ReleaseOptions): void;
   reject(c: Consumer, tag: number, reason: string): void;
   detach(c: Consumer): void;
@@ -67,6 +71,8 @@ export class Consumer {
   credit: number;
   nextTag = 1;
   closed = false;
+  /** Unsettled deliveries a transaction has settled, pending its commit: they leave the window. */
+  private readonly transacted = new Set<number>();
   private readonly onMessage: (d: Delivery) => void;
   private readonly onClosedCb: ((reason: string) => void) | undefined;
 
@@ -91,11 +97,34 @@ export class Consumer {
   /** Deliveries this consumer may still receive now. */
   available(): number {
     if (this.closed) return 0;
-    return this.creditMode === 'window' ? this.prefetch - this.inflight.size : this.credit;
+    return this.creditMode === 'window' ? this.prefetch - this.inflight.size + this.transactedCount() : this.credit;
   }
 
-  ack(tag: number): void {
-    this.host.ack(this, tag);
+  private transactedCount(): number {
+    if (this.transacted.size === 0) return 0;
+    for (const t of this.transacted) if (!this.inflight.has(t)) this.transacted.delete(t);
+    return this.transacted.size;
+  }
+
+  /** True while `tag` is delivered to this consumer and not yet settled. */
+  holds(tag: number): boolean {
+    return !this.closed && this.inflight.has(tag);
+  }
+
+  /** A transaction settled `tag`: until it commits or rolls back, it no longer counts against the window. */
+  holdForTransaction(tag: number): void {
+    if (!this.holds(tag) || this.transacted.has(tag)) return;
+    this.transacted.add(tag);
+    if (this.creditMode === 'window') this.host.dispatch();
+  }
+
+  removal(tag: number): StoreOp | undefined {
+    return this.host.removal(this, tag);
+  }
+
+  ack(tag: number, opts: { stored?: boolean } = {}): void {
+    this.transacted.delete(tag);
+    this.host.ack(this, tag, opts.stored);
   }
 
   /** Acknowledges `tag` and every earlier unsettled delivery (STOMP `client` ack mode). */
@@ -107,10 +136,12 @@ export class Consumer {
   }
 
   release(tag: number, opts: ReleaseOptions = {}): void {
+    this.transacted.delete(tag);
     this.host.release(this, tag, opts);
   }
 
   reject(tag: number, reason: string): void {
+    this.transacted.delete(tag);
     this.host.reject(this, tag, reason);
   }
 

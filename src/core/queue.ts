@@ -509,9 +509,9 @@ export class Queue implements ConsumerHost, TicketIssuer {
     return e;
   }
 
-  ack(c: Consumer, tag: number): void {
+  ack(c: Consumer, tag: number, stored = false): void {
     const e = this.takeInflight(c, tag);
-    this.finish(e);
+    this.finish(e, stored);
     this.stats.acked++;
     this.dispatch();
   }
@@ -558,14 +558,19 @@ export class Queue implements ConsumerHost, TicketIssuer {
     this.transientBytes += sign * e.size;
   }
 
-  /** The entry leaves this queue for good. */
-  private finish(e: Entry): void {
+  removal(c: Consumer, tag: number): StoreOp | undefined {
+    const e = c.inflight.get(tag) as Entry | undefined;
+    return e?.durable ? { type: 'remove', queue: this.name, messageId: e.message.id } : undefined;
+  }
+
+  /** The entry leaves this queue for good (`stored`: its removal is already in the store). */
+  private finish(e: Entry, stored = false): void {
     if (!e.durable && e.status !== 'inflight') this.transient(e, -1);
     e.status = 'gone';
     this.residentCount--;
     this.residentBytes -= e.size;
     if (e.message.expiresAt > 0) this.ttlEntries--;
-    if (e.durable) this.writer.write({ type: 'remove', queue: this.name, messageId: e.message.id });
+    if (e.durable && !stored) this.writer.write({ type: 'remove', queue: this.name, messageId: e.message.id });
     this.admission.wake();
   }
 

@@ -129,7 +129,7 @@ describe('AMQP to AMQP: the message as sent', () => {
     const c = await client();
     const q = unique('forbidden');
     const snd = await c.sender(`queue://${q}`);
-    for (const bad of [t.wrap_list([1, 2]), t.wrap_map({ a: 1 }), t.wrap_array([1, 2], 0x71)]) {
+    for (const bad of [t.wrap_list([1, 2]), t.wrap_map({ a: 1 }), t.wrap_array([1, 2], 0x71, undefined)]) {
       const out = await c.send(snd, { body: 'x', application_properties: { bad: typed(bad) } });
       expect(out.outcome).toBe('rejected');
       expect(out.error).toMatchObject({
