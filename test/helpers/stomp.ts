@@ -3,7 +3,9 @@
 // tests where a client library would hide what is on the wire.
 import type { Logger } from 'pino';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import { createWebSocketStream, WebSocket } from 'ws';
 import type { JunctionServer } from '../../src/server.ts';
 import { stompAdapter } from '../../adapters/stomp/index.ts';
 import type { StompFrame } from '../../adapters/stomp/frame.ts';
@@ -47,7 +49,7 @@ export class RawStomp {
   private waiters: Array<() => void> = [];
   private readonly parser = new StompParser(undefined, 'client');
 
-  private constructor(readonly socket: net.Socket) {
+  private constructor(readonly socket: Duplex) {
     socket.on('data', (d: Buffer) => {
       for (const f of this.parser.push(d, () => this.beats++)) this.frames.push(f);
       for (const w of this.waiters.splice(0)) w();
@@ -72,9 +74,23 @@ export class RawStomp {
     return new RawStomp(socket);
   }
 
+  /** A STOMP connection over the shared WebSocket port (subprotocol v12.stomp): each write is one WebSocket message. */
+  static async openWebSocket(port: number): Promise<RawStomp> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, ['v12.stomp']);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new RawStomp(createWebSocketStream(ws));
+  }
+
   /** Connects with STOMP `version` and the given extra CONNECT headers; resolves with CONNECTED. */
-  static async connect(port: number, headers: Record<string, string> = {}, opts: { tls?: TestCert } = {}): Promise<RawStomp> {
-    const c = await RawStomp.open(port, opts);
+  static async connect(
+    port: number,
+    headers: Record<string, string> = {},
+    opts: { tls?: TestCert; webSocket?: boolean } = {},
+  ): Promise<RawStomp> {
+    const c = opts.webSocket ? await RawStomp.openWebSocket(port) : await RawStomp.open(port, opts);
     c.send('CONNECT', { 'accept-version': '1.2', host: 'localhost', ...headers });
     const f = await c.next();
     if (f.command !== 'CONNECTED') throw new Error(`expected CONNECTED, got ${f.command}: ${f.headers.get('message')}`);
