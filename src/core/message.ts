@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Destination } from './destination.ts';
 import { InvalidMessageError } from '../shared/errors.ts';
+import { offsetWithin } from '../shared/byte-views.ts';
 
 export type PropertyValue = string | number | boolean;
 
@@ -131,7 +132,12 @@ export function createMessage(input: MessageInput, userId: string | undefined, n
   return m;
 }
 
-/** Bytes a message is counted as against a queue's byte limit: body plus a rough header cost. */
+/**
+ * Bytes a message is counted as against a queue's byte limit: body plus a rough header cost, and
+ * its original encoding (once, when the body is a view into it).
+ */
 export function messageSize(m: Message): number {
-  return m.body.byteLength + (m.original ? m.original.bytes.byteLength : 0) + 256;
+  const o = m.original?.bytes;
+  if (!o) return m.body.byteLength + 256;
+  return (offsetWithin(m.body, o) < 0 ? m.body.byteLength : 0) + o.byteLength + 256;
 }

@@ -2,6 +2,7 @@
 // (entry state, subscriptions, sessions) as JSON so they stay readable in redis-cli.
 import { Packr } from 'msgpackr';
 import type { Message } from '../../core/message.ts';
+import { offsetWithin } from '../../shared/byte-views.ts';
 import type { EntryState } from '../store.ts';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -15,15 +16,8 @@ interface PackedMessage extends Omit<Message, 'body'> {
   bodyAt?: [number, number];
 }
 
-function bodyOffset(m: Message): number {
-  const o = m.original?.bytes;
-  if (!o || m.body.buffer !== o.buffer) return -1;
-  const at = m.body.byteOffset - o.byteOffset;
-  return at >= 0 && at + m.body.byteLength <= o.byteLength ? at : -1;
-}
-
 export function encodeMessage(m: Message): Buffer {
-  const at = m.original ? bodyOffset(m) : -1;
+  const at = m.original ? offsetWithin(m.body, m.original.bytes) : -1;
   if (at < 0) return packr.pack(m);
   const { body, ...rest } = m;
   const packed: PackedMessage = { ...rest, bodyAt: [at, body.byteLength] };
