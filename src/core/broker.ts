@@ -58,13 +58,40 @@ export interface PublishResult {
 export type { SubscribeRequest } from './subscriptions.ts';
 
 /** A publish checked and routed, its store operations not yet written. */
-interface StagedPublish {
+class StagedPublish {
   readonly result: PublishResult;
-  readonly ops: StoreOp[];
+  /** A repeating message (AMQ_SCHEDULED_PERIOD/CRON): the scheduler takes it instead. */
+  repeating = false;
+  targets: Queue[] = [];
+  readonly tickets: PublishTicket[] = [];
+  readonly ops: StoreOp[] = [];
+  /** The dedup id it recorded, forgotten if it is aborted. */
+  dedup: { window: DedupWindow; key: string; until: number } | undefined;
+
+  constructor(readonly message: Message) {
+    this.result = { messageId: message.id, routed: 0, duplicate: false };
+  }
+
+  /** The store operations: the tickets', then the session record and the dedup record with them. */
+  seal(session: SessionRecord | undefined): void {
+    for (const t of this.tickets) if (t.op) this.ops.push(t.op);
+    if (this.ops.length > 0 || session) {
+      if (session) this.ops.push({ type: 'putSession', session });
+      if (this.dedup) this.ops.push({ type: 'putDedup', record: { key: this.dedup.key, expiresAt: this.dedup.until } });
+    }
+  }
+
   /** The write is in: the message becomes deliverable. */
-  commit(): void;
+  commit(): void {
+    for (const t of this.tickets) t.commit();
+    this.result.routed = this.targets.length;
+  }
+
   /** The write failed or will not happen: the room it took is given back. */
-  abort(): void;
+  abort(): void {
+    for (const t of this.tickets) t.abort();
+    if (this.dedup) this.dedup.window.forget(this.dedup.key);
+  }
 }
 
 export interface PublishOptions {
@@ -413,88 +440,91 @@ export class Broker {
   // ---- publish ---------------------------------------------------------------------------
 
   async publish(input: MessageInput, ctx: ClientContext, opts: PublishOptions = {}): Promise<PublishResult> {
-    const staged = await this.stage(input, ctx, opts.session);
-    if (staged.ops.length > 0) {
-      try {
-        await this.writer.writeAndWait(staged.ops);
-      } catch (err) {
-        staged.abort();
-        throw err;
-      }
-    }
-    staged.commit();
-    return staged.result;
-  }
-
-  /**
-   * Everything a publish does before the store write: checks, routing, dedup, room in each target
-   * queue. The caller writes `ops` (alone, or in a transaction's batch), then commits or aborts.
-   */
-  private async stage(input: MessageInput, ctx: ClientContext, session?: SessionRecord): Promise<StagedPublish> {
+    // The steps of `stage`, inline: one async frame fewer per publish is worth some 5% on the core bench.
     this.assertRunning();
     const memory = this.memory?.wait();
     if (memory) {
       await memory;
       this.assertRunning();
     }
+    const staged = this.route(input, ctx);
+    if (staged.repeating) {
+      await this.scheduler.add(staged.message);
+      return staged.result;
+    }
+    try {
+      if (staged.targets.length > 0) {
+        if (this.mustRefuse(staged)) throw await this.writer.outage();
+        for (const q of staged.targets) staged.tickets.push(await q.prepare(staged.message));
+      }
+      staged.seal(opts.session);
+      if (staged.ops.length > 0) await this.writer.writeAndWait(staged.ops);
+    } catch (err) {
+      staged.abort();
+      throw err;
+    }
+    staged.commit();
+    return staged.result;
+  }
+
+  /** Everything a publish does before the store write; the caller writes `ops`, then commits or aborts. */
+  private async stage(input: MessageInput, ctx: ClientContext): Promise<StagedPublish> {
+    this.assertRunning();
+    const memory = this.memory?.wait();
+    if (memory) {
+      await memory;
+      this.assertRunning();
+    }
+    const staged = this.route(input, ctx);
+    if (staged.repeating) {
+      await this.scheduler.add(staged.message);
+      return staged;
+    }
+    try {
+      if (staged.targets.length > 0) {
+        if (this.mustRefuse(staged)) throw await this.writer.outage();
+        for (const q of staged.targets) staged.tickets.push(await q.prepare(staged.message));
+      }
+    } catch (err) {
+      staged.abort();
+      throw err;
+    }
+    staged.seal(undefined);
+    return staged;
+  }
+
+  /** The message, checked, authorized and routed; a duplicate or an expired one goes nowhere. */
+  private route(input: MessageInput, ctx: ClientContext): StagedPublish {
     const now = this.now();
     const message = createMessage(input, ctx.principal?.username, now);
     const dest = message.destination;
     this.authorize(ctx, 'write', dest);
     this.connections.published(ctx.connectionId, dest);
-    const result: PublishResult = { messageId: message.id, routed: 0, duplicate: false };
-    const sessionOps: StoreOp[] = session ? [{ type: 'putSession', session }] : [];
-    const done = (ops: StoreOp[]): StagedPublish => ({ result, ops, commit: () => {}, abort: () => {} });
+    const staged = new StagedPublish(message);
     if (isRepeating(message)) {
-      await this.scheduler.add(message);
-      return done([]);
+      staged.repeating = true;
+      return staged;
     }
     const targets =
       dest.kind === 'queue' ? [this.ensureQueue(dest.name, ctx)] : this.router.route(message, ctx.clientId ?? ctx.connectionId);
-
-    let dedupKey: string | undefined;
-    let dedupUntil = 0;
     if (message.dedupId !== undefined) {
-      dedupKey = DedupWindow.key(formatAddress(dest), message.dedupId);
+      const key = DedupWindow.key(formatAddress(dest), message.dedupId);
       const window = targets[0]?.policy.dedupWindowMs ?? this.policies.resolve('', formatAddress(dest), '').dedupWindowMs;
-      dedupUntil = now + window;
-      if (this.dedup.checkAndRecord(dedupKey, now, dedupUntil)) {
-        result.duplicate = true;
-        return done(sessionOps);
+      const until = now + window;
+      if (this.dedup.checkAndRecord(key, now, until)) {
+        staged.result.duplicate = true;
+        return staged;
       }
+      staged.dedup = { window: this.dedup, key, until };
     }
-    const forget = (): void => {
-      if (dedupKey !== undefined) this.dedup.forget(dedupKey);
-    };
-    if (targets.length === 0 || (message.expiresAt > 0 && message.expiresAt <= now)) return done(sessionOps);
+    if (message.expiresAt > 0 && message.expiresAt <= now) return staged;
+    staged.targets = targets;
+    return staged;
+  }
 
-    const tickets: PublishTicket[] = [];
-    try {
-      if (message.persistent && !this.writer.available && targets.some((q) => q.durable)) throw await this.writer.outage();
-      for (const q of targets) tickets.push(await q.prepare(message));
-    } catch (err) {
-      for (const t of tickets) t.abort();
-      forget();
-      throw err;
-    }
-    const ops: StoreOp[] = [];
-    for (const t of tickets) if (t.op) ops.push(t.op);
-    if (ops.length > 0 || session) {
-      ops.push(...sessionOps);
-      if (dedupKey !== undefined) ops.push({ type: 'putDedup', record: { key: dedupKey, expiresAt: dedupUntil } });
-    }
-    return {
-      result,
-      ops,
-      commit: () => {
-        for (const t of tickets) t.commit();
-        result.routed = targets.length;
-      },
-      abort: () => {
-        for (const t of tickets) t.abort();
-        forget();
-      },
-    };
+  /** A persistent message for a durable queue is refused at once while the store is away. */
+  private mustRefuse(staged: StagedPublish): boolean {
+    return staged.message.persistent && !this.writer.available && staged.targets.some((q) => q.durable);
   }
 
   /**
@@ -519,7 +549,7 @@ export class Broker {
         await this.writer.writeAndWait(ops);
       }
       for (const st of staged) st.commit();
-      for (const a of acks) if (a.consumer.holds(a.tag)) a.consumer.ack(a.tag, { stored: true });
+      for (const a of acks) if (a.consumer.holds(a.tag)) a.consumer.ack(a.tag, true);
       tx.committed();
     } catch (err) {
       for (const st of staged) st.abort();

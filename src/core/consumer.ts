@@ -97,11 +97,11 @@ export class Consumer {
   /** Deliveries this consumer may still receive now. */
   available(): number {
     if (this.closed) return 0;
-    return this.creditMode === 'window' ? this.prefetch - this.inflight.size + this.transactedCount() : this.credit;
+    if (this.creditMode !== 'window') return this.credit;
+    return this.prefetch - this.inflight.size + (this.transacted.size === 0 ? 0 : this.transactedCount());
   }
 
   private transactedCount(): number {
-    if (this.transacted.size === 0) return 0;
     for (const t of this.transacted) if (!this.inflight.has(t)) this.transacted.delete(t);
     return this.transacted.size;
   }
@@ -122,9 +122,10 @@ export class Consumer {
     return this.host.removal(this, tag);
   }
 
-  ack(tag: number, opts: { stored?: boolean } = {}): void {
-    this.transacted.delete(tag);
-    this.host.ack(this, tag, opts.stored);
+  /** `stored`: the removal is already in the store (a committed transaction's batch). */
+  ack(tag: number, stored = false): void {
+    if (this.transacted.size > 0) this.transacted.delete(tag);
+    this.host.ack(this, tag, stored);
   }
 
   /** Acknowledges `tag` and every earlier unsettled delivery (STOMP `client` ack mode). */
@@ -136,12 +137,12 @@ export class Consumer {
   }
 
   release(tag: number, opts: ReleaseOptions = {}): void {
-    this.transacted.delete(tag);
+    if (this.transacted.size > 0) this.transacted.delete(tag);
     this.host.release(this, tag, opts);
   }
 
   reject(tag: number, reason: string): void {
-    this.transacted.delete(tag);
+    if (this.transacted.size > 0) this.transacted.delete(tag);
     this.host.reject(this, tag, reason);
   }
 
