@@ -534,9 +534,9 @@ export class Broker {
    * Deliveries whose consumer has gone meanwhile went back to their queue and are left there.
    */
   async commit(tx: Transaction, ctx: ClientContext): Promise<void> {
-    this.assertRunning();
     const staged: StagedPublish[] = [];
     try {
+      this.assertRunning();
       for (const input of tx.sends) staged.push(await this.stage(input, ctx));
       const acks = tx.acks.filter((a) => a.consumer.holds(a.tag));
       const ops: StoreOp[] = staged.flatMap((st) => st.ops);
