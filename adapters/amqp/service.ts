@@ -68,6 +68,7 @@ export function conditionOf(err: unknown): AmqpError {
         'not-authorized': 'amqp:unauthorized-access',
         'not-authenticated': 'amqp:unauthorized-access',
         'queue-full': 'amqp:resource-limit-exceeded',
+        'resource-limit': 'amqp:resource-limit-exceeded',
         'invalid-destination': 'amqp:not-found',
         'not-found': 'amqp:not-found',
         'invalid-message': 'amqp:invalid-field',
@@ -128,7 +129,7 @@ export class AmqpService {
     log: Logger,
   ) {
     this.log = log;
-    this.txns = new AmqpTransactions(a.broker, log);
+    this.txns = new AmqpTransactions(a.broker, a.config.limits, log);
     const c = rhea.create_container({ id: `junction-${randomUUID()}` });
     this.container = c;
     c.sasl_server_mechanisms.enable_plain(async (user: string, pass: string) => {

@@ -10,7 +10,7 @@ import type { Broker } from '../../src/core/broker.ts';
 import type { Consumer } from '../../src/core/consumer.ts';
 import type { MessageInput } from '../../src/core/message.ts';
 import type { ClientContext } from '../../src/core/principal.ts';
-import { Transaction } from '../../src/core/transaction.ts';
+import { Transaction, type TransactionLimits } from '../../src/core/transaction.ts';
 import { outcomes, rawOf, readValue, txnTypes, type Composite } from './rhea-fixes.ts';
 import { splitSections, VALUE } from './sections.ts';
 
@@ -70,6 +70,7 @@ export class AmqpTransactions {
 
   constructor(
     private readonly broker: Broker,
+    private readonly limits: TransactionLimits,
     private readonly log: Logger,
   ) {}
 
@@ -117,7 +118,7 @@ export class AmqpTransactions {
         return;
       }
       const id = randomBytes(8);
-      this.txns(conn).set(id.toString('hex'), { tx: new Transaction(), coordinator: r, deliveries: [] });
+      this.txns(conn).set(id.toString('hex'), { tx: new Transaction(this.limits), coordinator: r, deliveries: [] });
       const declared = (txnTypes.declared as NonNullable<typeof txnTypes.declared>).create({ txn_id: id });
       delivery.update(true, declared.described());
       return;

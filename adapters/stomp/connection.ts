@@ -577,7 +577,7 @@ export class StompConnection {
     const id = f.headers.get('transaction');
     if (id === undefined) throw new StompProtocolError('BEGIN needs a transaction header');
     if (this.transactions.has(id)) throw new StompProtocolError(`Transaction "${id}" has already begun`);
-    this.transactions.set(id, new Transaction());
+    this.transactions.set(id, new Transaction(this.a.config.limits));
   }
 
   private async commit(f: StompFrame): Promise<void> {

@@ -146,6 +146,14 @@ export const configSchema = z
         maxConnections: z.number().int().min(0).default(10_000),
         /** Open connections from one client address across all listeners; 0 = no limit. */
         maxConnectionsPerAddress: z.number().int().min(0).default(0),
+        /** Messages one transaction (STOMP BEGIN, AMQP declare) may hold until its commit; 0 = no limit. */
+        maxTransactionMessages: z.number().int().min(0).default(10_000),
+        /** Body bytes one transaction may hold until its commit; 0 = no limit. */
+        maxTransactionBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(64 * 1024 * 1024),
         /**
          * Memory (resident set, buffers included) above which every publisher is held back until it
          * falls again: a fraction of the machine's memory, or of the container's limit when there is

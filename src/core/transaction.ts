@@ -3,9 +3,17 @@
 // Broker.commit stores them in one atomic batch. Rollback forgets the sends and returns the
 // acknowledged deliveries to their queues as failed deliveries (redelivered, as a JMS rollback).
 // Other settlements made inside a transaction (AMQP released/modified/rejected, STOMP NACK) take
-// effect after the commit, or become a rollback's failed delivery.
+// effect after the commit, or become a rollback's failed delivery. What a transaction holds is
+// bounded: a send past its limits is refused (ResourceLimitError) and the transaction goes on.
 import type { Consumer } from './consumer.ts';
 import type { MessageInput } from './message.ts';
+import { ResourceLimitError } from '../shared/errors.ts';
+
+/** Bounds on what one transaction holds until it ends; 0 = no limit. */
+export interface TransactionLimits {
+  maxTransactionMessages: number;
+  maxTransactionBytes: number;
+}
 
 export interface TransactedDelivery {
   readonly consumer: Consumer;
@@ -21,12 +29,26 @@ export class Transaction {
   readonly acks: TransactedDelivery[] = [];
   private readonly deferred: Deferred[] = [];
   private ended = false;
+  private bytes = 0;
+
+  constructor(private readonly limits: TransactionLimits = { maxTransactionMessages: 0, maxTransactionBytes: 0 }) {}
 
   get isEnded(): boolean {
     return this.ended;
   }
 
   send(input: MessageInput): void {
+    const { maxTransactionMessages: maxMessages, maxTransactionBytes: maxBytes } = this.limits;
+    if (maxMessages > 0 && this.sends.length >= maxMessages)
+      throw new ResourceLimitError(`A transaction holds at most ${maxMessages} messages (limits.maxTransactionMessages); commit first`, {
+        limit: maxMessages,
+      });
+    const bytes = this.bytes + input.body.byteLength;
+    if (maxBytes > 0 && bytes > maxBytes)
+      throw new ResourceLimitError(`A transaction holds at most ${maxBytes} body bytes (limits.maxTransactionBytes); commit first`, {
+        limit: maxBytes,
+      });
+    this.bytes = bytes;
     this.sends.push(input);
   }
 

@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'invalid-message'
   | 'invalid-selector'
   | 'queue-full'
+  /** A bound on what one client may hold in the broker (a transaction's size). */
+  | 'resource-limit'
   | 'not-authorized'
   | 'not-authenticated'
   | 'subscription-conflict'
@@ -54,6 +56,12 @@ export class SelectorSyntaxError extends JunctionError {
 export class QueueFullError extends JunctionError {
   constructor(queue: string, limit: string) {
     super('queue-full', `Queue ${queue} is full (${limit}); the message was not accepted`, { queue, limit });
+  }
+}
+
+export class ResourceLimitError extends JunctionError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super('resource-limit', message, context);
   }
 }
 

@@ -637,6 +637,23 @@ describe('STOMP: transactions', () => {
     expect(s.server.broker.getQueue(out.slice(7))?.messages ?? 0).toBe(0);
   });
 
+  it('a transaction past limits.maxTransactionMessages gets an ERROR, and nothing of it is kept', async () => {
+    const small = await startStompServer({ limits: { maxTransactionMessages: 2 } });
+    const c = await RawStomp.connect(small.port);
+    const out = unique('/queue/txcap');
+    try {
+      c.send('BEGIN', { transaction: 'big' });
+      for (let i = 0; i < 3; i++) c.send('SEND', { destination: out, transaction: 'big' }, `m${i}`);
+      const err = await c.expect('ERROR');
+      expect(err.headers.get('message')).toMatch(/at most 2 messages \(limits.maxTransactionMessages\)/);
+      await c.closed;
+      expect(small.server.broker.getQueue(out.slice(7))?.messages ?? 0).toBe(0);
+    } finally {
+      c.close();
+      await small.stop();
+    }
+  });
+
   it('refuses an unknown transaction', async () => {
     const c = await client();
     c.send('COMMIT', { transaction: 'never-begun' });

@@ -6,7 +6,7 @@ import type { Broker } from '../../src/core/broker.ts';
 import { Transaction } from '../../src/core/transaction.ts';
 import { MemoryData, MemoryStore } from '../../src/store/memory-store.ts';
 import type { StoreOp } from '../../src/store/store.ts';
-import { StoreUnavailableError } from '../../src/shared/errors.ts';
+import { ResourceLimitError, StoreUnavailableError } from '../../src/shared/errors.ts';
 import { ctx, Inbox, msgTo, startBroker, text } from '../helpers/core.ts';
 
 /** A memory store that records each batch it is given and can be made unavailable. */
@@ -101,6 +101,19 @@ describe('Transaction', () => {
     expect(b.getQueue('capped')?.messages ?? 0).toBe(0);
     const [, again] = await inbox.waitFor(2);
     expect(text(again!)).toBe('in');
+  });
+
+  it('refuses a send past its message or byte limit, keeping what it holds', () => {
+    const byCount = new Transaction({ maxTransactionMessages: 2, maxTransactionBytes: 0 });
+    byCount.send(msgTo('q', 'a'));
+    byCount.send(msgTo('q', 'b'));
+    expect(() => byCount.send(msgTo('q', 'c'))).toThrow(ResourceLimitError);
+    expect(byCount.sends).toHaveLength(2);
+    const byBytes = new Transaction({ maxTransactionMessages: 0, maxTransactionBytes: 10 });
+    byBytes.send(msgTo('q', '12345'));
+    expect(() => byBytes.send(msgTo('q', '123456'))).toThrow(/at most 10 body bytes/);
+    byBytes.send(msgTo('q', '12345'));
+    expect(byBytes.sends).toHaveLength(2);
   });
 
   it('rollback forgets the sends and redelivers what it acknowledged', async () => {
