@@ -222,6 +222,7 @@ function keptPayload(m: Message, bytes: Uint8Array, d: Outbound, now: number): B
       deliveryCount: d.deliveryCount,
     },
     extra,
+    sections,
   );
 }
 

@@ -198,8 +198,12 @@ function annotationsSection(b: Uint8Array, s: SectionRange | undefined, extra: R
  * message and footer; no delivery-annotations): the header replaced by `header`, `annotations`
  * appended to the message-annotations, everything else unchanged.
  */
-export function encodeKept(b: Uint8Array, header: HeaderFields, annotations: Readonly<Record<string, PropertyValue>> | undefined): Buffer {
-  const sections = splitSections(b);
+export function encodeKept(
+  b: Uint8Array,
+  header: HeaderFields,
+  annotations: Readonly<Record<string, PropertyValue>> | undefined,
+  sections: readonly SectionRange[] = splitSections(b),
+): Buffer {
   let i = 0;
   if (sections[i]?.code === HEADER) i++;
   let ma: SectionRange | undefined;

@@ -535,10 +535,11 @@ export class Broker {
    */
   async commit(tx: Transaction, ctx: ClientContext): Promise<void> {
     const staged: StagedPublish[] = [];
+    let acks: Transaction['acks'];
     try {
       this.assertRunning();
       for (const input of tx.sends) staged.push(await this.stage(input, ctx));
-      const acks = tx.acks.filter((a) => a.consumer.holds(a.tag));
+      acks = tx.acks.filter((a) => a.consumer.holds(a.tag));
       const ops: StoreOp[] = staged.flatMap((st) => st.ops);
       for (const a of acks) {
         const op = a.consumer.removal(a.tag);
@@ -548,14 +549,14 @@ export class Broker {
         if (!this.writer.available) throw await this.writer.outage();
         await this.writer.writeAndWait(ops);
       }
-      for (const st of staged) st.commit();
-      for (const a of acks) if (a.consumer.holds(a.tag)) a.consumer.ack(a.tag, true);
-      tx.committed();
     } catch (err) {
       for (const st of staged) st.abort();
       tx.rollback();
       throw err;
     }
+    for (const st of staged) st.commit();
+    for (const a of acks) if (a.consumer.holds(a.tag)) a.consumer.ack(a.tag, true);
+    tx.committed();
   }
 
   // ---- browse ----------------------------------------------------------------------------
