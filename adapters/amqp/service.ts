@@ -39,6 +39,8 @@ export interface AmqpSettings {
   creditWindow: number;
   /** What a bare address names when no capability says. */
   bareAddress: 'queue' | 'topic';
+  /** Largest encoded message a client may send (each receiving link's max-message-size). */
+  maxMessageBytes: number;
 }
 
 interface ConnState {
@@ -149,7 +151,7 @@ export class AmqpService {
       offered_capabilities: ['ANONYMOUS-RELAY', 'SHARED-SUBS', 'DELAYED_DELIVERY', SOLE_CONNECTION],
       properties: { product: 'Junction', 'queue-prefix': 'queue://', 'topic-prefix': 'topic://' },
       require_sasl: !a.security.allowAnonymous,
-      receiver_options: { credit_window: 0, autoaccept: false },
+      receiver_options: { credit_window: 0, autoaccept: false, max_message_size: settings.maxMessageBytes },
       sender_options: { treat_modified_as_released: false, autosettle: false },
     };
     c.on('error', (err: unknown) => this.log.warn({ err }, 'amqp connection error'));
@@ -343,6 +345,14 @@ export class AmqpService {
         .then((ctx) => this.txns.control(e.connection, r, delivery, m, ctx))
         .catch((err: unknown) => this.guard(() => delivery.reject(conditionOf(err))))
         .finally(credit);
+      return;
+    }
+    const size = rawOf(m)?.length ?? 0;
+    if (size > this.settings.maxMessageBytes) {
+      const description = `A message of ${size} bytes is over this link's max-message-size of ${this.settings.maxMessageBytes} (amqp.maxMessageBytes)`;
+      if (delivery.remote_settled) this.log.info({ size }, 'pre-settled amqp message over the size limit dropped');
+      else delivery.reject({ condition: 'amqp:link:message-size-exceeded', description });
+      credit();
       return;
     }
     const dest = this.targets.get(r);

@@ -214,6 +214,15 @@ export const configSchema = z
         creditWindow: z.number().int().min(1).default(100),
         /** What an address without queue:// or topic:// names (a terminus capability still decides first). */
         bareAddress: z.enum(['queue', 'topic']).default('queue'),
+        /**
+         * Largest message (its encoded bytes) a client may send: announced as each link's
+         * max-message-size; a bigger one is rejected with amqp:link:message-size-exceeded.
+         */
+        maxMessageBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(16 * 1024 * 1024),
       })
       .prefault({}),
     admin: z

@@ -339,6 +339,29 @@ describe('AMQP: bare addresses', () => {
   });
 });
 
+describe('AMQP: message size', () => {
+  it("announces amqp.maxMessageBytes as each link's max-message-size and rejects a bigger message", async () => {
+    const small = await startAmqpServer({ amqp: { maxMessageBytes: 4096 } });
+    const c = await AmqpClient.connect(small.port);
+    try {
+      const q = unique('size');
+      const snd = await c.sender(`queue://${q}`);
+      expect(Number((snd as unknown as { remote: { attach: { max_message_size: unknown } } }).remote.attach.max_message_size)).toBe(4096);
+      const big = await c.send(snd, { body: rhea.message.data_section(Buffer.alloc(8000, 1)) });
+      expect(big.outcome).toBe('rejected');
+      expect(big.error).toMatchObject({
+        condition: 'amqp:link:message-size-exceeded',
+        description: expect.stringMatching(/over this link's max-message-size of 4096/),
+      });
+      expect((await c.send(snd, { body: 'small' })).outcome).toBe('accepted');
+      expect(small.server.broker.getQueue(q)?.messages).toBe(1);
+    } finally {
+      c.close();
+      await small.stop();
+    }
+  });
+});
+
 describe('AMQP over WebSocket', () => {
   it('serves the shared WebSocket port (subprotocol amqp)', async () => {
     const ws = rhea.websocket_connect(WebSocket as never);
