@@ -8,7 +8,11 @@ export const amqpAdapter: AdapterFactory = (ctx) => {
   patchRhea();
   const service = new AmqpService(
     ctx,
-    { creditWindow: ctx.config.amqp.creditWindow, bareAddress: ctx.config.amqp.bareAddress, maxMessageBytes: ctx.config.amqp.maxMessageBytes },
+    {
+      creditWindow: ctx.config.amqp.creditWindow,
+      bareAddress: ctx.config.amqp.bareAddress,
+      maxMessageBytes: ctx.config.amqp.maxMessageBytes,
+    },
     ctx.log.child({ protocol: 'amqp' }),
   );
   return {
