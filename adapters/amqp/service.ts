@@ -28,7 +28,7 @@ import type { BrowsedMessage, QueueBrowser } from '../../src/core/queue-browser.
 import { AddressError, addressOf, capabilitiesOf, destinationOf } from './addresses.ts';
 import { ConversionError, fromAmqp, toAmqp } from './conversion.ts';
 import { outcomes, rawOf, serveConnection } from './rhea-fixes.ts';
-import { AmqpTransactions } from './transactions.ts';
+import { AmqpTransactions, TransactionError } from './transactions.ts';
 import type { ConnectionInfo } from '../../src/net/connection.ts';
 
 /** The capability by which a client asks to be the only connection of its container id. */
@@ -81,6 +81,7 @@ export function conditionOf(err: unknown): AmqpError {
     return { condition, description: err.message };
   }
   if (err instanceof ConversionError) return { condition: 'amqp:invalid-field', description: err.message };
+  if (err instanceof TransactionError) return { condition: err.condition, description: err.message };
   if (err instanceof AddressError) return { condition: 'amqp:not-found', description: err.message };
   return { condition: 'amqp:internal-error', description: 'Internal broker error' };
 }

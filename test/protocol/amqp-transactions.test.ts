@@ -33,6 +33,7 @@ describe('AMQP transactions with python3-qpid-proton', () => {
     });
     const out = JSON.parse(stdout) as {
       steps: Array<{ result: string; seen: Array<[string, number]> }>;
+      unknown: { outcome: string; condition?: string };
       queues: { in: Array<[string, number]>; out: string[] };
     };
     expect(out.steps.map((x) => x.result)).toEqual(['committed', 'aborted', 'dropped']);
@@ -45,6 +46,8 @@ describe('AMQP transactions with python3-qpid-proton', () => {
     expect(out.steps[2]!.seen).toEqual([['in-2', 1]]);
     expect(out.queues.in).toEqual([['in-2', 2]]);
     expect(out.queues.out).toEqual(['result-of-in-0', 'result-of-in-1']);
+    // A transfer in a transaction the broker never declared is refused, and not stored.
+    expect(out.unknown).toEqual({ outcome: 'rejected', condition: 'amqp:transaction:unknown-id' });
   });
 });
 
