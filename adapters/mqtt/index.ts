@@ -2,6 +2,7 @@
 // listener (subprotocols mqtt and mqttv3.1, or the path /mqtt). MQTT 5 is refused with CONNACK
 // code 1 until aedes speaks it; the session logic (session.ts) does not depend on the version.
 import type { AdapterFactory } from '../adapter.ts';
+import { limitPacketSize } from './packet-size.ts';
 import { guardProtocolLevel } from './protocol-level.ts';
 import { MqttService } from './service.ts';
 
@@ -29,7 +30,16 @@ export const mqttAdapter: AdapterFactory = (ctx) => {
     handleConnection: (stream, info) =>
       guardProtocolLevel(
         stream,
-        () => service.accept(stream, info),
+        () => {
+          limitPacketSize(stream, c.maxPacketBytes, (size) => {
+            ctx.log.info(
+              { protocol: 'mqtt', remote: `${info.remoteAddress}:${info.remotePort}`, size, limit: c.maxPacketBytes },
+              'mqtt packet over mqtt.maxPacketBytes: connection closed',
+            );
+            stream.destroy();
+          });
+          service.accept(stream, info);
+        },
         (level) =>
           ctx.log.info(
             { protocol: 'mqtt', remote: `${info.remoteAddress}:${info.remotePort}`, level },

@@ -206,6 +206,13 @@ export const configSchema = z
         maxInboundQoS2: z.number().int().min(1).default(1000),
         /** A persistent session unused this long after its device left is discarded with its queue; 0 = never. */
         sessionExpirySeconds: z.number().min(0).default(0),
+        /** Largest packet a client may send (fixed header included); a bigger one closes its connection. */
+        maxPacketBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(268_435_460)
+          .default(16 * 1024 * 1024),
       })
       .prefault({}),
     amqp: z

@@ -1,0 +1,67 @@
+// The MQTT packet size guard against packets mqtt-packet encodes, cut into arbitrary chunks: it
+// follows every boundary, flags exactly the first packet over the limit, and nothing before it.
+import fc from 'fast-check';
+import mqttPacket, { type Packet } from 'mqtt-packet';
+import { describe, expect, it } from 'vitest';
+import { PacketSizeGuard } from '../../adapters/mqtt/packet-size.ts';
+
+const packets = fc.array(
+  fc.oneof(
+    fc.record({ topic: fc.stringMatching(/^[a-z/]{1,20}$/), size: fc.integer({ min: 0, max: 20_000 }), qos: fc.constantFrom(0, 1) }).map(
+      ({ topic, size, qos }): Packet =>
+        ({
+          cmd: 'publish',
+          topic,
+          payload: Buffer.alloc(size, 7),
+          qos,
+          retain: false,
+          dup: false,
+          messageId: qos ? 1 : undefined,
+        }) as Packet,
+    ),
+    fc.constant({ cmd: 'pingreq' } as Packet),
+    fc.constant({ cmd: 'puback', messageId: 9 } as Packet),
+  ),
+  { minLength: 1, maxLength: 12 },
+);
+
+function chunked(b: Buffer, cuts: number[]): Buffer[] {
+  const at = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
+  const out: Buffer[] = [];
+  let from = 0;
+  for (const c of [...at, b.length]) {
+    out.push(b.subarray(from, c));
+    from = c;
+  }
+  return out;
+}
+
+describe('PacketSizeGuard', () => {
+  it('flags the first packet over the limit, with its size, however the bytes are cut', () => {
+    fc.assert(
+      fc.property(packets, fc.integer({ min: 2, max: 25_000 }), fc.array(fc.nat(), { maxLength: 20 }), (ps, max, cuts) => {
+        const encoded = ps.map((p) => mqttPacket.generate(p));
+        const firstOver = encoded.find((e) => e.length > max);
+        const guard = new PacketSizeGuard(max);
+        let flagged: { size: number; at: number } | undefined;
+        let passed = 0;
+        for (const c of chunked(Buffer.concat(encoded), cuts)) {
+          const r = guard.feed(c);
+          if (flagged) continue;
+          if (r === undefined) passed += c.length;
+          else {
+            flagged = r;
+            passed += r.at;
+          }
+        }
+        expect(flagged?.size).toBe(firstOver?.length);
+        if (firstOver) {
+          // What passes is every packet before it, and never a byte of its own when its header began in this chunk.
+          const before = encoded.slice(0, encoded.indexOf(firstOver)).reduce((n, e) => n + e.length, 0);
+          expect(passed).toBeGreaterThanOrEqual(before);
+          expect(passed).toBeLessThan(before + 5);
+        }
+      }),
+    );
+  });
+});
