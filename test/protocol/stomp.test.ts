@@ -620,6 +620,22 @@ describe('STOMP: transactions', () => {
     expect(s.server.broker.getQueue(q.slice(7))?.messages).toBe(0);
   });
 
+  it('a message acked in a transaction frees its place in the prefetch window before COMMIT', async () => {
+    const q = unique('/queue/txwindow');
+    const c = await client();
+    for (const body of ['one', 'two']) c.send('SEND', { destination: q, persistent: 'true' }, body);
+    c.send('SUBSCRIBE', { id: '1', destination: q, ack: 'client-individual', 'activemq.prefetchSize': '1' });
+    const first = await c.expect('MESSAGE');
+    c.send('BEGIN', { transaction: 'tw' });
+    c.send('ACK', { id: first.headers.get('ack')!, transaction: 'tw' });
+    const second = await c.expect('MESSAGE');
+    expect([first.body.toString(), second.body.toString()]).toEqual(['one', 'two']);
+    c.send('ACK', { id: second.headers.get('ack')!, transaction: 'tw' });
+    c.send('COMMIT', { transaction: 'tw', receipt: 'done' });
+    await c.expect('RECEIPT');
+    expect(s.server.broker.getQueue(q.slice(7))?.messages).toBe(0);
+  });
+
   it('ABORT drops the sends and returns the acked messages', async () => {
     const q = unique('/queue/tx');
     const out = unique('/queue/txout');
