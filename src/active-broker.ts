@@ -53,7 +53,7 @@ export class ActiveBroker {
       virtualTopics: d.virtualTopics,
       expirySweepMs: d.expirySweepMs,
       dedupMaxEntries: d.dedupMaxEntries,
-      memory: new MemoryGuard(parseWatermark(config.limits.memoryHighWatermark), log),
+      memory: memoryGuard(config, log),
       onStoreError: opts.onStoreError,
     });
     try {
@@ -95,4 +95,11 @@ async function closeHandlers(handlers: readonly ProtocolHandler[], log: Logger):
       log.warn({ err, protocol: h.protocol }, 'protocol adapter did not close cleanly');
     }
   }
+}
+
+/** The memory guard the limits ask for. */
+function memoryGuard(config: JunctionConfig, log: Logger): MemoryGuard {
+  const guard = new MemoryGuard(parseWatermark(config.limits.memoryHighWatermark), log);
+  guard.publishTimeoutMs = config.limits.memoryAlarmPublishTimeoutMs;
+  return guard;
 }

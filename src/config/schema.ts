@@ -165,6 +165,11 @@ export const configSchema = z
             z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/i, 'a size such as 512MiB or 2GB'),
           ])
           .default(0.4),
+        /**
+         * How long a publish may wait while the memory alarm is up before it is refused (ActiveMQ's
+         * sendFailIfNoSpaceAfterTimeout); 0 = it waits until memory falls, as in ActiveMQ and RabbitMQ.
+         */
+        memoryAlarmPublishTimeoutMs: z.number().int().min(0).default(0),
       })
       .prefault({}),
     stomp: z

@@ -11,12 +11,13 @@
 // are held and little else allocates; so once the broker's own count of message bytes in memory has
 // halved since the alarm, the guard asks V8 for a collection (at most once a second), exposing its
 // `gc` through the documented --expose-gc flag, then measures again. Where that is unavailable the
-// halved count alone clears the alarm.
+// halved count alone clears the alarm. A publish may wait at most `limits.memoryAlarmPublishTimeoutMs`
+// when that is set (ActiveMQ's sendFailIfNoSpaceAfterTimeout): then it is refused, and counted.
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
-import { ConfigError } from '../shared/errors.ts';
+import { ConfigError, ResourceLimitError } from '../shared/errors.ts';
 
 /** Memory is read this often (process.memoryUsage() takes about 10 µs). */
 const SAMPLE_MS = 50;
@@ -96,11 +97,14 @@ export class MemoryGuard {
   private heldBytes: HeldBytes = () => 0;
   private gc: (() => void) | undefined | null = null;
   private gcAt = 0;
-  private waiters: Array<() => void> = [];
+  private waiters = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
-  /** Publishes that had to wait for memory, and how many times the alarm was raised. */
+  /** Publishes that had to wait for memory, those refused after waiting too long, and how many times the alarm was raised. */
   held = 0;
+  refused = 0;
   alarms = 0;
+  /** How long a publish may wait for memory before it is refused; 0 = as long as it takes. */
+  publishTimeoutMs = 0;
 
   constructor(
     private mark: number,
@@ -146,7 +150,25 @@ export class MemoryGuard {
   wait(): Promise<void> | undefined {
     if (!this.alarmed) return undefined;
     this.held++;
-    return new Promise((resolve) => this.waiters.push(resolve));
+    const timeout = this.publishTimeoutMs;
+    if (timeout <= 0) return new Promise((resolve) => this.waiters.add(resolve));
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(done);
+        this.refused++;
+        reject(
+          new ResourceLimitError(
+            `The broker is over its memory high watermark: the message was not accepted within ${timeout} ms (limits.memoryAlarmPublishTimeoutMs)`,
+            { timeoutMs: timeout },
+          ),
+        );
+      }, timeout);
+      this.waiters.add(done);
+    });
   }
 
   /** Takes a sample and raises or clears the alarm. */
@@ -190,6 +212,7 @@ export class MemoryGuard {
           watermark: this.mark,
           heldMs: Date.now() - this.alarmedAt,
           held: this.held,
+          refused: this.refused,
         },
         'memory below the high watermark again: publishers resume',
       );
@@ -204,6 +227,8 @@ export class MemoryGuard {
 
   private release(): void {
     this.alarmed = false;
-    for (const w of this.waiters.splice(0)) w();
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const w of waiters) w();
   }
 }

@@ -59,3 +59,43 @@ describe('the memory alarm on every protocol', () => {
     expect(log.lines.some((l) => l.msg === 'memory below the high watermark again: publishers resume')).toBe(true);
   });
 });
+
+describe('limits.memoryAlarmPublishTimeoutMs', () => {
+  it("refuses a publish the alarm held too long, with each protocol's own error, and stores nothing", async () => {
+    const log = new CapturedLog();
+    ({ server } = await startAllProtocols(
+      { limits: { memoryHighWatermark: '1MiB', memoryAlarmPublishTimeoutMs: 300 } },
+      undefined,
+      log.log,
+    ));
+    const s = server;
+    await log.waitFor(
+      (l) => l.msg === 'memory high watermark reached: holding every publisher back until memory falls (limits.memoryHighWatermark)',
+    );
+
+    const stomp = await RawStomp.connect(s.listeners.port('stomp', 'tcp')!);
+    const { client: device } = await connectMqtt(`mqtt://127.0.0.1:${s.listeners.port('mqtt', 'tcp')!}`, { clientId: 'dev-timeout' });
+    const amqp = await AmqpClient.connect(s.listeners.port('amqp', 'tcp')!);
+    cleanups.push(
+      () => stomp.close(),
+      () => device.end(true),
+      () => amqp.close(),
+    );
+    stomp.send('SEND', { destination: '/queue/late-stomp', persistent: 'true', receipt: 'r1' }, 'hello');
+    const error = await stomp.expect('ERROR', 5000);
+    expect(error.headers.get('message')).toMatch(/not accepted within 300 ms \(limits.memoryAlarmPublishTimeoutMs\)/);
+
+    const sender = await amqp.sender({ target: { address: 'queue://late-amqp' } });
+    const outcome = await amqp.send(sender, { body: 'hello', durable: true });
+    expect(outcome).toMatchObject({ outcome: 'rejected', error: { condition: 'amqp:resource-limit-exceeded' } });
+
+    // MQTT 3.1.1 has no negative PUBACK: the publisher's connection closes and it resends later.
+    const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
+    device.publish('late/mqtt', 'hello', { qos: 1 });
+    await closed;
+
+    expect(s.broker.memory!.refused).toBe(3);
+    expect(s.broker.getQueue('late-stomp')?.messages ?? 0).toBe(0);
+    expect(s.broker.getQueue('late-amqp')?.messages ?? 0).toBe(0);
+  });
+});

@@ -51,6 +51,21 @@ describe('MemoryGuard', () => {
     ]);
   });
 
+  it('with a publish timeout, lets a publish go when memory falls in time and refuses one that waits longer', async () => {
+    const { g, now } = guard();
+    g.publishTimeoutMs = 50;
+    Object.assign(now, { rss: 1000, live: 600 });
+    g.check();
+    const inTime = g.wait()!;
+    Object.assign(now, { rss: 880, live: 600 });
+    g.check();
+    await expect(inTime).resolves.toBeUndefined();
+    Object.assign(now, { rss: 1000, live: 600 });
+    g.check();
+    await expect(g.wait()!).rejects.toThrow(/not accepted within 50 ms \(limits.memoryAlarmPublishTimeoutMs\)/);
+    expect([g.held, g.refused]).toEqual([2, 1]);
+  });
+
   it('clears when live memory is down to half the watermark though the allocator keeps the resident set', () => {
     const { g, now } = guard();
     Object.assign(now, { rss: 1200, live: 700 });
