@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { rawOf } from '../../adapters/amqp/rhea-fixes.ts';
 import { HEADER, MESSAGE_ANNOTATIONS, PROPERTIES, splitSections } from '../../adapters/amqp/sections.ts';
 import { AmqpClient, startAmqpServer, type AmqpTestServer } from '../helpers/amqp.ts';
+import { startRedis } from '../helpers/redis-server.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 
 const run = promisify(execFile);
@@ -173,6 +174,39 @@ describe('AMQP to AMQP: the message as sent', () => {
     expect(ids[0]).toEqual(Buffer.from('00112233445566778899aabbccddeeff', 'hex'));
     expect(ids[1]).toEqual(Buffer.from([0, 0xff]));
     expect(ids[2]).toBe('AMQP_ULONG:7');
+  });
+});
+
+describe('AMQP to AMQP on Redis', () => {
+  it('a message kept as sent survives paging out and a broker restart byte for byte', async () => {
+    const redis = await startRedis();
+    const config = {
+      cluster: 'fidelity-redis',
+      store: { type: 'redis', redis: { url: redis.url } },
+      destinations: { defaults: { pageWindowMessages: 2 } },
+    };
+    const q = unique('paged');
+    const sent = BODIES.map(([, body]) => rhea.message.encode(richMessage(body)));
+    let srv = await startAmqpServer(config);
+    try {
+      const c = await AmqpClient.connect(srv.port);
+      const snd = await c.sender(`queue://${q}`);
+      for (const [, body] of BODIES) expect((await c.send(snd, richMessage(body))).outcome).toBe('accepted');
+      c.close();
+      await srv.stop();
+      srv = await startAmqpServer(config);
+      const again = await AmqpClient.connect(srv.port);
+      const { got } = await again.receiver({ source: `queue://${q}`, credit_window: 20 });
+      for (let i = 0; i < BODIES.length; i++) {
+        const r = await got.nth(i + 1);
+        expect(bare(rawOf(r.message) as Buffer).equals(bare(sent[i] as Buffer)), BODIES[i]![0]).toBe(true);
+        r.delivery.accept();
+      }
+      again.close();
+    } finally {
+      await srv.stop();
+      await redis.stop();
+    }
   });
 });
 
