@@ -113,6 +113,13 @@ export class BrokerMetrics {
         this.set(source.health().epoch);
       },
     });
+    readCounter(
+      r,
+      'junction_memory_alarm_refused_total',
+      'Publishes refused after waiting longer than limits.memoryAlarmPublishTimeoutMs under the memory alarm',
+      [],
+      () => [[{}, broker()?.memory?.refused ?? 0]],
+    );
     new Gauge({
       name: 'junction_memory_alarm',
       help: 'Publishers are held back because memory is above limits.memoryHighWatermark (1)',

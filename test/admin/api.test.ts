@@ -3,7 +3,7 @@
 // redrive, durable subscriptions, connections of all three protocols (listed and closed), the
 // change log, the OpenAPI document, and /metrics with its per-destination cap.
 import mqtt from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AmqpClient } from '../helpers/amqp.ts';
 import { startAdminBroker, type AdminBroker } from '../helpers/admin.ts';
 import { CapturedLog } from '../helpers/log.ts';
@@ -271,5 +271,18 @@ describe('/metrics', () => {
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
     expect(text).toMatch(/^process_resident_memory_bytes /m);
     keep.socket.destroy();
+  });
+
+  it('counts the publishes the memory alarm refused after limits.memoryAlarmPublishTimeoutMs', async () => {
+    const low = await startAdminBroker({ limits: { memoryHighWatermark: '1MiB', memoryAlarmPublishTimeoutMs: 100 } });
+    b = low;
+    await vi.waitFor(() => expect(low.server.broker.memory?.alarm).toBe(true), { timeout: 5000, interval: 20 });
+    const c = await RawStomp.connect(low.server.listeners.port('stomp', 'tcp')!, STOMP);
+    c.send('SEND', { destination: '/queue/late', receipt: 'r' }, 'x');
+    expect((await c.expect('ERROR')).headers.get('message')).toMatch(/limits.memoryAlarmPublishTimeoutMs/);
+    c.close();
+    const text = await (await fetch(`${low.url}/metrics`)).text();
+    expect(text).toMatch(/^junction_memory_alarm 1$/m);
+    expect(text).toMatch(/^junction_memory_alarm_refused_total 1$/m);
   });
 });
