@@ -333,8 +333,8 @@ describe.each(NAMES)('from %s', (fromName) => {
 describe('request/reply across protocols', () => {
   it('a STOMP request with reply-to is answered over AMQP, with its correlation id', async () => {
     const c = await AmqpClient.connect(server.listeners.port('amqp', 'tcp') as number);
+    const raw = await RawStomp.connect(server.listeners.port('stomp', 'tcp') as number);
     try {
-      const raw = await RawStomp.connect(server.listeners.port('stomp', 'tcp') as number);
       raw.send('SUBSCRIBE', { id: 'replies', destination: '/temp-queue/answers' });
       raw.send('SEND', { destination: '/queue/rpc.stomp', 'reply-to': '/temp-queue/answers', 'correlation-id': 'q-1' }, 'what time is it?');
       const { got } = await c.receiver({ source: 'queue://rpc.stomp', credit_window: 1, autoaccept: true });
@@ -345,8 +345,8 @@ describe('request/reply across protocols', () => {
       const reply = await raw.expect('MESSAGE');
       expect(reply.body.toString()).toBe('noon');
       expect(reply.headers.get('correlation-id')).toBe('q-1');
-      raw.close();
     } finally {
+      raw.close();
       c.close();
     }
   });

@@ -530,24 +530,29 @@ describe('MQTT: connection rules and bad input', () => {
 
   it('closes a connection whose packet header declares more than mqtt.maxPacketBytes, before the body; others carry on', async () => {
     const small = await startMqttServer({ mqtt: { maxPacketBytes: 4096 } });
+    const opened: MqttClient[] = [];
+    const connect = async (): Promise<Awaited<ReturnType<typeof connectMqtt>>> => {
+      const c = await connectMqtt(`mqtt://127.0.0.1:${small.port}`);
+      opened.push(c.client);
+      return c;
+    };
     try {
-      const sub = await connectMqtt(`mqtt://127.0.0.1:${small.port}`);
+      const sub = await connect();
       await sub.client.subscribeAsync('sized/#', { qos: 1 });
       const { raw: huge } = await raw({}, small.port);
       // A PUBLISH whose fixed header announces 100,663,296 bytes, of which 5 are sent: refused on its header.
       huge.write(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x30, 0x00, 0x03, 0x61, 0x2f, 0x62]));
       await huge.closed;
-      const pub = await connectMqtt(`mqtt://127.0.0.1:${small.port}`);
+      const pub = await connect();
       const closed = new Promise<void>((resolve) => pub.client.once('close', () => resolve()));
       pub.client.publish('sized/big', Buffer.alloc(5000, 1), { qos: 1 });
       await closed;
-      const ok = await connectMqtt(`mqtt://127.0.0.1:${small.port}`);
+      const ok = await connect();
       await ok.client.publishAsync('sized/fits', Buffer.alloc(3000, 2), { qos: 1 });
       const got = await sub.got.nth(1);
       expect([got.topic, got.payload.length]).toEqual(['sized/fits', 3000]);
-      pub.client.end(true);
-      for (const c of [sub, ok]) await endMqtt(c.client);
     } finally {
+      for (const c of opened) c.end(true);
       await small.stop();
     }
   });
