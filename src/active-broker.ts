@@ -78,6 +78,11 @@ export class ActiveBroker {
     this.closing ??= (async () => {
       // Publishes held by the memory alarm (an MQTT will at a disconnect, say) must not hold up the close.
       this.broker.memory?.stop();
+      await Promise.all(
+        this.handlers.map((h) =>
+          h.goodbye?.().catch((err: unknown) => this.log.warn({ err, protocol: h.protocol }, 'protocol adapter goodbye failed')),
+        ),
+      );
       await this.listeners.close();
       await closeHandlers(this.handlers, this.log);
       await this.broker.close();

@@ -1,6 +1,6 @@
-// The MQTT adapter: MQTT 3.1 and 3.1.1 on aedes, on TCP 1883, TLS 8883 and the shared WebSocket
-// listener (subprotocols mqtt and mqttv3.1, or the path /mqtt). MQTT 5 is refused with CONNACK
-// code 1 until aedes speaks it; the session logic (session.ts) does not depend on the version.
+// The MQTT adapter: MQTT 3.1 and 3.1.1 on aedes, MQTT 5 on Junction's own engine (v5/), on TCP
+// 1883, TLS 8883 and the shared WebSocket listener (subprotocols mqtt and mqttv3.1, or the path
+// /mqtt). The CONNECT's protocol level picks the engine; the session logic (session.ts) is shared.
 import type { AdapterFactory } from '../adapter.ts';
 import { limitPacketSize } from './packet-size.ts';
 import { guardProtocolLevel } from './protocol-level.ts';
@@ -15,6 +15,13 @@ export const mqttAdapter: AdapterFactory = (ctx) => {
       maxInboundQoS2: c.maxInboundQoS2,
       connectTimeoutMs: ctx.config.limits.connectTimeoutMs,
       sessionExpiryMs: c.sessionExpirySeconds * 1000,
+      v5: {
+        receiveMaximum: c.receiveMaximum,
+        topicAliasMaximum: c.topicAliasMaximum,
+        maxPacketBytes: c.maxPacketBytes,
+        maxKeepAliveSeconds: c.maxKeepAliveSeconds,
+        maxSessionExpirySeconds: c.sessionExpirySeconds,
+      },
       // maxQueuedMessages bounds what waits for a device that is away; online, a full queue holds publishers back.
       limits: { maxMessages: c.maxQueuedMessages, overflow: c.queueOverflow, backlogOnly: true },
     },
@@ -26,11 +33,16 @@ export const mqttAdapter: AdapterFactory = (ctx) => {
     paths: ['/mqtt'],
     webSocketFraming: 'stream',
     start: () => service.start(),
+    goodbye: () => service.goodbye(),
     close: () => service.close(),
     handleConnection: (stream, info) =>
       guardProtocolLevel(
         stream,
-        () => {
+        (level) => {
+          if (level === 5) {
+            service.accept5(stream, info);
+            return;
+          }
           limitPacketSize(stream, c.maxPacketBytes, (size) => {
             ctx.log.info(
               { protocol: 'mqtt', remote: `${info.remoteAddress}:${info.remotePort}`, size, limit: c.maxPacketBytes },

@@ -5,6 +5,7 @@
 // outgoingEnqueue...) are empty: the core routes and queues. aedes-persistence's abstract test
 // suite therefore does not apply; test/protocol/mqtt*.test.ts covers the behaviour end to end.
 import { Readable } from 'node:stream';
+import type { PublishProperties } from './mapping.ts';
 import type { MqttSession } from './session.ts';
 
 export interface PersistenceHost {
@@ -20,6 +21,8 @@ export interface WillPacket {
   payload: Buffer;
   qos: 0 | 1 | 2;
   retain: boolean;
+  /** MQTT 5 will properties. */
+  properties?: PublishProperties | undefined;
 }
 
 interface IdPacket {

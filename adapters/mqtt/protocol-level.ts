@@ -2,11 +2,11 @@
 // §3.1.2.2 asks a server to answer a level it does not support with CONNACK 0x01 (unacceptable
 // protocol level) and close; aedes's parser (mqtt-packet) instead fails on any level but 3, 4 and 5
 // and closes without a word. So the first bytes are peeked (read, then put back with unshift) and a
-// CONNECT with another level gets its CONNACK here. Anything else goes to aedes untouched,
-// including input that is not a CONNECT, which aedes refuses as it does today.
+// CONNECT with another level gets its CONNACK here. Level 5 goes to the MQTT 5 engine; anything
+// else to aedes untouched, including input that is not a CONNECT, which aedes refuses.
 import type { Duplex } from 'node:stream';
 
-/** Levels aedes answers itself: 3 (MQTT 3.1), 4 (3.1.1), 5 (refused there with CONNACK 0x01). */
+/** Levels Junction speaks: 3 (MQTT 3.1) and 4 (3.1.1) on aedes, 5 on the MQTT 5 engine. */
 const KNOWN = new Set([3, 4, 5]);
 /** CONNACK, remaining length 2, no session present, return code 1. */
 export const CONNACK_UNACCEPTABLE_LEVEL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
@@ -34,10 +34,10 @@ export function connectLevel(buf: Buffer): number | 'not-connect' | undefined {
 }
 
 /**
- * Calls `accept` once the connection's first bytes show a CONNECT level aedes can answer (or no
- * CONNECT at all); answers an unknown level with CONNACK 0x01 and closes instead.
+ * Calls `accept` with the level once the connection's first bytes show a CONNECT level Junction
+ * speaks (undefined: not a CONNECT at all); answers an unknown level with CONNACK 0x01 and closes.
  */
-export function guardProtocolLevel(stream: Duplex, accept: () => void, refused: (level: number) => void): void {
+export function guardProtocolLevel(stream: Duplex, accept: (level: number | undefined) => void, refused: (level: number) => void): void {
   let seen = Buffer.alloc(0);
   const onReadable = (): void => {
     let chunk: Buffer | null;
@@ -52,7 +52,7 @@ export function guardProtocolLevel(stream: Duplex, accept: () => void, refused: 
       return;
     }
     stream.unshift(seen);
-    accept();
+    accept(typeof level === 'number' ? level : undefined);
   };
   const onEnd = (): void => {
     stream.off('readable', onReadable);

@@ -1,19 +1,26 @@
-// The MQTT service: one aedes broker used as the protocol engine (CONNECT, keep-alive, the QoS
-// handshakes, SUBACK, wills on abnormal close), with its hooks, persistence and emitter pointed at
-// the core. Every client publish (and will) enters the core in authorizePublish, before aedes
-// sends PUBACK or PUBREC; aedes' own fan-out is switched off (the emitter drops everything) and
-// deliveries come from core consumers (session.ts). Wills are store records: those left by a
-// broker that died are published when the next one starts.
+// The MQTT service: one aedes broker used as the MQTT 3.1/3.1.1 engine (CONNECT, keep-alive, the
+// QoS handshakes, SUBACK, wills on abnormal close), with its hooks, persistence and emitter pointed
+// at the core, and the host of the MQTT 5 engine's connections (v5/). Every client publish (and
+// will) enters the core before PUBACK or PUBREC; aedes' own fan-out is switched off (the emitter
+// drops everything) and deliveries come from core consumers (session.ts). Both engines share the
+// client id registry, so either version takes a session over from the other. Wills are store
+// records: those left by a broker that died are published when the next one starts.
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import type { AdapterContext } from '../adapter.ts';
+import type { IConnectPacket } from 'mqtt-packet';
 import type { ConnectionInfo } from '../../src/net/connection.ts';
+import { ConnectRefusal } from './connect-refusal.ts';
+import { DelayedWills } from './delayed-wills.ts';
+import type { PublishProperties } from './mapping.ts';
 import { corePersistence, type PersistenceHost, type WillPacket } from './persistence.ts';
 import { SessionExpiry } from './session-expiry.ts';
-import { MqttSession, type AedesClient, type SessionSettings } from './session.ts';
+import { MqttSession, type ClientHandle, type SessionSettings } from './session.ts';
 import { WILL_PREFIX, willRecord, type SessionState, type StoredWill } from './session-state.ts';
+import { acceptMqtt5, type Mqtt5Connection, type Mqtt5Host, type Mqtt5Limits } from './v5/index.ts';
+import { RC } from './v5/reason-codes.ts';
 
 export interface MqttSettings extends SessionSettings {
   connectTimeoutMs: number;
@@ -21,6 +28,8 @@ export interface MqttSettings extends SessionSettings {
   sessionExpiryMs: number;
   /** The clock persistent sessions age by (Date.now unless a test drives it). */
   now?: () => number;
+  /** What the MQTT 5 engine announces in CONNACK and enforces. */
+  v5: Mqtt5Limits;
 }
 
 /** An emitter that accepts aedes' calls and routes nothing: the core does the routing. */
@@ -48,18 +57,11 @@ interface PublishLike {
   qos: 0 | 1 | 2;
   retain: boolean;
   messageId?: number;
+  /** MQTT 5 (the will's properties, for a will). */
+  properties?: PublishProperties;
 }
 
-class ConnackError extends Error {
-  constructor(
-    message: string,
-    readonly returnCode: 2 | 3 | 4 | 5,
-  ) {
-    super(message);
-  }
-}
-
-export class MqttService implements PersistenceHost {
+export class MqttService implements PersistenceHost, Mqtt5Host {
   private aedes: Aedes | undefined;
   private readonly sessions = new WeakMap<object, MqttSession>();
   /** What the listener said about each connection: a refusal, and whom to tell the handshake is done. */
@@ -71,6 +73,10 @@ export class MqttService implements PersistenceHost {
   private readonly anonymousIds = new WeakSet<object>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly expiry: SessionExpiry;
+  private readonly connections5 = new Set<Mqtt5Connection>();
+  /** Session state still being written for a client id whose connection just ended. */
+  private readonly leaving = new Map<string, Promise<unknown>>();
+  private readonly delayedWills: DelayedWills;
 
   constructor(
     private readonly ctx: AdapterContext,
@@ -78,6 +84,11 @@ export class MqttService implements PersistenceHost {
     private readonly log: Logger,
   ) {
     this.expiry = new SessionExpiry(ctx.broker, settings.sessionExpiryMs, (id) => this.byClientId.has(id), log, settings.now);
+    this.delayedWills = new DelayedWills(log);
+  }
+
+  get limits(): Mqtt5Limits {
+    return this.settings.v5;
   }
 
   async start(): Promise<void> {
@@ -91,9 +102,9 @@ export class MqttService implements PersistenceHost {
         cb(null, true);
       },
       authenticate: (client, username, password, cb) => {
-        this.track(this.authenticate(client as unknown as AedesClient, username, password)).then(
+        this.track(this.authenticate(client as unknown as ClientHandle, username, password)).then(
           () => cb(null, true),
-          (err: unknown) => cb(err as ConnackError, false),
+          (err: unknown) => cb(err as ConnectRefusal, false),
         );
       },
       authorizeSubscribe: (client, sub, cb) => {
@@ -105,7 +116,7 @@ export class MqttService implements PersistenceHost {
         );
       },
       authorizePublish: (client, packet, cb) => {
-        const p = this.authorizePublish(client as unknown as AedesClient | null, packet as unknown as PublishLike);
+        const p = this.authorizePublish(client as unknown as ClientHandle | null, packet as unknown as PublishLike);
         // Wills are published as connections close, shutdown included: close() waits for them.
         (packet.cmd === 'publish' ? p : this.track(p)).then(
           () => cb(null),
@@ -117,19 +128,7 @@ export class MqttService implements PersistenceHost {
       const s = this.sessionOf(client);
       if (!s) return;
       s.connected();
-      const info = this.handshakes.get(client as unknown as AedesClient);
-      info?.established();
-      this.ctx.broker.connections.add({
-        id: s.connectionId,
-        protocol: 'mqtt',
-        transport: info?.transport ?? 'tcp',
-        remoteAddress: info ? `${info.remoteAddress}:${info.remotePort}` : '',
-        clientId: client.id,
-        user: s.principal?.username,
-        // MQTT 3.1.1 has no server-side goodbye: the connection just closes (the will is published).
-        close: () => s.client.close(),
-      });
-      s.log.info({ clientId: client.id, clean: client.clean, user: s.principal?.username }, 'mqtt client connected');
+      this.register(s, this.handshakes.get(client as unknown as ClientHandle));
     });
     aedes.on('subscribe', (subs, client) => {
       this.sessionOf(client)?.subscribed(subs.filter((s) => (s.qos as number) !== 128).map((s) => s.topic));
@@ -152,10 +151,36 @@ export class MqttService implements PersistenceHost {
     this.expiry.start();
   }
 
+  /** Lists a connection whose CONNACK is out, and tells the listener its handshake is done. */
+  private register(s: MqttSession, info: ConnectionInfo | undefined): void {
+    info?.established();
+    const client = s.client;
+    this.ctx.broker.connections.add({
+      id: s.connectionId,
+      protocol: 'mqtt',
+      transport: info?.transport ?? 'tcp',
+      remoteAddress: info ? `${info.remoteAddress}:${info.remotePort}` : '',
+      clientId: client.id,
+      user: s.principal?.username,
+      // MQTT 3.1.1 has no server-side goodbye: the connection just closes (the will is published).
+      close: () => (client.disconnect ? client.disconnect(RC.administrativeAction, 'closed by an administrator') : client.close()),
+    });
+    s.log.info(
+      { clientId: client.id, clean: client.clean, version: client.version ?? 4, user: s.principal?.username },
+      'mqtt client connected',
+    );
+  }
+
+  /** Attaches an MQTT 5 connection (its CONNECT says level 5) to the MQTT 5 engine. */
+  accept5(stream: Duplex, info: ConnectionInfo): void {
+    const log = this.log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport });
+    this.connections5.add(acceptMqtt5(stream, info, this, log));
+  }
+
   /** Attaches one connection (TCP, TLS, or a WebSocket stream) to aedes and the core. */
   accept(stream: Duplex, info: ConnectionInfo): void {
     if (!this.aedes) throw new Error('MQTT service is not started');
-    const client = this.aedes.handle(stream as Parameters<Aedes['handle']>[0], info.request) as unknown as AedesClient;
+    const client = this.aedes.handle(stream as Parameters<Aedes['handle']>[0], info.request) as unknown as ClientHandle;
     const log = this.log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport });
     const session = new MqttSession(client, randomUUID(), this.ctx.broker, this.settings, log);
     this.sessions.set(client, session);
@@ -166,18 +191,31 @@ export class MqttService implements PersistenceHost {
       session.close();
       if (owner) {
         this.byClientId.delete(client.id);
-        void this.track(session.disconnected(this.settings.sessionExpiryMs, (this.settings.now ?? Date.now)())).catch((err: unknown) =>
-          log.warn({ err, clientId: client.id }, 'could not record the disconnect time of a persistent session'),
+        this.leave(
+          client.id,
+          session
+            .disconnected(this.settings.sessionExpiryMs, (this.settings.now ?? Date.now)())
+            .catch((err: unknown) =>
+              log.warn({ err, clientId: client.id }, 'could not record the disconnect time of a persistent session'),
+            ),
         );
       }
       if (wasConnected) log.info({ clientId: client.id }, 'mqtt client disconnected');
     });
   }
 
+  /** MQTT 5 clients hear that the broker is going (0x8B) before their connections drop; 3.1.1 has no such packet. */
+  async goodbye(): Promise<void> {
+    const closed = [...this.connections5].map((c) => c.gone);
+    for (const c of this.connections5) c.disconnect(RC.serverShuttingDown, 'the broker is shutting down or stepping down');
+    await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 1000).unref())]);
+  }
+
   async close(): Promise<void> {
     const aedes = this.aedes;
     if (!aedes) return;
     await this.expiry.stop();
+    this.delayedWills.stop();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     // Wills and acknowledgements in progress reach the core before it closes.
     await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, 5000).unref())]);
@@ -194,7 +232,7 @@ export class MqttService implements PersistenceHost {
     return this.byClientId.get(clientId);
   }
 
-  async putWill(session: MqttSession, will: WillPacket): Promise<void> {
+  async putWill(session: MqttSession, will: WillPacket, delaySeconds = 0): Promise<void> {
     const stored: StoredWill = {
       topic: will.topic,
       payload: Buffer.from(will.payload).toString('base64'),
@@ -202,6 +240,8 @@ export class MqttService implements PersistenceHost {
       retain: will.retain,
       brokerId: this.aedes?.id ?? '',
     };
+    if (will.properties) stored.properties = storedProperties(will.properties);
+    if (delaySeconds > 0) stored.delaySeconds = delaySeconds;
     if (session.principal) stored.username = session.principal.username;
     await this.ctx.broker.putSession(willRecord(session.client.id, stored, Date.now()));
   }
@@ -221,19 +261,36 @@ export class MqttService implements PersistenceHost {
 
   // ---- hooks -----------------------------------------------------------------------------
 
-  private async authenticate(client: AedesClient, username: string | undefined, password: Buffer | undefined): Promise<void> {
+  private async authenticate(client: ClientHandle, username: string | undefined, password: Buffer | undefined): Promise<void> {
     const session = this.sessionOf(client);
-    if (!session) throw new ConnackError('connection has no session', 5);
-    const refused = this.handshakes.get(client)?.refused;
-    if (refused !== undefined) throw new ConnackError(refused, 3); // 3: server unavailable
+    if (!session) throw new ConnectRefusal('connection has no session', 'not-authorized');
     if (this.anonymousIds.has(client) && !client.clean) {
-      throw new ConnackError('a persistent session (clean session = 0) needs a client id', 2);
+      throw new ConnectRefusal('a persistent session (clean session = 0) needs a client id', 'client-id');
     }
+    await this.openSession(session, username, password, this.handshakes.get(client)?.refused, (inherited) =>
+      client.clean ? session.startClean() : session.resume(inherited),
+    );
+  }
+
+  /**
+   * CONNECT, for either engine: the listener's refusal, the credentials, the takeover of a session
+   * another connection holds, and `load` (the session's state), where a failure can still be
+   * answered with a CONNACK code. Throws ConnectRefusal.
+   */
+  private async openSession<T>(
+    session: MqttSession,
+    username: string | undefined,
+    password: Buffer | undefined,
+    refused: string | undefined,
+    load: (inherited: SessionState | undefined) => Promise<T>,
+  ): Promise<T> {
+    const client = session.client;
+    if (refused !== undefined) throw new ConnectRefusal(refused, 'over-limit');
     try {
       session.principal = await this.ctx.security.authenticate(username || undefined, password?.toString('utf8'));
     } catch (err) {
       session.log.info({ clientId: client.id, user: username, reason: (err as Error).message }, 'mqtt connection refused');
-      throw new ConnackError((err as Error).message, username ? 4 : 5);
+      throw new ConnectRefusal((err as Error).message, username ? 'bad-credentials' : 'not-authorized');
     }
     // [MQTT-3.1.4-2] a second connection with the same client id takes the session over.
     const previous = this.byClientId.get(client.id);
@@ -241,20 +298,131 @@ export class MqttService implements PersistenceHost {
     if (previous && previous !== session) {
       inherited = previous.state;
       previous.close();
+      // aedes closes its own clients; a connection of the other engine is closed here.
+      if (previous.client.disconnect) previous.client.disconnect(RC.sessionTakenOver, 'another connection took the session over');
+      else if (client.version === 5) previous.client.close();
       previous.log.info({ clientId: client.id }, 'mqtt session taken over by a new connection');
     }
     this.byClientId.set(client.id, session);
-    // The session is loaded here, where a failure can still be answered with a CONNACK code.
+    this.expiry.cancel(client.id);
     try {
-      if (client.clean) await session.startClean();
-      else await session.resume(inherited);
+      // The same client's last connection may still be writing its session (its expiry, or its end).
+      await this.leaving.get(client.id);
+      // The client is back before its delayed will was due: that will is not published.
+      if (this.delayedWills.cancel(client.id)) await this.ctx.broker.deleteSession(WILL_PREFIX + client.id);
+      return await load(inherited);
     } catch (err) {
       session.log.warn({ clientId: client.id, reason: (err as Error).message }, 'mqtt connection refused: session state unavailable');
-      throw new ConnackError(`session state unavailable: ${(err as Error).message}`, 3);
+      throw new ConnectRefusal(`session state unavailable: ${(err as Error).message}`, 'unavailable');
     }
   }
 
-  private async authorizePublish(client: AedesClient | null, packet: PublishLike): Promise<void> {
+  // ---- the MQTT 5 engine's host ------------------------------------------------------------
+
+  async open(conn: Mqtt5Connection, packet: IConnectPacket, expirySeconds: number): Promise<{ session: MqttSession; present: boolean }> {
+    const session = new MqttSession(conn, randomUUID(), this.ctx.broker, this.settings, conn.log);
+    this.sessions.set(conn, session);
+    conn.session = session;
+    const now = (this.settings.now ?? Date.now)();
+    const present = await this.openSession(session, packet.username, packet.password, conn.info.refused, (inherited) =>
+      session.open5(packet.clean ?? true, expirySeconds, inherited, now),
+    );
+    try {
+      await session.restoreSubscriptions();
+      const will = packet.will;
+      if (will) {
+        const payload = typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload;
+        await this.putWill(
+          session,
+          { topic: will.topic, payload, qos: will.qos ?? 0, retain: will.retain ?? false, properties: will.properties },
+          conn.willDelay,
+        );
+      }
+    } catch (err) {
+      session.close();
+      if (this.byClientId.get(conn.id) === session) this.byClientId.delete(conn.id);
+      throw err;
+    }
+    return { session, present };
+  }
+
+  opened(conn: Mqtt5Connection): void {
+    if (conn.session) this.register(conn.session, conn.info);
+  }
+
+  oversized(conn: Mqtt5Connection, topic: string, bytes: number): void {
+    conn.log.warn(
+      { clientId: conn.id, topic, payloadBytes: bytes, clientMaximum: conn.peer.maximumPacketSize },
+      'message dropped for this client: over the Maximum Packet Size it announced (MQTT 5 §3.1.2.11.4)',
+    );
+    this.ctx.broker.connections.droppedTooLarge('mqtt');
+  }
+
+  ended(conn: Mqtt5Connection): void {
+    this.connections5.delete(conn);
+    const session = conn.session;
+    if (!session) return;
+    this.release(conn, session);
+    if (conn.open) conn.log.info({ clientId: conn.id, normal: conn.normalDisconnect }, 'mqtt client disconnected');
+    if (conn.will && conn.open) this.endWill(conn, session);
+  }
+
+  /** The client said DISCONNECT: its session is let go now, before a reconnect can race the socket's close. */
+  leaving5(conn: Mqtt5Connection): void {
+    if (conn.session) this.release(conn, conn.session);
+  }
+
+  /** The session ends on this connection: consumers detach, and a persistent one records its expiry. */
+  private release(conn: Mqtt5Connection, session: MqttSession): void {
+    const owner = this.byClientId.get(conn.id) === session;
+    session.close();
+    if (owner) {
+      this.byClientId.delete(conn.id);
+      const now = (this.settings.now ?? Date.now)();
+      this.leave(
+        conn.id,
+        session
+          .disconnected(this.settings.sessionExpiryMs, now)
+          .then(() => this.expiry.expireLater(conn.id, session.state, now))
+          .catch((err: unknown) => conn.log.warn({ err, clientId: conn.id }, 'could not record the disconnect of a session')),
+      );
+    }
+  }
+
+  /** The will of an MQTT 5 connection that ended: discarded, published, or delayed. */
+  private endWill(conn: Mqtt5Connection, session: MqttSession): void {
+    const will = conn.will;
+    if (!will) return;
+    if (conn.normalDisconnect) {
+      void this.track(this.delWill(conn.id)).catch((err: unknown) => conn.log.warn({ err, clientId: conn.id }, 'could not delete a will'));
+      return;
+    }
+    const payload = typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload;
+    const packet: WillPacket = {
+      topic: will.topic,
+      payload,
+      qos: will.qos ?? 0,
+      retain: will.retain ?? false,
+      properties: will.properties,
+    };
+    const publish = async (): Promise<void> => {
+      try {
+        await session.publish(packet, undefined);
+      } catch (err) {
+        this.keepWills.add(conn.id);
+        throw err;
+      }
+      await this.delWill(conn.id);
+      conn.log.info({ clientId: conn.id, topic: will.topic }, 'mqtt will published');
+    };
+    if (conn.willDelay > 0) this.delayedWills.schedule(conn.id, conn.willDelay, () => this.track(publish()));
+    else
+      void this.track(publish()).catch((err: unknown) =>
+        conn.log.warn({ err, clientId: conn.id }, 'will not published (kept for the next start)'),
+      );
+  }
+
+  private async authorizePublish(client: ClientHandle | null, packet: PublishLike): Promise<void> {
     const session = client ? this.sessionOf(client) : undefined;
     if (!client || !session) throw new Error('publish without a connection');
     const isWill = packet.cmd !== 'publish';
@@ -262,7 +430,7 @@ export class MqttService implements PersistenceHost {
       if (packet.topic.startsWith('$')) throw new Error(`topics starting with $ are reserved: "${packet.topic}"`);
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
       await session.publish(
-        { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain },
+        { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain, properties: packet.properties },
         isWill ? undefined : packet.messageId,
       );
     } catch (err) {
@@ -275,14 +443,17 @@ export class MqttService implements PersistenceHost {
     }
   }
 
-  /** Wills stored by a broker that is gone: their connections ended without DISCONNECT. */
+  /**
+   * Wills stored by a broker that is gone: their connections ended without DISCONNECT. A delayed
+   * (MQTT 5) will waits its delay again, from now, for its client to come back.
+   */
   private async publishOrphanedWills(): Promise<void> {
     const broker = this.ctx.broker;
     const records = await broker.listSessions(WILL_PREFIX);
     for (const rec of records) {
       const clientId = rec.id.slice(WILL_PREFIX.length);
       const will = rec.data as unknown as StoredWill;
-      try {
+      const publish = async (): Promise<void> => {
         const session = new MqttSession(
           { id: clientId, clean: true, closed: true, will: null, deliver0: () => {}, deliverQoS: () => {}, close: () => {} },
           `will:${clientId}`,
@@ -293,10 +464,26 @@ export class MqttService implements PersistenceHost {
         await session.publish(fromStoredWill(will), undefined);
         await broker.deleteSession(rec.id);
         this.log.info({ clientId, topic: will.topic }, 'published the will of a client whose broker stopped');
+      };
+      if ((will.delaySeconds ?? 0) > 0) {
+        this.delayedWills.schedule(clientId, will.delaySeconds ?? 0, () => this.track(publish()));
+        continue;
+      }
+      try {
+        await publish();
       } catch (err) {
         this.log.warn({ err, clientId, topic: will.topic }, 'could not publish a stored will; keeping it');
       }
     }
+  }
+
+  /** Tracks what a departing connection still writes, so a reconnect of the same client id waits for it. */
+  private leave(clientId: string, work: Promise<unknown>): void {
+    const p = this.track(work);
+    this.leaving.set(clientId, p);
+    void p.finally(() => {
+      if (this.leaving.get(clientId) === p) this.leaving.delete(clientId);
+    });
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -310,5 +497,16 @@ export class MqttService implements PersistenceHost {
 }
 
 function fromStoredWill(w: StoredWill): WillPacket {
-  return { topic: w.topic, payload: Buffer.from(w.payload, 'base64'), qos: w.qos, retain: w.retain };
+  const will: WillPacket = { topic: w.topic, payload: Buffer.from(w.payload, 'base64'), qos: w.qos, retain: w.retain };
+  if (w.properties) {
+    const { correlationData, ...rest } = w.properties as PublishProperties & { correlationData?: string };
+    will.properties = { ...rest, ...(correlationData !== undefined ? { correlationData: Buffer.from(correlationData, 'base64') } : {}) };
+  }
+  return will;
+}
+
+/** Will properties as JSON can hold them: correlation data (bytes) as base64. */
+function storedProperties(p: PublishProperties): Record<string, unknown> {
+  const { correlationData, ...rest } = p;
+  return { ...rest, ...(correlationData !== undefined ? { correlationData: Buffer.from(correlationData).toString('base64') } : {}) };
 }

@@ -1,28 +1,50 @@
 // One MQTT connection's side of the core: its subscriptions as core subscriptions (transient for
 // a clean session, durable for a persistent one, shared for $share/G/F), delivery of core messages
-// through aedes' client with packet ids allocated here, settlement on PUBACK / PUBREC / PUBCOMP,
-// and the publishes it sends into the core. aedes keeps the wire protocol; this keeps the state.
-import { createMessage } from '../../src/core/message.ts';
+// through the protocol engine's client (aedes for 3.1/3.1.1, v5/connection.ts for MQTT 5) with
+// packet ids allocated here, settlement on PUBACK / PUBREC / PUBCOMP, and the publishes it sends
+// into the core. The engines keep the wire protocol; this keeps the state.
+import { createMessage, type Message } from '../../src/core/message.ts';
 import type { Broker } from '../../src/core/broker.ts';
 import type { Consumer, Delivery } from '../../src/core/consumer.ts';
 import { JunctionError } from '../../src/shared/errors.ts';
 import type { ClientContext, Principal } from '../../src/core/principal.ts';
 import type { SubscriptionLimits } from '../../src/store/store.ts';
 import type { Logger } from 'pino';
-import { messageQos, toCoreMessage, toPublishPacket, type InboundPublish, type OutboundPublish } from './mapping.ts';
-import { SESSION_PREFIX, SessionState, clampQos } from './session-state.ts';
+import {
+  messageQos,
+  publishedRetained,
+  toCoreMessage,
+  toPublishPacket,
+  type InboundPublish,
+  type OutboundPublish,
+  type V5Delivery,
+} from './mapping.ts';
+import { NEVER_EXPIRES, SESSION_PREFIX, SessionState, clampQos, type SubscriptionOptions } from './session-state.ts';
 import { filterToCore, type MqttFilter } from './topics.ts';
 
-/** The parts of an aedes 1.2 Client this adapter uses (some are not in aedes' typings). */
-export interface AedesClient {
+/** A connection as the session sees it: an aedes 1.2 Client (some of these are not in its typings) or an MQTT 5 connection. */
+export interface ClientHandle {
   readonly id: string;
+  /** The protocol level of its CONNECT (5 = MQTT 5). */
+  readonly version?: number | null;
   readonly clean: boolean;
   readonly closed: boolean;
   readonly will: unknown;
   deliver0(packet: OutboundPublish, cb: () => void): void;
   deliverQoS(packet: OutboundPublish, cb: () => void): void;
   close(cb?: () => void): void;
+  /** MQTT 5: a DISCONNECT with this reason code and text, then close (MQTT 3.1.1 has no such packet). */
+  disconnect?(reasonCode: number, reason: string): void;
 }
+
+/** Why a subscription was refused: the filter, or a core error code (not-authorized, resource-limit...). */
+export interface SubscribeRefusal {
+  refused: 'invalid-filter' | string;
+  reason: string;
+}
+
+/** MQTT 5 Retain Handling: 0 send retained messages, 1 only for a new subscription, 2 never. */
+export type RetainHandling = 0 | 1 | 2;
 
 export interface SessionSettings {
   maxInflight: number;
@@ -38,10 +60,12 @@ export class MqttProtocolError extends JunctionError {
 
 interface Link {
   readonly filter: MqttFilter;
-  qos: 0 | 1 | 2;
+  options: SubscriptionOptions;
   consumer: Consumer | undefined;
   /** Deliveries held until the SUBACK (or, for a restored session, the CONNACK) is out. */
   backlog: Delivery[] | undefined;
+  /** Whether SUBACK sends the retained messages (MQTT 5 Retain Handling; always for 3.1.1). */
+  sendRetained: boolean;
 }
 
 interface Inflight {
@@ -64,7 +88,7 @@ export class MqttSession {
   private tail: Promise<void> | undefined;
 
   constructor(
-    readonly client: AedesClient,
+    readonly client: ClientHandle,
     readonly connectionId: string,
     private readonly broker: Broker,
     private readonly settings: SessionSettings,
@@ -97,7 +121,55 @@ export class MqttSession {
 
   /** The stored subscriptions aedes restores (each passes through subscribe() again). */
   storedSubscriptions(): Array<{ topic: string; qos: 0 | 1 | 2 }> {
-    return [...this.state.subscriptions].map(([topic, qos]) => ({ topic, qos }));
+    return [...this.state.subscriptions].map(([topic, o]) => ({ topic, qos: o.qos }));
+  }
+
+  /**
+   * MQTT 5 CONNECT: Clean Start discards a stored session; otherwise the stored one (or
+   * `inherited`, on takeover) goes on unless its expiry passed. The session is persistent while
+   * its expiry interval is above 0, and a resumed one lives until its connection ends. Returns the
+   * CONNACK Session Present flag. Subscriptions are restored by the caller (restoreSubscriptions).
+   */
+  async open5(cleanStart: boolean, expirySeconds: number, inherited: SessionState | undefined, now: number): Promise<boolean> {
+    let stored: SessionState | undefined = inherited?.persistent ? inherited : undefined;
+    if (!stored) {
+      const rec = await this.broker.getSession(SESSION_PREFIX + this.client.id);
+      if (rec && rec.expiresAt > 0 && rec.expiresAt <= now) {
+        await MqttSession.discard(this.broker, this.client.id, SessionState.fromRecord(this.client.id, rec));
+        this.log.info({ clientId: this.client.id, idleSince: rec.updatedAt }, 'mqtt session expired: starting a new one');
+      } else if (rec) {
+        stored = SessionState.fromRecord(this.client.id, rec);
+      }
+    }
+    if (cleanStart && stored) {
+      await MqttSession.discard(this.broker, this.client.id, stored);
+      this.log.info({ clientId: this.client.id, subscriptions: stored.subscriptions.size }, 'clean start: discarded the stored session');
+    }
+    const present = !cleanStart && stored !== undefined;
+    this.state = present && stored ? stored : new SessionState(this.client.id, expirySeconds > 0);
+    this.state.expirySeconds = expirySeconds;
+    if (this.persistent) await this.saveState();
+    return present;
+  }
+
+  /** MQTT 5: the resumed session's subscriptions, attached again before CONNACK. */
+  async restoreSubscriptions(): Promise<void> {
+    for (const [raw, o] of [...this.state.subscriptions]) {
+      const outcome = await this.subscribeWith(raw, o, 2);
+      if (typeof outcome !== 'number') {
+        this.log.warn({ clientId: this.client.id, filter: raw, reason: outcome.reason }, 'could not restore a subscription');
+      }
+    }
+  }
+
+  /** MQTT 5 DISCONNECT may change the expiry interval (not from 0: the caller refuses that). */
+  setExpiry(seconds: number): void {
+    this.state.expirySeconds = seconds;
+  }
+
+  /** Whether the session has a subscription on exactly this filter (UNSUBACK 0x11 when not). */
+  hasSubscription(raw: string): boolean {
+    return this.links.has(raw) || this.state.subscriptions.has(raw);
   }
 
   /** CONNECT with clean session = 1: whatever a previous persistent session left is discarded. */
@@ -124,20 +196,34 @@ export class MqttSession {
 
   /** Creates or updates the core subscription for one filter; false means SUBACK 0x80. */
   async subscribe(raw: string, requested: number): Promise<false | 0 | 1 | 2> {
-    if (this.closed) return false;
-    const qos = clampQos(requested);
+    const outcome = await this.subscribeWith(raw, { qos: clampQos(requested) }, 0);
+    return typeof outcome === 'number' ? outcome : false;
+  }
+
+  /** Creates or updates the core subscription for one filter, with MQTT 5's options. */
+  async subscribeWith(raw: string, requested: SubscriptionOptions, retainHandling: RetainHandling): Promise<0 | 1 | 2 | SubscribeRefusal> {
+    if (this.closed) return { refused: 'closed', reason: 'the connection is closing' };
+    const options: SubscriptionOptions = { ...requested, qos: clampQos(requested.qos) };
     let filter: MqttFilter;
     try {
       filter = filterToCore(raw);
     } catch (err) {
       this.log.info({ clientId: this.client.id, filter: raw, reason: (err as Error).message }, 'subscription refused');
-      return false;
+      return { refused: 'invalid-filter', reason: (err as Error).message };
     }
-    const existing = this.links.get(raw);
+    let existing = this.links.get(raw);
+    if (existing && Boolean(existing.options.noLocal) !== Boolean(options.noLocal)) {
+      // No Local changes what the core routes to the subscription: it is made anew (as JMS does).
+      await this.unsubscribe([raw]);
+      existing = undefined;
+    }
+    const qos = options.qos;
     if (existing) {
-      existing.qos = qos;
+      existing.options = options;
+      existing.sendRetained = retainHandling === 0;
     } else {
-      const link: Link = { filter, qos, consumer: undefined, backlog: [] };
+      const link: Link = { filter, options, consumer: undefined, backlog: [], sendRetained: retainHandling !== 2 };
+      const noLocal = options.noLocal ? { noLocal: true } : {};
       this.links.set(raw, link);
       try {
         link.consumer = await this.broker.subscribe(
@@ -145,6 +231,7 @@ export class MqttSession {
             destination: { kind: 'topic', name: filter.pattern },
             prefetch: this.settings.maxInflight,
             limits: this.settings.limits,
+            ...noLocal,
             ...(filter.group !== undefined
               ? { shared: { name: filter.group, durable: this.persistent } }
               : this.persistent
@@ -161,15 +248,15 @@ export class MqttSession {
       } catch (err) {
         this.links.delete(raw);
         this.log.info({ clientId: this.client.id, filter: raw, reason: (err as Error).message }, 'subscription refused');
-        return false;
+        return { refused: err instanceof JunctionError ? err.code : 'error', reason: (err as Error).message };
       }
       if (this.closed) {
         link.consumer.close();
-        return false;
+        return { refused: 'closed', reason: 'the connection is closing' };
       }
     }
-    if (this.persistent && this.state.subscriptions.get(raw) !== qos) {
-      this.state.subscriptions.set(raw, qos);
+    if (this.persistent && !sameOptions(this.state.subscriptions.get(raw), options)) {
+      this.state.subscriptions.set(raw, options);
       await this.saveState();
     }
     return qos;
@@ -180,7 +267,7 @@ export class MqttSession {
     for (const raw of filters) {
       const link = this.links.get(raw);
       if (!link) continue;
-      if (link.filter.group === undefined) this.sendRetained(link);
+      if (link.filter.group === undefined && link.sendRetained) this.sendRetained(link);
       this.flush(link);
     }
   }
@@ -232,25 +319,27 @@ export class MqttSession {
       this.settle(consumer, d.tag);
       return;
     }
-    const qos = Math.min(link.qos, messageQos(m)) as 0 | 1 | 2;
+    const qos = Math.min(link.options.qos, messageQos(m)) as 0 | 1 | 2;
     if (qos === 0) {
-      this.client.deliver0(toPublishPacket(m, 0, false, false), () => this.settle(consumer, d.tag));
+      this.client.deliver0(toPublishPacket(m, 0, this.retainFlag(link, m), false, undefined, this.v5(link, d)), () =>
+        this.settle(consumer, d.tag),
+      );
       return;
     }
     if (qos === 2 && this.persistent) {
-      this.chain(() => this.sendQoS2Persistent(consumer, d));
+      this.chain(() => this.sendQoS2Persistent(link, consumer, d));
       return;
     }
     if (this.tail) {
-      this.chain(async () => this.write(consumer, d, qos, this.allocate(), d.redelivered));
+      this.chain(async () => this.write(link, consumer, d, qos, this.allocate(), d.redelivered));
       return;
     }
-    this.write(consumer, d, qos, this.allocate(), d.redelivered);
+    this.write(link, consumer, d, qos, this.allocate(), d.redelivered);
   }
 
   /** A QoS 2 send to a persistent session: its packet id is stored first, so a resend after a
    *  reconnect or restart reuses it and the device can recognise the duplicate. */
-  private async sendQoS2Persistent(consumer: Consumer, d: Delivery): Promise<void> {
+  private async sendQoS2Persistent(link: Link, consumer: Consumer, d: Delivery): Promise<void> {
     const known = this.state.outboundFor(d.message.id);
     if (known?.[1].released) {
       // PUBREC came before; only the settlement was lost. The device has it.
@@ -264,27 +353,41 @@ export class MqttSession {
       await this.saveState();
     }
     if (consumer.closed || this.closed) return;
-    this.write(consumer, d, 2, id, d.redelivered || known !== undefined);
+    this.write(link, consumer, d, 2, id, d.redelivered || known !== undefined);
   }
 
-  private write(consumer: Consumer, d: Delivery, qos: 1 | 2, id: number, dup: boolean): void {
+  private write(link: Link, consumer: Consumer, d: Delivery, qos: 1 | 2, id: number, dup: boolean): void {
     if (consumer.closed || this.closed) return;
     this.inflight.set(id, { qos, consumer, tag: d.tag });
-    this.client.deliverQoS(toPublishPacket(d.message, qos, false, dup, id), noop);
+    this.client.deliverQoS(toPublishPacket(d.message, qos, this.retainFlag(link, d.message), dup, id, this.v5(link, d)), noop);
+  }
+
+  /** MQTT 5 Retain As Published keeps the publisher's retain flag on live deliveries; otherwise it is 0. */
+  private retainFlag(link: Link, m: Message): boolean {
+    return link.options.retainAsPublished === true && publishedRetained(m);
   }
 
   private sendRetained(link: Link): void {
     for (const m of this.broker.retainedFor(link.filter.pattern)) {
       if (link.filter.leadingWildcard && m.destination.name.startsWith('$')) continue;
-      const qos = Math.min(link.qos, messageQos(m)) as 0 | 1 | 2;
+      if (m.expiresAt > 0 && m.expiresAt <= Date.now()) continue;
+      const qos = Math.min(link.options.qos, messageQos(m)) as 0 | 1 | 2;
       if (qos === 0) {
-        this.client.deliver0(toPublishPacket(m, 0, true, false), noop);
+        this.client.deliver0(toPublishPacket(m, 0, true, false, undefined, this.v5(link)), noop);
       } else {
         const id = this.allocate();
         this.inflight.set(id, { qos, consumer: undefined, tag: 0 });
-        this.client.deliverQoS(toPublishPacket(m, qos, true, false, id), noop);
+        this.client.deliverQoS(toPublishPacket(m, qos, true, false, id, this.v5(link)), noop);
       }
     }
+  }
+
+  /** What an MQTT 5 subscriber's PUBLISH needs beyond the message (undefined for MQTT 3.1.1). */
+  private v5(link: Link, d?: Delivery): V5Delivery | undefined {
+    if (this.client.version !== 5) return undefined;
+    const v: V5Delivery = { now: Date.now(), annotations: d?.annotations };
+    if (link.options.identifier !== undefined) v.subscriptionIdentifiers = [link.options.identifier];
+    return v;
   }
 
   private chain(step: () => Promise<void>): void {
@@ -347,13 +450,15 @@ export class MqttSession {
   // ---- publishing ------------------------------------------------------------------------
 
   /**
-   * A PUBLISH (or the will) into the core, finished before aedes sends PUBACK / PUBREC. A QoS 2
-   * packet id already stored is a retransmission: it is not published again.
+   * A PUBLISH (or the will) into the core, finished before PUBACK / PUBREC go out; returns how many
+   * queues it reached. A QoS 2 packet id already stored is a retransmission: it is not published
+   * again (undefined).
    */
-  async publish(p: InboundPublish, messageId: number | undefined): Promise<void> {
-    const input = toCoreMessage(p);
+  async publish(p: InboundPublish, messageId: number | undefined): Promise<number | undefined> {
+    const input = toCoreMessage(p, Date.now());
+    let routed: number;
     if (p.qos === 2 && messageId !== undefined) {
-      if (this.state.incoming.has(messageId)) return;
+      if (this.state.incoming.has(messageId)) return undefined;
       if (this.state.incoming.size >= this.settings.maxInboundQoS2) {
         throw new MqttProtocolError(`${this.settings.maxInboundQoS2} QoS 2 messages are already waiting for PUBREL`, {
           clientId: this.client.id,
@@ -361,18 +466,19 @@ export class MqttSession {
       }
       this.state.incoming.add(messageId);
       try {
-        await this.broker.publish(input, this.ctx, this.persistent ? { session: this.state.toRecord(Date.now()) } : {});
+        ({ routed } = await this.broker.publish(input, this.ctx, this.persistent ? { session: this.state.toRecord(Date.now()) } : {}));
       } catch (err) {
         this.state.incoming.delete(messageId);
         throw err;
       }
     } else {
-      await this.broker.publish(input, this.ctx);
+      ({ routed } = await this.broker.publish(input, this.ctx));
     }
     if (p.retain) {
       const retained = p.payload.length === 0 ? null : createMessage({ ...input, persistent: true }, this.principal?.username, Date.now());
       await this.broker.retain(input.destination.name, retained);
     }
+    return routed;
   }
 
   hasIncoming(id: number): boolean {
@@ -397,10 +503,24 @@ export class MqttSession {
     this.broker.connectionClosed(this.connectionId);
   }
 
-  /** The device left: its persistent session starts to age (when sessions expire at all). */
+  /**
+   * The device left: its persistent session starts to age (when sessions expire at all). An MQTT 5
+   * session ages by its own interval, and one whose interval is 0 ends now.
+   */
   async disconnected(expiryMs: number, now: number): Promise<void> {
-    if (!this.persistent || expiryMs <= 0) return;
-    await this.broker.putSession(this.state.toRecord(now, now + expiryMs));
+    if (!this.persistent) return;
+    const own = this.state.expirySeconds;
+    if (own === 0) {
+      await MqttSession.discard(this.broker, this.client.id, this.state);
+      return;
+    }
+    if (own === NEVER_EXPIRES) {
+      await this.broker.putSession(this.state.toRecord(now));
+      return;
+    }
+    const ms = own !== undefined ? own * 1000 : expiryMs;
+    if (ms <= 0) return;
+    await this.broker.putSession(this.state.toRecord(now, now + ms));
   }
 
   /** Removes a stored persistent session and its durable subscriptions (session expiry). */
@@ -422,3 +542,13 @@ export class MqttSession {
 }
 
 function noop(): void {}
+
+function sameOptions(a: SubscriptionOptions | undefined, b: SubscriptionOptions): boolean {
+  return (
+    a !== undefined &&
+    a.qos === b.qos &&
+    Boolean(a.noLocal) === Boolean(b.noLocal) &&
+    Boolean(a.retainAsPublished) === Boolean(b.retainAsPublished) &&
+    a.identifier === b.identifier
+  );
+}

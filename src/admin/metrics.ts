@@ -115,6 +115,13 @@ export class BrokerMetrics {
     });
     readCounter(
       r,
+      'junction_deliveries_dropped_too_large_total',
+      'Deliveries dropped because they were larger than the client accepts (MQTT 5 Maximum Packet Size), by protocol',
+      ['protocol'],
+      () => [...(broker()?.connections.tooLarge ?? new Map<string, number>())].map(([protocol, n]) => [{ protocol }, n]),
+    );
+    readCounter(
+      r,
       'junction_memory_alarm_refused_total',
       'Publishes refused after waiting longer than limits.memoryAlarmPublishTimeoutMs under the memory alarm',
       [],

@@ -209,8 +209,17 @@ export const configSchema = z
         queueOverflow: z.enum(['drop-oldest', 'reject']).default('drop-oldest'),
         /** Inbound QoS 2 messages a client may leave waiting for PUBREL before it is disconnected. */
         maxInboundQoS2: z.number().int().min(1).default(1000),
-        /** A persistent session unused this long after its device left is discarded with its queue; 0 = never. */
+        /**
+         * A persistent session unused this long after its device left is discarded with its queue; 0 = never.
+         * MQTT 5 clients choose their own Session Expiry Interval, capped at this when it is not 0.
+         */
         sessionExpirySeconds: z.number().min(0).default(0),
+        /** MQTT 5: PUBLISH packets from one client the broker works on at once (CONNACK Receive Maximum); more wait unread. */
+        receiveMaximum: z.number().int().min(1).max(65535).default(1000),
+        /** MQTT 5: topic aliases a client may set per connection (CONNACK Topic Alias Maximum; Mosquitto's default). */
+        topicAliasMaximum: z.number().int().min(0).max(65535).default(10),
+        /** MQTT 5: the longest keep-alive granted, also to a client asking for none (CONNACK Server Keep Alive); 0 = the client's own. */
+        maxKeepAliveSeconds: z.number().int().min(0).max(65535).default(0),
         /** Largest packet a client may send (fixed header included); a bigger one closes its connection. */
         maxPacketBytes: z
           .number()

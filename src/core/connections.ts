@@ -37,6 +37,8 @@ export class Connections {
   private readonly producers = new Map<string, number>();
   /** Messages in and out since start, per protocol (closed connections included). */
   readonly totals = new Map<string, { in: number; out: number }>();
+  /** Deliveries dropped since start because they were larger than the client accepts, per protocol. */
+  readonly tooLarge = new Map<string, number>();
 
   add(r: ConnectionRegistration): void {
     this.remove(r.id);
@@ -93,6 +95,11 @@ export class Connections {
   delivered(r: ConnectionRecord): void {
     r.messagesOut++;
     this.total(r.protocol).out++;
+  }
+
+  /** A delivery dropped because the client announced a smaller maximum size (MQTT 5 Maximum Packet Size). */
+  droppedTooLarge(protocol: string): void {
+    this.tooLarge.set(protocol, (this.tooLarge.get(protocol) ?? 0) + 1);
   }
 
   private total(protocol: string): { in: number; out: number } {

@@ -54,6 +54,11 @@ export interface ProtocolHandler {
   handleConnection(stream: Duplex, info: ConnectionInfo): void;
   /** Work before the first connection is accepted (the core is running by then). */
   start?(): Promise<void>;
+  /**
+   * Called as the broker stops or steps down, before connections are dropped: the adapter says
+   * goodbye where its protocol has a way to (MQTT 5 DISCONNECT 0x8B), within about a second.
+   */
+  goodbye?(): Promise<void>;
   /** Called once the listeners are closed, before the core closes. */
   close?(): Promise<void>;
 }

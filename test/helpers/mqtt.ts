@@ -69,13 +69,17 @@ export function endMqtt(client: MqttClient): Promise<void> {
   return new Promise((resolve) => client.end(false, {}, () => resolve()));
 }
 
-/** Writes MQTT packets as given and collects the packets the broker sends back. */
+/** Writes MQTT packets as given and collects the packets the broker sends back (MQTT 3.1.1, or 5). */
 export class RawMqtt {
   readonly packets = new Collector<Packet>();
   readonly closed: Promise<void>;
-  private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
+  private readonly parser: ReturnType<typeof mqttPacket.parser>;
 
-  private constructor(readonly socket: net.Socket) {
+  private constructor(
+    readonly socket: net.Socket,
+    readonly version: 4 | 5,
+  ) {
+    this.parser = mqttPacket.parser({ protocolVersion: version });
     this.parser.on('packet', (p: Packet) => this.packets.push(p));
     this.parser.on('error', () => socket.destroy());
     socket.on('data', (d: Buffer) => this.parser.parse(d));
@@ -83,13 +87,13 @@ export class RawMqtt {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
-  static async open(port: number): Promise<RawMqtt> {
+  static async open(port: number, version: 4 | 5 = 4): Promise<RawMqtt> {
     const socket = net.connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('error', reject);
     });
-    return new RawMqtt(socket);
+    return new RawMqtt(socket, version);
   }
 
   /** Opens a connection and completes CONNECT; returns the CONNACK. */
@@ -97,11 +101,12 @@ export class RawMqtt {
     port: number,
     connect: Partial<mqttPacket.IConnectPacket> = {},
   ): Promise<{ raw: RawMqtt; connack: mqttPacket.IConnackPacket }> {
-    const raw = await RawMqtt.open(port);
+    const version = connect.protocolVersion === 5 ? 5 : 4;
+    const raw = await RawMqtt.open(port, version);
     raw.send({
       cmd: 'connect',
       protocolId: 'MQTT',
-      protocolVersion: 4,
+      protocolVersion: version,
       clean: true,
       clientId: `raw-${Math.random().toString(36).slice(2)}`,
       keepalive: 0,
@@ -112,7 +117,7 @@ export class RawMqtt {
   }
 
   send(p: Packet | Record<string, unknown>): void {
-    this.socket.write(mqttPacket.generate(p as Packet));
+    this.socket.write(mqttPacket.generate(p as Packet, { protocolVersion: this.version }));
   }
 
   write(bytes: Buffer): void {

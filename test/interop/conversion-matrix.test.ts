@@ -1,11 +1,12 @@
-// The conversion matrix: every ordered pair of (MQTT 3.1.1, STOMP, AMQP) × (TCP, WebSocket), each
+// The conversion matrix: every ordered pair of (MQTT 3.1.1, MQTT 5, STOMP, AMQP) × (TCP, WebSocket), each
 // publishing to a topic the other subscribes to. Bodies: UTF-8 text, binary with NUL and 0xFF,
 // empty, 1 MB. One message sets every field its protocol carries, and the consumer must see exactly
 // the fields the mapping table (adapters/message-mapping.ts, which docs/message-mapping.md is made
 // from) says both protocols carry. Then request/reply across protocols, both ways.
 import { randomBytes } from 'node:crypto';
 import rhea, { type Message as AmqpMessage, type Sender } from 'rhea';
-import type { MqttClient } from 'mqtt';
+import type { IClientPublishOptions, MqttClient } from 'mqtt';
+import type { IPublishPacket } from 'mqtt-packet';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAPPING, type MappedProtocol, type MatrixField } from '../../adapters/message-mapping.ts';
@@ -16,7 +17,7 @@ import { connectMqtt, endMqtt } from '../helpers/mqtt.ts';
 import { startAllProtocols } from '../helpers/server.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 
-type Protocol = Extract<MappedProtocol, 'mqtt311' | 'stomp' | 'amqp'>;
+type Protocol = MappedProtocol;
 type Fields = Partial<Record<MatrixField, string>>;
 
 interface Sent {
@@ -41,7 +42,7 @@ interface Endpoint {
 
 const PROPS = { stringProperty: 'm-str', numberProperty: 'm-num', booleanProperty: 'm-bool' } as const;
 
-/** A queue address in core form, from STOMP's /queue/X or AMQP's queue://X. */
+/** An address in core form, from STOMP's /queue/X or /topic/X, or AMQP's queue://X and topic://X. */
 function canonicalAddress(a: string): string {
   const m = /^\/(queue|topic)\/(.+)$/.exec(a);
   return m ? `${m[1]}://${m[2]}` : a;
@@ -122,7 +123,7 @@ async function stompEndpoint(name: string, port: number, webSocket: boolean): Pr
         h[PROPS.numberProperty] = f.numberProperty;
         h[PROPS.booleanProperty] = f.booleanProperty;
         h['correlation-id'] = f.correlationId;
-        h['reply-to'] = f.replyTo.replace(/^queue:\/\//, '/queue/');
+        h['reply-to'] = f.replyTo.replace(/^topic:\/\//, '/topic/');
         h['content-type'] = f.contentType;
         h.priority = f.priority;
         h.expires = f.expiresAt;
@@ -138,16 +139,39 @@ async function stompEndpoint(name: string, port: number, webSocket: boolean): Pr
   };
 }
 
-// ---- MQTT 3.1.1 ----------------------------------------------------------------------------
+// ---- MQTT 3.1.1 and 5 ----------------------------------------------------------------------
 
-async function mqttEndpoint(name: string, url: string): Promise<Endpoint> {
-  const { client, got: all } = await connectMqtt(url, { protocolVersion: 4 });
+function mqtt5Fields(p: IPublishPacket['properties'], now: number): Fields {
+  const fields: Fields = {};
+  if (!p) return fields;
+  const user = (p.userProperties ?? {}) as Record<string, string | string[]>;
+  const one = (k: string): string | undefined => {
+    const v = user[k];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const put = (k: MatrixField, v: string | undefined): void => {
+    if (v !== undefined) fields[k] = v;
+  };
+  put('stringProperty', one(PROPS.stringProperty));
+  put('numberProperty', one(PROPS.numberProperty));
+  put('booleanProperty', one(PROPS.booleanProperty));
+  put('correlationId', p.correlationData?.toString('utf8'));
+  put('replyTo', p.responseTopic === undefined ? undefined : `topic://${p.responseTopic.replace(/\//g, '.')}`);
+  put('contentType', p.contentType);
+  put('expiresAt', p.messageExpiryInterval === undefined ? undefined : String(now + p.messageExpiryInterval * 1000));
+  put('dedupId', one('_AMQ_DUPL_ID'));
+  put('groupId', one('JMSXGroupID'));
+  return fields;
+}
+
+async function mqttEndpoint(name: string, url: string, version: 4 | 5): Promise<Endpoint> {
+  const { client, got: all } = await connectMqtt(url, { protocolVersion: version });
   const inboxes = new Map<string, Collector<Got>>();
   let seen = 0;
   const route = (): void => {
     while (seen < all.items.length) {
       const m = all.items[seen++]!;
-      inboxes.get(m.topic)?.push({ body: m.payload, fields: {} });
+      inboxes.get(m.topic)?.push({ body: m.payload, fields: version === 5 ? mqtt5Fields(m.packet.properties, Date.now()) : {} });
     }
   };
   client.on('message', () => setImmediate(route));
@@ -155,7 +179,7 @@ async function mqttEndpoint(name: string, url: string): Promise<Endpoint> {
     new Promise((resolve, reject) => f((err) => (err ? reject(err) : resolve())));
   return {
     name,
-    protocol: 'mqtt311',
+    protocol: version === 5 ? 'mqtt5' : 'mqtt311',
     async subscribe(topic) {
       const mqttTopic = topic.replace(/\./g, '/');
       const got = new Collector<Got>();
@@ -164,7 +188,24 @@ async function mqttEndpoint(name: string, url: string): Promise<Endpoint> {
       return { got, stop: () => call((cb) => client.unsubscribe(mqttTopic, {}, (err) => cb(err ?? null))) };
     },
     publish(topic, m) {
-      return call((cb) => client.publish(topic.replace(/\./g, '/'), m.body, { qos: 1 }, (err) => cb(err ?? null)));
+      const opts: IClientPublishOptions = { qos: 1 };
+      const f = m.fields;
+      if (version === 5 && f) {
+        opts.properties = {
+          userProperties: {
+            [PROPS.stringProperty]: f.stringProperty,
+            [PROPS.numberProperty]: f.numberProperty,
+            [PROPS.booleanProperty]: f.booleanProperty,
+            _AMQ_DUPL_ID: f.dedupId,
+            JMSXGroupID: f.groupId,
+          },
+          correlationData: Buffer.from(f.correlationId),
+          responseTopic: f.replyTo.replace(/^topic:\/\//, '').replace(/\./g, '/'),
+          contentType: f.contentType,
+          messageExpiryInterval: Math.round((Number(f.expiresAt) - Date.now()) / 1000),
+        };
+      }
+      return call((cb) => client.publish(topic.replace(/\./g, '/'), m.body, opts, (err) => cb(err ?? null)));
     },
     close: () => endMqtt(client),
   };
@@ -269,15 +310,17 @@ function carried(from: Protocol, to: Protocol): Array<Exclude<MatrixField, 'body
 
 let server: JunctionServer;
 const endpoints: Endpoint[] = [];
-const NAMES = ['mqtt/tcp', 'mqtt/ws', 'stomp/tcp', 'stomp/ws', 'amqp/tcp', 'amqp/ws'];
+const NAMES = ['mqtt/tcp', 'mqtt/ws', 'mqtt5/tcp', 'mqtt5/ws', 'stomp/tcp', 'stomp/ws', 'amqp/tcp', 'amqp/ws'];
 
 beforeAll(async () => {
   ({ server } = await startAllProtocols());
-  const port = (p: Protocol | 'stomp'): number => server.listeners.port(p === 'mqtt311' ? 'mqtt' : p, 'tcp') as number;
+  const port = (p: 'mqtt311' | 'stomp' | 'amqp'): number => server.listeners.port(p === 'mqtt311' ? 'mqtt' : p, 'tcp') as number;
   const ws = server.listeners.port('websocket', 'ws') as number;
   endpoints.push(
-    await mqttEndpoint('mqtt/tcp', `mqtt://127.0.0.1:${port('mqtt311')}`),
-    await mqttEndpoint('mqtt/ws', `ws://127.0.0.1:${ws}/mqtt`),
+    await mqttEndpoint('mqtt/tcp', `mqtt://127.0.0.1:${port('mqtt311')}`, 4),
+    await mqttEndpoint('mqtt/ws', `ws://127.0.0.1:${ws}/mqtt`, 4),
+    await mqttEndpoint('mqtt5/tcp', `mqtt://127.0.0.1:${port('mqtt311')}`, 5),
+    await mqttEndpoint('mqtt5/ws', `ws://127.0.0.1:${ws}/mqtt`, 5),
     await stompEndpoint('stomp/tcp', port('stomp'), false),
     await stompEndpoint('stomp/ws', ws, true),
     await amqpEndpoint('amqp/tcp', port('amqp'), undefined),
@@ -304,7 +347,7 @@ describe.each(NAMES)('from %s', (fromName) => {
       numberProperty: '42',
       booleanProperty: 'true',
       correlationId: `corr-${pairNo}`,
-      replyTo: `queue://replies.${pairNo}`,
+      replyTo: `topic://replies.${pairNo}`,
       contentType: 'application/x-matrix',
       priority: '7',
       expiresAt: String(Date.now() + 600_000),
@@ -326,15 +369,20 @@ describe.each(NAMES)('from %s', (fromName) => {
     got.forEach((g, i) => expect(g.body.equals(sent[i]!.body), `body ${i} (${sent[i]!.body.length} bytes)`).toBe(true));
     const expected: Fields = {};
     for (const f of carried(from.protocol, to.protocol)) expected[f] = fields[f];
-    expect(got[0]!.fields).toEqual(expected);
+    // MQTT 5 counts expiry in whole seconds: compare it within 2 s.
+    const { expiresAt: gotExpiry, ...gotRest } = got[0]!.fields;
+    const { expiresAt: wantExpiry, ...wantRest } = expected;
+    expect(gotRest).toEqual(wantRest);
+    expect(gotExpiry === undefined).toBe(wantExpiry === undefined);
+    if (wantExpiry !== undefined) expect(Math.abs(Number(gotExpiry) - Number(wantExpiry))).toBeLessThanOrEqual(2000);
   });
 });
 
 describe('request/reply across protocols', () => {
   it('a STOMP request with reply-to is answered over AMQP, with its correlation id', async () => {
     const c = await AmqpClient.connect(server.listeners.port('amqp', 'tcp') as number);
-    const raw = await RawStomp.connect(server.listeners.port('stomp', 'tcp') as number);
     try {
+      const raw = await RawStomp.connect(server.listeners.port('stomp', 'tcp') as number);
       raw.send('SUBSCRIBE', { id: 'replies', destination: '/temp-queue/answers' });
       raw.send('SEND', { destination: '/queue/rpc.stomp', 'reply-to': '/temp-queue/answers', 'correlation-id': 'q-1' }, 'what time is it?');
       const { got } = await c.receiver({ source: 'queue://rpc.stomp', credit_window: 1, autoaccept: true });
@@ -345,8 +393,8 @@ describe('request/reply across protocols', () => {
       const reply = await raw.expect('MESSAGE');
       expect(reply.body.toString()).toBe('noon');
       expect(reply.headers.get('correlation-id')).toBe('q-1');
-    } finally {
       raw.close();
+    } finally {
       c.close();
     }
   });

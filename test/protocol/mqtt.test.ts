@@ -570,15 +570,6 @@ describe('MQTT: connection rules and bad input', () => {
     await pub.client.publishAsync('after/bad', 'still fine', { qos: 1 });
     expect((await sub.got.nth(1)).payload.toString()).toBe('still fine');
   });
-
-  it('refuses MQTT 5 with CONNACK code 1 (aedes 1.x speaks 3.1 and 3.1.1)', async () => {
-    const v5 = await RawMqtt.open(s.port);
-    raws.push(v5);
-    // A v5 CONNECT: protocol level 5 and an empty property block.
-    v5.write(Buffer.from([0x10, 0x0f, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x05, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x76, 0x35]));
-    expect(((await v5.next('connack')) as IConnackPacket).returnCode).toBe(1);
-    await v5.closed;
-  });
 });
 
 describe('MQTT: authentication and authorization', () => {

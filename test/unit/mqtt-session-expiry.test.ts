@@ -19,7 +19,7 @@ afterEach(async () => {
 /** A stored persistent session of `clientId` with one durable subscription, as the MQTT adapter keeps it. */
 async function persistentSession(b: Broker, clientId: string, filter: string, now: number, expiresAt: number): Promise<void> {
   const state = new SessionState(clientId, true);
-  state.subscriptions.set(filter, 1);
+  state.subscriptions.set(filter, { qos: 1 });
   const consumer = await b.subscribe(
     { destination: topic(filter.replace(/\//g, '.')), durable: { clientId, name: filter }, onMessage: () => {} },
     ctx,
