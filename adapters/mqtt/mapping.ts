@@ -7,6 +7,7 @@
 // was published with the retain flag is kept the same way, for MQTT 5's Retain As Published.
 import { DEDUP_PROPERTY, newMessageId, type Message, type MessageInput, type PropertyValue } from '../../src/core/message.ts';
 import { topicFromCore, topicToCore } from './topics.ts';
+import { grouped, USER_PROPERTY_ORDER, type UserPropertyList } from './v5/user-properties.ts';
 
 /** The property carrying the QoS a message was published with (ActiveMQ: ActiveMQ.MQTT.QoS). */
 export const QOS_PROPERTY = 'MQTT_QoS';
@@ -26,6 +27,8 @@ export interface PublishProperties {
   correlationData?: Buffer;
   userProperties?: UserProperties;
   subscriptionIdentifier?: number | number[];
+  /** Set by the MQTT 5 engine's parser when grouping by name would lose the User Properties' order. */
+  [USER_PROPERTY_ORDER]?: UserPropertyList;
 }
 
 export interface InboundPublish {
@@ -39,6 +42,8 @@ export interface InboundPublish {
 /** What an MQTT 5 publisher sent that the core has no field for, kept for MQTT 5 subscribers. */
 interface Kept {
   userProperties?: UserProperties;
+  /** The User Properties in order, when grouping by name would change it. */
+  userPropertyList?: UserPropertyList;
   payloadFormatIndicator?: boolean;
   retain?: boolean;
 }
@@ -83,7 +88,9 @@ export function toCoreMessage(p: InboundPublish, now: number): MessageInput & { 
   const kept: Kept = p.retain ? { retain: true } : {};
   if (v5.payloadFormatIndicator !== undefined) kept.payloadFormatIndicator = v5.payloadFormatIndicator;
   if (v5.userProperties && Object.keys(v5.userProperties).length > 0) {
-    kept.userProperties = v5.userProperties;
+    const ordered = v5[USER_PROPERTY_ORDER];
+    if (ordered) kept.userPropertyList = ordered;
+    else kept.userProperties = v5.userProperties;
     for (const [k, v] of Object.entries(v5.userProperties)) {
       const value = Array.isArray(v) ? (v[0] ?? '') : v;
       if (k === DEDUP_PROPERTY) {
@@ -115,6 +122,8 @@ export interface OutboundPublish {
   dup: boolean;
   messageId?: number;
   properties?: PublishProperties;
+  /** The User Properties in the order to write them, when it is not mqtt-packet's grouping. */
+  userPropertyOrder?: UserPropertyList;
 }
 
 /** For an MQTT 5 subscriber: the clock message expiry counts down by, and the subscription's identifiers. */
@@ -139,27 +148,37 @@ export function publishedRetained(m: Message): boolean {
   return keptOf(m)?.retain === true;
 }
 
-/** The MQTT 5 properties of a core message; undefined when it has none. */
-function v5Properties(m: Message, d: V5Delivery): PublishProperties | undefined {
+/** The MQTT 5 properties of a core message (undefined when it has none), and the User Properties' order when it matters. */
+function v5Properties(m: Message, d: V5Delivery): [PublishProperties | undefined, UserPropertyList | undefined] {
   const out: PublishProperties = {};
   const kept = keptOf(m);
+  let order: UserPropertyList | undefined;
   if (kept?.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = kept.payloadFormatIndicator;
   if (m.contentType !== undefined) out.contentType = m.contentType;
   if (m.replyTo?.startsWith('topic://')) out.responseTopic = topicFromCore(m.replyTo.slice('topic://'.length));
   if (m.correlationId !== undefined) out.correlationData = correlationBytes(m.correlationId);
   if (m.expiresAt > 0) out.messageExpiryInterval = Math.max(1, Math.ceil((m.expiresAt - d.now) / 1000));
   let user: UserProperties | undefined = kept?.userProperties ? { ...kept.userProperties } : undefined;
+  if (kept?.userPropertyList) {
+    order = [...kept.userPropertyList];
+    user = grouped(order);
+  }
   if (!user) {
     user = {};
     for (const [k, v] of Object.entries(m.properties)) if (k !== QOS_PROPERTY) user[k] = String(v);
     if (m.dedupId !== undefined) user[DEDUP_PROPERTY] = m.dedupId;
     if (m.groupId !== undefined) user[GROUP_PROPERTY] = m.groupId;
   }
-  if (d.annotations) for (const [k, v] of Object.entries(d.annotations)) user[k] = String(v);
+  if (d.annotations) {
+    for (const [k, v] of Object.entries(d.annotations)) {
+      user[k] = String(v);
+      order?.push([k, String(v)]);
+    }
+  }
   if (Object.keys(user).length > 0) out.userProperties = user;
   const ids = d.subscriptionIdentifiers;
   if (ids && ids.length > 0) out.subscriptionIdentifier = ids.length === 1 ? (ids[0] as number) : ids;
-  return Object.keys(out).length > 0 ? out : undefined;
+  return [Object.keys(out).length > 0 ? out : undefined, order];
 }
 
 export function toPublishPacket(
@@ -175,8 +194,9 @@ export function toPublishPacket(
   const p: OutboundPublish = { cmd: 'publish', topic: topicFromCore(m.destination.name), payload, qos, retain, dup };
   if (messageId !== undefined) p.messageId = messageId;
   if (v5) {
-    const properties = v5Properties(m, v5);
+    const [properties, order] = v5Properties(m, v5);
     if (properties) p.properties = properties;
+    if (order) p.userPropertyOrder = order;
   }
   return p;
 }

@@ -18,6 +18,7 @@ import type { OutboundPublish } from '../mapping.ts';
 import { PacketSizeGuard } from '../packet-size.ts';
 import type { ClientHandle, MqttSession } from '../session.ts';
 import { RC } from './reason-codes.ts';
+import { keepUserPropertyOrder, reorderEncodedPublish } from './user-properties.ts';
 
 export interface Mqtt5Limits {
   /** PUBLISH packets from one client the core works on at once (CONNACK Receive Maximum). */
@@ -100,6 +101,7 @@ export class Mqtt5Connection implements ClientHandle {
   ) {
     this.gone = new Promise((resolve) => (this.markGone = resolve));
     this.guard = new PacketSizeGuard(host.limits.maxPacketBytes);
+    keepUserPropertyOrder(this.parser);
     this.parser.on('packet', (p: Packet) => this.queue.push(p));
     this.parser.on('error', (err: Error) => this.protocolError(RC.malformedPacket, `malformed packet: ${err.message}`));
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -223,11 +225,17 @@ export class Mqtt5Connection implements ClientHandle {
       stripProblemInformation(packet);
     }
     const max = this.peer.maximumPacketSize;
-    if (max === 0) {
+    const order = (packet as OutboundPublish).userPropertyOrder;
+    if (max === 0 && order === undefined) {
       mqttPacket.writeToStream(packet, this.stream, { protocolVersion: 5 });
       return true;
     }
     let bytes = mqttPacket.generate(packet, { protocolVersion: 5 });
+    if (order) bytes = reorderEncodedPublish(bytes, order);
+    if (max === 0) {
+      this.stream.write(bytes);
+      return true;
+    }
     if (bytes.length > max && packet.cmd !== 'publish') {
       // §3.x: the reason string and user properties are what may be left out to fit.
       stripProblemInformation(packet);

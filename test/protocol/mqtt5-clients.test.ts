@@ -1,0 +1,151 @@
+// MQTT 5 interoperability with clients not built on mqtt.js: Debian's python3-paho-mqtt (its
+// MQTTv5 client) and mosquitto_pub / mosquitto_sub -V mqttv5 (the Mosquitto project's C library).
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AmqpClient } from '../helpers/amqp.ts';
+import { startMqttServer, type MqttTestServer } from '../helpers/mqtt.ts';
+
+const run = promisify(execFile);
+let s: MqttTestServer;
+beforeAll(async () => {
+  s = await startMqttServer();
+});
+afterAll(async () => {
+  await s.stop();
+});
+
+/** Runs a command and returns its exit code, stdout and stderr, whatever the exit code. */
+async function outcome(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(cmd, args, { timeout: 15_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe('python3-paho-mqtt, MQTT 5', () => {
+  it('session present after a reconnect, No Local, a Subscription Identifier, 0x8F for a refused filter, and every property', async () => {
+    const script = join(import.meta.dirname, '../fixtures/mqtt5_paho_client.py');
+    const { stdout } = await run('/usr/bin/python3', [script, String(s.port)], { timeout: 20_000 });
+    const r = JSON.parse(stdout) as Record<string, unknown>;
+    expect(r.first).toEqual({ present: 0, reason: 0, shared: 1, aliases: 10 });
+    expect(r.again).toMatchObject({ present: 1, reason: 0 });
+    expect(r.granted).toEqual([1, 0x8f]);
+    // The device's own publish to paho5/self never comes back (No Local).
+    expect(r.received).toEqual([
+      {
+        topic: 'paho5/cmd',
+        payload: 'calibrate',
+        qos: 1,
+        userProperties: [
+          ['site', 'plant-3'],
+          ['line', '7'],
+          ['site', 'backup'],
+        ],
+        contentType: 'text/plain',
+        responseTopic: 'paho5/replies',
+        correlationData: '0001feff',
+        subscriptionIdentifier: [42],
+      },
+    ]);
+  });
+});
+
+describe('mosquitto_pub and mosquitto_sub -V mqttv5', () => {
+  const p = (): string[] => ['-h', '127.0.0.1', '-p', String(s.port), '-V', 'mqttv5'];
+
+  it('queues for a session with an expiry interval and delivers every property, the subscription identifier included', async () => {
+    await run(
+      'mosquitto_sub',
+      [...p(), '-i', 'm5-dev', '-c', '-x', '300', '-q', '1', '-t', 'm5/#', '-D', 'subscribe', 'subscription-identifier', '5', '-E'],
+      {
+        timeout: 10_000,
+      },
+    );
+    await run(
+      'mosquitto_pub',
+      [
+        ...p(),
+        ...['-q', '1', '-t', 'm5/a', '-m', 'hello'],
+        ...['-D', 'publish', 'user-property', 'site', 'north'],
+        ...['-D', 'publish', 'content-type', 'text/plain'],
+        ...['-D', 'publish', 'response-topic', 'm5/replies'],
+        ...['-D', 'publish', 'correlation-data', 'req-17'],
+        ...['-D', 'publish', 'message-expiry-interval', '300'],
+      ],
+      { timeout: 10_000 },
+    );
+    const { stdout } = await run(
+      'mosquitto_sub',
+      [...p(), '-i', 'm5-dev', '-c', '-x', '300', '-q', '1', '-t', 'm5/#', '-C', '1', '-W', '10', '-F', '%t|%q|%C|%R|%D|%P|%S|%p'],
+      { timeout: 15_000 },
+    );
+    expect(stdout.trim()).toBe('m5/a|1|text/plain|m5/replies|req-17|site:north|5|hello');
+  });
+
+  it('a user property, content type and correlation data reach an AMQP consumer', async () => {
+    const amqp = await AmqpClient.connect(s.amqpPort);
+    try {
+      const rx = await amqp.receiver({ source: { address: 'topic://m5amqp.>' } });
+      await run(
+        'mosquitto_pub',
+        [
+          ...p(),
+          '-q',
+          '1',
+          '-t',
+          'm5amqp/x',
+          '-m',
+          'to amqp',
+          '-D',
+          'publish',
+          'user-property',
+          'site',
+          'north',
+          '-D',
+          'publish',
+          'content-type',
+          'text/plain',
+          '-D',
+          'publish',
+          'correlation-data',
+          'c-1',
+        ],
+        { timeout: 10_000 },
+      );
+      const { message: m } = await rx.got.nth(1);
+      expect([m.application_properties?.site, m.content_type, m.correlation_id, Buffer.from(m.body as Buffer).toString()]).toEqual([
+        'north',
+        'text/plain',
+        'c-1',
+        'to amqp',
+      ]);
+    } finally {
+      amqp.close();
+    }
+  });
+
+  it('reports PUBACK 0x90 for a reserved topic and CONNACK 0x8C for an authentication method', async () => {
+    const reserved = await outcome('mosquitto_pub', [...p(), '-q', '1', '-t', '$SYS/x', '-m', 'no']);
+    expect(reserved.stderr).toContain('Topic Name invalid');
+    const auth = await outcome('mosquitto_pub', [
+      ...p(),
+      '-q',
+      '1',
+      '-t',
+      'm5/x',
+      '-m',
+      'no',
+      '-D',
+      'connect',
+      'authentication-method',
+      'SCRAM-SHA-256',
+    ]);
+    expect(auth.code).toBe(0x8c);
+    expect(auth.stderr).toContain('Bad authentication method');
+  });
+});
