@@ -34,7 +34,7 @@ export interface MappingRow {
 
 export const PROTOCOL_NAMES: Record<MappedProtocol, string> = {
   mqtt311: 'MQTT 3.1.1',
-  mqtt5: 'MQTT 5 (planned, issue 16)',
+  mqtt5: 'MQTT 5',
   stomp: 'STOMP 1.0–1.2',
   amqp: 'AMQP 1.0',
 };
@@ -92,7 +92,7 @@ export const MAPPING: readonly MappingRow[] = [
     core: 'replyTo (queue://X, topic://X)',
     matrix: 'replyTo',
     mqtt311: null,
-    mqtt5: 'response topic',
+    mqtt5: 'response topic (a topic:// reply-to; a queue:// one is lost)',
     stomp: 'reply-to (/queue/X, /topic/X, /temp-queue/…)',
     amqp: 'properties.reply-to (queue://X, topic://X; a bare name is a queue unless x-opt-jms-reply-to says topic)',
   },
@@ -189,6 +189,7 @@ export const MAPPING: readonly MappingRow[] = [
 /** What a protocol cannot carry, or carries only one way: listed under the table. */
 export const LOST: readonly string[] = [
   'MQTT 3.1.1 carries only the topic, the payload, QoS and retain: every other field is lost on the way to an MQTT 3.1.1 subscriber, and an MQTT 3.1.1 publisher sets none of them.',
+  'MQTT 5 has no priority, type, timestamp, delivery time or message ids: those are lost on the way to an MQTT 5 subscriber. A user property repeated under one name reaches the other protocols with its first value; an MQTT 5 subscriber gets every user property in the order it was sent, with the payload format indicator.',
   'AMQP to AMQP nothing is lost: the consumer gets the bare message as sent, byte for byte, with the publisher’s message-annotations and a new header. The broker’s own facts (dlqDeliveryFailureCause, originalDestination, JMSXGroupFirstForConsumer) are added as message-annotations x-opt-<name>; from other protocols they are application-properties (STOMP: headers).',
   'AMQP to the other protocols loses: message-annotations (x-opt-jms-msg-type among them), delivery-annotations, the footer, content-encoding, reply-to-group-id, user-id, null and decimal application-properties; binary application-properties become base64 text, uuid ones text; a structured amqp-value (map, list, number…) or amqp-sequence body becomes its JSON text.',
   'STOMP headers are text, so a number or boolean sent over STOMP reaches AMQP as a string, and a typed AMQP property reaches STOMP as its text.',

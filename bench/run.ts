@@ -61,13 +61,19 @@ program
   .option('--mosquitto-port <port>', 'MQTT port of the Mosquitto anchor', '41883')
   .option('--activemq-port <port>', 'MQTT port of the ActiveMQ anchor', '21883')
   .option('--junction-port <port>', 'drive a Junction already listening here instead of starting one')
+  .option('--versions <list>', 'MQTT protocol versions to drive, in turn: 3.1.1, 5 or 3.1.1,5', '3.1.1,5')
   .action(async (o: Record<string, string>) => {
+    const versions = String(o.versions)
+      .split(',')
+      .map((v) => (v.trim() === '5' ? 5 : v.trim() === '3.1.1' ? 4 : Number.NaN));
+    if (versions.some((v) => Number.isNaN(v))) throw new Error(`--versions takes 3.1.1, 5 or both: ${o.versions}`);
     const scenario: Parameters<typeof import('./scenarios/mqtt.ts').runMqttScenario>[0] = {
       seconds: Number(o.seconds),
       size: Number(o.size),
       store: o.store as 'embedded' | 'memory',
       mosquittoPort: Number(o.mosquittoPort),
       activemqPort: Number(o.activemqPort),
+      versions: versions as Array<4 | 5>,
     };
     if (o.junctionPort) scenario.junctionPort = Number(o.junctionPort);
     process.stdout.write(`${JSON.stringify(await (await import('./scenarios/mqtt.ts')).runMqttScenario(scenario))}\n`);

@@ -20,7 +20,6 @@ export function renderMappingDoc(): string {
     'consumer when both columns carry it; `— (lost)` marks a protocol that cannot. The conversion',
     'matrix test (`test/interop/conversion-matrix.test.ts`) checks the marked rows for every ordered',
     "pair of protocols, over TCP and WebSocket. Destination names are in each adapter's README.",
-    'MQTT 5 is not served yet: its column is the mapping the MQTT 5 adapter is to follow.',
     '',
     `| core field | ${COLUMNS.map((c) => PROTOCOL_NAMES[c]).join(' | ')} |`,
     `|---|${COLUMNS.map(() => '---').join('|')}|`,

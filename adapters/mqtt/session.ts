@@ -194,9 +194,11 @@ export class MqttSession {
 
   // ---- subscriptions ---------------------------------------------------------------------
 
-  /** Creates or updates the core subscription for one filter; false means SUBACK 0x80. */
+  /** MQTT 3.1.1: creates or updates the core subscription for one filter; false means SUBACK 0x80. */
   async subscribe(raw: string, requested: number): Promise<false | 0 | 1 | 2> {
-    const outcome = await this.subscribeWith(raw, { qos: clampQos(requested) }, 0);
+    // A session an MQTT 5 client made keeps its options when a 3.1.1 client resumes it.
+    const stored = this.state.subscriptions.get(raw);
+    const outcome = await this.subscribeWith(raw, { ...stored, qos: clampQos(requested) }, 0);
     return typeof outcome === 'number' ? outcome : false;
   }
 

@@ -3,6 +3,8 @@
 //   fan-in   QoS 0, 4 publishers -> 1 subscriber on a wildcard filter
 //   qos1     QoS 1, 1 publisher (PUBACK window) -> 1 QoS 1 subscriber
 //   fan-out  QoS 1, 1 publisher -> 50 QoS 1 subscribers (deliveries per second across them)
+// Each shape runs with MQTT 3.1.1 clients and with MQTT 5 clients (`versions`), one after the
+// other against the same broker process, so the two compare (ActiveMQ speaks no MQTT 5).
 // Clients are mqtt.js in this process. Publishers stay within a window of messages not yet
 // received, so no broker is measured while drowning; each payload carries its send time.
 // After the measured time publishing stops, every publish is acknowledged, and every subscriber
@@ -20,7 +22,11 @@ export interface MqttScenario {
   mosquittoPort: number;
   activemqPort: number;
   junctionPort?: number;
+  /** MQTT protocol levels to drive: 4 (3.1.1) and 5. */
+  versions: Array<4 | 5>;
 }
+
+const VERSION_NAME = { 4: '3.1.1', 5: '5' } as const;
 
 type Shape = 'fan-in' | 'qos1' | 'fan-out';
 
@@ -135,21 +141,40 @@ async function allShapes(port: number, s: MqttScenario, login: mqtt.IClientOptio
   };
 }
 
+/** Every shape with each protocol version in turn (3.1.1, then 5), keyed by version. */
+async function byVersion(
+  port: number,
+  s: MqttScenario,
+  login: mqtt.IClientOptions,
+  versions: Array<4 | 5>,
+): Promise<Record<string, Record<Shape, ShapeResult>>> {
+  const out: Record<string, Record<Shape, ShapeResult>> = {};
+  for (const v of versions) out[VERSION_NAME[v]] = await allShapes(port, s, { ...login, protocolVersion: v });
+  return out;
+}
+
 export async function runMqttScenario(s: MqttScenario): Promise<Record<string, unknown>> {
   const junction = s.junctionPort ? { port: s.junctionPort, stop: async () => {} } : await startJunctionProcess(s.store, 'mqtt');
-  let j: Record<Shape, ShapeResult>;
+  let j: Record<string, Record<Shape, ShapeResult>>;
   try {
-    j = await allShapes(junction.port, s, {});
+    j = await byVersion(junction.port, s, {}, s.versions);
   } finally {
     await junction.stop();
   }
   const mosquitto = (await reachable(s.mosquittoPort))
-    ? await allShapes(s.mosquittoPort, s, {})
+    ? await byVersion(s.mosquittoPort, s, {}, s.versions)
     : 'not running (../shared/anchors/start-mosquitto.sh)';
   const activemq = (await reachable(s.activemqPort))
-    ? await allShapes(s.activemqPort, s, { username: 'admin', password: 'admin' })
+    ? await byVersion(
+        s.activemqPort,
+        s,
+        { username: 'admin', password: 'admin' },
+        s.versions.filter((v) => v === 4),
+      )
     : 'not running (../shared/anchors/start-activemq.sh)';
-  const lost = Object.values(j).reduce((n, r) => n + r.lost, 0);
+  const lost = Object.values(j)
+    .flatMap((shapes) => Object.values(shapes))
+    .reduce((n, r) => n + r.lost, 0);
   // Junction never loses what it acknowledged: a loss fails the run.
   if (lost > 0) process.exitCode = 1;
   return {

@@ -1,10 +1,13 @@
 // A hung active (SIGSTOP past its lease, its connections still open) is replaced when the lease
 // expires; when it runs again (SIGCONT) it acknowledges and writes nothing and steps down to
-// standby without exiting. Short leases (2 s, renewed every 0.5 s) keep the test quick.
+// standby without exiting, telling MQTT 5 clients so (DISCONNECT 0x8B). Short leases (2 s,
+// renewed every 0.5 s) keep the test quick.
+import type { IDisconnectPacket } from 'mqtt-packet';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keys } from '../../src/store/redis/keys.ts';
 import { BrokerProcess, portRefused as refused } from '../helpers/broker-process.ts';
+import { RawMqtt } from '../helpers/mqtt.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 
@@ -31,9 +34,11 @@ describe('a hung active', () => {
     await expect.poll(async () => (await b.health()).body.holder, { timeout: 5000 }).toMatchObject({ node: 'hung' });
 
     const client = await RawStomp.connect(a.ports.stomp, { 'accept-version': '1.2', host: '/' });
+    const device = await RawMqtt.connect(a.ports.mqtt, { protocolVersion: 5, clientId: 'hung-v5' });
     a.signal('SIGSTOP');
-    // Written while the active is stopped: it sits in the socket until SIGCONT.
+    // Written while the active is stopped: they sit in the sockets until SIGCONT.
     client.send('SEND', { destination: '/queue/late', persistent: 'true', receipt: 'r-late' }, 'written while stopped');
+    device.raw.send({ cmd: 'publish', topic: 'late/v5', payload: Buffer.from('written while stopped'), qos: 1, messageId: 1 });
     const from = b.lines.length;
     const stoppedAt = Date.now();
     const took = await b.waitActive(15_000, from);
@@ -47,6 +52,10 @@ describe('a hung active', () => {
     await a.waitStandby(10_000, resumedFrom);
     await client.closed;
     expect(client.frames.map((f) => f.command)).not.toContain('RECEIPT');
+    await device.raw.closed;
+    const said = device.raw.packets.items.map((p) => p.cmd);
+    expect(said).not.toContain('puback');
+    expect((device.raw.packets.items.find((p) => p.cmd === 'disconnect') as IDisconnectPacket | undefined)?.reasonCode).toBe(0x8b);
     expect(a.lines.slice(resumedFrom).some((l) => l.msg === 'broker stopped')).toBe(false);
 
     const r = new Redis(redis.url);

@@ -154,6 +154,25 @@ describe('MQTT 5: CONNECT and CONNACK', () => {
     expect(((await again.raw.next('disconnect')) as IDisconnectPacket).reasonCode).toBe(0x8e);
   });
 
+  it('speaks MQTT 5 over TLS and over WebSocket (subprotocol mqtt), to each other', async () => {
+    const tls = await v5({ ca: s.cert.cert, servername: 'localhost', rejectUnauthorized: true }, `mqtts://127.0.0.1:${s.tlsPort}`);
+    const ws = await v5({}, `ws://127.0.0.1:${s.wsPort}/mqtt`);
+    await tls.client.subscribeAsync('over/tls', { qos: 1 });
+    await ws.client.publishAsync('over/tls', 'from ws', { qos: 1, properties: { userProperties: { via: 'ws' } } });
+    const got = await tls.got.nth(1);
+    expect([got.payload.toString(), got.packet.properties?.userProperties]).toEqual(['from ws', { via: 'ws' }]);
+  });
+
+  it('leaves reason strings out of acknowledgements when the client asks for no problem information', async () => {
+    const { raw } = await raw5({ properties: { requestProblemInformation: false } });
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'bad/#/filter', qos: 1 }] });
+    const suback = (await raw.next('suback')) as ISubackPacket;
+    expect([suback.granted, suback.properties?.reasonString]).toEqual([[0x8f], undefined]);
+    raw.send({ cmd: 'publish', topic: '$SYS/x', payload: Buffer.from('x'), qos: 1, messageId: 2 });
+    const puback = (await raw.next('puback')) as IPubackPacket;
+    expect([puback.reasonCode, puback.properties?.reasonString]).toEqual([0x90, undefined]);
+  });
+
   it('sends DISCONNECT 0x8B when the broker shuts down', async () => {
     const own = await startMqttServer();
     try {
