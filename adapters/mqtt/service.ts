@@ -343,6 +343,11 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
       if (this.byClientId.get(conn.id) === session) this.byClientId.delete(conn.id);
       throw err;
     }
+    if (conn.closing) {
+      // Gone before CONNACK: the session is let go as at any end, and its will was never in force.
+      this.release(conn, session);
+      if (packet.will) await this.delWill(conn.id);
+    }
     return { session, present };
   }
 

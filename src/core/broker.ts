@@ -459,6 +459,8 @@ export class Broker {
       }
       staged.seal(opts.session);
       if (staged.ops.length > 0) await this.writer.writeAndWait(staged.ops);
+      // Nothing to write (no subscriber, or not persistent): a broker that lost its lease still must not acknowledge it.
+      else this.store.assertWritable?.();
     } catch (err) {
       staged.abort();
       throw err;

@@ -137,6 +137,11 @@ export interface Store {
   apply(ops: readonly StoreOp[]): Promise<void>;
   /** Whether the store can be reached now (cheap, no round trip). */
   isAvailable(): boolean;
+  /**
+   * Throws FencedError when this handle may no longer write (its broker's lease may have lapsed),
+   * without a round trip: what a publish that writes nothing asks before it is acknowledged.
+   */
+  assertWritable?(): void;
   /** Resolves when the store answers a round trip; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
 

@@ -78,7 +78,7 @@ export async function handleConnect(conn: Mqtt5Connection, packet: IConnectPacke
     conn.log.warn({ err, clientId: conn.id }, 'mqtt 5 connection refused: session state unavailable');
     return conn.refuse(RC.serverUnavailable, `session state unavailable: ${(err as Error).message}`);
   }
-  if (conn.closed) return;
+  if (conn.closing) return;
   connack.sessionPresent = present;
   Object.assign(granted, {
     receiveMaximum: limits.receiveMaximum,

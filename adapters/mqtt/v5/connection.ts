@@ -269,6 +269,11 @@ export class Mqtt5Connection implements ClientHandle {
     void this.session?.acknowledged(id);
   }
 
+  /** The connection is closing or closed: nothing more is read or sent. */
+  get closing(): boolean {
+    return this.ending;
+  }
+
   /** True while a QoS 1 or 2 PUBLISH (or PUBREL) with packet id `id` waits for the client. */
   isOutbound(id: number): boolean {
     return this.outbound.has(id);

@@ -202,6 +202,10 @@ export class RedisStore implements Store {
     if (this.minReplicas > 0) await this.replicate();
   }
 
+  assertWritable(): void {
+    this.checkLease();
+  }
+
   private checkLease(): void {
     if (!this.leaseHeld()) throw new FencedError(this.epoch, this.epoch, 'Store write refused: this broker no longer holds the lease');
   }
