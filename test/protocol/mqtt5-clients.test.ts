@@ -28,7 +28,7 @@ async function outcome(cmd: string, args: string[]): Promise<{ code: number; std
 }
 
 describe('python3-paho-mqtt, MQTT 5', () => {
-  it('session present after a reconnect, No Local, a Subscription Identifier, 0x8F for a refused filter, and every property', async () => {
+  it('session present after a reconnect, No Local, a Subscription Identifier, 0x8F for a refused filter, every property, a delayed will', async () => {
     const script = join(import.meta.dirname, '../fixtures/mqtt5_paho_client.py');
     const { stdout } = await run('/usr/bin/python3', [script, String(s.port)], { timeout: 20_000 });
     const r = JSON.parse(stdout) as Record<string, unknown>;
@@ -49,6 +49,16 @@ describe('python3-paho-mqtt, MQTT 5', () => {
         contentType: 'text/plain',
         responseTopic: 'paho5/replies',
         correlationData: '0001feff',
+        subscriptionIdentifier: [42],
+      },
+      {
+        topic: 'paho5/wills/mortal',
+        payload: 'lost',
+        qos: 1,
+        userProperties: null,
+        contentType: 'text/plain',
+        responseTopic: null,
+        correlationData: '',
         subscriptionIdentifier: [42],
       },
     ]);
