@@ -113,6 +113,7 @@ program
   .description("many idle MQTT devices (CONNECT + one QoS 1 subscription each): the broker's resident memory per connection")
   .option('--connections <n>', 'devices to connect', '10000')
   .option('--subscribe <bool>', 'each device subscribes to its command topic', 'true')
+  .option('--version <level>', "the devices' MQTT version: 3.1.1 or 5", '3.1.1')
   .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
   .action(async (o: Record<string, string>) => {
     const result = await (
@@ -121,6 +122,7 @@ program
       connections: Number(o.connections),
       subscribe: o.subscribe !== 'false',
       store: o.store as 'embedded' | 'memory',
+      version: o.version === '5' ? 5 : 4,
     });
     process.stdout.write(`${JSON.stringify(result)}\n`);
   });

@@ -173,6 +173,20 @@ describe('MQTT 5: CONNECT and CONNACK', () => {
     expect([puback.reasonCode, puback.properties?.reasonString]).toEqual([0x90, undefined]);
   });
 
+  it('answers a second CONNECT with DISCONNECT 0x82, and an administrator closing the connection with 0x98', async () => {
+    const { raw } = await raw5({ clientId: 'twice' });
+    raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: 'twice', keepalive: 0 });
+    expect(((await raw.next('disconnect')) as IDisconnectPacket).reasonCode).toBe(0x82);
+    await raw.closed;
+
+    const { raw: listed } = await raw5({ clientId: 'listed' });
+    const record = s.server.broker.connections.list().find((c) => c.clientId === 'listed');
+    expect(record?.protocol).toBe('mqtt');
+    s.server.broker.connections.close(record?.id ?? '', 'test');
+    const d = (await listed.next('disconnect')) as IDisconnectPacket;
+    expect([d.reasonCode, d.properties?.reasonString]).toEqual([0x98, expect.stringContaining('administrator')]);
+  });
+
   it('sends DISCONNECT 0x8B when the broker shuts down', async () => {
     const own = await startMqttServer();
     try {

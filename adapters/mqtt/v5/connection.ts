@@ -133,9 +133,10 @@ export class Mqtt5Connection implements ClientHandle {
       const p = this.queue[0] as Packet;
       if (p.cmd === 'publish' && this.inboundPending >= this.host.limits.receiveMaximum) break;
       this.queue.shift();
-      const handler = this.open || p.cmd === 'connect' ? this.handlers[p.cmd] : undefined;
+      // CONNECT comes once, first; the rest only after it (they may arrive before CONNACK and wait here).
+      const handler = this.open !== (p.cmd === 'connect') ? this.handlers[p.cmd] : undefined;
       if (!handler) {
-        this.protocolError(RC.protocolError, this.open ? `unexpected ${p.cmd.toUpperCase()} packet` : 'the first packet must be CONNECT');
+        this.protocolError(RC.protocolError, `unexpected ${p.cmd.toUpperCase()} packet`);
         return;
       }
       let r: void | Promise<void>;
