@@ -13,14 +13,14 @@ import type { AdapterContext } from '../adapter.ts';
 import type { IConnectPacket } from 'mqtt-packet';
 import type { ConnectionInfo } from '../../src/net/connection.ts';
 import { ConnectRefusal } from './connect-refusal.ts';
-import { DelayedWills } from './delayed-wills.ts';
 import type { PublishProperties } from './mapping.ts';
 import { corePersistence, type PersistenceHost, type WillPacket } from './persistence.ts';
 import { SessionExpiry } from './session-expiry.ts';
 import { MqttSession, type ClientHandle, type SessionSettings } from './session.ts';
-import { WILL_PREFIX, willRecord, type SessionState, type StoredWill } from './session-state.ts';
+import type { SessionState } from './session-state.ts';
 import { acceptMqtt5, type Mqtt5Connection, type Mqtt5Host, type Mqtt5Limits } from './v5/index.ts';
 import { RC } from './v5/reason-codes.ts';
+import { Wills } from './wills.ts';
 
 export interface MqttSettings extends SessionSettings {
   connectTimeoutMs: number;
@@ -67,8 +67,6 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
   /** What the listener said about each connection: a refusal, and whom to tell the handshake is done. */
   private readonly handshakes = new WeakMap<object, ConnectionInfo>();
   private readonly byClientId = new Map<string, MqttSession>();
-  /** Clients whose will could not be published: their will record stays for the next start. */
-  private readonly keepWills = new Set<string>();
   /** Clients that sent an empty client id. */
   private readonly anonymousIds = new WeakSet<object>();
   private readonly pending = new Set<Promise<unknown>>();
@@ -76,7 +74,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
   private readonly connections5 = new Set<Mqtt5Connection>();
   /** Session state still being written for a client id whose connection just ended. */
   private readonly leaving = new Map<string, Promise<unknown>>();
-  private readonly delayedWills: DelayedWills;
+  private readonly wills: Wills;
 
   constructor(
     private readonly ctx: AdapterContext,
@@ -84,7 +82,21 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     private readonly log: Logger,
   ) {
     this.expiry = new SessionExpiry(ctx.broker, settings.sessionExpiryMs, (id) => this.byClientId.has(id), log, settings.now);
-    this.delayedWills = new DelayedWills(log);
+    this.wills = new Wills({
+      broker: ctx.broker,
+      log,
+      brokerId: () => this.aedes?.id ?? '',
+      live: (clientId) => this.byClientId.get(clientId),
+      detachedSession: (clientId) =>
+        new MqttSession(
+          { id: clientId, clean: true, closed: true, will: null, deliver0: () => {}, deliverQoS: () => {}, close: () => {} },
+          `will:${clientId}`,
+          ctx.broker,
+          settings,
+          log,
+        ),
+      track: (p) => this.track(p),
+    });
   }
 
   get limits(): Mqtt5Limits {
@@ -147,7 +159,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
       this.sessionOf(client)?.log.info({ clientId: client.id }, 'mqtt keep-alive expired (1.5 x the client keep-alive without a packet)');
     });
     this.aedes = aedes;
-    await this.publishOrphanedWills();
+    await this.wills.publishOrphaned();
     this.expiry.start();
   }
 
@@ -215,7 +227,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     const aedes = this.aedes;
     if (!aedes) return;
     await this.expiry.stop();
-    this.delayedWills.stop();
+    this.wills.stop();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     // Wills and acknowledgements in progress reach the core before it closes.
     await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, 5000).unref())]);
@@ -232,31 +244,16 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     return this.byClientId.get(clientId);
   }
 
-  async putWill(session: MqttSession, will: WillPacket, delaySeconds = 0): Promise<void> {
-    const stored: StoredWill = {
-      topic: will.topic,
-      payload: Buffer.from(will.payload).toString('base64'),
-      qos: will.qos,
-      retain: will.retain,
-      brokerId: this.aedes?.id ?? '',
-    };
-    if (will.properties) stored.properties = storedProperties(will.properties);
-    if (delaySeconds > 0) stored.delaySeconds = delaySeconds;
-    if (session.principal) stored.username = session.principal.username;
-    await this.ctx.broker.putSession(willRecord(session.client.id, stored, Date.now()));
+  putWill(session: MqttSession, will: WillPacket, delaySeconds = 0): Promise<void> {
+    return this.wills.put(session, will, delaySeconds);
   }
 
-  async getWill(clientId: string): Promise<WillPacket | undefined> {
-    const rec = await this.ctx.broker.getSession(WILL_PREFIX + clientId);
-    return rec ? fromStoredWill(rec.data as unknown as StoredWill) : undefined;
+  getWill(clientId: string): Promise<WillPacket | undefined> {
+    return this.wills.get(clientId);
   }
 
-  async delWill(clientId: string): Promise<void> {
-    if (this.keepWills.delete(clientId)) return;
-    // A connection that took over this client id has stored its own will by now; keep it.
-    const live = this.byClientId.get(clientId);
-    if (live && !live.client.closed && live.client.will) return;
-    await this.ctx.broker.deleteSession(WILL_PREFIX + clientId);
+  delWill(clientId: string): Promise<void> {
+    return this.wills.delete(clientId);
   }
 
   // ---- hooks -----------------------------------------------------------------------------
@@ -309,7 +306,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
       // The same client's last connection may still be writing its session (its expiry, or its end).
       await this.leaving.get(client.id);
       // The client is back before its delayed will was due: that will is not published.
-      if (this.delayedWills.cancel(client.id)) await this.ctx.broker.deleteSession(WILL_PREFIX + client.id);
+      await this.wills.cancelDelayed(client.id);
       return await load(inherited);
     } catch (err) {
       session.log.warn({ clientId: client.id, reason: (err as Error).message }, 'mqtt connection refused: session state unavailable');
@@ -369,7 +366,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     if (!session) return;
     this.release(conn, session);
     if (conn.open) conn.log.info({ clientId: conn.id, normal: conn.normalDisconnect }, 'mqtt client disconnected');
-    if (conn.will && conn.open) this.endWill(conn, session);
+    if (conn.open) this.wills.ended5(conn, session);
   }
 
   /** The client said DISCONNECT: its session is let go now, before a reconnect can race the socket's close. */
@@ -394,39 +391,6 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     }
   }
 
-  /** The will of an MQTT 5 connection that ended: discarded, published, or delayed. */
-  private endWill(conn: Mqtt5Connection, session: MqttSession): void {
-    const will = conn.will;
-    if (!will) return;
-    if (conn.normalDisconnect) {
-      void this.track(this.delWill(conn.id)).catch((err: unknown) => conn.log.warn({ err, clientId: conn.id }, 'could not delete a will'));
-      return;
-    }
-    const payload = typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload;
-    const packet: WillPacket = {
-      topic: will.topic,
-      payload,
-      qos: will.qos ?? 0,
-      retain: will.retain ?? false,
-      properties: will.properties,
-    };
-    const publish = async (): Promise<void> => {
-      try {
-        await session.publish(packet, undefined);
-      } catch (err) {
-        this.keepWills.add(conn.id);
-        throw err;
-      }
-      await this.delWill(conn.id);
-      conn.log.info({ clientId: conn.id, topic: will.topic }, 'mqtt will published');
-    };
-    if (conn.willDelay > 0) this.delayedWills.schedule(conn.id, conn.willDelay, () => this.track(publish()));
-    else
-      void this.track(publish()).catch((err: unknown) =>
-        conn.log.warn({ err, clientId: conn.id }, 'will not published (kept for the next start)'),
-      );
-  }
-
   private async authorizePublish(client: ClientHandle | null, packet: PublishLike): Promise<void> {
     const session = client ? this.sessionOf(client) : undefined;
     if (!client || !session) throw new Error('publish without a connection');
@@ -439,46 +403,12 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
         isWill ? undefined : packet.messageId,
       );
     } catch (err) {
-      if (isWill) this.keepWills.add(client.id);
+      if (isWill) this.wills.keep(client.id);
       session.log.warn(
         { clientId: client.id, topic: packet.topic, qos: packet.qos, will: isWill, reason: (err as Error).message },
         isWill ? 'will not published (kept for the next start)' : 'publish refused: closing the connection',
       );
       throw err;
-    }
-  }
-
-  /**
-   * Wills stored by a broker that is gone: their connections ended without DISCONNECT. A delayed
-   * (MQTT 5) will waits its delay again, from now, for its client to come back.
-   */
-  private async publishOrphanedWills(): Promise<void> {
-    const broker = this.ctx.broker;
-    const records = await broker.listSessions(WILL_PREFIX);
-    for (const rec of records) {
-      const clientId = rec.id.slice(WILL_PREFIX.length);
-      const will = rec.data as unknown as StoredWill;
-      const publish = async (): Promise<void> => {
-        const session = new MqttSession(
-          { id: clientId, clean: true, closed: true, will: null, deliver0: () => {}, deliverQoS: () => {}, close: () => {} },
-          `will:${clientId}`,
-          broker,
-          this.settings,
-          this.log,
-        );
-        await session.publish(fromStoredWill(will), undefined);
-        await broker.deleteSession(rec.id);
-        this.log.info({ clientId, topic: will.topic }, 'published the will of a client whose broker stopped');
-      };
-      if ((will.delaySeconds ?? 0) > 0) {
-        this.delayedWills.schedule(clientId, will.delaySeconds ?? 0, () => this.track(publish()));
-        continue;
-      }
-      try {
-        await publish();
-      } catch (err) {
-        this.log.warn({ err, clientId, topic: will.topic }, 'could not publish a stored will; keeping it');
-      }
     }
   }
 
@@ -499,19 +429,4 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     p.then(done, done);
     return p;
   }
-}
-
-function fromStoredWill(w: StoredWill): WillPacket {
-  const will: WillPacket = { topic: w.topic, payload: Buffer.from(w.payload, 'base64'), qos: w.qos, retain: w.retain };
-  if (w.properties) {
-    const { correlationData, ...rest } = w.properties as PublishProperties & { correlationData?: string };
-    will.properties = { ...rest, ...(correlationData !== undefined ? { correlationData: Buffer.from(correlationData, 'base64') } : {}) };
-  }
-  return will;
-}
-
-/** Will properties as JSON can hold them: correlation data (bytes) as base64. */
-function storedProperties(p: PublishProperties): Record<string, unknown> {
-  const { correlationData, ...rest } = p;
-  return { ...rest, ...(correlationData !== undefined ? { correlationData: Buffer.from(correlationData).toString('base64') } : {}) };
 }

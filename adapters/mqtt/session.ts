@@ -62,8 +62,13 @@ interface Link {
   readonly filter: MqttFilter;
   options: SubscriptionOptions;
   consumer: Consumer | undefined;
-  /** Deliveries held until the SUBACK (or, for a restored session, the CONNACK) is out. */
+  /**
+   * Deliveries held until the SUBACK (or, for a restored session, the CONNACK) is out and the core
+   * consumer is known: the core may deliver a durable queue's backlog before `subscribe` returns.
+   */
   backlog: Delivery[] | undefined;
+  /** The SUBACK (or CONNACK) is out: the backlog goes as soon as the consumer is known. */
+  released: boolean;
   /** Whether SUBACK sends the retained messages (MQTT 5 Retain Handling; always for 3.1.1). */
   sendRetained: boolean;
 }
@@ -224,7 +229,7 @@ export class MqttSession {
       existing.options = options;
       existing.sendRetained = retainHandling === 0;
     } else {
-      const link: Link = { filter, options, consumer: undefined, backlog: [], sendRetained: retainHandling !== 2 };
+      const link: Link = { filter, options, consumer: undefined, backlog: [], released: false, sendRetained: retainHandling !== 2 };
       const noLocal = options.noLocal ? { noLocal: true } : {};
       this.links.set(raw, link);
       try {
@@ -256,6 +261,7 @@ export class MqttSession {
         link.consumer.close();
         return { refused: 'closed', reason: 'the connection is closing' };
       }
+      if (link.released) this.flush(link);
     }
     if (this.persistent && !sameOptions(this.state.subscriptions.get(raw), options)) {
       this.state.subscriptions.set(raw, options);
@@ -307,6 +313,8 @@ export class MqttSession {
 
   private flush(link: Link): void {
     if (!this.ready || !link.backlog) return;
+    link.released = true;
+    if (!link.consumer) return;
     const held = link.backlog;
     link.backlog = undefined;
     for (const d of held) this.send(link, d);
