@@ -4,7 +4,7 @@
 // aging at the first sweep that finds it.
 import { afterEach, describe, expect, it } from 'vitest';
 import { SessionExpiry } from '../../adapters/mqtt/session-expiry.ts';
-import { SESSION_PREFIX, SessionState } from '../../adapters/mqtt/session-state.ts';
+import { NEVER_EXPIRES, SESSION_PREFIX, SessionState } from '../../adapters/mqtt/session-state.ts';
 import type { Broker } from '../../src/core/broker.ts';
 import { topic } from '../../src/core/destination.ts';
 import { ctx, silent, startBroker } from '../helpers/core.ts';
@@ -17,9 +17,17 @@ afterEach(async () => {
 });
 
 /** A stored persistent session of `clientId` with one durable subscription, as the MQTT adapter keeps it. */
-async function persistentSession(b: Broker, clientId: string, filter: string, now: number, expiresAt: number): Promise<void> {
+async function persistentSession(
+  b: Broker,
+  clientId: string,
+  filter: string,
+  now: number,
+  expiresAt: number,
+  expirySeconds?: number,
+): Promise<void> {
   const state = new SessionState(clientId, true);
   state.subscriptions.set(filter, { qos: 1 });
+  state.expirySeconds = expirySeconds;
   const consumer = await b.subscribe(
     { destination: topic(filter.replace(/\//g, '.')), durable: { clientId, name: filter }, onMessage: () => {} },
     ctx,
@@ -81,5 +89,35 @@ describe('MQTT session expiry', () => {
     await expiry.sweep();
     expect(await b.getSession(SESSION_PREFIX + 'orphan')).toBeUndefined();
     expect(subscriptionsOf(b, 'orphan')).toEqual([]);
+  });
+
+  it('follows an MQTT 5 session’s own interval, whatever the broker setting; 0xFFFFFFFF never expires', async () => {
+    const b = (broker = await startBroker());
+    const clock = { t: 9_000_000 };
+    // The broker setting is 0 (keep MQTT 3.1.1 sessions forever): MQTT 5 sessions still expire.
+    const expiry = new SessionExpiry(
+      b,
+      0,
+      () => false,
+      silent,
+      () => clock.t,
+    );
+    await persistentSession(b, 'v5-brief', 'brief/cmd', clock.t, clock.t + 10_000, 10);
+    await persistentSession(b, 'v5-forever', 'forever/cmd', clock.t, 0, NEVER_EXPIRES);
+    await persistentSession(b, 'v5-orphan', 'orphan5/cmd', clock.t - HOUR, 0, 30);
+    await persistentSession(b, 'v311', 'v311/cmd', clock.t - HOUR, 0);
+
+    await expiry.sweep();
+    expect((await b.getSession(SESSION_PREFIX + 'v5-orphan'))?.expiresAt).toBe(clock.t + 30_000);
+    clock.t += 10_000;
+    await expiry.sweep();
+    expect(await b.getSession(SESSION_PREFIX + 'v5-brief')).toBeUndefined();
+    expect(subscriptionsOf(b, 'v5-brief')).toEqual([]);
+    clock.t += 365 * 24 * HOUR;
+    await expiry.sweep();
+    expect(await b.getSession(SESSION_PREFIX + 'v5-orphan')).toBeUndefined();
+    expect(subscriptionsOf(b, 'v5-forever')).toEqual(['forever/cmd']);
+    expect(subscriptionsOf(b, 'v311')).toEqual(['v311/cmd']);
+    await expiry.stop();
   });
 });
