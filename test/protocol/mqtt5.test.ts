@@ -104,7 +104,7 @@ describe('MQTT 5: CONNECT and CONNACK', () => {
     expect(again.connack.sessionPresent).toBe(true);
   });
 
-  it('refuses enhanced authentication with 0x8C, a duplicate property with 0x82 and a malformed one with 0x81', async () => {
+  it('refuses enhanced authentication with 0x8C, a duplicate property with 0x82, a will not in its format with 0x99, a malformed property with 0x81', async () => {
     const auth = await RawMqtt.open(s.port, 5);
     raws.push(auth);
     auth.send({
@@ -127,6 +127,20 @@ describe('MQTT 5: CONNECT and CONNACK', () => {
     const dupAck = (await dup.next('connack')) as IConnackPacket;
     expect([dupAck.reasonCode, dupAck.properties?.reasonString]).toEqual([0x82, expect.stringContaining('sessionExpiryInterval')]);
     await dup.closed;
+
+    const badWill = await RawMqtt.open(s.port, 5);
+    raws.push(badWill);
+    badWill.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      clientId: 'bad-will',
+      keepalive: 0,
+      will: { topic: 'wills/x', payload: Buffer.from([0xff, 0xfe]), qos: 0, retain: false, properties: { payloadFormatIndicator: true } },
+    });
+    expect(((await badWill.next('connack')) as IConnackPacket).reasonCode).toBe(0x99);
+    await badWill.closed;
 
     const bad = await RawMqtt.open(s.port, 5);
     raws.push(bad);

@@ -1,6 +1,7 @@
 // MQTT 5 CONNECT -> CONNACK (§3.1, §3.2): the packet's own rules, the client id (assigned when
 // empty), the expiry and keep-alive the broker grants, then the service authenticates and loads
 // the session, and CONNACK tells the client what this broker supports and allows.
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
 import { ConnectRefusal } from '../connect-refusal.ts';
@@ -24,6 +25,10 @@ function invalid(packet: IConnectPacket): [number, string] | undefined {
     ];
   }
   if (packet.will) {
+    const payload = packet.will.payload;
+    if (packet.will.properties?.payloadFormatIndicator === true && !isUtf8(typeof payload === 'string' ? Buffer.from(payload) : payload)) {
+      return [RC.payloadFormatInvalid, 'the will payload is not UTF-8 though its Payload Format Indicator says so'];
+    }
     if (packet.will.topic.startsWith('$')) return [RC.topicNameInvalid, `topics starting with $ are reserved: "${packet.will.topic}"`];
     try {
       topicToCore(packet.will.topic);
