@@ -1,10 +1,12 @@
 // MQTT 5 state across a broker restart on the Redis store: a session lives as long as its own
 // expiry interval says, restart or not; a message's expiry keeps counting while the broker is down;
-// a delayed will left by a broker that stopped is published by the next one after the delay.
-import type { IPublishPacket } from 'mqtt-packet';
+// a delayed will left by a broker that stopped is published by the next one after the delay. And
+// while Redis is down: no PUBACK for what cannot be stored (DISCONNECT 0x89), CONNACK 0x88.
+import type { IConnackPacket, IDisconnectPacket, IPublishPacket } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMqtt, endMqtt, RawMqtt, startMqttServer, type MqttTestServer } from '../helpers/mqtt.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { RedisStore } from '../../src/store/redis/redis-store.ts';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -115,6 +117,47 @@ describe('MQTT 5 on Redis across a restart', () => {
       await endMqtt(watcher.client);
     } finally {
       await srv.stop();
+    }
+  });
+});
+
+describe('MQTT 5 on Redis when Redis is down', () => {
+  it('a QoS 1 publish that cannot be stored gets DISCONNECT 0x89 and no PUBACK; a session cannot open (CONNACK 0x88)', async () => {
+    const own = await startRedis();
+    const store = new RedisStore({
+      url: own.url,
+      cluster: 'mqtt5-down',
+      epoch: 1,
+      redis: { maxRetriesPerRequest: 0, retryStrategy: () => null },
+    });
+    const srv = await startMqttServer({}, store);
+    try {
+      const dev = await RawMqtt.connect(srv.port, {
+        protocolVersion: 5,
+        clientId: 'v5-keeps-it',
+        properties: { sessionExpiryInterval: 300 },
+      });
+      dev.raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'down5/t', qos: 1 }] });
+      await dev.raw.next('suback');
+      const pub = await RawMqtt.connect(srv.port, { protocolVersion: 5, clientId: 'v5-publisher' });
+      await own.stop();
+      pub.raw.send({ cmd: 'publish', topic: 'down5/t', payload: Buffer.from('not stored'), qos: 1, messageId: 9 });
+      const d = (await pub.raw.next('disconnect')) as IDisconnectPacket;
+      expect(d.reasonCode).toBe(0x89);
+      await pub.raw.closed;
+      expect(pub.raw.packets.items.some((p) => p.cmd === 'puback')).toBe(false);
+      dev.raw.close();
+      const later = await RawMqtt.connect(srv.port, {
+        protocolVersion: 5,
+        clientId: 'v5-keeps-it',
+        clean: false,
+        properties: { sessionExpiryInterval: 300 },
+      });
+      expect((later.connack as IConnackPacket).reasonCode).toBe(0x88);
+      await later.raw.closed;
+    } finally {
+      await srv.stop();
+      await own.stop();
     }
   });
 });
