@@ -258,6 +258,7 @@ export class AmqpService {
         this.a.broker.connections.add({
           id: connectionId,
           protocol: 'amqp',
+          protocolVersion: '1.0',
           transport: info?.transport ?? 'tcp',
           remoteAddress: info ? `${info.remoteAddress}:${info.remotePort}` : '',
           clientId,

@@ -170,6 +170,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     this.ctx.broker.connections.add({
       id: s.connectionId,
       protocol: 'mqtt',
+      protocolVersion: client.version === 5 ? '5' : client.version === 3 ? '3.1' : '3.1.1',
       transport: info?.transport ?? 'tcp',
       remoteAddress: info ? `${info.remoteAddress}:${info.remotePort}` : '',
       clientId: client.id,

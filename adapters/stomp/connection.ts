@@ -312,6 +312,7 @@ export class StompConnection {
     this.a.broker.connections.add({
       id: this.id,
       protocol: 'stomp',
+      protocolVersion: version,
       transport: this.handshake.transport ?? 'tcp',
       remoteAddress: `${this.handshake.remoteAddress ?? ''}:${this.handshake.remotePort ?? 0}`,
       clientId,

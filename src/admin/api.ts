@@ -349,11 +349,12 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
       method: 'GET',
       url: '/api/connections',
       tag: 'connections',
-      summary: 'Client connections: protocol, client id, user, address, transport, subscriptions, message counts',
+      summary: 'Client connections: protocol and its version, client id, user, address, transport, subscriptions, message counts',
       run: ({ broker }) =>
         broker.connections.list().map((c) => ({
           id: c.id,
           protocol: c.protocol,
+          protocolVersion: c.protocolVersion,
           transport: c.transport,
           remoteAddress: c.remoteAddress,
           clientId: c.clientId,

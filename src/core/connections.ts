@@ -6,6 +6,8 @@
 export interface ConnectionRecord {
   readonly id: string;
   readonly protocol: string;
+  /** The version the client speaks (MQTT 3.1.1 or 5, STOMP 1.2...). */
+  readonly protocolVersion: string | undefined;
   readonly transport: string;
   readonly remoteAddress: string;
   readonly clientId: string | undefined;
@@ -22,6 +24,7 @@ export interface ConnectionRecord {
 export interface ConnectionRegistration {
   id: string;
   protocol: string;
+  protocolVersion?: string | undefined;
   transport: string;
   remoteAddress: string;
   clientId?: string | undefined;
@@ -45,6 +48,7 @@ export class Connections {
     this.records.set(r.id, {
       id: r.id,
       protocol: r.protocol,
+      protocolVersion: r.protocolVersion,
       transport: r.transport,
       remoteAddress: r.remoteAddress,
       clientId: r.clientId,

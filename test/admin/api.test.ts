@@ -198,6 +198,7 @@ describe('connections and subscriptions through the API', () => {
     const byProtocol = Object.fromEntries(conns.map((c) => [c.protocol, c]));
     expect(byProtocol.stomp).toMatchObject({
       clientId: 'stomp-app',
+      protocolVersion: '1.2',
       user: 'app',
       transport: 'tcp',
       subscriptions: ['queue://watch'],
@@ -205,8 +206,8 @@ describe('connections and subscriptions through the API', () => {
       messagesOut: 1,
     });
     expect(byProtocol.stomp!.remoteAddress).toMatch(/^127\.0\.0\.1:\d+$/);
-    expect(byProtocol.mqtt).toMatchObject({ clientId: 'sensor-1', user: 'app' });
-    expect(byProtocol.amqp).toMatchObject({ clientId: 'amqp-app', user: 'app' });
+    expect(byProtocol.mqtt).toMatchObject({ clientId: 'sensor-1', user: 'app', protocolVersion: '3.1.1' });
+    expect(byProtocol.amqp).toMatchObject({ clientId: 'amqp-app', user: 'app', protocolVersion: '1.0' });
 
     const mqttClosed = new Promise<void>((resolve) => device.once('close', () => resolve()));
     expect(await b.call('DELETE', `/api/connections/${String(byProtocol.mqtt!.id)}`)).toEqual({ status: 200, body: { closed: true } });

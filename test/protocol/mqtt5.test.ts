@@ -195,7 +195,7 @@ describe('MQTT 5: CONNECT and CONNACK', () => {
 
     const { raw: listed } = await raw5({ clientId: 'listed' });
     const record = s.server.broker.connections.list().find((c) => c.clientId === 'listed');
-    expect(record?.protocol).toBe('mqtt');
+    expect([record?.protocol, record?.protocolVersion]).toEqual(['mqtt', '5']);
     s.server.broker.connections.close(record?.id ?? '', 'test');
     const d = (await listed.next('disconnect')) as IDisconnectPacket;
     expect([d.reasonCode, d.properties?.reasonString]).toEqual([0x98, expect.stringContaining('administrator')]);

@@ -463,6 +463,7 @@ async function connections() {
   main.replaceChildren(el('h1', {}, 'Connections'), holder);
   const columns = [
     { key: 'protocol', label: 'Protocol' },
+    { key: 'protocolVersion', label: 'Version' },
     { key: 'clientId', label: 'Client id' },
     { key: 'user', label: 'User' },
     { key: 'remoteAddress', label: 'Address' },
