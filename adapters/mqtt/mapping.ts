@@ -27,6 +27,7 @@ export interface PublishProperties {
   correlationData?: Buffer;
   userProperties?: UserProperties;
   subscriptionIdentifier?: number | number[];
+  topicAlias?: number;
   /** Set by the MQTT 5 engine's parser when grouping by name would lose the User Properties' order. */
   [USER_PROPERTY_ORDER]?: UserPropertyList;
 }

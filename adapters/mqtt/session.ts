@@ -19,6 +19,7 @@ import {
   type OutboundPublish,
   type V5Delivery,
 } from './mapping.ts';
+import { Overlaps } from './overlaps.ts';
 import { NEVER_EXPIRES, SESSION_PREFIX, SessionState, clampQos, type SubscriptionOptions } from './session-state.ts';
 import { filterToCore, type MqttFilter } from './topics.ts';
 
@@ -87,6 +88,7 @@ export class MqttSession {
   ready = false;
   closed = false;
   private readonly links = new Map<string, Link>();
+  private readonly overlaps = new Overlaps(this.links);
   private readonly inflight = new Map<number, Inflight>();
   private nextPacketId = 1;
   /** Serializes sends that first write session state, so deliveries keep their order. */
@@ -232,6 +234,7 @@ export class MqttSession {
       const link: Link = { filter, options, consumer: undefined, backlog: [], released: false, sendRetained: retainHandling !== 2 };
       const noLocal = options.noLocal ? { noLocal: true } : {};
       this.links.set(raw, link);
+      this.overlaps.changed();
       try {
         link.consumer = await this.broker.subscribe(
           {
@@ -247,6 +250,7 @@ export class MqttSession {
             onMessage: (d) => this.onDelivery(link, d),
             onClosed: (reason) => {
               if (this.links.get(raw) === link) this.links.delete(raw);
+              this.overlaps.changed();
               this.log.info({ clientId: this.client.id, filter: raw, reason }, 'subscription ended by the broker');
             },
           },
@@ -254,6 +258,7 @@ export class MqttSession {
         );
       } catch (err) {
         this.links.delete(raw);
+        this.overlaps.changed();
         this.log.info({ clientId: this.client.id, filter: raw, reason: (err as Error).message }, 'subscription refused');
         return { refused: err instanceof JunctionError ? err.code : 'error', reason: (err as Error).message };
       }
@@ -286,6 +291,7 @@ export class MqttSession {
       const link = this.links.get(raw);
       if (link) {
         this.links.delete(raw);
+        this.overlaps.changed();
         link.consumer?.close();
       }
       if (this.persistent && this.state.subscriptions.delete(raw)) {
@@ -329,27 +335,33 @@ export class MqttSession {
       this.settle(consumer, d.tag);
       return;
     }
-    const qos = Math.min(link.options.qos, messageQos(m)) as 0 | 1 | 2;
+    // MQTT 5: one copy for all the overlapping subscriptions it matches (overlaps.ts).
+    const group = this.client.version === 5 ? this.overlaps.group(link, m.id, m.destination.name) : [link];
+    if (group === 'skip') {
+      this.settle(consumer, d.tag);
+      return;
+    }
+    const qos = Math.min(Math.max(...group.map((l) => l.options.qos)), messageQos(m)) as 0 | 1 | 2;
     if (qos === 0) {
-      this.client.deliver0(toPublishPacket(m, 0, this.retainFlag(link, m), false, undefined, this.v5(link, d)), () =>
+      this.client.deliver0(toPublishPacket(m, 0, this.retainFlag(group, m), false, undefined, this.v5(group, d)), () =>
         this.settle(consumer, d.tag),
       );
       return;
     }
     if (qos === 2 && this.persistent) {
-      this.chain(() => this.sendQoS2Persistent(link, consumer, d));
+      this.chain(() => this.sendQoS2Persistent(group, consumer, d));
       return;
     }
     if (this.tail) {
-      this.chain(async () => this.write(link, consumer, d, qos, this.allocate(), d.redelivered));
+      this.chain(async () => this.write(group, consumer, d, qos, this.allocate(), d.redelivered));
       return;
     }
-    this.write(link, consumer, d, qos, this.allocate(), d.redelivered);
+    this.write(group, consumer, d, qos, this.allocate(), d.redelivered);
   }
 
   /** A QoS 2 send to a persistent session: its packet id is stored first, so a resend after a
    *  reconnect or restart reuses it and the device can recognise the duplicate. */
-  private async sendQoS2Persistent(link: Link, consumer: Consumer, d: Delivery): Promise<void> {
+  private async sendQoS2Persistent(group: Link[], consumer: Consumer, d: Delivery): Promise<void> {
     const known = this.state.outboundFor(d.message.id);
     if (known?.[1].released) {
       // PUBREC came before; only the settlement was lost. The device has it.
@@ -363,18 +375,19 @@ export class MqttSession {
       await this.saveState();
     }
     if (consumer.closed || this.closed) return;
-    this.write(link, consumer, d, 2, id, d.redelivered || known !== undefined);
+    this.write(group, consumer, d, 2, id, d.redelivered || known !== undefined);
   }
 
-  private write(link: Link, consumer: Consumer, d: Delivery, qos: 1 | 2, id: number, dup: boolean): void {
+  /** Sends a QoS 1 or 2 delivery for the subscriptions in `group` (one, or MQTT 5 overlapping ones). */
+  private write(group: Link[], consumer: Consumer, d: Delivery, qos: 1 | 2, id: number, dup: boolean): void {
     if (consumer.closed || this.closed) return;
     this.inflight.set(id, { qos, consumer, tag: d.tag });
-    this.client.deliverQoS(toPublishPacket(d.message, qos, this.retainFlag(link, d.message), dup, id, this.v5(link, d)), noop);
+    this.client.deliverQoS(toPublishPacket(d.message, qos, this.retainFlag(group, d.message), dup, id, this.v5(group, d)), noop);
   }
 
   /** MQTT 5 Retain As Published keeps the publisher's retain flag on live deliveries; otherwise it is 0. */
-  private retainFlag(link: Link, m: Message): boolean {
-    return link.options.retainAsPublished === true && publishedRetained(m);
+  private retainFlag(group: Link[], m: Message): boolean {
+    return group.some((l) => l.options.retainAsPublished === true) && publishedRetained(m);
   }
 
   private sendRetained(link: Link): void {
@@ -383,20 +396,21 @@ export class MqttSession {
       if (m.expiresAt > 0 && m.expiresAt <= Date.now()) continue;
       const qos = Math.min(link.options.qos, messageQos(m)) as 0 | 1 | 2;
       if (qos === 0) {
-        this.client.deliver0(toPublishPacket(m, 0, true, false, undefined, this.v5(link)), noop);
+        this.client.deliver0(toPublishPacket(m, 0, true, false, undefined, this.v5([link])), noop);
       } else {
         const id = this.allocate();
         this.inflight.set(id, { qos, consumer: undefined, tag: 0 });
-        this.client.deliverQoS(toPublishPacket(m, qos, true, false, id, this.v5(link)), noop);
+        this.client.deliverQoS(toPublishPacket(m, qos, true, false, id, this.v5([link])), noop);
       }
     }
   }
 
   /** What an MQTT 5 subscriber's PUBLISH needs beyond the message (undefined for MQTT 3.1.1). */
-  private v5(link: Link, d?: Delivery): V5Delivery | undefined {
+  private v5(group: Link[], d?: Delivery): V5Delivery | undefined {
     if (this.client.version !== 5) return undefined;
     const v: V5Delivery = { now: Date.now(), annotations: d?.annotations };
-    if (link.options.identifier !== undefined) v.subscriptionIdentifiers = [link.options.identifier];
+    const ids = group.flatMap((l) => (l.options.identifier !== undefined ? [l.options.identifier] : []));
+    if (ids.length > 0) v.subscriptionIdentifiers = ids;
     return v;
   }
 

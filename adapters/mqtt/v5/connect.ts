@@ -58,6 +58,7 @@ export async function handleConnect(conn: Mqtt5Connection, packet: IConnectPacke
   conn.peer.receiveMaximum = props.receiveMaximum ?? 65535;
   conn.peer.maximumPacketSize = props.maximumPacketSize ?? 0;
   conn.peer.problemInformation = props.requestProblemInformation !== false;
+  conn.peer.topicAliasMaximum = props.topicAliasMaximum ?? 0;
 
   let expiry = props.sessionExpiryInterval ?? 0;
   if (limits.maxSessionExpirySeconds > 0 && (expiry === NEVER_EXPIRES || expiry > limits.maxSessionExpirySeconds)) {

@@ -18,6 +18,7 @@ import type { OutboundPublish } from '../mapping.ts';
 import { PacketSizeGuard } from '../packet-size.ts';
 import type { ClientHandle, MqttSession } from '../session.ts';
 import { RC } from './reason-codes.ts';
+import { TopicAliases } from './topic-aliases.ts';
 import { keepUserPropertyOrder, reorderEncodedPublish } from './user-properties.ts';
 
 export interface Mqtt5Limits {
@@ -66,9 +67,9 @@ export class Mqtt5Connection implements ClientHandle {
   /** CONNACK is out. */
   open = false;
   /** What the client announced in CONNECT. */
-  readonly peer = { receiveMaximum: 65535, maximumPacketSize: 0, problemInformation: true };
-  /** Inbound topic aliases (alias -> topic name). */
-  readonly aliases = new Map<number, string>();
+  readonly peer = { receiveMaximum: 65535, maximumPacketSize: 0, problemInformation: true, topicAliasMaximum: 0 };
+  /** Topic aliases both ways. */
+  readonly aliases = new TopicAliases();
   /** The session's expiry interval in seconds, as granted in CONNACK (DISCONNECT may change it). */
   sessionExpiry = 0;
   /** Seconds the will waits after an abnormal end, already bounded by the session expiry. */
@@ -225,6 +226,15 @@ export class Mqtt5Connection implements ClientHandle {
     if (!this.peer.problemInformation && packet.cmd !== 'publish' && packet.cmd !== 'connack' && packet.cmd !== 'disconnect') {
       stripProblemInformation(packet);
     }
+    let aliasSet: (() => void) | undefined;
+    if (packet.cmd === 'publish' && this.peer.topicAliasMaximum > 0)
+      [packet, aliasSet] = this.aliases.outbound(packet as OutboundPublish, this.peer.topicAliasMaximum);
+    if (!this.write(packet)) return false;
+    aliasSet?.();
+    return true;
+  }
+
+  private write(packet: Packet): boolean {
     const max = this.peer.maximumPacketSize;
     const order = (packet as OutboundPublish).userPropertyOrder;
     if (max === 0 && order === undefined) {

@@ -17,10 +17,10 @@ function resolveTopic(conn: Mqtt5Connection, packet: IPublishPacket): string | [
   const max = conn.host.limits.topicAliasMaximum;
   if (alias === 0 || alias > max) return [RC.topicAliasInvalid, `topic alias ${alias} is outside the maximum of ${max}`];
   if (packet.topic !== '') {
-    conn.aliases.set(alias, packet.topic);
+    conn.aliases.inbound.set(alias, packet.topic);
     return packet.topic;
   }
-  return conn.aliases.get(alias) ?? [RC.protocolError, `topic alias ${alias} was never given a topic`];
+  return conn.aliases.inbound.get(alias) ?? [RC.protocolError, `topic alias ${alias} was never given a topic`];
 }
 
 /** Why the core should not see this message: [reason code, text], or undefined. */

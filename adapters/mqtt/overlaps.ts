@@ -1,0 +1,63 @@
+// Overlapping subscriptions of one MQTT 5 session: a message matching several of its filters goes
+// out once, at the highest QoS they grant, carrying every one of their Subscription Identifiers
+// (MQTT 5 §3.3.4 allows one copy or one per subscription; clients and conformance suites expect
+// one, as Mosquitto and HiveMQ send). Each subscription is its own core queue, so the message
+// arrives once per subscription: the first arrival is sent for the group, the others are settled
+// unsent. Shared subscriptions and No Local ones deliver on their own.
+import { matches } from '../../src/core/destination.ts';
+import type { SubscriptionOptions } from './session-state.ts';
+import type { MqttFilter } from './topics.ts';
+
+export interface OverlapMember {
+  readonly filter: MqttFilter;
+  options: SubscriptionOptions;
+}
+
+/** Message ids remembered as sent for a group, waiting for the other copies (oldest forgotten first). */
+const MAX_PENDING = 10_000;
+/** Topics whose matching subscriptions are cached. */
+const MAX_CACHED_TOPICS = 1_000;
+
+function mergeable(l: OverlapMember): boolean {
+  return l.filter.group === undefined && l.options.noLocal !== true;
+}
+
+export class Overlaps<L extends OverlapMember> {
+  /** Message id -> copies still to come and be settled unsent. */
+  private readonly pending = new Map<string, number>();
+  private readonly byTopic = new Map<string, L[]>();
+
+  constructor(private readonly links: ReadonlyMap<string, L>) {}
+
+  /** The session's subscriptions changed. */
+  changed(): void {
+    this.byTopic.clear();
+  }
+
+  /** The subscriptions a delivery through `link` goes out for, or 'skip' when it already went with another's. */
+  group(link: L, messageId: string, topic: string): L[] | 'skip' {
+    if (this.links.size < 2 || !mergeable(link)) return [link];
+    const left = this.pending.get(messageId);
+    if (left !== undefined) {
+      if (left <= 1) this.pending.delete(messageId);
+      else this.pending.set(messageId, left - 1);
+      return 'skip';
+    }
+    const group = this.matching(topic);
+    if (group.length < 2 || !group.includes(link)) return [link];
+    this.pending.set(messageId, group.length - 1);
+    if (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value as string);
+    return group;
+  }
+
+  private matching(topic: string): L[] {
+    let group = this.byTopic.get(topic);
+    if (group) return group;
+    group = [...this.links.values()].filter(
+      (l) => mergeable(l) && matches(l.filter.pattern, topic) && !(l.filter.leadingWildcard && topic.startsWith('$')),
+    );
+    if (this.byTopic.size >= MAX_CACHED_TOPICS) this.byTopic.clear();
+    this.byTopic.set(topic, group);
+    return group;
+  }
+}
