@@ -65,6 +65,33 @@ describe('python3-paho-mqtt, MQTT 5', () => {
   });
 });
 
+describe('python3-paho-mqtt, MQTT 5 behaviours an application relies on', () => {
+  it('overlapping subscriptions, topic aliases both ways, Retain Handling, session and message expiry, Maximum Packet Size', async () => {
+    const script = join(import.meta.dirname, '../fixtures/mqtt5_paho_behaviours.py');
+    const { stdout } = await run('/usr/bin/python3', [script, String(s.port)], { timeout: 30_000 });
+    expect(JSON.parse(stdout)).toEqual({
+      // One copy, at the higher QoS, with both Subscription Identifiers.
+      overlapping: [['one', 2, [2, 3]]],
+      // The broker sets alias 1 with the first message, then sends the alias alone (paho shows the empty topic).
+      serverAlias: [
+        ['pb/alias', 1],
+        ['', 1],
+        ['', 1],
+      ],
+      // Retain Handling 1 (new subscription), 1 (existing), 2, 0, 0: retained messages sent.
+      retainHandling: [1, 0, 0, 1, 1],
+      // Present after the interval CONNECT gave, because DISCONNECT raised it; gone after DISCONNECT set 0.
+      sessionExpiry: [1, 0],
+      // The message whose expiry passed while the device was away is not delivered; the other counts down.
+      messageExpiry: [['long', true]],
+      // The client takes 64 bytes at most: the 64-byte payload is not sent to it.
+      maximumPacketSize: [32],
+      // An alias does not outlive its connection: using it after a reconnect is a protocol error.
+      aliasAfterReconnect: 0x82,
+    });
+  });
+});
+
 describe('mosquitto_pub and mosquitto_sub -V mqttv5', () => {
   const p = (): string[] => ['-h', '127.0.0.1', '-p', String(s.port), '-V', 'mqttv5'];
 
