@@ -1,11 +1,13 @@
 // MQTT 5 interoperability with clients not built on mqtt.js: Debian's python3-paho-mqtt (its
 // MQTTv5 client) and mosquitto_pub / mosquitto_sub -V mqttv5 (the Mosquitto project's C library).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmqpClient } from '../helpers/amqp.ts';
-import { startMqttServer, type MqttTestServer } from '../helpers/mqtt.ts';
+import { connectMqtt, endMqtt, startMqttServer, type MqttTestServer } from '../helpers/mqtt.ts';
 
 const run = promisify(execFile);
 let s: MqttTestServer;
@@ -163,6 +165,48 @@ describe('mosquitto_pub and mosquitto_sub -V mqttv5', () => {
       ]);
     } finally {
       amqp.close();
+    }
+  });
+
+  it('publishes the will of a killed mosquitto_sub after its Will Delay Interval, with its properties', async () => {
+    const watcher = await connectMqtt(`mqtt://127.0.0.1:${s.port}`, { protocolVersion: 5 });
+    // stdbuf: mosquitto_sub's debug lines reach the pipe as they are written.
+    const sub = spawn(
+      'stdbuf',
+      [
+        '-oL',
+        'mosquitto_sub',
+        ...p(),
+        ...['-d', '-i', 'm5-mortal', '-x', '60', '-t', 'm5w/cmd'],
+        ...['--will-topic', 'm5w/gone', '--will-payload', 'mortal', '--will-qos', '1'],
+        ...['-D', 'will', 'will-delay-interval', '1', '-D', 'will', 'content-type', 'text/plain'],
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    try {
+      await watcher.client.subscribeAsync('m5w/#', { qos: 1 });
+      const lines = createInterface({ input: sub.stdout });
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('mosquitto_sub did not subscribe')), 10_000);
+        lines.on('line', (l) => {
+          if (l.includes('received SUBACK')) {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+      const killedAt = Date.now();
+      sub.kill('SIGKILL');
+      const will = await watcher.got.nth(1, 5000);
+      expect([will.topic, will.payload.toString(), will.packet.properties?.contentType]).toEqual(['m5w/gone', 'mortal', 'text/plain']);
+      expect(Date.now() - killedAt).toBeGreaterThanOrEqual(900);
+    } finally {
+      if (sub.exitCode === null && sub.signalCode === null) {
+        const exited = once(sub, 'exit');
+        sub.kill('SIGKILL');
+        await exited;
+      }
+      await endMqtt(watcher.client);
     }
   });
 
