@@ -400,6 +400,16 @@ describe('MQTT 5: PUBLISH', () => {
     worse.write(publishWithProperties('bad5/len', [0x03, 0x00, 0x09, 0x61]));
     expect(((await worse.next('disconnect')) as IDisconnectPacket).reasonCode).toBe(0x81);
     await worse.closed;
+    for (const userProperty of [
+      [0x26, 0x00, 0x01, 0x61, 0x00, 0x30, 0x62], // a value longer than what follows
+      [0x26, 0x00, 0x01, 0x61], // a key without its value
+      [0x26, 0x00, 0x30, 0x61, 0x00, 0x01, 0x62], // a key longer than what follows
+    ]) {
+      const { raw: cut } = await raw5();
+      cut.write(publishWithProperties('bad5/user', userProperty, 'payload bytes that follow'));
+      expect(((await cut.next('disconnect')) as IDisconnectPacket).reasonCode).toBe(0x81);
+      await cut.closed;
+    }
     const pub = await v5();
     await pub.client.publishAsync('bad5/ok', 'ok', { qos: 1 });
     expect((await sub.got.nth(1)).topic).toBe('bad5/ok');

@@ -115,7 +115,13 @@ export class Mqtt5Connection implements ClientHandle {
     if (this.ending) return;
     this.keepAlive?.refresh();
     const over = this.guard.feed(chunk);
-    this.parser.parse(over ? chunk.subarray(0, over.at) : chunk);
+    try {
+      this.parser.parse(over ? chunk.subarray(0, over.at) : chunk);
+    } catch (err) {
+      // mqtt-packet reports most bad input as an 'error' event, but a few paths throw.
+      this.protocolError(RC.malformedPacket, `malformed packet: ${(err as Error).message}`);
+      return;
+    }
     if (over) {
       this.log.info({ clientId: this.id, size: over.size, limit: this.host.limits.maxPacketBytes }, 'mqtt packet over mqtt.maxPacketBytes');
       this.queue.length = 0;

@@ -32,6 +32,7 @@ function varInt(c: Cursor): number {
 
 function utf8(c: Cursor): string {
   const n = c.buf.readUInt16BE(c.at);
+  if (c.at + 2 + n > c.buf.length) throw new RangeError('string runs past the end');
   const s = c.buf.toString('utf8', c.at + 2, c.at + 2 + n);
   c.at += 2 + n;
   return s;
@@ -73,6 +74,7 @@ export function scanUserProperties(section: Buffer, from = 0): { pairs: UserProp
   const pairs: UserPropertyList = [];
   let start = -1;
   let end = -1;
+  if (stop > section.length) throw new RangeError('property length runs past the end');
   while (c.at < stop) {
     const entry = c.at;
     const id = section[c.at++] as number;
@@ -145,6 +147,7 @@ interface ParserInternals {
   _pos: number;
   _list: { slice(start: number, end: number): Buffer };
   _parseProperties(): unknown;
+  _emitError(err: Error): void;
 }
 
 /**
@@ -158,7 +161,14 @@ export function keepUserPropertyOrder(parser: object): void {
     const from = this._pos;
     const result = parseProperties.call(this);
     if (result && typeof result === 'object' && 'userProperties' in result) {
-      const { pairs } = scanUserProperties(this._list.slice(from, this._pos));
+      let pairs: UserPropertyList;
+      try {
+        ({ pairs } = scanUserProperties(this._list.slice(from, this._pos)));
+      } catch (err) {
+        // Lengths that run past the property section: malformed, whatever mqtt-packet made of it.
+        this._emitError(new Error(`malformed properties: ${(err as Error).message}`));
+        return result;
+      }
       // mqtt-packet also drops a repeat whose first value is empty: the count tells.
       const kept = Object.values((result as { userProperties: object }).userProperties).flat().length;
       if (needsReorder(pairs) || kept !== pairs.length) (result as Record<symbol, unknown>)[USER_PROPERTY_ORDER] = pairs;
