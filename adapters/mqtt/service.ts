@@ -175,7 +175,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
       remoteAddress: info ? `${info.remoteAddress}:${info.remotePort}` : '',
       clientId: client.id,
       user: s.principal?.username,
-      // MQTT 3.1.1 has no server-side goodbye: the connection just closes (the will is published).
+      // MQTT 5 hears DISCONNECT 0x98; 3.1.1 has no server-side goodbye: the connection just closes (the will is published).
       close: () => (client.disconnect ? client.disconnect(RC.administrativeAction, 'closed by an administrator') : client.close()),
     });
     s.log.info(

@@ -341,7 +341,8 @@ export class MqttSession {
       this.settle(consumer, d.tag);
       return;
     }
-    const qos = Math.min(Math.max(...group.map((l) => l.options.qos)), messageQos(m)) as 0 | 1 | 2;
+    const granted = group.length === 1 ? link.options.qos : Math.max(...group.map((l) => l.options.qos));
+    const qos = Math.min(granted, messageQos(m)) as 0 | 1 | 2;
     if (qos === 0) {
       this.client.deliver0(toPublishPacket(m, 0, this.retainFlag(group, m), false, undefined, this.v5(group, d)), () =>
         this.settle(consumer, d.tag),
