@@ -78,7 +78,9 @@ export class Wills {
     const will = conn.will;
     if (!will) return;
     const log = conn.log;
-    if (conn.normalDisconnect) {
+    const back = this.host.live(conn.id);
+    // DISCONNECT 0x00, or a delayed will whose client is already back (it took the session over).
+    if (conn.normalDisconnect || (conn.willDelay > 0 && back !== undefined && back !== session)) {
       void this.host.track(this.delete(conn.id)).catch((err: unknown) => log.warn({ err, clientId: conn.id }, 'could not delete a will'));
       return;
     }
@@ -141,6 +143,8 @@ export class Wills {
     const t = setTimeout(
       () => {
         this.delayed.delete(clientId);
+        // Connected again meanwhile (cancelDelayed missed it): that connection's will is the one in force.
+        if (this.host.live(clientId)) return;
         this.host
           .track(publish())
           .catch((err: unknown) =>

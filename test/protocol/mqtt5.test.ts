@@ -744,6 +744,28 @@ describe('MQTT 5: wills', () => {
     expect((await watcher.got.nth(2)).topic).toBe('delayed/marker');
   });
 
+  it('does not publish a delayed will when a new connection takes the session over', async () => {
+    const log = new CapturedLog();
+    const own = await startMqttServer({}, undefined, log.log);
+    try {
+      const connect = { protocolVersion: 5 as const, clientId: 'taken', properties: { sessionExpiryInterval: 60 } };
+      const first = await RawMqtt.connect(own.port, {
+        ...connect,
+        will: { topic: 'takeover/will', payload: Buffer.from('x'), qos: 1, retain: false, properties: { willDelayInterval: 1 } },
+      });
+      const second = await RawMqtt.connect(own.port, connect);
+      expect(((await first.raw.next('disconnect')) as IDisconnectPacket).reasonCode).toBe(0x8e);
+      await log.waitFor((l) => l.msg === 'mqtt client disconnected' && l.clientId === 'taken');
+      await first.raw.closed;
+      // Its end is handled: the will record is gone and no will was put on a timer.
+      await expect.poll(async () => own.server.broker.getSession('mqtt-will:taken'), { timeout: 2000 }).toBeUndefined();
+      expect(log.lines.some((l) => l.msg === 'mqtt will delayed')).toBe(false);
+      second.raw.close();
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('refuses AUTH after CONNECT (no method was agreed) with DISCONNECT 0x82', async () => {
     const { raw } = await raw5();
     raw.send({ cmd: 'auth', reasonCode: 0x18, properties: {} } as unknown as Packet);
