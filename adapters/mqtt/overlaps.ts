@@ -11,6 +11,8 @@ import type { MqttFilter } from './topics.ts';
 export interface OverlapMember {
   readonly filter: MqttFilter;
   options: SubscriptionOptions;
+  /** The member as a group of one. */
+  readonly alone: this[];
 }
 
 /** Message ids remembered as sent for a group, waiting for the other copies (oldest forgotten first). */
@@ -36,7 +38,7 @@ export class Overlaps<L extends OverlapMember> {
 
   /** The subscriptions a delivery through `link` goes out for, or 'skip' when it already went with another's. */
   group(link: L, messageId: string, topic: string): L[] | 'skip' {
-    if (this.links.size < 2 || !mergeable(link)) return [link];
+    if (this.links.size < 2 || !mergeable(link)) return link.alone;
     const left = this.pending.get(messageId);
     if (left !== undefined) {
       if (left <= 1) this.pending.delete(messageId);
@@ -44,7 +46,7 @@ export class Overlaps<L extends OverlapMember> {
       return 'skip';
     }
     const group = this.matching(topic);
-    if (group.length < 2 || !group.includes(link)) return [link];
+    if (group.length < 2 || !group.includes(link)) return link.alone;
     this.pending.set(messageId, group.length - 1);
     if (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value as string);
     return group;

@@ -72,6 +72,8 @@ interface Link {
   released: boolean;
   /** Whether SUBACK sends the retained messages (MQTT 5 Retain Handling; always for 3.1.1). */
   sendRetained: boolean;
+  /** This link as a group of one: what a delivery for it alone goes out for, without an allocation per message. */
+  readonly alone: this[];
 }
 
 interface Inflight {
@@ -231,7 +233,9 @@ export class MqttSession {
       existing.options = options;
       existing.sendRetained = retainHandling === 0;
     } else {
-      const link: Link = { filter, options, consumer: undefined, backlog: [], released: false, sendRetained: retainHandling !== 2 };
+      const alone: Link[] = [];
+      const link: Link = { filter, options, consumer: undefined, backlog: [], released: false, sendRetained: retainHandling !== 2, alone };
+      alone.push(link);
       const noLocal = options.noLocal ? { noLocal: true } : {};
       this.links.set(raw, link);
       this.overlaps.changed();
@@ -336,7 +340,7 @@ export class MqttSession {
       return;
     }
     // MQTT 5: one copy for all the overlapping subscriptions it matches (overlaps.ts).
-    const group = this.client.version === 5 ? this.overlaps.group(link, m.id, m.destination.name) : [link];
+    const group = this.client.version === 5 ? this.overlaps.group(link, m.id, m.destination.name) : link.alone;
     if (group === 'skip') {
       this.settle(consumer, d.tag);
       return;
@@ -397,11 +401,11 @@ export class MqttSession {
       if (m.expiresAt > 0 && m.expiresAt <= Date.now()) continue;
       const qos = Math.min(link.options.qos, messageQos(m)) as 0 | 1 | 2;
       if (qos === 0) {
-        this.client.deliver0(toPublishPacket(m, 0, true, false, undefined, this.v5([link])), noop);
+        this.client.deliver0(toPublishPacket(m, 0, true, false, undefined, this.v5(link.alone)), noop);
       } else {
         const id = this.allocate();
         this.inflight.set(id, { qos, consumer: undefined, tag: 0 });
-        this.client.deliverQoS(toPublishPacket(m, qos, true, false, id, this.v5([link])), noop);
+        this.client.deliverQoS(toPublishPacket(m, qos, true, false, id, this.v5(link.alone)), noop);
       }
     }
   }
@@ -410,6 +414,11 @@ export class MqttSession {
   private v5(group: Link[], d?: Delivery): V5Delivery | undefined {
     if (this.client.version !== 5) return undefined;
     const v: V5Delivery = { now: Date.now(), annotations: d?.annotations };
+    if (group.length === 1) {
+      const id = (group[0] as Link).options.identifier;
+      if (id !== undefined) v.subscriptionIdentifiers = [id];
+      return v;
+    }
     const ids = group.flatMap((l) => (l.options.identifier !== undefined ? [l.options.identifier] : []));
     if (ids.length > 0) v.subscriptionIdentifiers = ids;
     return v;

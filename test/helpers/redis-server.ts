@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../src/store/redis/embedded-redis.ts';
+import { RedisStore } from '../../src/store/redis/redis-store.ts';
 
 export interface TestRedis {
   port: number;
@@ -190,4 +191,12 @@ export async function startCluster(): Promise<TestCluster> {
       for (const s of servers) await s.stop();
     },
   };
+}
+
+/**
+ * A store on `url` that fails at once while Redis is away (no retries, no reconnects): for tests of
+ * what clients hear when a write cannot be made.
+ */
+export function failFastStore(url: string, cluster: string): RedisStore {
+  return new RedisStore({ url, cluster, epoch: 1, redis: { maxRetriesPerRequest: 0, retryStrategy: () => null } });
 }

@@ -9,8 +9,7 @@ import { createInterface } from 'node:readline';
 import type { IConnackPacket, IPublishPacket } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMqtt, endMqtt, RawMqtt, startMqttServer } from '../helpers/mqtt.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { RedisStore } from '../../src/store/redis/redis-store.ts';
+import { failFastStore, startRedis, type TestRedis } from '../helpers/redis-server.ts';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -56,13 +55,7 @@ describe('MQTT on Redis across a graceful restart', () => {
 describe('MQTT on Redis when Redis is down', () => {
   it('a QoS 1 publish that cannot be stored gets no PUBACK (the client keeps it), and a new session gets CONNACK 3', async () => {
     const own = await startRedis();
-    const store = new RedisStore({
-      url: own.url,
-      cluster: 'mqtt-down',
-      epoch: 1,
-      redis: { maxRetriesPerRequest: 0, retryStrategy: () => null },
-    });
-    const srv = await startMqttServer({}, store);
+    const srv = await startMqttServer({}, failFastStore(own.url, 'mqtt-down'));
     try {
       // A persistent session makes the topic's messages durable, so they must reach Redis.
       const dev = await RawMqtt.connect(srv.port, { clientId: 'keeps-it', clean: false });

@@ -5,8 +5,7 @@
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMqtt, endMqtt, RawMqtt, startMqttServer, type MqttTestServer } from '../helpers/mqtt.ts';
-import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { RedisStore } from '../../src/store/redis/redis-store.ts';
+import { failFastStore, startRedis, type TestRedis } from '../helpers/redis-server.ts';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -124,13 +123,7 @@ describe('MQTT 5 on Redis across a restart', () => {
 describe('MQTT 5 on Redis when Redis is down', () => {
   it('a QoS 1 publish that cannot be stored gets DISCONNECT 0x89 and no PUBACK; a session cannot open (CONNACK 0x88)', async () => {
     const own = await startRedis();
-    const store = new RedisStore({
-      url: own.url,
-      cluster: 'mqtt5-down',
-      epoch: 1,
-      redis: { maxRetriesPerRequest: 0, retryStrategy: () => null },
-    });
-    const srv = await startMqttServer({}, store);
+    const srv = await startMqttServer({}, failFastStore(own.url, 'mqtt5-down'));
     try {
       const dev = await RawMqtt.connect(srv.port, {
         protocolVersion: 5,

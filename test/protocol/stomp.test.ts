@@ -11,7 +11,7 @@ import { RedisStore } from '../../src/store/redis/redis-store.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import type { StoreOp } from '../../src/store/store.ts';
 import { CapturedLog } from '../helpers/log.ts';
-import { startRedis } from '../helpers/redis-server.ts';
+import { failFastStore, startRedis } from '../helpers/redis-server.ts';
 
 let s: StompTestServer;
 const open: RawStomp[] = [];
@@ -783,13 +783,7 @@ describe('STOMP: security', () => {
 describe('STOMP: store trouble', () => {
   it('a persistent SEND that cannot be stored gets an ERROR, never a RECEIPT', async () => {
     const redis = await startRedis();
-    const store = new RedisStore({
-      url: redis.url,
-      cluster: 'stomp',
-      epoch: 1,
-      redis: { maxRetriesPerRequest: 0, retryStrategy: () => null },
-    });
-    const srv = await startStompServer({}, store);
+    const srv = await startStompServer({}, failFastStore(redis.url, 'stomp'));
     try {
       const c = await RawStomp.connect(srv.port);
       await redis.stop();

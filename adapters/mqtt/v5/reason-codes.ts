@@ -54,8 +54,6 @@ export function publishRefusalCode(errorCode: string): number {
     case 'queue-full':
     case 'resource-limit':
       return RC.quotaExceeded;
-    case 'payload-format':
-      return RC.payloadFormatInvalid;
     default:
       return RC.unspecified;
   }
