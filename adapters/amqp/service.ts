@@ -447,6 +447,8 @@ export class AmqpService {
           noLocal,
           onMessage: deliver,
           onClosed: (reason) => s.close({ condition: 'amqp:resource-deleted', description: reason }),
+          // Policy slowConsumer: disconnect ends this link only (the rest of the connection goes on).
+          onAborted: (reason) => this.guard(() => s.close({ condition: 'amqp:resource-limit-exceeded', description: reason })),
         };
         if (selector !== undefined) req.selector = selector;
         const linkName = s.name.split('|')[0] as string;

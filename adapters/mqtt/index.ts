@@ -22,8 +22,15 @@ export const mqttAdapter: AdapterFactory = (ctx) => {
         maxKeepAliveSeconds: c.maxKeepAliveSeconds,
         maxSessionExpirySeconds: c.sessionExpirySeconds,
       },
-      // maxQueuedMessages bounds what waits for a device that is away; online, a full queue holds publishers back.
-      limits: { maxMessages: c.maxQueuedMessages, overflow: c.queueOverflow, backlogOnly: true },
+      // maxQueuedMessages bounds what waits for a device that is away; online, a full queue holds
+      // publishers back, for at most slowConsumerHoldMs when the device stopped reading.
+      limits: {
+        maxMessages: c.maxQueuedMessages,
+        overflow: c.queueOverflow,
+        backlogOnly: true,
+        slowConsumerHoldMs: c.slowConsumerHoldMs,
+        slowConsumer: c.slowConsumer,
+      },
     },
     ctx.log.child({ protocol: 'mqtt' }),
   );

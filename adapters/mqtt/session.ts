@@ -22,6 +22,7 @@ import {
 import { Overlaps } from './overlaps.ts';
 import { NEVER_EXPIRES, SESSION_PREFIX, SessionState, clampQos, type SubscriptionOptions } from './session-state.ts';
 import { filterToCore, type MqttFilter } from './topics.ts';
+import { RC } from './v5/reason-codes.ts';
 
 /** A connection as the session sees it: an aedes 1.2 Client (some of these are not in its typings) or an MQTT 5 connection. */
 export interface ClientHandle {
@@ -256,6 +257,13 @@ export class MqttSession {
               if (this.links.get(raw) === link) this.links.delete(raw);
               this.overlaps.changed();
               this.log.info({ clientId: this.client.id, filter: raw, reason }, 'subscription ended by the broker');
+            },
+            // A slow consumer under `mqtt.slowConsumer: disconnect`: MQTT cannot end one subscription, so
+            // the connection closes; a persistent session keeps queuing within mqtt.maxQueuedMessages.
+            onAborted: (reason) => {
+              this.log.warn({ clientId: this.client.id, filter: raw, reason }, 'slow consumer disconnected (mqtt.slowConsumer)');
+              if (this.client.disconnect) this.client.disconnect(RC.quotaExceeded, reason);
+              else this.client.close();
             },
           },
           this.ctx,

@@ -457,6 +457,8 @@ export class StompConnection {
               else holder.early.push(d);
             },
             onClosed: (reason) => this.log.info({ subscription: id, reason }, 'stomp subscription ended by the broker'),
+            // Policy slowConsumer: disconnect. STOMP cannot end one subscription from the server: ERROR, then close.
+            onAborted: (reason) => this.fail(new StompProtocolError(`Subscription ${id}: ${reason}`)),
           },
           this.ctx,
         );

@@ -69,7 +69,7 @@ export class BrokerMetrics {
       [...(broker()?.connections.totals ?? new Map<string, { in: number; out: number }>())].map(([protocol, t]) => [{ protocol }, t[dir]]);
     readCounter(r, 'junction_messages_in_total', 'Messages received from clients, by protocol', ['protocol'], totals('in'));
     readCounter(r, 'junction_messages_out_total', 'Messages delivered to clients, by protocol', ['protocol'], totals('out'));
-    const sum = (k: 'dropped' | 'expired' | 'deadLettered') => (): Array<[Record<string, string>, number]> => {
+    const sum = (k: 'dropped' | 'expired' | 'deadLettered' | 'slowConsumers') => (): Array<[Record<string, string>, number]> => {
       const b = broker();
       if (!b) return [];
       let n = b.retiredStats[k];
@@ -85,6 +85,13 @@ export class BrokerMetrics {
     );
     readCounter(r, 'junction_messages_expired_total', 'Messages that expired (ExpiredCount)', [], sum('expired'));
     readCounter(r, 'junction_messages_dead_lettered_total', 'Messages moved to a dead-letter queue', [], sum('deadLettered'));
+    readCounter(
+      r,
+      'junction_slow_consumers_total',
+      'Times a subscription held its publishers back past slowConsumerHoldMs and was declared a slow consumer',
+      [],
+      sum('slowConsumers'),
+    );
     this.batch = new Histogram({
       name: 'junction_store_batch_seconds',
       help: 'Time a batch of store writes took, from sending to the store accepting it',

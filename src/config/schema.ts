@@ -41,6 +41,8 @@ export const policySchema = z.strictObject({
   transientMaxMessages: z.number().int().min(0).optional(),
   transientMaxBytes: z.number().int().min(0).optional(),
   transientOverflow: z.enum(['block', 'drop-oldest']).optional(),
+  slowConsumerHoldMs: duration.optional(),
+  slowConsumer: z.enum(['drop-oldest', 'disconnect']).optional(),
 });
 
 const destinationPattern = z.string().regex(/^(queue|topic):\/\/.+$/, 'must look like queue://PATTERN or topic://PATTERN');
@@ -207,6 +209,17 @@ export const configSchema = z
         maxQueuedMessages: z.number().int().min(0).default(1000),
         /** What a full session queue does: drop its oldest message (counted, logged) or refuse the publish. */
         queueOverflow: z.enum(['drop-oldest', 'reject']).default('drop-oldest'),
+        /**
+         * How long a connected subscriber that reads nothing may hold publishers back (its session queue
+         * full) before it is a slow consumer; 0 = until it reads (publishers wait, then are refused).
+         */
+        slowConsumerHoldMs: z.number().int().min(0).default(3000),
+        /**
+         * What a slow consumer's session then does: apply queueOverflow as if the device were away
+         * (drop-oldest, counted and logged), or be disconnected (MQTT 5: DISCONNECT 0x97) and queue
+         * within maxQueuedMessages (ActiveMQ's AbortSlowConsumerStrategy).
+         */
+        slowConsumer: z.enum(['drop-oldest', 'disconnect']).default('drop-oldest'),
         /** Inbound QoS 2 messages a client may leave waiting for PUBREL before it is disconnected. */
         maxInboundQoS2: z.number().int().min(1).default(1000),
         /**

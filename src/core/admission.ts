@@ -6,6 +6,11 @@
 // unconsumed queue: a consumed queue that is full holds its publishers back instead. Transient sends
 // (held only in memory) also meet the transient bounds, with their own policy: hold the sender, or
 // drop the oldest transient message.
+// A topic subscription isolates its publishers from a consumer that stopped taking messages: a
+// send it holds back waits at most `slowConsumerHoldMs` from when the subscription began holding
+// sends back; then the subscription is a slow consumer until its backlog is down to half its
+// bounds, and meanwhile makes room for sends at once by its slow-consumer policy (drop the oldest,
+// counted; or end its consumers, through the host).
 import type { Logger } from 'pino';
 import { ClosedError, QueueFullError } from '../shared/errors.ts';
 import type { QueuePolicy } from './policy.ts';
@@ -20,12 +25,16 @@ export interface AdmissionHost {
   /** Of those, entries waiting for a consumer (neither in flight nor delayed). */
   readonly readyCount: number;
   readonly consumerCount: number;
-  readonly stats: { rejected: number; blocked: number; dropped: number };
+  readonly stats: { rejected: number; blocked: number; dropped: number; slowConsumers: number };
+  /** A topic subscription's queue: a stalled consumer may hold its publishers back only so long. */
+  readonly isolatesPublishers: boolean;
   /** Of the entries held, those only in memory and not in flight (QueuePolicy.transientMaxMessages), and their size. */
   readonly transientCount: number;
   readonly transientBytes: number;
   /** Drops the oldest ready message (transient only, when asked) of the lowest priority; false when none can go. */
   dropOldest(transientOnly?: boolean): boolean;
+  /** Ends every consumer (the `disconnect` slow-consumer policy). */
+  abortConsumers(reason: string): void;
 }
 
 interface RoomWaiter {
@@ -52,6 +61,12 @@ export class Admission {
   private dropLoggedAt = Number.NEGATIVE_INFINITY;
   private dropsUnlogged = 0;
   private closed = false;
+  /** Since when a consumed subscription has held sends back without catching up (isolatesPublishers). */
+  private holdingSince: number | undefined;
+  /** The subscription was declared a slow consumer and makes room by its policy until it catches up. */
+  private slow = false;
+  /** Inside shed(): the drops it makes wake the queue while the backlog is still full. */
+  private shedding = false;
 
   constructor(
     private readonly q: AdmissionHost,
@@ -69,6 +84,11 @@ export class Admission {
       throw new QueueFullError(this.q.name, `message of ${size} bytes exceeds transientMaxBytes ${p.transientMaxBytes}`);
     }
     if (this.fits(size, bounded)) {
+      this.reserve(size, transient);
+      return;
+    }
+    if (this.slow && this.holdsForConsumers()) {
+      this.shed(size, bounded);
       this.reserve(size, transient);
       return;
     }
@@ -105,10 +125,13 @@ export class Admission {
     await this.waitForRoom(size, bounded, p.blockTimeoutMs, transient);
   }
 
-  /** A transient send landed: under drop-oldest, the oldest waiting transient messages go until the bounds hold. */
+  /**
+   * A transient send landed: under drop-oldest, or while the subscription is a slow consumer, the
+   * oldest waiting transient messages go until the bounds hold.
+   */
   trimTransient(): void {
     const p = this.q.policy;
-    if (p.transientOverflow !== 'drop-oldest') return;
+    if (p.transientOverflow !== 'drop-oldest' && !this.slow) return;
     while (
       (p.transientMaxMessages > 0 && this.q.transientCount > p.transientMaxMessages) ||
       (p.transientMaxBytes > 0 && this.q.transientBytes > p.transientMaxBytes)
@@ -151,6 +174,7 @@ export class Admission {
       this.reserve(w.size, w.transient);
       w.resolve();
     }
+    if (this.holdingSince !== undefined && !this.shedding && this.caughtUp()) this.resetHold('caught up');
   }
 
   /**
@@ -159,6 +183,7 @@ export class Admission {
    * waiting out blockTimeoutMs.
    */
   consumersGone(): void {
+    if (this.holdingSince !== undefined) this.resetHold('no consumer left');
     const p = this.q.policy;
     if (!p.backlogOnly || p.overflow === 'block') return;
     for (const w of this.waiters.splice(0)) {
@@ -177,6 +202,95 @@ export class Admission {
         w.reject(new QueueFullError(this.q.name, this.limitText()));
       }
     }
+  }
+
+  /** The subscription's consumers are holding its publishers back (they are attached, the queue is full). */
+  private holdsForConsumers(): boolean {
+    return this.q.isolatesPublishers && this.q.policy.slowConsumerHoldMs > 0 && this.q.consumerCount > 0;
+  }
+
+  /**
+   * Makes room for a send of a slow consumer's subscription: an MQTT session's own overflow policy
+   * (`backlogOnly`: drop the oldest, or refuse), otherwise drop the oldest (transient ones first
+   * where the transient bounds are what is full). Sends admitted together count against room only
+   * one of them has, so when nothing more can be dropped while others are still landing the send
+   * goes ahead, and the transient bounds are kept again as they land (trimTransient). Refuses only
+   * when nothing can be dropped and nothing else is under way.
+   */
+  private shed(size: number, boundedTransient: boolean): void {
+    const p = this.q.policy;
+    if (p.backlogOnly && p.overflow === 'reject') {
+      this.q.stats.rejected++;
+      throw new QueueFullError(this.q.name, `${this.limitText()}; the subscription's consumer is not taking messages (slow consumer)`);
+    }
+    this.shedding = true;
+    try {
+      while (!this.fits(size, boundedTransient)) {
+        const transientOnly = boundedTransient && this.hasRoom(size);
+        if (!this.q.dropOldest(transientOnly)) {
+          if (this.reservedCount > 0) return;
+          this.q.stats.rejected++;
+          throw new QueueFullError(this.q.name, 'slow consumer: no message can be dropped now (all in flight or still in the store)');
+        }
+        this.q.stats.dropped++;
+        this.droppedOne(transientOnly ? 'transient' : 'queue');
+      }
+    } finally {
+      this.shedding = false;
+    }
+  }
+
+  /** The hold ran out: the subscription is a slow consumer; held senders go ahead by its policy. */
+  private declareSlow(): void {
+    if (this.slow) return;
+    const p = this.q.policy;
+    this.slow = true;
+    this.q.stats.slowConsumers++;
+    this.log.warn(
+      {
+        queue: this.q.name,
+        holdMs: p.slowConsumerHoldMs,
+        policy: p.slowConsumer,
+        consumers: this.q.consumerCount,
+        ready: this.q.readyCount,
+      },
+      p.slowConsumer === 'disconnect'
+        ? 'slow consumer: its subscription held publishers back past slowConsumerHoldMs; ending its consumers'
+        : 'slow consumer: its subscription held publishers back past slowConsumerHoldMs; making room by its overflow policy from now on',
+    );
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      try {
+        this.shed(w.size, w.boundedTransient);
+        this.reserve(w.size, w.transient);
+        w.resolve();
+      } catch (err) {
+        w.reject(err);
+      }
+    }
+    if (p.slowConsumer === 'disconnect') {
+      this.q.abortConsumers(`slow consumer: took no messages for ${p.slowConsumerHoldMs} ms while its subscription was full`);
+    }
+  }
+
+  /** The backlog is down to half of every bound that is set. */
+  private caughtUp(): boolean {
+    const p = this.q.policy;
+    const held = p.backlogOnly ? this.q.readyCount : this.q.count + this.reservedCount;
+    return (
+      this.waiters.length === 0 &&
+      (p.maxMessages === 0 || held <= p.maxMessages / 2) &&
+      (p.maxBytes === 0 || this.q.bytes + this.reservedBytes <= p.maxBytes / 2) &&
+      (p.transientMaxMessages === 0 || this.q.transientCount + this.reservedTransient <= p.transientMaxMessages / 2) &&
+      (p.transientMaxBytes === 0 || this.q.transientBytes + this.reservedTransientBytes <= p.transientMaxBytes / 2)
+    );
+  }
+
+  private resetHold(why: string): void {
+    if (this.slow)
+      this.log.info({ queue: this.q.name, why }, 'slow consumer no more: publishers are held back again when its subscription is full');
+    this.slow = false;
+    this.holdingSince = undefined;
   }
 
   /** Refuses every held sender; later sends are refused too. */
@@ -234,19 +348,35 @@ export class Admission {
   private waitForRoom(size: number, boundedTransient: boolean, timeoutMs: number, transient: boolean): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError(`queue ${this.q.name}`));
     this.q.stats.blocked++;
+    const started = Date.now();
+    let holdMs = Number.POSITIVE_INFINITY;
+    if (this.holdsForConsumers()) {
+      this.holdingSince ??= started;
+      holdMs = Math.max(0, this.holdingSince + this.q.policy.slowConsumerHoldMs - started);
+    }
     return new Promise<void>((resolve, reject) => {
+      const timedOut = (): void => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        this.q.stats.rejected++;
+        const what = boundedTransient && !this.transientRoom(size) ? `${this.transientLimitText()} still reached` : 'still full';
+        reject(new QueueFullError(this.q.name, `${what} after waiting ${timeoutMs} ms`));
+      };
       const w: RoomWaiter = {
         size,
         transient,
         boundedTransient,
         resolve,
         reject,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((x) => x !== w);
-          this.q.stats.rejected++;
-          const what = boundedTransient && !this.transientRoom(size) ? `${this.transientLimitText()} still reached` : 'still full';
-          reject(new QueueFullError(this.q.name, `${what} after waiting ${timeoutMs} ms`));
-        }, timeoutMs),
+        timer: setTimeout(
+          () => {
+            if (holdMs >= timeoutMs) return timedOut();
+            if (this.holdsForConsumers()) return this.declareSlow();
+            // The consumers left before the hold ran out: the rest of blockTimeoutMs applies.
+            w.timer = setTimeout(timedOut, Math.max(0, started + timeoutMs - Date.now()));
+            w.timer.unref();
+          },
+          Math.min(timeoutMs, holdMs),
+        ),
       };
       w.timer.unref();
       this.waiters.push(w);

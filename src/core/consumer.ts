@@ -44,6 +44,12 @@ export interface ConsumerOptions {
   onMessage: (delivery: Delivery) => void;
   /** Called when the broker ends the consumer (its queue was deleted, broker shutdown). */
   onClosed?: (reason: string) => void;
+  /**
+   * Called when the broker ends the consumer as a slow consumer (policy `slowConsumer: disconnect`):
+   * the adapter tells its client and closes what its protocol can close (the link, else the
+   * connection). Without it, `onClosed` is called.
+   */
+  onAborted?: (reason: string) => void;
 }
 
 /** What a Consumer needs from its queue. */
@@ -75,6 +81,7 @@ export class Consumer {
   private readonly transacted = new Set<number>();
   private readonly onMessage: (d: Delivery) => void;
   private readonly onClosedCb: ((reason: string) => void) | undefined;
+  private readonly onAbortedCb: ((reason: string) => void) | undefined;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -88,6 +95,7 @@ export class Consumer {
     this.exclusive = opts.exclusive ?? false;
     this.onMessage = opts.onMessage;
     this.onClosedCb = opts.onClosed;
+    this.onAbortedCb = opts.onAborted;
   }
 
   get queueName(): string {
@@ -171,6 +179,13 @@ export class Consumer {
   /** @internal The queue hands over a delivery. */
   deliver(d: Delivery): void {
     this.onMessage(d);
+  }
+
+  /** @internal The queue ended this consumer as a slow consumer: detached, then its adapter is told. */
+  abort(reason: string): void {
+    if (this.closed) return;
+    this.close();
+    (this.onAbortedCb ?? this.onClosedCb)?.(reason);
   }
 
   /** @internal The broker ended this consumer. */

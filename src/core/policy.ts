@@ -53,7 +53,22 @@ export interface PolicySettings {
    * subscription, so one slow subscriber never holds back a topic's publishers.
    */
   transientOverflow?: 'block' | 'drop-oldest';
+  /**
+   * Topic subscriptions only: how long a subscription whose consumers take no messages may hold the
+   * topic's publishers back (its queue full) before it is declared a slow consumer; 0 = as long as
+   * its overflow policy says (blockTimeoutMs).
+   */
+  slowConsumerHoldMs: number;
+  /**
+   * What a slow consumer's subscription then does: drop its oldest messages to make room (counted,
+   * logged; an MQTT subscription applies its own overflow policy instead), or end its consumers
+   * (ActiveMQ's AbortSlowConsumerStrategy: the adapter closes the client) and keep queuing within
+   * its bounds.
+   */
+  slowConsumer: SlowConsumerStrategy;
 }
+
+export type SlowConsumerStrategy = 'drop-oldest' | 'disconnect';
 
 export interface PolicyEntry extends Partial<PolicySettings> {
   /** `queue://pattern` or `topic://pattern` (topic patterns apply to subscriptions). */
@@ -100,6 +115,8 @@ export const DEFAULT_POLICY: PolicySettings = {
   pageWindowMessages: 10_000,
   pageWindowBytes: 16 * 1024 * 1024,
   virtualTopicSelector: '',
+  slowConsumerHoldMs: 3000,
+  slowConsumer: 'drop-oldest',
 };
 
 export class PolicyResolver {
@@ -164,9 +181,17 @@ export function redeliveryDelay(p: PolicySettings, failures: number): number {
 export function applyLimits(policy: QueuePolicy, limits: SubscriptionLimits | undefined): void {
   if (limits?.maxMessages !== undefined) policy.maxMessages = limits.maxMessages;
   if (limits?.overflow !== undefined) policy.overflow = limits.overflow;
+  if (limits?.slowConsumerHoldMs !== undefined) policy.slowConsumerHoldMs = limits.slowConsumerHoldMs;
+  if (limits?.slowConsumer !== undefined) policy.slowConsumer = limits.slowConsumer;
   policy.backlogOnly = limits?.backlogOnly === true;
 }
 
 export function sameLimits(a: SubscriptionLimits | undefined, b: SubscriptionLimits | undefined): boolean {
-  return a?.maxMessages === b?.maxMessages && a?.overflow === b?.overflow && (a?.backlogOnly ?? false) === (b?.backlogOnly ?? false);
+  return (
+    a?.maxMessages === b?.maxMessages &&
+    a?.overflow === b?.overflow &&
+    (a?.backlogOnly ?? false) === (b?.backlogOnly ?? false) &&
+    a?.slowConsumerHoldMs === b?.slowConsumerHoldMs &&
+    a?.slowConsumer === b?.slowConsumer
+  );
 }

@@ -60,6 +60,8 @@ export interface QueueStats {
   /** Sends that had to wait for room. */
   blocked: number;
   visibilityExpired: number;
+  /** Times a consumer of this subscription was declared slow (it held publishers back past slowConsumerHoldMs). */
+  slowConsumers: number;
 }
 
 /** Counters all at zero. */
@@ -75,6 +77,7 @@ export function emptyStats(): QueueStats {
     rejected: 0,
     blocked: 0,
     visibilityExpired: 0,
+    slowConsumers: 0,
   };
 }
 
@@ -186,6 +189,15 @@ export class Queue implements ConsumerHost, TicketIssuer {
 
   get consumerCount(): number {
     return this.consumers.length;
+  }
+
+  get isolatesPublishers(): boolean {
+    return this.subscription;
+  }
+
+  /** Ends every consumer as a slow consumer (their adapters close them); what they held returns to the queue. */
+  abortConsumers(reason: string): void {
+    for (const c of [...this.consumers]) c.abort(reason);
   }
 
   get inflightCount(): number {

@@ -54,6 +54,10 @@ export interface SubscriptionLimits {
   overflow?: 'block' | 'reject' | 'drop-oldest';
   /** The limit bounds only the backlog of an unconsumed subscription (QueuePolicy.backlogOnly). */
   backlogOnly?: boolean;
+  /** How long a stalled consumer may hold publishers back (PolicySettings.slowConsumerHoldMs). */
+  slowConsumerHoldMs?: number;
+  /** What a slow consumer's subscription then does (PolicySettings.slowConsumer). */
+  slowConsumer?: 'drop-oldest' | 'disconnect';
 }
 
 /** Adapter-owned session state (e.g. an MQTT persistent session), opaque to the store. */

@@ -108,6 +108,72 @@ describe('queue limits', () => {
     expect(back.texts).toEqual(['c1', 'c2']);
   });
 
+  it("a stalled consumer holds its subscription's publishers at most slowConsumerHoldMs; then its oldest go, counted, until it catches up", async () => {
+    broker = await startBroker();
+    const limits = { maxMessages: 3, overflow: 'drop-oldest' as const, backlogOnly: true, slowConsumerHoldMs: 100 };
+    const inbox = new Inbox();
+    const sub = { destination: topic('all'), durable: { clientId: 'stalled', name: 'all' }, limits };
+    const c = await broker.subscribe({ ...sub, prefetch: 1, onMessage: inbox.onMessage }, ctx);
+    const name = broker.listSubscriptions()[0]!.name;
+    for (let i = 0; i < 4; i++) await broker.publish(msgTo('topic://all', `m${i}`, { persistent: true }), ctx);
+    await broker.publish(msgTo('topic://all', 'm4', { persistent: true }), ctx); // held, then m1 is dropped
+    expect(broker.getQueue(name)).toMatchObject({ ready: 3, inflight: 1, stats: { blocked: 1, dropped: 1, slowConsumers: 1 } });
+    // Declared slow: later sends make room at once instead of waiting.
+    for (let i = 5; i < 20; i++) await broker.publish(msgTo('topic://all', `m${i}`, { persistent: true }), ctx);
+    expect(broker.getQueue(name)).toMatchObject({ ready: 3, stats: { blocked: 1, dropped: 16, slowConsumers: 1 } });
+    // It reads again: it gets what it holds and the newest three; caught up, it holds publishers back again.
+    for (let i = 0; i < 4; i++) c.ack(inbox.items[i]!.tag);
+    expect(inbox.texts).toEqual(['m0', 'm17', 'm18', 'm19']);
+    for (let i = 20; i < 24; i++) await broker.publish(msgTo('topic://all', `m${i}`, { persistent: true }), ctx);
+    let done = false;
+    const held = broker.publish(msgTo('topic://all', 'm24', { persistent: true }), ctx).then(() => (done = true));
+    await new Promise((r) => setImmediate(r));
+    expect([done, broker.getQueue(name)?.stats.blocked]).toEqual([false, 2]);
+    c.ack(inbox.items[4]!.tag);
+    await held;
+    expect(broker.getQueue(name)?.stats).toMatchObject({ dropped: 16, slowConsumers: 1 });
+  });
+
+  it('slowConsumer disconnect: the stalled consumer is ended (onAborted) and its durable subscription queues within its bound', async () => {
+    broker = await startBroker();
+    const limits = {
+      maxMessages: 2,
+      overflow: 'drop-oldest' as const,
+      backlogOnly: true,
+      slowConsumerHoldMs: 50,
+      slowConsumer: 'disconnect' as const,
+    };
+    const sub = { destination: topic('cmds'), durable: { clientId: 'dev', name: 'cmds' }, limits };
+    const aborted: string[] = [];
+    const c = await broker.subscribe({ ...sub, prefetch: 0, onMessage: () => {}, onAborted: (r) => aborted.push(r) }, ctx);
+    const name = broker.listSubscriptions()[0]!.name;
+    for (let i = 0; i < 3; i++) await broker.publish(msgTo('topic://cmds', `c${i}`, { persistent: true }), ctx);
+    expect(aborted).toEqual([expect.stringMatching(/^slow consumer: took no messages for 50 ms/)]);
+    expect(c.closed).toBe(true);
+    for (let i = 3; i < 6; i++) await broker.publish(msgTo('topic://cmds', `c${i}`, { persistent: true }), ctx);
+    expect(broker.getQueue(name)).toMatchObject({ messages: 2, consumers: 0, stats: { slowConsumers: 1, dropped: 4 } });
+    const back = new Inbox();
+    await broker.subscribe({ ...sub, onMessage: back.onMessage }, ctx);
+    expect(back.texts).toEqual(['c4', 'c5']);
+  });
+
+  it('a STOMP/AMQP-style topic subscription whose transient bound blocks is isolated the same way; a queue is not', async () => {
+    broker = await startBroker({
+      policies: [
+        { match: 'topic://t', transientMaxMessages: 2, transientOverflow: 'block', slowConsumerHoldMs: 50 },
+        { match: 'queue://q', maxMessages: 2, overflow: 'block', blockTimeoutMs: 150, slowConsumerHoldMs: 50 },
+      ],
+    });
+    await broker.subscribe({ destination: topic('t'), prefetch: 0, onMessage: () => {} }, ctx);
+    for (let i = 0; i < 10; i++) await broker.publish(msgTo('topic://t', `t${i}`), ctx);
+    const subQueue = broker.listQueues().find((q) => q.label === 'topic://t')!;
+    expect(subQueue).toMatchObject({ transient: 2, stats: { dropped: 8, slowConsumers: 1 } });
+    await broker.subscribe({ destination: queue('q'), prefetch: 0, onMessage: () => {} }, ctx);
+    for (let i = 0; i < 2; i++) await broker.publish(msgTo('q', `q${i}`), ctx);
+    await expect(broker.publish(msgTo('q', 'q2'), ctx)).rejects.toThrow(/still full after waiting 150 ms/);
+    expect(broker.getQueue('q')?.stats).toMatchObject({ dropped: 0, slowConsumers: 0 });
+  });
+
   it('block: gives up after blockTimeoutMs with QueueFullError', async () => {
     broker = await startBroker({ policies: [{ match: 'queue://stuck', maxMessages: 1, overflow: 'block', blockTimeoutMs: 30 }] });
     await broker.publish(msgTo('stuck', 'm0'), ctx);
