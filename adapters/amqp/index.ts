@@ -12,6 +12,8 @@ export const amqpAdapter: AdapterFactory = (ctx) => {
       creditWindow: ctx.config.amqp.creditWindow,
       bareAddress: ctx.config.amqp.bareAddress,
       maxMessageBytes: ctx.config.amqp.maxMessageBytes,
+      maxFrameBytes: ctx.config.amqp.maxFrameBytes,
+      maxHandshakeFrameBytes: ctx.config.amqp.maxHandshakeFrameBytes,
     },
     ctx.log.child({ protocol: 'amqp' }),
   );

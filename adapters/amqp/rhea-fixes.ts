@@ -1,4 +1,4 @@
-// Six things rhea 3 does not offer a broker, added here in one place:
+// Eight things rhea 3 does not offer a broker, added here in one place:
 // 1. Links keyed by name only: proton clients give a sender and a receiver on one session the same
 //    name (`<container>-q1`), and rhea then refuses the second attach ("Attach already received")
 //    and errors the connection. The patch keys the links a peer attaches by name and role.
@@ -19,9 +19,16 @@
 //    an unrecognised outcome and lost. Their composites are defined here: the coordinator target,
 //    declare, discharge, declared and transactional-state (a disposition carrying one is told as
 //    the event `transactional_state`).
+// 7. A bound on what a client's frames make it buffer: a served connection's input passes through a
+//    FrameSizeGuard (frame-guard.ts) first, and stops at the first frame over the bound.
+// 8. A bound on a message still arriving: rhea gathers the transfers of a delivery until the last,
+//    however many, and only then could the link's max-message-size be checked. A delivery that
+//    grows past the receiving link's max-message-size now ends the link at once with
+//    amqp:link:message-size-exceeded, and what it had gathered is let go.
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { Connection, Container } from 'rhea';
+import { FrameSizeGuard } from './frame-guard.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -63,6 +70,47 @@ export function patchRhea(): void {
   patchTypedMaps();
   patchRawMessages();
   defineTransactionTypes();
+  patchIncompleteDeliveries();
+}
+
+/** Set on a delivery whose transfers went past its link's max-message-size: it is not a message. */
+export const DISCARDED = Symbol('junction.amqp.discarded');
+
+interface RheaReceiver {
+  _incomplete?: { frames?: Buffer[]; format?: number; [DISCARDED]?: boolean };
+  local: { attach?: { max_message_size?: number } };
+  is_open(): boolean;
+  close(error: { condition: string; description: string }): void;
+}
+
+function patchIncompleteDeliveries(): void {
+  const Session = require('rhea/lib/session.js') as { prototype: Record<string, unknown> };
+  const onTransfer = Session.prototype.on_transfer as (this: { _get_link(f: unknown): RheaReceiver | undefined }, frame: unknown) => void;
+  Session.prototype.on_transfer = function (this: { _get_link(f: unknown): RheaReceiver | undefined }, frame: unknown): void {
+    onTransfer.call(this, frame);
+    const receiver = this._get_link(frame);
+    const current = receiver?._incomplete;
+    const frames = current?.frames;
+    const max = Number(receiver?.local.attach?.max_message_size ?? 0);
+    if (!receiver || !current || !frames || !(max > 0)) return;
+    if (current[DISCARDED]) {
+      frames.length = 0;
+      return;
+    }
+    let size = 0;
+    for (const f of frames) size += f.length;
+    if (size <= max) return;
+    frames.length = 0;
+    // Completed, it is handed over undecoded (a format other than 0), and the adapter skips it.
+    current[DISCARDED] = true;
+    current.format = 0xffffffff;
+    if (receiver.is_open()) {
+      receiver.close({
+        condition: 'amqp:link:message-size-exceeded',
+        description: `A message of more than ${max} bytes is over this link's max-message-size (amqp.maxMessageBytes)`,
+      });
+    }
+  };
 }
 
 const RAW = Symbol('junction.amqp.raw');
@@ -211,13 +259,33 @@ function patchLinkNames(): void {
   };
 }
 
+/** What a served connection does at a frame over its bound; it reads nothing more from then on. */
+export interface FrameBound {
+  limit(conn: Connection): number;
+  tooBig(conn: Connection, over: { size: number; limit: number }): void;
+}
+
 /** Serves AMQP on a connection stream (TCP, TLS or WebSocket) that a listener has accepted. */
-export function serveConnection(container: Container, socket: Duplex, options: Record<string, unknown>): Connection {
+export function serveConnection(container: Container, socket: Duplex, options: Record<string, unknown>, bound?: FrameBound): Connection {
   const RheaConnection = require('rhea/lib/connection.js') as new (
     options: Record<string, unknown>,
     container: Container,
-  ) => Connection & { accept(s: Duplex): void };
+  ) => Connection & { accept(s: Duplex): void; input(b: Buffer): void };
   const conn = new RheaConnection(options, container);
+  if (bound) {
+    // rhea reads the socket through `this.input`, bound when it accepts: the guarded one goes first.
+    const input = conn.input;
+    const guard = new FrameSizeGuard(() => bound.limit(conn));
+    let stopped = false;
+    conn.input = (b: Buffer): void => {
+      if (stopped) return;
+      const over = guard.feed(b);
+      if (!over) return input.call(conn, b);
+      stopped = true;
+      if (over.at > 0) input.call(conn, b.subarray(0, over.at));
+      bound.tooBig(conn, over);
+    };
+  }
   conn.accept(socket);
   return conn;
 }

@@ -27,7 +27,7 @@ import type { SubscribeRequest } from '../../src/core/broker.ts';
 import type { BrowsedMessage, QueueBrowser } from '../../src/core/queue-browser.ts';
 import { AddressError, addressOf, capabilitiesOf, destinationOf } from './addresses.ts';
 import { ConversionError, fromAmqp, toAmqp } from './conversion.ts';
-import { outcomes, rawOf, serveConnection } from './rhea-fixes.ts';
+import { DISCARDED, outcomes, rawOf, serveConnection } from './rhea-fixes.ts';
 import { AmqpTransactions, TransactionError } from './transactions.ts';
 import type { ConnectionInfo } from '../../src/net/connection.ts';
 
@@ -41,6 +41,10 @@ export interface AmqpSettings {
   bareAddress: 'queue' | 'topic';
   /** Largest encoded message a client may send (each receiving link's max-message-size). */
   maxMessageBytes: number;
+  /** Largest frame a client may send once its OPEN is accepted (the max-frame-size announced). */
+  maxFrameBytes: number;
+  /** Largest frame before that: SASL and OPEN (RabbitMQ: 4096). */
+  maxHandshakeFrameBytes: number;
 }
 
 interface ConnState {
@@ -121,9 +125,33 @@ export class AmqpService {
   private readonly refused = new WeakSet<Connection>();
   private readonly txns: AmqpTransactions;
 
+  /** Connections whose OPEN was accepted: the full max-frame-size applies to them. */
+  private readonly established = new WeakSet<Connection>();
+
   /** Serves a connection stream a listener accepted. */
   accept(stream: Duplex, info: ConnectionInfo): void {
-    this.handshakes.set(serveConnection(this.container, stream, this.connectionOptions), info);
+    const remote = `${info.remoteAddress}:${info.remotePort}`;
+    const conn = serveConnection(this.container, stream, this.connectionOptions, {
+      limit: (c) => (this.established.has(c) ? this.settings.maxFrameBytes : this.settings.maxHandshakeFrameBytes),
+      tooBig: (c, over) => {
+        const open = this.established.has(c);
+        const setting = open ? 'amqp.maxFrameBytes' : 'amqp.maxHandshakeFrameBytes';
+        this.log.info({ remote, size: over.size, limit: over.limit }, `amqp frame over ${setting}: connection closed`);
+        if (open) {
+          // The peer hears why (AMQP 1.0 §2.8.15 framing-error); nothing it sends is read any more.
+          this.guard(() =>
+            c.close({
+              condition: 'amqp:connection:framing-error',
+              description: `frame of ${over.size} bytes is over the max-frame-size ${over.limit}`,
+            }),
+          );
+          setTimeout(() => stream.destroy(), 1000).unref();
+        } else {
+          stream.destroy();
+        }
+      },
+    });
+    this.handshakes.set(conn, info);
   }
 
   constructor(
@@ -152,6 +180,7 @@ export class AmqpService {
       offered_capabilities: ['ANONYMOUS-RELAY', 'SHARED-SUBS', 'DELAYED_DELIVERY', SOLE_CONNECTION],
       properties: { product: 'Junction', 'queue-prefix': 'queue://', 'topic-prefix': 'topic://' },
       require_sasl: !a.security.allowAnonymous,
+      max_frame_size: settings.maxFrameBytes,
       receiver_options: { credit_window: 0, autoaccept: false, max_message_size: settings.maxMessageBytes },
       sender_options: { treat_modified_as_released: false, autosettle: false },
     };
@@ -190,6 +219,7 @@ export class AmqpService {
         return;
       }
       h?.established();
+      this.established.add(e.connection);
       const id = e.connection.container_id;
       let same = this.containers.get(id);
       if (!same) this.containers.set(id, (same = new Set()));
@@ -336,7 +366,7 @@ export class AmqpService {
     const r = e.receiver as Receiver;
     const delivery = e.delivery as AmqpDelivery;
     const m = e.message;
-    if (!m) return;
+    if (!m || (delivery as unknown as { [DISCARDED]?: boolean })[DISCARDED]) return;
     const st = this.state(e.connection);
     const credit = (): void =>
       this.guard(() => {

@@ -19,6 +19,9 @@ export const mqttAdapter: AdapterFactory = (ctx) => {
         receiveMaximum: c.receiveMaximum,
         topicAliasMaximum: c.topicAliasMaximum,
         maxPacketBytes: c.maxPacketBytes,
+        maxConnectBytes: ctx.config.limits.maxHandshakeBytes,
+        maxPropertyBytes: c.maxPropertyBytes,
+        maxUserProperties: c.maxUserProperties,
         maxKeepAliveSeconds: c.maxKeepAliveSeconds,
         maxSessionExpirySeconds: c.sessionExpirySeconds,
       },
@@ -50,10 +53,13 @@ export const mqttAdapter: AdapterFactory = (ctx) => {
             service.accept5(stream, info);
             return;
           }
-          limitPacketSize(stream, c.maxPacketBytes, (size) => {
+          const handshakeBytes = Math.min(c.maxPacketBytes, ctx.config.limits.maxHandshakeBytes);
+          limitPacketSize(stream, c.maxPacketBytes, handshakeBytes, (size, limit) => {
             ctx.log.info(
-              { protocol: 'mqtt', remote: `${info.remoteAddress}:${info.remotePort}`, size, limit: c.maxPacketBytes },
-              'mqtt packet over mqtt.maxPacketBytes: connection closed',
+              { protocol: 'mqtt', remote: `${info.remoteAddress}:${info.remotePort}`, size, limit },
+              limit === c.maxPacketBytes
+                ? 'mqtt packet over mqtt.maxPacketBytes: connection closed'
+                : 'mqtt CONNECT over limits.maxHandshakeBytes: connection closed',
             );
             stream.destroy();
           });

@@ -3,7 +3,9 @@
 // declares, so one client could make the broker hold 256 MB. Here each packet's declared length is
 // read from its fixed header as aedes reads the stream, and a packet over the limit closes the
 // connection before its body arrives (MQTT 3.1.1 has no error packet for it; Mosquitto and EMQX
-// close too). Hand-written because it needs only the fixed header, not a parse of the packet.
+// close too). The first packet, the CONNECT, comes before authentication and has a bound of its own
+// (limits.maxHandshakeBytes), so an unauthenticated client makes the broker hold little. Hand-written
+// because it needs only the fixed header, not a parse of the packet.
 
 /** Follows packet boundaries through a byte stream, from each fixed header's remaining length. */
 export class PacketSizeGuard {
@@ -14,15 +16,21 @@ export class PacketSizeGuard {
   private length = 0;
   private multiplier = 1;
   private off = false;
+  /** The next packet is the connection's first (its CONNECT). */
+  private first = true;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    /** The bound on the first packet, when it differs. */
+    private readonly firstMaxBytes = maxBytes,
+  ) {}
 
   /**
    * Takes the next bytes the client sent; returns the total size of a packet over the limit (its
-   * fixed header says so) and where in `chunk` that packet starts (0 when it began in an earlier
-   * chunk), or undefined while every packet fits.
+   * fixed header says so), the limit it is over, and where in `chunk` that packet starts (0 when it
+   * began in an earlier chunk), or undefined while every packet fits.
    */
-  feed(chunk: Uint8Array): { size: number; at: number } | undefined {
+  feed(chunk: Uint8Array): { size: number; at: number; limit: number } | undefined {
     let i = 0;
     let start = 0;
     while (i < chunk.length && !this.off) {
@@ -49,9 +57,11 @@ export class PacketSizeGuard {
         continue;
       }
       const size = 1 + this.lengthBytes + this.length;
-      if (size > this.maxBytes) {
+      const limit = this.first ? this.firstMaxBytes : this.maxBytes;
+      this.first = false;
+      if (size > limit) {
         this.off = true;
-        return { size, at: start };
+        return { size, at: start, limit };
       }
       this.body = this.length;
       this.lengthBytes = -1;
@@ -67,11 +77,17 @@ interface Readable {
 
 /**
  * Watches what aedes reads from `stream` (it reads with `read()` on 'readable'). At the first
- * packet over `maxBytes`, aedes gets only the bytes before it, and nothing after: `tooBig` is called
- * with its declared size and should close the connection.
+ * packet over `maxBytes` (`firstMaxBytes` for the CONNECT), aedes gets only the bytes before it, and
+ * nothing after: `tooBig` is called with its declared size and the limit, and should close the
+ * connection.
  */
-export function limitPacketSize(stream: Readable, maxBytes: number, tooBig: (size: number) => void): void {
-  const guard = new PacketSizeGuard(maxBytes);
+export function limitPacketSize(
+  stream: Readable,
+  maxBytes: number,
+  firstMaxBytes: number,
+  tooBig: (size: number, limit: number) => void,
+): void {
+  const guard = new PacketSizeGuard(maxBytes, firstMaxBytes);
   const read = stream.read.bind(stream);
   let refused = false;
   stream.read = (size?: number): unknown => {
@@ -81,7 +97,7 @@ export function limitPacketSize(stream: Readable, maxBytes: number, tooBig: (siz
     const over = guard.feed(chunk);
     if (over === undefined) return chunk;
     refused = true;
-    tooBig(over.size);
+    tooBig(over.size, over.limit);
     return over.at > 0 ? chunk.subarray(0, over.at) : null;
   };
 }

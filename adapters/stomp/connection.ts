@@ -46,6 +46,8 @@ export interface Handshake {
 
 export interface StompSettings {
   limits: ParserLimits;
+  /** The most a frame may carry before CONNECT completes, headers and body (limits.maxHandshakeBytes). */
+  handshakeBytes: number;
   /** The shortest heart-beat interval granted either way. */
   minHeartbeatMs: number;
   /** Prefetch of a subscription without activemq.prefetchSize. */
@@ -102,7 +104,9 @@ export class StompConnection {
     private readonly handshake: Handshake = { established: () => {} },
   ) {
     this.log = log.child({ connection: this.id });
-    this.parser = new StompParser(settings.limits);
+    const l = settings.limits;
+    const h = settings.handshakeBytes;
+    this.parser = new StompParser({ ...l, maxBodyBytes: Math.min(l.maxBodyBytes, h), maxHeaderBytes: Math.min(l.maxHeaderBytes, h) });
     this.ctx = { connectionId: this.id };
     this.temps = new TemporaryDestinations(() => this.a.broker.createTemporaryQueue(this.ctx));
   }
@@ -308,6 +312,7 @@ export class StompConnection {
     const sendEvery = cy > 0 ? Math.max(cy, min) : 0;
     const expectEvery = cx > 0 ? Math.max(cx, min) : 0;
     this.state = 'open';
+    this.parser.limits = this.settings.limits;
     this.handshake.established();
     this.a.broker.connections.add({
       id: this.id,

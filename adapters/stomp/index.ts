@@ -15,6 +15,7 @@ export const stompAdapter: AdapterFactory = (ctx) => {
   const c = ctx.config.stomp;
   const settings: StompSettings = {
     limits: { maxBodyBytes: c.maxBodyBytes, maxHeaders: c.maxHeaders, maxHeaderBytes: c.maxHeaderBytes, maxLineBytes: c.maxLineBytes },
+    handshakeBytes: ctx.config.limits.maxHandshakeBytes,
     minHeartbeatMs: c.minHeartbeatMs,
     defaultPrefetch: c.prefetch,
     serverName: `Junction/${VERSION}`,

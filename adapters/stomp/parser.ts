@@ -48,7 +48,8 @@ export class StompParser {
   private scanFrom = 0;
 
   constructor(
-    private readonly limits: ParserLimits = DEFAULT_LIMITS,
+    /** What a frame may hold; a connection raises them once its CONNECT is accepted. */
+    public limits: ParserLimits = DEFAULT_LIMITS,
     /** 'server' parses what clients send; 'client' parses what a server sends. */
     private readonly side: 'server' | 'client' = 'server',
   ) {}

@@ -143,7 +143,23 @@ export const configSchema = z
          * Time a new connection has to complete its protocol's handshake (STOMP CONNECT, MQTT CONNECT,
          * AMQP SASL and OPEN; TLS and the WebSocket upgrade included) before it is closed.
          */
-        connectTimeoutMs: z.number().int().min(100).default(30_000),
+        connectTimeoutMs: z.number().int().min(100).default(10_000),
+        /**
+         * Connections whose handshake is still under way, across all listeners; past it the oldest
+         * pending one is dropped. They do not hold a place under maxConnections that an established
+         * client needs either: a full listener drops its oldest pending handshake first.
+         */
+        maxPendingHandshakes: z.number().int().min(1).default(1000),
+        /**
+         * The most a client may send in one frame or packet before its handshake completes (MQTT
+         * CONNECT, STOMP CONNECT, a WebSocket message); AMQP frames before OPEN are bounded by
+         * amqp.maxHandshakeFrameBytes.
+         */
+        maxHandshakeBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(64 * 1024),
         /** Open connections per listener (one protocol on one transport, or the WebSocket port); 0 = no limit. */
         maxConnections: z.number().int().min(0).default(10_000),
         /** Open connections from one client address across all listeners; 0 = no limit. */
@@ -240,6 +256,14 @@ export const configSchema = z
           .min(1024)
           .max(268_435_460)
           .default(16 * 1024 * 1024),
+        /** MQTT 5: the bytes of one property section (User Properties included); a bigger one closes the connection (0x83). */
+        maxPropertyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(64 * 1024),
+        /** MQTT 5: User Properties in one property section; more close the connection (0x83). */
+        maxUserProperties: z.number().int().min(1).default(1000),
       })
       .prefault({}),
     amqp: z
@@ -257,6 +281,17 @@ export const configSchema = z
           .int()
           .min(1024)
           .default(16 * 1024 * 1024),
+        /**
+         * Largest frame a client may send (announced as the OPEN's max-frame-size; a message larger
+         * than a frame spans several); a bigger one closes the connection with amqp:connection:framing-error.
+         */
+        maxFrameBytes: z
+          .number()
+          .int()
+          .min(4096)
+          .default(1024 * 1024),
+        /** Largest frame before the connection's OPEN is accepted (SASL included); RabbitMQ's is 4096. */
+        maxHandshakeFrameBytes: z.number().int().min(512).default(4096),
       })
       .prefault({}),
     admin: z

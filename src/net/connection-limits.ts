@@ -2,7 +2,8 @@
 // and how many come from one address across all listeners (limits.maxConnectionsPerAddress). A
 // connection over either limit is still handed to its protocol handler, marked refused, so the
 // client hears its protocol's own error (STOMP ERROR, MQTT CONNACK "server unavailable", AMQP close
-// with amqp:resource-limit-exceeded) rather than a bare reset; it is not counted.
+// with amqp:resource-limit-exceeded) rather than a bare reset; it is not counted. A refusal says
+// which limit it met, so the listener can first make room by dropping a handshake still pending.
 
 export interface ConnectionLimitSettings {
   maxConnections: number;
@@ -17,13 +18,12 @@ export interface Admitted {
 
 export interface Refused {
   refused: string;
+  limit: 'listener' | 'address';
 }
 
 export class ConnectionLimits {
   private readonly perListener = new Map<string, number>();
   private readonly perAddress = new Map<string, number>();
-  /** Connections refused so far (for the metrics to come). */
-  refusedCount = 0;
 
   constructor(private readonly s: ConnectionLimitSettings) {}
 
@@ -32,13 +32,15 @@ export class ConnectionLimits {
     const onListener = this.perListener.get(listener) ?? 0;
     const fromAddress = this.perAddress.get(address) ?? 0;
     if (this.s.maxConnections > 0 && onListener >= this.s.maxConnections) {
-      this.refusedCount++;
-      return { refused: `Connection limit reached: ${this.s.maxConnections} connections on this listener (limits.maxConnections)` };
+      return {
+        refused: `Connection limit reached: ${this.s.maxConnections} connections on this listener (limits.maxConnections)`,
+        limit: 'listener',
+      };
     }
     if (this.s.maxConnectionsPerAddress > 0 && fromAddress >= this.s.maxConnectionsPerAddress) {
-      this.refusedCount++;
       return {
         refused: `Connection limit reached: ${this.s.maxConnectionsPerAddress} connections from ${address} (limits.maxConnectionsPerAddress)`,
+        limit: 'address',
       };
     }
     this.perListener.set(listener, onListener + 1);

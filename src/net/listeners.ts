@@ -2,7 +2,10 @@
 // protocol, and one shared WebSocket port that picks the protocol from the subprotocol the client
 // offers (or, when it offers none, from the URL path). Adapters only implement ProtocolHandler
 // (connection.ts) and see every connection as one kind of stream; TLS material, socket tracking
-// and shutdown live here.
+// and shutdown live here, and so does the admission of connections whose handshake is still under
+// way: at most limits.maxPendingHandshakes of them at once, and a full listener first makes room by
+// dropping its oldest pending handshake, so sockets that never authenticate cannot take the places
+// of clients that do.
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -10,7 +13,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { JunctionConfig } from '../config/schema.ts';
 import { ConfigError } from '../shared/errors.ts';
 import {
@@ -38,6 +41,17 @@ export interface ListenerAddress {
 }
 
 export const WS_MAX_PAYLOAD = 64 * 1024 * 1024;
+
+/**
+ * The largest message `ws` accepts on one connection. ws takes maxPayload per server only; its
+ * receiver keeps the bound in `_maxPayload` (ws 8), read as each frame header arrives, so a frame
+ * over it closes the connection (1009) before its payload is buffered. A test checks that this
+ * still holds (test/protocol/hostile-clients.test.ts).
+ */
+function setMaxPayload(ws: WebSocket, bytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
+  if (receiver && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytes;
+}
 
 interface TlsMaterial {
   cert: Buffer;
@@ -80,6 +94,12 @@ export class Listeners {
   readonly limits: ConnectionLimits;
   /** Connections closed because their handshake did not complete in time. */
   handshakeTimeouts = 0;
+  /** Connections dropped mid-handshake to make room (limits.maxPendingHandshakes, or a full listener). */
+  handshakesDropped = 0;
+  /** Connections whose handshake is under way, oldest first, with how to drop one. */
+  private readonly pending = new Map<Duplex, { listener: string; drop: () => void }>();
+  private droppedLoggedAt = Number.NEGATIVE_INFINITY;
+  private droppedUnlogged = 0;
   /** Refusals are logged when a burst starts, then at most every REFUSAL_LOG_MS with the count since. */
   private refusedLoggedAt = Number.NEGATIVE_INFINITY;
   private refusedUnlogged = 0;
@@ -87,6 +107,8 @@ export class Listeners {
   private constructor(
     private readonly log: Logger,
     private readonly connectTimeoutMs: number,
+    private readonly maxPendingHandshakes: number,
+    private readonly maxHandshakeBytes: number,
     limits: { maxConnections: number; maxConnectionsPerAddress: number },
   ) {
     this.limits = new ConnectionLimits(limits);
@@ -94,7 +116,8 @@ export class Listeners {
 
   /** Opens every enabled listener that has a handler; rejects if a port cannot be bound. */
   static async open(config: JunctionConfig, handlers: readonly ProtocolHandler[], log: Logger): Promise<Listeners> {
-    const l = new Listeners(log, config.limits.connectTimeoutMs, config.limits);
+    const c = config.limits;
+    const l = new Listeners(log, c.connectTimeoutMs, c.maxPendingHandshakes, c.maxHandshakeBytes, c);
     try {
       await l.openAll(config, handlers);
     } catch (err) {
@@ -180,24 +203,41 @@ export class Listeners {
         ws.close(1002, 'Unsupported subprotocol: use mqtt, v10.stomp, v11.stomp, v12.stomp or amqp');
         return;
       }
-      this.handOver(h, webSocketStream(ws, h.webSocketFraming, this.log), `websocket/${transport}`, {
-        protocol: h.protocol,
-        transport,
-        remoteAddress: req.socket.remoteAddress ?? '',
-        remotePort: req.socket.remotePort ?? 0,
-        request: req,
-      });
+      this.handOver(
+        h,
+        webSocketStream(ws, h.webSocketFraming, this.log),
+        `websocket/${transport}`,
+        {
+          protocol: h.protocol,
+          transport,
+          remoteAddress: req.socket.remoteAddress ?? '',
+          remotePort: req.socket.remotePort ?? 0,
+          request: req,
+        },
+        ws,
+      );
     });
     wss.on('error', (err) => this.log.error({ err }, 'websocket server error'));
   }
 
   /**
    * Gives a new connection to its handler: counted against the connection limits (or marked
-   * refused), and closed if its handshake does not complete within the deadline.
+   * refused), held among the pending handshakes until its handler says it is established, and
+   * closed if that does not happen within the deadline.
    */
-  private handOver(h: ProtocolHandler, stream: Duplex, listener: string, base: Omit<ConnectionInfo, 'established' | 'refused'>): void {
+  private handOver(
+    h: ProtocolHandler,
+    stream: Duplex,
+    listener: string,
+    base: Omit<ConnectionInfo, 'established' | 'refused'>,
+    ws?: WebSocket,
+  ): void {
     this.tracked(stream);
-    const admitted = this.limits.admit(listener, base.remoteAddress);
+    let admitted = this.limits.admit(listener, base.remoteAddress);
+    // A listener full of connections still shaking hands: the oldest of those makes room.
+    if (admitted.refused !== undefined && admitted.limit === 'listener' && this.dropOldestPending(listener)) {
+      admitted = this.limits.admit(listener, base.remoteAddress);
+    }
     const refused = admitted.refused;
     if (refused !== undefined) {
       this.refusedUnlogged++;
@@ -213,7 +253,15 @@ export class Listeners {
     } else {
       stream.once('close', () => admitted.release());
     }
+    if (this.pending.size >= this.maxPendingHandshakes) this.dropOldestPending(undefined);
+    // Before its handshake, a WebSocket client may send no message larger than the handshake needs.
+    if (ws) setMaxPayload(ws, this.maxHandshakeBytes);
     let done = false;
+    const settle = (): void => {
+      done = true;
+      clearTimeout(deadline);
+      this.pending.delete(stream);
+    };
     const deadline = setTimeout(
       () => {
         if (done || stream.destroyed) return;
@@ -228,17 +276,53 @@ export class Listeners {
       refused !== undefined ? Math.min(REFUSED_DEADLINE_MS, this.connectTimeoutMs) : this.connectTimeoutMs,
     );
     deadline.unref();
-    stream.once('close', () => clearTimeout(deadline));
+    stream.once('close', settle);
+    this.pending.set(stream, {
+      listener,
+      drop: () => {
+        settle();
+        if (refused === undefined) admitted.release();
+        stream.destroy();
+      },
+    });
     const info: ConnectionInfo = {
       ...base,
       ...(refused !== undefined ? { refused } : {}),
       established: () => {
         if (done) return;
-        done = true;
-        clearTimeout(deadline);
+        settle();
+        if (ws) setMaxPayload(ws, WS_MAX_PAYLOAD);
       },
     };
     h.handleConnection(stream, info);
+  }
+
+  /** Drops the oldest connection still shaking hands (on `listener`, or on any); false when there is none. */
+  private dropOldestPending(listener: string | undefined): boolean {
+    for (const p of this.pending.values()) {
+      if (listener !== undefined && p.listener !== listener) continue;
+      p.drop();
+      this.handshakesDropped++;
+      this.droppedUnlogged++;
+      const now = Date.now();
+      if (now - this.droppedLoggedAt >= REFUSAL_LOG_MS) {
+        this.log.warn(
+          {
+            listener: p.listener,
+            dropped: this.droppedUnlogged,
+            pending: this.pending.size,
+            maxPendingHandshakes: this.maxPendingHandshakes,
+          },
+          listener === undefined
+            ? 'connection dropped mid-handshake: too many handshakes pending (limits.maxPendingHandshakes)'
+            : 'connection dropped mid-handshake: its listener is full (limits.maxConnections)',
+        );
+        this.droppedLoggedAt = now;
+        this.droppedUnlogged = 0;
+      }
+      return true;
+    }
+    return false;
   }
 
   /** A TLS handshake that failed or timed out: Node reports it but leaves the socket open. */

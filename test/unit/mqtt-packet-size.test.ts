@@ -64,4 +64,34 @@ describe('PacketSizeGuard', () => {
       }),
     );
   });
+
+  it('holds the first packet (the CONNECT, before authentication) to its own bound', () => {
+    const connect = mqttPacket.generate({
+      cmd: 'connect',
+      clientId: 'c',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      keepalive: 0,
+      will: { topic: 'w', payload: Buffer.alloc(5000), qos: 0, retain: false },
+    } as Packet);
+    const publish = mqttPacket.generate({
+      cmd: 'publish',
+      topic: 't',
+      payload: Buffer.alloc(5000),
+      qos: 0,
+      retain: false,
+      dup: false,
+    } as Packet);
+    expect(new PacketSizeGuard(100_000, 1024).feed(connect)).toEqual({ size: connect.length, at: 0, limit: 1024 });
+    const small = mqttPacket.generate({
+      cmd: 'connect',
+      clientId: 'c',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      keepalive: 0,
+    } as Packet);
+    expect(new PacketSizeGuard(100_000, 1024).feed(Buffer.concat([small, publish]))).toBeUndefined();
+  });
 });

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { ConnectionInfo } from '../../../src/net/connection.ts';
 import type { OutboundPublish } from '../mapping.ts';
 import { PacketSizeGuard } from '../packet-size.ts';
+import { PropertyBudgetError, limitProperties } from './properties.ts';
 import type { ClientHandle, MqttSession } from '../session.ts';
 import { RC } from './reason-codes.ts';
 import { TopicAliases } from './topic-aliases.ts';
@@ -28,6 +29,11 @@ export interface Mqtt5Limits {
   topicAliasMaximum: number;
   /** Largest packet a client may send (CONNACK Maximum Packet Size). */
   maxPacketBytes: number;
+  /** Largest CONNECT, sent before authentication (limits.maxHandshakeBytes). */
+  maxConnectBytes: number;
+  /** One property section's bytes, and its User Properties (mqtt.maxPropertyBytes, mqtt.maxUserProperties). */
+  maxPropertyBytes: number;
+  maxUserProperties: number;
   /** Longest keep-alive a client may ask for, also imposed on 0 (CONNACK Server Keep Alive); 0 = the client's. */
   maxKeepAliveSeconds: number;
   /** Longest session expiry a client may ask for (CONNACK Session Expiry Interval when lowered); 0 = no cap. */
@@ -101,10 +107,16 @@ export class Mqtt5Connection implements ClientHandle {
     readonly log: Logger,
   ) {
     this.gone = new Promise((resolve) => (this.markGone = resolve));
-    this.guard = new PacketSizeGuard(host.limits.maxPacketBytes);
+    const l = host.limits;
+    this.guard = new PacketSizeGuard(l.maxPacketBytes, Math.min(l.maxPacketBytes, l.maxConnectBytes));
     keepUserPropertyOrder(this.parser);
+    limitProperties(this.parser, l.maxPropertyBytes, l.maxUserProperties);
     this.parser.on('packet', (p: Packet) => this.queue.push(p));
-    this.parser.on('error', (err: Error) => this.protocolError(RC.malformedPacket, `malformed packet: ${err.message}`));
+    this.parser.on('error', (err: Error) =>
+      err instanceof PropertyBudgetError
+        ? this.protocolError(RC.implementationSpecific, err.message)
+        : this.protocolError(RC.malformedPacket, `malformed packet: ${err.message}`),
+    );
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', (err: Error) => log.debug({ err }, 'mqtt 5 connection error'));
     stream.once('close', () => this.onClose());
@@ -123,12 +135,10 @@ export class Mqtt5Connection implements ClientHandle {
       return;
     }
     if (over) {
-      this.log.info({ clientId: this.id, size: over.size, limit: this.host.limits.maxPacketBytes }, 'mqtt packet over mqtt.maxPacketBytes');
+      const setting = over.limit === this.host.limits.maxPacketBytes ? 'mqtt.maxPacketBytes' : 'limits.maxHandshakeBytes';
+      this.log.info({ clientId: this.id, size: over.size, limit: over.limit }, `mqtt packet over ${setting}`);
       this.queue.length = 0;
-      this.protocolError(
-        RC.packetTooLarge,
-        `packet of ${over.size} bytes is over the maximum packet size (${this.host.limits.maxPacketBytes})`,
-      );
+      this.protocolError(RC.packetTooLarge, `packet of ${over.size} bytes is over the maximum packet size (${over.limit}, ${setting})`);
       return;
     }
     this.pump();
