@@ -2,6 +2,7 @@
 // port, the store and its lease lock, and the role keeper that makes this process active (the core,
 // the protocol adapters and their listeners, built afresh for each epoch) or a standby.
 import { hostname } from 'node:os';
+import { EventLoopGuard } from './shared/event-loop-guard.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ActiveBroker } from './active-broker.ts';
@@ -27,6 +28,9 @@ export interface ServerOptions {
 }
 
 export type { Role };
+
+/** An event-loop stall at least this long is logged and counted. */
+const STALL_LOG_MS = 250;
 
 export interface Health {
   status: 'ok' | 'unavailable';
@@ -56,6 +60,8 @@ export class JunctionServer {
   private active: ActiveBroker | undefined;
   private keeper!: RoleKeeper;
   private held!: ConfiguredStore;
+  /** Stalls of the event loop, logged and counted (junction_event_loop_stalls_total). */
+  readonly eventLoop: EventLoopGuard;
 
   private constructor(
     readonly config: JunctionConfig,
@@ -65,6 +71,12 @@ export class JunctionServer {
   ) {
     this.node = config.ha.node ?? `${hostname()}:${process.pid}`;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.eventLoop = new EventLoopGuard(log, STALL_LOG_MS, config.ha.leaseMs);
+  }
+
+  /** Event-loop stalls so far (the metrics' source). */
+  eventLoopStalls(): number {
+    return this.eventLoop.stalls;
   }
 
   static async start(config: JunctionConfig, opts: ServerOptions): Promise<JunctionServer> {
@@ -74,6 +86,7 @@ export class JunctionServer {
       log,
     );
     const server = new JunctionServer(config, security, log, opts.adapters ?? ADAPTERS);
+    server.eventLoop.start();
     let admin = '';
     if (config.admin.enabled) {
       const a = config.admin;
@@ -121,6 +134,7 @@ export class JunctionServer {
     } catch (err) {
       await server.held?.release();
       await server.admin?.close();
+      server.eventLoop.stop();
       throw err;
     }
     return server;
@@ -260,6 +274,7 @@ export class JunctionServer {
       await this.keeper.stop();
       await this.held.release();
       await this.admin?.close();
+      this.eventLoop.stop();
       this.log.info('broker stopped');
       this.resolveDone();
     })();

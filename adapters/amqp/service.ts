@@ -137,6 +137,7 @@ export class AmqpService {
         const open = this.established.has(c);
         const setting = open ? 'amqp.maxFrameBytes' : 'amqp.maxHandshakeFrameBytes';
         this.log.info({ remote, size: over.size, limit: over.limit }, `amqp frame over ${setting}: connection closed`);
+        stream.pause();
         if (open) {
           // The peer hears why (AMQP 1.0 §2.8.15 framing-error); nothing it sends is read any more.
           this.guard(() =>

@@ -12,6 +12,8 @@ export interface MetricsSource {
   /** The active broker's core; undefined on a standby. */
   activeBroker(): Broker | undefined;
   health(): { role: string; epoch: number };
+  /** Event-loop stalls logged so far. */
+  eventLoopStalls?(): number;
 }
 
 const RTT_EVERY_MS = 5000;
@@ -85,6 +87,13 @@ export class BrokerMetrics {
     );
     readCounter(r, 'junction_messages_expired_total', 'Messages that expired (ExpiredCount)', [], sum('expired'));
     readCounter(r, 'junction_messages_dead_lettered_total', 'Messages moved to a dead-letter queue', [], sum('deadLettered'));
+    readCounter(
+      r,
+      'junction_event_loop_stalls_total',
+      'Times the event loop stalled for 250 ms or more (each logged with its length)',
+      [],
+      () => [[{}, source.eventLoopStalls?.() ?? 0]],
+    );
     readCounter(
       r,
       'junction_slow_consumers_total',
