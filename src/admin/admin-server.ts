@@ -1,7 +1,8 @@
 // The admin HTTP port (8161): `/health` (what a load balancer probes: 200 when active, 503 on a
 // standby or while stopping), `/metrics` (Prometheus), the admin API under `/api` with its OpenAPI
 // document, and the web console under `/console`. Health and metrics are open unless configured
-// otherwise; the API and the console's data need an admin (auth.ts).
+// otherwise; the API and the console's data need an admin (auth.ts), and a state-changing request
+// must come from the port's own origin, or from loopback on a broker with no users (request-origin.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -13,6 +14,7 @@ import { serveConsole } from './console.ts';
 import { History } from './history.ts';
 import { BrokerMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
+import { refusedChange } from './request-origin.ts';
 
 export interface AdminSource {
   health(): { status: 'ok' | 'unavailable'; role: string; epoch: number };
@@ -42,6 +44,13 @@ export async function startAdminServer(s: AdminSettings, source: AdminSource): P
   const guard = async (open: boolean, req: Parameters<AdminAuth['check']>[0], reply: Parameters<AdminAuth['check']>[1]) =>
     open || (await auth.check(req, reply)) !== undefined;
 
+  // Before any route: a state-changing request from another site, or from afar on a broker without users, goes no further.
+  app.addHook('onRequest', async (req, reply) => {
+    const refused = refusedChange({ method: req.method, remoteAddress: req.socket.remoteAddress ?? '', headers: req.headers }, auth.open);
+    if (refused === undefined) return;
+    s.log.warn({ method: req.method, url: req.url, remote: req.socket.remoteAddress, reason: refused }, 'admin request refused');
+    return reply.code(403).send({ error: 'forbidden', message: refused });
+  });
   app.get('/health', async (req, reply) => {
     if (!(await guard(s.open.includes('health'), req, reply))) return reply;
     const h = source.health();
@@ -60,7 +69,11 @@ export async function startAdminServer(s: AdminSettings, source: AdminSource): P
   });
   metrics.start();
   history.start();
-  if (auth.open) s.log.warn('admin API open to anyone: the broker has no users (configure security.users and admin.groups)');
+  if (auth.open) {
+    s.log.warn(
+      'admin API without credentials: the broker has no users, so it accepts changes only from loopback (configure security.users and admin.groups)',
+    );
+  }
   await app.listen({ host: s.host, port: s.port });
   return app;
 }

@@ -1,6 +1,7 @@
 // Who may use the admin port: HTTP Basic credentials of the broker's own users, in one of the
-// groups `admin.groups` names. Wrong or missing credentials: 401 (with a Basic challenge, so a
-// browser or curl asks); a user outside those groups: 403. A broker with no users configured
+// groups `admin.groups` names. Wrong or missing credentials: 401 (with a Basic challenge only for
+// clients that are not browsers, so curl asks and no browser caches credentials); a user outside
+// those groups: 403. A broker with no users configured
 // (anonymous, as its protocols are) lets every request in. Verified credentials are remembered for
 // a minute, so the console's polling does not run scrypt on every request.
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -33,8 +34,10 @@ export class AdminAuth {
     const header = req.headers.authorization;
     if (!this.required && header === undefined) return { username: 'anonymous', groups: new Set(), anonymous: true };
     const creds = parseBasic(header);
-    // The console signs in with its own form: no browser credential dialog for its requests.
-    const challenge = req.headers['x-requested-with'] !== 'junction-console';
+    // The console signs in with its own form, and no browser gets a credential dialog whose answer it
+    // would then send with every request to this port (also with a form another site submits): the
+    // Basic challenge goes only to clients that are not browsers.
+    const challenge = req.headers['x-requested-with'] === undefined && req.headers['sec-fetch-site'] === undefined;
     if (!creds) {
       await deny(reply, 401, 'Credentials required: HTTP Basic with a broker user in an admin group', challenge);
       return undefined;

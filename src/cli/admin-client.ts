@@ -23,6 +23,7 @@ export async function adminRequest(t: AdminTarget, method: string, path: string,
   const headers: Record<string, string> = {};
   if (t.user !== undefined) headers.authorization = `Basic ${Buffer.from(`${t.user}:${t.password ?? ''}`).toString('base64')}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
+  headers['x-requested-with'] = 'junction-cli';
   let res: Response;
   try {
     res = await fetch(`${t.url}${path}`, {
