@@ -389,9 +389,15 @@ export class StompConnection {
     }
   }
 
-  /** Starts the publishes of one SEND; a failure ends the connection. Resolves true once stored. */
+  /**
+   * Starts the publishes of one SEND; a failure ends the connection. Resolves true once stored. A
+   * composite destination's messages are stored all or none, as one transaction: a part refused
+   * (not authorized, full) leaves no message in the others.
+   */
   private publish(inputs: MessageInput[], f: StompFrame): Promise<boolean> {
-    const p = Promise.all(inputs.map((i) => this.a.broker.publish(i, this.ctx))).then(
+    const sent: Promise<unknown> =
+      inputs.length === 1 ? this.a.broker.publish(inputs[0] as MessageInput, this.ctx) : this.a.broker.commit(composite(inputs), this.ctx);
+    const p = sent.then(
       () => true,
       (err: unknown) => {
         this.sendError = err;
@@ -641,4 +647,11 @@ function parseHeartBeat(text: string | undefined): [number, number] {
 function stompSelector(text: string | undefined): string | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   return text.startsWith(CONVERT_STRING_EXPRESSIONS) ? text : `${CONVERT_STRING_EXPRESSIONS}${text}`;
+}
+
+/** The messages of one composite SEND, as a transaction of their own. */
+function composite(inputs: MessageInput[]): Transaction {
+  const tx = new Transaction();
+  for (const input of inputs) tx.send(input);
+  return tx;
 }

@@ -771,6 +771,31 @@ describe('STOMP: security', () => {
     expect((await d.expect('ERROR')).headers.get('message')).toMatch(/not authorized|may not/i);
   });
 
+  it('a composite SEND with one refused part stores none of it, persistent or not, whichever part comes first', async () => {
+    const watcher = await RawStomp.connect(secure.port, { login: 'app', passcode: 'app-pw' });
+    open.push(watcher);
+    watcher.send('SUBSCRIBE', { id: 'w', destination: '/queue/orders.composite', receipt: 'w' });
+    await watcher.expect('RECEIPT');
+    for (const [destination, persistent] of [
+      ['/queue/orders.composite,/queue/payroll', 'true'],
+      ['/queue/payroll,/queue/orders.composite', 'true'],
+      ['/queue/orders.composite,/queue/payroll', 'false'],
+    ] as const) {
+      const c = await RawStomp.connect(secure.port, { login: 'app', passcode: 'app-pw' });
+      open.push(c);
+      c.send('SEND', { destination, persistent, receipt: 'r' }, 'all or nothing');
+      expect((await c.expect('ERROR')).headers.get('message')).toMatch(/not authorized|may not/i);
+      await c.closed;
+    }
+    // An allowed SEND after them is the first message the watcher sees.
+    const ok = await RawStomp.connect(secure.port, { login: 'app', passcode: 'app-pw' });
+    open.push(ok);
+    ok.send('SEND', { destination: '/queue/orders.composite', receipt: 'r' }, 'the only one');
+    await ok.expect('RECEIPT');
+    expect((await watcher.expect('MESSAGE')).body.toString()).toBe('the only one');
+    expect(secure.server.broker.getQueue('orders.composite')?.stats.enqueued).toBe(1);
+  });
+
   it('serves STOMP over TLS on its TLS port', async () => {
     const c = await RawStomp.connect(secure.tlsPort, { login: 'admin', passcode: 'admin-pw' }, { tls: secure.cert });
     open.push(c);
