@@ -3,6 +3,7 @@
 // the protocol adapters and their listeners, built afresh for each epoch) or a standby.
 import { hostname } from 'node:os';
 import { EventLoopGuard } from './shared/event-loop-guard.ts';
+import { DataLossLedger } from './data-loss.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ActiveBroker } from './active-broker.ts';
@@ -62,6 +63,8 @@ export class JunctionServer {
   private held!: ConfiguredStore;
   /** Stalls of the event loop, logged and counted (junction_event_loop_stalls_total). */
   readonly eventLoop: EventLoopGuard;
+  /** What the store lost, when it loses the cluster's data (junction_store_data_lost_total). */
+  readonly dataLoss: DataLossLedger;
 
   private constructor(
     readonly config: JunctionConfig,
@@ -72,6 +75,12 @@ export class JunctionServer {
     this.node = config.ha.node ?? `${hostname()}:${process.pid}`;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.eventLoop = new EventLoopGuard(log, STALL_LOG_MS, config.ha.leaseMs);
+    this.dataLoss = new DataLossLedger(log);
+  }
+
+  /** Times the store lost the data, and the stored messages that went with it (the metrics' source). */
+  dataLost(): { events: number; messages: number } {
+    return { events: this.dataLoss.events, messages: this.dataLoss.lostMessages };
   }
 
   /** Event-loop stalls so far (the metrics' source). */
@@ -116,7 +125,7 @@ export class JunctionServer {
         ...ha,
         lease: server.held.lease,
         log,
-        activate: (epoch) => server.activate(epoch),
+        activate: (epoch, highestSeen) => server.activate(epoch, highestSeen),
         deactivate: (how) => server.deactivate(how),
       });
       log.info(
@@ -198,7 +207,8 @@ export class JunctionServer {
     return this.active;
   }
 
-  private async activate(epoch: number): Promise<void> {
+  private async activate(epoch: number, highestSeen = 0): Promise<void> {
+    this.dataLoss.takingOver(epoch, highestSeen);
     const store = this.held.handle(epoch, () => this.keeper.leaseHeld());
     const active = await ActiveBroker.open({
       config: this.config,
@@ -212,6 +222,7 @@ export class JunctionServer {
       },
     });
     this.active = active;
+    this.dataLoss.watch(store);
     const listeners = active.listeners.addresses;
     this.log.info(
       {
@@ -234,7 +245,11 @@ export class JunctionServer {
   private async deactivate(how: Deactivation): Promise<void> {
     const active = this.active;
     if (!active) return;
+    this.dataLoss.stopWatching();
+    // Counted, and the store asked, before the close empties the broker and ends the store's connection.
+    const report = how === 'fenced' ? this.dataLoss.fenced(active.broker.store, active.broker.holdings()) : undefined;
     await active.close(how);
+    await report;
     if (this.active === active) this.active = undefined;
   }
 
@@ -275,6 +290,7 @@ export class JunctionServer {
       await this.held.release();
       await this.admin?.close();
       this.eventLoop.stop();
+      this.dataLoss.stopWatching();
       this.log.info('broker stopped');
       this.resolveDone();
     })();

@@ -14,6 +14,8 @@ export interface MetricsSource {
   health(): { role: string; epoch: number };
   /** Event-loop stalls logged so far. */
   eventLoopStalls?(): number;
+  /** Times the store lost the cluster's data, and the stored messages lost with it. */
+  dataLost?(): { events: number; messages: number };
 }
 
 const RTT_EVERY_MS = 5000;
@@ -94,6 +96,12 @@ export class BrokerMetrics {
       [],
       () => [[{}, source.eventLoopStalls?.() ?? 0]],
     );
+    readCounter(r, 'junction_store_data_lost_total', "Times the store was found to have lost the cluster's data", [], () => [
+      [{}, source.dataLost?.().events ?? 0],
+    ]);
+    readCounter(r, 'junction_store_lost_messages_total', 'Stored messages lost with the data, as the broker counted them', [], () => [
+      [{}, source.dataLost?.().messages ?? 0],
+    ]);
     readCounter(
       r,
       'junction_slow_consumers_total',

@@ -624,6 +624,18 @@ export class Broker {
     return this.subscriptions.list();
   }
 
+  /** What this broker keeps in the store, as its memory counts it: what a store that lost its data lost. */
+  holdings(): { queues: number; messages: number; subscriptions: number; retained: number } {
+    let queues = 0;
+    let messages = 0;
+    for (const q of this.queues.values()) {
+      if (!q.durable) continue;
+      queues++;
+      messages += q.storedCount;
+    }
+    return { queues, messages, subscriptions: this.subscriptions.list().length, retained: this.retained.size };
+  }
+
   // ---- temporary destinations --------------------------------------------------------------
 
   private checkTemporaryOwner(name: string, ctx: ClientContext): void {

@@ -191,6 +191,13 @@ export class Queue implements ConsumerHost, TicketIssuer {
     return this.consumers.length;
   }
 
+  /** Entries kept in the store: all but those held only in memory (waiting or in flight). */
+  get storedCount(): number {
+    let inflightTransient = 0;
+    for (const c of this.consumers) for (const e of c.inflight.values()) if (!(e as Entry).durable) inflightTransient++;
+    return this.count - this.transientCount - inflightTransient;
+  }
+
   get isolatesPublishers(): boolean {
     return this.subscription;
   }

@@ -22,8 +22,11 @@ export interface HaTimings {
 export interface RoleKeeperOptions extends HaTimings {
   lease: Lease;
   log: Logger;
-  /** Builds the active broker for `epoch` and opens its listeners; a rejection returns to standby. */
-  activate(epoch: number): Promise<void>;
+  /**
+   * Builds the active broker for `epoch` and opens its listeners; a rejection returns to standby.
+   * `highestSeen` is the highest epoch this process saw before (its own or a holder's; 0 for none).
+   */
+  activate(epoch: number, highestSeen: number): Promise<void>;
   /** Closes what `activate` opened (at once when fenced, after pending writes when graceful). */
   deactivate(how: Deactivation): Promise<void>;
 }
@@ -37,6 +40,8 @@ export class RoleKeeper {
   since = Date.now();
   /** The lease's holder as this standby last saw it. */
   holder: LeaseHolder | undefined;
+  /** The highest epoch seen so far, this broker's own or a holder's (epochs only grow while the data lasts). */
+  private highestEpoch = 0;
   /** False while the lease cannot be checked or renewed. */
   lockReachable = true;
   private state: State = 'standby';
@@ -98,6 +103,7 @@ export class RoleKeeper {
       }
       if (got.epoch !== undefined) await this.opts.lease.release();
       this.holder = got.holder;
+      if (got.holder) this.highestEpoch = Math.max(this.highestEpoch, got.holder.epoch);
       if (!got.suspect) this.decided();
     } catch (err) {
       this.reachable(false, err);
@@ -115,6 +121,8 @@ export class RoleKeeper {
 
   private activate(epoch: number, t0: number): Promise<void> {
     this.state = 'activating';
+    const highestSeen = this.highestEpoch;
+    this.highestEpoch = Math.max(this.highestEpoch, epoch);
     this.epoch = epoch;
     this.holder = undefined;
     this.validUntil = t0 + this.opts.leaseMs - this.margin;
@@ -126,7 +134,7 @@ export class RoleKeeper {
         if (this.opts.lease.replicated && !(await this.opts.lease.replicated())) {
           throw new Error('the lease did not reach the replicas store.redis.minReplicasToAck asks for');
         }
-        await this.opts.activate(epoch);
+        await this.opts.activate(epoch, highestSeen);
       } catch (err) {
         this.opts.log.error({ err, epoch }, 'could not become active');
         this.fence('activation failed');

@@ -101,6 +101,17 @@ export class FencedError extends JunctionError {
   }
 }
 
+/**
+ * The store lost this cluster's data since this broker opened it (Redis restarted without its
+ * files, was flushed, or failed over to an empty replica): nothing was written, and the broker
+ * steps down as when fenced.
+ */
+export class StoreDataLostError extends FencedError {
+  constructor(epoch: number, where: string) {
+    super(epoch, 0, `Store write refused: Redis lost this cluster's data (${where}) since epoch ${epoch} opened it`);
+  }
+}
+
 /** The store cannot be reached; nothing was written. The client may retry. */
 export class StoreUnavailableError extends JunctionError {
   constructor(message: string, cause: unknown) {

@@ -294,7 +294,7 @@ export class MemoryStore implements Store {
   async stats(): Promise<StoreStats> {
     let entries = 0;
     for (const q of this.data.entries.values()) entries += q.size;
-    return { messages: this.data.bodies.size, entries };
+    return { messages: this.data.bodies.size, entries, sessions: this.data.sessions.size };
   }
 }
 

@@ -120,6 +120,8 @@ export interface StoreStats {
   messages: number;
   /** Queue entries across all queues. */
   entries: number;
+  /** Adapter session records (MQTT persistent sessions). */
+  sessions: number;
 }
 
 export interface Store {
@@ -174,4 +176,6 @@ export interface Store {
   /** Every session record whose id starts with `prefix`, in no particular order. */
   listSessions(prefix: string): Promise<SessionRecord[]>;
   stats(): Promise<StoreStats>;
+  /** True when the data this handle opened has been lost since (it can no longer write). */
+  dataLost?(): Promise<boolean>;
 }

@@ -86,11 +86,57 @@ describe('a Redis that comes back without its data', () => {
     try {
       const fenced = await a.waitFor((l) => l.msg?.startsWith('fencing') === true, 15_000, from);
       expect(String(fenced.reason)).toMatch(/lost this cluster's data|no longer ours|fenced/);
+      // It says what went: the message it had stored, in its queue.
+      const lost = await a.waitFor((l) => l.msg?.startsWith("the store lost this cluster's data:") === true, 15_000, from);
+      expect(lost.lost).toMatchObject({ messages: 1, queues: 1 });
       await a.waitActive(15_000, from);
       await client.closed;
       expect((await a.health()).body).toMatchObject({ role: 'active', status: 'ok' });
     } finally {
       await a.stop();
+      await own.stop();
+    }
+  });
+});
+
+describe('a Redis flushed under an active broker and its standby', () => {
+  it('the active says what was lost (messages, queues, durable subscriptions), counted in /metrics; the standby knows its epoch went back', async () => {
+    const own = await startRedis();
+    const a = await BrokerProcess.start('flushed', own.url, { cluster: 'flush', ha: HA });
+    brokers.push(a);
+    await a.waitActive();
+    const b = await BrokerProcess.start('flush-spare', own.url, { cluster: 'flush', ha: HA });
+    brokers.push(b);
+    await expect.poll(async () => (await b.health()).body.holder, { timeout: 5000 }).toMatchObject({ node: 'flushed' });
+    try {
+      const client = await RawStomp.connect(a.ports.stomp, { 'accept-version': '1.2', host: '/' });
+      for (let i = 0; i < 3; i++) {
+        client.send('SEND', { destination: '/queue/flushed', persistent: 'true', receipt: `r${i}` }, `m${i}`);
+        await client.expect('RECEIPT');
+      }
+      const durable = await RawStomp.connect(a.ports.stomp, { 'accept-version': '1.2', host: '/', 'client-id': 'reader' });
+      durable.send('SUBSCRIBE', { id: 'd', destination: '/topic/news', 'activemq.subscriptionName': 'keep', receipt: 's' });
+      await durable.expect('RECEIPT');
+      const [fromA, fromB] = [a.lines.length, b.lines.length];
+      const admin = new Redis(own.url);
+      await admin.flushall();
+      admin.disconnect();
+      const lost = await a.waitFor((l) => l.msg?.startsWith("the store lost this cluster's data:") === true, 15_000, fromA);
+      expect(lost.lost).toMatchObject({ messages: 3, subscriptions: 1 });
+      expect(lost.level).toBe(50);
+      // Whoever serves next starts on the empty store; the standby, if it is the one, says its epoch went back.
+      await expect
+        .poll(async () => [(await a.health()).body.role, (await b.health()).body.role].includes('active'), { timeout: 15_000 })
+        .toBe(true);
+      const active = (await a.health()).body.role === 'active' ? a : b;
+      if (active === b)
+        expect(
+          b.lines.slice(fromB).some((l) => l.msg?.startsWith("the store lost this cluster's data before this activation") === true),
+        ).toBe(true);
+      const metrics = await fetch(`http://127.0.0.1:${a.ports.admin}/metrics`).then((r) => r.text());
+      expect(metrics).toMatch(/^junction_store_data_lost_total 1$/m);
+      expect(metrics).toMatch(/^junction_store_lost_messages_total 3$/m);
+    } finally {
       await own.stop();
     }
   });

@@ -3,7 +3,7 @@
 // call of apply.lua carrying every operation, so a batch lands whole or not at all, and batches land
 // in the order they were applied (one connection).
 import type { RedisOptions } from 'ioredis';
-import { FencedError, StoreUnavailableError } from '../../shared/errors.ts';
+import { FencedError, StoreDataLostError, StoreUnavailableError } from '../../shared/errors.ts';
 import type { Message } from '../../core/message.ts';
 import type {
   DedupRecord,
@@ -288,14 +288,8 @@ export class RedisStore implements Store {
     const e = err instanceof Error ? err : new Error(String(err));
     const fenced = /FENCED (\d+)/.exec(e.message);
     if (fenced) return new FencedError(this.epoch, Number(fenced[1]));
-    if (/^DATALOST/.test(e.message)) {
-      // Stepping down is the way back: a new activation takes a new epoch on what Redis now holds.
-      return new FencedError(
-        this.epoch,
-        0,
-        `Store write refused: Redis lost this cluster's data (${this.where}) since epoch ${this.epoch} opened it`,
-      );
-    }
+    // Stepping down is the way back: a new activation takes a new epoch on what Redis now holds.
+    if (/^DATALOST/.test(e.message)) return new StoreDataLostError(this.epoch, this.where);
     if (
       e.name === 'MaxRetriesPerRequestError' ||
       /Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable|^LOADING|^OOM|^MASTERDOWN|^READONLY/i.test(e.message)
@@ -404,9 +398,21 @@ export class RedisStore implements Store {
   }
 
   async stats(): Promise<StoreStats> {
-    const [messages, refs] = await this.call(() => Promise.all([this.redis.hlen(this.keys.bodies), this.redis.hvals(this.keys.refs)]));
+    const k = this.keys;
+    const [messages, refs, sessions] = await this.call(() =>
+      Promise.all([this.redis.hlen(k.bodies), this.redis.hvals(k.refs), this.redis.hlen(k.sessions)]),
+    );
     // The refs hash counts only the holders beyond the first.
-    return { messages, entries: messages + refs.reduce((n, r) => n + Number(r), 0) };
+    return { messages, entries: messages + refs.reduce((n, r) => n + Number(r), 0), sessions };
+  }
+
+  /**
+   * The data this handle opened is gone: the epoch key is missing, or holds an epoch below this
+   * one (a broker opened the data anew after it was lost, and the epoch counter was lost with it).
+   */
+  async dataLost(): Promise<boolean> {
+    const current = await this.call(() => this.redis.get(this.keys.epoch));
+    return current === null || Number(current) < this.epoch;
   }
 }
 
