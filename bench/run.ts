@@ -174,4 +174,19 @@ program
     process.stdout.write(`${JSON.stringify(result)}\n`);
   });
 
+program
+  .command('hostile')
+  .description(
+    "a normal MQTT client's throughput and latency alone and beside each attack (pre-auth floods, an MQTT 5 property flood, a stalled subscriber, idle sockets), with the broker's peak memory",
+  )
+  .option('--seconds <n>', 'measured duration per attack', '5')
+  .option('--rate <n>', "the normal client's QoS 1 publishes per second", '1000')
+  .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
+  .action(async (o: Record<string, string>) => {
+    const result = await (
+      await import('./scenarios/hostile.ts')
+    ).runHostileScenario({ seconds: Number(o.seconds), rate: Number(o.rate), store: o.store as 'embedded' | 'memory' });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+
 await program.parseAsync(process.argv);
