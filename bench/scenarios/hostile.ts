@@ -102,10 +102,18 @@ async function startAttack(attack: Attack, ports: Record<'mqtt' | 'amqp' | 'stom
       const head = Buffer.alloc(12);
       Buffer.from('AMQP\x03\x01\x00\x00', 'latin1').copy(head);
       head.writeUInt32BE(0xf0000000, 8);
-      return streamer(4, () => net.connect(ports.amqp, '127.0.0.1'), (s) => pour(s, head, chunk));
+      return streamer(
+        4,
+        () => net.connect(ports.amqp, '127.0.0.1'),
+        (s) => pour(s, head, chunk),
+      );
     }
     case 'stomp-preauth':
-      return streamer(4, () => net.connect(ports.stomp, '127.0.0.1'), (s) => pour(s, Buffer.from('CONNECT\nhost:x\n\n'), chunk));
+      return streamer(
+        4,
+        () => net.connect(ports.stomp, '127.0.0.1'),
+        (s) => pour(s, Buffer.from('CONNECT\nhost:x\n\n'), chunk),
+      );
     case 'mqtt5-props': {
       const entry = Buffer.from([0x26, 0x00, 0x01, 0x61, 0x00, 0x00]);
       const props = Buffer.alloc(entry.length * 2_000_000);
@@ -215,4 +223,3 @@ export async function runHostileScenario(s: HostileScenario): Promise<{ scenario
   if (results.some((r) => r.lost > 0)) process.exitCode = 1;
   return { scenario: 'hostile', results };
 }
-
