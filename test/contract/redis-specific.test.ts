@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Broker } from '../../src/core/broker.ts';
 import { queue } from '../../src/core/destination.ts';
-import { FencedError, StoreUnavailableError } from '../../src/shared/errors.ts';
+import { FencedError, StoreDataLostError, StoreUnavailableError } from '../../src/shared/errors.ts';
 import { DEFAULT_POLICY, PolicyResolver } from '../../src/core/policy.ts';
 import { RedisStore, redactUrl } from '../../src/store/redis/redis-store.ts';
 import { Inbox, ctx, msgTo } from '../helpers/core.ts';
@@ -50,6 +50,20 @@ async function broker(epoch: number, url = server.url): Promise<Broker> {
 }
 
 describe('Redis store', () => {
+  it('knows when the data it opened is lost (flushed, or opened anew by an epoch that went back), not when only fenced', async () => {
+    const one = await broker(3);
+    await one.publish(msgTo('kept', 'x', { persistent: true }), ctx);
+    expect(await one.store.dataLost?.()).toBe(false);
+    await admin.flushall();
+    expect(await one.store.dataLost?.()).toBe(true);
+    await expect(one.publish(msgTo('kept', 'y', { persistent: true }), ctx)).rejects.toThrow(StoreDataLostError);
+    // A broker opening the flushed data with a lower epoch (the counter went with it): still lost for epoch 3.
+    await broker(1);
+    expect(await one.store.dataLost?.()).toBe(true);
+    const newer = await broker(5);
+    expect(await newer.store.dataLost?.()).toBe(false);
+  });
+
   it('a broker restarted on Redis gets back queued, in-flight and durable-subscription messages', async () => {
     const first = await broker(1);
     const inbox = new Inbox();

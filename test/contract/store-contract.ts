@@ -96,16 +96,16 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const s = await openStore();
       const m = msg('t', 'shared');
       await s.apply(['s1', 's2', 's3'].map((q) => ({ type: 'enqueue', queue: q, message: m, state: ready }) as StoreOp));
-      expect(await s.stats()).toEqual({ messages: 1, entries: 3 });
+      expect(await s.stats()).toEqual({ messages: 1, entries: 3, sessions: 0 });
       await s.apply([{ type: 'remove', queue: 's1', messageId: m.id }]);
       await s.apply([{ type: 'remove', queue: 's1', messageId: m.id }]); // twice is harmless
-      expect(await s.stats()).toEqual({ messages: 1, entries: 2 });
+      expect(await s.stats()).toEqual({ messages: 1, entries: 2, sessions: 0 });
       expect((await s.readQueue('s2', undefined, 10)).entries[0]?.message.id).toBe(m.id);
       await s.apply([
         { type: 'remove', queue: 's2', messageId: m.id },
         { type: 'deleteQueue', queue: 's3' },
       ]);
-      expect(await s.stats()).toEqual({ messages: 0, entries: 0 });
+      expect(await s.stats()).toEqual({ messages: 0, entries: 0, sessions: 0 });
     });
 
     it('updates per-queue state: delivery count, due time, in-flight mark, annotations', async () => {
@@ -227,7 +227,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect((await s.pageIn('r', 10, 1_000_000)).map((e) => e.message.id)).toEqual([a.id, c.id]);
       await s.apply([pagedOut('r', b), { type: 'deleteQueue', queue: 'r' }]);
       expect(await s.pagedStats('r')).toMatchObject({ count: 0, bytes: 0 });
-      expect(await s.stats()).toEqual({ messages: 0, entries: 0 });
+      expect(await s.stats()).toEqual({ messages: 0, entries: 0, sessions: 0 });
     });
 
     it('keeps scheduled paged-out entries apart until due, then pages them in like the rest', async () => {
@@ -320,6 +320,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const session = { id: 'mqtt:dev-1', data: { subscriptions: [{ filter: 'a/#', qos: 1 }], clean: false }, updatedAt: 1, expiresAt: 0 };
       await s.apply([{ type: 'putSession', session }]);
       expect(await s.getSession('mqtt:dev-1')).toEqual(session);
+      expect((await s.stats()).sessions).toBe(1);
       await s.apply([{ type: 'putSession', session: { ...session, data: { clean: true }, updatedAt: 2 } }]);
       expect((await s.getSession('mqtt:dev-1'))?.data).toEqual({ clean: true });
       await s.apply([{ type: 'deleteSession', id: 'mqtt:dev-1' }]);
@@ -386,7 +387,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await current.loadDedup(0)).toEqual([]);
       expect(await current.getSession('s')).toBeUndefined();
       await current.apply([{ type: 'remove', queue: 'f', messageId: m.id }]);
-      expect(await current.stats()).toEqual({ messages: 0, entries: 0 });
+      expect(await current.stats()).toEqual({ messages: 0, entries: 0, sessions: 0 });
     });
 
     it('an older epoch cannot even open once a newer one has', async () => {

@@ -118,7 +118,7 @@ describe('a Redis outage mid-stream', () => {
     // Nothing acknowledged is left in Redis for the next broker to deliver again.
     const check = new RedisStore({ url: redis.url, cluster, epoch: 0 });
     await check.open().catch(() => {}); // fenced (epoch 0): it only reads
-    expect(await check.stats()).toEqual({ messages: 0, entries: 0 });
+    expect(await check.stats()).toMatchObject({ messages: 0, entries: 0 });
     await check.close();
 
     broker = await startBroker(redis.url, new CapturedLog());

@@ -32,7 +32,7 @@ describe('topics', () => {
     broker = await startBroker();
     const r = await broker.publish(msgTo('topic://nobody', 'x', { persistent: true }), ctx);
     expect(r.routed).toBe(0);
-    expect(await broker.store.stats()).toEqual({ messages: 0, entries: 0 });
+    expect(await broker.store.stats()).toEqual({ messages: 0, entries: 0, sessions: 0 });
   });
 
   it('a transient subscription lives with its consumer', async () => {
