@@ -7,10 +7,12 @@
 // (held only in memory) also meet the transient bounds, with their own policy: hold the sender, or
 // drop the oldest transient message.
 // A topic subscription isolates its publishers from a consumer that stopped taking messages: a
-// send it holds back waits at most `slowConsumerHoldMs` from when the subscription began holding
-// sends back; then the subscription is a slow consumer until its backlog is down to half its
-// bounds, and meanwhile makes room for sends at once by its slow-consumer policy (drop the oldest,
-// counted; or end its consumers, through the host).
+// send it holds back waits at most until `slowConsumerHoldMs` after the subscription began holding
+// sends back, or after its consumers last settled anything, whichever is earlier (a device that
+// stopped reading long before its queue filled holds nobody); then the subscription is a slow
+// consumer until its backlog is down to half its bounds, and meanwhile makes room for sends at
+// once by its slow-consumer policy (drop the oldest, counted; or end its consumers, through the
+// host).
 import type { Logger } from 'pino';
 import { ClosedError, QueueFullError } from '../shared/errors.ts';
 import type { QueuePolicy } from './policy.ts';
@@ -28,6 +30,8 @@ export interface AdmissionHost {
   readonly stats: { rejected: number; blocked: number; dropped: number; slowConsumers: number };
   /** A topic subscription's queue: a stalled consumer may hold its publishers back only so long. */
   readonly isolatesPublishers: boolean;
+  /** When a consumer last settled a delivery or attached (Date.now()). */
+  readonly lastSettledAt: number;
   /** Of the entries held, those only in memory and not in flight (QueuePolicy.transientMaxMessages), and their size. */
   readonly transientCount: number;
   readonly transientBytes: number;
@@ -347,13 +351,20 @@ export class Admission {
 
   private waitForRoom(size: number, boundedTransient: boolean, timeoutMs: number, transient: boolean): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError(`queue ${this.q.name}`));
-    this.q.stats.blocked++;
     const started = Date.now();
     let holdMs = Number.POSITIVE_INFINITY;
     if (this.holdsForConsumers()) {
       this.holdingSince ??= started;
-      holdMs = Math.max(0, this.holdingSince + this.q.policy.slowConsumerHoldMs - started);
+      holdMs = Math.max(0, Math.min(this.holdingSince, this.q.lastSettledAt) + this.q.policy.slowConsumerHoldMs - started);
+      if (holdMs === 0 && timeoutMs > 0) {
+        // Its consumers have settled nothing for the whole hold already: slow at once, nobody waits.
+        this.declareSlow();
+        this.shed(size, boundedTransient);
+        this.reserve(size, transient);
+        return Promise.resolve();
+      }
     }
+    this.q.stats.blocked++;
     return new Promise<void>((resolve, reject) => {
       const timedOut = (): void => {
         this.waiters = this.waiters.filter((x) => x !== w);

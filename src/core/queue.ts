@@ -141,6 +141,8 @@ export class Queue implements ConsumerHost, TicketIssuer {
   private readonly now: () => number;
   private readonly onIdle: ((q: Queue) => void) | undefined;
   private readonly subscription: boolean;
+  /** When a consumer last settled a delivery or attached (wall clock, as admission's hold counts). */
+  lastSettledAt = Date.now();
 
   constructor(init: QueueInit) {
     this.name = init.name;
@@ -380,6 +382,7 @@ export class Queue implements ConsumerHost, TicketIssuer {
     if (this.closed) throw new ClosedError(`queue ${this.name}`);
     const c = new Consumer(this, opts);
     this.consumers.push(c);
+    this.lastSettledAt = Date.now();
     this.dispatch();
     return c;
   }
@@ -521,6 +524,7 @@ export class Queue implements ConsumerHost, TicketIssuer {
   }
 
   private takeInflight(c: Consumer, tag: number): Entry {
+    this.lastSettledAt = Date.now();
     const e = c.inflight.get(tag) as Entry | undefined;
     if (!e) throw new UnknownDeliveryError(tag, c.id);
     c.inflight.delete(tag);

@@ -134,6 +134,19 @@ describe('queue limits', () => {
     expect(broker.getQueue(name)?.stats).toMatchObject({ dropped: 16, slowConsumers: 1 });
   });
 
+  it('a consumer that has settled nothing for slowConsumerHoldMs when its subscription fills holds nobody back', async () => {
+    broker = await startBroker();
+    const limits = { maxMessages: 2, overflow: 'drop-oldest' as const, backlogOnly: true, slowConsumerHoldMs: 50 };
+    const sub = { destination: topic('quiet'), durable: { clientId: 'gone-quiet', name: 'quiet' }, limits };
+    await broker.subscribe({ ...sub, prefetch: 1, onMessage: () => {} }, ctx);
+    const name = broker.listSubscriptions()[0]!.name;
+    await broker.publish(msgTo('topic://quiet', 'q0', { persistent: true }), ctx);
+    // The time passing is what is tested: the device has been silent longer than the hold.
+    await new Promise((r) => setTimeout(r, 80));
+    for (let i = 1; i < 6; i++) await broker.publish(msgTo('topic://quiet', `q${i}`, { persistent: true }), ctx);
+    expect(broker.getQueue(name)).toMatchObject({ ready: 2, inflight: 1, stats: { blocked: 0, slowConsumers: 1, dropped: 3 } });
+  });
+
   it('slowConsumer disconnect: the stalled consumer is ended (onAborted) and its durable subscription queues within its bound', async () => {
     broker = await startBroker();
     const limits = {
