@@ -243,6 +243,8 @@ export class StompConnection {
     this.frame('ERROR', headers, details === undefined ? undefined : Buffer.from(details));
     this.state = 'closing';
     this.stopConsuming();
+    // Nothing it sends is read any more: a client streaming on is not worth the broker's time.
+    this.t.pause();
     this.t.end();
   }
 

@@ -339,6 +339,8 @@ export class Mqtt5Connection implements ClientHandle {
   private end(): void {
     this.ending = true;
     this.queue.length = 0;
+    // Nothing more is read (a client streaming on costs nothing); the socket closes within a second.
+    this.stream.pause();
     this.stream.end();
     // A peer that does not close its side is not waited for.
     setTimeout(() => this.stream.destroy(), 1000).unref();
