@@ -6,13 +6,12 @@
 // unconsumed queue: a consumed queue that is full holds its publishers back instead. Transient sends
 // (held only in memory) also meet the transient bounds, with their own policy: hold the sender, or
 // drop the oldest transient message.
-// A topic subscription isolates its publishers from a consumer that stopped taking messages: a
-// send it holds back waits at most until `slowConsumerHoldMs` after the subscription began holding
-// sends back, or after its consumers last settled anything, whichever is earlier (a device that
-// stopped reading long before its queue filled holds nobody); then the subscription is a slow
-// consumer until its backlog is down to half its bounds, and meanwhile makes room for sends at
+// A topic subscription isolates its publishers from a consumer that stopped taking messages: when
+// sends wait for room and its consumers have settled nothing for `slowConsumerHoldMs` (a device
+// that stopped reading long before its queue filled holds nobody at all), the subscription is a
+// slow consumer until its backlog is down to half its bounds, and meanwhile makes room for sends at
 // once by its slow-consumer policy (drop the oldest, counted; or end its consumers, through the
-// host).
+// host). A consumer that settles, however slowly, is flow control: it is never dropped for.
 import type { Logger } from 'pino';
 import { ClosedError, QueueFullError } from '../shared/errors.ts';
 import type { QueuePolicy } from './policy.ts';
@@ -65,8 +64,8 @@ export class Admission {
   private dropLoggedAt = Number.NEGATIVE_INFINITY;
   private dropsUnlogged = 0;
   private closed = false;
-  /** Since when a consumed subscription has held sends back without catching up (isolatesPublishers). */
-  private holdingSince: number | undefined;
+  /** A consumed subscription has held sends back and not caught up since (isolatesPublishers). */
+  private holding = false;
   /** The subscription was declared a slow consumer and makes room by its policy until it catches up. */
   private slow = false;
   /** Inside shed(): the drops it makes wake the queue while the backlog is still full. */
@@ -178,7 +177,7 @@ export class Admission {
       this.reserve(w.size, w.transient);
       w.resolve();
     }
-    if (this.holdingSince !== undefined && !this.shedding && this.caughtUp()) this.resetHold('caught up');
+    if (this.holding && !this.shedding && this.caughtUp()) this.resetHold('caught up');
   }
 
   /**
@@ -187,7 +186,7 @@ export class Admission {
    * waiting out blockTimeoutMs.
    */
   consumersGone(): void {
-    if (this.holdingSince !== undefined) this.resetHold('no consumer left');
+    if (this.holding) this.resetHold('no consumer left');
     const p = this.q.policy;
     if (!p.backlogOnly || p.overflow === 'block') return;
     for (const w of this.waiters.splice(0)) {
@@ -294,7 +293,7 @@ export class Admission {
     if (this.slow)
       this.log.info({ queue: this.q.name, why }, 'slow consumer no more: publishers are held back again when its subscription is full');
     this.slow = false;
-    this.holdingSince = undefined;
+    this.holding = false;
   }
 
   /** Refuses every held sender; later sends are refused too. */
@@ -352,11 +351,10 @@ export class Admission {
   private waitForRoom(size: number, boundedTransient: boolean, timeoutMs: number, transient: boolean): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError(`queue ${this.q.name}`));
     const started = Date.now();
-    let holdMs = Number.POSITIVE_INFINITY;
+    const holdMs = this.q.policy.slowConsumerHoldMs;
     if (this.holdsForConsumers()) {
-      this.holdingSince ??= started;
-      holdMs = Math.max(0, Math.min(this.holdingSince, this.q.lastSettledAt) + this.q.policy.slowConsumerHoldMs - started);
-      if (holdMs === 0 && timeoutMs > 0) {
+      this.holding = true;
+      if (started - this.q.lastSettledAt >= holdMs && timeoutMs > 0) {
         // Its consumers have settled nothing for the whole hold already: slow at once, nobody waits.
         this.declareSlow();
         this.shed(size, boundedTransient);
@@ -366,30 +364,30 @@ export class Admission {
     }
     this.q.stats.blocked++;
     return new Promise<void>((resolve, reject) => {
+      const w: RoomWaiter = { size, transient, boundedTransient, resolve, reject, timer: undefined as unknown as NodeJS.Timeout };
+      // Wakes at blockTimeoutMs, or when the consumers will have settled nothing for the hold.
+      const arm = (): void => {
+        const now = Date.now();
+        const giveUp = started + timeoutMs;
+        const slowAt = this.holdsForConsumers() ? this.q.lastSettledAt + holdMs : Number.POSITIVE_INFINITY;
+        w.timer = setTimeout(
+          () => {
+            const at = Date.now();
+            if (this.holdsForConsumers() && at - this.q.lastSettledAt >= holdMs && at < giveUp) return this.declareSlow();
+            if (at >= giveUp) return timedOut();
+            arm(); // they settled something meanwhile: still a consumer that moves
+          },
+          Math.max(0, Math.min(giveUp, slowAt) - now),
+        );
+        w.timer.unref();
+      };
       const timedOut = (): void => {
         this.waiters = this.waiters.filter((x) => x !== w);
         this.q.stats.rejected++;
         const what = boundedTransient && !this.transientRoom(size) ? `${this.transientLimitText()} still reached` : 'still full';
         reject(new QueueFullError(this.q.name, `${what} after waiting ${timeoutMs} ms`));
       };
-      const w: RoomWaiter = {
-        size,
-        transient,
-        boundedTransient,
-        resolve,
-        reject,
-        timer: setTimeout(
-          () => {
-            if (holdMs >= timeoutMs) return timedOut();
-            if (this.holdsForConsumers()) return this.declareSlow();
-            // The consumers left before the hold ran out: the rest of blockTimeoutMs applies.
-            w.timer = setTimeout(timedOut, Math.max(0, started + timeoutMs - Date.now()));
-            w.timer.unref();
-          },
-          Math.min(timeoutMs, holdMs),
-        ),
-      };
-      w.timer.unref();
+      arm();
       this.waiters.push(w);
     });
   }

@@ -134,6 +134,29 @@ describe('queue limits', () => {
     expect(broker.getQueue(name)?.stats).toMatchObject({ dropped: 16, slowConsumers: 1 });
   });
 
+  it('a consumer that keeps settling, however slowly, holds its publishers back as long as its queue is full, and loses nothing', async () => {
+    broker = await startBroker();
+    const limits = { maxMessages: 2, overflow: 'drop-oldest' as const, backlogOnly: true, slowConsumerHoldMs: 60 };
+    const inbox = new Inbox();
+    const sub = { destination: topic('busy'), durable: { clientId: 'bottleneck', name: 'busy' }, limits };
+    const c = await broker.subscribe({ ...sub, prefetch: 1, onMessage: inbox.onMessage }, ctx);
+    const name = broker.listSubscriptions()[0]!.name;
+    // It takes one message every 20 ms: its queue stays full far longer than the 60 ms hold.
+    let acked = 0;
+    const reader = setInterval(() => {
+      if (inbox.items.length > acked) c.ack(inbox.items[acked++]!.tag);
+    }, 20);
+    try {
+      for (let i = 0; i < 20; i++) await broker.publish(msgTo('topic://busy', `b${i}`, { persistent: true }), ctx);
+      await expect.poll(() => inbox.items.length, { timeout: 5000 }).toBe(20);
+    } finally {
+      clearInterval(reader);
+    }
+    expect(inbox.texts).toEqual(Array.from({ length: 20 }, (_, i) => `b${i}`));
+    expect(broker.getQueue(name)?.stats).toMatchObject({ dropped: 0, slowConsumers: 0 });
+    expect(broker.getQueue(name)!.stats.blocked).toBeGreaterThan(10);
+  });
+
   it('a consumer that has settled nothing for slowConsumerHoldMs when its subscription fills holds nobody back', async () => {
     broker = await startBroker();
     const limits = { maxMessages: 2, overflow: 'drop-oldest' as const, backlogOnly: true, slowConsumerHoldMs: 50 };
