@@ -68,6 +68,8 @@ export class Admission {
   private holding = false;
   /** The subscription was declared a slow consumer and makes room by its policy until it catches up. */
   private slow = false;
+  /** Checks whether waiting senders' consumers still settle (watchHold). */
+  private holdTimer: NodeJS.Timeout | undefined;
   /** Inside shed(): the drops it makes wake the queue while the backlog is still full. */
   private shedding = false;
 
@@ -299,6 +301,7 @@ export class Admission {
   /** Refuses every held sender; later sends are refused too. */
   close(): void {
     this.closed = true;
+    clearTimeout(this.holdTimer);
     for (const w of this.waiters) {
       clearTimeout(w.timer);
       w.reject(new ClosedError(`queue ${this.q.name}`));
@@ -350,46 +353,57 @@ export class Admission {
 
   private waitForRoom(size: number, boundedTransient: boolean, timeoutMs: number, transient: boolean): Promise<void> {
     if (this.closed) return Promise.reject(new ClosedError(`queue ${this.q.name}`));
-    const started = Date.now();
-    const holdMs = this.q.policy.slowConsumerHoldMs;
     if (this.holdsForConsumers()) {
       this.holding = true;
-      if (started - this.q.lastSettledAt >= holdMs && timeoutMs > 0) {
+      if (Date.now() - this.q.lastSettledAt >= this.q.policy.slowConsumerHoldMs && timeoutMs > 0) {
         // Its consumers have settled nothing for the whole hold already: slow at once, nobody waits.
         this.declareSlow();
         this.shed(size, boundedTransient);
         this.reserve(size, transient);
         return Promise.resolve();
       }
+      this.watchHold();
     }
     this.q.stats.blocked++;
     return new Promise<void>((resolve, reject) => {
-      const w: RoomWaiter = { size, transient, boundedTransient, resolve, reject, timer: undefined as unknown as NodeJS.Timeout };
-      // Wakes at blockTimeoutMs, or when the consumers will have settled nothing for the hold.
-      const arm = (): void => {
-        const now = Date.now();
-        const giveUp = started + timeoutMs;
-        const slowAt = this.holdsForConsumers() ? this.q.lastSettledAt + holdMs : Number.POSITIVE_INFINITY;
-        w.timer = setTimeout(
-          () => {
-            const at = Date.now();
-            if (this.holdsForConsumers() && at - this.q.lastSettledAt >= holdMs && at < giveUp) return this.declareSlow();
-            if (at >= giveUp) return timedOut();
-            arm(); // they settled something meanwhile: still a consumer that moves
-          },
-          Math.max(0, Math.min(giveUp, slowAt) - now),
-        );
-        w.timer.unref();
+      const w: RoomWaiter = {
+        size,
+        transient,
+        boundedTransient,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          this.q.stats.rejected++;
+          const what = boundedTransient && !this.transientRoom(size) ? `${this.transientLimitText()} still reached` : 'still full';
+          reject(new QueueFullError(this.q.name, `${what} after waiting ${timeoutMs} ms`));
+        }, timeoutMs),
       };
-      const timedOut = (): void => {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        this.q.stats.rejected++;
-        const what = boundedTransient && !this.transientRoom(size) ? `${this.transientLimitText()} still reached` : 'still full';
-        reject(new QueueFullError(this.q.name, `${what} after waiting ${timeoutMs} ms`));
-      };
-      arm();
+      w.timer.unref();
       this.waiters.push(w);
     });
+  }
+
+  /**
+   * While senders wait on a consumed subscription, checks every slowConsumerHoldMs whether its
+   * consumers settled anything since: one timer per subscription, not one per waiting send.
+   */
+  private watchHold(): void {
+    if (this.holdTimer) return;
+    const holdMs = this.q.policy.slowConsumerHoldMs;
+    const check = (): void => {
+      this.holdTimer = undefined;
+      if (this.waiters.length === 0 || !this.holdsForConsumers()) return;
+      const quiet = Date.now() - this.q.lastSettledAt;
+      if (quiet >= holdMs) {
+        this.declareSlow();
+        return;
+      }
+      this.holdTimer = setTimeout(check, holdMs - quiet);
+      this.holdTimer.unref();
+    };
+    this.holdTimer = setTimeout(check, Math.max(0, this.q.lastSettledAt + holdMs - Date.now()));
+    this.holdTimer.unref();
   }
 
   private transientLimitText(): string {
