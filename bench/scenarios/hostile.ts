@@ -11,8 +11,8 @@
 // lease lapsed). The normal client's messages must all arrive: a loss fails the run.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import mqtt, { type MqttClient } from 'mqtt';
 import { startJunctionProcess } from '../lib/junction-process.ts';
+import { connectMqtt } from '../lib/mqtt-connect.ts';
 import { Measurement } from '../lib/measure.ts';
 
 export interface HostileScenario {
@@ -38,15 +38,6 @@ export interface AttackResult {
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : 0;
-}
-
-async function connect(port: number, id: string, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
-  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { clientId: id, reconnectPeriod: 0, clean: true, ...opts });
-  await new Promise<void>((resolve, reject) => {
-    c.once('connect', () => resolve());
-    c.once('error', reject);
-  });
-  return c;
 }
 
 /** A variable byte integer (MQTT). */
@@ -131,7 +122,7 @@ async function startAttack(attack: Attack, ports: Record<'mqtt' | 'amqp' | 'stom
       );
     }
     case 'stalled-sub': {
-      const c = await connect(ports.mqtt, 'stalled', { protocolVersion: 4 });
+      const c = await connectMqtt(ports.mqtt, 'stalled', { protocolVersion: 4 });
       await c.subscribeAsync('#', { qos: 1 });
       // mqtt.js reads on: its socket is paused, so it neither reads nor acknowledges from here on.
       (c.stream as net.Socket).pause();
@@ -158,14 +149,14 @@ async function measure(
 ): Promise<AttackResult> {
   const run = `${attack}-${Date.now()}`;
   const m = new Measurement();
-  const sub = await connect(ports.mqtt, `${run}-sub`);
+  const sub = await connectMqtt(ports.mqtt, `${run}-sub`);
   let received = 0;
   sub.on('message', (_t, p: Buffer) => {
     received++;
     m.record(p.readDoubleLE(0));
   });
   await sub.subscribeAsync(`normal/${run}`, { qos: 1 });
-  const pub = await connect(ports.mqtt, `${run}-pub`);
+  const pub = await connectMqtt(ports.mqtt, `${run}-pub`);
   const stop = await startAttack(attack, ports);
   const stallsBefore = log.stalls;
   let sent = 0;

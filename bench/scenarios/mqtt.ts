@@ -10,8 +10,10 @@
 // After the measured time publishing stops, every publish is acknowledged, and every subscriber
 // must then receive every message: what does not arrive within LOSS_WAIT_MS is reported as lost,
 // and a loss at Junction fails the run (exit code 1).
-import mqtt, { type MqttClient } from 'mqtt';
+import type mqtt from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { startJunctionProcess } from '../lib/junction-process.ts';
+import { connectMqtt } from '../lib/mqtt-connect.ts';
 import { Measurement, type Measured } from '../lib/measure.ts';
 import { reachable } from '../lib/reachable.ts';
 
@@ -36,15 +38,6 @@ export type ShapeResult = Measured & { acknowledged: number; lost: number };
 /** How long messages acknowledged to publishers may take to reach every subscriber after publishing stops. */
 const LOSS_WAIT_MS = 10_000;
 
-async function connect(port: number, id: string, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
-  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { clientId: id, reconnectPeriod: 0, clean: true, ...opts });
-  await new Promise<void>((resolve, reject) => {
-    c.once('connect', () => resolve());
-    c.once('error', reject);
-  });
-  return c;
-}
-
 function payload(size: number): Buffer {
   const b = Buffer.alloc(Math.max(8, size), 0x6d);
   b.writeDoubleLE(performance.now(), 0);
@@ -68,7 +61,7 @@ async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IC
   let allAcked: (() => void) | undefined;
   const pumps: Array<() => void> = [];
   for (let i = 0; i < subscribers; i++) {
-    const c = await connect(port, `${run}-sub-${i}`, login);
+    const c = await connectMqtt(port, `${run}-sub-${i}`, login);
     c.on('message', (_t, p: Buffer) => {
       received++;
       m.record(p.readDoubleLE(0));
@@ -81,7 +74,7 @@ async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IC
   const pubs: MqttClient[] = [];
   let running = true;
   for (let i = 0; i < publishers; i++) {
-    const c = await connect(port, `${run}-pub-${i}`, login);
+    const c = await connectMqtt(port, `${run}-pub-${i}`, login);
     pubs.push(c);
     let acks = 0;
     let inFlight = 0;

@@ -3,6 +3,7 @@
 // frame over the bound, from its 4-byte size alone, and lets through every byte before it.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { chunked, feedAll } from '../helpers/chunks.ts';
 import { FrameSizeGuard } from '../../adapters/amqp/frame-guard.ts';
 
 const SASL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]);
@@ -17,17 +18,6 @@ function frame(bodyBytes: number): Buffer {
   return f;
 }
 
-function chunked(b: Buffer, cuts: number[]): Buffer[] {
-  const at = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const c of [...at, b.length]) {
-    out.push(b.subarray(from, c));
-    from = c;
-  }
-  return out;
-}
-
 describe('FrameSizeGuard', () => {
   it('flags the first frame over the bound, with its size, however the bytes are cut', () => {
     fc.assert(
@@ -40,17 +30,7 @@ describe('FrameSizeGuard', () => {
           const parts = [SASL_HEADER, ...sasl.map(frame), AMQP_HEADER, ...amqp.map(frame)];
           const firstOver = parts.find((p) => p.length > max && p[0] !== 0x41);
           const guard = new FrameSizeGuard(() => max);
-          let flagged: { size: number; at: number } | undefined;
-          let passed = 0;
-          for (const c of chunked(Buffer.concat(parts), cuts)) {
-            const r = guard.feed(c);
-            if (flagged) continue;
-            if (r === undefined) passed += c.length;
-            else {
-              flagged = r;
-              passed += r.at;
-            }
-          }
+          const { flagged, passed } = feedAll((c) => guard.feed(c), chunked(Buffer.concat(parts), cuts));
           expect(flagged?.size).toBe(firstOver?.length);
           if (firstOver) {
             const before = parts.slice(0, parts.indexOf(firstOver)).reduce((n, p) => n + p.length, 0);

@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
+import { chunked, feedAll } from '../helpers/chunks.ts';
 import { PacketSizeGuard } from '../../adapters/mqtt/packet-size.ts';
 
 const packets = fc.array(
@@ -25,17 +26,6 @@ const packets = fc.array(
   { minLength: 1, maxLength: 12 },
 );
 
-function chunked(b: Buffer, cuts: number[]): Buffer[] {
-  const at = [...new Set(cuts.map((c) => c % (b.length + 1)))].sort((x, y) => x - y);
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const c of [...at, b.length]) {
-    out.push(b.subarray(from, c));
-    from = c;
-  }
-  return out;
-}
-
 describe('PacketSizeGuard', () => {
   it('flags the first packet over the limit, with its size, however the bytes are cut', () => {
     fc.assert(
@@ -43,17 +33,7 @@ describe('PacketSizeGuard', () => {
         const encoded = ps.map((p) => mqttPacket.generate(p));
         const firstOver = encoded.find((e) => e.length > max);
         const guard = new PacketSizeGuard(max);
-        let flagged: { size: number; at: number } | undefined;
-        let passed = 0;
-        for (const c of chunked(Buffer.concat(encoded), cuts)) {
-          const r = guard.feed(c);
-          if (flagged) continue;
-          if (r === undefined) passed += c.length;
-          else {
-            flagged = r;
-            passed += r.at;
-          }
-        }
+        const { flagged, passed } = feedAll((c) => guard.feed(c), chunked(Buffer.concat(encoded), cuts));
         expect(flagged?.size).toBe(firstOver?.length);
         if (firstOver) {
           // What passes is every packet before it, and never a byte of its own when its header began in this chunk.
@@ -66,15 +46,19 @@ describe('PacketSizeGuard', () => {
   });
 
   it('holds the first packet (the CONNECT, before authentication) to its own bound', () => {
-    const connect = mqttPacket.generate({
-      cmd: 'connect',
-      clientId: 'c',
-      protocolId: 'MQTT',
-      protocolVersion: 4,
-      clean: true,
-      keepalive: 0,
-      will: { topic: 'w', payload: Buffer.alloc(5000), qos: 0, retain: false },
-    } as Packet);
+    const connect = (will?: Buffer): Buffer =>
+      mqttPacket.generate({
+        cmd: 'connect',
+        clientId: 'c',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        keepalive: 0,
+        ...(will ? { will: { topic: 'w', payload: will, qos: 0, retain: false } } : {}),
+      } as Packet);
+    const big = connect(Buffer.alloc(5000));
+    expect(new PacketSizeGuard(100_000, 1024).feed(big)).toEqual({ size: big.length, at: 0, limit: 1024 });
+    // The bound is the CONNECT's alone: a large packet after it is held to the other one.
     const publish = mqttPacket.generate({
       cmd: 'publish',
       topic: 't',
@@ -83,15 +67,6 @@ describe('PacketSizeGuard', () => {
       retain: false,
       dup: false,
     } as Packet);
-    expect(new PacketSizeGuard(100_000, 1024).feed(connect)).toEqual({ size: connect.length, at: 0, limit: 1024 });
-    const small = mqttPacket.generate({
-      cmd: 'connect',
-      clientId: 'c',
-      protocolId: 'MQTT',
-      protocolVersion: 4,
-      clean: true,
-      keepalive: 0,
-    } as Packet);
-    expect(new PacketSizeGuard(100_000, 1024).feed(Buffer.concat([small, publish]))).toBeUndefined();
+    expect(new PacketSizeGuard(100_000, 1024).feed(Buffer.concat([connect(), publish]))).toBeUndefined();
   });
 });
