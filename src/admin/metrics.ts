@@ -105,7 +105,7 @@ export class BrokerMetrics {
     readCounter(
       r,
       'junction_slow_consumers_total',
-      'Times a subscription held its publishers back past slowConsumerHoldMs and was declared a slow consumer',
+      'Times a subscription settled nothing for slowConsumerHoldMs while publishers waited, and was declared a slow consumer',
       [],
       sum('slowConsumers'),
     );

@@ -245,7 +245,7 @@ export class Admission {
     }
   }
 
-  /** The hold ran out: the subscription is a slow consumer; held senders go ahead by its policy. */
+  /** Its consumers settled nothing for the hold: the subscription is a slow consumer; held senders go ahead by its policy. */
   private declareSlow(): void {
     if (this.slow) return;
     const p = this.q.policy;
@@ -260,8 +260,8 @@ export class Admission {
         ready: this.q.readyCount,
       },
       p.slowConsumer === 'disconnect'
-        ? 'slow consumer: its subscription held publishers back past slowConsumerHoldMs; ending its consumers'
-        : 'slow consumer: its subscription held publishers back past slowConsumerHoldMs; making room by its overflow policy from now on',
+        ? 'slow consumer: it settled nothing for slowConsumerHoldMs while publishers waited; ending its consumers'
+        : 'slow consumer: it settled nothing for slowConsumerHoldMs while publishers waited; making room by its overflow policy from now on',
     );
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
@@ -274,7 +274,7 @@ export class Admission {
       }
     }
     if (p.slowConsumer === 'disconnect') {
-      this.q.abortConsumers(`slow consumer: took no messages for ${p.slowConsumerHoldMs} ms while its subscription was full`);
+      this.q.abortConsumers(`slow consumer: settled no message for ${p.slowConsumerHoldMs} ms while its subscription was full`);
     }
   }
 

@@ -60,7 +60,7 @@ export interface QueueStats {
   /** Sends that had to wait for room. */
   blocked: number;
   visibilityExpired: number;
-  /** Times a consumer of this subscription was declared slow (it held publishers back past slowConsumerHoldMs). */
+  /** Times this subscription was declared a slow consumer (it settled nothing for slowConsumerHoldMs while publishers waited). */
   slowConsumers: number;
 }
 

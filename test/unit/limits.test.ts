@@ -184,7 +184,7 @@ describe('queue limits', () => {
     const c = await broker.subscribe({ ...sub, prefetch: 0, onMessage: () => {}, onAborted: (r) => aborted.push(r) }, ctx);
     const name = broker.listSubscriptions()[0]!.name;
     for (let i = 0; i < 3; i++) await broker.publish(msgTo('topic://cmds', `c${i}`, { persistent: true }), ctx);
-    expect(aborted).toEqual([expect.stringMatching(/^slow consumer: took no messages for 50 ms/)]);
+    expect(aborted).toEqual([expect.stringMatching(/^slow consumer: settled no message for 50 ms/)]);
     expect(c.closed).toBe(true);
     for (let i = 3; i < 6; i++) await broker.publish(msgTo('topic://cmds', `c${i}`, { persistent: true }), ctx);
     expect(broker.getQueue(name)).toMatchObject({ messages: 2, consumers: 0, stats: { slowConsumers: 1, dropped: 4 } });
