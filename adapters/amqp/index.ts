@@ -14,6 +14,7 @@ export const amqpAdapter: AdapterFactory = (ctx) => {
       maxMessageBytes: ctx.config.amqp.maxMessageBytes,
       maxFrameBytes: ctx.config.amqp.maxFrameBytes,
       maxHandshakeFrameBytes: ctx.config.amqp.maxHandshakeFrameBytes,
+      maxMessageValues: ctx.config.amqp.maxMessageValues,
     },
     ctx.log.child({ protocol: 'amqp' }),
   );

@@ -1,4 +1,4 @@
-// Eight things rhea 3 does not offer a broker, added here in one place:
+// Nine things rhea 3 does not offer a broker, added here in one place:
 // 1. Links keyed by name only: proton clients give a sender and a receiver on one session the same
 //    name (`<container>-q1`), and rhea then refuses the second attach ("Attach already received")
 //    and errors the connection. The patch keys the links a peer attaches by name and role.
@@ -25,10 +25,14 @@
 //    however many, and only then could the link's max-message-size be checked. A delivery that
 //    grows past the receiving link's max-message-size now ends the link at once with
 //    amqp:link:message-size-exceeded, and what it had gathered is let go.
+// 9. A bound on what decoding a message costs: before rhea decodes a received message, its values
+//    are counted (value-count.ts) against the connection's `MAX_MESSAGE_VALUES` option; a message
+//    over it is handed over undecoded, marked (`overBudget`), for the adapter to reject.
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { Connection, Container } from 'rhea';
 import { FrameSizeGuard } from './frame-guard.ts';
+import { EncodingError, countValues } from './value-count.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -61,7 +65,7 @@ interface RheaSender {
 
 let patched = false;
 
-/** Applies fixes 1, 3, 4, 5 and 6 to rhea's classes (once per process). */
+/** Applies fixes 1, 3, 4, 5, 6, 8 and 9 to rhea's classes (once per process). */
 export function patchRhea(): void {
   if (patched) return;
   patched = true;
@@ -86,8 +90,17 @@ interface RheaReceiver {
 function patchIncompleteDeliveries(): void {
   const Session = require('rhea/lib/session.js') as { prototype: Record<string, unknown> };
   const onTransfer = Session.prototype.on_transfer as (this: { _get_link(f: unknown): RheaReceiver | undefined }, frame: unknown) => void;
-  Session.prototype.on_transfer = function (this: { _get_link(f: unknown): RheaReceiver | undefined }, frame: unknown): void {
-    onTransfer.call(this, frame);
+  Session.prototype.on_transfer = function (
+    this: { _get_link(f: unknown): RheaReceiver | undefined; connection?: { options?: Record<string, unknown> } },
+    frame: unknown,
+  ): void {
+    const budget = this.connection?.options?.[MAX_MESSAGE_VALUES];
+    decodingBudget = typeof budget === 'number' ? budget : 0;
+    try {
+      onTransfer.call(this, frame);
+    } finally {
+      decodingBudget = 0;
+    }
     const receiver = this._get_link(frame);
     const current = receiver?._incomplete;
     const frames = current?.frames;
@@ -120,10 +133,34 @@ export function rawOf(m: object): Buffer | undefined {
   return (m as { [RAW]?: Buffer })[RAW];
 }
 
+/** The connection option (a number) that bounds the values of one received message (fix 9). */
+export const MAX_MESSAGE_VALUES = 'junction_max_message_values';
+const OVER_BUDGET = Symbol('junction.amqp.overBudget');
+/** The bound of the connection whose transfer is being read (rhea decodes synchronously within it). */
+let decodingBudget = 0;
+
+/** How many values a message had when it was not decoded for having more than its connection allows. */
+export function overBudget(m: object): number | undefined {
+  return (m as { [OVER_BUDGET]?: number })[OVER_BUDGET];
+}
+
 function patchRawMessages(): void {
   const message = require('rhea/lib/message.js') as { decode: (b: Buffer) => object };
   const decode = message.decode;
   message.decode = (b: Buffer): object => {
+    if (decodingBudget > 0) {
+      let values = 0;
+      try {
+        values = countValues(b, decodingBudget);
+      } catch (err) {
+        if (!(err instanceof EncodingError)) throw err;
+      }
+      if (values > decodingBudget) {
+        const m = { [OVER_BUDGET]: values };
+        Object.defineProperty(m, RAW, { value: b });
+        return m;
+      }
+    }
     const m = decode(b);
     Object.defineProperty(m, RAW, { value: b });
     return m;

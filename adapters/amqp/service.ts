@@ -27,7 +27,7 @@ import type { SubscribeRequest } from '../../src/core/broker.ts';
 import type { BrowsedMessage, QueueBrowser } from '../../src/core/queue-browser.ts';
 import { AddressError, addressOf, capabilitiesOf, destinationOf } from './addresses.ts';
 import { ConversionError, fromAmqp, toAmqp } from './conversion.ts';
-import { DISCARDED, outcomes, rawOf, serveConnection } from './rhea-fixes.ts';
+import { DISCARDED, MAX_MESSAGE_VALUES, outcomes, overBudget, rawOf, serveConnection } from './rhea-fixes.ts';
 import { AmqpTransactions, TransactionError } from './transactions.ts';
 import type { ConnectionInfo } from '../../src/net/connection.ts';
 
@@ -45,6 +45,8 @@ export interface AmqpSettings {
   maxFrameBytes: number;
   /** Largest frame before that: SASL and OPEN (RabbitMQ: 4096). */
   maxHandshakeFrameBytes: number;
+  /** Values (AMQP 1.0 §1.6) one received message may hold; more is refused before it is decoded. */
+  maxMessageValues: number;
 }
 
 interface ConnState {
@@ -182,6 +184,7 @@ export class AmqpService {
       properties: { product: 'Junction', 'queue-prefix': 'queue://', 'topic-prefix': 'topic://' },
       require_sasl: !a.security.allowAnonymous,
       max_frame_size: settings.maxFrameBytes,
+      [MAX_MESSAGE_VALUES]: settings.maxMessageValues,
       receiver_options: { credit_window: 0, autoaccept: false, max_message_size: settings.maxMessageBytes },
       sender_options: { treat_modified_as_released: false, autosettle: false },
     };
@@ -378,6 +381,14 @@ export class AmqpService {
         .then((ctx) => this.txns.control(e.connection, r, delivery, m, ctx))
         .catch((err: unknown) => this.guard(() => delivery.reject(conditionOf(err))))
         .finally(credit);
+      return;
+    }
+    const values = overBudget(m);
+    if (values !== undefined) {
+      const description = `A message of more than ${this.settings.maxMessageValues} AMQP values (properties, map entries, list items) is over amqp.maxMessageValues`;
+      if (delivery.remote_settled) this.log.info({ values }, 'pre-settled amqp message over amqp.maxMessageValues dropped');
+      else delivery.reject({ condition: 'amqp:resource-limit-exceeded', description });
+      credit();
       return;
     }
     const size = rawOf(m)?.length ?? 0;

@@ -4,6 +4,7 @@
 //   amqp-preauth   connections that declare a 4 GB AMQP frame before SASL and stream bytes into it
 //   stomp-preauth  connections that stream a body before CONNECT, with no NUL
 //   mqtt5-props    MQTT 5 PUBLISHes of 2 million User Properties (12 MB, under maxPacketBytes)
+//   amqp-props     AMQP messages of 100,000 application properties (1 MB, under maxMessageBytes)
 //   stalled-sub    a subscriber to `#` at QoS 1 that never reads its socket
 //   idle-sockets   2,000 sockets that never send a byte
 // For each: the normal client's throughput and latency, the broker's peak resident memory while
@@ -11,6 +12,7 @@
 // lease lapsed). The normal client's messages must all arrive: a loss fails the run.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import rhea from 'rhea';
 import { startJunctionProcess } from '../lib/junction-process.ts';
 import { connectMqtt } from '../lib/mqtt-connect.ts';
 import { Measurement } from '../lib/measure.ts';
@@ -22,8 +24,8 @@ export interface HostileScenario {
   store: 'embedded' | 'memory';
 }
 
-type Attack = 'none' | 'amqp-preauth' | 'stomp-preauth' | 'mqtt5-props' | 'stalled-sub' | 'idle-sockets';
-const ATTACKS: Attack[] = ['none', 'amqp-preauth', 'stomp-preauth', 'mqtt5-props', 'stalled-sub', 'idle-sockets'];
+type Attack = 'none' | 'amqp-preauth' | 'stomp-preauth' | 'mqtt5-props' | 'amqp-props' | 'stalled-sub' | 'idle-sockets';
+const ATTACKS: Attack[] = ['none', 'amqp-preauth', 'stomp-preauth', 'mqtt5-props', 'amqp-props', 'stalled-sub', 'idle-sockets'];
 
 export interface AttackResult {
   attack: Attack;
@@ -120,6 +122,21 @@ async function startAttack(attack: Attack, ports: Record<'mqtt' | 'amqp' | 'stom
           s.write(publish);
         },
       );
+    }
+    case 'amqp-props': {
+      const application_properties: Record<string, number> = {};
+      for (let i = 0; i < 100_000; i++) application_properties[`k${i}`] = i;
+      const conn = rhea.create_container({ id: 'flooder' }).connect({ host: '127.0.0.1', port: ports.amqp, reconnect: false });
+      conn.on('error', () => {});
+      conn.on('disconnected', () => {});
+      const sender = conn.open_sender('queue://hostile.props');
+      // One message under way at a time, again as soon as the broker settles the last.
+      const next = (): void => {
+        if (sender.sendable()) sender.send({ body: 'x', application_properties });
+      };
+      sender.once('sendable', next);
+      for (const outcome of ['accepted', 'rejected', 'released', 'modified']) sender.on(outcome, next);
+      return () => conn.close();
     }
     case 'stalled-sub': {
       const c = await connectMqtt(ports.mqtt, 'stalled', { protocolVersion: 4 });

@@ -292,6 +292,11 @@ export const configSchema = z
           .default(1024 * 1024),
         /** Largest frame before the connection's OPEN is accepted (SASL included); RabbitMQ's is 4096. */
         maxHandshakeFrameBytes: z.number().int().min(512).default(4096),
+        /**
+         * Values one message may hold (properties, annotation and map entries, list items: decoding
+         * costs about 2 µs each); a message with more is rejected with amqp:resource-limit-exceeded.
+         */
+        maxMessageValues: z.number().int().min(100).default(20_000),
       })
       .prefault({}),
     admin: z

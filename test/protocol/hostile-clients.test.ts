@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IDisconnectPacket } from 'mqtt-packet';
 import type { JunctionServer } from '../../src/server.ts';
+import { AmqpClient } from '../helpers/amqp.ts';
 import { CapturedLog } from '../helpers/log.ts';
 import { RawMqtt, connectMqtt, endMqtt } from '../helpers/mqtt.ts';
 import { startAllProtocols } from '../helpers/server.ts';
@@ -208,6 +209,22 @@ describe('floods inside a legal packet', () => {
     const bye = (await raw.next('disconnect', 5000)) as IDisconnectPacket;
     expect(bye.reasonCode).toBe(0x83);
     expect(String(bye.properties?.reasonString)).toMatch(/1500 User Properties are over the limit of 1000/);
+  });
+});
+
+describe('floods inside a legal AMQP message', () => {
+  it('a message of 100,000 application properties is rejected before it is decoded; the link and connection go on', async () => {
+    const client = await AmqpClient.connect(port('amqp'));
+    cleanups.push(() => client.close());
+    const sender = await client.sender('queue://flooded');
+    const properties: Record<string, number> = {};
+    for (let i = 0; i < 100_000; i++) properties[`k${i}`] = i;
+    const refused = await client.send(sender, { body: 'x', application_properties: properties });
+    expect(refused).toMatchObject({ outcome: 'rejected', error: { condition: 'amqp:resource-limit-exceeded' } });
+    expect(refused.error?.description).toMatch(/over amqp\.maxMessageValues/);
+    expect(await client.send(sender, { body: 'fine', application_properties: { a: 1 } })).toMatchObject({ outcome: 'accepted' });
+    expect(server.broker.getQueue('flooded')?.messages).toBe(1);
+    await stillServes();
   });
 });
 
