@@ -1,7 +1,7 @@
 // Says what was lost when the store loses the cluster's data (Redis restarted without its files,
 // was flushed, or failed over to an empty replica). The active broker learns it when it is fenced
 // (a write refused with DATALOST, or the lease gone with the data) and the store confirms the data
-// it opened is gone: it then logs, once, what its memory says the store held (durable queues and
+// it opened is gone (Store.dataLost): it then logs, once, what its memory says the store held (durable queues and
 // their stored messages, durable subscriptions, retained messages) and the sessions the store last
 // counted, and counts them for /metrics. A broker taking over with an epoch no higher than one it
 // has seen before says the data was lost before it came, whatever that was.

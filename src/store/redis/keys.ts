@@ -16,6 +16,8 @@ export class Keys {
   /** The lease lock's token (expires with the lease) and its holder's registration. */
   readonly lease: string;
   readonly leaseHolder: string;
+  /** Made by the first broker to open the data, kept by the others: gone or changed only when the data was lost. */
+  readonly dataId: string;
   private readonly prefix: string;
 
   constructor(cluster: string) {
@@ -32,6 +34,7 @@ export class Keys {
     this.sessions = `${this.prefix}:sessions`;
     this.lease = `${this.prefix}:lease`;
     this.leaseHolder = `${this.prefix}:lease-holder`;
+    this.dataId = `${this.prefix}:data-id`;
   }
 
   /** Message ids of a queue, scored by insertion sequence. */

@@ -2,6 +2,7 @@
 // caller's fencing epoch, so a broker that lost its lock cannot write. A batch from `apply` is one
 // call of apply.lua carrying every operation, so a batch lands whole or not at all, and batches land
 // in the order they were applied (one connection).
+import { randomUUID } from 'node:crypto';
 import type { RedisOptions } from 'ioredis';
 import { FencedError, StoreDataLostError, StoreUnavailableError } from '../../shared/errors.ts';
 import type { Message } from '../../core/message.ts';
@@ -60,6 +61,8 @@ export class RedisStore implements Store {
    */
   readonly batchSize = 250;
   readonly epoch: number;
+  /** The id of the data this handle opened (the data-id key), once open. */
+  private dataId: string | undefined;
   private readonly redis: RedisClient;
   private readonly keys: Keys;
   private readonly where: string;
@@ -108,7 +111,8 @@ export class RedisStore implements Store {
 
   async open(): Promise<void> {
     if (this.redis.status === 'wait') await this.call(() => this.redis.connect());
-    await this.call(() => this.scripts.open(this.keys.epoch, this.epoch));
+    const id = await this.call(() => this.scripts.open(this.keys.epoch, this.keys.dataId, this.epoch, randomUUID()));
+    this.dataId = String(id);
   }
 
   async close(): Promise<void> {
@@ -406,13 +410,10 @@ export class RedisStore implements Store {
     return { messages, entries: messages + refs.reduce((n, r) => n + Number(r), 0), sessions };
   }
 
-  /**
-   * The data this handle opened is gone: the epoch key is missing, or holds an epoch below this
-   * one (a broker opened the data anew after it was lost, and the epoch counter was lost with it).
-   */
+  /** The data this handle opened is gone: its data id is missing, or another (the data was made anew since). */
   async dataLost(): Promise<boolean> {
-    const current = await this.call(() => this.redis.get(this.keys.epoch));
-    return current === null || Number(current) < this.epoch;
+    if (this.dataId === undefined) return false;
+    return (await this.call(() => this.redis.get(this.keys.dataId))) !== this.dataId;
   }
 }
 
