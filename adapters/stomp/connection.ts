@@ -243,7 +243,8 @@ export class StompConnection {
     this.frame('ERROR', headers, details === undefined ? undefined : Buffer.from(details));
     this.state = 'closing';
     this.stopConsuming();
-    // Nothing it sends is read any more: a client streaming on is not worth the broker's time.
+    // Paused, the socket reads only until its buffer fills: a client's close is still seen, a client
+    // streaming on is no longer read.
     this.t.pause();
     this.t.end();
   }

@@ -154,6 +154,29 @@ describe('endless frames before authentication', () => {
     await stillServes();
   });
 
+  it('STOMP: a client that streams on after its ERROR is not read; one that closes after it is let go at once', async () => {
+    const streaming = await open(port('stomp'));
+    // The broker stops reading it: the socket buffers fill and the writes wait until the close grace (5 s) ends.
+    const written = await flood(streaming, Buffer.from('CONNECT\naccept-version:1.2\nhost:x\n\n'), 256 * MB);
+    expect(written).toBeLessThan(64 * MB);
+    // On a listener of one connection: a client told ERROR that closes frees its place at once, not after the grace.
+    await server.stop();
+    await start({ limits: { maxConnections: 1 } });
+    const polite = await RawStomp.connect(port('stomp'));
+    polite.send('SUBSCRIBE', { id: '1', destination: '/queue/q', ack: 'sometimes' });
+    await polite.expect('ERROR');
+    polite.close();
+    let timer: NodeJS.Timeout | undefined;
+    const gone = await Promise.race([
+      log.waitFor((l) => l.msg === 'stomp connection closed').then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 2000))),
+    ]);
+    clearTimeout(timer);
+    expect(gone).toBe(true);
+    const next = await RawStomp.connect(port('stomp'));
+    cleanups.push(() => next.close());
+  }, 20_000);
+
   it('WebSocket: a message past limits.maxHandshakeBytes before CONNECT closes with 1009; after it, large packets pass', async () => {
     const wsPort = server.listeners.port('websocket', 'ws')!;
     const ws = new WebSocket(`ws://127.0.0.1:${wsPort}/mqtt`, 'mqtt');

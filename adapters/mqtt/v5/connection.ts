@@ -339,7 +339,8 @@ export class Mqtt5Connection implements ClientHandle {
   private end(): void {
     this.ending = true;
     this.queue.length = 0;
-    // Nothing more is read (a client streaming on costs nothing); the socket closes within a second.
+    // Paused, the socket reads only until its buffer fills: a client's close is still seen, a client
+    // streaming on is no longer read. The socket closes within a second.
     this.stream.pause();
     this.stream.end();
     // A peer that does not close its side is not waited for.
