@@ -54,15 +54,25 @@ program
 
 program
   .command('mqtt')
-  .description('MQTT: QoS 0 fan-in (4 -> 1), QoS 1 (1 -> 1), fan-out (1 -> 50): Junction, and Mosquitto / ActiveMQ when their anchors run')
+  .description(
+    'MQTT: QoS 0 fan-in (4 -> 1), QoS 1 (1 -> 1), QoS 1 and QoS 0 fan-out (1 -> 50), QoS 1 at 1,000/s: rate, p50/p99; Junction, and Mosquitto / ActiveMQ when their anchors run',
+  )
   .option('--seconds <n>', 'measured duration of each shape', '5')
-  .option('--size <bytes>', 'payload size', '100')
+  .option('--size <bytes>', 'payload size', '256')
   .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
   .option('--mosquitto-port <port>', 'MQTT port of the Mosquitto anchor', '41883')
   .option('--activemq-port <port>', 'MQTT port of the ActiveMQ anchor', '21883')
   .option('--junction-port <port>', 'drive a Junction already listening here instead of starting one')
   .option('--versions <list>', 'MQTT protocol versions to drive, in turn: 3.1.1, 5 or 3.1.1,5', '3.1.1,5')
-  .action(async (o: Record<string, string>) => {
+  .option('--shapes <list>', 'shapes to drive: fan-in, qos1, fan-out, fan-out0, rate1k', 'fan-in,qos1,fan-out,fan-out0,rate1k')
+  .option('--no-anchors', 'drive Junction only')
+  .action(async (o: Record<string, string | boolean>) => {
+    const { SHAPES } = await import('./scenarios/mqtt.ts');
+    const shapes = String(o.shapes)
+      .split(',')
+      .map((x) => x.trim());
+    const unknown = shapes.filter((x) => !(SHAPES as readonly string[]).includes(x));
+    if (unknown.length) throw new Error(`--shapes takes ${SHAPES.join(', ')}: ${unknown.join(', ')}`);
     const versions = String(o.versions)
       .split(',')
       .map((v) => (v.trim() === '5' ? 5 : v.trim() === '3.1.1' ? 4 : Number.NaN));
@@ -74,6 +84,8 @@ program
       mosquittoPort: Number(o.mosquittoPort),
       activemqPort: Number(o.activemqPort),
       versions: versions as Array<4 | 5>,
+      shapes: shapes as (typeof SHAPES)[number][],
+      anchors: o.anchors !== false,
     };
     if (o.junctionPort) scenario.junctionPort = Number(o.junctionPort);
     process.stdout.write(`${JSON.stringify(await (await import('./scenarios/mqtt.ts')).runMqttScenario(scenario))}\n`);

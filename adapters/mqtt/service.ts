@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { AdapterContext } from '../adapter.ts';
 import type { IConnectPacket } from 'mqtt-packet';
 import type { ConnectionInfo } from '../../src/net/connection.ts';
+import { BatchedWriter } from '../../src/net/batched-writer.ts';
 import { ConnectRefusal } from './connect-refusal.ts';
 import type { PublishProperties } from './mapping.ts';
 import { corePersistence, type PersistenceHost, type WillPacket } from './persistence.ts';
@@ -196,6 +197,9 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     const client = this.aedes.handle(stream as Parameters<Aedes['handle']>[0], info.request) as unknown as ClientHandle;
     const log = this.log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport });
     const session = new MqttSession(client, randomUUID(), this.ctx.broker, this.settings, log);
+    session.writer = new BatchedWriter(stream);
+    // What aedes answers to one read (PUBACKs, SUBACKs) leaves in one write at the end of the turn.
+    stream.prependListener('readable', () => session.writer?.hold());
     this.sessions.set(client, session);
     this.handshakes.set(client, info);
     stream.once('close', () => {

@@ -23,6 +23,12 @@ import { Overlaps } from './overlaps.ts';
 import { NEVER_EXPIRES, SESSION_PREFIX, SessionState, clampQos, type SubscriptionOptions } from './session-state.ts';
 import { filterToCore, type MqttFilter } from './topics.ts';
 import { RC } from './v5/reason-codes.ts';
+import type { BatchedWriter, WriteTarget } from '../../src/net/batched-writer.ts';
+import { publishHeader, SharedHeaders } from './publish-encoder.ts';
+import { topicBytesFromCore } from './topics.ts';
+
+/** Every MQTT 3.1.1 connection's QoS 0 deliveries of one message share one header. */
+const sharedHeaders = new SharedHeaders();
 
 /** A connection as the session sees it: an aedes 1.2 Client (some of these are not in its typings) or an MQTT 5 connection. */
 export interface ClientHandle {
@@ -75,6 +81,8 @@ interface Link {
   sendRetained: boolean;
   /** This link as a group of one: what a delivery for it alone goes out for, without an allocation per message. */
   readonly alone: this[];
+  /** Settles a QoS 0 delivery once its bytes are written (no closure per message). */
+  readonly settler: WriteTarget;
 }
 
 interface Inflight {
@@ -96,6 +104,12 @@ export class MqttSession {
   private nextPacketId = 1;
   /** Serializes sends that first write session state, so deliveries keep their order. */
   private tail: Promise<void> | undefined;
+  /**
+   * MQTT 3.1/3.1.1 (aedes) connections: PUBLISHes go straight to the socket, batched per turn,
+   * with headers encoded here (publish-encoder.ts) rather than through aedes' deliver path, which
+   * costs a setImmediate, a packet copy and closures per message. Undefined for MQTT 5.
+   */
+  writer: BatchedWriter | undefined;
 
   constructor(
     readonly client: ClientHandle,
@@ -235,7 +249,17 @@ export class MqttSession {
       existing.sendRetained = retainHandling === 0;
     } else {
       const alone: Link[] = [];
-      const link: Link = { filter, options, consumer: undefined, backlog: [], released: false, sendRetained: retainHandling !== 2, alone };
+      const settler: WriteTarget = { written: (tag) => link.consumer && this.settle(link.consumer, tag) };
+      const link: Link = {
+        filter,
+        options,
+        consumer: undefined,
+        backlog: [],
+        released: false,
+        sendRetained: retainHandling !== 2,
+        alone,
+        settler,
+      };
       alone.push(link);
       const noLocal = options.noLocal ? { noLocal: true } : {};
       this.links.set(raw, link);
@@ -355,6 +379,11 @@ export class MqttSession {
     }
     const granted = group.length === 1 ? link.options.qos : Math.max(...group.map((l) => l.options.qos));
     const qos = Math.min(granted, messageQos(m)) as 0 | 1 | 2;
+    if (qos === 0 && this.writer) {
+      const topic = topicBytesFromCore(m.destination.name);
+      this.writer.write(sharedHeaders.qos0(m, topic, m.body.byteLength, this.retainFlag(group, m)), m.body, link.settler, d.tag);
+      return;
+    }
     if (qos === 0) {
       this.client.deliver0(toPublishPacket(m, 0, this.retainFlag(group, m), false, undefined, this.v5(group, d)), () =>
         this.settle(consumer, d.tag),
@@ -395,6 +424,14 @@ export class MqttSession {
   private write(group: Link[], consumer: Consumer, d: Delivery, qos: 1 | 2, id: number, dup: boolean): void {
     if (consumer.closed || this.closed) return;
     this.inflight.set(id, { qos, consumer, tag: d.tag });
+    if (this.writer) {
+      const m = d.message;
+      this.writer.write(
+        publishHeader(topicBytesFromCore(m.destination.name), m.body.byteLength, qos, this.retainFlag(group, m), dup, id),
+        m.body,
+      );
+      return;
+    }
     this.client.deliverQoS(toPublishPacket(d.message, qos, this.retainFlag(group, d.message), dup, id, this.v5(group, d)), noop);
   }
 
@@ -408,11 +445,13 @@ export class MqttSession {
       if (link.filter.leadingWildcard && m.destination.name.startsWith('$')) continue;
       if (m.expiresAt > 0 && m.expiresAt <= Date.now()) continue;
       const qos = Math.min(link.options.qos, messageQos(m)) as 0 | 1 | 2;
-      if (qos === 0) {
+      const id = qos === 0 ? 0 : this.allocate();
+      if (qos !== 0) this.inflight.set(id, { qos, consumer: undefined, tag: 0 });
+      if (this.writer) {
+        this.writer.write(publishHeader(topicBytesFromCore(m.destination.name), m.body.byteLength, qos, true, false, id), m.body);
+      } else if (qos === 0) {
         this.client.deliver0(toPublishPacket(m, 0, true, false, undefined, this.v5(link.alone)), noop);
       } else {
-        const id = this.allocate();
-        this.inflight.set(id, { qos, consumer: undefined, tag: 0 });
         this.client.deliverQoS(toPublishPacket(m, qos, true, false, id, this.v5(link.alone)), noop);
       }
     }

@@ -18,11 +18,11 @@ function swapSeparators(s: string, from: string, to: string): string {
  * Devices publish to the same topics over and over: converted names are kept, up to a bound,
  * so the hot path skips the swap and the validation.
  */
-class NameCache {
-  private readonly map = new Map<string, string>();
+class NameCache<V = string> {
+  private readonly map = new Map<string, V>();
   constructor(private readonly max: number) {}
 
-  get(key: string, convert: (k: string) => string): string {
+  get(key: string, convert: (k: string) => V): V {
     let v = this.map.get(key);
     if (v === undefined) {
       v = convert(key);
@@ -35,6 +35,7 @@ class NameCache {
 
 const toCore = new NameCache(10_000);
 const fromCore = new NameCache(10_000);
+const bytesFromCore = new NameCache<Buffer>(10_000);
 
 /** The core topic an MQTT topic name publishes to. Throws InvalidDestinationError. */
 export function topicToCore(mqttTopic: string): string {
@@ -60,7 +61,20 @@ function convertTopic(mqttTopic: string): string {
 
 /** The MQTT topic name a core topic is delivered under. */
 export function topicFromCore(coreTopic: string): string {
-  return fromCore.get(coreTopic, (t) => swapSeparators(t, '.', '/'));
+  return fromCore.get(coreTopic, mqttName);
+}
+
+/** topicFromCore's name as the UTF-8 bytes a PUBLISH carries. */
+export function topicBytesFromCore(coreTopic: string): Buffer {
+  return bytesFromCore.get(coreTopic, mqttNameBytes);
+}
+
+function mqttName(coreTopic: string): string {
+  return swapSeparators(coreTopic, '.', '/');
+}
+
+function mqttNameBytes(coreTopic: string): Buffer {
+  return Buffer.from(topicFromCore(coreTopic), 'utf8');
 }
 
 export interface MqttFilter {

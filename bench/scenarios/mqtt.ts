@@ -1,12 +1,16 @@
-// MQTT scenario, three shapes in one run, each against a Junction process started here and, when
-// ../shared/anchors/ has started them, Mosquitto (41883) and ActiveMQ (21883):
-//   fan-in   QoS 0, 4 publishers -> 1 subscriber on a wildcard filter
-//   qos1     QoS 1, 1 publisher (PUBACK window) -> 1 QoS 1 subscriber
-//   fan-out  QoS 1, 1 publisher -> 50 QoS 1 subscribers (deliveries per second across them)
+// MQTT scenario, the shapes of an external load generator, each against a Junction process started
+// here and, when ../shared/anchors/ has started them, Mosquitto (41883) and ActiveMQ (21883):
+//   fan-in    QoS 0, 4 publishers -> 1 subscriber on a wildcard filter
+//   qos1      QoS 1, 1 publisher -> 1 QoS 1 subscriber, at most 100 PUBLISHes unacknowledged
+//   fan-out   QoS 1, 1 publisher -> 50 QoS 1 subscribers (deliveries per second across them)
+//   fan-out0  QoS 0, 1 publisher -> 50 QoS 0 subscribers
+//   rate1k    QoS 1 at a steady 1,000 msg/s, 1 -> 1: latency when the broker is not loaded
+// Each publisher may run AHEAD (1,000) messages ahead of what every subscriber received, so no
+// broker is measured while drowning and latency under load is what a client sees, not a queue
+// the generator built; each payload carries its send time, and p50/p99 print beside the rate.
 // Each shape runs with MQTT 3.1.1 clients and with MQTT 5 clients (`versions`), one after the
 // other against the same broker process, so the two compare (ActiveMQ speaks no MQTT 5).
-// Clients are mqtt.js in this process. Publishers stay within a window of messages not yet
-// received, so no broker is measured while drowning; each payload carries its send time.
+// Clients are mqtt.js in this process.
 // After the measured time publishing stops, every publish is acknowledged, and every subscriber
 // must then receive every message: what does not arrive within LOSS_WAIT_MS is reported as lost,
 // and a loss at Junction fails the run (exit code 1).
@@ -17,6 +21,9 @@ import { connectMqtt } from '../lib/mqtt-connect.ts';
 import { Measurement, type Measured } from '../lib/measure.ts';
 import { reachable } from '../lib/reachable.ts';
 
+export const SHAPES = ['fan-in', 'qos1', 'fan-out', 'fan-out0', 'rate1k'] as const;
+export type Shape = (typeof SHAPES)[number];
+
 export interface MqttScenario {
   seconds: number;
   size: number;
@@ -26,11 +33,33 @@ export interface MqttScenario {
   junctionPort?: number;
   /** MQTT protocol levels to drive: 4 (3.1.1) and 5. */
   versions: Array<4 | 5>;
+  shapes: readonly Shape[];
+  /** Drive the anchors that run too. */
+  anchors: boolean;
 }
 
-const VERSION_NAME = { 4: '3.1.1', 5: '5' } as const;
+interface ShapeSpec {
+  publishers: number;
+  subscribers: number;
+  qos: 0 | 1;
+  /** Publishes a QoS 1 publisher may have unacknowledged. */
+  inFlight: number;
+  /** Messages per second across publishers; 0 = as fast as the window allows. */
+  rate: number;
+}
 
-type Shape = 'fan-in' | 'qos1' | 'fan-out';
+const SPECS: Record<Shape, ShapeSpec> = {
+  'fan-in': { publishers: 4, subscribers: 1, qos: 0, inFlight: Infinity, rate: 0 },
+  qos1: { publishers: 1, subscribers: 1, qos: 1, inFlight: 100, rate: 0 },
+  'fan-out': { publishers: 1, subscribers: 50, qos: 1, inFlight: 100, rate: 0 },
+  'fan-out0': { publishers: 1, subscribers: 50, qos: 0, inFlight: Infinity, rate: 0 },
+  rate1k: { publishers: 1, subscribers: 1, qos: 1, inFlight: 100, rate: 1000 },
+};
+
+/** Messages a publisher may run ahead of what every subscriber received. */
+const AHEAD = 1000;
+
+const VERSION_NAME = { 4: '3.1.1', 5: '5' } as const;
 
 /** A shape's figures, with how many messages were acknowledged to publishers and how many never arrived. */
 export type ShapeResult = Measured & { acknowledged: number; lost: number };
@@ -46,10 +75,7 @@ function payload(size: number): Buffer {
 
 async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IClientOptions): Promise<ShapeResult> {
   const run = `${shape}-${Date.now()}`;
-  const publishers = shape === 'fan-in' ? 4 : 1;
-  const subscribers = shape === 'fan-out' ? 50 : 1;
-  const qos = shape === 'fan-in' ? 0 : 1;
-  const window = shape === 'fan-in' ? 2000 : shape === 'qos1' ? 500 : 100;
+  const { publishers, subscribers, qos, inFlight: maxInFlight, rate } = SPECS[shape];
   const m = new Measurement();
   const subs: MqttClient[] = [];
   let received = 0;
@@ -65,7 +91,7 @@ async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IC
     c.on('message', (_t, p: Buffer) => {
       received++;
       m.record(p.readDoubleLE(0));
-      for (const pump of pumps) pump();
+      if (rate === 0) for (const pump of pumps) pump();
       if (caughtUp && received >= sent * subscribers) caughtUp();
     });
     await c.subscribeAsync(`bench/${run}/#`, { qos });
@@ -73,6 +99,8 @@ async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IC
   }
   const pubs: MqttClient[] = [];
   let running = true;
+  /** Publishes a rate-limited shape may still send (topped up by its ticker). */
+  let allowance = rate === 0 ? Infinity : 0;
   for (let i = 0; i < publishers; i++) {
     const c = await connectMqtt(port, `${run}-pub-${i}`, login);
     pubs.push(c);
@@ -80,15 +108,15 @@ async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IC
     let inFlight = 0;
     const topic = `bench/${run}/p${i}`;
     const pump = (): void => {
-      // Messages not yet received by every subscriber, shared across publishers.
-      while (running && sent * subscribers - received < window * subscribers && inFlight < window) {
+      while (running && allowance > 0 && sent * subscribers - received < AHEAD * publishers * subscribers && inFlight < maxInFlight) {
         sent++;
-        inFlight++;
+        allowance--;
+        if (qos === 1) inFlight++;
         c.publish(topic, payload(s.size), { qos }, (err) => {
-          inFlight--;
+          if (qos === 1) inFlight--;
           acks++;
           if (!err) acknowledged++;
-          if (acks % 64 === 0 || inFlight === 0) pump();
+          if (qos === 1 && (acks % 16 === 0 || inFlight === 0)) pump();
           if (allAcked && acknowledged >= sent) allAcked();
         });
         if (qos === 0 && sent % 256 === 0) {
@@ -99,9 +127,17 @@ async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IC
     };
     pumps.push(pump);
   }
+  const ticker =
+    rate === 0
+      ? undefined
+      : setInterval(() => {
+          allowance = rate / 100;
+          for (const pump of pumps) pump();
+        }, 10);
   for (const pump of pumps) pump();
   const result = await m.run(s.seconds);
   running = false;
+  clearInterval(ticker);
   await within(LOSS_WAIT_MS, (done) => {
     allAcked = done;
     if (acknowledged >= sent) done();
@@ -126,12 +162,10 @@ function within(ms: number, start: (done: () => void) => void): Promise<void> {
   });
 }
 
-async function allShapes(port: number, s: MqttScenario, login: mqtt.IClientOptions): Promise<Record<Shape, ShapeResult>> {
-  return {
-    'fan-in': await drive(port, 'fan-in', s, login),
-    qos1: await drive(port, 'qos1', s, login),
-    'fan-out': await drive(port, 'fan-out', s, login),
-  };
+async function allShapes(port: number, s: MqttScenario, login: mqtt.IClientOptions): Promise<Partial<Record<Shape, ShapeResult>>> {
+  const out: Partial<Record<Shape, ShapeResult>> = {};
+  for (const shape of s.shapes) out[shape] = await drive(port, shape, s, login);
+  return out;
 }
 
 /** Every shape with each protocol version in turn (3.1.1, then 5), keyed by version. */
@@ -140,34 +174,38 @@ async function byVersion(
   s: MqttScenario,
   login: mqtt.IClientOptions,
   versions: Array<4 | 5>,
-): Promise<Record<string, Record<Shape, ShapeResult>>> {
-  const out: Record<string, Record<Shape, ShapeResult>> = {};
+): Promise<Record<string, Partial<Record<Shape, ShapeResult>>>> {
+  const out: Record<string, Partial<Record<Shape, ShapeResult>>> = {};
   for (const v of versions) out[VERSION_NAME[v]] = await allShapes(port, s, { ...login, protocolVersion: v });
   return out;
 }
 
 export async function runMqttScenario(s: MqttScenario): Promise<Record<string, unknown>> {
   const junction = s.junctionPort ? { port: s.junctionPort, stop: async () => {} } : await startJunctionProcess(s.store, 'mqtt');
-  let j: Record<string, Record<Shape, ShapeResult>>;
+  let j: Record<string, Partial<Record<Shape, ShapeResult>>>;
   try {
     j = await byVersion(junction.port, s, {}, s.versions);
   } finally {
     await junction.stop();
   }
-  const mosquitto = (await reachable(s.mosquittoPort))
-    ? await byVersion(s.mosquittoPort, s, {}, s.versions)
-    : 'not running (../shared/anchors/start-mosquitto.sh)';
-  const activemq = (await reachable(s.activemqPort))
-    ? await byVersion(
-        s.activemqPort,
-        s,
-        { username: 'admin', password: 'admin' },
-        s.versions.filter((v) => v === 4),
-      )
-    : 'not running (../shared/anchors/start-activemq.sh)';
+  const mosquitto = !s.anchors
+    ? 'not driven (--no-anchors)'
+    : (await reachable(s.mosquittoPort))
+      ? await byVersion(s.mosquittoPort, s, {}, s.versions)
+      : 'not running (../shared/anchors/start-mosquitto.sh)';
+  const activemq = !s.anchors
+    ? 'not driven (--no-anchors)'
+    : (await reachable(s.activemqPort))
+      ? await byVersion(
+          s.activemqPort,
+          s,
+          { username: 'admin', password: 'admin' },
+          s.versions.filter((v) => v === 4),
+        )
+      : 'not running (../shared/anchors/start-activemq.sh)';
   const lost = Object.values(j)
     .flatMap((shapes) => Object.values(shapes))
-    .reduce((n, r) => n + r.lost, 0);
+    .reduce((n, r) => n + (r?.lost ?? 0), 0);
   // Junction never loses what it acknowledged: a loss fails the run.
   if (lost > 0) process.exitCode = 1;
   return {
