@@ -51,6 +51,8 @@ const nullEmitter = {
   },
 };
 
+function noop(): void {}
+
 interface PublishLike {
   cmd?: string;
   topic: string;
@@ -129,7 +131,17 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
         );
       },
       authorizePublish: (client, packet, cb) => {
-        const p = this.authorizePublish(client as unknown as ClientHandle | null, packet as unknown as PublishLike);
+        let p: Promise<void> | undefined;
+        try {
+          p = this.authorizePublish(client as unknown as ClientHandle | null, packet as unknown as PublishLike);
+        } catch (err) {
+          cb(err as Error);
+          return;
+        }
+        if (!p) {
+          cb(null);
+          return;
+        }
         // Wills are published as connections close, shutdown included: close() waits for them.
         (packet.cmd === 'publish' ? p : this.track(p)).then(
           () => cb(null),
@@ -396,25 +408,33 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     }
   }
 
-  private async authorizePublish(client: ClientHandle | null, packet: PublishLike): Promise<void> {
+  /** A PUBLISH or will into the core: undefined when it is in already, else a promise of it; a refusal throws or rejects. */
+  private authorizePublish(client: ClientHandle | null, packet: PublishLike): Promise<void> | undefined {
     const session = client ? this.sessionOf(client) : undefined;
     if (!client || !session) throw new Error('publish without a connection');
     const isWill = packet.cmd !== 'publish';
+    let r: number | undefined | Promise<number | undefined>;
     try {
       if (packet.topic.startsWith('$')) throw new Error(`topics starting with $ are reserved: "${packet.topic}"`);
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      await session.publish(
+      r = session.publishNow(
         { topic: packet.topic, payload, qos: packet.qos, retain: packet.retain, properties: packet.properties },
         isWill ? undefined : packet.messageId,
       );
     } catch (err) {
-      if (isWill) this.wills.keep(client.id);
-      session.log.warn(
-        { clientId: client.id, topic: packet.topic, qos: packet.qos, will: isWill, reason: (err as Error).message },
-        isWill ? 'will not published (kept for the next start)' : 'publish refused: closing the connection',
-      );
-      throw err;
+      return this.publishRefused(session, packet, isWill, err);
     }
+    return r instanceof Promise ? r.then(noop, (err: unknown) => this.publishRefused(session, packet, isWill, err)) : undefined;
+  }
+
+  private publishRefused(session: MqttSession, packet: PublishLike, isWill: boolean, err: unknown): never {
+    const clientId = session.client.id;
+    if (isWill) this.wills.keep(clientId);
+    session.log.warn(
+      { clientId, topic: packet.topic, qos: packet.qos, will: isWill, reason: (err as Error).message },
+      isWill ? 'will not published (kept for the next start)' : 'publish refused: closing the connection',
+    );
+    throw err;
   }
 
   /** Tracks what a departing connection still writes, so a reconnect of the same client id waits for it. */

@@ -38,8 +38,9 @@ export interface ClientHandle {
   readonly clean: boolean;
   readonly closed: boolean;
   readonly will: unknown;
-  deliver0(packet: OutboundPublish, cb: () => void): void;
-  deliverQoS(packet: OutboundPublish, cb: () => void): void;
+  /** A QoS 0 PUBLISH; `done` is told `n` once it is written and the client may take more. */
+  deliver0(packet: OutboundPublish, done?: WriteTarget, n?: number): void;
+  deliverQoS(packet: OutboundPublish): void;
   close(cb?: () => void): void;
   /** MQTT 5: a DISCONNECT with this reason code and text, then close (MQTT 3.1.1 has no such packet). */
   disconnect?(reasonCode: number, reason: string): void;
@@ -110,6 +111,7 @@ export class MqttSession {
    * costs a setImmediate, a packet copy and closures per message. Undefined for MQTT 5.
    */
   writer: BatchedWriter | undefined;
+  private lastCtx: ClientContext | undefined;
 
   constructor(
     readonly client: ClientHandle,
@@ -121,12 +123,16 @@ export class MqttSession {
     this.state = new SessionState('', false);
   }
 
+  /** Who acts, as the core sees it: made again only when the client id or principal changed. */
   get ctx(): ClientContext {
+    const last = this.lastCtx;
+    if (last && last.clientId === this.client.id && last.principal === this.principal) return last;
     const c: { connectionId: string; clientId: string; principal?: Principal } = {
       connectionId: this.connectionId,
       clientId: this.client.id,
     };
     if (this.principal) c.principal = this.principal;
+    this.lastCtx = c;
     return c;
   }
 
@@ -385,9 +391,7 @@ export class MqttSession {
       return;
     }
     if (qos === 0) {
-      this.client.deliver0(toPublishPacket(m, 0, this.retainFlag(group, m), false, undefined, this.v5(group, d)), () =>
-        this.settle(consumer, d.tag),
-      );
+      this.client.deliver0(toPublishPacket(m, 0, this.retainFlag(group, m), false, undefined, this.v5(group, d)), link.settler, d.tag);
       return;
     }
     if (qos === 2 && this.persistent) {
@@ -432,7 +436,7 @@ export class MqttSession {
       );
       return;
     }
-    this.client.deliverQoS(toPublishPacket(d.message, qos, this.retainFlag(group, d.message), dup, id, this.v5(group, d)), noop);
+    this.client.deliverQoS(toPublishPacket(d.message, qos, this.retainFlag(group, d.message), dup, id, this.v5(group, d)));
   }
 
   /** MQTT 5 Retain As Published keeps the publisher's retain flag on live deliveries; otherwise it is 0. */
@@ -450,9 +454,9 @@ export class MqttSession {
       if (this.writer) {
         this.writer.write(publishHeader(topicBytesFromCore(m.destination.name), m.body.byteLength, qos, true, false, id), m.body);
       } else if (qos === 0) {
-        this.client.deliver0(toPublishPacket(m, 0, true, false, undefined, this.v5(link.alone)), noop);
+        this.client.deliver0(toPublishPacket(m, 0, true, false, undefined, this.v5(link.alone)));
       } else {
-        this.client.deliverQoS(toPublishPacket(m, qos, true, false, id, this.v5(link.alone)), noop);
+        this.client.deliverQoS(toPublishPacket(m, qos, true, false, id, this.v5(link.alone)));
       }
     }
   }
@@ -536,6 +540,21 @@ export class MqttSession {
    * again (undefined).
    */
   async publish(p: InboundPublish, messageId: number | undefined): Promise<number | undefined> {
+    return this.publishNow(p, messageId);
+  }
+
+  /**
+   * publish() without a promise when the core needs none (QoS 0, or nothing to store): the count
+   * comes back at once, else as a promise; a refusal throws, or rejects the promise.
+   */
+  publishNow(p: InboundPublish, messageId: number | undefined): number | undefined | Promise<number | undefined> {
+    if (p.retain || (p.qos === 2 && messageId !== undefined)) return this.publishStored(p, messageId);
+    const r = this.broker.publishNow(toCoreMessage(p, Date.now()), this.ctx);
+    return r instanceof Promise ? r.then(routedOf) : r.routed;
+  }
+
+  /** A retained message, or a QoS 2 PUBLISH whose packet id is stored with it. */
+  private async publishStored(p: InboundPublish, messageId: number | undefined): Promise<number | undefined> {
     const input = toCoreMessage(p, Date.now());
     let routed: number;
     if (p.qos === 2 && messageId !== undefined) {
@@ -622,7 +641,9 @@ export class MqttSession {
   }
 }
 
-function noop(): void {}
+function routedOf(r: { routed: number }): number {
+  return r.routed;
+}
 
 function sameOptions(a: SubscriptionOptions | undefined, b: SubscriptionOptions): boolean {
   return (

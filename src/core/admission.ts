@@ -79,7 +79,12 @@ export class Admission {
   ) {}
 
   /** Reserves room for a message of `size` bytes, applying the overflow policies when it does not fit. */
-  async admit(size: number, transient = false): Promise<void> {
+  /**
+   * Reserves room for a send of `size` bytes, waiting for it under the block policy. Undefined when
+   * the room was reserved at once (no promise for the common case); throws QueueFullError, or the
+   * promise rejects with it, when the send is refused.
+   */
+  admit(size: number, transient = false): Promise<void> | undefined {
     const p = this.q.policy;
     // Under drop-oldest the transient bounds are kept as sends land (trimTransient), not here: sends
     // admitted together would otherwise all count against room that only the first of them has.
@@ -127,7 +132,7 @@ export class Admission {
       this.reserve(size, transient);
       return;
     }
-    await this.waitForRoom(size, bounded, p.blockTimeoutMs, transient);
+    return this.waitForRoom(size, bounded, p.blockTimeoutMs, transient);
   }
 
   /**

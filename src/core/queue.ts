@@ -238,10 +238,13 @@ export class Queue implements ConsumerHost, TicketIssuer {
   /**
    * Prepares a send: reserves room under the limits (applying the overflow policy, which may wait
    * or refuse with QueueFullError), chooses where the message lives and builds its store operation.
+   * The ticket comes at once when there is room (a promise only when the send must wait); a
+   * refusal throws, or rejects the promise.
    */
-  async prepare(message: Message): Promise<PublishTicket> {
+  prepare(message: Message): PublishTicket | Promise<PublishTicket> {
     const size = messageSize(message);
-    await this.admission.admit(size, !(message.persistent && this.durable));
+    const waiting = this.admission.admit(size, !(message.persistent && this.durable));
+    if (waiting) return waiting.then(() => this.ticket(message, size, true, undefined));
     return this.ticket(message, size, true, undefined);
   }
 

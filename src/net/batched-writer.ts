@@ -66,10 +66,14 @@ export class BatchedWriter {
     this.hold();
     this.stream.write(bytes);
     if (more !== undefined && more.length > 0) this.stream.write(more);
-    if (target) {
-      this.after.targets.push(target);
-      this.after.numbers.push(n);
-    }
+    if (target) this.tellAfter(target, n);
+  }
+
+  /** Tells `target` `n` once what this turn wrote is out (and the stream can take more). */
+  tellAfter(target: WriteTarget, n: number): void {
+    this.hold();
+    this.after.targets.push(target);
+    this.after.numbers.push(n);
   }
 
   /** @internal Ends this turn's batch. */

@@ -23,9 +23,9 @@ function device(id: string): ClientHandle & { sent: OutboundPublish[] } {
     closed: false,
     will: null,
     sent,
-    deliver0: (p, cb) => {
+    deliver0: (p, done, n) => {
       sent.push(p);
-      cb();
+      done?.written(n ?? 0);
     },
     deliverQoS: (p) => {
       sent.push(p);

@@ -13,6 +13,7 @@
 import type { Duplex } from 'node:stream';
 import mqttPacket, { type IConnectPacket, type Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
+import { BatchedWriter, type WriteTarget } from '../../../src/net/batched-writer.ts';
 import type { ConnectionInfo } from '../../../src/net/connection.ts';
 import type { OutboundPublish } from '../mapping.ts';
 import { PacketSizeGuard } from '../packet-size.ts';
@@ -56,7 +57,7 @@ export interface Mqtt5Host {
 }
 
 /** A PUBACK or PUBREC owed to the client, sent in the order the PUBLISHes came. */
-interface AckSlot {
+export interface AckSlot {
   packet: Packet | undefined;
   ready: boolean;
 }
@@ -89,6 +90,8 @@ export class Mqtt5Connection implements ClientHandle {
   private busy = false;
   private readonly parser = mqttPacket.parser({ protocolVersion: 5 });
   private readonly guard: PacketSizeGuard;
+  /** Everything written in one turn leaves in one write. */
+  private readonly writer: BatchedWriter;
   /** Packet ids of QoS 1 and 2 PUBLISHes (and PUBRELs) in flight to the client. */
   private readonly outbound = new Set<number>();
   private readonly held: OutboundPublish[] = [];
@@ -108,6 +111,7 @@ export class Mqtt5Connection implements ClientHandle {
   ) {
     this.gone = new Promise((resolve) => (this.markGone = resolve));
     const l = host.limits;
+    this.writer = new BatchedWriter(stream);
     this.guard = new PacketSizeGuard(l.maxPacketBytes, Math.min(l.maxPacketBytes, l.maxConnectBytes));
     keepUserPropertyOrder(this.parser);
     limitProperties(this.parser, l.maxPropertyBytes, l.maxUserProperties);
@@ -251,6 +255,7 @@ export class Mqtt5Connection implements ClientHandle {
   }
 
   private write(packet: Packet): boolean {
+    this.writer.hold();
     const max = this.peer.maximumPacketSize;
     const order = (packet as OutboundPublish).userPropertyOrder;
     if (max === 0 && order === undefined) {
@@ -273,15 +278,14 @@ export class Mqtt5Connection implements ClientHandle {
     return true;
   }
 
-  deliver0(packet: OutboundPublish, cb: () => void): void {
+  deliver0(packet: OutboundPublish, done?: WriteTarget, n = 0): void {
     if (!this.send(packet as Packet)) this.host.oversized(this, packet.topic, packet.payload.length);
-    cb();
+    if (done) this.writer.tellAfter(done, n);
   }
 
-  deliverQoS(packet: OutboundPublish, cb: () => void): void {
+  deliverQoS(packet: OutboundPublish): void {
     if (this.outbound.size >= this.peer.receiveMaximum) this.held.push(packet);
     else this.sendQoS(packet);
-    cb();
   }
 
   private sendQoS(packet: OutboundPublish): void {

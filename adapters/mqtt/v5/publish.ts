@@ -6,7 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IPublishPacket, IPubrelPacket, Packet } from 'mqtt-packet';
 import { JunctionError } from '../../../src/shared/errors.ts';
 import type { MqttSession } from '../session.ts';
-import type { Mqtt5Connection } from './connection.ts';
+import type { AckSlot, Mqtt5Connection } from './connection.ts';
 import { duplicateProperty } from './properties.ts';
 import { publishRefusalCode, RC, retryLaterCode } from './reason-codes.ts';
 
@@ -53,29 +53,40 @@ export function handlePublish(conn: Mqtt5Connection, packet: IPublishPacket): vo
   const slot = qos > 0 ? conn.reserveAck() : undefined;
   conn.inboundPending++;
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-  session
-    .publish({ topic, payload, qos, retain: packet.retain, properties: props }, qos === 2 ? packet.messageId : undefined)
-    .then(
-      (routed) => {
-        if (slot) conn.acknowledge(slot, ack(packet, routed === 0 && !packet.retain ? RC.noMatchingSubscribers : RC.success));
-      },
-      (err: unknown) => {
-        const code = err instanceof JunctionError ? err.code : 'error';
-        const reason = (err as Error).message;
-        const later = retryLaterCode(code);
-        session.log.warn(
-          { clientId: conn.id, topic, qos, reason },
-          later ? 'publish not taken: disconnecting without acknowledgement' : 'publish refused',
-        );
-        if (later !== undefined || !slot) {
-          if (slot) conn.acknowledge(slot, undefined);
-          conn.disconnect(later ?? publishRefusalCode(code), reason);
-          return;
-        }
-        conn.acknowledge(slot, ack(packet, publishRefusalCode(code), reason));
-      },
-    )
-    .finally(() => conn.publishDone());
+  let r: number | undefined | Promise<number | undefined>;
+  try {
+    r = session.publishNow({ topic, payload, qos, retain: packet.retain, properties: props }, qos === 2 ? packet.messageId : undefined);
+  } catch (err) {
+    r = Promise.reject(err as Error);
+  }
+  if (!(r instanceof Promise)) {
+    published(conn, packet, slot, r);
+    conn.publishDone();
+    return;
+  }
+  r.then(
+    (routed) => published(conn, packet, slot, routed),
+    (err: unknown) => {
+      const code = err instanceof JunctionError ? err.code : 'error';
+      const reason = (err as Error).message;
+      const later = retryLaterCode(code);
+      session.log.warn(
+        { clientId: conn.id, topic, qos, reason },
+        later ? 'publish not taken: disconnecting without acknowledgement' : 'publish refused',
+      );
+      if (later !== undefined || !slot) {
+        if (slot) conn.acknowledge(slot, undefined);
+        conn.disconnect(later ?? publishRefusalCode(code), reason);
+        return;
+      }
+      conn.acknowledge(slot, ack(packet, publishRefusalCode(code), reason));
+    },
+  ).finally(() => conn.publishDone());
+}
+
+/** The core took the PUBLISH: its PUBACK or PUBREC (0x10 when no subscriber matched) takes its place in line. */
+function published(conn: Mqtt5Connection, packet: IPublishPacket, slot: AckSlot | undefined, routed: number | undefined): void {
+  if (slot) conn.acknowledge(slot, ack(packet, routed === 0 && !packet.retain ? RC.noMatchingSubscribers : RC.success));
 }
 
 function ack(packet: IPublishPacket, reasonCode: number, reason?: string): Packet | undefined {
