@@ -77,8 +77,13 @@ export const DEFAULT_PRIORITY = 4;
 export const MAX_PRIORITY = 9;
 const MAX_PROPERTY_NAME = 256;
 
+/** This process's id prefix (random, so ids stay unique across restarts and brokers); a counter follows it. */
+const ID_PREFIX = `ID:${randomUUID()}:`;
+let idCounter = 0;
+
+/** A new broker message id: unique without a random draw per message. */
 export function newMessageId(): string {
-  return `ID:${randomUUID()}`;
+  return ID_PREFIX + (++idCounter).toString(36);
 }
 
 export function createMessage(input: MessageInput, userId: string | undefined, now: number): Message {
@@ -98,7 +103,9 @@ export function createMessage(input: MessageInput, userId: string | undefined, n
     throw new InvalidMessageError(`Delivery time must be an absolute time in ms or 0, got ${String(deliverAt)}`);
   }
   const properties = input.properties ?? {};
-  for (const [k, v] of Object.entries(properties)) {
+  for (const k in properties) {
+    if (!Object.hasOwn(properties, k)) continue;
+    const v = properties[k];
     if (k.length === 0 || k.length > MAX_PROPERTY_NAME) {
       throw new InvalidMessageError(`Property names must have 1 to ${MAX_PROPERTY_NAME} characters`, { name: k });
     }
