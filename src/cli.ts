@@ -12,7 +12,7 @@ import { hashPassword } from './security/password.ts';
 import { adminTarget } from './cli/admin-client.ts';
 import { addAdminCommands } from './cli/admin-commands.ts';
 import { formatStatus, type BrokerHealth } from './cli/status.ts';
-import { JunctionServer } from './server.ts';
+import type { JunctionServer } from './server.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -59,6 +59,8 @@ program
     const log = createLogger(config.log.level);
     let server: JunctionServer;
     try {
+      // Loaded here, so the operator's commands do not load the whole broker.
+      const { JunctionServer } = await import('./server.ts');
       server = await JunctionServer.start(config, { log });
     } catch (err) {
       log.fatal({ err }, 'broker failed to start');

@@ -34,9 +34,14 @@ export async function startJunctionProcess(
       ...(opts.extra ?? []),
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/junction.js'), 'start', '--config', config], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  // As `npm start` runs it.
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=64', join(import.meta.dirname, '../../bin/junction.js'), 'start', '--config', config],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const ports = await new Promise<Record<BenchProtocol, number>>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('junction did not start')), 30_000);
     const found: Partial<Record<BenchProtocol, number>> = {};

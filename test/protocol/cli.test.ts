@@ -152,6 +152,32 @@ describe('junction command', () => {
     });
   }
 
+  it('npm start: Ctrl-C (SIGINT to the whole process group) reaches the broker once, and it stops cleanly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'junction-data-'));
+    dataDirs.push(dir);
+    const config = writeConfig(
+      `admin:\n  enabled: false\nlog:\n  level: info\nstore:\n  embedded:\n    dataDir: ${dir}\n` +
+        'listeners: { host: 127.0.0.1, mqtt: { port: 0 }, stomp: { enabled: false }, amqp: { enabled: false }, websocket: { enabled: false } }\n',
+    );
+    // As a terminal runs it: npm, its shell and the broker in one process group of their own.
+    const p = spawn('npm', ['start', '--silent', '--', '--config', config], {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(p);
+    let out = '';
+    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await startBroker(p);
+    const exited = new Promise<void>((resolve) => p.on('exit', () => resolve()));
+    process.kill(-p.pid!, 'SIGINT');
+    await exited;
+    await expect.poll(() => out, { timeout: 10_000 }).toMatch(/"msg":"embedded redis-server stopped"/);
+    expect(out.match(/"msg":"shutdown requested"/g)).toHaveLength(1);
+    expect(out).not.toMatch(/second signal/);
+    expect(out).toMatch(/"msg":"broker stopped"/);
+  });
+
   it('start fails with a readable message on a bad configuration', async () => {
     const r = await run(['start'], undefined, { JUNCTION_LISTENERS__MQTT__PORT: 'many' });
     expect(r.code).toBe(1);
