@@ -25,41 +25,43 @@ function mergeable(l: OverlapMember): boolean {
 }
 
 export class Overlaps<L extends OverlapMember> {
-  /** Message id -> copies still to come and be settled unsent. */
-  private readonly pending = new Map<string, number>();
-  private readonly byTopic = new Map<string, L[]>();
+  /** Message id -> copies still to come and be settled unsent (made when a session first has overlaps). */
+  private pending: Map<string, number> | undefined;
+  private byTopic: Map<string, L[]> | undefined;
 
   constructor(private readonly links: ReadonlyMap<string, L>) {}
 
   /** The session's subscriptions changed. */
   changed(): void {
-    this.byTopic.clear();
+    this.byTopic?.clear();
   }
 
   /** The subscriptions a delivery through `link` goes out for, or 'skip' when it already went with another's. */
   group(link: L, messageId: string, topic: string): L[] | 'skip' {
     if (this.links.size < 2 || !mergeable(link)) return link.alone;
-    const left = this.pending.get(messageId);
+    const pending = (this.pending ??= new Map());
+    const left = pending.get(messageId);
     if (left !== undefined) {
-      if (left <= 1) this.pending.delete(messageId);
-      else this.pending.set(messageId, left - 1);
+      if (left <= 1) pending.delete(messageId);
+      else pending.set(messageId, left - 1);
       return 'skip';
     }
     const group = this.matching(topic);
     if (group.length < 2 || !group.includes(link)) return link.alone;
-    this.pending.set(messageId, group.length - 1);
-    if (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value as string);
+    pending.set(messageId, group.length - 1);
+    if (pending.size > MAX_PENDING) pending.delete(pending.keys().next().value as string);
     return group;
   }
 
   private matching(topic: string): L[] {
-    let group = this.byTopic.get(topic);
+    const byTopic = (this.byTopic ??= new Map());
+    let group = byTopic.get(topic);
     if (group) return group;
     group = [...this.links.values()].filter(
       (l) => mergeable(l) && matches(l.filter.pattern, topic) && !(l.filter.leadingWildcard && topic.startsWith('$')),
     );
-    if (this.byTopic.size >= MAX_CACHED_TOPICS) this.byTopic.clear();
-    this.byTopic.set(topic, group);
+    if (byTopic.size >= MAX_CACHED_TOPICS) byTopic.clear();
+    byTopic.set(topic, group);
     return group;
   }
 }

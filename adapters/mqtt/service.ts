@@ -5,7 +5,6 @@
 // drops everything) and deliveries come from core consumers (session.ts). Both engines share the
 // client id registry, so either version takes a session over from the other. Wills are store
 // records: those left by a broker that died are published when the next one starts.
-import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
@@ -13,6 +12,7 @@ import type { AdapterContext } from '../adapter.ts';
 import type { IConnectPacket } from 'mqtt-packet';
 import type { ConnectionInfo } from '../../src/net/connection.ts';
 import { BatchedWriter } from '../../src/net/batched-writer.ts';
+import { uuid } from '../../src/shared/ids.ts';
 import { ConnectRefusal } from './connect-refusal.ts';
 import type { PublishProperties } from './mapping.ts';
 import { corePersistence, type PersistenceHost, type WillPacket } from './persistence.ts';
@@ -208,7 +208,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     if (!this.aedes) throw new Error('MQTT service is not started');
     const client = this.aedes.handle(stream as Parameters<Aedes['handle']>[0], info.request) as unknown as ClientHandle;
     const log = this.log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport });
-    const session = new MqttSession(client, randomUUID(), this.ctx.broker, this.settings, log);
+    const session = new MqttSession(client, uuid(), this.ctx.broker, this.settings, log);
     session.writer = new BatchedWriter(stream);
     // What aedes answers to one read (PUBACKs, SUBACKs) leaves in one write at the end of the turn.
     stream.prependListener('readable', () => session.writer?.hold());
@@ -334,7 +334,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
   // ---- the MQTT 5 engine's host ------------------------------------------------------------
 
   async open(conn: Mqtt5Connection, packet: IConnectPacket, expirySeconds: number): Promise<{ session: MqttSession; present: boolean }> {
-    const session = new MqttSession(conn, randomUUID(), this.ctx.broker, this.settings, conn.log);
+    const session = new MqttSession(conn, uuid(), this.ctx.broker, this.settings, conn.log);
     this.sessions.set(conn, session);
     conn.session = session;
     const now = (this.settings.now ?? Date.now)();

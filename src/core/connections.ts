@@ -16,7 +16,10 @@ export interface ConnectionRecord {
   messagesIn: number;
   messagesOut: number;
   /** Destinations it published to (ProducerCount counts its producers). */
-  readonly publishedTo: Set<string>;
+  /** Made at the first publish (most devices of a fleet never publish to more than a topic or two). */
+  publishedTo: Set<string> | undefined;
+  /** The destination of its last publish (counted in publishedTo already). */
+  lastPublished: { kind: string; name: string } | undefined;
   /** Its consumers, with the destination each reads (closed ones are dropped as they are seen). */
   readonly consumers: Array<{ destination: string; closed(): boolean }>;
 }
@@ -56,7 +59,8 @@ export class Connections {
       connectedAt: Date.now(),
       messagesIn: 0,
       messagesOut: 0,
-      publishedTo: new Set(),
+      publishedTo: undefined,
+      lastPublished: undefined,
       consumers: [],
     });
     this.closers.set(r.id, r.close);
@@ -80,9 +84,12 @@ export class Connections {
     if (!r) return;
     r.messagesIn++;
     this.total(r.protocol).in++;
+    // A device publishes to the same topic again and again: that one skips the label and the set.
+    if (r.lastPublished !== undefined && r.lastPublished.name === dest.name && r.lastPublished.kind === dest.kind) return;
+    r.lastPublished = { kind: dest.kind, name: dest.name };
     const destination = `${dest.kind}://${dest.name}`;
-    if (r.publishedTo.has(destination)) return;
-    r.publishedTo.add(destination);
+    if (r.publishedTo?.has(destination)) return;
+    (r.publishedTo ??= new Set()).add(destination);
     this.producers.set(destination, (this.producers.get(destination) ?? 0) + 1);
   }
 
@@ -127,7 +134,7 @@ export class Connections {
   remove(id: string): void {
     const r = this.records.get(id);
     if (!r) return;
-    for (const d of r.publishedTo) {
+    for (const d of r.publishedTo ?? []) {
       const n = (this.producers.get(d) ?? 1) - 1;
       if (n > 0) this.producers.set(d, n);
       else this.producers.delete(d);

@@ -1,7 +1,7 @@
 // A consumer attached to one queue: its credit (a prefetch window refilled as it settles, or
 // explicit credit granted by the adapter, as AMQP does), its unsettled deliveries, and the
 // settlement calls an adapter makes (ack, release, reject).
-import { randomUUID } from 'node:crypto';
+import { uuid } from '../shared/ids.ts';
 import { UnknownDeliveryError } from '../shared/errors.ts';
 import type { Message, PropertyValue } from './message.ts';
 import type { Selector } from './selector/index.ts';
@@ -66,7 +66,7 @@ export interface ConsumerHost {
 }
 
 export class Consumer {
-  readonly id = randomUUID();
+  readonly id = uuid();
   readonly connectionId: string | undefined;
   readonly selector: Selector | undefined;
   readonly creditMode: CreditMode;
@@ -78,7 +78,7 @@ export class Consumer {
   nextTag = 1;
   closed = false;
   /** Unsettled deliveries a transaction has settled, pending its commit: they leave the window. */
-  private readonly transacted = new Set<number>();
+  private transacted: Set<number> | undefined;
   private readonly onMessage: (d: Delivery) => void;
   private readonly onClosedCb: ((reason: string) => void) | undefined;
   private readonly onAbortedCb: ((reason: string) => void) | undefined;
@@ -106,12 +106,12 @@ export class Consumer {
   available(): number {
     if (this.closed) return 0;
     if (this.creditMode !== 'window') return this.credit;
-    return this.prefetch - this.inflight.size + (this.transacted.size === 0 ? 0 : this.transactedCount());
+    return this.prefetch - this.inflight.size + (this.transacted ? this.transactedCount(this.transacted) : 0);
   }
 
-  private transactedCount(): number {
-    for (const t of this.transacted) if (!this.inflight.has(t)) this.transacted.delete(t);
-    return this.transacted.size;
+  private transactedCount(transacted: Set<number>): number {
+    for (const t of transacted) if (!this.inflight.has(t)) transacted.delete(t);
+    return transacted.size;
   }
 
   /** True while `tag` is delivered to this consumer and not yet settled. */
@@ -121,8 +121,8 @@ export class Consumer {
 
   /** A transaction settled `tag`: until it commits or rolls back, it no longer counts against the window. */
   holdForTransaction(tag: number): void {
-    if (!this.holds(tag) || this.transacted.has(tag)) return;
-    this.transacted.add(tag);
+    if (!this.holds(tag) || this.transacted?.has(tag)) return;
+    (this.transacted ??= new Set()).add(tag);
     if (this.creditMode === 'window') this.host.dispatch();
   }
 
@@ -132,7 +132,7 @@ export class Consumer {
 
   /** `stored`: the removal is already in the store (a committed transaction's batch). */
   ack(tag: number, stored = false): void {
-    if (this.transacted.size > 0) this.transacted.delete(tag);
+    if (this.transacted) this.untransact(tag);
     this.host.ack(this, tag, stored);
   }
 
@@ -145,13 +145,19 @@ export class Consumer {
   }
 
   release(tag: number, opts: ReleaseOptions = {}): void {
-    if (this.transacted.size > 0) this.transacted.delete(tag);
+    if (this.transacted) this.untransact(tag);
     this.host.release(this, tag, opts);
   }
 
   reject(tag: number, reason: string): void {
-    if (this.transacted.size > 0) this.transacted.delete(tag);
+    if (this.transacted) this.untransact(tag);
     this.host.reject(this, tag, reason);
+  }
+
+  private untransact(tag: number): void {
+    if (!this.transacted) return;
+    this.transacted.delete(tag);
+    if (this.transacted.size === 0) this.transacted = undefined;
   }
 
   /** Explicit mode: grant more credit. */

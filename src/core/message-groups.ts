@@ -9,13 +9,13 @@ export const MAX_GROUPS = 1024;
 
 export class MessageGroups<C> {
   /** Group to owner, least recently used first (Map keeps insertion order). */
-  private readonly owners = new Map<string, C>();
+  private owners: Map<string, C> | undefined;
 
   constructor(private readonly max = MAX_GROUPS) {}
 
   /** The consumer that holds group `gid`; undefined when the group is free. */
   owner(gid: string): C | undefined {
-    return this.owners.get(gid);
+    return this.owners?.get(gid);
   }
 
   /**
@@ -23,21 +23,25 @@ export class MessageGroups<C> {
    * True when `c` did not hold the group before: the message is the group's first for it.
    */
   delivered(gid: string, c: C, closes: boolean): boolean {
-    const had = this.owners.get(gid);
-    this.owners.delete(gid);
+    const owners = (this.owners ??= new Map());
+    const had = owners.get(gid);
+    owners.delete(gid);
     if (!closes) {
-      this.owners.set(gid, c);
-      if (this.owners.size > this.max) this.owners.delete(this.owners.keys().next().value as string);
+      owners.set(gid, c);
+      if (owners.size > this.max) owners.delete(owners.keys().next().value as string);
     }
     return had !== c;
   }
 
   /** `c` left: every group it held is free, and goes to the next consumer that takes one of its messages. */
   forget(c: C): void {
-    for (const [gid, owner] of this.owners) if (owner === c) this.owners.delete(gid);
+    const owners = this.owners;
+    if (!owners) return;
+    for (const [gid, owner] of owners) if (owner === c) owners.delete(gid);
+    if (owners.size === 0) this.owners = undefined;
   }
 
   get size(): number {
-    return this.owners.size;
+    return this.owners?.size ?? 0;
   }
 }

@@ -14,7 +14,8 @@ export interface Orderable {
 }
 
 export class ReadyEntries<E extends Orderable> {
-  private readonly lanes: Array<Lane<E>> = [];
+  /** By priority; a level's lane is made when a message of that priority first comes (most queues see one or two). */
+  private readonly lanes: Array<Lane<E> | undefined> = [];
   private seq = 0;
   /** The visitor of the scan under way, and whether it said STOP. */
   private visit: (e: E) => Verdict = () => STOP;
@@ -26,18 +27,15 @@ export class ReadyEntries<E extends Orderable> {
     return v;
   };
 
-  constructor() {
-    for (let p = 0; p <= MAX_PRIORITY; p++) this.lanes.push(new Lane<E>());
-  }
-
   get size(): number {
     let n = 0;
-    for (const lane of this.lanes) n += lane.size;
+    for (const lane of this.lanes) if (lane) n += lane.size;
     return n;
   }
 
   add(e: E): void {
-    const lane = this.lanes[e.message.priority] as Lane<E>;
+    const p = e.message.priority;
+    const lane = this.lanes[p] ?? (this.lanes[p] = new Lane<E>());
     if (e.seq === 0) {
       e.seq = ++this.seq;
       lane.push(e);
@@ -55,9 +53,9 @@ export class ReadyEntries<E extends Orderable> {
     this.visit = visit;
     this.stopped = false;
     try {
-      for (let p = MAX_PRIORITY; p >= 0 && !this.stopped && seen < budget; p--) {
-        const lane = this.lanes[p] as Lane<E>;
-        if (lane.size > 0) seen += lane.scan(this.visitor, budget - seen);
+      for (let p = Math.min(MAX_PRIORITY, this.lanes.length - 1); p >= 0 && !this.stopped && seen < budget; p--) {
+        const lane = this.lanes[p];
+        if (lane && lane.size > 0) seen += lane.scan(this.visitor, budget - seen);
       }
     } finally {
       this.visit = outer;
@@ -72,6 +70,7 @@ export class ReadyEntries<E extends Orderable> {
    */
   takeOldestOfLowest(match?: (e: E) => boolean, budget = SCAN_BUDGET): E | undefined {
     for (const lane of this.lanes) {
+      if (!lane) continue;
       let first: E | undefined;
       lane.scan((e) => {
         if (match && !match(e)) return SKIP;

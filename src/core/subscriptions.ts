@@ -3,6 +3,7 @@
 // durable shared ones are kept in the store and survive disconnects and restarts; shared ones let
 // several consumers compete. This file names them, opens, reuses and closes them, and settles what
 // happens when a subscriber comes back with another topic or selector.
+import { flat } from '../shared/ids.ts';
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, SubscriptionConflictError } from '../shared/errors.ts';
 import type { SubscriptionLimits, SubscriptionRecord } from '../store/store.ts';
@@ -134,7 +135,7 @@ export class Subscriptions {
         ...(req.noLocal ? { noLocal: true } : {}),
       };
     }
-    const rec: SubscriptionRecord = { ...base, ...extra, name: `${SUB_PREFIX}t:${randomUUID()}`, shared: false };
+    const rec: SubscriptionRecord = { ...base, ...extra, name: flat(`${SUB_PREFIX}t:${randomUUID()}`), shared: false };
     if (req.noLocal) rec.clientId = ctx.clientId ?? ctx.connectionId;
     return rec;
   }

@@ -4,13 +4,14 @@
 // the name's depth and the wildcards present, not the number of subscriptions.
 import { ALL_SEGMENTS, ONE_SEGMENT, SEGMENT_SEPARATOR } from './destination.ts';
 
+/** A level of the trie; its maps and sets are made when first needed (a fleet has a node or two per device). */
 class TrieNode<T> {
-  readonly children = new Map<string, TrieNode<T>>();
-  readonly values = new Set<T>();
+  children: Map<string, TrieNode<T>> | undefined;
+  values: Set<T> | undefined;
   /** Values registered under `<path>.>`: they match this node and everything beneath it. */
-  readonly rest = new Set<T>();
+  rest: Set<T> | undefined;
   isEmpty(): boolean {
-    return this.children.size === 0 && this.values.size === 0 && this.rest.size === 0;
+    return !this.children?.size && !this.values?.size && !this.rest?.size;
   }
 }
 
@@ -27,10 +28,12 @@ export class TopicIndex<T> {
     let node = this.root;
     for (const seg of segments) {
       if (seg === ALL_SEGMENTS) {
+        node.rest ??= new Set();
         if (!node.rest.has(value)) this.count++;
         node.rest.add(value);
         return;
       }
+      node.children ??= new Map();
       let next = node.children.get(seg);
       if (!next) {
         next = new TrieNode<T>();
@@ -38,6 +41,7 @@ export class TopicIndex<T> {
       }
       node = next;
     }
+    node.values ??= new Set();
     if (!node.values.has(value)) this.count++;
     node.values.add(value);
   }
@@ -49,22 +53,27 @@ export class TopicIndex<T> {
     let removed = false;
     for (const seg of segments) {
       if (seg === ALL_SEGMENTS) {
-        removed = node.rest.delete(value);
+        removed = node.rest?.delete(value) ?? false;
+        if (node.rest?.size === 0) node.rest = undefined;
         break;
       }
-      const next = node.children.get(seg);
+      const next = node.children?.get(seg);
       if (!next) return false;
       path.push([node, seg]);
       node = next;
     }
-    if (segments[segments.length - 1] !== ALL_SEGMENTS) removed = node.values.delete(value);
+    if (segments[segments.length - 1] !== ALL_SEGMENTS) {
+      removed = node.values?.delete(value) ?? false;
+      if (node.values?.size === 0) node.values = undefined;
+    }
     if (!removed) return false;
     this.count--;
     for (let i = path.length - 1; i >= 0; i--) {
       const [parent, seg] = path[i] as [TrieNode<T>, string];
-      const child = parent.children.get(seg);
-      if (child && child.isEmpty()) parent.children.delete(seg);
-      else break;
+      const child = parent.children?.get(seg);
+      if (!child || !child.isEmpty() || !parent.children) break;
+      parent.children.delete(seg);
+      if (parent.children.size === 0) parent.children = undefined;
     }
     return true;
   }
@@ -77,15 +86,17 @@ export class TopicIndex<T> {
   }
 
   private walk(node: TrieNode<T>, segs: string[], i: number, out: Set<T>): void {
-    for (const v of node.rest) out.add(v);
+    if (node.rest) for (const v of node.rest) out.add(v);
     if (i === segs.length) {
-      for (const v of node.values) out.add(v);
+      if (node.values) for (const v of node.values) out.add(v);
       return;
     }
+    const children = node.children;
+    if (!children) return;
     const seg = segs[i] as string;
-    const exact = node.children.get(seg);
+    const exact = children.get(seg);
     if (exact) this.walk(exact, segs, i + 1, out);
-    const star = node.children.get(ONE_SEGMENT);
+    const star = children.get(ONE_SEGMENT);
     if (star && seg !== ONE_SEGMENT) this.walk(star, segs, i + 1, out);
   }
 }
