@@ -12,6 +12,7 @@ import type { AdapterContext } from '../adapter.ts';
 import type { IConnectPacket } from 'mqtt-packet';
 import type { ConnectionInfo } from '../../src/net/connection.ts';
 import { BatchedWriter } from '../../src/net/batched-writer.ts';
+import { ConnectionLog } from '../../src/connection-log.ts';
 import { uuid } from '../../src/shared/ids.ts';
 import { ConnectRefusal } from './connect-refusal.ts';
 import type { PublishProperties } from './mapping.ts';
@@ -199,7 +200,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
 
   /** Attaches an MQTT 5 connection (its CONNECT says level 5) to the MQTT 5 engine. */
   accept5(stream: Duplex, info: ConnectionInfo): void {
-    const log = this.log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport });
+    const log = new ConnectionLog(this.log, info);
     this.connections5.add(acceptMqtt5(stream, info, this, log));
   }
 
@@ -207,7 +208,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
   accept(stream: Duplex, info: ConnectionInfo): void {
     if (!this.aedes) throw new Error('MQTT service is not started');
     const client = this.aedes.handle(stream as Parameters<Aedes['handle']>[0], info.request) as unknown as ClientHandle;
-    const log = this.log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport });
+    const log = new ConnectionLog(this.log, info);
     const session = new MqttSession(client, uuid(), this.ctx.broker, this.settings, log);
     session.writer = new BatchedWriter(stream);
     // What aedes answers to one read (PUBACKs, SUBACKs) leaves in one write at the end of the turn.

@@ -9,7 +9,6 @@ import type { Consumer, Delivery } from '../../src/core/consumer.ts';
 import { JunctionError } from '../../src/shared/errors.ts';
 import type { ClientContext, Principal } from '../../src/core/principal.ts';
 import type { SubscriptionLimits } from '../../src/store/store.ts';
-import type { Logger } from 'pino';
 import {
   messageQos,
   publishedRetained,
@@ -24,6 +23,7 @@ import { NEVER_EXPIRES, SESSION_PREFIX, SessionState, clampQos, type Subscriptio
 import { filterToCore, type MqttFilter } from './topics.ts';
 import { RC } from './v5/reason-codes.ts';
 import type { BatchedWriter, WriteTarget } from '../../src/net/batched-writer.ts';
+import type { LineLogger } from '../../src/connection-log.ts';
 import { publishHeader, SharedHeaders } from './publish-encoder.ts';
 import { topicBytesFromCore } from './topics.ts';
 
@@ -118,7 +118,7 @@ export class MqttSession {
     readonly connectionId: string,
     private readonly broker: Broker,
     private readonly settings: SessionSettings,
-    readonly log: Logger,
+    readonly log: LineLogger,
   ) {
     this.state = new SessionState('', false);
   }

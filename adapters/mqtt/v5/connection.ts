@@ -12,9 +12,9 @@
 // wait here, bounded by the subscriptions' prefetch), and no packet over its Maximum Packet Size.
 import type { Duplex } from 'node:stream';
 import mqttPacket, { type IConnectPacket, type Packet } from 'mqtt-packet';
-import type { Logger } from 'pino';
 import { BatchedWriter, type WriteTarget } from '../../../src/net/batched-writer.ts';
 import type { ConnectionInfo } from '../../../src/net/connection.ts';
+import type { LineLogger } from '../../../src/connection-log.ts';
 import type { OutboundPublish } from '../mapping.ts';
 import { PacketSizeGuard } from '../packet-size.ts';
 import { PropertyBudgetError, limitProperties } from './properties.ts';
@@ -107,7 +107,7 @@ export class Mqtt5Connection implements ClientHandle {
     readonly info: ConnectionInfo,
     readonly host: Mqtt5Host,
     private readonly handlers: Readonly<Partial<Record<Packet['cmd'], Handler>>>,
-    readonly log: Logger,
+    readonly log: LineLogger,
   ) {
     this.gone = new Promise((resolve) => (this.markGone = resolve));
     const l = host.limits;

@@ -2,7 +2,7 @@
 // Mqtt5Connection with one handler per packet type.
 import type { Duplex } from 'node:stream';
 import type { Packet } from 'mqtt-packet';
-import type { Logger } from 'pino';
+import type { LineLogger } from '../../../src/connection-log.ts';
 import type { ConnectionInfo } from '../../../src/net/connection.ts';
 import { handlePuback, handlePubcomp, handlePubrec } from './acks.ts';
 import { handleConnect } from './connect.ts';
@@ -31,6 +31,6 @@ const handlers = {
   auth: handleAuth,
 } as unknown as Readonly<Partial<Record<Packet['cmd'], Handler>>>;
 
-export function acceptMqtt5(stream: Duplex, info: ConnectionInfo, host: Mqtt5Host, log: Logger): Mqtt5Connection {
+export function acceptMqtt5(stream: Duplex, info: ConnectionInfo, host: Mqtt5Host, log: LineLogger): Mqtt5Connection {
   return new Mqtt5Connection(stream, info, host, handlers, log);
 }
