@@ -2,7 +2,38 @@
 // Benchmarks live here, never in tests: figures go in notes, compared before and after a change.
 // Each scenario is imported when it runs, so one scenario's dependencies (the failover scenario
 // loads every protocol's client libraries) do not weigh on another's figures.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+
+/**
+ * A fleet needs more open files than a shell allows by default: when the soft limit is under
+ * `needed`, this command runs again under prlimit with it raised, and true is returned once that
+ * run is over (the broker it starts inherits the limit). Past the hard limit that takes
+ * CAP_SYS_RESOURCE; without it the run stops here and says so.
+ */
+function raiseFileLimit(needed: number): boolean {
+  const m = /Max open files\s+(\d+)\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+  if (!m || Number(m[1]) >= needed || process.env.JUNCTION_BENCH_RAISED) return false;
+  const r = spawnSync(
+    'prlimit',
+    [`--nofile=${needed}:${Math.max(needed, Number(m[2]))}`, process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: ['inherit', 'inherit', 'pipe'],
+      env: { ...process.env, JUNCTION_BENCH_RAISED: '1' },
+    },
+  );
+  const refused = r.status !== 0 && /prlimit: failed to set/.test(String(r.stderr));
+  if (refused || r.error || r.status === null) {
+    throw new Error(
+      `${needed} open files are needed (each device is a socket in this process and one in the broker), but the limit is ${m[1]} ` +
+        `(hard ${m[2]}) and raising it was refused (it takes CAP_SYS_RESOURCE): connect fewer devices, or run where the limit can be raised`,
+    );
+  }
+  process.stderr.write(String(r.stderr));
+  process.exitCode = r.status;
+  return true;
+}
 
 const program = new Command().name('bench').description('Junction load scenarios (one JSON line per run)');
 
@@ -122,19 +153,29 @@ program
 
 program
   .command('mqtt-idle')
-  .description("many idle MQTT devices (CONNECT + one QoS 1 subscription each): the broker's resident memory per connection")
+  .description(
+    "a fleet of idle MQTT devices (CONNECT + one QoS 1 subscription each): the broker's resident memory per device, connects/s, memory back after they leave; Mosquitto too when its anchor runs",
+  )
   .option('--connections <n>', 'devices to connect', '10000')
   .option('--subscribe <bool>', 'each device subscribes to its command topic', 'true')
   .option('--version <level>', "the devices' MQTT version: 3.1.1 or 5", '3.1.1')
+  .option('--tls', 'devices connect over TLS (Junction only)')
   .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
-  .action(async (o: Record<string, string>) => {
+  .option('--mosquitto-port <port>', 'MQTT port of the Mosquitto anchor', '41883')
+  .option('--no-anchors', 'drive Junction only')
+  .action(async (o: Record<string, string | boolean>) => {
+    const connections = Number(o.connections);
+    if (raiseFileLimit(connections + 2048)) return;
     const result = await (
       await import('./scenarios/mqtt-idle.ts')
     ).runMqttIdleScenario({
-      connections: Number(o.connections),
+      connections,
       subscribe: o.subscribe !== 'false',
       store: o.store as 'embedded' | 'memory',
       version: o.version === '5' ? 5 : 4,
+      tls: o.tls === true,
+      mosquittoPort: Number(o.mosquittoPort),
+      anchors: o.anchors !== false,
     });
     process.stdout.write(`${JSON.stringify(result)}\n`);
   });

@@ -16,13 +16,26 @@ type BenchProtocol = 'stomp' | 'amqp' | 'mqtt';
 export async function startJunctionProcess(
   store: 'embedded' | 'memory',
   protocol: BenchProtocol,
-  opts: { more?: BenchProtocol[]; extra?: string[]; onLine?: (line: string) => void } = {},
-): Promise<{ port: number; ports: Record<BenchProtocol, number>; pid: number; stop: () => Promise<void> }> {
+  opts: {
+    more?: BenchProtocol[];
+    extra?: string[];
+    onLine?: (line: string) => void;
+    /** PEM files: each protocol also listens with TLS, on `tlsPorts`. */
+    tls?: { cert: string; key: string };
+  } = {},
+): Promise<{
+  port: number;
+  ports: Record<BenchProtocol, number>;
+  tlsPorts: Partial<Record<BenchProtocol, number>>;
+  pid: number;
+  stop: () => Promise<void>;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
   const config = join(dir, 'junction.yaml');
   const listeners = { mqtt: '{ enabled: false }', amqp: '{ enabled: false }', stomp: '{ enabled: false }' };
   const all = [protocol, ...(opts.more ?? [])];
-  for (const p of all) listeners[p] = '{ port: 0, tls: false }';
+  for (const p of all) listeners[p] = opts.tls ? '{ port: 0, tlsPort: 0, tls: true }' : '{ port: 0, tls: false }';
+  const tlsLines = opts.tls ? [`tls: { cert: ${opts.tls.cert}, key: ${opts.tls.key} }`] : [];
   writeFileSync(
     config,
     [
@@ -31,6 +44,7 @@ export async function startJunctionProcess(
       `store: { type: ${store}, embedded: { dataDir: ${join(dir, 'redis')} } }`,
       `listeners: { host: 127.0.0.1, mqtt: ${listeners.mqtt}, amqp: ${listeners.amqp}, stomp: ${listeners.stomp},` +
         ' websocket: { enabled: false } }',
+      ...tlsLines,
       ...(opts.extra ?? []),
     ].join('\n'),
   );
@@ -42,6 +56,7 @@ export async function startJunctionProcess(
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  const tlsPorts: Partial<Record<BenchProtocol, number>> = {};
   const ports = await new Promise<Record<BenchProtocol, number>>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('junction did not start')), 30_000);
     const found: Partial<Record<BenchProtocol, number>> = {};
@@ -50,8 +65,10 @@ export async function startJunctionProcess(
       for (const p of all) {
         const m = new RegExp(`"${p}/tcp 127\\.0\\.0\\.1:(\\d+)"`).exec(line);
         if (m) found[p] = Number(m[1]);
+        const tls = new RegExp(`"${p}/tls 127\\.0\\.0\\.1:(\\d+)"`).exec(line);
+        if (tls) tlsPorts[p] = Number(tls[1]);
       }
-      if (all.every((p) => found[p] !== undefined)) {
+      if (all.every((p) => found[p] !== undefined && (!opts.tls || tlsPorts[p] !== undefined))) {
         clearTimeout(t);
         resolve(found as Record<BenchProtocol, number>);
       }
@@ -62,6 +79,7 @@ export async function startJunctionProcess(
   return {
     port,
     ports,
+    tlsPorts,
     pid: child.pid ?? 0,
     stop: async () => {
       const exited = once(child, 'exit');

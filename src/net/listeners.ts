@@ -26,6 +26,7 @@ import {
   type Transport,
 } from './connection.ts';
 import { ConnectionLimits } from './connection-limits.ts';
+import { HeapReclaimer } from '../shared/heap-reclaimer.ts';
 
 /** A refused connection gets at most this long to send the handshake its refusal answers. */
 const REFUSED_DEADLINE_MS = 5000;
@@ -98,6 +99,8 @@ export class Listeners {
   handshakesDropped = 0;
   /** Connections whose handshake is under way, oldest first, with how to drop one. */
   private readonly pending = new Map<Duplex, { listener: string; drop: () => void }>();
+  /** A full collection after a fleet left, so its memory goes back (heap-reclaimer.ts). */
+  private readonly reclaimer: HeapReclaimer;
   private droppedLoggedAt = Number.NEGATIVE_INFINITY;
   private droppedUnlogged = 0;
   /** Refusals are logged when a burst starts, then at most every REFUSAL_LOG_MS with the count since. */
@@ -112,6 +115,7 @@ export class Listeners {
     limits: { maxConnections: number; maxConnectionsPerAddress: number },
   ) {
     this.limits = new ConnectionLimits(limits);
+    this.reclaimer = new HeapReclaimer(log);
   }
 
   /** Opens every enabled listener that has a handler; rejects if a port cannot be bound. */
@@ -251,7 +255,11 @@ export class Listeners {
         this.refusedUnlogged = 0;
       }
     } else {
-      stream.once('close', () => admitted.release());
+      this.reclaimer.opened();
+      stream.once('close', () => {
+        admitted.release();
+        this.reclaimer.closed();
+      });
     }
     if (this.pending.size >= this.maxPendingHandshakes) this.dropOldestPending(undefined);
     // Before its handshake, a WebSocket client may send no message larger than the handshake needs.
@@ -395,6 +403,7 @@ export class Listeners {
   /** Stops accepting, drops every connection, and resolves once all servers are closed. */
   async close(): Promise<void> {
     const closed = this.stopAccepting();
+    this.reclaimer.stop();
     this.destroyConnections();
     for (const wss of this.wsServers) wss.close();
     await closed;
