@@ -10,15 +10,18 @@ function within<T>(ms: number, p: Promise<T>): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`not within ${ms} ms`)), ms))]);
 }
 
+/** What departed connections leave behind: tens of MB no longer reachable once this returns. */
+function leaveGarbage(): number {
+  const garbage = Array.from({ length: 400_000 }, (_, i) => ({ i, s: `device-${i}` }));
+  return garbage.length;
+}
+
 describe('HeapReclaimer', () => {
   it('collects once after most connections left and none closed for quietMs, and frees their garbage', async () => {
     const captured = new CapturedLog();
     const r = new HeapReclaimer(captured.log, { minLeft: 10, quietMs: 50 });
     for (let i = 0; i < 40; i++) r.opened();
-    // What departed connections leave behind: tens of MB no longer reachable.
-    let garbage: Array<{ i: number; s: string }> | undefined = Array.from({ length: 400_000 }, (_, i) => ({ i, s: `device-${i}` }));
-    expect(garbage.length).toBe(400_000);
-    garbage = undefined;
+    expect(leaveGarbage()).toBe(400_000);
     for (let i = 0; i < 9; i++) r.closed();
     expect(r.scheduled).toBe(false);
     for (let i = 0; i < 31; i++) r.closed();
