@@ -22,7 +22,8 @@ export function publishHeader(topic: Buffer, payloadBytes: number, qos: 0 | 1 | 
   if (remaining > MAX_REMAINING_LENGTH) throw new RangeError(`an MQTT packet holds at most 256 MB; this one needs ${remaining} bytes`);
   const size = 1 + varintBytes(remaining) + 2 + topic.length + (qos > 0 ? 2 : 0);
   const b = Buffer.allocUnsafe(size);
-  b[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 1 : 0);
+  // [MQTT-3.3.1-2] DUP is 0 on every QoS 0 message.
+  b[0] = 0x30 | (dup && qos > 0 ? 0x08 : 0) | (qos << 1) | (retain ? 1 : 0);
   let at = 1;
   let n = remaining;
   do {
