@@ -48,7 +48,9 @@ interface RoomWaiter {
   boundedTransient: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
-  timer: NodeJS.Timeout;
+  /** When it gives up (Date.now()), and after how long. */
+  deadline: number;
+  timeoutMs: number;
 }
 
 /** Drops within this long of the last drop log are counted into the next one. */
@@ -59,7 +61,9 @@ export class Admission {
   private reservedBytes = 0;
   private reservedTransient = 0;
   private reservedTransientBytes = 0;
+  /** Sends waiting for room, first come first served; one timer serves them all (`expiry`). */
   private waiters: RoomWaiter[] = [];
+  private expiry: NodeJS.Timeout | undefined;
   /** When drops were last logged, and how many have happened since. */
   private dropLoggedAt = Number.NEGATIVE_INFINITY;
   private dropsUnlogged = 0;
@@ -180,10 +184,10 @@ export class Admission {
       const w = this.waiters[0] as RoomWaiter;
       if (!this.fits(w.size, w.boundedTransient)) return;
       this.waiters.shift();
-      clearTimeout(w.timer);
       this.reserve(w.size, w.transient);
       w.resolve();
     }
+    if (this.waiters.length === 0) this.disarmExpiry();
     if (this.holding && !this.shedding && this.caughtUp()) this.resetHold('caught up');
   }
 
@@ -196,8 +200,8 @@ export class Admission {
     if (this.holding) this.resetHold('no consumer left');
     const p = this.q.policy;
     if (!p.backlogOnly || p.overflow === 'block') return;
+    this.disarmExpiry();
     for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
       if (p.overflow === 'drop-oldest') {
         while (!this.fits(w.size, w.boundedTransient) && this.q.dropOldest()) {
           this.q.stats.dropped++;
@@ -268,8 +272,8 @@ export class Admission {
         ? 'slow consumer: it settled nothing for slowConsumerHoldMs while publishers waited; ending its consumers'
         : 'slow consumer: it settled nothing for slowConsumerHoldMs while publishers waited; making room by its overflow policy from now on',
     );
+    this.disarmExpiry();
     for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
       try {
         this.shed(w.size, w.boundedTransient);
         this.reserve(w.size, w.transient);
@@ -307,10 +311,8 @@ export class Admission {
   close(): void {
     this.closed = true;
     clearTimeout(this.holdTimer);
-    for (const w of this.waiters) {
-      clearTimeout(w.timer);
-      w.reject(new ClosedError(`queue ${this.q.name}`));
-    }
+    this.disarmExpiry();
+    for (const w of this.waiters) w.reject(new ClosedError(`queue ${this.q.name}`));
     this.waiters = [];
   }
 
@@ -371,22 +373,35 @@ export class Admission {
     }
     this.q.stats.blocked++;
     return new Promise<void>((resolve, reject) => {
-      const w: RoomWaiter = {
-        size,
-        transient,
-        boundedTransient,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((x) => x !== w);
-          this.q.stats.rejected++;
-          const what = boundedTransient && !this.transientRoom(size) ? `${this.transientLimitText()} still reached` : 'still full';
-          reject(new QueueFullError(this.q.name, `${what} after waiting ${timeoutMs} ms`));
-        }, timeoutMs),
-      };
-      w.timer.unref();
-      this.waiters.push(w);
+      this.waiters.push({ size, transient, boundedTransient, resolve, reject, deadline: Date.now() + timeoutMs, timeoutMs });
+      if (!this.expiry) this.armExpiry();
     });
+  }
+
+  /** One timer for every waiting send, armed for the first in line (they wait in arrival order). */
+  private armExpiry(): void {
+    const first = this.waiters[0];
+    if (!first) return;
+    this.expiry = setTimeout(() => this.expireWaiters(), Math.max(0, first.deadline - Date.now()));
+    this.expiry.unref();
+  }
+
+  private disarmExpiry(): void {
+    clearTimeout(this.expiry);
+    this.expiry = undefined;
+  }
+
+  /** Refuses the sends, from the front, whose wait is over. */
+  private expireWaiters(): void {
+    this.expiry = undefined;
+    const now = Date.now();
+    while (this.waiters.length > 0 && (this.waiters[0] as RoomWaiter).deadline <= now) {
+      const w = this.waiters.shift() as RoomWaiter;
+      this.q.stats.rejected++;
+      const what = w.boundedTransient && !this.transientRoom(w.size) ? `${this.transientLimitText()} still reached` : 'still full';
+      w.reject(new QueueFullError(this.q.name, `${what} after waiting ${w.timeoutMs} ms`));
+    }
+    this.armExpiry();
   }
 
   /**

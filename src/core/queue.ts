@@ -125,8 +125,9 @@ export class Queue implements ConsumerHost, TicketIssuer {
   transientBytes = 0;
   private ttlEntries = 0;
   private readonly ready = new ReadyEntries<Entry>();
-  private readonly delayed: DueQueue<Entry>;
-  private readonly visibility: DueQueue<{ entry: Entry; tag: number }>;
+  /** Made when first needed: most queues never hold a delayed message or have a visibility timeout. */
+  private delayedDue: DueQueue<Entry> | undefined;
+  private visibilityDue: DueQueue<{ entry: Entry; tag: number }> | undefined;
   private readonly consumers: Consumer[] = [];
   private readonly groups = new MessageGroups<Consumer>();
   private readonly admission: Admission;
@@ -155,10 +156,22 @@ export class Queue implements ConsumerHost, TicketIssuer {
     this.now = init.now ?? Date.now;
     this.onIdle = init.onIdle;
     this.subscription = init.subscription ?? false;
-    this.delayed = new DueQueue((e, at) => this.onDelayedDue(e, at), this.now);
-    this.visibility = new DueQueue(({ entry, tag }) => this.onVisibilityDue(entry, tag), this.now);
     this.admission = new Admission(this, this.log);
     this.paging = new Paging(this, init.pager, this.log, this.now);
+  }
+
+  private get delayed(): DueQueue<Entry> {
+    return (this.delayedDue ??= this.dueQueue((e, at) => this.onDelayedDue(e, at)));
+  }
+
+  private get visibility(): DueQueue<{ entry: Entry; tag: number }> {
+    return (this.visibilityDue ??= this.dueQueue(({ entry, tag }) => this.onVisibilityDue(entry, tag)));
+  }
+
+  private dueQueue<T>(onDue: (item: T, at: number) => void): DueQueue<T> {
+    const q = new DueQueue(onDue, this.now);
+    if (this.closed) q.close();
+    return q;
   }
 
   /** Entries held: ready (in memory or only in the store), delayed and in flight. */
@@ -706,8 +719,8 @@ export class Queue implements ConsumerHost, TicketIssuer {
     if (this.closed) return;
     this.closed = true;
     this.paging.close();
-    this.delayed.close();
-    this.visibility.close();
+    this.delayedDue?.close();
+    this.visibilityDue?.close();
     this.admission.close();
     for (const c of this.consumers.splice(0)) c.endedByBroker(reason);
   }

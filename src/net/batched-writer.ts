@@ -36,10 +36,10 @@ function tell(p: Pending): void {
 
 export class BatchedWriter {
   private corked = false;
-  /** This turn's writes with a target. */
-  private after: Pending = { targets: [], numbers: [] };
+  /** This turn's writes with a target (made at the first: a connection that only reads needs none). */
+  private after: Pending | undefined;
   /** The other of two Pending records that take turns, so a turn allocates none. */
-  private spare: Pending = { targets: [], numbers: [] };
+  private spare: Pending | undefined;
   /** Writes with a target waiting for 'drain'. */
   private waiting: Pending | undefined;
 
@@ -72,8 +72,9 @@ export class BatchedWriter {
   /** Tells `target` `n` once what this turn wrote is out (and the stream can take more). */
   tellAfter(target: WriteTarget, n: number): void {
     this.hold();
-    this.after.targets.push(target);
-    this.after.numbers.push(n);
+    const after = (this.after ??= { targets: [], numbers: [] });
+    after.targets.push(target);
+    after.numbers.push(n);
   }
 
   /** @internal Ends this turn's batch. */
@@ -82,10 +83,10 @@ export class BatchedWriter {
     const stream = this.stream;
     stream.uncork();
     const after = this.after;
-    if (after.targets.length === 0) return;
+    if (after === undefined || after.targets.length === 0) return;
     this.after = this.spare;
     if (this.waiting || (stream.writableNeedDrain && !stream.destroyed)) {
-      this.spare = { targets: [], numbers: [] };
+      this.spare = undefined;
     } else {
       tell(after);
       after.targets.length = 0;

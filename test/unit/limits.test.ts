@@ -217,6 +217,35 @@ describe('queue limits', () => {
     expect(broker.getQueue('stuck')).toMatchObject({ messages: 1, stats: { blocked: 1, rejected: 1 } });
   });
 
+  it('block: of many waiting sends, those room frees for go in order; the others give up after blockTimeoutMs', async () => {
+    broker = await startBroker({ policies: [{ match: 'queue://line', maxMessages: 1, overflow: 'block', blockTimeoutMs: 300 }] });
+    await broker.publish(msgTo('line', 'm0'), ctx);
+    const waiting = Array.from({ length: 50 }, (_, i) =>
+      broker.publish(msgTo('line', `w${i}`), ctx).then(
+        () => 'sent',
+        (err: Error) => err.message,
+      ),
+    );
+    const got: string[] = [];
+    const c = await broker.subscribe(
+      {
+        destination: queue('line'),
+        prefetch: 1,
+        onMessage: (d) => {
+          got.push(Buffer.from(d.message.body).toString());
+          if (got.length < 3) setImmediate(() => c.ack(d.tag));
+        },
+      },
+      ctx,
+    );
+    const outcomes = await Promise.all(waiting);
+    // m0 and w0 were acknowledged, which let w0 and w1 in; w1 is held unacknowledged, so the rest wait out their time.
+    expect(outcomes.slice(0, 2)).toEqual(['sent', 'sent']);
+    for (const o of outcomes.slice(2)) expect(o).toMatch(/still full after waiting 300 ms/);
+    expect(got).toEqual(['m0', 'w0', 'w1']);
+    expect(broker.getQueue('line')?.stats).toMatchObject({ blocked: 50, rejected: 48 });
+  });
+
   it('maxBytes counts body bytes; a message larger than the whole limit is refused at once', async () => {
     broker = await startBroker({ policies: [{ match: 'queue://bytes', maxBytes: 4096, overflow: 'reject' }] });
     await broker.publish(msgTo('bytes', 'x'.repeat(1500)), ctx);
