@@ -2,6 +2,8 @@
 // The `junction` command: start the broker; show a running broker's role and operate it through its
 // admin API (queues, dlq, connections: cli/admin-commands.ts); check a configuration file; hash a
 // password.
+// First: before any library loads `debug` (quiet-debug.ts says why).
+import './shared/quiet-debug.ts';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';

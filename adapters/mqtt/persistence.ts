@@ -68,9 +68,15 @@ export function corePersistence(host: PersistenceHost): Record<string, unknown> 
     async outgoingUpdate(client: unknown, packet: IdPacket) {
       if (packet.cmd === 'pubrel' && packet.messageId !== undefined) await session(client).received(packet.messageId);
     },
-    async outgoingClearMessageId(client: unknown, packet: IdPacket) {
-      if (packet.messageId !== undefined) await session(client).acknowledged(packet.messageId);
-      return packet;
+    // Not async: a PUBACK that settles at once (all but a persistent session's) costs one promise, not three.
+    outgoingClearMessageId(client: unknown, packet: IdPacket): Promise<IdPacket> {
+      let stored: Promise<void> | undefined;
+      try {
+        stored = packet.messageId === undefined ? undefined : session(client).acknowledged(packet.messageId);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      return stored ? stored.then(() => packet) : Promise.resolve(packet);
     },
     outgoingStream(client: unknown) {
       return Readable.from(session(client).pendingReleases());

@@ -500,15 +500,16 @@ export class MqttSession {
     consumer.ack(tag);
   }
 
-  /** PUBACK (QoS 1) or PUBCOMP (QoS 2). */
-  async acknowledged(id: number): Promise<void> {
-    if (this.closed) return;
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2); a promise only while a persistent session's state is written. */
+  acknowledged(id: number): Promise<void> | undefined {
+    if (this.closed) return undefined;
     const e = this.inflight.get(id);
     if (e) {
       this.inflight.delete(id);
       if (e.consumer) this.settle(e.consumer, e.tag);
     }
-    if (this.persistent && this.state.outbound.delete(id)) await this.saveState();
+    if (this.persistent && this.state.outbound.delete(id)) return this.saveState();
+    return undefined;
   }
 
   /** PUBREC on a persistent session: the device has the message; remember that, then settle. */

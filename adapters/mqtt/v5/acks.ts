@@ -11,7 +11,7 @@ function settle(conn: Mqtt5Connection, id: number, refused: number | undefined):
   const session = conn.session as MqttSession;
   if (refused !== undefined) session.log.info({ clientId: conn.id, packetId: id, reasonCode: refused }, 'the client refused a message');
   conn.outboundDone(id);
-  session.acknowledged(id).catch((err: unknown) => session.log.warn({ err, clientId: conn.id }, 'could not record an acknowledgement'));
+  session.acknowledged(id)?.catch((err: unknown) => session.log.warn({ err, clientId: conn.id }, 'could not record an acknowledgement'));
 }
 
 export function handlePuback(conn: Mqtt5Connection, packet: IPubackPacket): void {
