@@ -93,9 +93,14 @@ program
   .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
   .option('--mosquitto-port <port>', 'MQTT port of the Mosquitto anchor', '41883')
   .option('--activemq-port <port>', 'MQTT port of the ActiveMQ anchor', '21883')
-  .option('--junction-port <port>', 'drive a Junction already listening here instead of starting one')
+  .option('--activemq-stomp-port <port>', 'STOMP port of the ActiveMQ anchor (mqtt-stomp)', '26613')
+  .option('--junction-port <port>', 'drive a Junction already listening here instead of starting one (MQTT shapes only)')
   .option('--versions <list>', 'MQTT protocol versions to drive, in turn: 3.1.1, 5 or 3.1.1,5', '3.1.1,5')
-  .option('--shapes <list>', 'shapes to drive: fan-in, qos1, fan-out, fan-out0, rate1k', 'fan-in,qos1,fan-out,fan-out0,rate1k')
+  .option(
+    '--shapes <list>',
+    'shapes to drive: fan-in, qos1, fan-out, fan-out0, rate1k, mqtt-stomp, mqtt-amqp',
+    'fan-in,qos1,fan-out,fan-out0,rate1k,mqtt-stomp,mqtt-amqp',
+  )
   .option('--no-anchors', 'drive Junction only')
   .action(async (o: Record<string, string | boolean>) => {
     const { SHAPES } = await import('./scenarios/mqtt.ts');
@@ -114,6 +119,7 @@ program
       store: o.store as 'embedded' | 'memory',
       mosquittoPort: Number(o.mosquittoPort),
       activemqPort: Number(o.activemqPort),
+      activemqStompPort: Number(o.activemqStompPort),
       versions: versions as Array<4 | 5>,
       shapes: shapes as (typeof SHAPES)[number][],
       anchors: o.anchors !== false,

@@ -5,6 +5,10 @@
 //   fan-out   QoS 1, 1 publisher -> 50 QoS 1 subscribers (deliveries per second across them)
 //   fan-out0  QoS 0, 1 publisher -> 50 QoS 0 subscribers
 //   rate1k    QoS 1 at a steady 1,000 msg/s, 1 -> 1: latency when the broker is not loaded
+//   mqtt-stomp  QoS 1, 1 MQTT publisher -> 1 STOMP subscriber (auto ack) on the topic: the bridge
+//               (Junction, and ActiveMQ's STOMP on 26613; Mosquitto speaks no STOMP)
+//   mqtt-amqp   QoS 1, 1 MQTT publisher -> 1 AMQP 1.0 receiver (credit 1,000) on the topic
+//               (Junction only: the ActiveMQ anchor has no AMQP 1.0)
 // Each publisher may run AHEAD (1,000) messages ahead of what every subscriber received, so no
 // broker is measured while drowning and latency under load is what a client sees, not a queue
 // the generator built; each payload carries its send time, and p50/p99 print beside the rate.
@@ -20,8 +24,10 @@ import { startJunctionProcess } from '../lib/junction-process.ts';
 import { connectMqtt } from '../lib/mqtt-connect.ts';
 import { Measurement, type Measured } from '../lib/measure.ts';
 import { reachable } from '../lib/reachable.ts';
+import rhea, { type EventContext } from 'rhea';
+import { BenchStomp } from '../lib/stomp-client.ts';
 
-export const SHAPES = ['fan-in', 'qos1', 'fan-out', 'fan-out0', 'rate1k'] as const;
+export const SHAPES = ['fan-in', 'qos1', 'fan-out', 'fan-out0', 'rate1k', 'mqtt-stomp', 'mqtt-amqp'] as const;
 export type Shape = (typeof SHAPES)[number];
 
 export interface MqttScenario {
@@ -30,6 +36,8 @@ export interface MqttScenario {
   store: 'embedded' | 'memory';
   mosquittoPort: number;
   activemqPort: number;
+  /** ActiveMQ's STOMP port, for mqtt-stomp. */
+  activemqStompPort: number;
   junctionPort?: number;
   /** MQTT protocol levels to drive: 4 (3.1.1) and 5. */
   versions: Array<4 | 5>;
@@ -46,14 +54,26 @@ interface ShapeSpec {
   inFlight: number;
   /** Messages per second across publishers; 0 = as fast as the window allows. */
   rate: number;
+  /** What subscribes: MQTT clients, or one STOMP or AMQP consumer on the same topics. */
+  consumer: 'mqtt' | 'stomp' | 'amqp';
+}
+
+/** A broker's doors: its MQTT port, and where it has them, STOMP and AMQP. */
+interface Target {
+  mqtt: number;
+  stomp?: number;
+  amqp?: number;
+  login: mqtt.IClientOptions;
 }
 
 const SPECS: Record<Shape, ShapeSpec> = {
-  'fan-in': { publishers: 4, subscribers: 1, qos: 0, inFlight: Infinity, rate: 0 },
-  qos1: { publishers: 1, subscribers: 1, qos: 1, inFlight: 100, rate: 0 },
-  'fan-out': { publishers: 1, subscribers: 50, qos: 1, inFlight: 100, rate: 0 },
-  'fan-out0': { publishers: 1, subscribers: 50, qos: 0, inFlight: Infinity, rate: 0 },
-  rate1k: { publishers: 1, subscribers: 1, qos: 1, inFlight: 100, rate: 1000 },
+  'fan-in': { publishers: 4, subscribers: 1, qos: 0, inFlight: Infinity, rate: 0, consumer: 'mqtt' },
+  qos1: { publishers: 1, subscribers: 1, qos: 1, inFlight: 100, rate: 0, consumer: 'mqtt' },
+  'fan-out': { publishers: 1, subscribers: 50, qos: 1, inFlight: 100, rate: 0, consumer: 'mqtt' },
+  'fan-out0': { publishers: 1, subscribers: 50, qos: 0, inFlight: Infinity, rate: 0, consumer: 'mqtt' },
+  rate1k: { publishers: 1, subscribers: 1, qos: 1, inFlight: 100, rate: 1000, consumer: 'mqtt' },
+  'mqtt-stomp': { publishers: 1, subscribers: 1, qos: 1, inFlight: 100, rate: 0, consumer: 'stomp' },
+  'mqtt-amqp': { publishers: 1, subscribers: 1, qos: 1, inFlight: 100, rate: 0, consumer: 'amqp' },
 };
 
 /** Messages a publisher may run ahead of what every subscriber received. */
@@ -73,9 +93,48 @@ function payload(size: number): Buffer {
   return b;
 }
 
-async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IClientOptions): Promise<ShapeResult> {
+/** A subscriber that is not an MQTT client: a STOMP or AMQP consumer of the shape's topics, subscribed before this resolves. */
+async function bridgeConsumer(kind: 'stomp' | 'amqp', t: Target, run: string, onPayload: (p: Buffer) => void): Promise<() => void> {
+  if (kind === 'stomp') {
+    const c = await BenchStomp.connect(
+      t.stomp as number,
+      t.login.username ? { login: t.login.username, passcode: String(t.login.password) } : {},
+    );
+    const subscribed = new Promise<void>((resolve) => {
+      c.onFrame = (f) => {
+        if (f.command === 'MESSAGE') onPayload(f.body);
+        else if (f.command === 'RECEIPT') resolve();
+      };
+    });
+    c.send('SUBSCRIBE', [
+      ['id', '1'],
+      ['destination', `/topic/bench.${run}.>`],
+      ['ack', 'auto'],
+      ['receipt', 'subscribed'],
+    ]);
+    await subscribed;
+    return () => c.close();
+  }
+  const container = rhea.create_container({ id: `bench-${run}` });
+  container.on('error', () => {});
+  const conn = container.connect({ host: '127.0.0.1', port: t.amqp as number, reconnect: false });
+  const rcv = conn.open_receiver({ source: `topic://bench.${run}.>`, credit_window: 1000, autoaccept: true });
+  rcv.on('message', (e: EventContext) => {
+    const b = e.message?.body as Buffer | { content: Buffer } | undefined;
+    if (b) onPayload(Buffer.isBuffer(b) ? b : b.content);
+  });
+  await new Promise<void>((resolve, reject) => {
+    rcv.once('receiver_open', () => resolve());
+    conn.once('disconnected', () => reject(new Error('AMQP connection closed before the receiver attached')));
+  });
+  return () => conn.close();
+}
+
+async function drive(t: Target, shape: Shape, s: MqttScenario): Promise<ShapeResult> {
   const run = `${shape}-${Date.now()}`;
-  const { publishers, subscribers, qos, inFlight: maxInFlight, rate } = SPECS[shape];
+  const port = t.mqtt;
+  const login = t.login;
+  const { publishers, subscribers, qos, inFlight: maxInFlight, rate, consumer } = SPECS[shape];
   const m = new Measurement();
   const subs: MqttClient[] = [];
   let received = 0;
@@ -86,14 +145,16 @@ async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IC
   /** Resolved when no publish waits for its acknowledgement any more. */
   let allAcked: (() => void) | undefined;
   const pumps: Array<() => void> = [];
-  for (let i = 0; i < subscribers; i++) {
+  const onPayload = (p: Buffer): void => {
+    received++;
+    m.record(p.readDoubleLE(0));
+    if (rate === 0) for (const pump of pumps) pump();
+    if (caughtUp && received >= sent * subscribers) caughtUp();
+  };
+  const closeBridge = consumer === 'mqtt' ? undefined : await bridgeConsumer(consumer, t, run, onPayload);
+  for (let i = 0; i < subscribers && consumer === 'mqtt'; i++) {
     const c = await connectMqtt(port, `${run}-sub-${i}`, login);
-    c.on('message', (_t, p: Buffer) => {
-      received++;
-      m.record(p.readDoubleLE(0));
-      if (rate === 0) for (const pump of pumps) pump();
-      if (caughtUp && received >= sent * subscribers) caughtUp();
-    });
+    c.on('message', (_t, p: Buffer) => onPayload(p));
     await c.subscribeAsync(`bench/${run}/#`, { qos });
     subs.push(c);
   }
@@ -148,6 +209,7 @@ async function drive(port: number, shape: Shape, s: MqttScenario, login: mqtt.IC
   });
   const lost = Math.max(0, acknowledged * subscribers - received);
   await Promise.all([...pubs, ...subs].map((c) => new Promise<void>((r) => c.end(true, {}, () => r()))));
+  closeBridge?.();
   return { ...result, acknowledged: acknowledged * subscribers, lost };
 }
 
@@ -162,44 +224,50 @@ function within(ms: number, start: (done: () => void) => void): Promise<void> {
   });
 }
 
-async function allShapes(port: number, s: MqttScenario, login: mqtt.IClientOptions): Promise<Partial<Record<Shape, ShapeResult>>> {
+/** The shapes `t` has the doors for (the bridges need its STOMP or AMQP port). */
+async function allShapes(t: Target, s: MqttScenario): Promise<Partial<Record<Shape, ShapeResult>>> {
   const out: Partial<Record<Shape, ShapeResult>> = {};
-  for (const shape of s.shapes) out[shape] = await drive(port, shape, s, login);
+  for (const shape of s.shapes) {
+    const c = SPECS[shape].consumer;
+    if (c === 'mqtt' || t[c] !== undefined) out[shape] = await drive(t, shape, s);
+  }
   return out;
 }
 
 /** Every shape with each protocol version in turn (3.1.1, then 5), keyed by version. */
-async function byVersion(
-  port: number,
-  s: MqttScenario,
-  login: mqtt.IClientOptions,
-  versions: Array<4 | 5>,
-): Promise<Record<string, Partial<Record<Shape, ShapeResult>>>> {
+async function byVersion(t: Target, s: MqttScenario, versions: Array<4 | 5>): Promise<Record<string, Partial<Record<Shape, ShapeResult>>>> {
   const out: Record<string, Partial<Record<Shape, ShapeResult>>> = {};
-  for (const v of versions) out[VERSION_NAME[v]] = await allShapes(port, s, { ...login, protocolVersion: v });
+  for (const v of versions) out[VERSION_NAME[v]] = await allShapes({ ...t, login: { ...t.login, protocolVersion: v } }, s);
   return out;
 }
 
 export async function runMqttScenario(s: MqttScenario): Promise<Record<string, unknown>> {
-  const junction = s.junctionPort ? { port: s.junctionPort, stop: async () => {} } : await startJunctionProcess(s.store, 'mqtt');
+  const bridges = s.shapes.some((x) => SPECS[x].consumer !== 'mqtt');
+  const junction = s.junctionPort
+    ? { port: s.junctionPort, ports: {} as Partial<Record<'stomp' | 'amqp', number>>, stop: async () => {} }
+    : await startJunctionProcess(s.store, 'mqtt', bridges ? { more: ['stomp', 'amqp'] } : {});
   let j: Record<string, Partial<Record<Shape, ShapeResult>>>;
   try {
-    j = await byVersion(junction.port, s, {}, s.versions);
+    const { stomp, amqp } = junction.ports;
+    j = await byVersion({ mqtt: junction.port, login: {}, ...(stomp ? { stomp } : {}), ...(amqp ? { amqp } : {}) }, s, s.versions);
   } finally {
     await junction.stop();
   }
   const mosquitto = !s.anchors
     ? 'not driven (--no-anchors)'
     : (await reachable(s.mosquittoPort))
-      ? await byVersion(s.mosquittoPort, s, {}, s.versions)
+      ? await byVersion({ mqtt: s.mosquittoPort, login: {} }, s, s.versions)
       : 'not running (../shared/anchors/start-mosquitto.sh)';
   const activemq = !s.anchors
     ? 'not driven (--no-anchors)'
     : (await reachable(s.activemqPort))
       ? await byVersion(
-          s.activemqPort,
+          {
+            mqtt: s.activemqPort,
+            login: { username: 'admin', password: 'admin' },
+            ...((await reachable(s.activemqStompPort)) ? { stomp: s.activemqStompPort } : {}),
+          },
           s,
-          { username: 'admin', password: 'admin' },
           s.versions.filter((v) => v === 4),
         )
       : 'not running (../shared/anchors/start-activemq.sh)';
