@@ -221,6 +221,7 @@ program
   .option('--size <bytes>', 'body size', '1024')
   .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
   .option('--rabbitmq-port <port>', 'AMQP port of the RabbitMQ anchor', '35672')
+  .option('--junction-port <port>', 'drive a Junction already listening here instead of starting one')
   .action(async (o: Record<string, string>) => {
     const result = await (
       await import('./scenarios/amqp.ts')
@@ -229,6 +230,7 @@ program
       size: Number(o.size),
       store: o.store as 'embedded' | 'memory',
       rabbitmqPort: Number(o.rabbitmqPort),
+      ...(o.junctionPort ? { junctionPort: Number(o.junctionPort) } : {}),
     });
     process.stdout.write(`${JSON.stringify(result)}\n`);
   });

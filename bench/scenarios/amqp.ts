@@ -12,6 +12,8 @@ export interface AmqpScenario {
   size: number;
   store: 'embedded' | 'memory';
   rabbitmqPort: number;
+  /** Drive a Junction already listening here instead of starting one. */
+  junctionPort?: number;
 }
 
 function connect(port: number, auth: Record<string, string>): Promise<Connection> {
@@ -47,7 +49,7 @@ async function drive(port: number, address: string, s: AmqpScenario, auth: Recor
 }
 
 export async function runAmqpScenario(s: AmqpScenario): Promise<Record<string, unknown>> {
-  const junction = await startJunctionProcess(s.store, 'amqp');
+  const junction = s.junctionPort ? { port: s.junctionPort, stop: async () => {} } : await startJunctionProcess(s.store, 'amqp');
   let j: Measured;
   try {
     j = await drive(junction.port, `queue://bench.amqp.${Date.now()}`, s, {});
