@@ -25,10 +25,11 @@ export const mqttAdapter: AdapterFactory = (ctx) => {
         maxKeepAliveSeconds: c.maxKeepAliveSeconds,
         maxSessionExpirySeconds: c.sessionExpirySeconds,
       },
-      // maxQueuedMessages bounds what waits for a device that is away; online, a full queue holds
-      // publishers back, for at most slowConsumerHoldMs when the device stopped reading.
+      // maxQueuedMessages bounds what waits for a device that is away; online, maxQueuedOnline
+      // waiting holds publishers back, for at most slowConsumerHoldMs when the device stopped reading.
       limits: {
         maxMessages: c.maxQueuedMessages,
+        onlineMaxMessages: c.maxQueuedOnline,
         overflow: c.queueOverflow,
         backlogOnly: true,
         slowConsumerHoldMs: c.slowConsumerHoldMs,

@@ -223,6 +223,12 @@ export const configSchema = z
         maxInflight: z.number().int().min(1).max(65535).default(100),
         /** Messages a persistent session's subscription holds while the device is away (Mosquitto: max_queued_messages). */
         maxQueuedMessages: z.number().int().min(0).default(1000),
+        /**
+         * Messages a connected subscriber's subscription holds before publishers wait for it (flow
+         * control): how far behind a subscriber that keeps up may fall, and so its latency under
+         * load; 0 = maxQueuedMessages.
+         */
+        maxQueuedOnline: z.number().int().min(0).default(200),
         /** What a full session queue does: drop its oldest message (counted, logged) or refuse the publish. */
         queueOverflow: z.enum(['drop-oldest', 'reject']).default('drop-oldest'),
         /**

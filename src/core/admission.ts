@@ -331,7 +331,11 @@ export class Admission {
   private hasRoom(size: number): boolean {
     const p = this.q.policy;
     const held = p.backlogOnly ? this.q.readyCount : this.q.count + this.reservedCount;
-    return (p.maxMessages === 0 || held < p.maxMessages) && (p.maxBytes === 0 || this.q.bytes + this.reservedBytes + size <= p.maxBytes);
+    let max = p.maxMessages;
+    // A consumer that keeps up is kept close behind: publishers wait at the online bound (policy.ts).
+    const online = p.onlineMaxMessages ?? 0;
+    if (p.backlogOnly && online > 0 && !this.slow && this.q.consumerCount > 0 && (max === 0 || online < max)) max = online;
+    return (max === 0 || held < max) && (p.maxBytes === 0 || this.q.bytes + this.reservedBytes + size <= p.maxBytes);
   }
 
   /** Drops are logged when a burst starts, then at most every DROP_LOG_MS with the count since. */

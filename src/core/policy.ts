@@ -93,6 +93,13 @@ export interface QueuePolicy extends PolicySettings {
    * back (flow control) and drops nothing.
    */
   backlogOnly?: boolean;
+  /**
+   * With `backlogOnly`: while a consumer is attached and not declared slow, publishers are held
+   * back once this many messages wait, so a subscriber is never more than this far behind (its
+   * latency under load); the rest of maxMessages is for a consumer that is away or declared slow.
+   * 0 or absent: maxMessages.
+   */
+  onlineMaxMessages?: number;
 }
 
 /** ActiveMQ's defaults where it has one: redelivery every 1 s, 6 times (7 deliveries), then the DLQ. */
@@ -184,6 +191,7 @@ export function applyLimits(policy: QueuePolicy, limits: SubscriptionLimits | un
   if (limits?.slowConsumerHoldMs !== undefined) policy.slowConsumerHoldMs = limits.slowConsumerHoldMs;
   if (limits?.slowConsumer !== undefined) policy.slowConsumer = limits.slowConsumer;
   policy.backlogOnly = limits?.backlogOnly === true;
+  if (limits?.onlineMaxMessages !== undefined) policy.onlineMaxMessages = limits.onlineMaxMessages;
 }
 
 export function sameLimits(a: SubscriptionLimits | undefined, b: SubscriptionLimits | undefined): boolean {
@@ -192,6 +200,7 @@ export function sameLimits(a: SubscriptionLimits | undefined, b: SubscriptionLim
     a?.overflow === b?.overflow &&
     (a?.backlogOnly ?? false) === (b?.backlogOnly ?? false) &&
     a?.slowConsumerHoldMs === b?.slowConsumerHoldMs &&
-    a?.slowConsumer === b?.slowConsumer
+    a?.slowConsumer === b?.slowConsumer &&
+    a?.onlineMaxMessages === b?.onlineMaxMessages
   );
 }

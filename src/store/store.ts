@@ -58,6 +58,8 @@ export interface SubscriptionLimits {
   slowConsumerHoldMs?: number;
   /** What a slow consumer's subscription then does (PolicySettings.slowConsumer). */
   slowConsumer?: 'drop-oldest' | 'disconnect';
+  /** The backlog that holds publishers back while a consumer is attached (QueuePolicy.onlineMaxMessages). */
+  onlineMaxMessages?: number;
 }
 
 /** Adapter-owned session state (e.g. an MQTT persistent session), opaque to the store. */

@@ -108,6 +108,25 @@ describe('queue limits', () => {
     expect(back.texts).toEqual(['c1', 'c2']);
   });
 
+  it('backlogOnly with onlineMaxMessages: an attached consumer holds publishers at the online bound; away, the queue fills to maxMessages', async () => {
+    broker = await startBroker();
+    const limits = { maxMessages: 6, onlineMaxMessages: 2, overflow: 'drop-oldest' as const, backlogOnly: true };
+    const sub = { destination: topic('near'), durable: { clientId: 'dev', name: 'near' }, limits };
+    const c = await broker.subscribe({ ...sub, prefetch: 0, onMessage: () => {} }, ctx);
+    const name = broker.listSubscriptions()[0]!.name;
+    for (let i = 0; i < 2; i++) await broker.publish(msgTo('topic://near', `n${i}`, { persistent: true }), ctx);
+    const held = broker.publish(msgTo('topic://near', 'n2', { persistent: true }), ctx);
+    await new Promise((r) => setImmediate(r));
+    expect(broker.getQueue(name)).toMatchObject({ messages: 2, stats: { blocked: 1 } });
+    c.close(); // away: the full bound applies, and nothing is dropped below it
+    await held;
+    for (let i = 3; i < 6; i++) await broker.publish(msgTo('topic://near', `n${i}`, { persistent: true }), ctx);
+    expect(broker.getQueue(name)).toMatchObject({ messages: 6, stats: { dropped: 0 } });
+    const back = new Inbox();
+    await broker.subscribe({ ...sub, onMessage: back.onMessage }, ctx);
+    expect(back.texts).toEqual(['n0', 'n1', 'n2', 'n3', 'n4', 'n5']);
+  });
+
   it("a stalled consumer holds its subscription's publishers at most slowConsumerHoldMs; then its oldest go, counted, until it catches up", async () => {
     broker = await startBroker();
     const limits = { maxMessages: 3, overflow: 'drop-oldest' as const, backlogOnly: true, slowConsumerHoldMs: 100 };
