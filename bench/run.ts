@@ -94,7 +94,9 @@ program
   .option('--mosquitto-port <port>', 'MQTT port of the Mosquitto anchor', '41883')
   .option('--activemq-port <port>', 'MQTT port of the ActiveMQ anchor', '21883')
   .option('--activemq-stomp-port <port>', 'STOMP port of the ActiveMQ anchor (mqtt-stomp)', '26613')
-  .option('--junction-port <port>', 'drive a Junction already listening here instead of starting one (MQTT shapes only)')
+  .option('--junction-port <port>', 'drive a Junction already listening here (MQTT) instead of starting one')
+  .option('--junction-stomp-port <port>', "with --junction-port: that broker's STOMP port (mqtt-stomp)")
+  .option('--junction-amqp-port <port>', "with --junction-port: that broker's AMQP port (mqtt-amqp)")
   .option('--versions <list>', 'MQTT protocol versions to drive, in turn: 3.1.1, 5 or 3.1.1,5', '3.1.1,5')
   .option(
     '--shapes <list>',
@@ -125,6 +127,8 @@ program
       anchors: o.anchors !== false,
     };
     if (o.junctionPort) scenario.junctionPort = Number(o.junctionPort);
+    if (o.junctionStompPort) scenario.junctionStompPort = Number(o.junctionStompPort);
+    if (o.junctionAmqpPort) scenario.junctionAmqpPort = Number(o.junctionAmqpPort);
     process.stdout.write(`${JSON.stringify(await (await import('./scenarios/mqtt.ts')).runMqttScenario(scenario))}\n`);
   });
 

@@ -39,6 +39,9 @@ export interface MqttScenario {
   /** ActiveMQ's STOMP port, for mqtt-stomp. */
   activemqStompPort: number;
   junctionPort?: number;
+  /** With junctionPort: that broker's STOMP and AMQP ports, for the bridges. */
+  junctionStompPort?: number;
+  junctionAmqpPort?: number;
   /** MQTT protocol levels to drive: 4 (3.1.1) and 5. */
   versions: Array<4 | 5>;
   shapes: readonly Shape[];
@@ -244,7 +247,7 @@ async function byVersion(t: Target, s: MqttScenario, versions: Array<4 | 5>): Pr
 export async function runMqttScenario(s: MqttScenario): Promise<Record<string, unknown>> {
   const bridges = s.shapes.some((x) => SPECS[x].consumer !== 'mqtt');
   const junction = s.junctionPort
-    ? { port: s.junctionPort, ports: {} as Partial<Record<'stomp' | 'amqp', number>>, stop: async () => {} }
+    ? { port: s.junctionPort, ports: { stomp: s.junctionStompPort, amqp: s.junctionAmqpPort }, stop: async () => {} }
     : await startJunctionProcess(s.store, 'mqtt', bridges ? { more: ['stomp', 'amqp'] } : {});
   let j: Record<string, Partial<Record<Shape, ShapeResult>>>;
   try {
