@@ -20,12 +20,11 @@ import {
 } from './mapping.ts';
 import { Overlaps } from './overlaps.ts';
 import { NEVER_EXPIRES, SESSION_PREFIX, SessionState, clampQos, type SubscriptionOptions } from './session-state.ts';
-import { filterToCore, type MqttFilter } from './topics.ts';
+import { filterToCore, topicBytesFromCore, type MqttFilter } from './topics.ts';
 import { RC } from './v5/reason-codes.ts';
 import type { BatchedWriter, WriteTarget } from '../../src/net/batched-writer.ts';
 import type { LineLogger } from '../../src/connection-log.ts';
 import { publishHeader, SharedHeaders } from './publish-encoder.ts';
-import { topicBytesFromCore } from './topics.ts';
 
 /** Every MQTT 3.1.1 connection's QoS 0 deliveries of one message share one header. */
 const sharedHeaders = new SharedHeaders();

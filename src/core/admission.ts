@@ -82,9 +82,9 @@ export class Admission {
     private readonly log: Logger,
   ) {}
 
-  /** Reserves room for a message of `size` bytes, applying the overflow policies when it does not fit. */
   /**
-   * Reserves room for a send of `size` bytes, waiting for it under the block policy. Undefined when
+   * Reserves room for a send of `size` bytes, applying the overflow policies when it does not fit
+   * and waiting for room under the block policy. Undefined when
    * the room was reserved at once (no promise for the common case); throws QueueFullError, or the
    * promise rejects with it, when the send is refused.
    */
