@@ -6,12 +6,9 @@
 // same for every 3.1.1 subscriber of a message (`SharedHeaders` keeps the last one made); a QoS 1
 // or 2 header differs only in its packet id.
 
-const MAX_REMAINING_LENGTH = 268_435_455;
+import { varintBytes, writeVarint } from './varint.ts';
 
-/** Bytes of a Remaining Length varint (MQTT 3.1.1 §2.2.3). */
-function varintBytes(n: number): number {
-  return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4;
-}
+const MAX_REMAINING_LENGTH = 268_435_455;
 
 /**
  * The header of a PUBLISH of `payloadBytes` on `topic` (already in MQTT form), ending where the
@@ -24,14 +21,7 @@ export function publishHeader(topic: Buffer, payloadBytes: number, qos: 0 | 1 | 
   const b = Buffer.allocUnsafe(size);
   // [MQTT-3.3.1-2] DUP is 0 on every QoS 0 message.
   b[0] = 0x30 | (dup && qos > 0 ? 0x08 : 0) | (qos << 1) | (retain ? 1 : 0);
-  let at = 1;
-  let n = remaining;
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    b[at++] = byte;
-  } while (n > 0);
+  let at = writeVarint(b, 1, remaining);
   b.writeUInt16BE(topic.length, at);
   at += 2;
   at += topic.copy(b, at);

@@ -16,6 +16,7 @@ import rhea from 'rhea';
 import { startJunctionProcess } from '../lib/junction-process.ts';
 import { connectMqtt } from '../lib/mqtt-connect.ts';
 import { Measurement } from '../lib/measure.ts';
+import { varint } from '../../adapters/mqtt/varint.ts';
 
 export interface HostileScenario {
   seconds: number;
@@ -40,18 +41,6 @@ export interface AttackResult {
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : 0;
-}
-
-/** A variable byte integer (MQTT). */
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
 }
 
 /** Keeps `open()` connections streaming what `feed` writes until stopped; reconnects those the broker closes. */

@@ -15,6 +15,7 @@ import { CapturedLog } from '../helpers/log.ts';
 import { RawMqtt, connectMqtt, endMqtt } from '../helpers/mqtt.ts';
 import { startAllProtocols } from '../helpers/server.ts';
 import { RawStomp } from '../helpers/stomp.ts';
+import { varint } from '../../adapters/mqtt/varint.ts';
 
 let server: JunctionServer;
 let log: CapturedLog;
@@ -202,16 +203,6 @@ describe('floods inside a legal packet', () => {
     const entry = Buffer.from([0x26, 0x00, 0x01, 0x61, 0x00, 0x00]);
     const props = Buffer.alloc(entry.length * 2_000_000);
     for (let i = 0; i < props.length; i += entry.length) entry.copy(props, i);
-    const varint = (n: number): Buffer => {
-      const out: number[] = [];
-      do {
-        let b = n % 128;
-        n = Math.floor(n / 128);
-        if (n > 0) b |= 0x80;
-        out.push(b);
-      } while (n > 0);
-      return Buffer.from(out);
-    };
     const body = Buffer.concat([Buffer.from([0x00, 0x01, 0x74]), varint(props.length), props, Buffer.from('x')]);
     const stallsBefore = server.eventLoop.stalls;
     raw.write(Buffer.concat([Buffer.from([0x30]), varint(body.length), body]));
