@@ -42,9 +42,16 @@ module.exports = {
     {
       name: 'only-the-composition-root-knows-adapters',
       severity: 'error',
-      comment: 'src/server.ts wires the adapter registry in; nothing else in src/ may know an adapter.',
-      from: { path: '^src/', pathNot: '^src/server\\.ts$' },
+      comment: 'src/protocols.ts reads the adapter registry; nothing else in src/ may know an adapter.',
+      from: { path: '^src/', pathNot: '^src/protocols\\.ts$' },
       to: { path: '^adapters/' },
+    },
+    {
+      name: 'adapters-reach-the-store-through-the-core',
+      severity: 'error',
+      comment: 'An adapter speaks to the core; the store and its records reach it only through src/core/.',
+      from: { path: '^adapters/' },
+      to: { path: '^src/store/' },
     },
     {
       name: 'src-speaks-no-wire-format',
@@ -58,7 +65,7 @@ module.exports = {
       severity: 'error',
       comment: 'Each protocol is a peer over the core; what they share lives in src/.',
       from: { path: '^adapters/([^/]+)/' },
-      to: { path: '^adapters/', pathNot: ['^adapters/$1/', '^adapters/adapter\\.ts$'] },
+      to: { path: '^adapters/', pathNot: ['^adapters/$1/', '^adapters/(adapter|message-mapping)\\.ts$'] },
     },
   ],
   options: {

@@ -4,7 +4,7 @@
 // pending writes finish; closing it fenced drops every connection at once (its writes are refused
 // by then anyway).
 import type { Logger } from 'pino';
-import type { JunctionConfig } from './config/schema.ts';
+import type { CoreConfig } from './config/schema.ts';
 import { Broker } from './core/broker.ts';
 import { MemoryGuard, parseWatermark } from './core/memory-guard.ts';
 import { PolicyResolver, DEFAULT_POLICY, type PolicySettings } from './core/policy.ts';
@@ -15,7 +15,7 @@ import type { SecurityService } from './security/security-service.ts';
 import type { Store } from './store/store.ts';
 
 export interface ActiveBrokerOptions {
-  config: JunctionConfig;
+  config: CoreConfig;
   store: Store;
   security: SecurityService;
   log: Logger;
@@ -103,7 +103,7 @@ async function closeHandlers(handlers: readonly ProtocolHandler[], log: Logger):
 }
 
 /** The memory guard the limits ask for. */
-function memoryGuard(config: JunctionConfig, log: Logger): MemoryGuard {
+function memoryGuard(config: CoreConfig, log: Logger): MemoryGuard {
   const guard = new MemoryGuard(parseWatermark(config.limits.memoryHighWatermark), log);
   guard.publishTimeoutMs = config.limits.memoryAlarmPublishTimeoutMs;
   return guard;

@@ -8,9 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ActiveBroker } from './active-broker.ts';
 import { boundPort, startAdminServer, VERSION } from './admin/admin-server.ts';
-import type { AdapterFactory } from '../adapters/adapter.ts';
-import { ADAPTERS } from '../adapters/index.ts';
-import type { JunctionConfig } from './config/schema.ts';
+import { ADAPTERS, bindAdapter, type AdapterDescriptor, type JunctionConfig } from './protocols.ts';
 import type { Broker } from './core/broker.ts';
 import { RoleKeeper, type Deactivation, type Role } from './ha/role-keeper.ts';
 import { FencedError } from './shared/errors.ts';
@@ -23,7 +21,7 @@ import type { Store } from './store/store.ts';
 export interface ServerOptions {
   log: Logger;
   /** Defaults to the built-in adapters. */
-  adapters?: readonly AdapterFactory[];
+  adapters?: readonly AdapterDescriptor[];
   /** Defaults to the store the configuration names (a store given here is used for one epoch only). */
   store?: Store;
 }
@@ -70,7 +68,7 @@ export class JunctionServer {
     readonly config: JunctionConfig,
     readonly security: SecurityService,
     private readonly log: Logger,
-    private readonly adapters: readonly AdapterFactory[],
+    private readonly adapters: readonly AdapterDescriptor[],
   ) {
     this.node = config.ha.node ?? `${hostname()}:${process.pid}`;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -81,6 +79,11 @@ export class JunctionServer {
   /** Times the store lost the data, and the stored messages that went with it (the metrics' source). */
   dataLost(): { events: number; messages: number } {
     return { events: this.dataLoss.events, messages: this.dataLoss.lostMessages };
+  }
+
+  /** The protocols of the installed adapters (the metrics' source). */
+  protocols(): readonly string[] {
+    return this.adapters.map((a) => a.name);
   }
 
   /** Event-loop stalls so far (the metrics' source). */
@@ -215,7 +218,8 @@ export class JunctionServer {
       store,
       security: this.security,
       log: this.log,
-      handlers: (broker) => this.adapters.map((f) => f({ broker, security: this.security, config: this.config, log: this.log })),
+      handlers: (broker) =>
+        this.adapters.map((d) => bindAdapter(d, { broker, security: this.security, config: this.config, log: this.log })),
       onStoreError: (err) => {
         // One turn later, so the refusals of the failed batch reach their clients first.
         if (err instanceof FencedError) setImmediate(() => this.keeper.fence('a store write was fenced', err));

@@ -4,7 +4,7 @@
 // message id, and whether PUBREC has come). Wills are records of their own, one per client.
 // A clean session has the same state in memory only: it ends with the connection. An MQTT 5
 // session also keeps its subscription options and its own expiry interval.
-import type { SessionRecord } from '../../src/store/store.ts';
+import type { SessionRecord } from '../../src/core/records.ts';
 
 export const SESSION_PREFIX = 'mqtt:';
 export const WILL_PREFIX = 'mqtt-will:';

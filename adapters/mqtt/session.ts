@@ -8,7 +8,7 @@ import type { Broker } from '../../src/core/broker.ts';
 import type { Consumer, Delivery } from '../../src/core/consumer.ts';
 import { JunctionError } from '../../src/shared/errors.ts';
 import type { ClientContext, Principal } from '../../src/core/principal.ts';
-import type { SubscriptionLimits } from '../../src/store/store.ts';
+import type { SubscriptionLimits } from '../../src/core/records.ts';
 import {
   messageQos,
   publishedRetained,

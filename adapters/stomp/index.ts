@@ -3,7 +3,9 @@
 // one frame per WebSocket message.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AdapterFactory } from '../adapter.ts';
+import type { AdapterDescriptor } from '../adapter.ts';
+import { stompConfigSchema } from './config.ts';
+import { stompColumn } from './mapping-columns.ts';
 import { StompConnection, type StompSettings, type StompTransport } from './connection.ts';
 
 const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
@@ -11,41 +13,47 @@ const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '../../packag
 /** How long a client may keep its side open after the broker closed its own. */
 const CLOSE_GRACE_MS = 5000;
 
-export const stompAdapter: AdapterFactory = (ctx) => {
-  const c = ctx.config.stomp;
-  const settings: StompSettings = {
-    limits: { maxBodyBytes: c.maxBodyBytes, maxHeaders: c.maxHeaders, maxHeaderBytes: c.maxHeaderBytes, maxLineBytes: c.maxLineBytes },
-    handshakeBytes: ctx.config.limits.maxHandshakeBytes,
-    minHeartbeatMs: c.minHeartbeatMs,
-    defaultPrefetch: c.prefetch,
-    serverName: `Junction/${VERSION}`,
-  };
-  const log = ctx.log.child({ protocol: 'stomp' });
-  return {
-    protocol: 'stomp',
-    subprotocols: ['v12.stomp', 'v11.stomp', 'v10.stomp'],
-    paths: ['/stomp'],
-    webSocketFraming: 'frames',
-    handleConnection(stream, info) {
-      const transport: StompTransport = {
-        write: (data, done) => void stream.write(data, done),
-        end: () => {
-          stream.end();
-          setTimeout(() => stream.destroy(), CLOSE_GRACE_MS).unref();
-        },
-        destroy: () => stream.destroy(),
-        pause: () => stream.pause(),
-        resume: () => stream.resume(),
-      };
-      const conn = new StompConnection(
-        transport,
-        ctx,
-        settings,
-        log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport }),
-        info,
-      );
-      stream.on('data', (d: Buffer) => conn.onData(d));
-      stream.on('close', () => conn.onClosed());
-    },
-  };
+export const stompAdapter: AdapterDescriptor<typeof stompConfigSchema, 'stomp'> = {
+  name: 'stomp',
+  title: 'STOMP 1.0, 1.1 and 1.2',
+  listener: {
+    port: 61613,
+    tlsPort: 61614,
+    webSocket: { subprotocols: ['v12.stomp', 'v11.stomp', 'v10.stomp'], paths: ['/stomp'], framing: 'frames' },
+  },
+  configSchema: stompConfigSchema,
+  mapping: [stompColumn],
+  create: (ctx, c) => {
+    const settings: StompSettings = {
+      limits: { maxBodyBytes: c.maxBodyBytes, maxHeaders: c.maxHeaders, maxHeaderBytes: c.maxHeaderBytes, maxLineBytes: c.maxLineBytes },
+      handshakeBytes: ctx.config.limits.maxHandshakeBytes,
+      minHeartbeatMs: c.minHeartbeatMs,
+      defaultPrefetch: c.prefetch,
+      serverName: `Junction/${VERSION}`,
+    };
+    const log = ctx.log.child({ protocol: 'stomp' });
+    return {
+      handleConnection(stream, info) {
+        const transport: StompTransport = {
+          write: (data, done) => void stream.write(data, done),
+          end: () => {
+            stream.end();
+            setTimeout(() => stream.destroy(), CLOSE_GRACE_MS).unref();
+          },
+          destroy: () => stream.destroy(),
+          pause: () => stream.pause(),
+          resume: () => stream.resume(),
+        };
+        const conn = new StompConnection(
+          transport,
+          ctx,
+          settings,
+          log.child({ remote: `${info.remoteAddress}:${info.remotePort}`, transport: info.transport }),
+          info,
+        );
+        stream.on('data', (d: Buffer) => conn.onData(d));
+        stream.on('close', () => conn.onClosed());
+      },
+    };
+  },
 };

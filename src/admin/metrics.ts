@@ -12,6 +12,8 @@ export interface MetricsSource {
   /** The active broker's core; undefined on a standby. */
   activeBroker(): Broker | undefined;
   health(): { role: string; epoch: number };
+  /** The protocols the broker speaks (each gets a connections series, 0 when none is open). */
+  protocols?(): readonly string[];
   /** Event-loop stalls logged so far. */
   eventLoopStalls?(): number;
   /** Times the store lost the cluster's data, and the stored messages lost with it. */
@@ -55,7 +57,6 @@ export class BrokerMetrics {
     collectDefaultMetrics({ register: r });
     const broker = (): Broker | undefined => source.activeBroker();
     const queues = (): QueueInfo[] => broker()?.listQueues() ?? [];
-    const protocols = ['mqtt', 'amqp', 'stomp'];
 
     new Gauge({
       name: 'junction_connections',
@@ -64,7 +65,7 @@ export class BrokerMetrics {
       registers: [r],
       collect() {
         this.reset();
-        const counts = new Map(protocols.map((p) => [p, 0]));
+        const counts = new Map((source.protocols?.() ?? []).map((p) => [p, 0]));
         for (const c of broker()?.connections.list() ?? []) counts.set(c.protocol, (counts.get(c.protocol) ?? 0) + 1);
         for (const [protocol, n] of counts) this.set({ protocol }, n);
       },

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors.ts';
-import { configSchema, type JunctionConfig } from './schema.ts';
+import { configSchema, type JunctionConfig } from '../protocols.ts';
 
 export const ENV_PREFIX = 'JUNCTION_';
 /** JUNCTION_* variables that are not configuration keys. */

@@ -10,9 +10,11 @@ import type { IncomingMessage } from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import type { ProtocolListenerConfig } from '../config/schema.ts';
 import { createWebSocketStream, type WebSocket } from 'ws';
 
-export type Protocol = 'mqtt' | 'amqp' | 'stomp';
+/** A protocol adapter's name (the registry, adapters/index.ts, lists them). */
+export type Protocol = string;
 export type Transport = 'tcp' | 'tls' | 'ws' | 'wss';
 
 export interface ConnectionInfo {
@@ -45,6 +47,8 @@ export type WebSocketFraming = 'stream' | 'frames';
 /** What an adapter gives the listeners: the protocol it speaks and what to do with a connection. */
 export interface ProtocolHandler {
   readonly protocol: Protocol;
+  /** Where the protocol listens on TCP and TLS. */
+  readonly listener: ProtocolListenerConfig;
   /** WebSocket subprotocols this handler speaks. */
   readonly subprotocols: readonly string[];
   /** URL paths that select this handler when a WebSocket client offers no subprotocol. */

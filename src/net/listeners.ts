@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { JunctionConfig } from '../config/schema.ts';
+import type { CoreConfig } from '../config/schema.ts';
 import { ConfigError } from '../shared/errors.ts';
 import {
   flushCorked,
@@ -63,7 +63,7 @@ interface TlsMaterial {
   rejectUnauthorized: boolean;
 }
 
-function readTls(cfg: JunctionConfig['tls']): TlsMaterial | undefined {
+function readTls(cfg: CoreConfig['tls']): TlsMaterial | undefined {
   if (!cfg.cert && !cfg.key) return undefined;
   if (!cfg.cert || !cfg.key) throw new ConfigError('tls.cert and tls.key must be set together');
   const read = (key: string, file: string): Buffer => {
@@ -119,7 +119,7 @@ export class Listeners {
   }
 
   /** Opens every enabled listener that has a handler; rejects if a port cannot be bound. */
-  static async open(config: JunctionConfig, handlers: readonly ProtocolHandler[], log: Logger): Promise<Listeners> {
+  static async open(config: CoreConfig, handlers: readonly ProtocolHandler[], log: Logger): Promise<Listeners> {
     const c = config.limits;
     const l = new Listeners(log, c.connectTimeoutMs, c.maxPendingHandshakes, c.maxHandshakeBytes, c);
     try {
@@ -140,11 +140,11 @@ export class Listeners {
     return this.bound.find((a) => a.protocol === protocol && a.transport === transport)?.port;
   }
 
-  private async openAll(config: JunctionConfig, handlers: readonly ProtocolHandler[]): Promise<void> {
+  private async openAll(config: CoreConfig, handlers: readonly ProtocolHandler[]): Promise<void> {
     const material = readTls(config.tls);
     const host = config.listeners.host;
     for (const h of handlers) {
-      const lc = config.listeners[h.protocol];
+      const lc = h.listener;
       if (!lc.enabled) continue;
       const onSocket = (transport: Transport) => (socket: net.Socket) => {
         this.handOver(h, socketStream(socket, this.log), `${h.protocol}/${transport}`, {
@@ -176,7 +176,7 @@ export class Listeners {
       http.requestTimeout = this.connectTimeoutMs;
       http.on('request', (_req, res) => {
         res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
-        res.end('This port speaks WebSocket: connect with subprotocol mqtt, v12.stomp or amqp.\n');
+        res.end(`This port speaks WebSocket: connect with subprotocol ${offered(handlers)}.\n`);
       });
       this.attachWebSocket(http, handlers, wc.tls ? 'wss' : 'ws');
       await this.listen(http, 'websocket', wc.tls ? 'wss' : 'ws', host, wc.port);
@@ -204,7 +204,7 @@ export class Listeners {
       const h = ws.protocol ? bySubprotocol.get(ws.protocol.toLowerCase()) : byPath.get(path);
       if (!h) {
         this.log.info({ path, offered: req.headers['sec-websocket-protocol'] ?? '' }, 'websocket refused: no known subprotocol');
-        ws.close(1002, 'Unsupported subprotocol: use mqtt, v10.stomp, v11.stomp, v12.stomp or amqp');
+        ws.close(1002, `Unsupported subprotocol: use ${offered(handlers)}`);
         return;
       }
       this.handOver(
@@ -408,4 +408,10 @@ export class Listeners {
     for (const wss of this.wsServers) wss.close();
     await closed;
   }
+}
+
+/** The WebSocket subprotocols the handlers speak, for a person to read ("mqtt, v12.stomp or amqp"). */
+function offered(handlers: readonly ProtocolHandler[]): string {
+  const all = handlers.flatMap((h) => h.subprotocols);
+  return all.length < 2 ? (all[0] ?? 'none') : `${all.slice(0, -1).join(', ')} or ${all.at(-1) ?? ''}`;
 }

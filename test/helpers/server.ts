@@ -3,7 +3,7 @@
 // and immediate redelivery unless the test sets its own destination defaults.
 import type { Logger } from 'pino';
 import { validateConfig } from '../../src/config/load.ts';
-import type { AdapterFactory } from '../../adapters/adapter.ts';
+import type { AdapterDescriptor } from '../../adapters/adapter.ts';
 import { amqpAdapter } from '../../adapters/amqp/index.ts';
 import { mqttAdapter } from '../../adapters/mqtt/index.ts';
 import { stompAdapter } from '../../adapters/stomp/index.ts';
@@ -13,7 +13,7 @@ import { silent } from './core.ts';
 import { makeTestCert, type TestCert } from './tls.ts';
 
 export async function startTestServer(
-  adapters: readonly AdapterFactory[],
+  adapters: readonly AdapterDescriptor[],
   listeners: Record<string, unknown>,
   extra: Record<string, unknown> = {},
   store?: Store,

@@ -9,7 +9,8 @@ import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt-packet';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAPPING, type MappedProtocol, type MatrixField } from '../../adapters/message-mapping.ts';
+import { MAPPING } from '../../adapters/index.ts';
+import type { MatrixField } from '../../adapters/message-mapping.ts';
 import type { JunctionServer } from '../../src/server.ts';
 import { AmqpClient, type Received } from '../helpers/amqp.ts';
 import { Collector } from '../helpers/collector.ts';
@@ -17,7 +18,8 @@ import { connectMqtt, endMqtt } from '../helpers/mqtt.ts';
 import { startAllProtocols } from '../helpers/server.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 
-type Protocol = MappedProtocol;
+/** The mapping table's columns this matrix has endpoints for. */
+type Protocol = 'mqtt311' | 'mqtt5' | 'stomp' | 'amqp';
 type Fields = Partial<Record<MatrixField, string>>;
 
 interface Sent {
@@ -303,7 +305,7 @@ async function amqpEndpoint(name: string, port: number, wsPort: number | undefin
 
 /** The fields a message keeps from `from` to `to`: the matrix rows both columns of the table carry. */
 function carried(from: Protocol, to: Protocol): Array<Exclude<MatrixField, 'body'>> {
-  return MAPPING.filter((r) => r.matrix !== undefined && r.matrix !== 'body' && r[from] !== null && r[to] !== null).map(
+  return MAPPING.filter((r) => r.matrix !== undefined && r.matrix !== 'body' && r.cells[from] != null && r.cells[to] != null).map(
     (r) => r.matrix as Exclude<MatrixField, 'body'>,
   );
 }

@@ -6,16 +6,19 @@ import { once } from 'node:events';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { validateConfig } from '../../src/config/load.ts';
+import type { ProtocolListenerConfig } from '../../src/config/schema.ts';
+import type { JunctionConfig } from '../../src/protocols.ts';
 import { ConfigError } from '../../src/shared/errors.ts';
 import { Listeners, type ConnectionInfo, type Protocol, type ProtocolHandler } from '../../src/net/listeners.ts';
 import { silent } from '../helpers/core.ts';
 import { makeTestCert, type TestCert } from '../helpers/tls.ts';
 
 /** A handler that greets each connection with "<protocol>/<transport>" and echoes what it reads. */
-function greeter(protocol: Protocol, subprotocols: string[], paths: string[]): ProtocolHandler {
+function greeter(protocol: Protocol, listener: ProtocolListenerConfig, subprotocols: string[], paths: string[]): ProtocolHandler {
   const hello = (i: ConnectionInfo) => `${i.protocol}/${i.transport}`;
   return {
     protocol,
+    listener,
     subprotocols,
     paths,
     webSocketFraming: 'frames',
@@ -26,7 +29,15 @@ function greeter(protocol: Protocol, subprotocols: string[], paths: string[]): P
   };
 }
 
-const handlers = [greeter('stomp', ['v10.stomp', 'v11.stomp', 'v12.stomp'], ['/stomp']), greeter('mqtt', ['mqtt', 'mqttv3.1'], ['/mqtt'])];
+/** A STOMP and an MQTT greeter, listening where the configuration says. */
+const handlers = (c: JunctionConfig): ProtocolHandler[] => [
+  greeter('stomp', c.listeners.stomp, ['v10.stomp', 'v11.stomp', 'v12.stomp'], ['/stomp']),
+  greeter('mqtt', c.listeners.mqtt, ['mqtt', 'mqttv3.1'], ['/mqtt']),
+];
+
+function openListeners(c: JunctionConfig): Promise<Listeners> {
+  return Listeners.open(c, handlers(c), silent);
+}
 const ephemeral = { port: 0, tlsPort: 0 };
 const baseConfig = {
   listeners: { host: '127.0.0.1', mqtt: ephemeral, stomp: ephemeral, amqp: ephemeral, websocket: { port: 0 } },
@@ -59,7 +70,7 @@ async function wsFirstMessage(url: string, protocols?: string | string[], opts: 
 
 describe('listeners', () => {
   it('opens a TCP listener for each protocol that has a handler', async () => {
-    open = await Listeners.open(validateConfig(baseConfig), handlers, silent);
+    open = await openListeners(validateConfig(baseConfig));
     expect(open.addresses.map((a) => `${a.protocol}/${a.transport}`).sort()).toEqual(['mqtt/tcp', 'stomp/tcp', 'websocket/ws']);
     const s = net.connect(open.port('stomp', 'tcp')!, '127.0.0.1');
     expect(await readLine(s)).toBe('stomp/tcp');
@@ -69,7 +80,7 @@ describe('listeners', () => {
   });
 
   it('adds TLS listeners when a certificate is configured', async () => {
-    open = await Listeners.open(validateConfig({ ...baseConfig, tls: { cert: cert.certFile, key: cert.keyFile } }), handlers, silent);
+    open = await openListeners(validateConfig({ ...baseConfig, tls: { cert: cert.certFile, key: cert.keyFile } }));
     const s = tls.connect({ port: open.port('mqtt', 'tls')!, host: '127.0.0.1', ca: cert.cert, servername: 'localhost' });
     expect(await readLine(s as unknown as net.Socket)).toBe('mqtt/tls');
     expect(s.authorized).toBe(true);
@@ -82,23 +93,19 @@ describe('listeners', () => {
       tls: { cert: cert.certFile, key: cert.keyFile },
       listeners: { ...baseConfig.listeners, stomp: { ...ephemeral, tls: false } },
     };
-    open = await Listeners.open(validateConfig(cfg), handlers, silent);
+    open = await openListeners(validateConfig(cfg));
     expect(open.port('stomp', 'tls')).toBeUndefined();
     expect(open.port('mqtt', 'tls')).toBeGreaterThan(0);
   });
 
   it('skips a disabled protocol', async () => {
-    open = await Listeners.open(
-      validateConfig({ ...baseConfig, listeners: { ...baseConfig.listeners, mqtt: { enabled: false } } }),
-      handlers,
-      silent,
-    );
+    open = await openListeners(validateConfig({ ...baseConfig, listeners: { ...baseConfig.listeners, mqtt: { enabled: false } } }));
     expect(open.port('mqtt', 'tcp')).toBeUndefined();
     expect(open.port('stomp', 'tcp')).toBeGreaterThan(0);
   });
 
   it('routes WebSocket connections by subprotocol, else by path, and refuses the rest', async () => {
-    open = await Listeners.open(validateConfig(baseConfig), handlers, silent);
+    open = await openListeners(validateConfig(baseConfig));
     const url = `ws://127.0.0.1:${open.port('websocket', 'ws')}`;
     expect(await wsFirstMessage(`${url}/anything`, ['v12.stomp'])).toBe('stomp/ws (v12.stomp)');
     expect(await wsFirstMessage(url, ['nonsense', 'mqtt'])).toBe('mqtt/ws (mqtt)');
@@ -110,7 +117,7 @@ describe('listeners', () => {
   });
 
   it('answers plain HTTP on the WebSocket port with 426 Upgrade Required', async () => {
-    open = await Listeners.open(validateConfig(baseConfig), handlers, silent);
+    open = await openListeners(validateConfig(baseConfig));
     const res = await fetch(`http://127.0.0.1:${open.port('websocket', 'ws')}/`);
     expect(res.status).toBe(426);
     expect(await res.text()).toMatch(/speaks WebSocket/);
@@ -122,7 +129,7 @@ describe('listeners', () => {
       tls: { cert: cert.certFile, key: cert.keyFile },
       listeners: { ...baseConfig.listeners, websocket: { port: 0, tls: true } },
     };
-    open = await Listeners.open(validateConfig(cfg), handlers, silent);
+    open = await openListeners(validateConfig(cfg));
     const port = open.port('websocket', 'wss');
     expect(await wsFirstMessage(`wss://localhost:${port}/`, 'v11.stomp', { ca: cert.cert })).toBe('stomp/wss (v11.stomp)');
   });
@@ -133,7 +140,7 @@ describe('listeners', () => {
     const taken = (blocker.address() as net.AddressInfo).port;
     try {
       const cfg = validateConfig({ ...baseConfig, listeners: { ...baseConfig.listeners, stomp: { port: taken } } });
-      const err = await Listeners.open(cfg, handlers, silent).catch((e: unknown) => e);
+      const err = await openListeners(cfg).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toMatch(new RegExp(`Cannot listen for stomp \\(tcp\\) on 127.0.0.1:${taken}`));
     } finally {
@@ -142,7 +149,7 @@ describe('listeners', () => {
   });
 
   it('close() does not wait for a TLS handshake that never happens', async () => {
-    open = await Listeners.open(validateConfig({ ...baseConfig, tls: { cert: cert.certFile, key: cert.keyFile } }), handlers, silent);
+    open = await openListeners(validateConfig({ ...baseConfig, tls: { cert: cert.certFile, key: cert.keyFile } }));
     const raw = net.connect(open.port('stomp', 'tls')!, '127.0.0.1'); // connects, never says hello
     raw.on('error', () => {});
     await once(raw, 'connect');
@@ -153,7 +160,7 @@ describe('listeners', () => {
   });
 
   it('close() drops open connections and stops accepting', async () => {
-    open = await Listeners.open(validateConfig(baseConfig), handlers, silent);
+    open = await openListeners(validateConfig(baseConfig));
     const port = open.port('stomp', 'tcp')!;
     const s = net.connect(port, '127.0.0.1');
     await readLine(s);

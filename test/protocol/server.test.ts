@@ -3,7 +3,8 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AdapterFactory } from '../../adapters/adapter.ts';
+import type { AdapterDescriptor } from '../../adapters/adapter.ts';
+import { z } from 'zod';
 import { validateConfig } from '../../src/config/load.ts';
 import { queue } from '../../src/core/destination.ts';
 import { boundPort } from '../../src/admin/admin-server.ts';
@@ -20,23 +21,27 @@ import { createInterface } from 'node:readline';
 import { CapturedLog } from '../helpers/log.ts';
 
 /** A line protocol for tests: each line "QUEUE BODY" is published persistently; replies "ok" or the error. */
-const lineAdapter: AdapterFactory = ({ broker }) => ({
-  protocol: 'stomp',
-  subprotocols: [],
-  paths: [],
-  webSocketFraming: 'frames',
-  handleConnection(socket) {
-    socket.on('data', (d: Buffer) => {
-      for (const line of d.toString().split('\n').filter(Boolean)) {
-        const [name, body] = line.split(' ');
-        broker.publish({ destination: queue(name!), body: Buffer.from(body ?? ''), persistent: true }, { connectionId: 'line' }).then(
-          () => socket.write('ok\n'),
-          (err: Error) => socket.write(`error ${err.message}\n`),
-        );
-      }
-    });
-  },
-});
+const lineAdapter: AdapterDescriptor = {
+  // It takes STOMP's place, so the configuration's listeners.stomp says where it listens.
+  name: 'stomp',
+  title: 'a line protocol',
+  listener: { port: 0, tlsPort: 0 },
+  configSchema: z.strictObject({}),
+  mapping: [],
+  create: ({ broker }) => ({
+    handleConnection(socket) {
+      socket.on('data', (d: Buffer) => {
+        for (const line of d.toString().split('\n').filter(Boolean)) {
+          const [name, body] = line.split(' ');
+          broker.publish({ destination: queue(name!), body: Buffer.from(body ?? ''), persistent: true }, { connectionId: 'line' }).then(
+            () => socket.write('ok\n'),
+            (err: Error) => socket.write(`error ${err.message}\n`),
+          );
+        }
+      });
+    },
+  }),
+};
 
 const base = {
   admin: { host: '127.0.0.1', port: 0 },
