@@ -13,6 +13,7 @@ import { Transaction } from '../../src/core/transaction.ts';
 import type { MessageInput } from '../../src/core/message.ts';
 import type { ClientContext } from '../../src/core/principal.ts';
 import type { QueueBrowser } from '../../src/core/queue-browser.ts';
+import { FramePump } from '../../src/net/frame-pump.ts';
 import { CONVERT_STRING_EXPRESSIONS } from '../../src/core/selector/index.ts';
 import { formatDestination, parseDestinations, TemporaryDestinations } from './destinations.ts';
 import { StompProtocolError, VERSIONS, type StompFrame, type StompVersion } from './frame.ts';
@@ -78,11 +79,16 @@ export class StompConnection {
   private subs = new Subscriptions('1.2');
   private readonly temps: TemporaryDestinations;
   private readonly transactions = new Map<string, Transaction>();
-  /** Frames waiting for an earlier asynchronous one (CONNECT, SUBSCRIBE, COMMIT, DISCONNECT). */
-  private readonly queued: StompFrame[] = [];
+  /** Frames in order; an asynchronous one (CONNECT, SUBSCRIBE, COMMIT, DISCONNECT) holds those behind it. */
+  private readonly pump = new FramePump<StompFrame>({
+    handle: (f) => this.handle(f),
+    failed: (err, f) => {
+      this.fail(err, f);
+      return true;
+    },
+  });
   /** Ids of browser subscriptions still sending. */
   private readonly browsing = new Set<string>();
-  private busy = false;
   /** SENDs not yet stored (each resolves true once stored, false if it failed). */
   private readonly sending = new Set<Promise<boolean>>();
   private sendingBytes = 0;
@@ -97,8 +103,8 @@ export class StompConnection {
   private readonly log: Logger;
 
   constructor(
-    private readonly t: StompTransport,
-    private readonly a: AdapterContext,
+    private readonly transport: StompTransport,
+    private readonly adapter: AdapterContext,
     private readonly settings: StompSettings,
     log: Logger,
     private readonly handshake: Handshake = { established: () => {} },
@@ -108,7 +114,7 @@ export class StompConnection {
     const h = settings.handshakeBytes;
     this.parser = new StompParser({ ...l, maxBodyBytes: Math.min(l.maxBodyBytes, h), maxHeaderBytes: Math.min(l.maxHeaderBytes, h) });
     this.ctx = { connectionId: this.id };
-    this.temps = new TemporaryDestinations(() => this.a.broker.createTemporaryQueue(this.ctx));
+    this.temps = new TemporaryDestinations(() => this.adapter.broker.createTemporaryQueue(this.ctx));
   }
 
   /** Bytes from the client. */
@@ -122,38 +128,7 @@ export class StompConnection {
       this.fail(err);
       return;
     }
-    for (const f of frames) this.queued.push(f);
-    this.drain();
-  }
-
-  /** Handles queued frames in order; most are synchronous, the rest hold the queue until done. */
-  private drain(): void {
-    if (this.busy) return;
-    while (this.queued.length > 0) {
-      const f = this.queued.shift() as StompFrame;
-      let pending: Promise<void> | undefined;
-      try {
-        pending = this.handle(f);
-      } catch (err) {
-        this.fail(err, f);
-        continue;
-      }
-      if (pending) {
-        this.busy = true;
-        pending.then(
-          () => {
-            this.busy = false;
-            this.drain();
-          },
-          (err: unknown) => {
-            this.busy = false;
-            this.fail(err, f);
-            this.drain();
-          },
-        );
-        return;
-      }
-    }
+    this.pump.push(frames);
   }
 
   /**
@@ -170,17 +145,13 @@ export class StompConnection {
     this.transactions.clear();
     this.settleQueued();
     this.stopConsuming();
-    this.a.broker.connectionClosed(this.id);
+    this.adapter.broker.connectionClosed(this.id);
     if (wasOpen) this.log.info({ user: this.ctx.principal?.username }, 'stomp connection closed');
   }
 
   /** ACK and NACK frames still queued behind a frame in progress (a COMMIT storing) are applied now. */
   private settleQueued(): void {
-    const settlements: StompFrame[] = [];
-    for (let i = this.queued.length - 1; i >= 0; i--) {
-      const f = this.queued[i] as StompFrame;
-      if ((f.command === 'ACK' || f.command === 'NACK') && !f.headers.has('transaction')) settlements.unshift(...this.queued.splice(i, 1));
-    }
+    const settlements = this.pump.take((f) => (f.command === 'ACK' || f.command === 'NACK') && !f.headers.has('transaction'));
     for (const f of settlements) {
       try {
         this.settle(f);
@@ -206,7 +177,7 @@ export class StompConnection {
       return;
     }
     this.lastWrite = Date.now();
-    this.t.write(data, done);
+    this.transport.write(data, done);
   }
 
   private frame(command: string, headers: HeaderList, body?: Uint8Array, done?: (err?: Error | null) => void): void {
@@ -245,8 +216,8 @@ export class StompConnection {
     this.stopConsuming();
     // Paused, the socket reads only until its buffer fills: a client's close is still seen, a client
     // streaming on is no longer read.
-    this.t.pause();
-    this.t.end();
+    this.transport.pause();
+    this.transport.end();
   }
 
   /** Handles one frame; returns a promise only when the frame's work is asynchronous. */
@@ -300,7 +271,7 @@ export class StompConnection {
         ['message', `Supported protocol versions are ${VERSIONS.join(' ')}`],
       ]);
       this.state = 'closing';
-      this.t.end();
+      this.transport.end();
       return;
     }
     this.version = version;
@@ -308,7 +279,7 @@ export class StompConnection {
     this.subs = new Subscriptions(version);
     const [cx, cy] = parseHeartBeat(f.headers.get('heart-beat'));
     const login = f.headers.get('login');
-    const principal = await this.a.security.authenticate(login, f.headers.get('passcode'));
+    const principal = await this.adapter.security.authenticate(login, f.headers.get('passcode'));
     const clientId = f.headers.get('client-id');
     this.ctx = { connectionId: this.id, principal, ...(clientId ? { clientId } : {}) };
     const min = this.settings.minHeartbeatMs;
@@ -317,7 +288,7 @@ export class StompConnection {
     this.state = 'open';
     this.parser.limits = this.settings.limits;
     this.handshake.established();
-    this.a.broker.connections.add({
+    this.adapter.broker.connections.add({
       id: this.id,
       protocol: 'stomp',
       protocolVersion: version,
@@ -353,7 +324,7 @@ export class StompConnection {
         () => {
           if (Date.now() - this.lastRead > expectEvery * 1.5) {
             this.log.info({ expectEveryMs: expectEvery }, 'stomp client missed its heart-beats; dropping it');
-            this.t.destroy();
+            this.transport.destroy();
             this.onClosed();
           }
         },
@@ -399,7 +370,9 @@ export class StompConnection {
    */
   private publish(inputs: MessageInput[], f: StompFrame): Promise<boolean> {
     const sent: Promise<unknown> =
-      inputs.length === 1 ? this.a.broker.publish(inputs[0] as MessageInput, this.ctx) : this.a.broker.commit(composite(inputs), this.ctx);
+      inputs.length === 1
+        ? this.adapter.broker.publish(inputs[0] as MessageInput, this.ctx)
+        : this.adapter.broker.commit(composite(inputs), this.ctx);
     const p = sent.then(
       () => true,
       (err: unknown) => {
@@ -413,14 +386,14 @@ export class StompConnection {
     this.sendingBytes += size;
     if ((this.sending.size >= MAX_PENDING_SENDS || this.sendingBytes >= MAX_PENDING_SEND_BYTES) && !this.paused) {
       this.paused = true;
-      this.t.pause();
+      this.transport.pause();
     }
     void p.then(() => {
       this.sending.delete(p);
       this.sendingBytes -= size;
       if (this.paused && this.sending.size < MAX_PENDING_SENDS / 2 && this.sendingBytes < MAX_PENDING_SEND_BYTES / 2) {
         this.paused = false;
-        this.t.resume();
+        this.transport.resume();
       }
     });
     return p;
@@ -456,7 +429,7 @@ export class StompConnection {
       for (const destination of destinations) {
         const holder: { consumer?: Consumer; early: Delivery[] } = { early: [] };
         const selector = stompSelector(h.get('selector') ?? h.get('activemq.selector'));
-        const consumer = await this.a.broker.subscribe(
+        const consumer = await this.adapter.broker.subscribe(
           {
             destination,
             prefetch,
@@ -513,7 +486,7 @@ export class StompConnection {
     if (destinations.length !== 1 || destination?.kind !== 'queue')
       throw new StompProtocolError('browser:true needs one queue destination');
     const selector = stompSelector(f.headers.get('selector') ?? f.headers.get('activemq.selector'));
-    const browser = this.a.broker.browse({ destination, selector }, this.ctx);
+    const browser = this.adapter.broker.browse({ destination, selector }, this.ctx);
     this.browsing.add(id);
     this.runBrowse(browser, id, destination).catch((err: unknown) => this.fail(err));
   }
@@ -553,7 +526,7 @@ export class StompConnection {
     if (durableName !== undefined) {
       if (this.ctx.clientId === undefined)
         throw new StompProtocolError('Removing a durable subscription needs a client-id header on CONNECT');
-      this.a.broker.unsubscribeDurable(this.ctx.clientId, durableName);
+      this.adapter.broker.unsubscribeDurable(this.ctx.clientId, durableName);
     } else if (!sub) {
       throw new StompProtocolError(id === undefined ? 'UNSUBSCRIBE needs an id header' : `No subscription with id "${id}"`);
     }
@@ -594,7 +567,7 @@ export class StompConnection {
     const id = f.headers.get('transaction');
     if (id === undefined) throw new StompProtocolError('BEGIN needs a transaction header');
     if (this.transactions.has(id)) throw new StompProtocolError(`Transaction "${id}" has already begun`);
-    this.transactions.set(id, new Transaction(this.a.config.limits));
+    this.transactions.set(id, new Transaction(this.adapter.config.limits));
   }
 
   private async commit(f: StompFrame): Promise<void> {
@@ -603,7 +576,7 @@ export class StompConnection {
     const tx = this.transaction(id);
     this.transactions.delete(id);
     // One atomic store batch: the sends and the acks, or (when it fails) none of them.
-    await this.a.broker.commit(tx, this.ctx);
+    await this.adapter.broker.commit(tx, this.ctx);
   }
 
   private abort(f: StompFrame): void {
@@ -631,7 +604,7 @@ export class StompConnection {
     } else if (r !== undefined) {
       this.frame('RECEIPT', [['receipt-id', r]]);
     }
-    this.t.end();
+    this.transport.end();
   }
 }
 

@@ -11,9 +11,10 @@
 // Outbound: no more QoS 1 and 2 PUBLISHes in flight than the client's Receive Maximum (the rest
 // wait here, bounded by the subscriptions' prefetch), and no packet over its Maximum Packet Size.
 import type { Duplex } from 'node:stream';
-import mqttPacket, { type IConnectPacket, type Packet } from 'mqtt-packet';
+import mqttPacket, { type IConnectPacket, type IPublishPacket, type Packet } from 'mqtt-packet';
 import { BatchedWriter, type WriteTarget } from '../../../src/net/batched-writer.ts';
 import type { ConnectionInfo } from '../../../src/net/connection.ts';
+import { FramePump } from '../../../src/net/frame-pump.ts';
 import type { LineLogger } from '../../../src/connection-log.ts';
 import type { OutboundPublish } from '../mapping.ts';
 import { PacketSizeGuard } from '../packet-size.ts';
@@ -76,7 +77,7 @@ export class Mqtt5Connection implements ClientHandle {
   /** What the client announced in CONNECT. */
   readonly peer = { receiveMaximum: 65535, maximumPacketSize: 0, problemInformation: true, topicAliasMaximum: 0 };
   /** Topic aliases both ways. */
-  readonly aliases = new TopicAliases();
+  private readonly aliases = new TopicAliases();
   /** The session's expiry interval in seconds, as granted in CONNACK (DISCONNECT may change it). */
   sessionExpiry = 0;
   /** Seconds the will waits after an abnormal end, already bounded by the session expiry. */
@@ -84,10 +85,12 @@ export class Mqtt5Connection implements ClientHandle {
   /** DISCONNECT with 0x00 came: the will is discarded. */
   normalDisconnect = false;
   /** PUBLISH packets in the core for this connection. */
-  inboundPending = 0;
+  private inboundPending = 0;
   private readonly acks: AckSlot[] = [];
-  private readonly queue: Packet[] = [];
-  private busy = false;
+  /** Packets in order; CONNECT, PUBREL and the like hold those behind them, a PUBLISH past Receive Maximum waits. */
+  private readonly pump: FramePump<Packet>;
+  /** Packets the parser produced from the chunk being read. */
+  private readonly arrived: Packet[] = [];
   private readonly parser = mqttPacket.parser({ protocolVersion: 5 });
   private readonly guard: PacketSizeGuard;
   /** Everything written in one turn leaves in one write. */
@@ -115,7 +118,18 @@ export class Mqtt5Connection implements ClientHandle {
     this.guard = new PacketSizeGuard(l.maxPacketBytes, Math.min(l.maxPacketBytes, l.maxConnectBytes));
     keepUserPropertyOrder(this.parser);
     limitProperties(this.parser, l.maxPropertyBytes, l.maxUserProperties);
-    this.parser.on('packet', (p: Packet) => this.queue.push(p));
+    this.pump = new FramePump<Packet>(
+      {
+        handle: (p) => this.handle(p),
+        failed: (err) => {
+          this.fail(err);
+          return false;
+        },
+        ready: (p) => p.cmd !== 'publish' || this.inboundPending < l.receiveMaximum,
+      },
+      stream,
+    );
+    this.parser.on('packet', (p: Packet) => this.arrived.push(p));
     this.parser.on('error', (err: Error) =>
       err instanceof PropertyBudgetError
         ? this.protocolError(RC.implementationSpecific, err.message)
@@ -141,46 +155,18 @@ export class Mqtt5Connection implements ClientHandle {
     if (over) {
       const setting = over.limit === this.host.limits.maxPacketBytes ? 'mqtt.maxPacketBytes' : 'limits.maxHandshakeBytes';
       this.log.info({ clientId: this.id, size: over.size, limit: over.limit }, `mqtt packet over ${setting}`);
-      this.queue.length = 0;
+      this.arrived.length = 0;
       this.protocolError(RC.packetTooLarge, `packet of ${over.size} bytes is over the maximum packet size (${over.limit}, ${setting})`);
       return;
     }
-    this.pump();
+    this.pump.push(this.arrived.splice(0));
   }
 
-  /** Handles queued packets in order; a PUBLISH waits while receiveMaximum are in the core. */
-  pump(): void {
-    while (!this.busy && !this.ending && this.queue.length > 0) {
-      const p = this.queue[0] as Packet;
-      if (p.cmd === 'publish' && this.inboundPending >= this.host.limits.receiveMaximum) break;
-      this.queue.shift();
-      // CONNECT comes once, first; the rest only after it (they may arrive before CONNACK and wait here).
-      const handler = this.open !== (p.cmd === 'connect') ? this.handlers[p.cmd] : undefined;
-      if (!handler) {
-        this.protocolError(RC.protocolError, `unexpected ${p.cmd.toUpperCase()} packet`);
-        return;
-      }
-      let r: void | Promise<void>;
-      try {
-        r = handler(this, p);
-      } catch (err) {
-        this.fail(err);
-        return;
-      }
-      if (r) {
-        this.busy = true;
-        r.then(
-          () => {
-            this.busy = false;
-            this.pump();
-          },
-          (err: unknown) => this.fail(err),
-        );
-      }
-    }
-    if (this.ending) return;
-    if (this.queue.length > 0) this.stream.pause();
-    else if (this.stream.isPaused()) this.stream.resume();
+  /** One packet, in order: CONNECT comes once, first; the rest only after it (they may arrive before CONNACK and wait). */
+  private handle(p: Packet): void | Promise<void> {
+    const handler = this.open !== (p.cmd === 'connect') ? this.handlers[p.cmd] : undefined;
+    if (!handler) return this.protocolError(RC.protocolError, `unexpected ${p.cmd.toUpperCase()} packet`);
+    return handler(this, p);
   }
 
   // ---- inbound PUBLISH bookkeeping ---------------------------------------------------------
@@ -201,10 +187,29 @@ export class Mqtt5Connection implements ClientHandle {
     }
   }
 
+  /** A PUBLISH enters the core: Receive Maximum counts it until publishDone. */
+  publishEntered(): void {
+    this.inboundPending++;
+  }
+
   /** A PUBLISH left the core (stored, refused or failed): the next may enter. */
   publishDone(): void {
     this.inboundPending--;
-    this.pump();
+    this.pump.run();
+  }
+
+  /** The topic an inbound PUBLISH goes to once its Topic Alias is applied (and learnt), or a protocol error [code, text]. */
+  inboundTopic(packet: IPublishPacket): string | [number, string] {
+    const alias = packet.properties?.topicAlias;
+    if (alias === undefined)
+      return packet.topic === '' ? [RC.protocolError, 'a PUBLISH needs a topic name or a topic alias'] : packet.topic;
+    const max = this.host.limits.topicAliasMaximum;
+    if (alias === 0 || alias > max) return [RC.topicAliasInvalid, `topic alias ${alias} is outside the maximum of ${max}`];
+    if (packet.topic !== '') {
+      this.aliases.inbound.set(alias, packet.topic);
+      return packet.topic;
+    }
+    return this.aliases.inbound.get(alias) ?? [RC.protocolError, `topic alias ${alias} was never given a topic`];
   }
 
   // ---- opening -----------------------------------------------------------------------------
@@ -342,7 +347,7 @@ export class Mqtt5Connection implements ClientHandle {
 
   private end(): void {
     this.ending = true;
-    this.queue.length = 0;
+    this.pump.stop();
     // Paused, the socket reads only until its buffer fills: a client's close is still seen, a client
     // streaming on is no longer read. The socket closes within a second.
     this.stream.pause();
@@ -361,7 +366,7 @@ export class Mqtt5Connection implements ClientHandle {
     this.closed = true;
     this.ending = true;
     clearTimeout(this.keepAlive);
-    this.queue.length = 0;
+    this.pump.stop();
     this.held.length = 0;
     this.markGone();
     this.host.ended(this);

@@ -10,19 +10,6 @@ import type { AckSlot, Mqtt5Connection } from './connection.ts';
 import { duplicateProperty } from './properties.ts';
 import { publishRefusalCode, RC, retryLaterCode } from './reason-codes.ts';
 
-/** The topic a PUBLISH goes to once its alias is applied, or a protocol error [code, text]. */
-function resolveTopic(conn: Mqtt5Connection, packet: IPublishPacket): string | [number, string] {
-  const alias = packet.properties?.topicAlias;
-  if (alias === undefined) return packet.topic === '' ? [RC.protocolError, 'a PUBLISH needs a topic name or a topic alias'] : packet.topic;
-  const max = conn.host.limits.topicAliasMaximum;
-  if (alias === 0 || alias > max) return [RC.topicAliasInvalid, `topic alias ${alias} is outside the maximum of ${max}`];
-  if (packet.topic !== '') {
-    conn.aliases.inbound.set(alias, packet.topic);
-    return packet.topic;
-  }
-  return conn.aliases.inbound.get(alias) ?? [RC.protocolError, `topic alias ${alias} was never given a topic`];
-}
-
 /** Why the core should not see this message: [reason code, text], or undefined. */
 function refusal(topic: string, packet: IPublishPacket): [number, string] | undefined {
   if (topic.startsWith('$')) return [RC.topicNameInvalid, `topics starting with $ are reserved: "${topic}"`];
@@ -39,7 +26,7 @@ export function handlePublish(conn: Mqtt5Connection, packet: IPublishPacket): vo
   if (props?.subscriptionIdentifier !== undefined) {
     return conn.protocolError(RC.protocolError, 'a PUBLISH from a client must not carry a Subscription Identifier');
   }
-  const topic = resolveTopic(conn, packet);
+  const topic = conn.inboundTopic(packet);
   if (typeof topic !== 'string') return conn.protocolError(...topic);
   const session = conn.session as MqttSession;
   const qos = packet.qos;
@@ -51,7 +38,7 @@ export function handlePublish(conn: Mqtt5Connection, packet: IPublishPacket): vo
     return;
   }
   const slot = qos > 0 ? conn.reserveAck() : undefined;
-  conn.inboundPending++;
+  conn.publishEntered();
   const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
   let r: number | undefined | Promise<number | undefined>;
   try {
