@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Broker } from './core/broker.ts';
 import type { Store } from './store/store.ts';
 
-type Holdings = ReturnType<Broker['holdings']>;
+type Holdings = ReturnType<Broker['operations']['holdings']>;
 
 /** How long the store may take to say whether it lost the data. */
 const ASK_MS = 2000;

@@ -251,7 +251,7 @@ export class JunctionServer {
     if (!active) return;
     this.dataLoss.stopWatching();
     // Counted, and the store asked, before the close empties the broker and ends the store's connection.
-    const report = how === 'fenced' ? this.dataLoss.fenced(active.broker.store, active.broker.holdings()) : undefined;
+    const report = how === 'fenced' ? this.dataLoss.fenced(active.broker.store, active.broker.operations.holdings()) : undefined;
     await active.close(how);
     await report;
     if (this.active === active) this.active = undefined;

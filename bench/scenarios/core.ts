@@ -62,7 +62,7 @@ export async function runCoreScenario(s: CoreScenario): Promise<Record<string, u
   const elapsed = (performance.now() - t0) / 1000;
   running = false;
   await Promise.all(workers);
-  const writes = broker.writerStats();
+  const writes = broker.operations.writerStats();
   const rssMb = Math.round(Math.max(mem0, process.memoryUsage().rss) / 1e6);
   await broker.close();
   return {

@@ -191,7 +191,7 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
       summary: 'Create a queue',
       body: { type: 'object', required: ['name'], properties: { name: NAME } },
       change: 'create queue',
-      run: ({ broker, body }) => ({ created: broker.createQueueByName(String(body.name)) }),
+      run: ({ broker, body }) => ({ created: broker.operations.createQueue(String(body.name)) }),
     },
     {
       method: 'GET',
@@ -221,7 +221,7 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
       tag: 'destinations',
       summary: 'Remove every ready message (in flight and scheduled ones stay)',
       change: 'purge queue',
-      run: async ({ broker, params }) => ({ purged: await broker.purgeQueue(params.name as string) }),
+      run: async ({ broker, params }) => ({ purged: await broker.operations.purgeQueue(params.name as string) }),
     },
     {
       method: 'GET',
@@ -271,7 +271,7 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
         const pick: { ids?: string[]; selector?: string; copy?: boolean } = { copy: body.copy === true };
         if (Array.isArray(body.ids)) pick.ids = body.ids as string[];
         if (typeof body.selector === 'string' && body.selector.trim() !== '') pick.selector = body.selector;
-        const n = await broker.moveMessages(params.name as string, String(body.to), pick);
+        const n = await broker.operations.moveMessages(params.name as string, String(body.to), pick);
         return pick.copy ? { copied: n } : { moved: n };
       },
     },
@@ -281,7 +281,7 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
       tag: 'destinations',
       summary: "Send a dead-letter queue's messages back to the queues they came from",
       change: 'redrive dead-letter queue',
-      run: ({ broker, params }) => broker.redrive(params.name as string),
+      run: ({ broker, params }) => broker.operations.redrive(params.name as string),
     },
     {
       method: 'GET',
@@ -341,7 +341,7 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
       summary: 'Delete a durable or shared subscription and its backlog (refused while consumers are attached)',
       change: 'delete subscription',
       run: ({ broker, params }) => {
-        broker.deleteSubscription(params.name as string);
+        broker.operations.deleteSubscription(params.name as string);
         return { deleted: true };
       },
     },

@@ -208,7 +208,7 @@ export class BrokerMetrics {
 
   stop(): void {
     if (this.rttTimer) clearInterval(this.rttTimer);
-    this.observed?.observeStoreBatches(undefined);
+    this.observed?.operations.observeStoreBatches(undefined);
   }
 
   /** Times a store PING, and hooks the batch timer onto a newly active broker. */
@@ -216,7 +216,7 @@ export class BrokerMetrics {
     const b = this.source.activeBroker();
     if (b !== this.observed) {
       this.observed = b;
-      b?.observeStoreBatches((s) => this.batch.observe(s));
+      b?.operations.observeStoreBatches((s) => this.batch.observe(s));
     }
     if (!b) return;
     const t0 = performance.now();

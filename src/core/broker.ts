@@ -1,11 +1,12 @@
-// The broker core: the registry of queues, topic routing, publishing (route, dedup, a ticket per
-// target queue, one store write, commit), consuming from queues and topics, temporary queues,
-// retained messages and adapter session state. Topic subscriptions are in subscriptions.ts, and
-// rebuilding state from the store at start in recovery.ts. Protocol-free: adapters translate
-// frames into these calls.
+// The broker core, what clients do through their adapters: the registry of queues, topic routing,
+// publishing (route, dedup, a ticket per target queue, one store write, commit), consuming from
+// queues and topics, temporary queues, retained messages and adapter session state. Around it:
+// topic subscriptions (subscriptions.ts), a transaction's commit (transaction-commit.ts), rebuilding
+// state at start (recovery.ts), and what operators do (operations.ts). Protocol-free: adapters
+// translate frames into these calls.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Store, SessionRecord, StoreOp, SubscriptionLimits, SubscriptionRecord } from '../store/store.ts';
+import type { Store, SessionRecord, SubscriptionLimits, SubscriptionRecord } from '../store/store.ts';
 import type { Consumer, ConsumerOptions } from './consumer.ts';
 import { DedupWindow } from './dedup.ts';
 import { formatAddress, type Destination, validateName } from './destination.ts';
@@ -15,7 +16,7 @@ import { applyLimits, PolicyResolver } from './policy.ts';
 import type { Authorizer, ClientContext, Permission } from './principal.ts';
 import type { PageSource } from './paging.ts';
 import type { PublishTicket } from './publish-ticket.ts';
-import { QueueBrowser, type BrowsedMessage } from './queue-browser.ts';
+import { QueueBrowser } from './queue-browser.ts';
 import { Connections } from './connections.ts';
 import { emptyStats, Queue, type QueueInit, type QueueStats } from './queue.ts';
 import { RetainedMessages } from './retained.ts';
@@ -24,9 +25,12 @@ import { compileOptionalSelector } from './selector/index.ts';
 import type { MemoryGuard } from './memory-guard.ts';
 import { recover } from './recovery.ts';
 import { StoreWriter } from './store-writer.ts';
-import { SUB_PREFIX, Subscriptions, type SubscribeRequest } from './subscriptions.ts';
+import { Subscriptions, type SubscribeRequest } from './subscriptions.ts';
 import { isRepeating, Scheduler } from './scheduler.ts';
 import type { Transaction } from './transaction.ts';
+import { commitTransaction } from './transaction-commit.ts';
+import { Operations, type QueueInfo } from './operations.ts';
+import { StagedPublish, type PublishResult } from './staged-publish.ts';
 
 export interface BrokerOptions {
   store: Store;
@@ -47,52 +51,9 @@ export interface BrokerOptions {
   memory?: MemoryGuard;
 }
 
-export interface PublishResult {
-  messageId: string;
-  /** Queues the message went to (0 for a topic nobody subscribes to). */
-  routed: number;
-  /** True when a message with the same dedupId was accepted within the window. */
-  duplicate: boolean;
-}
-
+export type { PublishResult };
+export type { QueueInfo };
 export type { SubscribeRequest } from './subscriptions.ts';
-
-/** A publish checked and routed, its store operations not yet written. */
-class StagedPublish {
-  readonly result: PublishResult;
-  /** A repeating message (AMQ_SCHEDULED_PERIOD/CRON): the scheduler takes it instead. */
-  repeating = false;
-  targets: Queue[] = [];
-  readonly tickets: PublishTicket[] = [];
-  readonly ops: StoreOp[] = [];
-  /** The dedup id it recorded, forgotten if it is aborted. */
-  dedup: { window: DedupWindow; key: string; until: number } | undefined;
-
-  constructor(readonly message: Message) {
-    this.result = { messageId: message.id, routed: 0, duplicate: false };
-  }
-
-  /** The store operations: the tickets', then the session record and the dedup record with them. */
-  seal(session: SessionRecord | undefined): void {
-    for (const t of this.tickets) if (t.op) this.ops.push(t.op);
-    if (this.ops.length > 0 || session) {
-      if (session) this.ops.push({ type: 'putSession', session });
-      if (this.dedup) this.ops.push({ type: 'putDedup', record: { key: this.dedup.key, expiresAt: this.dedup.until } });
-    }
-  }
-
-  /** The write is in: the message becomes deliverable. */
-  commit(): void {
-    for (const t of this.tickets) t.commit();
-    this.result.routed = this.targets.length;
-  }
-
-  /** The write failed or will not happen: the room it took is given back. */
-  abort(): void {
-    for (const t of this.tickets) t.abort();
-    if (this.dedup) this.dedup.window.forget(this.dedup.key);
-  }
-}
 
 export interface PublishOptions {
   /**
@@ -102,27 +63,13 @@ export interface PublishOptions {
   session?: SessionRecord;
 }
 
-export interface QueueInfo {
-  name: string;
-  label: string;
-  durable: boolean;
-  messages: number;
-  ready: number;
-  /** Messages only in the store (beyond the queue's memory windows), ready or scheduled. */
-  paged: number;
-  /** Messages held only in memory (non-persistent, or in a non-durable subscription), not in flight. */
-  transient: number;
-  inflight: number;
-  consumers: number;
-  bytes: number;
-  stats: QueueStats;
-}
-
 export class Broker {
   readonly store: Store;
   readonly log: Logger;
   /** The client connections adapters registered, for operators. */
   readonly connections = new Connections();
+  /** What operators do (the admin API and CLI): views, purge, move, redrive... */
+  readonly operations: Operations;
   /** Repeated and cron-scheduled messages (AMQ_SCHEDULED_PERIOD, _REPEAT, _CRON). */
   private readonly scheduler: Scheduler;
   /** What deleted queues counted, so totals across queues never go down. */
@@ -194,6 +141,17 @@ export class Broker {
       listSessions: (prefix) => this.listSessions(prefix),
       log: this.log,
       now: () => this.now(),
+    });
+    this.operations = new Operations({
+      assertRunning: () => this.assertRunning(),
+      queue: (name) => this.queues.get(name),
+      queues: () => this.queues.values(),
+      createQueue: (name) => this.createQueue(name, true),
+      move: (target, m, annotations) => this.move(target, m, annotations),
+      browse: (req, ctx) => this.browse(req, ctx),
+      subscriptions: this.subscriptions,
+      retainedCount: () => this.retained.size,
+      writer: this.writer,
     });
   }
 
@@ -334,107 +292,12 @@ export class Broker {
     return n;
   }
 
-  // ---- operations (the admin API) -------------------------------------------------------------
-
-  private queueOrThrow(name: string): Queue {
-    const q = this.queues.get(name);
-    if (!q) throw new NotFoundError(`Queue ${name} does not exist`, { queue: name });
-    return q;
-  }
-
-  /** Creates queue `name` (an operator's create); resolves false when it already existed. */
-  createQueueByName(name: string): boolean {
-    this.assertRunning();
-    validateName(name, false);
-    if (this.queues.has(name)) return false;
-    this.createQueue(name, true);
-    return true;
-  }
-
-  /** Removes a subscription (durable or shared) by its queue's name, with its messages. */
-  deleteSubscription(name: string): void {
-    const rec = this.subscriptions.list().find((s) => s.name === name);
-    if (!rec) throw new NotFoundError(`Subscription ${name} does not exist`, { subscription: name });
-    if (rec.shared) this.unsubscribeShared(rec.subscriptionName as string, name.startsWith(`${SUB_PREFIX}sd:`));
-    else if (rec.clientId !== undefined && rec.subscriptionName !== undefined) this.unsubscribeDurable(rec.clientId, rec.subscriptionName);
-    else
-      throw new InvalidDestinationError(`Subscription ${name} belongs to a live consumer; close its connection instead`, {
-        subscription: name,
-      });
-  }
-
-  /** Removes every ready message of a queue (in memory and paged out); resolves with how many. */
-  purgeQueue(name: string): Promise<number> {
-    this.assertRunning();
-    return this.queueOrThrow(name).takeReady(
-      () => true,
-      () => {},
-    );
-  }
-
-  /**
-   * Moves (or copies) the ready messages of queue `from` that `ids` or `selector` pick (all when
-   * neither is given) to queue `to`, created if needed; resolves with how many. A moved message
-   * arrives as a new delivery (delivery count 0) with its annotations kept.
-   */
-  async moveMessages(
-    from: string,
-    to: string,
-    pick: { ids?: readonly string[]; selector?: string; copy?: boolean; limit?: number } = {},
-  ): Promise<number> {
-    this.assertRunning();
-    validateName(to, false);
-    if (from === to) throw new InvalidDestinationError(`Cannot move messages of ${from} to itself`, { queue: from });
-    const source = this.queueOrThrow(from);
-    const selector = compileOptionalSelector(pick.selector);
-    const ids = pick.ids ? new Set(pick.ids) : undefined;
-    const match = (v: BrowsedMessage): boolean => (!ids || ids.has(v.message.id)) && (!selector || selector.matches(v));
-    const limit = pick.limit ?? ids?.size ?? Infinity;
-    if (!pick.copy) return source.takeReady(match, (v) => this.move(to, v.message, { ...v.annotations }), limit);
-    let copied = 0;
-    const browser = this.browse({ destination: { kind: 'queue', name: from } }, { connectionId: 'admin' });
-    for (let page = await browser.next(500); page.length > 0 && copied < limit; page = await browser.next(500)) {
-      for (const v of page) {
-        if (copied >= limit || !match(v)) continue;
-        this.move(to, v.message, { ...v.annotations });
-        copied++;
-      }
-    }
-    return copied;
-  }
-
-  /**
-   * Sends every ready message of a dead-letter queue back to the queue it came from (its
-   * `originalDestination`), as a new delivery without its dead-letter annotations. Messages whose
-   * origin no longer exists stay. Resolves with how many went and how many stayed.
-   */
-  async redrive(dlq: string): Promise<{ moved: number; kept: number }> {
-    this.assertRunning();
-    const source = this.queueOrThrow(dlq);
-    const byLabel = new Map<string, string>();
-    for (const q of this.queues.values()) byLabel.set(q.label, q.name);
-    const origin = (v: BrowsedMessage): string | undefined => {
-      const o = v.annotations?.originalDestination;
-      const name = typeof o === 'string' ? byLabel.get(o) : undefined;
-      return name === dlq ? undefined : name;
-    };
-    const moved = await source.takeReady(
-      (v) => origin(v) !== undefined,
-      (v) => {
-        const { dlqDeliveryFailureCause: _cause, originalDestination: _origin, ...rest } = v.annotations ?? {};
-        this.move(origin(v) as string, v.message, rest);
-      },
-    );
-    return { moved, kept: source.readyCount };
-  }
-
   getQueue(name: string): QueueInfo | undefined {
-    const q = this.queues.get(name);
-    return q && info(q);
+    return this.operations.getQueue(name);
   }
 
   listQueues(): QueueInfo[] {
-    return [...this.queues.values()].map(info);
+    return this.operations.listQueues();
   }
 
   // ---- publish ---------------------------------------------------------------------------
@@ -573,36 +436,13 @@ export class Broker {
     return staged.message.persistent && !this.writer.available && staged.targets.some((q) => q.durable);
   }
 
-  /**
-   * Commits a local transaction (STOMP BEGIN/COMMIT, AMQP declare/discharge): its messages are
-   * published and its acknowledged deliveries removed in one atomic store batch, so a crash keeps
-   * all of it or none. When the batch fails nothing is applied and the transaction is rolled back.
-   * Deliveries whose consumer has gone meanwhile went back to their queue and are left there.
-   */
-  async commit(tx: Transaction, ctx: ClientContext): Promise<void> {
-    const staged: StagedPublish[] = [];
-    let acks: Transaction['acks'];
-    try {
-      this.assertRunning();
-      for (const input of tx.sends) staged.push(await this.stage(input, ctx));
-      acks = tx.acks.filter((a) => a.consumer.holds(a.tag));
-      const ops: StoreOp[] = staged.flatMap((st) => st.ops);
-      for (const a of acks) {
-        const op = a.consumer.removal(a.tag);
-        if (op) ops.push(op);
-      }
-      if (ops.length > 0) {
-        if (!this.writer.available) throw await this.writer.outage();
-        await this.writer.writeAndWait(ops);
-      }
-    } catch (err) {
-      for (const st of staged) st.abort();
-      tx.rollback();
-      throw err;
-    }
-    for (const st of staged) st.commit();
-    for (const a of acks) if (a.consumer.holds(a.tag)) a.consumer.ack(a.tag, true);
-    tx.committed();
+  /** Commits a local transaction in one atomic store batch, or rolls it back (transaction-commit.ts). */
+  commit(tx: Transaction, ctx: ClientContext): Promise<void> {
+    return commitTransaction(tx, {
+      assertRunning: () => this.assertRunning(),
+      stage: (input) => this.stage(input, ctx),
+      writer: this.writer,
+    });
   }
 
   // ---- browse ----------------------------------------------------------------------------
@@ -666,18 +506,6 @@ export class Broker {
 
   listSubscriptions(): SubscriptionRecord[] {
     return this.subscriptions.list();
-  }
-
-  /** What this broker keeps in the store, as its memory counts it: what a store that lost its data lost. */
-  holdings(): { queues: number; messages: number; subscriptions: number; retained: number } {
-    let queues = 0;
-    let messages = 0;
-    for (const q of this.queues.values()) {
-      if (!q.durable) continue;
-      queues++;
-      messages += q.storedCount;
-    }
-    return { queues, messages, subscriptions: this.subscriptions.list().length, retained: this.retained.size };
   }
 
   // ---- temporary destinations --------------------------------------------------------------
@@ -753,34 +581,8 @@ export class Broker {
     return this.writer.flush();
   }
 
-  /** `f` hears how long each store batch took, in seconds. */
-  observeStoreBatches(f: ((seconds: number) => void) | undefined): void {
-    this.writer.onBatchDone = f;
-  }
-
-  writerStats(): { batches: number; ops: number; elided: number; held: number; retried: number } {
-    const w = this.writer;
-    return { batches: w.batches, ops: w.ops, elided: w.elided, held: w.held, retried: w.retried };
-  }
-
   /** False while the store cannot be reached or writes made during an outage are still held. */
   get storeAvailable(): boolean {
     return this.writer.available;
   }
-}
-
-function info(q: Queue): QueueInfo {
-  return {
-    name: q.name,
-    label: q.label,
-    durable: q.durable,
-    messages: q.count,
-    ready: q.readyCount,
-    paged: q.pagedCount,
-    transient: q.transientCount,
-    inflight: q.inflightCount,
-    consumers: q.consumerCount,
-    bytes: q.bytes,
-    stats: { ...q.stats },
-  };
 }
