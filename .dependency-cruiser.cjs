@@ -61,6 +61,14 @@ module.exports = {
       to: { path: 'node_modules/(aedes|aedes-[^/]+|mqtt-packet|rhea)/' },
     },
     {
+      name: 'mqtt-engines-meet-at-the-session-layer',
+      severity: 'error',
+      comment:
+        'MQTT 5 (adapters/mqtt/v5/) builds on the shared session layer in adapters/mqtt/; of that layer only the service, which hosts both engines, knows v5.',
+      from: { path: '^adapters/mqtt/[^/]+$', pathNot: '^adapters/mqtt/service\\.ts$' },
+      to: { path: '^adapters/mqtt/v5/' },
+    },
+    {
       name: 'adapters-do-not-reach-into-each-other',
       severity: 'error',
       comment: 'Each protocol is a peer over the core; what they share lives in src/.',

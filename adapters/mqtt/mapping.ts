@@ -7,7 +7,7 @@
 // was published with the retain flag is kept the same way, for MQTT 5's Retain As Published.
 import { DEDUP_PROPERTY, newMessageId, type Message, type MessageInput, type PropertyValue } from '../../src/core/message.ts';
 import { topicFromCore, topicToCore } from './topics.ts';
-import { grouped, USER_PROPERTY_ORDER, type UserPropertyList } from './v5/user-properties.ts';
+import { grouped, USER_PROPERTY_ORDER, type UserPropertyList } from './user-properties.ts';
 
 /** The property carrying the QoS a message was published with (ActiveMQ: ActiveMQ.MQTT.QoS). */
 export const QOS_PROPERTY = 'MQTT_QoS';

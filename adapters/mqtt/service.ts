@@ -18,10 +18,10 @@ import { ConnectRefusal } from './connect-refusal.ts';
 import type { PublishProperties } from './mapping.ts';
 import { corePersistence, type PersistenceHost, type WillPacket } from './persistence.ts';
 import { SessionExpiry } from './session-expiry.ts';
-import { MqttSession, type ClientHandle, type SessionSettings } from './session.ts';
+import { AedesClientHandle, type AedesClient } from './aedes-client.ts';
+import { MqttSession, type SessionSettings } from './session.ts';
 import type { SessionState } from './session-state.ts';
 import { acceptMqtt5, type Mqtt5Connection, type Mqtt5Host, type Mqtt5Limits } from './v5/index.ts';
-import { RC } from './v5/reason-codes.ts';
 import { Wills } from './wills.ts';
 
 export interface MqttSettings extends SessionSettings {
@@ -93,7 +93,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
       live: (clientId) => this.byClientId.get(clientId),
       detachedSession: (clientId) =>
         new MqttSession(
-          { id: clientId, clean: true, closed: true, will: null, deliver0: () => {}, deliverQoS: () => {}, close: () => {} },
+          { id: clientId, clean: true, closed: true, will: null, deliver: noop, deliverTracked: noop, close: noop, end: noop },
           `will:${clientId}`,
           ctx.broker,
           settings,
@@ -118,7 +118,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
         cb(null, true);
       },
       authenticate: (client, username, password, cb) => {
-        this.track(this.authenticate(client as unknown as ClientHandle, username, password)).then(
+        this.track(this.authenticate(client as unknown as AedesClient, username, password)).then(
           () => cb(null, true),
           (err: unknown) => cb(err as ConnectRefusal, false),
         );
@@ -134,7 +134,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
       authorizePublish: (client, packet, cb) => {
         let p: Promise<void> | undefined;
         try {
-          p = this.authorizePublish(client as unknown as ClientHandle | null, packet as unknown as PublishLike);
+          p = this.authorizePublish(client, packet as unknown as PublishLike);
         } catch (err) {
           cb(err as Error);
           return;
@@ -154,7 +154,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
       const s = this.sessionOf(client);
       if (!s) return;
       s.connected();
-      this.register(s, this.handshakes.get(client as unknown as ClientHandle));
+      this.register(s, this.handshakes.get(client));
     });
     aedes.on('subscribe', (subs, client) => {
       this.sessionOf(client)?.subscribed(subs.filter((s) => (s.qos as number) !== 128).map((s) => s.topic));
@@ -190,7 +190,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
       clientId: client.id,
       user: s.principal?.username,
       // MQTT 5 hears DISCONNECT 0x98; 3.1.1 has no server-side goodbye: the connection just closes (the will is published).
-      close: () => (client.disconnect ? client.disconnect(RC.administrativeAction, 'closed by an administrator') : client.close()),
+      close: () => client.end('administrator', 'closed by an administrator'),
     });
     s.log.info(
       { clientId: client.id, clean: client.clean, version: client.version ?? 4, user: s.principal?.username },
@@ -207,14 +207,15 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
   /** Attaches one connection (TCP, TLS, or a WebSocket stream) to aedes and the core. */
   accept(stream: Duplex, info: ConnectionInfo): void {
     if (!this.aedes) throw new Error('MQTT service is not started');
-    const client = this.aedes.handle(stream as Parameters<Aedes['handle']>[0], info.request) as unknown as ClientHandle;
+    const raw = this.aedes.handle(stream as Parameters<Aedes['handle']>[0], info.request) as unknown as AedesClient;
+    const client = new AedesClientHandle(raw);
     const log = new ConnectionLog(this.log, info);
     const session = new MqttSession(client, uuid(), this.ctx.broker, this.settings, log);
     session.writer = new BatchedWriter(stream);
     // What aedes answers to one read (PUBACKs, SUBACKs) leaves in one write at the end of the turn.
     stream.prependListener('readable', () => session.writer?.hold());
-    this.sessions.set(client, session);
-    this.handshakes.set(client, info);
+    this.sessions.set(raw, session);
+    this.handshakes.set(raw, info);
     stream.once('close', () => {
       const wasConnected = session.principal !== undefined;
       const owner = this.byClientId.get(client.id) === session;
@@ -237,7 +238,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
   /** MQTT 5 clients hear that the broker is going (0x8B) before their connections drop; 3.1.1 has no such packet. */
   async goodbye(): Promise<void> {
     const closed = [...this.connections5].map((c) => c.gone);
-    for (const c of this.connections5) c.disconnect(RC.serverShuttingDown, 'the broker is shutting down or stepping down');
+    for (const c of this.connections5) c.end('shutting-down', 'the broker is shutting down or stepping down');
     await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 1000).unref())]);
   }
 
@@ -276,7 +277,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
 
   // ---- hooks -----------------------------------------------------------------------------
 
-  private async authenticate(client: ClientHandle, username: string | undefined, password: Buffer | undefined): Promise<void> {
+  private async authenticate(client: AedesClient, username: string | undefined, password: Buffer | undefined): Promise<void> {
     const session = this.sessionOf(client);
     if (!session) throw new ConnectRefusal('connection has no session', 'not-authorized');
     if (this.anonymousIds.has(client) && !client.clean) {
@@ -314,8 +315,8 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
       inherited = previous.state;
       previous.close();
       // aedes closes its own clients; a connection of the other engine is closed here.
-      if (previous.client.disconnect) previous.client.disconnect(RC.sessionTakenOver, 'another connection took the session over');
-      else if (client.version === 5) previous.client.close();
+      if (previous.client.version === 5 || client.version === 5)
+        previous.client.end('session-taken-over', 'another connection took the session over');
       previous.log.info({ clientId: client.id }, 'mqtt session taken over by a new connection');
     }
     this.byClientId.set(client.id, session);
@@ -410,7 +411,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
   }
 
   /** A PUBLISH or will into the core: undefined when it is in already, else a promise of it; a refusal throws or rejects. */
-  private authorizePublish(client: ClientHandle | null, packet: PublishLike): Promise<void> | undefined {
+  private authorizePublish(client: object | null, packet: PublishLike): Promise<void> | undefined {
     const session = client ? this.sessionOf(client) : undefined;
     if (!client || !session) throw new Error('publish without a connection');
     const isWill = packet.cmd !== 'publish';

@@ -21,7 +21,6 @@ import {
 import { Overlaps } from './overlaps.ts';
 import { NEVER_EXPIRES, SESSION_PREFIX, SessionState, clampQos, type SubscriptionOptions } from './session-state.ts';
 import { filterToCore, topicBytesFromCore, type MqttFilter } from './topics.ts';
-import { RC } from './v5/reason-codes.ts';
 import type { BatchedWriter, WriteTarget } from '../../src/net/batched-writer.ts';
 import type { LineLogger } from '../../src/connection-log.ts';
 import { publishHeader, SharedHeaders } from './publish-encoder.ts';
@@ -37,13 +36,17 @@ export interface ClientHandle {
   readonly clean: boolean;
   readonly closed: boolean;
   readonly will: unknown;
-  /** A QoS 0 PUBLISH; `done` is told `n` once it is written and the client may take more. */
-  deliver0(packet: OutboundPublish, done?: WriteTarget, n?: number): void;
-  deliverQoS(packet: OutboundPublish): void;
+  /** A QoS 0 PUBLISH, forgotten once sent; `written` is told `n` once it is written and the client may take more. */
+  deliver(packet: OutboundPublish, written?: WriteTarget, n?: number): void;
+  /** A QoS 1 or 2 PUBLISH the engine keeps in flight until the client acknowledges it. */
+  deliverTracked(packet: OutboundPublish): void;
   close(cb?: () => void): void;
-  /** MQTT 5: a DISCONNECT with this reason code and text, then close (MQTT 3.1.1 has no such packet). */
-  disconnect?(reasonCode: number, reason: string): void;
+  /** Ends the connection saying why where the protocol can (MQTT 5 DISCONNECT); MQTT 3.1.1 just closes. */
+  end(why: ConnectionEnd, text: string): void;
 }
+
+/** Why the broker ends a client's connection. */
+export type ConnectionEnd = 'slow-consumer' | 'administrator' | 'shutting-down' | 'session-taken-over';
 
 /** Why a subscription was refused: the filter, or a core error code (not-authorized, resource-limit...). */
 export interface SubscribeRefusal {
@@ -291,8 +294,7 @@ export class MqttSession {
             // the connection closes; a persistent session keeps queuing within mqtt.maxQueuedMessages.
             onAborted: (reason) => {
               this.log.warn({ clientId: this.client.id, filter: raw, reason }, 'slow consumer disconnected (mqtt.slowConsumer)');
-              if (this.client.disconnect) this.client.disconnect(RC.quotaExceeded, reason);
-              else this.client.close();
+              this.client.end('slow-consumer', reason);
             },
           },
           this.ctx,
@@ -390,7 +392,7 @@ export class MqttSession {
       return;
     }
     if (qos === 0) {
-      this.client.deliver0(toPublishPacket(m, 0, this.retainFlag(group, m), false, undefined, this.v5(group, d)), link.settler, d.tag);
+      this.client.deliver(toPublishPacket(m, 0, this.retainFlag(group, m), false, undefined, this.v5(group, d)), link.settler, d.tag);
       return;
     }
     if (qos === 2 && this.persistent) {
@@ -435,7 +437,7 @@ export class MqttSession {
       );
       return;
     }
-    this.client.deliverQoS(toPublishPacket(d.message, qos, this.retainFlag(group, d.message), dup, id, this.v5(group, d)));
+    this.client.deliverTracked(toPublishPacket(d.message, qos, this.retainFlag(group, d.message), dup, id, this.v5(group, d)));
   }
 
   /** MQTT 5 Retain As Published keeps the publisher's retain flag on live deliveries; otherwise it is 0. */
@@ -453,9 +455,9 @@ export class MqttSession {
       if (this.writer) {
         this.writer.write(publishHeader(topicBytesFromCore(m.destination.name), m.body.byteLength, qos, true, false, id), m.body);
       } else if (qos === 0) {
-        this.client.deliver0(toPublishPacket(m, 0, true, false, undefined, this.v5(link.alone)));
+        this.client.deliver(toPublishPacket(m, 0, true, false, undefined, this.v5(link.alone)));
       } else {
-        this.client.deliverQoS(toPublishPacket(m, qos, true, false, id, this.v5(link.alone)));
+        this.client.deliverTracked(toPublishPacket(m, qos, true, false, id, this.v5(link.alone)));
       }
     }
   }

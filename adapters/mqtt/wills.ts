@@ -10,7 +10,19 @@ import type { PublishProperties } from './mapping.ts';
 import type { WillPacket } from './persistence.ts';
 import type { MqttSession } from './session.ts';
 import { WILL_PREFIX, willRecord, type StoredWill } from './session-state.ts';
-import type { Mqtt5Connection } from './v5/index.ts';
+import type { LineLogger } from '../../src/connection-log.ts';
+
+/** What the wills need of an MQTT 5 connection that ended. */
+export interface EndedConnection {
+  readonly id: string;
+  readonly will:
+    { topic: string; payload: Buffer | string; qos?: 0 | 1 | 2; retain?: boolean; properties?: PublishProperties } | null | undefined;
+  readonly log: LineLogger;
+  /** DISCONNECT with 0x00 came: the will is discarded. */
+  readonly normalDisconnect: boolean;
+  /** Seconds the will waits after an abnormal end. */
+  readonly willDelay: number;
+}
 
 export interface WillsHost {
   readonly broker: Broker;
@@ -74,7 +86,7 @@ export class Wills {
   }
 
   /** An MQTT 5 connection ended: its will is discarded (DISCONNECT 0x00), published, or delayed. */
-  ended5(conn: Mqtt5Connection, session: MqttSession): void {
+  ended5(conn: EndedConnection, session: MqttSession): void {
     const will = conn.will;
     if (!will) return;
     const log = conn.log;

@@ -23,14 +23,15 @@ function device(id: string): ClientHandle & { sent: OutboundPublish[] } {
     closed: false,
     will: null,
     sent,
-    deliver0: (p, done, n) => {
+    deliver: (p, written, n) => {
       sent.push(p);
-      done?.written(n ?? 0);
+      written?.written(n ?? 0);
     },
-    deliverQoS: (p) => {
+    deliverTracked: (p) => {
       sent.push(p);
     },
     close: () => {},
+    end: () => {},
   };
 }
 

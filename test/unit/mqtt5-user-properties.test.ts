@@ -11,7 +11,7 @@ import {
   scanUserProperties,
   USER_PROPERTY_ORDER,
   type UserPropertyList,
-} from '../../adapters/mqtt/v5/user-properties.ts';
+} from '../../adapters/mqtt/user-properties.ts';
 
 const pairs = fc.array(fc.tuple(fc.constantFrom('a', 'b', 'site', 'é', ''), fc.string({ maxLength: 6 })), { minLength: 1, maxLength: 12 });
 

@@ -19,10 +19,10 @@ import type { LineLogger } from '../../../src/connection-log.ts';
 import type { OutboundPublish } from '../mapping.ts';
 import { PacketSizeGuard } from '../packet-size.ts';
 import { PropertyBudgetError, limitProperties } from './properties.ts';
-import type { ClientHandle, MqttSession } from '../session.ts';
+import type { ClientHandle, ConnectionEnd, MqttSession } from '../session.ts';
 import { RC } from './reason-codes.ts';
 import { TopicAliases } from './topic-aliases.ts';
-import { keepUserPropertyOrder, reorderEncodedPublish } from './user-properties.ts';
+import { keepUserPropertyOrder, reorderEncodedPublish } from '../user-properties.ts';
 
 export interface Mqtt5Limits {
   /** PUBLISH packets from one client the core works on at once (CONNACK Receive Maximum). */
@@ -64,6 +64,14 @@ export interface AckSlot {
 }
 
 type Handler = (conn: Mqtt5Connection, packet: Packet) => void | Promise<void>;
+
+/** The DISCONNECT reason code for each way the session layer ends a connection. */
+const END_CODES: Record<ConnectionEnd, number> = {
+  'slow-consumer': RC.quotaExceeded,
+  administrator: RC.administrativeAction,
+  'shutting-down': RC.serverShuttingDown,
+  'session-taken-over': RC.sessionTakenOver,
+};
 
 export class Mqtt5Connection implements ClientHandle {
   readonly version = 5;
@@ -240,7 +248,7 @@ export class Mqtt5Connection implements ClientHandle {
   refuse(reasonCode: number, reason: string): void {
     this.log.info({ clientId: this.id || undefined, reasonCode, reason }, 'mqtt 5 connection refused');
     this.send({ cmd: 'connack', sessionPresent: false, reasonCode, properties: { reasonString: reason } });
-    this.end();
+    this.closeStream();
   }
 
   // ---- outbound ----------------------------------------------------------------------------
@@ -283,12 +291,12 @@ export class Mqtt5Connection implements ClientHandle {
     return true;
   }
 
-  deliver0(packet: OutboundPublish, done?: WriteTarget, n = 0): void {
+  deliver(packet: OutboundPublish, written?: WriteTarget, n = 0): void {
     if (!this.send(packet as Packet)) this.host.oversized(this, packet.topic, packet.payload.length);
-    if (done) this.writer.tellAfter(done, n);
+    if (written) this.writer.tellAfter(written, n);
   }
 
-  deliverQoS(packet: OutboundPublish): void {
+  deliverTracked(packet: OutboundPublish): void {
     if (this.outbound.size >= this.peer.receiveMaximum) this.held.push(packet);
     else this.sendQoS(packet);
   }
@@ -325,11 +333,16 @@ export class Mqtt5Connection implements ClientHandle {
 
   // ---- closing -----------------------------------------------------------------------------
 
+  /** The session layer ends the connection: DISCONNECT with the reason code that says why. */
+  end(why: ConnectionEnd, text: string): void {
+    this.disconnect(END_CODES[why], text);
+  }
+
   /** DISCONNECT with `reasonCode`, then close (the will is published unless the client said goodbye). */
   disconnect(reasonCode: number, reason: string): void {
     if (this.ending) return;
     if (this.open) this.send({ cmd: 'disconnect', reasonCode, properties: { reasonString: reason } });
-    this.end();
+    this.closeStream();
   }
 
   /** A protocol violation: DISCONNECT (CONNACK before CONNECT completed) with `reasonCode`, then close. */
@@ -342,10 +355,10 @@ export class Mqtt5Connection implements ClientHandle {
 
   close(cb?: () => void): void {
     if (cb) this.stream.once('close', cb);
-    this.end();
+    this.closeStream();
   }
 
-  private end(): void {
+  private closeStream(): void {
     this.ending = true;
     this.pump.stop();
     // Paused, the socket reads only until its buffer fills: a client's close is still seen, a client

@@ -5,7 +5,7 @@
 // mqtt-packet parses it: a section of millions of User Properties inside a legal packet would keep
 // the event loop for seconds (its parser turns each into an object), long enough for the broker's
 // lease to lapse.
-import { scanUserProperties } from './user-properties.ts';
+import { scanUserProperties } from '../user-properties.ts';
 
 /** A property section over its budget (mqtt.maxPropertyBytes, mqtt.maxUserProperties). */
 export class PropertyBudgetError extends Error {
