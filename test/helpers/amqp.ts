@@ -17,6 +17,7 @@ import { stompAdapter } from '../../adapters/stomp/index.ts';
 import { startTestServer } from './server.ts';
 import type { TestCert } from './tls.ts';
 import { Collector } from './collector.ts';
+import { outcomes, txnTypes } from '../../adapters/amqp/rhea-fixes.ts';
 
 export interface AmqpTestServer {
   server: JunctionServer;
@@ -118,4 +119,49 @@ function attached(link: Receiver | Sender): Promise<void> {
       reject(new Error(`${err?.condition}: ${err?.description}`));
     });
   });
+}
+
+/** A coordinator link opened by hand with rhea, and its control messages. */
+export class Coordinator {
+  private readonly answers = new Collector<{ kind: string; state: unknown }>();
+
+  private constructor(private readonly link: Sender) {
+    for (const kind of ['declared', 'accepted', 'rejected'])
+      link.on(kind, (e: EventContext) => this.answers.push({ kind, state: e.delivery?.remote_state }));
+  }
+
+  static async open(c: AmqpClient): Promise<Coordinator> {
+    const link = c.conn.open_sender({ target: {} } as never);
+    // rhea has no coordinator target of its own: the attach it is about to send names one.
+    (link as unknown as { local: { attach: { target: unknown } } }).local.attach.target = txnTypes
+      .coordinator!.create({ capabilities: ['amqp:local-transactions'] })
+      .described();
+    await new Promise<void>((resolve) => link.once('sendable', () => resolve()));
+    return new Coordinator(link);
+  }
+
+  /** Sends an amqp-value section holding `body`, encoded by hand: rhea drops a described body's own descriptor. */
+  private async control(body: unknown): Promise<{ kind: string; state: unknown }> {
+    const before = this.answers.items.length;
+    const Writer = (rhea.types as unknown as { Writer: new () => { write(v: unknown): void; toBuffer(): Buffer } }).Writer;
+    const w = new Writer();
+    w.write(body);
+    this.link.send(Buffer.concat([Buffer.from([0x00, 0x53, 0x77]), w.toBuffer()]), undefined, 0);
+    return this.answers.nth(before + 1);
+  }
+
+  async declare(): Promise<Buffer> {
+    const answer = await this.control(txnTypes.declare!.create({}).described());
+    if (answer.kind !== 'declared') throw new Error(`declare answered ${answer.kind}`);
+    return (answer.state as { txn_id: Buffer }).txn_id;
+  }
+
+  discharge(txnId: Buffer, fail: boolean): Promise<{ kind: string; state: unknown }> {
+    return this.control(txnTypes.discharge!.create({ txn_id: txnId, fail }).described());
+  }
+
+  /** The transactional state that accepts a delivery inside transaction `txnId`. */
+  static accepted(txnId: Buffer): unknown {
+    return txnTypes.transactionalState!.create({ txn_id: txnId, outcome: outcomes.accepted().described() }).described();
+  }
 }

@@ -3,11 +3,8 @@
 // hand (declare, transactional accepted, discharge with and without fail, an unknown id).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import rhea, { type EventContext, type Sender } from 'rhea';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { outcomes, txnTypes } from '../../adapters/amqp/rhea-fixes.ts';
-import { AmqpClient, startAmqpServer, type AmqpTestServer } from '../helpers/amqp.ts';
-import { Collector } from '../helpers/collector.ts';
+import { AmqpClient, Coordinator, startAmqpServer, type AmqpTestServer } from '../helpers/amqp.ts';
 
 const run = promisify(execFile);
 
@@ -51,50 +48,6 @@ describe('AMQP transactions with python3-qpid-proton', () => {
   });
 });
 
-/** A coordinator link opened by hand with rhea, and its control messages. */
-class Coordinator {
-  private readonly answers = new Collector<{ kind: string; state: unknown }>();
-
-  private constructor(private readonly link: Sender) {
-    for (const kind of ['declared', 'accepted', 'rejected'])
-      link.on(kind, (e: EventContext) => this.answers.push({ kind, state: e.delivery?.remote_state }));
-  }
-
-  static async open(c: AmqpClient): Promise<Coordinator> {
-    const link = c.conn.open_sender({ target: {} } as never);
-    // rhea has no coordinator target of its own: the attach it is about to send names one.
-    (link as unknown as { local: { attach: { target: unknown } } }).local.attach.target = txnTypes
-      .coordinator!.create({ capabilities: ['amqp:local-transactions'] })
-      .described();
-    await new Promise<void>((resolve) => link.once('sendable', () => resolve()));
-    return new Coordinator(link);
-  }
-
-  /** Sends an amqp-value section holding `body`, encoded by hand: rhea drops a described body's own descriptor. */
-  private async control(body: unknown): Promise<{ kind: string; state: unknown }> {
-    const before = this.answers.items.length;
-    const Writer = (rhea.types as unknown as { Writer: new () => { write(v: unknown): void; toBuffer(): Buffer } }).Writer;
-    const w = new Writer();
-    w.write(body);
-    this.link.send(Buffer.concat([Buffer.from([0x00, 0x53, 0x77]), w.toBuffer()]), undefined, 0);
-    return this.answers.nth(before + 1);
-  }
-
-  async declare(): Promise<Buffer> {
-    const answer = await this.control(txnTypes.declare!.create({}).described());
-    expect(answer.kind).toBe('declared');
-    return (answer.state as { txn_id: Buffer }).txn_id;
-  }
-
-  discharge(txnId: Buffer, fail: boolean): Promise<{ kind: string; state: unknown }> {
-    return this.control(txnTypes.discharge!.create({ txn_id: txnId, fail }).described());
-  }
-}
-
-function transactionalAccepted(txnId: Buffer): unknown {
-  return txnTypes.transactionalState!.create({ txn_id: txnId, outcome: outcomes.accepted().described() }).described();
-}
-
 describe('AMQP transactions with rhea', () => {
   it('an ack inside a transaction takes effect at commit; a failed discharge redelivers; an unknown id is refused', async () => {
     const c = await AmqpClient.connect(s.port);
@@ -107,13 +60,13 @@ describe('AMQP transactions with rhea', () => {
 
     const rolledBack = await coordinator.declare();
     const first = await got.nth(1);
-    first.delivery.update(true, transactionalAccepted(rolledBack) as never);
+    first.delivery.update(true, Coordinator.accepted(rolledBack) as never);
     expect((await coordinator.discharge(rolledBack, true)).kind).toBe('accepted');
     const again = await got.nth(2);
     expect(again.message.delivery_count).toBe(1);
 
     const committed = await coordinator.declare();
-    again.delivery.update(true, transactionalAccepted(committed) as never);
+    again.delivery.update(true, Coordinator.accepted(committed) as never);
     expect(s.server.broker.getQueue(q)?.messages).toBe(1);
     expect((await coordinator.discharge(committed, false)).kind).toBe('accepted');
     expect(s.server.broker.getQueue(q)?.messages).toBe(0);
