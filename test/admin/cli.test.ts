@@ -31,7 +31,8 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<{ 
 
 const as = (): string[] => ['--url', b.url, '--user', 'admin', '--password', PASSWORD];
 
-describe('junction CLI over the admin API', () => {
+// Each case runs ten or so CLI processes, each bounded by its own 20 s: the case's deadline allows for a loaded machine.
+describe('junction CLI over the admin API', { timeout: 60_000 }, () => {
   it('lists, shows, browses, moves, purges and deletes queues; tables for people, --json for scripts', async () => {
     const stomp = await RawStomp.connect(b.server.listeners.port('stomp', 'tcp')!, {
       'accept-version': '1.2',
