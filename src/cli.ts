@@ -58,7 +58,7 @@ program
     } catch (err) {
       fail(err);
     }
-    const log = createLogger(config.log.level);
+    const log = createLogger(config.log.level, undefined, config.log.format);
     let server: JunctionServer;
     try {
       // Loaded here, so the operator's commands do not load the whole broker.

@@ -87,6 +87,8 @@ const coreShape = {
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** json: one JSON object a line; pretty: a readable line; auto: pretty on a terminal, else json. */
+      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
     })
     .prefault({}),
   store: z

@@ -95,7 +95,7 @@ export class EmbeddedRedis {
           if (line.includes('Ready to accept connections')) {
             clearTimeout(t);
             ready();
-          } else if (/ # /.test(line) && !server.stopping) {
+          } else if (/ # /.test(line) && !server.stopping && !ORDINARY.test(line)) {
             o.log.warn({ redis: line.trim() }, 'embedded redis-server warning');
           }
         }
@@ -144,6 +144,12 @@ export class EmbeddedRedis {
   }
 }
 
+/**
+ * Start-up lines Redis logs at its warning level (#) though nothing is wrong; the rest at that
+ * level (memory overcommit, a file it cannot read...) are the operator's business.
+ */
+const ORDINARY = / # (oO0OoO0OoO0Oo Redis is starting|Redis version=|Configuration loaded|Server initialized|Ready to accept)/;
+
 /** A redis-server still running on this data (its broker was killed) is asked to shut down. */
 async function stopLeftover(pidFile: string, log: Logger): Promise<void> {
   let pid: number;
@@ -156,7 +162,9 @@ async function stopLeftover(pidFile: string, log: Logger): Promise<void> {
   const parent = parentOf(pid);
   if (parent !== undefined && parent !== 1 && commandOf(parent).includes('node')) {
     throw new StoreUnavailableError(
-      `${pidFile}: redis-server ${pid} of another running broker (pid ${parent}) uses this data directory`,
+      `${pidFile}: redis-server ${pid} of another running broker (pid ${parent}) uses this data directory. ` +
+        'For an active/standby pair, give both brokers one Redis (REDIS_URL; README.md, Active/standby); ' +
+        'for an unrelated broker, another store.embedded.dataDir',
       undefined,
     );
   }
