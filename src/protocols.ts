@@ -18,15 +18,25 @@ export type JunctionConfig = z.output<typeof configSchema>;
 /** The registered protocols' names. */
 export const PROTOCOLS: readonly string[] = ADAPTERS.map((a) => a.name);
 
+/** The adapter's listener as configured (its defaults for an adapter the registry lacks). */
+function listenerOf(d: AdapterDescriptor, config: CoreConfig): ProtocolListenerConfig {
+  const listeners = config.listeners as CoreConfig['listeners'] & Record<string, ProtocolListenerConfig | undefined>;
+  return listeners[d.name] ?? protocolListenerSchema(d.listener).parse(undefined);
+}
+
+/** Whether an adapter serves anything under this configuration: its own listener, or the WebSocket port. */
+export function serves(d: AdapterDescriptor, config: CoreConfig): boolean {
+  return d.listener.webSocket !== undefined || listenerOf(d, config).enabled;
+}
+
 /**
  * A descriptor made into the handler of one epoch: the adapter's settings and listener come from
  * the configuration's sections of its name (their defaults for an adapter the registry lacks).
  */
 export function bindAdapter(d: AdapterDescriptor, ctx: AdapterContext): ProtocolHandler {
   const config = ctx.config as CoreConfig & Record<string, unknown>;
-  const listeners = config.listeners as CoreConfig['listeners'] & Record<string, ProtocolListenerConfig | undefined>;
   const settings: unknown = config[d.name] ?? d.configSchema.parse({});
-  const listener = listeners[d.name] ?? protocolListenerSchema(d.listener).parse(undefined);
+  const listener = listenerOf(d, config);
   const ws = d.listener.webSocket;
   return {
     ...d.create(ctx, settings as z.output<typeof d.configSchema>),

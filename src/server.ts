@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ActiveBroker } from './active-broker.ts';
 import { boundPort, startAdminServer, VERSION } from './admin/admin-server.ts';
-import { ADAPTERS, bindAdapter, type AdapterDescriptor, type JunctionConfig } from './protocols.ts';
+import { ADAPTERS, bindAdapter, serves, type AdapterDescriptor, type JunctionConfig } from './protocols.ts';
 import type { Broker } from './core/broker.ts';
 import { RoleKeeper, type Deactivation, type Role } from './ha/role-keeper.ts';
 import { FencedError } from './shared/errors.ts';
@@ -81,9 +81,9 @@ export class JunctionServer {
     return { events: this.dataLoss.events, messages: this.dataLoss.lostMessages };
   }
 
-  /** The protocols of the installed adapters (the metrics' source). */
+  /** The protocols the broker serves under its configuration (the metrics' source). */
   protocols(): readonly string[] {
-    return this.adapters.map((a) => a.name);
+    return this.adapters.filter((d) => serves(d, this.config)).map((d) => d.name);
   }
 
   /** Event-loop stalls so far (the metrics' source). */
@@ -219,7 +219,9 @@ export class JunctionServer {
       security: this.security,
       log: this.log,
       handlers: (broker) =>
-        this.adapters.map((d) => bindAdapter(d, { broker, security: this.security, config: this.config, log: this.log })),
+        this.adapters
+          .filter((d) => serves(d, this.config))
+          .map((d) => bindAdapter(d, { broker, security: this.security, config: this.config, log: this.log })),
       onStoreError: (err) => {
         // One turn later, so the refusals of the failed batch reach their clients first.
         if (err instanceof FencedError) setImmediate(() => this.keeper.fence('a store write was fenced', err));
