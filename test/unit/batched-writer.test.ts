@@ -2,9 +2,9 @@
 // targets are told after the turn, and while the peer does not read (the socket's buffer is full)
 // nobody is told until it reads again: the back-pressure that holds a slow subscriber's deliveries.
 import net from 'node:net';
-import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchedWriter, type WriteTarget } from '../../src/net/batched-writer.ts';
+import { socketPair } from '../helpers/socket-pair.ts';
 
 const open: Array<net.Server | net.Socket> = [];
 
@@ -17,18 +17,9 @@ afterEach(() => {
 
 /** A connected pair: `ours` writes, `peer` reads (paused until the test resumes it). */
 async function pair(): Promise<{ ours: net.Socket; peer: net.Socket }> {
-  const server = net.createServer();
-  open.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection');
-  const ours = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  open.push(ours);
-  await once(ours, 'connect');
-  const [peer] = (await accepted) as [net.Socket];
-  open.push(peer);
-  peer.pause();
-  return { ours, peer };
+  const p = await socketPair(open);
+  p.peer.pause();
+  return p;
 }
 
 class Told implements WriteTarget {

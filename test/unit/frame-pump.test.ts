@@ -3,9 +3,9 @@
 // the frame or stops the pump, and the socket it steers (a real loopback one) stops reading while
 // frames wait and reads again once none do.
 import net from 'node:net';
-import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FramePump } from '../../src/net/frame-pump.ts';
+import { socketPair } from '../helpers/socket-pair.ts';
 
 interface Deferred {
   promise: Promise<void>;
@@ -30,20 +30,6 @@ afterEach(() => {
     else s.destroy();
   }
 });
-
-async function loopbackSocket(): Promise<net.Socket> {
-  const server = net.createServer();
-  sockets.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection');
-  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  sockets.push(client);
-  const [socket] = (await accepted) as [net.Socket];
-  sockets.push(socket);
-  socket.resume();
-  return socket;
-}
 
 describe('FramePump', () => {
   it('handles frames in order; an asynchronous one holds those behind it until it settles', async () => {
@@ -130,7 +116,8 @@ describe('FramePump', () => {
   });
 
   it('pauses the socket while frames wait and resumes it once none do', async () => {
-    const socket = await loopbackSocket();
+    const { peer: socket } = await socketPair(sockets);
+    socket.resume();
     const gate = deferred();
     const pump = new FramePump<string>({ handle: (f) => (f === 'slow' ? gate.promise : undefined), failed: () => true }, socket);
     pump.push(['slow', 'next']);
