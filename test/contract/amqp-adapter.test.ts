@@ -11,6 +11,7 @@ import rhea, { type Delivery, type EventContext, type Sender } from 'rhea';
 const port = (server: JunctionServer): number => server.listeners.port('amqp', 'tcp') as number;
 
 describeAdapterContract('AMQP 1.0', {
+  transactional: true,
   adapters: [amqpAdapter],
   protocol: 'amqp',
   refusal: /^amqp:resource-limit-exceeded: Connection limit reached/,

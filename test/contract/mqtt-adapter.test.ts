@@ -28,6 +28,7 @@ function open(server: JunctionServer, options: IClientOptions, hold?: HoldAck): 
 
 function driver(protocolVersion: 4 | 5): AdapterDriver {
   return {
+    transactional: false,
     adapters: [mqttAdapter],
     protocol: 'mqtt',
     refusal: protocolVersion === 5 ? /Quota exceeded/ : /Server unavailable/,

@@ -20,6 +20,7 @@ function withReceipt(send: (options: stompit.Client.SendOptions) => { end(body?:
 }
 
 describeAdapterContract('STOMP', {
+  transactional: true,
   adapters: [stompAdapter],
   protocol: 'stomp',
   // The ERROR frame's message header, as stompit leaves it: a colon stays escaped (\c, STOMP 1.2).
