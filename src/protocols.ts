@@ -15,9 +15,6 @@ export const configSchema = buildConfigSchema(ADAPTERS);
 
 export type JunctionConfig = z.output<typeof configSchema>;
 
-/** The registered protocols' names. */
-export const PROTOCOLS: readonly string[] = ADAPTERS.map((a) => a.name);
-
 /** The adapter's listener as configured (its defaults for an adapter the registry lacks). */
 function listenerOf(d: AdapterDescriptor, config: CoreConfig): ProtocolListenerConfig {
   const listeners = config.listeners as CoreConfig['listeners'] & Record<string, ProtocolListenerConfig | undefined>;
