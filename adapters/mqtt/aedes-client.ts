@@ -5,16 +5,10 @@ import type { WriteTarget } from '../../src/net/batched-writer.ts';
 import type { OutboundPublish } from './mapping.ts';
 import type { ClientHandle } from './session.ts';
 
-/** The part of aedes' Client the session layer uses. */
-export interface AedesClient {
-  readonly id: string;
-  readonly version?: number | null;
-  readonly clean: boolean;
-  readonly closed: boolean;
-  readonly will: unknown;
+/** The part of aedes' Client the session layer uses: what a handle reads, and aedes' own delivery calls. */
+export interface AedesClient extends Pick<ClientHandle, 'id' | 'version' | 'clean' | 'closed' | 'will' | 'close'> {
   deliver0(packet: OutboundPublish, done?: WriteTarget, n?: number): void;
   deliverQoS(packet: OutboundPublish): void;
-  close(cb?: () => void): void;
 }
 
 export class AedesClientHandle implements ClientHandle {

@@ -38,6 +38,11 @@ export class FramePump<F> {
     this.run();
   }
 
+  /** A frame that arrived, to be handled at the next `run()` (a parser emitting frames one by one). */
+  add(frame: F): void {
+    this.waiting.push(frame);
+  }
+
   /** Handles the waiting frames in order, as far as they may go now. */
   run(): void {
     while (!this.busy && !this.stopped && this.waiting.length > 0) {

@@ -98,6 +98,16 @@ describe('FramePump', () => {
     expect(handledAfter).toEqual(['async-bad']);
   });
 
+  it('holds frames added one by one until run, then handles them in order', () => {
+    const handled: string[] = [];
+    const pump = new FramePump<string>({ handle: (f) => void handled.push(f), failed: () => true });
+    pump.add('connect');
+    pump.add('publish');
+    expect(handled).toEqual([]);
+    pump.run();
+    expect(handled).toEqual(['connect', 'publish']);
+  });
+
   it('takes chosen frames out of the line in order, and stop() drops the rest', () => {
     const gate = deferred();
     const handled: string[] = [];

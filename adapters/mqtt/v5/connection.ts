@@ -97,8 +97,6 @@ export class Mqtt5Connection implements ClientHandle {
   private readonly acks: AckSlot[] = [];
   /** Packets in order; CONNECT, PUBREL and the like hold those behind them, a PUBLISH past Receive Maximum waits. */
   private readonly pump: FramePump<Packet>;
-  /** Packets the parser produced from the chunk being read. */
-  private readonly arrived: Packet[] = [];
   private readonly parser = mqttPacket.parser({ protocolVersion: 5 });
   private readonly guard: PacketSizeGuard;
   /** Everything written in one turn leaves in one write. */
@@ -137,7 +135,7 @@ export class Mqtt5Connection implements ClientHandle {
       },
       stream,
     );
-    this.parser.on('packet', (p: Packet) => this.arrived.push(p));
+    this.parser.on('packet', (p: Packet) => this.pump.add(p));
     this.parser.on('error', (err: Error) =>
       err instanceof PropertyBudgetError
         ? this.protocolError(RC.implementationSpecific, err.message)
@@ -163,11 +161,11 @@ export class Mqtt5Connection implements ClientHandle {
     if (over) {
       const setting = over.limit === this.host.limits.maxPacketBytes ? 'mqtt.maxPacketBytes' : 'limits.maxHandshakeBytes';
       this.log.info({ clientId: this.id, size: over.size, limit: over.limit }, `mqtt packet over ${setting}`);
-      this.arrived.length = 0;
+      this.pump.clear();
       this.protocolError(RC.packetTooLarge, `packet of ${over.size} bytes is over the maximum packet size (${over.limit}, ${setting})`);
       return;
     }
-    this.pump.push(this.arrived.splice(0));
+    this.pump.run();
   }
 
   /** One packet, in order: CONNECT comes once, first; the rest only after it (they may arrive before CONNACK and wait). */
