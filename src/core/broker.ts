@@ -6,7 +6,7 @@
 // translate frames into these calls.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Store, SessionRecord, SubscriptionLimits, SubscriptionRecord } from '../store/store.ts';
+import type { Store, SessionRecord, SubscriptionLimits, SubscriptionReader, SubscriptionRecord } from '../store/store.ts';
 import type { Consumer, ConsumerOptions } from './consumer.ts';
 import { DedupWindow } from './dedup.ts';
 import { formatAddress, type Destination, validateName } from './destination.ts';
@@ -131,6 +131,7 @@ export class Broker {
         return q;
       },
       dropQueue: (q, reason) => this.dropQueue(q, reason),
+      mayRead: (reader) => (this.authorizer ? (this.authorizer.mayRead?.(reader) ?? (() => false)) : () => true),
     });
     this.scheduler = new Scheduler({
       publish: async (input, session) => {
@@ -210,7 +211,7 @@ export class Broker {
 
   private authorize(ctx: ClientContext, permission: Permission, d: Destination): void {
     if (ctx.principal && this.authorizer) {
-      this.authorizer.check(ctx.principal, permission, d, d.kind === 'queue' && this.temporary.has(d.name));
+      this.authorizer.check(ctx.principal, permission, d, d.kind === 'queue' && this.temporary.has(d.name), ctx.clientId);
     }
   }
 
@@ -487,8 +488,7 @@ export class Broker {
       consumer = this.ensureQueue(d.name, ctx).attach(opts);
     } else {
       validateName(d.name, true);
-      this.authorize(ctx, 'read', d);
-      consumer = await this.subscriptions.attach(req, opts, ctx);
+      consumer = await this.subscriptions.attach(req, opts, ctx, this.partialReader(req, ctx));
     }
     conn?.consumers.push({ destination: `${d.kind}://${d.name}`, closed: () => consumer.closed });
     return consumer;
@@ -506,6 +506,32 @@ export class Broker {
 
   listSubscriptions(): SubscriptionRecord[] {
     return this.subscriptions.list();
+  }
+
+  /**
+   * Authorizes a topic subscription: undefined when the subscriber may read every topic its
+   * pattern matches, else the reader each message is checked against (a wildcard wider than its
+   * rights, as Mosquitto's pattern ACLs allow). A shared subscription must be readable whole.
+   */
+  private partialReader(req: SubscribeRequest, ctx: ClientContext): SubscriptionReader | undefined {
+    const d = req.destination;
+    if (!ctx.principal || !this.authorizer) return undefined;
+    if (!this.authorizer.readScope) {
+      this.authorize(ctx, 'read', d);
+      return undefined;
+    }
+    const scope = this.authorizer.readScope(ctx.principal, d, ctx.clientId);
+    if (scope === 'all') return undefined;
+    if (req.shared) {
+      throw new NotAuthorizedError(
+        `User ${ctx.principal.username} may read only part of topic://${d.name}: a shared subscription must be readable whole`,
+        {
+          user: ctx.principal.username,
+          destination: `topic://${d.name}`,
+        },
+      );
+    }
+    return scope;
   }
 
   // ---- temporary destinations --------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Who is on the other end of a connection, and the authorization hook the core calls before it
 // routes a send, attaches a consumer or creates a destination.
 import type { Destination } from './destination.ts';
+import type { SubscriptionReader } from '../store/store.ts';
 
 export interface Principal {
   readonly username: string;
@@ -14,9 +15,18 @@ export type Permission = 'read' | 'write' | 'admin';
 export interface Authorizer {
   /**
    * Throws NotAuthorizedError when `principal` may not do `permission` on `destination`.
-   * `temporary` is true only for a temporary destination the broker created.
+   * `temporary` is true only for a temporary destination the broker created; `clientId` is the
+   * connection's client id, for rules that name it.
    */
-  check(principal: Principal, permission: Permission, destination: Destination, temporary: boolean): void;
+  check(principal: Principal, permission: Permission, destination: Destination, temporary: boolean, clientId?: string): void;
+  /**
+   * How much of a topic filter `principal` may read: 'all', or only some of the topics it matches
+   * (the reader whose rights each message is then checked against). Throws NotAuthorizedError
+   * when none.
+   */
+  readScope?(principal: Principal, filter: Destination, clientId?: string): 'all' | SubscriptionReader;
+  /** Whether `reader` may read the topic named `topic`. */
+  mayRead?(reader: SubscriptionReader): (topic: string) => boolean;
 }
 
 /** Where a core call comes from. Without a principal the caller is trusted (internal use). */

@@ -12,6 +12,8 @@ export interface Route {
   readonly selector?: Selector | undefined;
   /** Messages published under this client/connection key are not routed here (no-local). */
   readonly noLocalKey?: string | undefined;
+  /** A subscriber allowed only part of the pattern: the topics it may read. */
+  readonly mayRead?: ((topic: string) => boolean) | undefined;
 }
 
 /** ActiveMQ's default virtual-topic naming: topic `VirtualTopic.X`, queue `Consumer.<group>.VirtualTopic.X`. */
@@ -43,6 +45,7 @@ export class Router {
     for (const r of this.index.match(message.destination.name)) {
       if (seen.has(r.queue)) continue;
       if (r.noLocalKey !== undefined && r.noLocalKey === publisherKey) continue;
+      if (r.mayRead && !r.mayRead(message.destination.name)) continue;
       if (r.selector && !r.selector.matches({ message, deliveryCount: 0 })) continue;
       seen.add(r.queue);
       out.push(r.queue);

@@ -6,7 +6,7 @@
 import { flat } from '../shared/ids.ts';
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, SubscriptionConflictError } from '../shared/errors.ts';
-import type { SubscriptionLimits, SubscriptionRecord } from '../store/store.ts';
+import type { SubscriptionLimits, SubscriptionReader, SubscriptionRecord } from '../store/store.ts';
 import type { Consumer, ConsumerOptions } from './consumer.ts';
 import type { Destination } from './destination.ts';
 import type { ClientContext } from './principal.ts';
@@ -46,6 +46,8 @@ export interface SubscriptionHost {
   ): Queue;
   /** Closes a queue, forgets it and deletes a durable one from the store. */
   dropQueue(q: Queue, reason: string): void;
+  /** The topics a reader allowed only part of its pattern may read (the authorizer's). */
+  mayRead?(reader: SubscriptionReader): (topic: string) => boolean;
 }
 
 interface Subscription {
@@ -67,9 +69,11 @@ export class Subscriptions {
   /**
    * Attaches a consumer to the subscription `req` describes: an existing one, or a new one. An idle
    * subscription asked for with another topic or selector is replaced; a busy one is a conflict.
+   * `reader`: the subscriber may read only part of the pattern, and each message is checked.
    */
-  attach(req: SubscribeRequest, opts: ConsumerOptions, ctx: ClientContext): Consumer {
+  attach(req: SubscribeRequest, opts: ConsumerOptions, ctx: ClientContext, reader?: SubscriptionReader): Consumer {
     const rec = this.recordFor(req, ctx);
+    if (reader) rec.reader = reader;
     let sub = this.byName.get(rec.name);
     if (sub && !sameSubscription(sub.record, rec)) {
       if (sub.queue.consumerCount > 0) {
@@ -90,6 +94,7 @@ export class Subscriptions {
     }
     if (sub && !sameLimits(sub.record.limits, rec.limits)) this.updateLimits(sub, rec.limits);
     if (sub && (sub.record.selector ?? '') !== (rec.selector ?? '')) this.updateSelector(sub, rec.selector);
+    if (sub && JSON.stringify(sub.record.reader) !== JSON.stringify(rec.reader)) this.updateReader(sub, rec.reader);
     sub ??= this.open(rec, false);
     return sub.queue.attach(opts);
   }
@@ -156,6 +161,7 @@ export class Subscriptions {
       pattern: rec.pattern,
       selector: compileOptionalSelector(rec.selector),
       noLocalKey: rec.noLocal ? rec.clientId : undefined,
+      mayRead: rec.reader ? this.readCheck(rec.reader) : undefined,
     };
     const sub: Subscription = { record: rec, queue, route, durable };
     this.byName.set(rec.name, sub);
@@ -188,6 +194,21 @@ export class Subscriptions {
     sub.route = { ...sub.route, selector: compileOptionalSelector(selector) };
     this.host.router.add(sub.route);
     if (sub.durable) this.host.writer.write({ type: 'putSubscription', subscription: sub.record });
+  }
+
+  /** The subscriber now reads with other rights (all of the pattern, or another part): they apply from now on. */
+  private updateReader(sub: Subscription, reader: SubscriptionReader | undefined): void {
+    if (reader) sub.record.reader = reader;
+    else delete sub.record.reader;
+    this.host.router.remove(sub.route);
+    sub.route = { ...sub.route, mayRead: reader ? this.readCheck(reader) : undefined };
+    this.host.router.add(sub.route);
+    if (sub.durable) this.host.writer.write({ type: 'putSubscription', subscription: sub.record });
+  }
+
+  /** Without an authorizer to ask, a partial reader reads nothing (never more than it may). */
+  private readCheck(reader: SubscriptionReader): (topic: string) => boolean {
+    return this.host.mayRead?.(reader) ?? (() => false);
   }
 
   private close(sub: Subscription, reason: string): void {

@@ -1,12 +1,16 @@
 // Authentication and authorization for every protocol. Users come from configuration with scrypt
 // password hashes and group memberships. Authorization follows ActiveMQ's authorizationMap: entries
-// name a queue or topic pattern (wildcards allowed) and the groups holding read, write and admin;
-// the groups of every matching entry are combined. With no entries at all, any authenticated
-// user may do anything; with entries, a destination no entry matches is refused.
+// name a queue or topic pattern (wildcards allowed, and `%u` / `%c` for the user and client id:
+// acl-patterns.ts) and the groups holding read, write and admin; the groups of every matching
+// entry are combined. With no entries at all, any authenticated user may do anything; with
+// entries, a destination no entry matches is refused. A topic subscription wider than what its
+// subscriber may read is allowed when the two overlap, and each message is then checked.
+import type { SubscriptionReader } from '../core/records.ts';
 import type { Logger } from 'pino';
-import { formatAddress, matches, type Destination } from '../core/destination.ts';
+import { formatAddress, type Destination } from '../core/destination.ts';
 import { NotAuthenticatedError, NotAuthorizedError } from '../shared/errors.ts';
 import type { Authorizer, Permission, Principal } from '../core/principal.ts';
+import { covers, expandPattern, overlaps, type Subject } from './acl-patterns.ts';
 import { verifyPassword } from './password.ts';
 
 export interface UserConfig {
@@ -80,29 +84,59 @@ export class SecurityService implements Authorizer {
     return { username, groups: new Set([...user.groups, EVERYONE]), anonymous: false };
   }
 
-  isAllowed(principal: Principal, permission: Permission, d: Destination, temporary = false): boolean {
+  isAllowed(principal: Principal, permission: Permission, d: Destination, temporary = false, clientId?: string): boolean {
     if (temporary) {
       const g = this.config.temporaryDestinationGroups;
       return g.length === 0 || g.some((x) => principal.groups.has(x));
     }
-    const entries = this.config.authorization;
-    if (entries.length === 0) return true;
-    for (const e of entries) {
-      const pattern = d.kind === 'queue' ? e.queue : e.topic;
-      // A subscription pattern is covered when the entry's pattern matches it as a name: `a.>` covers `a.*`.
-      if (pattern === undefined || !matches(pattern, d.name)) continue;
-      if (e[permission].some((g) => principal.groups.has(g))) return true;
-    }
-    return false;
+    if (this.config.authorization.length === 0) return true;
+    // A subscription's filter is allowed whole when one pattern covers it: `a.>` covers `a.*`, not the reverse.
+    return this.patterns(principal, principal.groups, permission, d.kind, clientId).some((p) => covers(p, d.name));
   }
 
-  check(principal: Principal, permission: Permission, d: Destination, temporary = false): void {
-    if (this.isAllowed(principal, permission, d, temporary)) return;
-    const verb = { read: 'read from', write: 'write to', admin: 'create' }[permission];
-    throw new NotAuthorizedError(`User ${principal.username} is not authorized to ${verb} ${formatAddress(d)}`, {
-      user: principal.username,
-      permission,
-      destination: formatAddress(d),
-    });
+  check(principal: Principal, permission: Permission, d: Destination, temporary = false, clientId?: string): void {
+    if (!this.isAllowed(principal, permission, d, temporary, clientId)) throw refusal(principal, permission, d);
   }
+
+  readScope(principal: Principal, filter: Destination, clientId?: string): 'all' | SubscriptionReader {
+    if (this.isAllowed(principal, 'read', filter, false, clientId)) return 'all';
+    if (!this.patterns(principal, principal.groups, 'read', 'topic', clientId).some((p) => overlaps(p, filter.name))) {
+      throw refusal(principal, 'read', filter);
+    }
+    return { username: principal.username, groups: [...principal.groups], ...(clientId !== undefined ? { clientId } : {}) };
+  }
+
+  mayRead(reader: SubscriptionReader): (topicName: string) => boolean {
+    if (this.config.authorization.length === 0) return () => true;
+    const allowed = this.patterns(reader, new Set(reader.groups), 'read', 'topic', reader.clientId);
+    return (name) => allowed.some((p) => covers(p, name));
+  }
+
+  /** The patterns of `kind` whose `permission` one of `groups` holds, expanded for this subject. */
+  private patterns(
+    who: Subject,
+    groups: ReadonlySet<string>,
+    permission: Permission,
+    kind: Destination['kind'],
+    clientId?: string,
+  ): string[] {
+    const subject: Subject = { username: who.username, clientId: clientId ?? who.clientId };
+    const out: string[] = [];
+    for (const e of this.config.authorization) {
+      const pattern = kind === 'queue' ? e.queue : e.topic;
+      if (pattern === undefined || !e[permission].some((g) => groups.has(g))) continue;
+      const expanded = expandPattern(pattern, subject);
+      if (expanded !== undefined) out.push(expanded);
+    }
+    return out;
+  }
+}
+
+function refusal(principal: Principal, permission: Permission, d: Destination): NotAuthorizedError {
+  const verb = { read: 'read from', write: 'write to', admin: 'create' }[permission];
+  return new NotAuthorizedError(`User ${principal.username} is not authorized to ${verb} ${formatAddress(d)}`, {
+    user: principal.username,
+    permission,
+    destination: formatAddress(d),
+  });
 }

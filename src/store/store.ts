@@ -47,6 +47,18 @@ export interface SubscriptionRecord {
   createdAt: number;
   /** Limits the subscriber asked for, overriding the policy (an MQTT session's offline queue). */
   limits?: SubscriptionLimits;
+  /**
+   * Who may read only part of the pattern (a wildcard wider than the subscriber's authorization):
+   * every message routed here is checked against this reader's read rights.
+   */
+  reader?: SubscriptionReader;
+}
+
+/** A subscriber as its subscription remembers it, for the authorization of each message. */
+export interface SubscriptionReader {
+  username: string;
+  groups: string[];
+  clientId?: string;
 }
 
 export interface SubscriptionLimits {

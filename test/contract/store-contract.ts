@@ -272,7 +272,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(seen).toEqual(all.filter((_, i) => i % 3 === 0).map((m) => m.id));
     });
 
-    it('keeps durable subscriptions until deleted', async () => {
+    it('keeps durable subscriptions, with the reader a partial one is checked against, until deleted', async () => {
       const s = await openStore();
       const sub = {
         name: 'sub:d:c:n',
@@ -283,6 +283,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         subscriptionName: 'n',
         shared: false,
         createdAt: 5,
+        reader: { username: 'u1', groups: ['devices', 'everyone'], clientId: 'c' },
       };
       await s.apply([{ type: 'putSubscription', subscription: sub }]);
       expect(await s.loadSubscriptions()).toEqual([sub]);

@@ -99,3 +99,53 @@ describe('authorization map', () => {
     expect(() => s.check(user('apps'), 'read', queue('billing'))).toThrow('User u is not authorized to read from queue://billing');
   });
 });
+
+describe('authorization patterns for fleets (%u, %c)', () => {
+  const fleet = new SecurityService({
+    ...base,
+    authorization: [
+      { topic: 'devices.%u.>', read: ['devices'], write: ['devices'], admin: ['devices'] },
+      { topic: 'clients.%c.>', read: ['devices'], write: ['devices'], admin: [] },
+      { queue: '%u.>', read: ['devices'], write: ['devices'], admin: ['devices'] },
+    ],
+  });
+  const u1 = { username: 'u1', groups: new Set(['devices', 'everyone']), anonymous: false };
+  const dotted = { username: 'u1.x', groups: new Set(['devices', 'everyone']), anonymous: false };
+
+  it('lets one rule serve each device its own subtree, by user and by client id', () => {
+    expect(fleet.isAllowed(u1, 'write', topic('devices.u1.temp'))).toBe(true);
+    expect(fleet.isAllowed(u1, 'write', topic('devices.u2.temp'))).toBe(false);
+    expect(fleet.isAllowed(u1, 'read', queue('u1.inbox'))).toBe(true);
+    expect(fleet.isAllowed(u1, 'read', queue('u2.inbox'))).toBe(false);
+    expect(fleet.isAllowed(u1, 'read', topic('clients.dev-9.cmd'), false, 'dev-9')).toBe(true);
+    expect(fleet.isAllowed(u1, 'read', topic('clients.dev-9.cmd'), false, 'dev-8')).toBe(false);
+    expect(fleet.isAllowed(u1, 'read', topic('clients.dev-9.cmd'))).toBe(false);
+    expect(() => fleet.check(u1, 'write', topic('devices.u2.temp'))).toThrow(
+      'User u1 is not authorized to write to topic://devices.u2.temp',
+    );
+  });
+
+  it('gives a user whose name holds a separator nothing from a %u rule', () => {
+    expect(fleet.isAllowed(dotted, 'write', topic('devices.u1.x.temp'))).toBe(false);
+  });
+
+  /** A subscription's topic filter (the topic() helper takes names only). */
+  const filter = (name: string) => ({ kind: 'topic' as const, name });
+
+  it('lets a wider wildcard subscription read only what its subscriber may, and refuses one that shares nothing', () => {
+    expect(fleet.readScope(u1, filter('devices.u1.>'))).toBe('all');
+    const reader = fleet.readScope(u1, filter('devices.>'));
+    expect(reader).toEqual({ username: 'u1', groups: ['devices', 'everyone'] });
+    const mayRead = fleet.mayRead(reader as Exclude<typeof reader, 'all'>);
+    expect(mayRead('devices.u1.temp')).toBe(true);
+    expect(mayRead('devices.u2.temp')).toBe(false);
+    expect(() => fleet.readScope(u1, filter('other.>'))).toThrow(NotAuthorizedError);
+  });
+
+  it('no longer lets `a.*` read `a.>` whole', () => {
+    const narrow = new SecurityService({ ...base, authorization: [{ topic: 'a.*', read: ['g'], write: [], admin: [] }] });
+    const p = { username: 'p', groups: new Set(['g']), anonymous: false };
+    expect(narrow.isAllowed(p, 'read', filter('a.>'))).toBe(false);
+    expect(narrow.readScope(p, filter('a.>'))).toMatchObject({ username: 'p' });
+  });
+});

@@ -1,0 +1,57 @@
+// Authorization patterns as Junction reads them: ActiveMQ's destination wildcards (`*` one segment,
+// `>` the rest, zero or more) plus Mosquitto's pattern substitutions, `%u` for the username and
+// `%c` for the client id (MQTT client id, STOMP client-id, AMQP container id), so one rule serves
+// a whole fleet. Also: whether a pattern covers a subscription's filter whole, and whether the two
+// share any topic at all.
+import { ALL_SEGMENTS, ONE_SEGMENT, SEGMENT_SEPARATOR } from '../core/destination.ts';
+
+/** Who a rule is read for. */
+export interface Subject {
+  readonly username: string;
+  readonly clientId?: string | undefined;
+}
+
+/**
+ * The pattern with `%u` and `%c` replaced; undefined when the rule cannot apply: the value is
+ * missing, empty, or holds a separator or wildcard (`devices.%u.>` must not let user `a.b` into
+ * user `a`'s subtree, nor user `*` into everyone's).
+ */
+export function expandPattern(pattern: string, who: Subject): string | undefined {
+  if (!pattern.includes('%')) return pattern;
+  let unusable = false;
+  const out = pattern.replace(/%([uc])/g, (_m, key: string) => {
+    const value = key === 'u' ? who.username : who.clientId;
+    if (value === undefined || value === '' || /[.*>%]/.test(value)) unusable = true;
+    return value ?? '';
+  });
+  return unusable ? undefined : out;
+}
+
+/** Whether every topic `filter` matches is matched by `pattern` (a name is a filter without wildcards). */
+export function covers(pattern: string, filter: string): boolean {
+  const p = pattern.split(SEGMENT_SEPARATOR);
+  const f = filter.split(SEGMENT_SEPARATOR);
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === ALL_SEGMENTS) return true;
+    if (i >= f.length) return false;
+    // The filter takes any rest from here; a name has one segment at least, so at the start `*.>` takes it too.
+    if (f[i] === ALL_SEGMENTS) return i === 0 && p.length === 2 && p[0] === ONE_SEGMENT && p[1] === ALL_SEGMENTS;
+    if (p[i] !== ONE_SEGMENT && p[i] !== f[i]) return false;
+  }
+  return p.length === f.length;
+}
+
+/** Whether some topic is matched by both `a` and `b`. */
+export function overlaps(a: string, b: string): boolean {
+  return overlapFrom(a.split(SEGMENT_SEPARATOR), 0, b.split(SEGMENT_SEPARATOR), 0);
+}
+
+function overlapFrom(a: readonly string[], i: number, b: readonly string[], j: number): boolean {
+  for (;;) {
+    if (a[i] === ALL_SEGMENTS || b[j] === ALL_SEGMENTS) return true;
+    if (i === a.length || j === b.length) return i === a.length && j === b.length;
+    if (a[i] !== ONE_SEGMENT && b[j] !== ONE_SEGMENT && a[i] !== b[j]) return false;
+    i++;
+    j++;
+  }
+}
