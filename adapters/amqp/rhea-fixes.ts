@@ -1,4 +1,4 @@
-// Nine things rhea 3 does not offer a broker, added here in one place:
+// Ten things rhea 3 does not offer a broker, added here in one place:
 // 1. Links keyed by name only: proton clients give a sender and a receiver on one session the same
 //    name (`<container>-q1`), and rhea then refuses the second attach ("Attach already received")
 //    and errors the connection. The patch keys the links a peer attaches by name and role.
@@ -28,6 +28,9 @@
 // 9. A bound on what decoding a message costs: before rhea decodes a received message, its values
 //    are counted (value-count.ts) against the connection's `MAX_MESSAGE_VALUES` option; a message
 //    over it is handed over undecoded, marked (`overBudget`), for the adapter to reject.
+// 10. Whose connection a SASL mechanism serves: rhea makes a server mechanism with no arguments, and
+//    EXTERNAL must know the connection (its TLS client certificate names the user). The factory is
+//    now called with the connection.
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { Connection, Container } from 'rhea';
@@ -75,6 +78,45 @@ export function patchRhea(): void {
   patchRawMessages();
   defineTransactionTypes();
   patchIncompleteDeliveries();
+  patchSaslConnection();
+}
+
+/** A server SASL mechanism's factory, told whose connection it serves (patch 10). */
+export type SaslServerMechanism = (connection: Connection) => {
+  outcome: boolean | undefined;
+  username: string | undefined;
+  start(response?: Buffer, hostname?: string): unknown;
+  step?(response?: Buffer): unknown;
+};
+
+function patchSaslConnection(): void {
+  const { Server } = require('rhea/lib/sasl.js') as { Server: { prototype: Record<string, unknown> } };
+  const onInit = Server.prototype.on_sasl_init as (this: RheaSaslServer, frame: SaslInitFrame) => void;
+  Server.prototype.on_sasl_init = function (this: RheaSaslServer, frame: SaslInitFrame): void {
+    const mechanisms = this.mechanisms;
+    const connection = this.connection;
+    // The mechanisms object rhea calls the factory on, with each factory bound to this connection.
+    this.mechanisms = new Proxy(mechanisms, {
+      get: (target, name) => {
+        const factory = Reflect.get(target, name) as unknown;
+        return typeof factory === 'function' ? () => (factory as (c: Connection) => unknown).call(target, connection) : factory;
+      },
+    });
+    try {
+      onInit.call(this, frame);
+    } finally {
+      this.mechanisms = mechanisms;
+    }
+  };
+}
+
+interface RheaSaslServer {
+  connection: Connection;
+  mechanisms: Record<string, unknown>;
+}
+
+interface SaslInitFrame {
+  performative: { mechanism: string; initial_response?: Buffer; hostname?: string };
 }
 
 /** Set on a delivery whose transfers went past its link's max-message-size: it is not a message. */

@@ -27,7 +27,7 @@ import type { SubscribeRequest } from '../../src/core/broker.ts';
 import type { BrowsedMessage, QueueBrowser } from '../../src/core/queue-browser.ts';
 import { AddressError, addressOf, capabilitiesOf, destinationOf } from './addresses.ts';
 import { ConversionError, fromAmqp, toAmqp } from './conversion.ts';
-import { DISCARDED, MAX_MESSAGE_VALUES, outcomes, overBudget, rawOf, serveConnection } from './rhea-fixes.ts';
+import { DISCARDED, MAX_MESSAGE_VALUES, outcomes, overBudget, rawOf, serveConnection, type SaslServerMechanism } from './rhea-fixes.ts';
 import { AmqpTransactions, TransactionError } from './transactions.ts';
 import type { ConnectionInfo } from '../../src/net/connection.ts';
 
@@ -176,6 +176,21 @@ export class AmqpService {
       }
     });
     if (a.security.allowAnonymous) c.sasl_server_mechanisms.enable_anonymous();
+    // EXTERNAL: the TLS client certificate names the user (tls.identityFrom); without one it fails.
+    const mechanisms = c.sasl_server_mechanisms as unknown as Record<string, SaslServerMechanism>;
+    mechanisms.EXTERNAL = (conn) => {
+      const certified = this.handshakes.get(conn)?.certified;
+      const m: ReturnType<SaslServerMechanism> = {
+        outcome: undefined,
+        username: certified,
+        start: async () => {
+          if (certified !== undefined) this.principals.set(certified, await a.security.authenticate(undefined, undefined, certified));
+          else this.log.info('amqp SASL EXTERNAL without a client certificate that names a user');
+          m.outcome = certified !== undefined;
+        },
+      };
+      return m;
+    };
     this.connectionOptions = {
       // What Qpid JMS looks for: sends through one link (ANONYMOUS-RELAY), shared subscriptions,
       // delivery delay, and the enforcement of a JMS client id (sole-connection-for-container);
@@ -283,7 +298,7 @@ export class AmqpService {
       consumers: new Set(),
       ready: (user !== undefined && this.principals.has(user)
         ? Promise.resolve(this.principals.get(user) as Principal)
-        : this.a.security.authenticate(undefined, undefined)
+        : this.a.security.authenticate(undefined, undefined, this.handshakes.get(conn)?.certified)
       ).then((principal) => {
         const clientId = conn.container_id;
         const ctx: ClientContext = { connectionId, principal, ...(clientId ? { clientId } : {}) };

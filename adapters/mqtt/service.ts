@@ -283,7 +283,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     if (this.anonymousIds.has(client) && !client.clean) {
       throw new ConnectRefusal('a persistent session (clean session = 0) needs a client id', 'client-id');
     }
-    await this.openSession(session, username, password, this.handshakes.get(client)?.refused, (inherited) =>
+    await this.openSession(session, username, password, this.handshakes.get(client), (inherited) =>
       client.clean ? session.startClean() : session.resume(inherited),
     );
   }
@@ -297,13 +297,13 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     session: MqttSession,
     username: string | undefined,
     password: Buffer | undefined,
-    refused: string | undefined,
+    info: ConnectionInfo | undefined,
     load: (inherited: SessionState | undefined) => Promise<T>,
   ): Promise<T> {
     const client = session.client;
-    if (refused !== undefined) throw new ConnectRefusal(refused, 'over-limit');
+    if (info?.refused !== undefined) throw new ConnectRefusal(info.refused, 'over-limit');
     try {
-      session.principal = await this.ctx.security.authenticate(username || undefined, password?.toString('utf8'));
+      session.principal = await this.ctx.security.authenticate(username || undefined, password?.toString('utf8'), info?.certified);
     } catch (err) {
       session.log.info({ clientId: client.id, user: username, reason: (err as Error).message }, 'mqtt connection refused');
       throw new ConnectRefusal((err as Error).message, username ? 'bad-credentials' : 'not-authorized');
@@ -340,7 +340,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     this.sessions.set(conn, session);
     conn.session = session;
     const now = (this.settings.now ?? Date.now)();
-    const present = await this.openSession(session, packet.username, packet.password, conn.info.refused, (inherited) =>
+    const present = await this.openSession(session, packet.username, packet.password, conn.info, (inherited) =>
       session.open5(packet.clean ?? true, expirySeconds, inherited, now),
     );
     try {

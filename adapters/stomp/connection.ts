@@ -38,6 +38,8 @@ export interface StompTransport {
 export interface Handshake {
   /** Over a connection limit: CONNECT is answered with an ERROR saying this. */
   readonly refused?: string;
+  /** Who the client's verified TLS certificate names (tls.identityFrom): no passcode needed. */
+  readonly certified?: string;
   /** The peer, for the broker's connection list. */
   readonly transport?: string;
   readonly remoteAddress?: string;
@@ -279,7 +281,7 @@ export class StompConnection {
     this.subs = new Subscriptions(version);
     const [cx, cy] = parseHeartBeat(f.headers.get('heart-beat'));
     const login = f.headers.get('login');
-    const principal = await this.adapter.security.authenticate(login, f.headers.get('passcode'));
+    const principal = await this.adapter.security.authenticate(login, f.headers.get('passcode'), this.handshake.certified);
     const clientId = f.headers.get('client-id');
     this.ctx = { connectionId: this.id, principal, ...(clientId ? { clientId } : {}) };
     const min = this.settings.minHeartbeatMs;

@@ -219,6 +219,14 @@ const coreShape = {
       /** Ask clients for a certificate (mutual TLS). */
       requestCert: z.boolean().default(false),
       rejectUnauthorized: z.boolean().default(true),
+      /** PEM file of certificate revocation lists: a revoked client certificate is refused at the handshake. */
+      crl: z.string().optional(),
+      /**
+       * A client certificate the CA (`ca`) verified names the user, without a password: its subject
+       * CN, first DNS or URI subject alternative name, or the whole subject DN. Unset: certificates
+       * name nobody.
+       */
+      identityFrom: z.enum(['cn', 'san-dns', 'san-uri', 'dn']).optional(),
     })
     .prefault({}),
   security: z
@@ -231,7 +239,11 @@ const coreShape = {
         .array(
           z.strictObject({
             username: z.string().min(1),
-            passwordHash: z.string().regex(/^scrypt\$/, 'must be a hash made by `junction hash-password`'),
+            /** None: the user signs in only with a client certificate (tls.identityFrom). */
+            passwordHash: z
+              .string()
+              .regex(/^scrypt\$/, 'must be a hash made by `junction hash-password`')
+              .optional(),
             groups: z.array(z.string()).default([]),
           }),
         )
@@ -250,6 +262,8 @@ const coreShape = {
         )
         .default([]),
       temporaryDestinationGroups: z.array(z.string()).default([]),
+      /** Groups of a client a certificate names who is not among `users` (a fleet's devices); listed users keep their own. */
+      certificateGroups: z.array(z.string()).default([]),
     })
     .prefault({}),
   destinations: z

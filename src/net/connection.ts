@@ -29,6 +29,8 @@ export interface ConnectionInfo {
    * with its protocol's error carrying this text, and closes.
    */
   readonly refused?: string;
+  /** Who the client's certificate names, when tls.identityFrom is set and the CA verified it. */
+  readonly certified?: string;
   /**
    * The handler calls this once the client has completed its handshake (it may call it more than
    * once); a connection that has not within limits.connectTimeoutMs is closed by the listener.

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CoreConfig } from '../config/schema.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { certificateIdentity } from './certificate-identity.ts';
 import {
   flushCorked,
   socketStream,
@@ -61,6 +62,7 @@ interface TlsMaterial {
   passphrase?: string;
   requestCert: boolean;
   rejectUnauthorized: boolean;
+  crl?: Buffer;
 }
 
 function readTls(cfg: CoreConfig['tls']): TlsMaterial | undefined {
@@ -80,6 +82,10 @@ function readTls(cfg: CoreConfig['tls']): TlsMaterial | undefined {
     rejectUnauthorized: cfg.rejectUnauthorized,
   };
   if (cfg.ca) m.ca = read('ca', cfg.ca);
+  if (cfg.crl) m.crl = read('crl', cfg.crl);
+  if (cfg.identityFrom && !(cfg.ca && cfg.requestCert)) {
+    throw new ConfigError('tls.identityFrom needs tls.ca (the CA that signs client certificates) and tls.requestCert: true');
+  }
   if (cfg.passphrase) m.passphrase = cfg.passphrase;
   return m;
 }
@@ -143,6 +149,12 @@ export class Listeners {
   private async openAll(config: CoreConfig, handlers: readonly ProtocolHandler[]): Promise<void> {
     const material = readTls(config.tls);
     const host = config.listeners.host;
+    const identityFrom = config.tls.identityFrom;
+    /** Who a TLS client's certificate names (tls.identityFrom). */
+    const certified = (socket: net.Socket): { certified?: string } => {
+      const name = identityFrom && socket instanceof tls.TLSSocket ? certificateIdentity(socket, identityFrom) : undefined;
+      return name === undefined ? {} : { certified: name };
+    };
     for (const h of handlers) {
       const lc = h.listener;
       if (!lc.enabled) continue;
@@ -152,6 +164,7 @@ export class Listeners {
           transport,
           remoteAddress: socket.remoteAddress ?? '',
           remotePort: socket.remotePort ?? 0,
+          ...certified(socket),
         });
       };
       await this.listen(net.createServer(onSocket('tcp')), h.protocol, 'tcp', host, lc.port);
@@ -178,12 +191,17 @@ export class Listeners {
         res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
         res.end(`This port speaks WebSocket: connect with subprotocol ${offered(handlers)}.\n`);
       });
-      this.attachWebSocket(http, handlers, wc.tls ? 'wss' : 'ws');
+      this.attachWebSocket(http, handlers, wc.tls ? 'wss' : 'ws', certified);
       await this.listen(http, 'websocket', wc.tls ? 'wss' : 'ws', host, wc.port);
     }
   }
 
-  private attachWebSocket(http: HttpServer, handlers: readonly ProtocolHandler[], transport: Transport): void {
+  private attachWebSocket(
+    http: HttpServer,
+    handlers: readonly ProtocolHandler[],
+    transport: Transport,
+    certified: (socket: net.Socket) => { certified?: string },
+  ): void {
     const bySubprotocol = new Map<string, ProtocolHandler>();
     const byPath = new Map<string, ProtocolHandler>();
     for (const h of handlers) {
@@ -217,6 +235,7 @@ export class Listeners {
           remoteAddress: req.socket.remoteAddress ?? '',
           remotePort: req.socket.remotePort ?? 0,
           request: req,
+          ...certified(req.socket),
         },
         ws,
       );

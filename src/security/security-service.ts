@@ -15,7 +15,8 @@ import { verifyPassword } from './password.ts';
 
 export interface UserConfig {
   username: string;
-  passwordHash: string;
+  /** Absent: the user signs in only with a client certificate. */
+  passwordHash?: string | undefined;
   groups: string[];
 }
 
@@ -35,6 +36,8 @@ export interface SecurityConfig {
   authorization: AuthorizationEntry[];
   /** Groups allowed to use temporary destinations; empty = every authenticated user. */
   temporaryDestinationGroups: string[];
+  /** Groups of a client its certificate names who is not among `users`. */
+  certificateGroups?: string[] | undefined;
 }
 
 /** The group every principal belongs to, usable in authorization entries. */
@@ -62,7 +65,8 @@ export class SecurityService implements Authorizer {
    * configured at all, a username is ignored and the connection is anonymous (ActiveMQ's way). Every failure
    * gives the same message so a client cannot probe which usernames exist.
    */
-  async authenticate(username: string | undefined, password: string | undefined): Promise<Principal> {
+  async authenticate(username: string | undefined, password: string | undefined, certified?: string): Promise<Principal> {
+    if (certified !== undefined) return this.certifiedPrincipal(certified, username);
     if (username !== undefined && username !== '' && this.users.size === 0 && this.config.allowAnonymous) {
       // ActiveMQ without an authentication plugin accepts any login: clients moved off it keep theirs.
       this.log?.debug({ username }, 'credentials ignored: no users are configured, the connection is anonymous');
@@ -82,6 +86,20 @@ export class SecurityService implements Authorizer {
     const ok = await verifyPassword(password ?? '', user?.passwordHash ?? DUMMY_HASH);
     if (!user || !ok) throw new NotAuthenticatedError('Bad username or password', { username });
     return { username, groups: new Set([...user.groups, EVERYONE]), anonymous: false };
+  }
+
+  /**
+   * A client whose TLS certificate the configured CA verified, named by it (tls.identityFrom): no
+   * password is asked, and a username it sends besides is ignored (Mosquitto's
+   * use_identity_as_username).
+   */
+  private certifiedPrincipal(identity: string, claimed: string | undefined): Principal {
+    if (claimed !== undefined && claimed !== '' && claimed !== identity) {
+      this.log?.debug({ username: claimed, certified: identity }, 'the client certificate names the user: the username sent is ignored');
+    }
+    const user = this.users.get(identity);
+    const groups = user ? user.groups : (this.config.certificateGroups ?? []);
+    return { username: identity, groups: new Set([...groups, EVERYONE]), anonymous: false };
   }
 
   isAllowed(principal: Principal, permission: Permission, d: Destination, temporary = false, clientId?: string): boolean {

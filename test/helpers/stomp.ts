@@ -63,6 +63,11 @@ export class RawStomp {
     );
   }
 
+  /** A client on a connection the test opened itself (a TLS socket with a client certificate). */
+  static wrap(socket: Duplex): RawStomp {
+    return new RawStomp(socket);
+  }
+
   static async open(port: number, opts: { tls?: TestCert } = {}): Promise<RawStomp> {
     const socket = opts.tls
       ? tls.connect({ port, host: '127.0.0.1', ca: opts.tls.cert, servername: 'localhost' })

@@ -148,6 +148,14 @@ describe('listeners', () => {
     }
   });
 
+  it('refuses tls.identityFrom without a CA that signs client certificates, before anything listens', async () => {
+    const err = await openListeners(
+      validateConfig({ ...baseConfig, tls: { cert: cert.certFile, key: cert.keyFile, identityFrom: 'cn' } }),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toBe('tls.identityFrom needs tls.ca (the CA that signs client certificates) and tls.requestCert: true');
+  });
+
   it('close() does not wait for a TLS handshake that never happens', async () => {
     open = await openListeners(validateConfig({ ...baseConfig, tls: { cert: cert.certFile, key: cert.keyFile } }));
     const raw = net.connect(open.port('stomp', 'tls')!, '127.0.0.1'); // connects, never says hello

@@ -149,3 +149,29 @@ describe('authorization patterns for fleets (%u, %c)', () => {
     expect(narrow.readScope(p, filter('a.>'))).toMatchObject({ username: 'p' });
   });
 });
+
+describe('certificate identities', () => {
+  it('takes the name a verified certificate gives, with the listed groups or the certificate groups, and no password', async () => {
+    const s = new SecurityService({
+      ...base,
+      users: [
+        { username: 'device-17', groups: ['devices'] },
+        { username: 'ann', passwordHash: await hashPassword('pw'), groups: ['ops'] },
+      ],
+      certificateGroups: ['fleet'],
+    });
+    expect(await s.authenticate(undefined, undefined, 'device-17')).toEqual({
+      username: 'device-17',
+      groups: new Set(['devices', 'everyone']),
+      anonymous: false,
+    });
+    expect(await s.authenticate('someone-else', 'x', 'device-99')).toEqual({
+      username: 'device-99',
+      groups: new Set(['fleet', 'everyone']),
+      anonymous: false,
+    });
+    // A certificate-only user has no password to sign in with.
+    await expect(s.authenticate('device-17', '')).rejects.toThrow(NotAuthenticatedError);
+    await expect(s.authenticate('device-17', 'anything')).rejects.toThrow(NotAuthenticatedError);
+  });
+});
