@@ -106,7 +106,7 @@ export class JunctionServer {
         {
           ...a,
           log,
-          security: { authenticate: (u, p) => security.authenticate(u, p), required: config.security.users.length > 0 },
+          security: { authenticate: (u, p, o) => security.authenticate(u, p, o), required: config.security.users.length > 0 },
         },
         server,
       );

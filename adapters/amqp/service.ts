@@ -166,31 +166,24 @@ export class AmqpService {
     this.txns = new AmqpTransactions(a.broker, a.config.limits, log);
     const c = rhea.create_container({ id: `junction-${randomUUID()}` });
     this.container = c;
-    c.sasl_server_mechanisms.enable_plain(async (user: string, pass: string) => {
-      try {
-        this.principals.set(user, await a.security.authenticate(user, pass));
-        return true;
-      } catch {
-        this.log.info({ user }, 'amqp authentication failed');
-        return false;
-      }
-    });
-    if (a.security.allowAnonymous) c.sasl_server_mechanisms.enable_anonymous();
-    // EXTERNAL: the TLS client certificate names the user (tls.identityFrom); without one it fails.
     const mechanisms = c.sasl_server_mechanisms as unknown as Record<string, SaslServerMechanism>;
-    mechanisms.EXTERNAL = (conn) => {
-      const certified = this.handshakes.get(conn)?.certified;
-      const m: ReturnType<SaslServerMechanism> = {
-        outcome: undefined,
-        username: certified,
-        start: async () => {
-          if (certified !== undefined) this.principals.set(certified, await a.security.authenticate(undefined, undefined, certified));
-          else this.log.info('amqp SASL EXTERNAL without a client certificate that names a user');
-          m.outcome = certified !== undefined;
-        },
+    // PLAIN: rhea's parser, with the check made per connection (its address counts against the failure budget).
+    c.sasl_server_mechanisms.enable_plain(() => false);
+    const rheaPlain = mechanisms.PLAIN as SaslServerMechanism;
+    mechanisms.PLAIN = (conn) => {
+      const m = rheaPlain(conn) as ReturnType<SaslServerMechanism> & { callback: (user: string, pass: string) => Promise<boolean> };
+      m.callback = async (user, pass) => {
+        try {
+          this.principals.set(user, await a.security.authenticate(user, pass, { from: this.source(conn) }));
+          return true;
+        } catch {
+          return false;
+        }
       };
       return m;
     };
+    if (a.security.allowAnonymous) c.sasl_server_mechanisms.enable_anonymous();
+
     this.connectionOptions = {
       // What Qpid JMS looks for: sends through one link (ANONYMOUS-RELAY), shared subscriptions,
       // delivery delay, and the enforcement of a JMS client id (sole-connection-for-container);
@@ -198,6 +191,9 @@ export class AmqpService {
       offered_capabilities: ['ANONYMOUS-RELAY', 'SHARED-SUBS', 'DELAYED_DELIVERY', SOLE_CONNECTION],
       properties: { product: 'Junction', 'queue-prefix': 'queue://', 'topic-prefix': 'topic://' },
       require_sasl: !a.security.allowAnonymous,
+      // SASL EXTERNAL, offered by rhea only on a TLS connection whose client certificate the CA
+      // verified: the certificate names the user (tls.identityFrom), taken when the connection opens.
+      enable_sasl_external: a.config.tls.identityFrom !== undefined,
       max_frame_size: settings.maxFrameBytes,
       [MAX_MESSAGE_VALUES]: settings.maxMessageValues,
       receiver_options: { credit_window: 0, autoaccept: false, max_message_size: settings.maxMessageBytes },
@@ -280,6 +276,11 @@ export class AmqpService {
     return undefined;
   }
 
+  /** Where a connection comes from, for the audit trail and the failure budget. */
+  private source(conn: Connection): { protocol: string; address: string } {
+    return { protocol: 'amqp', address: this.handshakes.get(conn)?.remoteAddress ?? '' };
+  }
+
   private state(conn: Connection): ConnState {
     let st = this.states.get(conn);
     if (!st) st = this.opened(conn);
@@ -298,7 +299,7 @@ export class AmqpService {
       consumers: new Set(),
       ready: (user !== undefined && this.principals.has(user)
         ? Promise.resolve(this.principals.get(user) as Principal)
-        : this.a.security.authenticate(undefined, undefined, this.handshakes.get(conn)?.certified)
+        : this.a.security.authenticate(undefined, undefined, { certified: this.handshakes.get(conn)?.certified, from: this.source(conn) })
       ).then((principal) => {
         const clientId = conn.container_id;
         const ctx: ClientContext = { connectionId, principal, ...(clientId ? { clientId } : {}) };
@@ -371,9 +372,16 @@ export class AmqpService {
     void st.ready.then(
       (ctx) =>
         this.guard(() => {
-          if (dest && ctx.principal && !this.a.security.isAllowed(ctx.principal, 'write', dest)) {
-            r.close({ condition: 'amqp:unauthorized-access', description: `${ctx.principal.username} may not send to ${addressOf(dest)}` });
-            return;
+          if (dest && ctx.principal) {
+            try {
+              this.a.security.check(ctx.principal, 'write', dest, { clientId: ctx.clientId, from: this.source(conn).address });
+            } catch {
+              r.close({
+                condition: 'amqp:unauthorized-access',
+                description: `${ctx.principal.username} may not send to ${addressOf(dest)}`,
+              });
+              return;
+            }
           }
           r.add_credit(this.settings.creditWindow);
         }),

@@ -303,7 +303,10 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
     const client = session.client;
     if (info?.refused !== undefined) throw new ConnectRefusal(info.refused, 'over-limit');
     try {
-      session.principal = await this.ctx.security.authenticate(username || undefined, password?.toString('utf8'), info?.certified);
+      session.principal = await this.ctx.security.authenticate(username || undefined, password?.toString('utf8'), {
+        certified: info?.certified,
+        from: info ? { protocol: 'mqtt', address: info.remoteAddress } : undefined,
+      });
     } catch (err) {
       session.log.info({ clientId: client.id, user: username, reason: (err as Error).message }, 'mqtt connection refused');
       throw new ConnectRefusal((err as Error).message, username ? 'bad-credentials' : 'not-authorized');

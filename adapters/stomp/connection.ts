@@ -281,7 +281,10 @@ export class StompConnection {
     this.subs = new Subscriptions(version);
     const [cx, cy] = parseHeartBeat(f.headers.get('heart-beat'));
     const login = f.headers.get('login');
-    const principal = await this.adapter.security.authenticate(login, f.headers.get('passcode'), this.handshake.certified);
+    const principal = await this.adapter.security.authenticate(login, f.headers.get('passcode'), {
+      certified: this.handshake.certified,
+      from: { protocol: 'stomp', address: this.handshake.remoteAddress ?? '' },
+    });
     const clientId = f.headers.get('client-id');
     this.ctx = { connectionId: this.id, principal, ...(clientId ? { clientId } : {}) };
     const min = this.settings.minHeartbeatMs;

@@ -16,6 +16,10 @@ export interface ApiSource {
   activeBroker(): Broker | undefined;
   /** Version, role, epoch, uptime, store, memory, listeners. */
   brokerInfo(): Promise<Record<string, unknown>>;
+  /** Where every admin change is logged and counted (the security audit). */
+  readonly security?: {
+    readonly audit: { adminChange(admin: string, action: string, target: string | undefined, from: string, request?: unknown): void };
+  };
 }
 
 type Schema = Record<string, unknown>;
@@ -447,10 +451,13 @@ export function registerApi(app: FastifyInstance, routes: readonly ApiRoute[], s
           });
           if (r.change) {
             const target = params.name ?? params.id;
-            log.info(
-              { admin: user.username, action: r.change, target, ...(r.body ? { request: summarize(req.body) } : {}) },
-              'admin change',
-            );
+            const request = r.body ? summarize(req.body) : undefined;
+            if (source.security) source.security.audit.adminChange(user.username, r.change, target, req.ip, request);
+            else
+              log.info(
+                { admin: user.username, action: r.change, target, from: req.ip, ...(request !== undefined ? { request } : {}) },
+                'admin change',
+              );
           }
           return reply.send(result);
         } catch (err) {

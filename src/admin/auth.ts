@@ -10,7 +10,11 @@ import { NotAuthenticatedError } from '../shared/errors.ts';
 
 export interface Authenticator {
   /** Throws NotAuthenticatedError on a bad name or password. */
-  authenticate(username: string | undefined, password: string | undefined): Promise<Principal>;
+  authenticate(
+    username: string | undefined,
+    password: string | undefined,
+    opts?: { from?: { protocol: string; address: string } },
+  ): Promise<Principal>;
 }
 
 const REMEMBER_MS = 60_000;
@@ -46,7 +50,10 @@ export class AdminAuth {
     let principal = this.remembered.get(header as string);
     if (!principal || principal.until < now) {
       try {
-        principal = { principal: await this.security.authenticate(creds.user, creds.password), until: now + REMEMBER_MS };
+        principal = {
+          principal: await this.security.authenticate(creds.user, creds.password, { from: { protocol: 'admin', address: req.ip } }),
+          until: now + REMEMBER_MS,
+        };
       } catch (err) {
         if (!(err instanceof NotAuthenticatedError)) throw err;
         await deny(reply, 401, 'Bad username or password', challenge);

@@ -14,6 +14,15 @@ export interface MetricsSource {
   health(): { role: string; epoch: number };
   /** The protocols the broker speaks (each gets a connections series, 0 when none is open). */
   protocols?(): readonly string[];
+  /** The security audit's counts. */
+  readonly security?: {
+    readonly audit: {
+      readonly loginFailures: ReadonlyMap<string, number>;
+      readonly refusals: ReadonlyMap<string, number>;
+      readonly throttledLogins: number;
+      readonly adminChanges: number;
+    };
+  };
   /** Event-loop stalls logged so far. */
   eventLoopStalls?(): number;
   /** Times the store lost the cluster's data, and the stored messages lost with it. */
@@ -74,6 +83,27 @@ export class BrokerMetrics {
       [...(broker()?.connections.totals ?? new Map<string, { in: number; out: number }>())].map(([protocol, t]) => [{ protocol }, t[dir]]);
     readCounter(r, 'junction_messages_in_total', 'Messages received from clients, by protocol', ['protocol'], totals('in'));
     readCounter(r, 'junction_messages_out_total', 'Messages delivered to clients, by protocol', ['protocol'], totals('out'));
+    const audit = source.security?.audit;
+    if (audit) {
+      readCounter(r, 'junction_login_failures_total', 'Failed logins, by protocol (admin for the admin port)', ['protocol'], () =>
+        [...audit.loginFailures].map(([protocol, n]) => [{ protocol }, n]),
+      );
+      readCounter(
+        r,
+        'junction_logins_throttled_total',
+        'Logins held back: their address spent its failure budget (security.failedLogins)',
+        [],
+        () => [[{}, audit.throttledLogins]],
+      );
+      readCounter(
+        r,
+        'junction_authorization_refusals_total',
+        'Operations the authorization map refused, by permission',
+        ['permission'],
+        () => [...audit.refusals].map(([permission, n]) => [{ permission }, n]),
+      );
+      readCounter(r, 'junction_admin_changes_total', 'Changes made through the admin API', [], () => [[{}, audit.adminChanges]]);
+    }
     const sum = (k: 'dropped' | 'expired' | 'deadLettered' | 'slowConsumers') => (): Array<[Record<string, string>, number]> => {
       const b = broker();
       if (!b) return [];

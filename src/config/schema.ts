@@ -264,6 +264,19 @@ const coreShape = {
       temporaryDestinationGroups: z.array(z.string()).default([]),
       /** Groups of a client a certificate names who is not among `users` (a fleet's devices); listed users keep their own. */
       certificateGroups: z.array(z.string()).default([]),
+      /**
+       * Password guessing, on any protocol: past `failures` failed logins from one address within
+       * `windowMs`, each further attempt from it waits `stepMs` more per failure (at most
+       * `maxDelayMs`) before it is answered. failures 0 = no budget.
+       */
+      failedLogins: z
+        .strictObject({
+          failures: z.number().int().min(0).default(10),
+          windowMs: z.number().int().min(1000).default(60_000),
+          stepMs: z.number().int().min(0).default(1000),
+          maxDelayMs: z.number().int().min(0).default(10_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   destinations: z

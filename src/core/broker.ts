@@ -211,7 +211,11 @@ export class Broker {
 
   private authorize(ctx: ClientContext, permission: Permission, d: Destination): void {
     if (ctx.principal && this.authorizer) {
-      this.authorizer.check(ctx.principal, permission, d, d.kind === 'queue' && this.temporary.has(d.name), ctx.clientId);
+      this.authorizer.check(ctx.principal, permission, d, {
+        temporary: d.kind === 'queue' && this.temporary.has(d.name),
+        clientId: ctx.clientId,
+        from: this.connections.get(ctx.connectionId)?.remoteAddress,
+      });
     }
   }
 

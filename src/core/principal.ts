@@ -16,9 +16,14 @@ export interface Authorizer {
   /**
    * Throws NotAuthorizedError when `principal` may not do `permission` on `destination`.
    * `temporary` is true only for a temporary destination the broker created; `clientId` is the
-   * connection's client id, for rules that name it.
+   * connection's client id, for rules that name it; `from` the client's address (the audit).
    */
-  check(principal: Principal, permission: Permission, destination: Destination, temporary: boolean, clientId?: string): void;
+  check(
+    principal: Principal,
+    permission: Permission,
+    destination: Destination,
+    opts: { temporary?: boolean; clientId?: string | undefined; from?: string | undefined },
+  ): void;
   /**
    * How much of a topic filter `principal` may read: 'all', or only some of the topics it matches
    * (the reader whose rights each message is then checked against). Throws NotAuthorizedError

@@ -11,6 +11,8 @@ import { formatAddress, type Destination } from '../core/destination.ts';
 import { NotAuthenticatedError, NotAuthorizedError } from '../shared/errors.ts';
 import type { Authorizer, Permission, Principal } from '../core/principal.ts';
 import { covers, expandPattern, overlaps, type Subject } from './acl-patterns.ts';
+import { SecurityAudit, type AuditSource } from './audit.ts';
+import { LoginBudget, type LoginBudgetSettings } from './login-budget.ts';
 import { verifyPassword } from './password.ts';
 
 export interface UserConfig {
@@ -38,7 +40,26 @@ export interface SecurityConfig {
   temporaryDestinationGroups: string[];
   /** Groups of a client its certificate names who is not among `users`. */
   certificateGroups?: string[] | undefined;
+  /** The failure budget per client address (security.failedLogins). */
+  failedLogins?: LoginBudgetSettings | undefined;
 }
+
+export interface AuthenticateOptions {
+  /** Who the client's verified TLS certificate names. */
+  certified?: string | undefined;
+  /** The protocol and address the attempt came from (the audit trail, the failure budget). */
+  from?: AuditSource | undefined;
+}
+
+export interface CheckOptions {
+  /** A temporary destination the broker created. */
+  temporary?: boolean | undefined;
+  clientId?: string | undefined;
+  /** The client's address, for the audit trail. */
+  from?: string | undefined;
+}
+
+const NO_BUDGET: LoginBudgetSettings = { failures: 0, windowMs: 60_000, stepMs: 1000, maxDelayMs: 10_000 };
 
 /** The group every principal belongs to, usable in authorization entries. */
 export const EVERYONE = 'everyone';
@@ -48,12 +69,17 @@ const DUMMY_HASH = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$DknypaUzpSrUwKMxeR
 
 export class SecurityService implements Authorizer {
   private readonly users = new Map<string, UserConfig>();
+  /** Failed logins, refusals and admin changes: logged and counted. */
+  readonly audit: SecurityAudit;
+  private readonly budget: LoginBudget;
 
   constructor(
     private readonly config: SecurityConfig,
     private readonly log?: Logger,
   ) {
     for (const u of config.users) this.users.set(u.username, u);
+    this.audit = new SecurityAudit(log);
+    this.budget = new LoginBudget(config.failedLogins ?? NO_BUDGET);
   }
 
   get allowAnonymous(): boolean {
@@ -65,8 +91,26 @@ export class SecurityService implements Authorizer {
    * configured at all, a username is ignored and the connection is anonymous (ActiveMQ's way). Every failure
    * gives the same message so a client cannot probe which usernames exist.
    */
-  async authenticate(username: string | undefined, password: string | undefined, certified?: string): Promise<Principal> {
-    if (certified !== undefined) return this.certifiedPrincipal(certified, username);
+  async authenticate(username: string | undefined, password: string | undefined, opts: AuthenticateOptions = {}): Promise<Principal> {
+    if (opts.certified !== undefined) return this.certifiedPrincipal(opts.certified, username);
+    const from = opts.from;
+    const hold = from ? this.budget.delayFor(from.address) : 0;
+    if (from && hold > 0) {
+      this.audit.loginThrottled(from, hold);
+      await new Promise((resolve) => setTimeout(resolve, hold));
+    }
+    try {
+      return await this.passwordPrincipal(username, password);
+    } catch (err) {
+      if (err instanceof NotAuthenticatedError) {
+        if (from) this.budget.failed(from.address);
+        this.audit.loginFailed(username, from, err.message);
+      }
+      throw err;
+    }
+  }
+
+  private async passwordPrincipal(username: string | undefined, password: string | undefined): Promise<Principal> {
     if (username !== undefined && username !== '' && this.users.size === 0 && this.config.allowAnonymous) {
       // ActiveMQ without an authentication plugin accepts any login: clients moved off it keep theirs.
       this.log?.debug({ username }, 'credentials ignored: no users are configured, the connection is anonymous');
@@ -112,13 +156,16 @@ export class SecurityService implements Authorizer {
     return this.patterns(principal, principal.groups, permission, d.kind, clientId).some((p) => covers(p, d.name));
   }
 
-  check(principal: Principal, permission: Permission, d: Destination, temporary = false, clientId?: string): void {
-    if (!this.isAllowed(principal, permission, d, temporary, clientId)) throw refusal(principal, permission, d);
+  check(principal: Principal, permission: Permission, d: Destination, opts: CheckOptions = {}): void {
+    if (this.isAllowed(principal, permission, d, opts.temporary, opts.clientId)) return;
+    this.audit.refused(principal.username, permission, formatAddress(d), opts.from);
+    throw refusal(principal, permission, d);
   }
 
   readScope(principal: Principal, filter: Destination, clientId?: string): 'all' | SubscriptionReader {
     if (this.isAllowed(principal, 'read', filter, false, clientId)) return 'all';
     if (!this.patterns(principal, principal.groups, 'read', 'topic', clientId).some((p) => overlaps(p, filter.name))) {
+      this.audit.refused(principal.username, 'read', formatAddress(filter), undefined);
       throw refusal(principal, 'read', filter);
     }
     return { username: principal.username, groups: [...principal.groups], ...(clientId !== undefined ? { clientId } : {}) };

@@ -160,12 +160,12 @@ describe('certificate identities', () => {
       ],
       certificateGroups: ['fleet'],
     });
-    expect(await s.authenticate(undefined, undefined, 'device-17')).toEqual({
+    expect(await s.authenticate(undefined, undefined, { certified: 'device-17' })).toEqual({
       username: 'device-17',
       groups: new Set(['devices', 'everyone']),
       anonymous: false,
     });
-    expect(await s.authenticate('someone-else', 'x', 'device-99')).toEqual({
+    expect(await s.authenticate('someone-else', 'x', { certified: 'device-99' })).toEqual({
       username: 'device-99',
       groups: new Set(['fleet', 'everyone']),
       anonymous: false,
