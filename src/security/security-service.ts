@@ -151,9 +151,18 @@ export class SecurityService implements Authorizer {
       const g = this.config.temporaryDestinationGroups;
       return g.length === 0 || g.some((x) => principal.groups.has(x));
     }
-    if (this.config.authorization.length === 0) return true;
-    // A subscription's filter is allowed whole when one pattern covers it: `a.>` covers `a.*`, not the reverse.
-    return this.patterns(principal, principal.groups, permission, d.kind, clientId).some((p) => covers(p, d.name));
+    const entries = this.config.authorization;
+    if (entries.length === 0) return true;
+    // Every publish passes here: no list is built, and only a pattern that names the subject is expanded.
+    const subject: Subject = { username: principal.username, clientId };
+    for (const e of entries) {
+      const pattern = d.kind === 'queue' ? e.queue : e.topic;
+      if (pattern === undefined || !e[permission].some((g) => principal.groups.has(g))) continue;
+      const expanded = pattern.includes('%') ? expandPattern(pattern, subject) : pattern;
+      // A subscription's filter is allowed whole when one pattern covers it: `a.>` covers `a.*`, not the reverse.
+      if (expanded !== undefined && covers(expanded, d.name)) return true;
+    }
+    return false;
   }
 
   check(principal: Principal, permission: Permission, d: Destination, opts: CheckOptions = {}): void {
