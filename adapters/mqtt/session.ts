@@ -446,7 +446,7 @@ export class MqttSession {
   }
 
   private sendRetained(link: Link): void {
-    for (const m of this.broker.retainedFor(link.filter.pattern)) {
+    for (const m of this.broker.retainedFor(link.filter.pattern, this.ctx)) {
       if (link.filter.leadingWildcard && m.destination.name.startsWith('$')) continue;
       if (m.expiresAt > 0 && m.expiresAt <= Date.now()) continue;
       const qos = Math.min(link.options.qos, messageQos(m)) as 0 | 1 | 2;

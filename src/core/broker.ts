@@ -577,8 +577,23 @@ export class Broker {
     this.retained.set(topicName, message);
   }
 
-  retainedFor(pattern: string): Message[] {
-    return this.retained.match(pattern, this.now());
+  /**
+   * The retained messages `pattern` matches that the subscriber in `ctx` may read: a wildcard wider
+   * than its rights brings only the topics its rights cover, as live messages do.
+   */
+  retainedFor(pattern: string, ctx?: ClientContext): Message[] {
+    const found = this.retained.match(pattern, this.now());
+    const principal = ctx?.principal;
+    if (found.length === 0 || !principal || !this.authorizer?.readScope) return found;
+    let scope: ReturnType<NonNullable<Authorizer['readScope']>>;
+    try {
+      scope = this.authorizer.readScope(principal, { kind: 'topic', name: pattern }, ctx.clientId);
+    } catch {
+      return [];
+    }
+    if (scope === 'all') return found;
+    const mayRead = this.authorizer.mayRead?.(scope);
+    return mayRead ? found.filter((m) => mayRead(m.destination.name)) : [];
   }
 
   getSession(id: string): Promise<SessionRecord | undefined> {

@@ -99,6 +99,21 @@ describe('fleet authorization patterns', () => {
     await closed;
   });
 
+  it('MQTT: retained messages under devices/# come only from the own subtree', async () => {
+    const s = await start();
+    const ops = await mqttAs(s, 'ops');
+    await ops.client.publishAsync('devices/u2/config', 'not yours', { qos: 1, retain: true });
+    await ops.client.publishAsync('devices/u1/config', 'yours', { qos: 1, retain: true });
+    const u1 = await mqttAs(s, 'u1');
+    expect(await granted(u1.client, ['devices/#'])).toEqual([1]);
+    await ops.client.publishAsync('devices/u1/after', 'live', { qos: 1 });
+    const [first, second] = [await u1.got.nth(1), await u1.got.nth(2)];
+    expect([first, second].map((g) => [g.topic, g.payload.toString()])).toEqual([
+      ['devices/u1/config', 'yours'],
+      ['devices/u1/after', 'live'],
+    ]);
+  });
+
   it('MQTT 5: a forbidden publish gets PUBACK 0x87 and a filter sharing nothing SUBACK 0x87; %c names the client', async () => {
     const s = await start();
     const dev = await mqttAs(s, 'u2', { protocolVersion: 5, clientId: 'dev-9' });
