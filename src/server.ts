@@ -94,7 +94,11 @@ export class JunctionServer {
   static async start(config: JunctionConfig, opts: ServerOptions): Promise<JunctionServer> {
     const log = opts.log;
     const security = new SecurityService(
-      { ...config.security, allowAnonymous: config.security.allowAnonymous ?? config.security.users.length === 0 },
+      {
+        ...config.security,
+        allowAnonymous: config.security.allowAnonymous ?? config.security.users.length === 0,
+        identityGroups: config.tls.identityGroups,
+      },
       log,
     );
     const server = new JunctionServer(config, security, log, opts.adapters ?? ADAPTERS);

@@ -4,6 +4,7 @@
 // brings its own section and its listener's default ports (its descriptor), and buildConfigSchema
 // joins them: src/protocols.ts builds the whole schema from the adapter registry.
 import { z } from 'zod';
+import { patternProblem } from '../security/acl-patterns.ts';
 
 const port = z.number().int().min(0).max(65535);
 const duration = z.number().int().min(0);
@@ -227,6 +228,11 @@ const coreShape = {
        * name nobody.
        */
       identityFrom: z.enum(['cn', 'san-dns', 'san-uri', 'dn']).optional(),
+      /**
+       * Groups of a client whose certificate names nobody among `security.users` (a fleet's
+       * devices); listed users keep their own. Unset or empty: such a client is refused.
+       */
+      identityGroups: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
   security: z
@@ -258,12 +264,16 @@ const coreShape = {
               write: z.array(z.string()).default([]),
               admin: z.array(z.string()).default([]),
             })
-            .refine((e) => (e.queue === undefined) !== (e.topic === undefined), 'each entry names exactly one of queue or topic'),
+            .refine((e) => (e.queue === undefined) !== (e.topic === undefined), 'each entry names exactly one of queue or topic')
+            .superRefine((e, ctx) => {
+              const field = e.queue !== undefined ? 'queue' : 'topic';
+              const name = e[field];
+              const problem = name === undefined ? undefined : patternProblem(name);
+              if (problem) ctx.addIssue({ code: 'custom', path: [field], message: `'${name}' ${problem}` });
+            }),
         )
         .default([]),
       temporaryDestinationGroups: z.array(z.string()).default([]),
-      /** Groups of a client a certificate names who is not among `users` (a fleet's devices); listed users keep their own. */
-      certificateGroups: z.array(z.string()).default([]),
       /**
        * Password guessing, on any protocol: past `failures` failed logins from one address within
        * `windowMs`, each further attempt from it waits `stepMs` more per failure (at most

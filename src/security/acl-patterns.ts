@@ -55,3 +55,26 @@ function overlapFrom(a: readonly string[], i: number, b: readonly string[], j: n
     j++;
   }
 }
+
+/**
+ * Why an authorization entry's name would not do what it says, or undefined when it is sound:
+ * a `>` before the end (`>.%u` reads everything whatever `%u` is), a substitution other than `%u`
+ * and `%c` (a typo would turn it into text that protects nothing), one that shares its segment
+ * with a wildcard, an empty segment, or MQTT's `#` and `+` where the broker's names use `>` and `*`.
+ */
+export function patternProblem(pattern: string): string | undefined {
+  const segments = pattern.split(SEGMENT_SEPARATOR);
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i] as string;
+    if (s === '') return 'has an empty segment (two dots, or a dot at an end)';
+    if (s.includes(ALL_SEGMENTS) && (s !== ALL_SEGMENTS || i !== segments.length - 1)) {
+      return `'${ALL_SEGMENTS}' stands only as the whole last segment: anything after it is ignored and the entry reads everything below`;
+    }
+    if (s === '#' || s === '+')
+      return `'${s}' is MQTT's wildcard: broker names use '${ALL_SEGMENTS}' (the rest) and '${ONE_SEGMENT}' (one segment)`;
+    const unknown = /%(?![uc])/.exec(s);
+    if (unknown) return `only %u (the user) and %c (the client id) are substituted; '${s}' holds another '%'`;
+    if (s.includes('%') && s.includes(ONE_SEGMENT)) return `'${s}' mixes a substitution with a wildcard`;
+  }
+  return undefined;
+}

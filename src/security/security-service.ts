@@ -38,8 +38,8 @@ export interface SecurityConfig {
   authorization: AuthorizationEntry[];
   /** Groups allowed to use temporary destinations; empty = every authenticated user. */
   temporaryDestinationGroups: string[];
-  /** Groups of a client its certificate names who is not among `users`. */
-  certificateGroups?: string[] | undefined;
+  /** Groups of a client its certificate names who is not among `users` (tls.identityGroups); none: such a client is refused. */
+  identityGroups?: string[] | undefined;
   /** The failure budget per client address (security.failedLogins). */
   failedLogins?: LoginBudgetSettings | undefined;
 }
@@ -92,7 +92,7 @@ export class SecurityService implements Authorizer {
    * gives the same message so a client cannot probe which usernames exist.
    */
   async authenticate(username: string | undefined, password: string | undefined, opts: AuthenticateOptions = {}): Promise<Principal> {
-    if (opts.certified !== undefined) return this.certifiedPrincipal(opts.certified, username);
+    if (opts.certified !== undefined) return this.certifiedPrincipal(opts.certified, username, opts.from);
     const from = opts.from;
     const hold = from ? this.budget.delayFor(from.address) : 0;
     if (from && hold > 0) {
@@ -137,12 +137,17 @@ export class SecurityService implements Authorizer {
    * password is asked, and a username it sends besides is ignored (Mosquitto's
    * use_identity_as_username).
    */
-  private certifiedPrincipal(identity: string, claimed: string | undefined): Principal {
+  private certifiedPrincipal(identity: string, claimed: string | undefined, from: AuditSource | undefined): Principal {
     if (claimed !== undefined && claimed !== '' && claimed !== identity) {
       this.log?.debug({ username: claimed, certified: identity }, 'the client certificate names the user: the username sent is ignored');
     }
     const user = this.users.get(identity);
-    const groups = user ? user.groups : (this.config.certificateGroups ?? []);
+    const groups = user ? user.groups : (this.config.identityGroups ?? []);
+    if (!user && groups.length === 0) {
+      const reason = `The client certificate names '${identity}', who is not a configured user (tls.identityGroups admits unlisted certificates)`;
+      this.audit.loginFailed(identity, from, reason);
+      throw new NotAuthenticatedError(reason, { username: identity });
+    }
     return { username: identity, groups: new Set([...groups, EVERYONE]), anonymous: false };
   }
 

@@ -1,7 +1,7 @@
 // Client certificates as identities (tls.identityFrom): a certificate the configured CA signed
 // names the user, with no password, over MQTT (mqtt.js, TLS and WebSocket), STOMP (raw frames over
 // TLS) and AMQP (rhea, SASL EXTERNAL); a listed user keeps its groups, an unlisted one gets
-// security.certificateGroups, and the fleet pattern `devices.%u.>` then holds. A certificate from
+// tls.identityGroups, and the fleet pattern `devices.%u.>` then holds. A certificate from
 // another CA, an expired or a revoked one, or none at all is refused at the TLS handshake (the
 // client hears the TLS alert, never a CONNACK).
 import { once } from 'node:events';
@@ -38,6 +38,7 @@ beforeAll(async () => {
       requestCert: true,
       rejectUnauthorized: true,
       identityFrom: 'cn',
+      identityGroups: ['devices'],
     },
     listeners: {
       host: '127.0.0.1',
@@ -48,7 +49,6 @@ beforeAll(async () => {
     },
     security: {
       users: [{ username: 'device-17', groups: ['devices'] }],
-      certificateGroups: ['devices'],
       authorization: [{ topic: 'devices.%u.>', read: ['devices'], write: ['devices'], admin: ['devices'] }],
     },
   }));

@@ -110,6 +110,15 @@ destinations:
     expect(errorOf(() => validateConfig({ security: { authorization: [{ read: ['x'] }] } }))).toMatch(
       /security\.authorization\.0: each entry names exactly one of queue or topic/,
     );
+    const entry = (topic: string): unknown => ({ security: { authorization: [{ topic, read: ['devices'] }] } });
+    expect(errorOf(() => validateConfig(entry('>.%u')))).toMatch(
+      /security\.authorization\.0\.topic: '>\.%u' '>' stands only as the whole last segment: .* reads everything below/,
+    );
+    expect(errorOf(() => validateConfig(entry('devices.%U.>')))).toMatch(/only %u \(the user\) and %c \(the client id\) are substituted/);
+    expect(errorOf(() => validateConfig(entry('devices.%u*')))).toMatch(/mixes a substitution with a wildcard/);
+    expect(errorOf(() => validateConfig(entry('devices.%u.#')))).toMatch(/'#' is MQTT's wildcard/);
+    expect(errorOf(() => validateConfig(entry('devices..%u')))).toMatch(/has an empty segment/);
+    expect(validateConfig(entry('devices.%u.>')).security.authorization[0]?.topic).toBe('devices.%u.>');
     expect(errorOf(() => validateConfig({ destinations: { policies: [{ match: 'orders' }] } }))).toMatch(
       /destinations\.policies\.0\.match: must look like queue:\/\/PATTERN or topic:\/\/PATTERN/,
     );

@@ -158,7 +158,7 @@ describe('certificate identities', () => {
         { username: 'device-17', groups: ['devices'] },
         { username: 'ann', passwordHash: await hashPassword('pw'), groups: ['ops'] },
       ],
-      certificateGroups: ['fleet'],
+      identityGroups: ['fleet'],
     });
     expect(await s.authenticate(undefined, undefined, { certified: 'device-17' })).toEqual({
       username: 'device-17',
@@ -173,5 +173,13 @@ describe('certificate identities', () => {
     // A certificate-only user has no password to sign in with.
     await expect(s.authenticate('device-17', '')).rejects.toThrow(NotAuthenticatedError);
     await expect(s.authenticate('device-17', 'anything')).rejects.toThrow(NotAuthenticatedError);
+  });
+
+  it('refuses a certificate that names nobody listed when tls.identityGroups is empty', async () => {
+    const s = new SecurityService({ ...base, users: [{ username: 'device-17', groups: ['devices'] }] });
+    expect((await s.authenticate(undefined, undefined, { certified: 'device-17' })).username).toBe('device-17');
+    await expect(s.authenticate(undefined, undefined, { certified: 'device-99' })).rejects.toThrow(
+      /'device-99', who is not a configured user/,
+    );
   });
 });
