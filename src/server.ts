@@ -13,6 +13,7 @@ import type { Broker } from './core/broker.ts';
 import { RoleKeeper, type Deactivation, type Role } from './ha/role-keeper.ts';
 import { FencedError } from './shared/errors.ts';
 import type { Listeners } from './net/listeners.ts';
+import { loadSealer } from './security/keyring.ts';
 import { SecurityService } from './security/security-service.ts';
 import { fixedStore, openConfiguredStore, type ConfiguredStore } from './store/configured-store.ts';
 import type { LeaseHolder } from './store/lease.ts';
@@ -86,6 +87,11 @@ export class JunctionServer {
     return this.adapters.filter((d) => serves(d, this.config)).map((d) => d.name);
   }
 
+  /** Sealed values in the store that did not open, by kind (the metrics' source). */
+  sealedRefused(): ReadonlyMap<string, number> {
+    return this.held?.refusedSealed ?? new Map();
+  }
+
   /** Event-loop stalls so far (the metrics' source). */
   eventLoopStalls(): number {
     return this.eventLoop.stalls;
@@ -127,6 +133,7 @@ export class JunctionServer {
             config.cluster,
             { node: server.node, admin, leaseMs: ha.leaseMs, commandTimeoutMs: ha.renewMs },
             log,
+            loadSealer(config.security.encryption?.keys),
           );
       server.keeper = new RoleKeeper({
         ...ha,

@@ -25,6 +25,8 @@ export interface MetricsSource {
   };
   /** Event-loop stalls logged so far. */
   eventLoopStalls?(): number;
+  /** Sealed values in the store that did not open (security.encryption), by kind. */
+  sealedRefused?(): ReadonlyMap<string, number>;
   /** Times the store lost the cluster's data, and the stored messages lost with it. */
   dataLost?(): { events: number; messages: number };
 }
@@ -103,6 +105,16 @@ export class BrokerMetrics {
         () => [...audit.refusals].map(([permission, n]) => [{ permission }, n]),
       );
       readCounter(r, 'junction_admin_changes_total', 'Changes made through the admin API', [], () => [[{}, audit.adminChanges]]);
+    }
+    if (source.sealedRefused) {
+      const refused = source.sealedRefused.bind(source);
+      readCounter(
+        r,
+        'junction_sealed_values_refused_total',
+        'Values sealed at rest that did not open (altered, moved, or sealed with a key not given): not used, left in the store',
+        ['kind'],
+        () => [...refused()].map(([kind, n]) => [{ kind }, n]),
+      );
     }
     const sum = (k: 'dropped' | 'expired' | 'deadLettered' | 'slowConsumers') => (): Array<[Record<string, string>, number]> => {
       const b = broker();

@@ -279,6 +279,26 @@ const coreShape = {
        * `windowMs`, each further attempt from it waits `stepMs` more per failure (at most
        * `maxDelayMs`) before it is answered. failures 0 = no budget.
        */
+      /**
+       * Encryption at rest: every key of the keyring opens stored values, the first seals new ones.
+       * A key is 32 bytes: a file of them (raw, hex or base64) or an environment variable (hex or base64).
+       */
+      encryption: z
+        .strictObject({
+          keys: z
+            .array(
+              z
+                .strictObject({
+                  id: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - only, at most 64'),
+                  file: z.string().min(1).optional(),
+                  env: z.string().min(1).optional(),
+                })
+                .refine((k) => (k.file === undefined) !== (k.env === undefined), 'each key names exactly one of file or env'),
+            )
+            .min(1, 'list one key at least (the first seals new values)')
+            .refine((keys) => new Set(keys.map((k) => k.id)).size === keys.length, 'key ids must differ'),
+        })
+        .optional(),
       failedLogins: z
         .strictObject({
           failures: z.number().int().min(0).default(10),

@@ -19,7 +19,9 @@ export type ErrorCode =
   | 'closed'
   | 'config'
   /** A client broke its protocol's rules (raised by adapters). */
-  | 'protocol';
+  | 'protocol'
+  /** A record sealed at rest does not open: tampered, truncated, moved, or sealed with a key not given. */
+  | 'sealed-record';
 
 export class JunctionError extends Error {
   readonly code: ErrorCode;
@@ -128,5 +130,12 @@ export class ClosedError extends JunctionError {
 export class ConfigError extends JunctionError {
   constructor(message: string, context: Record<string, unknown> = {}) {
     super('config', message, context);
+  }
+}
+
+/** A value in the store sealed by `security.encryption` does not open; it was not used, and is left in place. */
+export class SealedRecordError extends JunctionError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super('sealed-record', message, context);
   }
 }

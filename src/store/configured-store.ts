@@ -10,7 +10,9 @@ import { MemoryData, MemoryStore } from './memory-store.ts';
 import { describeConnection, type RedisConnection } from './redis/connect.ts';
 import { EmbeddedRedis } from './redis/embedded-redis.ts';
 import { RedisLease } from './redis/redis-lease.ts';
+import type { RefusedRecord } from './redis/codec.ts';
 import { RedisStore } from './redis/redis-store.ts';
+import type { Sealer } from './sealer.ts';
 import type { Store } from './store.ts';
 
 export interface StoreConfig {
@@ -37,6 +39,8 @@ export interface ConfiguredStore {
   handle(epoch: number, leaseHeld: () => boolean): Store;
   /** Stops what the store needed (the embedded server); call after every handle and the lease are closed. */
   release(): Promise<void>;
+  /** Sealed values that did not open (security.encryption), by kind: refused, logged, left in Redis. */
+  readonly refusedSealed: ReadonlyMap<string, number>;
 }
 
 function redisConfigured(r: RedisConnection): boolean {
@@ -45,7 +49,13 @@ function redisConfigured(r: RedisConnection): boolean {
 
 /** A store handed in whole (tests): one handle, one epoch, so the lease is taken once. */
 export function fixedStore(store: Store): ConfiguredStore {
-  return { description: store.kind, lease: new LocalLease(store.epoch, true), handle: () => store, release: async () => {} };
+  return {
+    description: store.kind,
+    lease: new LocalLease(store.epoch, true),
+    handle: () => store,
+    release: async () => {},
+    refusedSealed: new Map(),
+  };
 }
 
 export async function openConfiguredStore(
@@ -53,7 +63,16 @@ export async function openConfiguredStore(
   cluster: string,
   lease: LeaseSettings,
   log: Logger,
+  sealer?: Sealer,
 ): Promise<ConfiguredStore> {
+  const refusedSealed = new Map<string, number>();
+  const onRefused = (r: RefusedRecord): void => {
+    refusedSealed.set(r.what, (refusedSealed.get(r.what) ?? 0) + 1);
+    log.error(
+      { kind: r.what, where: r.where, reason: r.error.message, ...r.error.context },
+      'a sealed value in the store does not open: it was not used, and stays in Redis as it is',
+    );
+  };
   let type = config.type;
   if (type === 'auto') {
     if (redisConfigured(config.redis)) type = 'redis';
@@ -67,34 +86,49 @@ export async function openConfiguredStore(
       type = 'memory';
     }
   }
-  const onRedis = (conn: RedisConnection, minReplicas: number): Pick<ConfiguredStore, 'lease' | 'handle'> => {
+  const onRedis = async (
+    conn: RedisConnection,
+    minReplicas: number,
+  ): Promise<Pick<ConfiguredStore, 'lease' | 'handle' | 'refusedSealed'>> => {
     if (minReplicas > 0 && conn.nodes) throw new Error('store.redis.minReplicasToAck needs one server or Sentinel, not a Cluster');
+    await RedisStore.checkKeys(conn, cluster, sealer);
     const replicas = { minReplicasToAck: minReplicas, replicaAckTimeoutMs: config.redis.replicaAckTimeoutMs };
     return {
       lease: new RedisLease({ ...conn, ...lease, cluster, minReplicas, replicaTimeoutMs: replicas.replicaAckTimeoutMs }),
-      handle: (epoch, leaseHeld) => new RedisStore({ ...conn, ...replicas, cluster, epoch, leaseHeld }),
+      handle: (epoch, leaseHeld) =>
+        new RedisStore({ ...conn, ...replicas, cluster, epoch, leaseHeld, ...(sealer ? { sealer } : {}), onRefused }),
+      refusedSealed,
     };
   };
   switch (type) {
     case 'memory': {
       const data = new MemoryData();
+      if (sealer) log.info('security.encryption: the memory store keeps nothing at rest, so nothing is sealed');
       return {
         description: 'memory',
         lease: new LocalLease(0),
         handle: (epoch) => new MemoryStore(epoch, data),
         release: async () => {},
+        refusedSealed,
       };
     }
     case 'redis':
       return {
-        ...onRedis(config.redis, config.redis.minReplicasToAck),
+        ...(await onRedis(config.redis, config.redis.minReplicasToAck)),
         description: describeConnection(config.redis),
         release: async () => {},
       };
     case 'embedded': {
       const server = await EmbeddedRedis.start({ ...config.embedded, log });
+      let onServer: Awaited<ReturnType<typeof onRedis>>;
+      try {
+        onServer = await onRedis({ url: server.url }, 0);
+      } catch (err) {
+        await server.stop();
+        throw err;
+      }
       return {
-        ...onRedis({ url: server.url }, 0),
+        ...onServer,
         description: `embedded redis-server (${server.dataDir})`,
         release: () => server.stop(),
       };

@@ -1,8 +1,11 @@
-// The Redis store against the Store contract on real Redis deployments: one redis-server, a
-// primary found through Sentinel, and a three-node Redis Cluster.
+// The Redis store against the Store contract on real Redis deployments: one redis-server (plain,
+// and with security.encryption sealing every value), a primary found through Sentinel, and a
+// three-node Redis Cluster.
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { RedisStore } from '../../src/store/redis/redis-store.ts';
+import { Sealer } from '../../src/store/sealer.ts';
 import { startCluster, startRedis, startSentinel, type TestCluster, type TestRedis, type TestSentinel } from '../helpers/redis-server.ts';
 import { describeStoreContract } from './store-contract.ts';
 
@@ -23,6 +26,20 @@ describeStoreContract('redis', {
   },
   async handle(epoch) {
     return new RedisStore({ url: server.url, cluster: 'contract', epoch });
+  },
+});
+
+const sealer = new Sealer([
+  { id: 'k2', key: randomBytes(32) },
+  { id: 'k1', key: randomBytes(32) },
+]);
+
+describeStoreContract('redis, encrypted at rest', {
+  async reset() {
+    await admin.flushall();
+  },
+  async handle(epoch) {
+    return new RedisStore({ url: server.url, cluster: 'contract', epoch, sealer });
   },
 });
 

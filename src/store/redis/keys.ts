@@ -18,6 +18,8 @@ export class Keys {
   readonly leaseHolder: string;
   /** Made by the first broker to open the data, kept by the others: gone or changed only when the data was lost. */
   readonly dataId: string;
+  /** security.encryption: the id of each key values may be sealed with, and a value it sealed to prove it. */
+  readonly sealingKeys: string;
   private readonly prefix: string;
 
   constructor(cluster: string) {
@@ -35,6 +37,7 @@ export class Keys {
     this.lease = `${this.prefix}:lease`;
     this.leaseHolder = `${this.prefix}:lease-holder`;
     this.dataId = `${this.prefix}:data-id`;
+    this.sealingKeys = `${this.prefix}:sealing-keys`;
   }
 
   /** Message ids of a queue, scored by insertion sequence. */

@@ -19,9 +19,12 @@ import type {
   StoredEntry,
   SubscriptionRecord,
 } from '../store.ts';
-import { decodeMessage, decodeState, encodeMessage, encodeState } from './codec.ts';
+import { SealedRecordError } from '../../shared/errors.ts';
+import type { Sealer } from '../sealer.ts';
+import { RecordCodec, type RefusedRecord } from './codec.ts';
 import { createRedisClient, describeConnection, explain, type RedisClient, type RedisConnection } from './connect.ts';
 import { Keys } from './keys.ts';
+import { checkSealingKeys, registerActiveKey } from './sealing-keys.ts';
 import { defineScripts, type ScriptCall, type ScriptName } from './scripts.ts';
 
 export interface RedisStoreOptions extends RedisConnection {
@@ -38,6 +41,10 @@ export interface RedisStoreOptions extends RedisConnection {
    * Redis (whose fencing would refuse it only once another broker has taken the lease).
    */
   leaseHeld?: () => boolean;
+  /** security.encryption's keyring: values are sealed before they reach Redis. */
+  sealer?: Sealer;
+  /** A sealed value that did not open: it was not used, and stays in Redis for an operator. */
+  onRefused?: (r: RefusedRecord) => void;
 }
 
 type Scripted = Record<ScriptName, ScriptCall>;
@@ -72,8 +79,12 @@ export class RedisStore implements Store {
   private readonly minReplicas: number;
   private readonly replicaTimeoutMs: number;
   private readonly leaseHeld: () => boolean;
+  private readonly codec: RecordCodec;
+  private readonly onRefused: (r: RefusedRecord) => void;
 
   constructor(opts: RedisStoreOptions) {
+    this.codec = new RecordCodec(opts.sealer);
+    this.onRefused = opts.onRefused ?? (() => {});
     this.epoch = opts.epoch;
     this.minReplicas = opts.minReplicasToAck ?? 0;
     this.replicaTimeoutMs = opts.replicaAckTimeoutMs ?? 1000;
@@ -113,6 +124,24 @@ export class RedisStore implements Store {
     if (this.redis.status === 'wait') await this.call(() => this.redis.connect());
     const id = await this.call(() => this.scripts.open(this.keys.epoch, this.keys.dataId, this.epoch, randomUUID()));
     this.dataId = String(id);
+    const sealer = this.codec.sealer;
+    await this.call(() => checkSealingKeys(this.redis, this.keys, sealer));
+    if (sealer) await this.call(() => registerActiveKey(this.redis, this.keys, sealer));
+  }
+
+  /** Before a broker starts: whether `sealer` opens what the store holds (a ConfigError says what to fix). */
+  static async checkKeys(conn: RedisConnection, cluster: string, sealer: Sealer | undefined, redis?: RedisOptions): Promise<void> {
+    const r = createRedisClient(conn, redis);
+    try {
+      try {
+        await r.connect();
+      } catch (err) {
+        throw new StoreUnavailableError(`Cannot reach ${describeConnection(conn)}: ${explain(r, err as Error)}`, err);
+      }
+      await checkSealingKeys(r, new Keys(cluster), sealer);
+    } finally {
+      r.disconnect();
+    }
   }
 
   async close(): Promise<void> {
@@ -167,15 +196,15 @@ export class RedisStore implements Store {
             base(op.queue),
             op.queue,
             op.message.id,
-            encodeMessage(op.message),
-            encodeState(op.state),
+            this.codec.message(op.message),
+            this.codec.state(op.state, op.queue, op.message.id),
             op.paged ? op.message.priority : '',
             op.paged ? op.size : 0,
             op.paged && op.state.deliverAt > 0 ? op.state.deliverAt : '',
           );
           break;
         case 'update':
-          argv.push('U', base(op.queue), op.messageId, encodeState(op.state));
+          argv.push('U', base(op.queue), op.messageId, this.codec.state(op.state, op.queue, op.messageId));
           break;
         case 'remove':
           argv.push('R', base(op.queue), op.messageId);
@@ -188,13 +217,13 @@ export class RedisStore implements Store {
           break;
         case 'putRetained':
           if (op.message === null) argv.push('D', RETAINED, op.topic);
-          else argv.push('S', RETAINED, op.topic, encodeMessage(op.message));
+          else argv.push('S', RETAINED, op.topic, this.codec.message(op.message));
           break;
         case 'putDedup':
           argv.push('P', op.record.key, op.record.expiresAt);
           break;
         case 'putSession':
-          argv.push('S', SESSIONS, op.session.id, JSON.stringify(op.session));
+          argv.push('S', SESSIONS, op.session.id, this.codec.session(op.session));
           break;
         case 'deleteSession':
           argv.push('D', SESSIONS, op.id);
@@ -244,7 +273,9 @@ export class RedisStore implements Store {
     const out: StoredEntry[] = [];
     for (let i = 0; i < flat.length; i += 3) {
       const body = flat[i + 1] as Buffer;
-      if (body.length > 0) out.push({ message: decodeMessage(body), state: decodeState(flat[i + 2] as Buffer) });
+      if (body.length === 0) continue;
+      const entry = this.entry(queue, (flat[i] as Buffer).toString(), body, flat[i + 2] as Buffer);
+      if (entry) out.push(entry);
     }
     return out;
   }
@@ -354,7 +385,7 @@ export class RedisStore implements Store {
         Math.max(limit, READ_BUDGET),
       ),
     )) as Buffer[];
-    return page(flat);
+    return this.page(queue, flat);
   }
 
   async browsePaged(queue: string, cursor: string | undefined, limit: number): Promise<QueuePage> {
@@ -362,7 +393,7 @@ export class RedisStore implements Store {
     const flat = (await this.call(() =>
       this.scripts.browsePagedBuffer(k.epoch, k.queuePaged(queue), k.queueState(queue), k.bodies, this.epoch, cursor ?? '', limit),
     )) as Buffer[];
-    return page(flat);
+    return this.page(queue, flat);
   }
 
   async loadSubscriptions(): Promise<SubscriptionRecord[]> {
@@ -371,8 +402,17 @@ export class RedisStore implements Store {
   }
 
   async loadRetained(): Promise<Message[]> {
-    const all = await this.call(() => this.redis.hvalsBuffer(this.keys.retained));
-    return all.map(decodeMessage);
+    const flat = await this.call(() => this.redis.hgetallBuffer(this.keys.retained));
+    const out: Message[] = [];
+    for (const [topic, value] of Object.entries(flat)) {
+      try {
+        out.push(this.codec.openMessage(value));
+      } catch (err) {
+        if (!(err instanceof SealedRecordError)) throw err;
+        this.onRefused({ what: 'retained', where: `retained ${topic}`, error: err });
+      }
+    }
+    return out;
   }
 
   async loadDedup(now: number): Promise<DedupRecord[]> {
@@ -383,8 +423,15 @@ export class RedisStore implements Store {
   }
 
   async getSession(id: string): Promise<SessionRecord | undefined> {
-    const v = await this.call(() => this.redis.hget(this.keys.sessions, id));
-    return v === null ? undefined : (JSON.parse(v) as SessionRecord);
+    const v = await this.call(() => this.redis.hgetBuffer(this.keys.sessions, id));
+    if (v === null) return undefined;
+    try {
+      return this.codec.openSession(v, id);
+    } catch (err) {
+      // Refused, not forgotten: a session taken for absent would be written over by a clean one.
+      if (err instanceof SealedRecordError) this.onRefused({ what: 'session', where: `session ${id}`, error: err });
+      throw err;
+    }
   }
 
   async listSessions(prefix: string): Promise<SessionRecord[]> {
@@ -392,11 +439,18 @@ export class RedisStore implements Store {
     const out: SessionRecord[] = [];
     let cursor = '0';
     do {
-      const [next, flat] = await this.call(() => this.redis.hscan(this.keys.sessions, cursor, 'COUNT', 500));
+      const [next, flat] = await this.call(() => this.redis.hscanBuffer(this.keys.sessions, cursor, 'COUNT', 500));
       for (let i = 0; i + 1 < flat.length; i += 2) {
-        if ((flat[i] as string).startsWith(prefix)) out.push(JSON.parse(flat[i + 1] as string) as SessionRecord);
+        const id = (flat[i] as Buffer).toString();
+        if (!id.startsWith(prefix)) continue;
+        try {
+          out.push(this.codec.openSession(flat[i + 1] as Buffer, id));
+        } catch (err) {
+          if (!(err instanceof SealedRecordError)) throw err;
+          this.onRefused({ what: 'session', where: `session ${id}`, error: err });
+        }
       }
-      cursor = next;
+      cursor = next.toString();
     } while (cursor !== '0');
     return out;
   }
@@ -410,6 +464,32 @@ export class RedisStore implements Store {
     return { messages, entries: messages + refs.reduce((n, r) => n + Number(r), 0), sessions };
   }
 
+  /** A page from a script's reply: the cursor ('' at the end), then id, message and state per entry. */
+  private page(queue: string, flat: Buffer[]): QueuePage {
+    const out: QueuePage = { entries: [] };
+    for (let i = 1; i < flat.length; i += 3) {
+      const entry = this.entry(queue, (flat[i] as Buffer).toString(), flat[i + 1] as Buffer, flat[i + 2] as Buffer);
+      if (entry) out.entries.push(entry);
+    }
+    const next = (flat[0] as Buffer).toString();
+    if (next !== '') out.cursor = next;
+    return out;
+  }
+
+  /**
+   * A queue entry as read, or undefined when a sealed part of it does not open: it is refused
+   * (reported, never delivered altered) and stays in Redis as it is.
+   */
+  private entry(queue: string, id: string, body: Buffer, state: Buffer): StoredEntry | undefined {
+    try {
+      return { message: this.codec.openMessage(body, id), state: this.codec.openState(state, queue, id) };
+    } catch (err) {
+      if (!(err instanceof SealedRecordError)) throw err;
+      this.onRefused({ what: 'message', where: `queue ${queue}, message ${id}`, error: err });
+      return undefined;
+    }
+  }
+
   /** The data this handle opened is gone: its data id is missing, or another (the data was made anew since). */
   async dataLost(): Promise<boolean> {
     if (this.dataId === undefined) return false;
@@ -418,14 +498,3 @@ export class RedisStore implements Store {
 }
 
 export { redactUrl } from './connect.ts';
-
-/** A page from a script's reply: the cursor ('' at the end), then id, message and state per entry. */
-function page(flat: Buffer[]): QueuePage {
-  const out: QueuePage = { entries: [] };
-  for (let i = 1; i < flat.length; i += 3) {
-    out.entries.push({ message: decodeMessage(flat[i + 1] as Buffer), state: decodeState(flat[i + 2] as Buffer) });
-  }
-  const next = (flat[0] as Buffer).toString();
-  if (next !== '') out.cursor = next;
-  return out;
-}
