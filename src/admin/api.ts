@@ -36,7 +36,7 @@ export interface ApiRoute {
   method: 'GET' | 'POST' | 'DELETE';
   url: string;
   summary: string;
-  tag: 'broker' | 'destinations' | 'subscriptions' | 'connections';
+  tag: 'broker' | 'destinations' | 'subscriptions' | 'connections' | 'security';
   query?: Schema;
   body?: Schema;
   /** An operator's change: logged once with who, what and which destination. */
@@ -382,6 +382,21 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
         return { closed: true };
       },
     },
+    {
+      method: 'GET',
+      url: '/api/keys/rotation',
+      tag: 'security',
+      summary: 'Where the key rotation stands (security.encryption): values scanned and sealed anew, keys retired',
+      run: ({ broker }) => broker.keyRotation.current,
+    },
+    {
+      method: 'POST',
+      url: '/api/keys/rotation',
+      tag: 'security',
+      summary: 'Seal every stored value anew with the first key of security.encryption.keys, in the background',
+      change: 'rotate keys',
+      run: ({ broker }) => broker.keyRotation.start(),
+    },
   ];
 }
 
@@ -408,6 +423,7 @@ function statusOf(err: unknown): number {
       case 'invalid-selector':
       case 'invalid-message':
       case 'subscription-conflict':
+      case 'config':
         return 400;
       case 'queue-full':
       case 'store-unavailable':

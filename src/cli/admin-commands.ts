@@ -1,6 +1,9 @@
 // The CLI commands that operate a running broker through its admin API: queues, dead-letter
-// redrive, connections. Tables for people, --json for scripts; errors in one sentence, exit 1.
+// redrive, connections, key rotation. Tables for people, --json for scripts; errors in one
+// sentence, exit 1.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
+import type { RotationStatus } from '../core/key-rotation.ts';
 import { adminRequest, adminTarget, type AdminTarget } from './admin-client.ts';
 import { table } from './table.ts';
 
@@ -9,6 +12,19 @@ interface Common {
   user?: string;
   password?: string;
   json?: boolean;
+}
+
+const ROTATION_POLL_MS = 500;
+
+function rotationLine(s: RotationStatus): string {
+  const p = s.progress;
+  const figures = p ? `: ${p.scanned} of ${p.total} values looked at, ${p.resealed} sealed anew, ${p.refused} refused` : '';
+  if (s.state === 'failed') return `key rotation failed${figures}: ${s.error ?? 'unknown error'}\n`;
+  if (s.state !== 'done' || !s.report) return `key rotation ${s.state}${figures}\n`;
+  const r = s.report;
+  const retired = r.retired.length > 0 ? `; no stored value needs ${r.retired.join(', ')} any more: it may leave the keyring` : '';
+  const left = r.remaining > 0 ? `; ${r.remaining} values still need an older key: run it again` : '';
+  return `key rotation done${figures}${retired}${left}\n`;
 }
 
 const QUEUE_COLUMNS = [
@@ -153,6 +169,36 @@ export function addAdminCommands(program: Command, fail: (err: unknown) => never
     run(async (t, o, id: string) => {
       const r = await adminRequest(t, 'DELETE', `/api/connections/${encodeURIComponent(id)}`);
       return print(o, r, () => `closed connection ${id}\n`);
+    }),
+  );
+
+  const keys = program.command('keys').description('encryption at rest (security.encryption) of a running broker');
+  withTarget(
+    keys
+      .command('rotate')
+      .description('seal every stored value with the first key of the keyring, in the background, and follow it to the end')
+      .option('--no-wait', 'start it and return'),
+  ).action(
+    run(async (t, o) => {
+      let s = (await adminRequest(t, 'POST', '/api/keys/rotation')) as RotationStatus;
+      if ((o as Common & { wait: boolean }).wait) {
+        let shown = '';
+        while (s.state === 'running') {
+          const line = rotationLine(s);
+          if (!o.json && line !== shown) process.stdout.write(line);
+          shown = line;
+          await sleep(ROTATION_POLL_MS);
+          s = (await adminRequest(t, 'GET', '/api/keys/rotation')) as RotationStatus;
+        }
+        if (s.state === 'failed') throw new Error(rotationLine(s).trim());
+      }
+      return print(o, s, () => rotationLine(s));
+    }),
+  );
+  withTarget(keys.command('status').description('where the last key rotation stands')).action(
+    run(async (t, o) => {
+      const s = (await adminRequest(t, 'GET', '/api/keys/rotation')) as RotationStatus;
+      return print(o, s, () => rotationLine(s));
     }),
   );
 }

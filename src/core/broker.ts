@@ -29,6 +29,7 @@ import { Subscriptions, type SubscribeRequest } from './subscriptions.ts';
 import { isRepeating, Scheduler } from './scheduler.ts';
 import type { Transaction } from './transaction.ts';
 import { commitTransaction } from './transaction-commit.ts';
+import { KeyRotation } from './key-rotation.ts';
 import { Operations, type QueueInfo } from './operations.ts';
 import { StagedPublish, type PublishResult } from './staged-publish.ts';
 
@@ -70,6 +71,8 @@ export class Broker {
   readonly connections = new Connections();
   /** What operators do (the admin API and CLI): views, purge, move, redrive... */
   readonly operations: Operations;
+  /** `junction keys rotate`: re-sealing what the store holds with the active key. */
+  readonly keyRotation: KeyRotation;
   /** Repeated and cron-scheduled messages (AMQ_SCHEDULED_PERIOD, _REPEAT, _CRON). */
   private readonly scheduler: Scheduler;
   /** What deleted queues counted, so totals across queues never go down. */
@@ -154,6 +157,7 @@ export class Broker {
       retainedCount: () => this.retained.size,
       writer: this.writer,
     });
+    this.keyRotation = new KeyRotation(this.store, this.log);
   }
 
   // ---- lifecycle -------------------------------------------------------------------------

@@ -83,6 +83,22 @@ export interface SessionRecord {
   expiresAt: number;
 }
 
+/** How far a key rotation has come: values looked at, sealed anew, and refused (they do not open). */
+export interface ResealProgress {
+  scanned: number;
+  resealed: number;
+  refused: number;
+  /** Values there were when the rotation began. */
+  total: number;
+}
+
+export interface ResealReport extends ResealProgress {
+  /** Values still sealed with another key than the active one, or not sealed, after the pass. */
+  remaining: number;
+  /** Keys no stored value needs any more: they may leave the keyring. */
+  retired: string[];
+}
+
 export interface DedupRecord {
   key: string;
   expiresAt: number;
@@ -192,4 +208,10 @@ export interface Store {
   stats(): Promise<StoreStats>;
   /** True when the data this handle opened has been lost since (it can no longer write). */
   dataLost?(): Promise<boolean>;
+  /**
+   * Key rotation (security.encryption): seals every stored value anew with the active key while
+   * the broker runs, then retires the keys nothing needs any more. Stores that keep nothing at
+   * rest have no such method.
+   */
+  reseal?(onProgress?: (p: ResealProgress) => void): Promise<ResealReport>;
 }

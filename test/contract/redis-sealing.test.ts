@@ -138,6 +138,27 @@ describe('Redis store, sealed at rest', () => {
     expect(await admin.hlen(bodies)).toBe(4);
   });
 
+  it('a rotation seals every value anew with the active key, plain ones included, then retires the old key', async () => {
+    const plain = await open();
+    await plain.apply([{ type: 'putSession', session: { id: 'legacy', data: { payload: 'MARK-LEGACY' }, updatedAt: 1, expiresAt: 0 } }]);
+    await plain.close();
+    const old = await open(new Sealer([k1]));
+    await old.apply(secrets());
+    await old.close();
+    const s = await open(new Sealer([k2, k1]));
+    const seen: number[] = [];
+    const report = await s.reseal((p) => seen.push(p.scanned));
+    expect(report).toMatchObject({ remaining: 0, retired: ['k1'], refused: 0, total: 6, scanned: 6, resealed: 6 });
+    expect(seen.at(-1)).toBe(6);
+    expect((await dumpRedis(admin)).toString('latin1')).not.toMatch(/MARK-/);
+    await expect(RedisStore.checkKeys({ url: server.url }, 'sealing', new Sealer([k2]))).resolves.toBeUndefined();
+    await s.close();
+    const after = await open(new Sealer([k2]));
+    expect((await after.readQueue('DLQ', undefined, 10)).entries[0]?.state.annotations).toEqual({ reason: 'MARK-ANNOTATION' });
+    expect((await after.getSession('legacy'))?.data).toEqual({ payload: 'MARK-LEGACY' });
+    expect((await after.loadRetained()).map((m) => Buffer.from(m.body).toString())).toEqual(['MARK-RETAINED']);
+  });
+
   it('stops a start whose keyring lacks or mistakes a key that sealed stored values', async () => {
     const first = await open(new Sealer([k1]));
     await first.apply(secrets());

@@ -4,7 +4,7 @@
 // in the order they were applied (one connection).
 import { randomUUID } from 'node:crypto';
 import type { RedisOptions } from 'ioredis';
-import { FencedError, StoreDataLostError, StoreUnavailableError } from '../../shared/errors.ts';
+import { ConfigError, FencedError, StoreDataLostError, StoreUnavailableError } from '../../shared/errors.ts';
 import type { Message } from '../../core/message.ts';
 import type {
   DedupRecord,
@@ -12,6 +12,8 @@ import type {
   Promoted,
   QueuePage,
   QueueRecord,
+  ResealProgress,
+  ResealReport,
   SessionRecord,
   Store,
   StoreOp,
@@ -24,6 +26,7 @@ import type { Sealer } from '../sealer.ts';
 import { RecordCodec, type RefusedRecord } from './codec.ts';
 import { createRedisClient, describeConnection, explain, type RedisClient, type RedisConnection } from './connect.ts';
 import { Keys } from './keys.ts';
+import { resealAll } from './reseal.ts';
 import { checkSealingKeys, registerActiveKey } from './sealing-keys.ts';
 import { defineScripts, type ScriptCall, type ScriptName } from './scripts.ts';
 
@@ -462,6 +465,30 @@ export class RedisStore implements Store {
     );
     // The refs hash counts only the holders beyond the first.
     return { messages, entries: messages + refs.reduce((n, r) => n + Number(r), 0), sessions };
+  }
+
+  async reseal(onProgress: (p: ResealProgress) => void = () => {}): Promise<ResealReport> {
+    const sealer = this.codec.sealer;
+    if (!sealer) throw new ConfigError('Nothing to rotate: security.encryption gives no keys');
+    this.checkLease();
+    const queues = (await this.loadQueues()).map((q) => q.name);
+    return this.call(() =>
+      resealAll(
+        {
+          redis: this.redis,
+          keys: this.keys,
+          codec: this.codec,
+          sealer,
+          replace: async (hash, field, read, sealed) => {
+            this.checkLease();
+            return (await this.scripts.reseal(this.keys.epoch, hash, this.epoch, field, read, sealed)) === 1;
+          },
+          onRefused: this.onRefused,
+        },
+        queues,
+        onProgress,
+      ),
+    );
   }
 
   /** A page from a script's reply: the cursor ('' at the end), then id, message and state per entry. */

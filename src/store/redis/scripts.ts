@@ -9,7 +9,7 @@ import type { RedisClient } from './connect.ts';
 
 const DIR = join(import.meta.dirname, 'lua');
 
-export const SCRIPT_NAMES = ['open', 'apply', 'pageIn', 'promoteDue', 'readQueue', 'browsePaged'] as const;
+export const SCRIPT_NAMES = ['open', 'apply', 'pageIn', 'promoteDue', 'readQueue', 'browsePaged', 'reseal'] as const;
 /** Each script, and its variant that returns bulk strings as Buffers. */
 export type ScriptName = (typeof SCRIPT_NAMES)[number] | `${(typeof SCRIPT_NAMES)[number]}Buffer`;
 
