@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { setBenchEncryption } from './lib/encryption.ts';
 
 /**
  * A fleet needs more open files than a shell allows by default: when the soft limit is under
@@ -35,7 +36,11 @@ function raiseFileLimit(needed: number): boolean {
   return true;
 }
 
-const program = new Command().name('bench').description('Junction load scenarios (one JSON line per run)');
+const program = new Command()
+  .name('bench')
+  .description('Junction load scenarios (one JSON line per run)')
+  .option('--encrypted', "Junction seals what it stores (security.encryption, a throwaway key); before the scenario's name")
+  .hook('preAction', (cmd) => setBenchEncryption(Boolean(cmd.opts().encrypted)));
 
 program
   .command('core')

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { encryptionConfigLines } from './encryption.ts';
 
 type BenchProtocol = 'stomp' | 'amqp' | 'mqtt';
 
@@ -45,6 +46,7 @@ export async function startJunctionProcess(
       `listeners: { host: 127.0.0.1, mqtt: ${listeners.mqtt}, amqp: ${listeners.amqp}, stomp: ${listeners.stomp},` +
         ' websocket: { enabled: false } }',
       ...tlsLines,
+      ...encryptionConfigLines(dir),
       ...(opts.extra ?? []),
     ].join('\n'),
   );
@@ -54,6 +56,8 @@ export async function startJunctionProcess(
     ['--max-semi-space-size=64', join(import.meta.dirname, '../../bin/junction.js'), 'start', '--config', config],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
+      // The bench's own switches would read as configuration overrides (JUNCTION_<PATH>).
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('JUNCTION_BENCH_'))),
     },
   );
   const tlsPorts: Partial<Record<BenchProtocol, number>> = {};

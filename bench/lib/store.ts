@@ -1,8 +1,9 @@
 // The store a scenario runs on: the memory store, or Redis under a bench cluster name with a
-// freshly claimed epoch.
+// freshly claimed epoch (sealing what it writes under --encrypted).
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { RedisStore } from '../../src/store/redis/redis-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import { benchSealer } from './encryption.ts';
 
 export interface StoreChoice {
   store: 'memory' | 'redis';
@@ -14,8 +15,11 @@ export async function makeStore(s: StoreChoice): Promise<Store> {
     case 'memory':
       return new MemoryStore();
     case 'redis': {
-      const cluster = 'bench';
-      return new RedisStore({ url: s.redisUrl, cluster, epoch: await RedisStore.claimEpoch({ url: s.redisUrl }, cluster) });
+      // A cluster of its own per run: an earlier run's data (sealed with another throwaway key) stays out of it.
+      const cluster = `bench-${process.pid}-${Date.now()}`;
+      const sealer = benchSealer();
+      const epoch = await RedisStore.claimEpoch({ url: s.redisUrl }, cluster);
+      return new RedisStore({ url: s.redisUrl, cluster, epoch, ...(sealer ? { sealer } : {}) });
     }
   }
 }

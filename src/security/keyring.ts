@@ -50,8 +50,9 @@ function readKey(k: KeySource, env: NodeJS.ProcessEnv): Buffer {
 }
 
 function decodeKey(raw: Buffer, rawAllowed: boolean): Buffer | undefined {
-  if (rawAllowed && raw.length === KEY_BYTES) return raw;
   const text = raw.toString('latin1').trim();
+  // 32 bytes that read as text are text (`openssl rand -hex 16` is no 32-byte key).
+  if (rawAllowed && raw.length === KEY_BYTES && !/^[A-Za-z0-9+/=\s]+$/.test(raw.toString('latin1'))) return raw;
   if (/^[0-9a-fA-F]+$/.test(text) && text.length === KEY_BYTES * 2) return Buffer.from(text, 'hex');
   if (/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
     const b = Buffer.from(text, 'base64');

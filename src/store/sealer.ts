@@ -46,6 +46,14 @@ export class Sealer {
   /** The key new values are sealed with: the keyring's first. */
   readonly active: SealingKey;
   private readonly byId = new Map<string, SealingKey>();
+  private readonly idBytes = new Map<string, Buffer>();
+  /**
+   * Nonces: a random 96-bit start per Sealer, then one more for each value (NIST SP 800-38D's
+   * deterministic construction). Unique within a process without a random draw per value, and
+   * across processes sharing a key unless two random starts fall within 2^64 of each other.
+   */
+  private readonly nonceBase = randomBytes(NONCE_BYTES);
+  private sealedCount = 0;
 
   constructor(keys: readonly SealingKey[]) {
     if (keys.length === 0) throw new RangeError('a keyring needs one key at least');
@@ -55,6 +63,7 @@ export class Sealer {
       if (k.key.length !== KEY_BYTES) throw new RangeError(`key '${k.id}' has ${k.key.length} bytes; AES-256 takes ${KEY_BYTES}`);
       if (this.byId.has(k.id)) throw new RangeError(`key id '${k.id}' appears twice in the keyring`);
       this.byId.set(k.id, k);
+      this.idBytes.set(k.id, Buffer.from(k.id));
     }
     this.active = keys[0] as SealingKey;
   }
@@ -68,20 +77,32 @@ export class Sealer {
   }
 
   seal(plain: Uint8Array, context: string, key: SealingKey = this.active): Buffer {
-    const id = Buffer.from(key.id);
-    const ctx = Buffer.from(context);
-    const header = Buffer.allocUnsafe(3 + id.length + 2 + ctx.length);
-    header[0] = SEALED_MARK;
-    header[1] = VERSION;
-    header[2] = id.length;
-    id.copy(header, 3);
-    header.writeUInt16BE(ctx.length, 3 + id.length);
-    ctx.copy(header, 5 + id.length);
-    const nonce = randomBytes(NONCE_BYTES);
+    const id = this.idBytes.get(key.id) ?? Buffer.from(key.id);
+    const ctxLength = Buffer.byteLength(context);
+    const headerLength = 5 + id.length + ctxLength;
+    // Header, nonce and tag in one buffer; the ciphertext follows it.
+    const head = Buffer.allocUnsafe(headerLength + NONCE_BYTES + TAG_BYTES);
+    head[0] = SEALED_MARK;
+    head[1] = VERSION;
+    head[2] = id.length;
+    id.copy(head, 3);
+    head.writeUInt16BE(ctxLength, 3 + id.length);
+    head.write(context, 5 + id.length);
+    const nonce = head.subarray(headerLength, headerLength + NONCE_BYTES);
+    this.nextNonce(nonce);
     const cipher = createCipheriv('aes-256-gcm', key.key, nonce);
-    cipher.setAAD(header);
-    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-    return Buffer.concat([header, nonce, cipher.getAuthTag(), body]);
+    cipher.setAAD(head.subarray(0, headerLength));
+    const body = cipher.update(plain);
+    cipher.final();
+    cipher.getAuthTag().copy(head, headerLength + NONCE_BYTES);
+    return Buffer.concat([head, body], head.length + body.length);
+  }
+
+  private nextNonce(into: Buffer): void {
+    this.nonceBase.copy(into);
+    const n = ++this.sealedCount;
+    into.writeUInt32BE((into.readUInt32BE(4) ^ Math.floor(n / 0x1_0000_0000)) >>> 0, 4);
+    into.writeUInt32BE((into.readUInt32BE(8) ^ n) >>> 0, 8);
   }
 
   /** Opens a sealed value; `context`, when given, must be the one it was sealed with. */

@@ -80,9 +80,10 @@ export class RecordCodec {
     return m;
   }
 
+  /** Only a state with annotations is sealed: they carry what the message said (a dead-letter reason); counts and flags do not. */
   state(s: EntryState, queue: string, id: string): string | Buffer {
     const plain = encodeState(s);
-    return this.sealer && plain !== '' ? this.sealer.seal(Buffer.from(plain), stateContext(queue, id)) : plain;
+    return this.sealer && s.annotations !== undefined ? this.sealer.seal(Buffer.from(plain), stateContext(queue, id)) : plain;
   }
 
   openState(b: Buffer, queue: string, id: string): EntryState {

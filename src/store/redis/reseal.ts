@@ -5,7 +5,7 @@
 // changed since it was read. A second pass counts what still needs an older key; only when
 // nothing does are the older keys retired.
 import { SealedRecordError } from '../../shared/errors.ts';
-import { sealedKeyId, type Sealer } from '../sealer.ts';
+import { isSealed, sealedKeyId, type Sealer } from '../sealer.ts';
 import type { ResealProgress, ResealReport } from '../store.ts';
 import { decodeMessage, messageContext, sessionContext, stateContext, type RecordCodec, type RefusedRecord } from './codec.ts';
 import type { RedisClient } from './connect.ts';
@@ -17,6 +17,8 @@ interface SealedHash {
   readonly key: string;
   readonly what: RefusedRecord['what'];
   context(field: string, value: Buffer): string;
+  /** Whether a value stored plain should be sealed (an entry state only when it has annotations). */
+  sealsPlain(value: Buffer): boolean;
 }
 
 export interface ResealContext {
@@ -41,10 +43,15 @@ export async function resealAll(
     return messageContext(m.id, m.destination);
   };
   const hashes: SealedHash[] = [
-    { key: ctx.keys.bodies, what: 'message', context: fromMessage },
-    { key: ctx.keys.retained, what: 'retained', context: fromMessage },
-    { key: ctx.keys.sessions, what: 'session', context: (field) => sessionContext(field) },
-    ...queues.map((q): SealedHash => ({ key: ctx.keys.queueState(q), what: 'state', context: (field) => stateContext(q, field) })),
+    { key: ctx.keys.bodies, what: 'message', context: fromMessage, sealsPlain: always },
+    { key: ctx.keys.retained, what: 'retained', context: fromMessage, sealsPlain: always },
+    { key: ctx.keys.sessions, what: 'session', context: (field) => sessionContext(field), sealsPlain: always },
+    ...queues.map((q): SealedHash => ({
+      key: ctx.keys.queueState(q),
+      what: 'state',
+      context: (field) => stateContext(q, field),
+      sealsPlain: (value) => value.includes('"annotations"'),
+    })),
   ];
   const before = await listedSealingKeys(ctx.redis, ctx.keys);
   const progress: ResealProgress = { scanned: 0, resealed: 0, refused: 0, total: 0 };
@@ -53,7 +60,7 @@ export async function resealAll(
   for (const h of hashes) {
     await eachValue(ctx.redis, h.key, async (field, value) => {
       progress.scanned++;
-      if (!needsSealing(ctx.sealer, value)) return;
+      if (!needsSealing(ctx.sealer, h, value)) return;
       let sealed: Buffer;
       try {
         sealed = ctx.codec.reseal(value, () => h.context(field.toString(), value));
@@ -70,7 +77,7 @@ export async function resealAll(
   let remaining = 0;
   for (const h of hashes) {
     await eachValue(ctx.redis, h.key, (_field, value) => {
-      if (needsSealing(ctx.sealer, value)) remaining++;
+      if (needsSealing(ctx.sealer, h, value)) remaining++;
     });
   }
   const retired: string[] = [];
@@ -84,9 +91,12 @@ export async function resealAll(
   return { ...progress, remaining, retired };
 }
 
-/** Whether a stored value is plain (and not the empty initial state) or sealed with an older key. */
-function needsSealing(sealer: Sealer, value: Buffer): boolean {
+const always = (): boolean => true;
+
+/** Whether a stored value is sealed with an older key, or plain and of a kind that is sealed. */
+function needsSealing(sealer: Sealer, h: SealedHash, value: Buffer): boolean {
   if (value.length === 0) return false;
+  if (!isSealed(value)) return h.sealsPlain(value);
   return sealedKeyId(value) !== sealer.active.id;
 }
 
