@@ -58,6 +58,8 @@ export class ActiveBroker {
     });
     try {
       await broker.start();
+      // Users and rights an operator set through the admin API, before any client signs in; none stored: the configuration's.
+      opts.security.replace(await broker.loadSecurity());
     } catch (err) {
       await broker.close().catch(() => {});
       throw err;

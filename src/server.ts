@@ -102,7 +102,7 @@ export class JunctionServer {
     const security = new SecurityService(
       {
         ...config.security,
-        allowAnonymous: config.security.allowAnonymous ?? config.security.users.length === 0,
+        allowAnonymous: config.security.allowAnonymous,
         identityGroups: config.tls.identityGroups,
       },
       log,
@@ -116,7 +116,8 @@ export class JunctionServer {
         {
           ...a,
           log,
-          security: { authenticate: (u, p, o) => security.authenticate(u, p, o), required: config.security.users.length > 0 },
+          security: { authenticate: (u, p, o) => security.authenticate(u, p, o), required: () => security.hasUsers() },
+          users: security,
         },
         server,
       );

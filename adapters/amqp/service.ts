@@ -313,6 +313,7 @@ export class AmqpService {
           remoteAddress: info ? `${info.remoteAddress}:${info.remotePort}` : '',
           clientId,
           user: principal.username,
+          principal,
           close: (reason) => this.guard(() => conn.close({ condition: 'amqp:connection:forced', description: reason })),
         });
         this.log.info({ connection: ctx.connectionId, user: principal.username, container: clientId }, 'amqp connection open');
@@ -513,7 +514,10 @@ export class AmqpService {
           onMessage: deliver,
           onClosed: (reason) => s.close({ condition: 'amqp:resource-deleted', description: reason }),
           // Policy slowConsumer: disconnect ends this link only (the rest of the connection goes on).
-          onAborted: (reason) => this.guard(() => s.close({ condition: 'amqp:resource-limit-exceeded', description: reason })),
+          onAborted: (reason, cause) =>
+            this.guard(() =>
+              s.close({ condition: cause === 'not-authorized' ? 'amqp:unauthorized-access' : 'amqp:resource-limit-exceeded', description: reason }),
+            ),
         };
         if (selector !== undefined) req.selector = selector;
         const linkName = s.name.split('|')[0] as string;

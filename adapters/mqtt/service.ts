@@ -189,6 +189,7 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
       remoteAddress: info ? `${info.remoteAddress}:${info.remotePort}` : '',
       clientId: client.id,
       user: s.principal?.username,
+      principal: s.principal,
       // MQTT 5 hears DISCONNECT 0x98; 3.1.1 has no server-side goodbye: the connection just closes (the will is published).
       close: () => client.end('administrator', 'closed by an administrator'),
     });

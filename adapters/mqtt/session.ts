@@ -46,7 +46,7 @@ export interface ClientHandle {
 }
 
 /** Why the broker ends a client's connection. */
-export type ConnectionEnd = 'slow-consumer' | 'administrator' | 'shutting-down' | 'session-taken-over';
+export type ConnectionEnd = 'slow-consumer' | 'not-authorized' | 'administrator' | 'shutting-down' | 'session-taken-over';
 
 /** Why a subscription was refused: the filter, or a core error code (not-authorized, resource-limit...). */
 export interface SubscribeRefusal {
@@ -290,11 +290,14 @@ export class MqttSession {
               this.overlaps.changed();
               this.log.info({ clientId: this.client.id, filter: raw, reason }, 'subscription ended by the broker');
             },
-            // A slow consumer under `mqtt.slowConsumer: disconnect`: MQTT cannot end one subscription, so
-            // the connection closes; a persistent session keeps queuing within mqtt.maxQueuedMessages.
-            onAborted: (reason) => {
-              this.log.warn({ clientId: this.client.id, filter: raw, reason }, 'slow consumer disconnected (mqtt.slowConsumer)');
-              this.client.end('slow-consumer', reason);
+            // A slow consumer under `mqtt.slowConsumer: disconnect`, or rights revoked at run time: MQTT
+            // cannot end one subscription, so the connection closes; a persistent session keeps queuing
+            // within mqtt.maxQueuedMessages (what its user may no longer read, it is not given).
+            onAborted: (reason, cause) => {
+              if (cause === 'slow-consumer') {
+                this.log.warn({ clientId: this.client.id, filter: raw, reason }, 'slow consumer disconnected (mqtt.slowConsumer)');
+              } else this.log.info({ clientId: this.client.id, filter: raw, reason }, 'subscription no longer authorized: disconnected');
+              this.client.end(cause, reason);
             },
           },
           this.ctx,

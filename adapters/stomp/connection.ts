@@ -301,6 +301,7 @@ export class StompConnection {
       remoteAddress: `${this.handshake.remoteAddress ?? ''}:${this.handshake.remotePort ?? 0}`,
       clientId,
       user: principal.username,
+      principal,
       close: (reason) => this.fail(new StompProtocolError(reason)),
     });
     this.frame('CONNECTED', [

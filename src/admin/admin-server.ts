@@ -15,6 +15,7 @@ import { History } from './history.ts';
 import { BrokerMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { refusedChange } from './request-origin.ts';
+import { securityRoutes, type SecurityAdminSource } from './security-api.ts';
 
 export interface AdminSource {
   health(): { status: 'ok' | 'unavailable'; role: string; epoch: number };
@@ -29,7 +30,9 @@ export interface AdminSettings {
   open: readonly ('health' | 'metrics')[];
   metricsDestinations: number;
   /** The broker's users authenticate here; `required` when it has users. */
-  security: Authenticator & { readonly required: boolean };
+  security: Authenticator & { required(): boolean };
+  /** Users and authorization changed at run time (/api/users, /api/permissions). */
+  users?: SecurityAdminSource;
   log: Logger;
 }
 
@@ -40,7 +43,7 @@ export async function startAdminServer(s: AdminSettings, source: AdminSource): P
   const auth = new AdminAuth(s.security, s.groups, s.security.required);
   const metrics = new BrokerMetrics(source, s.metricsDestinations);
   const history = new History(() => source.activeBroker());
-  const routes = apiRoutes(source, history);
+  const routes = [...apiRoutes(source, history), ...(s.users ? securityRoutes(s.users, () => auth.forget()) : [])];
   const guard = async (open: boolean, req: Parameters<AdminAuth['check']>[0], reply: Parameters<AdminAuth['check']>[1]) =>
     open || (await auth.check(req, reply)) !== undefined;
 

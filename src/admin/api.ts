@@ -33,7 +33,7 @@ interface Call {
 }
 
 export interface ApiRoute {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   summary: string;
   tag: 'broker' | 'destinations' | 'subscriptions' | 'connections' | 'security';
@@ -489,8 +489,10 @@ export function registerApi(app: FastifyInstance, routes: readonly ApiRoute[], s
 }
 
 /** A request body for the change log: no message bodies. */
+/** A request as the audit logs it: no message body, and no password, hash or secret. */
 function summarize(body: unknown): unknown {
   if (!body || typeof body !== 'object') return body;
   const { body: _b, ...rest } = body as Record<string, unknown>;
+  for (const k of Object.keys(rest)) if (/pass|secret|hash/i.test(k)) rest[k] = '***';
   return rest;
 }

@@ -25,18 +25,23 @@ export class AdminAuth {
   constructor(
     private readonly security: Authenticator,
     private readonly groups: readonly string[],
-    /** True when the broker has users: credentials are then required. */
-    private readonly required: boolean,
+    /** True while the broker has users (they may be added at run time): credentials are then required. */
+    private readonly required: () => boolean,
   ) {}
 
   get open(): boolean {
-    return !this.required;
+    return !this.required();
+  }
+
+  /** After users changed at run time: a deleted user or an old password is not taken from memory. */
+  forget(): void {
+    this.remembered.clear();
   }
 
   /** Resolves with the caller, or answers 401/403 and resolves undefined. */
   async check(req: FastifyRequest, reply: FastifyReply): Promise<Principal | undefined> {
     const header = req.headers.authorization;
-    if (!this.required && header === undefined) return { username: 'anonymous', groups: new Set(), anonymous: true };
+    if (!this.required() && header === undefined) return { username: 'anonymous', groups: new Set(), anonymous: true };
     const creds = parseBasic(header);
     // The console signs in with its own form, and no browser gets a credential dialog whose answer it
     // would then send with every request to this port (also with a form another site submits): the
@@ -63,7 +68,7 @@ export class AdminAuth {
       this.remembered.set(header as string, principal);
     }
     const p = principal.principal;
-    if (this.required && !this.groups.some((g) => p.groups.has(g))) {
+    if (this.required() && !this.groups.some((g) => p.groups.has(g))) {
       await deny(reply, 403, `User ${p.username} is not in an admin group (${this.groups.join(', ')})`);
       return undefined;
     }

@@ -6,7 +6,7 @@
 // translate frames into these calls.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Store, SessionRecord, SubscriptionLimits, SubscriptionReader, SubscriptionRecord } from '../store/store.ts';
+import type { SecurityRecord, Store, SessionRecord, SubscriptionLimits, SubscriptionReader, SubscriptionRecord } from '../store/store.ts';
 import type { Consumer, ConsumerOptions } from './consumer.ts';
 import { DedupWindow } from './dedup.ts';
 import { formatAddress, type Destination, validateName } from './destination.ts';
@@ -29,6 +29,7 @@ import { Subscriptions, type SubscribeRequest } from './subscriptions.ts';
 import { isRepeating, Scheduler } from './scheduler.ts';
 import type { Transaction } from './transaction.ts';
 import { commitTransaction } from './transaction-commit.ts';
+import { reviewAccess, type AccessReview } from './access-review.ts';
 import { KeyRotation } from './key-rotation.ts';
 import { Operations, type QueueInfo } from './operations.ts';
 import { StagedPublish, type PublishResult } from './staged-publish.ts';
@@ -498,7 +499,12 @@ export class Broker {
       validateName(d.name, true);
       consumer = await this.subscriptions.attach(req, opts, ctx, this.partialReader(req, ctx));
     }
-    conn?.consumers.push({ destination: `${d.kind}://${d.name}`, closed: () => consumer.closed });
+    conn?.consumers.push({
+      destination: `${d.kind}://${d.name}`,
+      clientId: ctx.clientId,
+      closed: () => consumer.closed,
+      end: (reason) => consumer.abort(reason, 'not-authorized'),
+    });
     return consumer;
   }
 
@@ -570,6 +576,23 @@ export class Broker {
       if (q) this.dropQueue(q, 'temporary queue owner disconnected');
       this.temporary.delete(name);
     }
+  }
+
+  // ---- users and rights set at run time ---------------------------------------------------
+
+  /** Stores the users and authorization an operator set (the next active broker reads them at start). */
+  async saveSecurity(record: SecurityRecord): Promise<void> {
+    this.assertRunning();
+    await this.writer.writeAndWait([{ type: 'putSecurity', record }]);
+  }
+
+  loadSecurity(): Promise<SecurityRecord | undefined> {
+    return this.store.loadSecurity();
+  }
+
+  /** After users or rights changed: connected clients get them at once (see access-review.ts). */
+  reviewAccess(): AccessReview {
+    return this.authorizer ? reviewAccess(this.connections, this.authorizer) : { connectionsClosed: 0, consumersEnded: 0 };
   }
 
   // ---- retained messages and sessions ----------------------------------------------------

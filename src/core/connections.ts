@@ -2,6 +2,7 @@
 // address), since when, what they consume, how many messages they sent and received, and a way to
 // close one. Adapters register a connection once its handshake is done; the broker counts
 // messages in (publish) and out (deliveries) against it, and drops it at `connectionClosed`.
+import type { Principal } from './principal.ts';
 
 export interface ConnectionRecord {
   readonly id: string;
@@ -21,7 +22,18 @@ export interface ConnectionRecord {
   /** The destination of its last publish (counted in publishedTo already). */
   lastPublished: { kind: string; name: string } | undefined;
   /** Its consumers, with the destination each reads (closed ones are dropped as they are seen). */
-  readonly consumers: Array<{ destination: string; closed(): boolean }>;
+  readonly consumers: ConsumerEntry[];
+  /** Who signed in (kept up to date when users change at run time). */
+  readonly principal: Principal | undefined;
+}
+
+export interface ConsumerEntry {
+  /** `queue://name` or `topic://name`. */
+  readonly destination: string;
+  readonly clientId?: string | undefined;
+  closed(): boolean;
+  /** Ends it as the protocol can (the link, the subscription, else the connection), telling the client why. */
+  end(reason: string): void;
 }
 
 export interface ConnectionRegistration {
@@ -32,6 +44,7 @@ export interface ConnectionRegistration {
   remoteAddress: string;
   clientId?: string | undefined;
   user?: string | undefined;
+  principal?: Principal | undefined;
   /** Closes the connection (the adapter sends its protocol's goodbye where it has one). */
   close(reason: string): void;
 }
@@ -56,6 +69,7 @@ export class Connections {
       remoteAddress: r.remoteAddress,
       clientId: r.clientId,
       user: r.user,
+      principal: r.principal,
       connectedAt: Date.now(),
       messagesIn: 0,
       messagesOut: 0,

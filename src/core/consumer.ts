@@ -34,6 +34,9 @@ export interface ReleaseOptions {
   undeliverableHere?: boolean;
 }
 
+/** Why the broker ended a consumer its client did not close. */
+export type AbortCause = 'slow-consumer' | 'not-authorized';
+
 export interface ConsumerOptions {
   connectionId?: string;
   selector?: Selector | undefined;
@@ -49,7 +52,7 @@ export interface ConsumerOptions {
    * the adapter tells its client and closes what its protocol can close (the link, else the
    * connection). Without it, `onClosed` is called.
    */
-  onAborted?: (reason: string) => void;
+  onAborted?: (reason: string, cause: AbortCause) => void;
 }
 
 /** What a Consumer needs from its queue. */
@@ -81,7 +84,7 @@ export class Consumer {
   private transacted: Set<number> | undefined;
   private readonly onMessage: (d: Delivery) => void;
   private readonly onClosedCb: ((reason: string) => void) | undefined;
-  private readonly onAbortedCb: ((reason: string) => void) | undefined;
+  private readonly onAbortedCb: ((reason: string, cause: AbortCause) => void) | undefined;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -187,11 +190,12 @@ export class Consumer {
     this.onMessage(d);
   }
 
-  /** @internal The queue ended this consumer as a slow consumer: detached, then its adapter is told. */
-  abort(reason: string): void {
+  /** The broker ended this consumer (a slow consumer, or rights revoked): detached, then its adapter is told. */
+  abort(reason: string, cause: AbortCause = 'slow-consumer'): void {
     if (this.closed) return;
     this.close();
-    (this.onAbortedCb ?? this.onClosedCb)?.(reason);
+    if (this.onAbortedCb) this.onAbortedCb(reason, cause);
+    else this.onClosedCb?.(reason);
   }
 
   /** @internal The broker ended this consumer. */

@@ -7,6 +7,8 @@ export interface Principal {
   readonly username: string;
   readonly groups: ReadonlySet<string>;
   readonly anonymous: boolean;
+  /** Named by a verified client certificate rather than a password. */
+  readonly certified?: boolean;
 }
 
 /** read = consume/browse, write = send, admin = create (ActiveMQ's three permissions). */
@@ -32,6 +34,11 @@ export interface Authorizer {
   readScope?(principal: Principal, filter: Destination, clientId?: string): 'all' | SubscriptionReader;
   /** Whether `reader` may read the topic named `topic`. */
   mayRead?(reader: SubscriptionReader): (topic: string) => boolean;
+  /**
+   * After users or rights changed at run time: brings a signed-in principal's groups up to date
+   * (in place), or says it is gone (its user was deleted).
+   */
+  refresh?(principal: Principal): 'kept' | 'gone';
 }
 
 /** Where a core call comes from. Without a principal the caller is trusted (internal use). */

@@ -5,7 +5,7 @@
 // entry are combined. With no entries at all, any authenticated user may do anything; with
 // entries, a destination no entry matches is refused. A topic subscription wider than what its
 // subscriber may read is allowed when the two overlap, and each message is then checked.
-import type { SubscriptionReader } from '../core/records.ts';
+import type { SecurityRecord, SubscriptionReader } from '../core/records.ts';
 import type { Logger } from 'pino';
 import { formatAddress, type Destination } from '../core/destination.ts';
 import { NotAuthenticatedError, NotAuthorizedError } from '../shared/errors.ts';
@@ -20,6 +20,8 @@ export interface UserConfig {
   /** Absent: the user signs in only with a client certificate. */
   passwordHash?: string | undefined;
   groups: string[];
+  /** Keys for the AWS APIs, set through the admin API. */
+  accessKeys?: Array<{ id: string; secret: string; createdAt: number }> | undefined;
 }
 
 export interface AuthorizationEntry {
@@ -31,7 +33,8 @@ export interface AuthorizationEntry {
 }
 
 export interface SecurityConfig {
-  allowAnonymous: boolean;
+  /** Unset: allowed while no user exists. */
+  allowAnonymous?: boolean | undefined;
   anonymousUser: string;
   anonymousGroups: string[];
   users: UserConfig[];
@@ -68,7 +71,12 @@ export const EVERYONE = 'everyone';
 const DUMMY_HASH = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$DknypaUzpSrUwKMxeRSwfvk3h50Zh8FJZqCgYF4I0UQ=';
 
 export class SecurityService implements Authorizer {
-  private readonly users = new Map<string, UserConfig>();
+  private users = new Map<string, UserConfig>();
+  private authorization: AuthorizationEntry[];
+  /** Access keys for the AWS APIs, by key id. */
+  private accessKeys = new Map<string, { secret: string; username: string }>();
+  /** One more at each change made at run time (read checks built before it are rebuilt). */
+  private version = 0;
   /** Failed logins, refusals and admin changes: logged and counted. */
   readonly audit: SecurityAudit;
   private readonly budget: LoginBudget;
@@ -78,12 +86,70 @@ export class SecurityService implements Authorizer {
     private readonly log?: Logger,
   ) {
     for (const u of config.users) this.users.set(u.username, u);
+    this.authorization = config.authorization;
     this.audit = new SecurityAudit(log);
     this.budget = new LoginBudget(config.failedLogins ?? NO_BUDGET);
   }
 
+  /** As configured; unset, anonymous clients are allowed while no user exists (ActiveMQ's way). */
   get allowAnonymous(): boolean {
-    return this.config.allowAnonymous;
+    return this.config.allowAnonymous ?? this.users.size === 0;
+  }
+
+  hasUsers(): boolean {
+    return this.users.size > 0;
+  }
+
+  /** Users and authorization as they stand, to change and store (admin API). */
+  snapshot(): SecurityRecord {
+    return {
+      users: [...this.users.values()].map((u) => ({
+        username: u.username,
+        ...(u.passwordHash !== undefined ? { passwordHash: u.passwordHash } : {}),
+        groups: [...u.groups],
+        ...(u.accessKeys && u.accessKeys.length > 0 ? { accessKeys: u.accessKeys.map((k) => ({ ...k })) } : {}),
+      })),
+      authorization: this.authorization.map((e) => ({ ...e, read: [...e.read], write: [...e.write], admin: [...e.admin] })),
+      updatedAt: Date.now(),
+    };
+  }
+
+  /** Takes users and authorization set at run time (or, with none stored, the configuration's again). */
+  replace(record: Pick<SecurityRecord, 'users' | 'authorization'> | undefined): void {
+    const users = record?.users ?? this.config.users;
+    this.users = new Map(users.map((u) => [u.username, { ...u, groups: [...u.groups] }]));
+    this.accessKeys = new Map(
+      users.flatMap((u) => (u.accessKeys ?? []).map((k) => [k.id, { secret: k.secret, username: u.username }] as const)),
+    );
+    this.authorization = record?.authorization ?? this.config.authorization;
+    this.version++;
+  }
+
+  /** The secret of an access key and the user it signs for (the AWS APIs' SigV4). */
+  accessKey(id: string): { secret: string; username: string } | undefined {
+    return this.accessKeys.get(id);
+  }
+
+  /** A principal for the user an access key names, with the user's groups. */
+  principalOf(username: string): Principal | undefined {
+    const u = this.users.get(username);
+    return u && { username, groups: new Set([...u.groups, EVERYONE]), anonymous: false };
+  }
+
+  refresh(principal: Principal): 'kept' | 'gone' {
+    let groups: readonly string[];
+    if (principal.anonymous) groups = this.config.anonymousGroups;
+    else {
+      const u = this.users.get(principal.username);
+      if (u) groups = u.groups;
+      else if (principal.certified && (this.config.identityGroups ?? []).length > 0) groups = this.config.identityGroups ?? [];
+      else return 'gone';
+    }
+    const set = principal.groups as Set<string>;
+    set.clear();
+    for (const g of groups) set.add(g);
+    set.add(EVERYONE);
+    return 'kept';
   }
 
   /**
@@ -111,13 +177,13 @@ export class SecurityService implements Authorizer {
   }
 
   private async passwordPrincipal(username: string | undefined, password: string | undefined): Promise<Principal> {
-    if (username !== undefined && username !== '' && this.users.size === 0 && this.config.allowAnonymous) {
+    if (username !== undefined && username !== '' && this.users.size === 0 && this.allowAnonymous) {
       // ActiveMQ without an authentication plugin accepts any login: clients moved off it keep theirs.
       this.log?.debug({ username }, 'credentials ignored: no users are configured, the connection is anonymous');
       username = undefined;
     }
     if (username === undefined || username === '') {
-      if (this.config.allowAnonymous) {
+      if (this.allowAnonymous) {
         return {
           username: this.config.anonymousUser,
           groups: new Set([...this.config.anonymousGroups, EVERYONE]),
@@ -148,7 +214,7 @@ export class SecurityService implements Authorizer {
       this.audit.loginFailed(identity, from, reason);
       throw new NotAuthenticatedError(reason, { username: identity });
     }
-    return { username: identity, groups: new Set([...groups, EVERYONE]), anonymous: false };
+    return { username: identity, groups: new Set([...groups, EVERYONE]), anonymous: false, certified: true };
   }
 
   isAllowed(principal: Principal, permission: Permission, d: Destination, temporary = false, clientId?: string): boolean {
@@ -156,7 +222,7 @@ export class SecurityService implements Authorizer {
       const g = this.config.temporaryDestinationGroups;
       return g.length === 0 || g.some((x) => principal.groups.has(x));
     }
-    const entries = this.config.authorization;
+    const entries = this.authorization;
     if (entries.length === 0) return true;
     // Every publish passes here: no list is built, and only a pattern that names the subject is expanded.
     const subject: Subject = { username: principal.username, clientId };
@@ -185,10 +251,22 @@ export class SecurityService implements Authorizer {
     return { username: principal.username, groups: [...principal.groups], ...(clientId !== undefined ? { clientId } : {}) };
   }
 
+  /**
+   * Rebuilt after a change at run time: the reader's groups are its user's as they stand (the
+   * stored ones only for a user not listed, a certificate's), and the entries too.
+   */
   mayRead(reader: SubscriptionReader): (topicName: string) => boolean {
-    if (this.config.authorization.length === 0) return () => true;
-    const allowed = this.patterns(reader, new Set(reader.groups), 'read', 'topic', reader.clientId);
-    return (name) => allowed.some((p) => covers(p, name));
+    let built = -1;
+    let allowed: string[] | 'all' = 'all';
+    return (name) => {
+      if (built !== this.version) {
+        built = this.version;
+        const groups = new Set(this.users.get(reader.username)?.groups ?? reader.groups);
+        groups.add(EVERYONE);
+        allowed = this.authorization.length === 0 ? 'all' : this.patterns(reader, groups, 'read', 'topic', reader.clientId);
+      }
+      return allowed === 'all' || allowed.some((p) => covers(p, name));
+    };
   }
 
   /** The patterns of `kind` whose `permission` one of `groups` holds, expanded for this subject. */
@@ -201,7 +279,7 @@ export class SecurityService implements Authorizer {
   ): string[] {
     const subject: Subject = { username: who.username, clientId: clientId ?? who.clientId };
     const out: string[] = [];
-    for (const e of this.config.authorization) {
+    for (const e of this.authorization) {
       const pattern = kind === 'queue' ? e.queue : e.topic;
       if (pattern === undefined || !e[permission].some((g) => groups.has(g))) continue;
       const expanded = expandPattern(pattern, subject);

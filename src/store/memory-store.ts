@@ -12,6 +12,7 @@ import type {
   Promoted,
   QueuePage,
   QueueRecord,
+  SecurityRecord,
   SessionRecord,
   Store,
   StoreOp,
@@ -40,6 +41,7 @@ export class MemoryData {
   readonly retained = new Map<string, Message>();
   readonly dedup = new Map<string, number>();
   readonly sessions = new Map<string, SessionRecord>();
+  security: SecurityRecord | undefined;
 }
 
 export class MemoryStore implements Store {
@@ -166,6 +168,9 @@ export class MemoryStore implements Store {
       case 'deleteSession':
         d.sessions.delete(op.id);
         return;
+      case 'putSecurity':
+        d.security = structuredClone(op.record);
+        return;
     }
   }
 
@@ -278,6 +283,10 @@ export class MemoryStore implements Store {
       else this.data.dedup.delete(key);
     }
     return out;
+  }
+
+  async loadSecurity(): Promise<SecurityRecord | undefined> {
+    return this.data.security && structuredClone(this.data.security);
   }
 
   async getSession(id: string): Promise<SessionRecord | undefined> {

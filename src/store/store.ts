@@ -99,6 +99,24 @@ export interface ResealReport extends ResealProgress {
   retired: string[];
 }
 
+/**
+ * Users, their access keys and the authorization entries an operator set through the admin API:
+ * kept in the store so whichever broker is active next has them. Absent until the first change;
+ * the configuration file is the seed until then.
+ */
+export interface SecurityRecord {
+  users: Array<{
+    username: string;
+    /** None: the user signs in only with a client certificate. */
+    passwordHash?: string;
+    groups: string[];
+    /** Keys for the AWS APIs (the secret is kept: SigV4 signs with it). */
+    accessKeys?: Array<{ id: string; secret: string; createdAt: number }>;
+  }>;
+  authorization: Array<{ queue?: string; topic?: string; read: string[]; write: string[]; admin: string[] }>;
+  updatedAt: number;
+}
+
 export interface DedupRecord {
   key: string;
   expiresAt: number;
@@ -117,7 +135,8 @@ export type StoreOp =
   | { type: 'putRetained'; topic: string; message: Message | null }
   | { type: 'putDedup'; record: DedupRecord }
   | { type: 'putSession'; session: SessionRecord }
-  | { type: 'deleteSession'; id: string };
+  | { type: 'deleteSession'; id: string }
+  | { type: 'putSecurity'; record: SecurityRecord };
 
 export interface QueuePage {
   entries: StoredEntry[];
@@ -205,6 +224,8 @@ export interface Store {
   getSession(id: string): Promise<SessionRecord | undefined>;
   /** Every session record whose id starts with `prefix`, in no particular order. */
   listSessions(prefix: string): Promise<SessionRecord[]>;
+  /** The users and authorization set at run time, if any were. */
+  loadSecurity(): Promise<SecurityRecord | undefined>;
   stats(): Promise<StoreStats>;
   /** True when the data this handle opened has been lost since (it can no longer write). */
   dataLost?(): Promise<boolean>;

@@ -391,6 +391,21 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await current.stats()).toEqual({ messages: 0, entries: 0, sessions: 0 });
     });
 
+    it('keeps the security record set at run time, the last one written', async () => {
+      const s = await openStore();
+      expect(await s.loadSecurity()).toBeUndefined();
+      const record = {
+        users: [{ username: 'ann', passwordHash: 'scrypt$x', groups: ['ops'], accessKeys: [{ id: 'AKIA1', secret: 's', createdAt: 1 }] }],
+        authorization: [{ queue: 'orders.>', read: ['ops'], write: [], admin: [] }],
+        updatedAt: 1,
+      };
+      await s.apply([{ type: 'putSecurity', record }]);
+      await s.apply([{ type: 'putSecurity', record: { ...record, users: [], updatedAt: 2 } }]);
+      await s.close();
+      const again = await openStore(2);
+      expect(await again.loadSecurity()).toEqual({ ...record, users: [], updatedAt: 2 });
+    });
+
     it('an older epoch cannot even open once a newer one has', async () => {
       await openStore(3);
       const stale = await factory.handle(2);

@@ -68,6 +68,7 @@ type Handler = (conn: Mqtt5Connection, packet: Packet) => void | Promise<void>;
 /** The DISCONNECT reason code for each way the session layer ends a connection. */
 const END_CODES: Record<ConnectionEnd, number> = {
   'slow-consumer': RC.quotaExceeded,
+  'not-authorized': RC.notAuthorized,
   administrator: RC.administrativeAction,
   'shutting-down': RC.serverShuttingDown,
   'session-taken-over': RC.sessionTakenOver,

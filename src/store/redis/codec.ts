@@ -7,7 +7,7 @@ import type { Message } from '../../core/message.ts';
 import { offsetWithin } from '../../shared/byte-views.ts';
 import { SealedRecordError } from '../../shared/errors.ts';
 import { isSealed, type Sealer } from '../sealer.ts';
-import type { EntryState, SessionRecord } from '../store.ts';
+import type { EntryState, SecurityRecord, SessionRecord } from '../store.ts';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -49,7 +49,7 @@ export function decodeState(b: Buffer): EntryState {
 
 /** Something a sealed value in the store that does not open was refused for (logged, counted, left in place). */
 export interface RefusedRecord {
-  readonly what: 'message' | 'state' | 'session' | 'retained';
+  readonly what: 'message' | 'state' | 'session' | 'retained' | 'security';
   readonly where: string;
   readonly error: SealedRecordError;
 }
@@ -100,6 +100,16 @@ export class RecordCodec {
     return JSON.parse(json.toString()) as SessionRecord;
   }
 
+  security(r: SecurityRecord): string | Buffer {
+    const json = JSON.stringify(r);
+    return this.sealer ? this.sealer.seal(Buffer.from(json), SECURITY_CONTEXT) : json;
+  }
+
+  openSecurity(b: Buffer): SecurityRecord {
+    const json = isSealed(b) ? this.opener().open(b, SECURITY_CONTEXT).plain : b;
+    return JSON.parse(json.toString()) as SecurityRecord;
+  }
+
   /** Reseals a value of any kind with the active key, keeping its context; plain values are sealed as they are. */
   reseal(b: Buffer, plainContext: () => string): Buffer {
     const sealer = this.opener();
@@ -121,6 +131,8 @@ export function messageContext(id: string, d: Destination): string {
 export function stateContext(queue: string, id: string): string {
   return `state\n${queue}\n${id}`;
 }
+
+export const SECURITY_CONTEXT = 'security';
 
 export function sessionContext(id: string): string {
   return `session\n${id}`;

@@ -20,6 +20,8 @@ export class Keys {
   readonly dataId: string;
   /** security.encryption: the id of each key values may be sealed with, and a value it sealed to prove it. */
   readonly sealingKeys: string;
+  /** Users and authorization set through the admin API (field `record`). */
+  readonly security: string;
   private readonly prefix: string;
 
   constructor(cluster: string) {
@@ -38,6 +40,7 @@ export class Keys {
     this.leaseHolder = `${this.prefix}:lease-holder`;
     this.dataId = `${this.prefix}:data-id`;
     this.sealingKeys = `${this.prefix}:sealing-keys`;
+    this.security = `${this.prefix}:security`;
   }
 
   /** Message ids of a queue, scored by insertion sequence. */

@@ -14,6 +14,7 @@ import type {
   QueueRecord,
   ResealProgress,
   ResealReport,
+  SecurityRecord,
   SessionRecord,
   Store,
   StoreOp,
@@ -60,6 +61,7 @@ interface PendingCall {
 const SUBSCRIPTIONS = 6;
 const RETAINED = 7;
 const SESSIONS = 9;
+const SECURITY = 10;
 /** How many ids one readQueue call may skip over (paged-out entries) before returning a short page. */
 const READ_BUDGET = 20_000;
 
@@ -166,7 +168,7 @@ export class RedisStore implements Store {
   async apply(ops: readonly StoreOp[]): Promise<void> {
     if (ops.length === 0) return;
     const k = this.keys;
-    const keys: string[] = [k.epoch, k.seq, k.queues, k.bodies, k.refs, k.subscriptions, k.retained, k.dedup, k.sessions];
+    const keys: string[] = [k.epoch, k.seq, k.queues, k.bodies, k.refs, k.subscriptions, k.retained, k.dedup, k.sessions, k.security];
     const bases = new Map<string, number>();
     const base = (queue: string): number => {
       let b = bases.get(queue);
@@ -230,6 +232,9 @@ export class RedisStore implements Store {
           break;
         case 'deleteSession':
           argv.push('D', SESSIONS, op.id);
+          break;
+        case 'putSecurity':
+          argv.push('S', SECURITY, 'record', this.codec.security(op.record));
           break;
       }
     }
@@ -433,6 +438,17 @@ export class RedisStore implements Store {
     } catch (err) {
       // Refused, not forgotten: a session taken for absent would be written over by a clean one.
       if (err instanceof SealedRecordError) this.onRefused({ what: 'session', where: `session ${id}`, error: err });
+      throw err;
+    }
+  }
+
+  async loadSecurity(): Promise<SecurityRecord | undefined> {
+    const v = await this.call(() => this.redis.hgetBuffer(this.keys.security, 'record'));
+    if (v === null) return undefined;
+    try {
+      return this.codec.openSecurity(v);
+    } catch (err) {
+      if (err instanceof SealedRecordError) this.onRefused({ what: 'security', where: 'security record', error: err });
       throw err;
     }
   }

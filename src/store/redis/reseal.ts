@@ -7,7 +7,15 @@
 import { SealedRecordError } from '../../shared/errors.ts';
 import { isSealed, sealedKeyId, type Sealer } from '../sealer.ts';
 import type { ResealProgress, ResealReport } from '../store.ts';
-import { decodeMessage, messageContext, sessionContext, stateContext, type RecordCodec, type RefusedRecord } from './codec.ts';
+import {
+  SECURITY_CONTEXT,
+  decodeMessage,
+  messageContext,
+  sessionContext,
+  stateContext,
+  type RecordCodec,
+  type RefusedRecord,
+} from './codec.ts';
 import type { RedisClient } from './connect.ts';
 import type { Keys } from './keys.ts';
 import { listedSealingKeys, retireSealingKey } from './sealing-keys.ts';
@@ -46,6 +54,7 @@ export async function resealAll(
     { key: ctx.keys.bodies, what: 'message', context: fromMessage, sealsPlain: always },
     { key: ctx.keys.retained, what: 'retained', context: fromMessage, sealsPlain: always },
     { key: ctx.keys.sessions, what: 'session', context: (field) => sessionContext(field), sealsPlain: always },
+    { key: ctx.keys.security, what: 'security', context: () => SECURITY_CONTEXT, sealsPlain: always },
     ...queues.map((q): SealedHash => ({
       key: ctx.keys.queueState(q),
       what: 'state',

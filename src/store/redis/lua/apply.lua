@@ -1,6 +1,6 @@
 -- Applies one batch of store operations, in order, as one atomic step.
 -- KEYS: 1 epoch, 2 sequence counter, 3 queues hash, 4 bodies hash, 5 refs hash, 6 subscriptions hash,
---       7 retained hash, 8 dedup zset, 9 sessions hash; then six keys for each queue the batch
+--       7 retained hash, 8 dedup zset, 9 sessions hash, 10 security hash; then six keys for each queue the batch
 --       touches, from a base index b: b entries zset (id by insertion sequence), b+1 entry state hash,
 --       b+2 paged-out zset (id by priority, then sequence), b+3 paged-out sizes hash (field '' holds
 --       the total), b+4 scheduled paged-out zset (id by due time), b+5 scheduled sizes hash
