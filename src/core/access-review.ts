@@ -4,7 +4,6 @@
 // ended the way its protocol can (the link, the subscription, else the connection), with the
 // reason. Topic subscriptions that read only part of their filter are checked per message
 // already, against the rights as they stand.
-import { parseAddress } from './destination.ts';
 import type { Connections } from './connections.ts';
 import type { Authorizer } from './principal.ts';
 import { NotAuthorizedError } from '../shared/errors.ts';
@@ -29,7 +28,7 @@ export function reviewAccess(connections: Connections, authorizer: Authorizer): 
     }
     for (const consumer of c.consumers) {
       if (consumer.closed()) continue;
-      const d = parseAddress(consumer.destination);
+      const d = consumer.target;
       try {
         if (d.kind === 'topic' && authorizer.readScope) authorizer.readScope(p, d, consumer.clientId);
         else authorizer.check(p, 'read', d, { clientId: consumer.clientId });

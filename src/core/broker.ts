@@ -501,6 +501,7 @@ export class Broker {
     }
     conn?.consumers.push({
       destination: `${d.kind}://${d.name}`,
+      target: d,
       clientId: ctx.clientId,
       closed: () => consumer.closed,
       end: (reason) => consumer.abort(reason, 'not-authorized'),

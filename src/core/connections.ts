@@ -2,6 +2,7 @@
 // address), since when, what they consume, how many messages they sent and received, and a way to
 // close one. Adapters register a connection once its handshake is done; the broker counts
 // messages in (publish) and out (deliveries) against it, and drops it at `connectionClosed`.
+import type { Destination } from './destination.ts';
 import type { Principal } from './principal.ts';
 
 export interface ConnectionRecord {
@@ -30,6 +31,8 @@ export interface ConnectionRecord {
 export interface ConsumerEntry {
   /** `queue://name` or `topic://name`. */
   readonly destination: string;
+  /** The same, as the core reads it (a topic subscription's filter may hold wildcards). */
+  readonly target: Destination;
   readonly clientId?: string | undefined;
   closed(): boolean;
   /** Ends it as the protocol can (the link, the subscription, else the connection), telling the client why. */
