@@ -5,13 +5,13 @@
 // First: before any library loads `debug` (quiet-debug.ts says why).
 import './shared/quiet-debug.ts';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { loadConfig } from './config/load.ts';
 import { FencedError, JunctionError } from './shared/errors.ts';
 import { createLogger } from './log.ts';
 import { hashPassword } from './security/password.ts';
 import { adminTarget } from './cli/admin-client.ts';
+import { readPassword } from './cli/read-password.ts';
 import { addAdminCommands } from './cli/admin-commands.ts';
 import { formatStatus, type BrokerHealth } from './cli/status.ts';
 import type { JunctionServer } from './server.ts';
@@ -22,24 +22,6 @@ function fail(err: unknown): never {
   const msg = err instanceof JunctionError || err instanceof Error ? err.message : String(err);
   process.stderr.write(`junction: ${msg}\n`);
   process.exit(1);
-}
-
-async function readPassword(): Promise<string> {
-  if (!process.stdin.isTTY) {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks)
-      .toString('utf8')
-      .replace(/\r?\n$/, '');
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  process.stderr.write('Password: ');
-  const muted = rl as unknown as { _writeToOutput: (s: string) => void };
-  muted._writeToOutput = () => {};
-  const answer = await new Promise<string>((resolve) => rl.question('', resolve));
-  rl.close();
-  process.stderr.write('\n');
-  return answer;
 }
 
 const program = new Command()

@@ -9,7 +9,15 @@ export interface AdminTarget {
   password?: string | undefined;
 }
 
-export class AdminRequestError extends Error {}
+export class AdminRequestError extends Error {
+  constructor(
+    message: string,
+    /** The HTTP status, when the broker answered. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
 
 export function adminTarget(opts: { url?: string; user?: string; password?: string }, env: NodeJS.ProcessEnv = process.env): AdminTarget {
   return {
@@ -45,6 +53,6 @@ export async function adminRequest(t: AdminTarget, method: string, path: string,
     );
   }
   if (res.status === 403) throw new AdminRequestError(data.message ?? `${t.user} may not use the admin API`);
-  if (!res.ok) throw new AdminRequestError(data.message ?? `${method} ${path}: HTTP ${res.status}`);
+  if (!res.ok) throw new AdminRequestError(data.message ?? `${method} ${path}: HTTP ${res.status}`, res.status);
   return data;
 }

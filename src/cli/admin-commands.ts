@@ -1,10 +1,11 @@
 // The CLI commands that operate a running broker through its admin API: queues, dead-letter
-// redrive, connections, key rotation. Tables for people, --json for scripts; errors in one
+// redrive, connections, users, key rotation. Tables for people, --json for scripts; errors in one
 // sentence, exit 1.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { RotationStatus } from '../core/key-rotation.ts';
-import { adminRequest, adminTarget, type AdminTarget } from './admin-client.ts';
+import { adminRequest, adminTarget, AdminRequestError, type AdminTarget } from './admin-client.ts';
+import { readPassword } from './read-password.ts';
 import { table } from './table.ts';
 
 interface Common {
@@ -169,6 +170,88 @@ export function addAdminCommands(program: Command, fail: (err: unknown) => never
     run(async (t, o, id: string) => {
       const r = await adminRequest(t, 'DELETE', `/api/connections/${encodeURIComponent(id)}`);
       return print(o, r, () => `closed connection ${id}\n`);
+    }),
+  );
+
+  const users = program.command('users').description("the broker's users, kept in its store (the configuration file is the seed)");
+  const u = (name: string): string => `/api/users/${encodeURIComponent(name)}`;
+  const exists = async (t: AdminTarget, name: string): Promise<boolean> =>
+    adminRequest(t, 'GET', u(name)).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof AdminRequestError && err.status === 404) return false;
+        throw err;
+      },
+    );
+  const groupList = (s: string | undefined): string[] | undefined =>
+    s === undefined
+      ? undefined
+      : s
+          .split(',')
+          .map((g) => g.trim())
+          .filter((g) => g !== '');
+  withTarget(users.command('list').description('users, their groups, whether they have a password, their access keys')).action(
+    run(async (t, o) => {
+      const rows = (await adminRequest(t, 'GET', '/api/users')) as Array<Record<string, unknown>>;
+      return print(o, rows, () =>
+        table(
+          [
+            { key: 'name', label: 'USER' },
+            { key: 'groups', label: 'GROUPS' },
+            { key: 'password', label: 'PASSWORD' },
+            { key: 'keys', label: 'ACCESS KEYS', num: true },
+          ],
+          rows.map((r) => ({
+            ...r,
+            groups: (r.groups as string[]).join(','),
+            password: r.password ? 'yes' : 'no (certificate only)',
+            keys: (r.accessKeys as unknown[]).length,
+          })),
+        ),
+      );
+    }),
+  );
+  withTarget(
+    users
+      .command('add')
+      .argument('<user>')
+      .description('add a user; its password is read from a prompt or standard input')
+      .option('--groups <list>', 'comma-separated groups', '')
+      .option('--certificate-only', 'no password: the user signs in only with a client certificate'),
+  ).action(
+    run(async (t, o, name: string) => {
+      const opts = o as Common & { groups: string; certificateOnly?: boolean };
+      if (await exists(t, name)) throw new Error(`user ${name} exists: \`junction users passwd\` changes its password`);
+      const password = opts.certificateOnly ? undefined : await readPassword();
+      if (password === '') throw new Error('empty password (--certificate-only makes a user without one)');
+      const r = await adminRequest(t, 'PUT', u(name), { groups: groupList(opts.groups) ?? [], ...(password ? { password } : {}) });
+      return print(o, r, () => `added user ${name}\n`);
+    }),
+  );
+  withTarget(
+    users.command('passwd').argument('<user>').description("change a user's password (read from a prompt or standard input)"),
+  ).action(
+    run(async (t, o, name: string) => {
+      if (!(await exists(t, name))) throw new Error(`user ${name} does not exist`);
+      const password = await readPassword();
+      if (password === '') throw new Error('empty password');
+      const r = await adminRequest(t, 'PUT', u(name), { password });
+      return print(o, r, () => `changed the password of ${name}\n`);
+    }),
+  );
+  withTarget(
+    users.command('groups').argument('<user>').argument('<list>', 'comma-separated groups').description("set a user's groups"),
+  ).action(
+    run(async (t, o, name: string, list: string) => {
+      if (!(await exists(t, name))) throw new Error(`user ${name} does not exist`);
+      const r = (await adminRequest(t, 'PUT', u(name), { groups: groupList(list) })) as { consumersEnded: number };
+      return print(o, r, () => `set the groups of ${name}; ${r.consumersEnded} consumer(s) ended that may no longer read\n`);
+    }),
+  );
+  withTarget(users.command('delete').argument('<user>').description('delete a user: its connections are closed')).action(
+    run(async (t, o, name: string) => {
+      const r = (await adminRequest(t, 'DELETE', u(name))) as { connectionsClosed: number };
+      return print(o, r, () => `deleted user ${name}; closed ${r.connectionsClosed} connection(s)\n`);
     }),
   );
 

@@ -1,8 +1,9 @@
 // The operator's CLI as a user runs it (bin/junction.js, a real process) against a running broker's
 // admin API: queues list/show/browse/move/purge/delete, dlq redrive, connections list/close, with
 // tables and --json; credentials from flags and from the environment; readable errors for an
-// unreachable broker, wrong credentials and a missing queue.
-import { execFile } from 'node:child_process';
+// unreachable broker, wrong credentials and a missing queue; users add/list/groups/passwd/delete
+// with the password piped on standard input.
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,5 +104,53 @@ describe('junction CLI over the admin API', { timeout: 60_000 }, () => {
     const app = await cli(['connections', 'list', '--url', b.url, '--user', 'app', '--password', PASSWORD]);
     expect(app.code).toBe(1);
     expect(app.stderr).toMatch(/User app is not in an admin group/);
+  });
+});
+
+/** The CLI with `input` on its standard input (a password, as a script pipes it). */
+function cliWithInput(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`junction ${args.join(' ')} did not finish`));
+    }, 20_000);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+    p.stdin.end(input);
+  });
+}
+
+describe('junction users', { timeout: 60_000 }, () => {
+  it('adds a user who then signs in, lists, changes its groups and password, deletes it', async () => {
+    const added = await cliWithInput(['users', 'add', 'carol', '--groups', 'apps', ...as()], 'carol-pw\n');
+    expect([added.code, added.stdout, added.stderr]).toEqual([0, 'added user carol\n', '']);
+    const stomp = await RawStomp.connect(b.server.listeners.port('stomp', 'tcp')!, { login: 'carol', passcode: 'carol-pw' });
+    stomp.close();
+    expect((await cliWithInput(['users', 'add', 'carol', ...as()], 'x\n')).stderr).toMatch(/user carol exists/);
+    expect((await cli(['users', 'list', ...as()])).stdout).toMatch(/^carol\s+apps\s+yes\s+0$/m);
+    expect((await cli(['users', 'groups', 'carol', 'apps,ops', ...as()])).stdout).toMatch(/^set the groups of carol/);
+    expect((await cliWithInput(['users', 'passwd', 'carol', ...as()], 'carol-2\n')).stdout).toBe('changed the password of carol\n');
+    await expect(RawStomp.connect(b.server.listeners.port('stomp', 'tcp')!, { login: 'carol', passcode: 'carol-pw' })).rejects.toThrow();
+    const cert = await cliWithInput(['users', 'add', 'device-1', '--certificate-only', ...as()], '');
+    expect(cert.stdout).toBe('added user device-1\n');
+    const listed = JSON.parse((await cli(['users', 'list', '--json', ...as()])).stdout) as Array<{
+      name: string;
+      groups: string[];
+      password: boolean;
+    }>;
+    expect(listed.filter((x) => ['carol', 'device-1'].includes(x.name))).toMatchObject([
+      { name: 'carol', groups: ['apps', 'ops'], password: true },
+      { name: 'device-1', groups: [], password: false },
+    ]);
+    expect((await cli(['users', 'delete', 'carol', ...as()])).stdout).toBe('deleted user carol; closed 0 connection(s)\n');
+    expect((await cli(['users', 'delete', 'carol', ...as()])).stderr).toBe('junction: User carol does not exist\n');
+    expect((await cliWithInput(['users', 'passwd', 'nobody', ...as()], 'x\n')).stderr).toBe('junction: user nobody does not exist\n');
   });
 });

@@ -73,17 +73,32 @@ function secrets(): StoreOp[] {
     },
     { type: 'putRetained', topic: 'devices.d1.config', message: retained },
     { type: 'putSession', session: { id: 'mqtt-will:d1', data: { payload: 'MARK-WILL' }, updatedAt: 1, expiresAt: 0 } },
+    {
+      type: 'putSecurity',
+      record: {
+        users: [
+          {
+            username: 'u',
+            passwordHash: 'scrypt$MARK-HASH',
+            groups: [],
+            accessKeys: [{ id: 'AKIA', secret: 'MARK-SECRET', createdAt: 1 }],
+          },
+        ],
+        authorization: [],
+        updatedAt: 1,
+      },
+    },
   ];
 }
 
-const MARKERS = /MARK-(BODY|PROPERTY|DLQ|ANNOTATION|RETAINED|WILL)/g;
+const MARKERS = /MARK-(BODY|PROPERTY|DLQ|ANNOTATION|RETAINED|WILL|HASH|SECRET)/g;
 
 describe('Redis store, sealed at rest', () => {
   it('leaves no marker readable in Redis with a keyring, and every one without', async () => {
     const plain = await open();
     await plain.apply(secrets());
     expect(new Set((await dumpRedis(admin)).toString('latin1').match(MARKERS))).toEqual(
-      new Set(['MARK-BODY', 'MARK-PROPERTY', 'MARK-DLQ', 'MARK-ANNOTATION', 'MARK-RETAINED', 'MARK-WILL']),
+      new Set(['MARK-BODY', 'MARK-PROPERTY', 'MARK-DLQ', 'MARK-ANNOTATION', 'MARK-RETAINED', 'MARK-WILL', 'MARK-HASH', 'MARK-SECRET']),
     );
     await plain.close();
     await admin.flushall();
@@ -98,6 +113,7 @@ describe('Redis store, sealed at rest', () => {
     expect((await sealed.readQueue('DLQ', undefined, 10)).entries[0]?.state.annotations).toEqual({ reason: 'MARK-ANNOTATION' });
     expect((await sealed.loadRetained()).map((m) => Buffer.from(m.body).toString())).toEqual(['MARK-RETAINED']);
     expect((await sealed.getSession('mqtt-will:d1'))?.data).toEqual({ payload: 'MARK-WILL' });
+    expect((await sealed.loadSecurity())?.users[0]?.accessKeys?.[0]?.secret).toBe('MARK-SECRET');
   });
 
   it('still reads values stored before encryption was turned on', async () => {
@@ -148,8 +164,8 @@ describe('Redis store, sealed at rest', () => {
     const s = await open(new Sealer([k2, k1]));
     const seen: number[] = [];
     const report = await s.reseal((p) => seen.push(p.scanned));
-    expect(report).toMatchObject({ remaining: 0, retired: ['k1'], refused: 0, total: 6, scanned: 6, resealed: 6 });
-    expect(seen.at(-1)).toBe(6);
+    expect(report).toMatchObject({ remaining: 0, retired: ['k1'], refused: 0, total: 7, scanned: 7, resealed: 7 });
+    expect(seen.at(-1)).toBe(7);
     expect((await dumpRedis(admin)).toString('latin1')).not.toMatch(/MARK-/);
     await expect(RedisStore.checkKeys({ url: server.url }, 'sealing', new Sealer([k2]))).resolves.toBeUndefined();
     await s.close();
