@@ -151,7 +151,7 @@ describe('authorization patterns for fleets (%u, %c)', () => {
 });
 
 describe('certificate identities', () => {
-  it('takes the name a verified certificate gives, with the listed groups or the certificate groups, and no password', async () => {
+  it('takes the name a verified certificate gives, with the listed groups or tls.identityGroups, and no password', async () => {
     const s = new SecurityService({
       ...base,
       users: [
@@ -164,11 +164,13 @@ describe('certificate identities', () => {
       username: 'device-17',
       groups: new Set(['devices', 'everyone']),
       anonymous: false,
+      certified: true,
     });
     expect(await s.authenticate('someone-else', 'x', { certified: 'device-99' })).toEqual({
       username: 'device-99',
       groups: new Set(['fleet', 'everyone']),
       anonymous: false,
+      certified: true,
     });
     // A certificate-only user has no password to sign in with.
     await expect(s.authenticate('device-17', '')).rejects.toThrow(NotAuthenticatedError);
