@@ -175,6 +175,7 @@ program
   .option('--subscribe <bool>', 'each device subscribes to its command topic', 'true')
   .option('--version <level>', "the devices' MQTT version: 3.1.1 or 5", '3.1.1')
   .option('--tls', 'devices connect over TLS (Junction only)')
+  .option('--client-certs', 'over TLS, each device signs in with a client certificate (tls.identityFrom), no password')
   .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
   .option('--mosquitto-port <port>', 'MQTT port of the Mosquitto anchor', '41883')
   .option('--no-anchors', 'drive Junction only')
@@ -189,6 +190,7 @@ program
       store: o.store as 'embedded' | 'memory',
       version: o.version === '5' ? 5 : 4,
       tls: o.tls === true,
+      clientCerts: o.clientCerts === true,
       mosquittoPort: Number(o.mosquittoPort),
       anchors: o.anchors !== false,
     });

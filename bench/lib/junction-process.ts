@@ -22,7 +22,7 @@ export async function startJunctionProcess(
     extra?: string[];
     onLine?: (line: string) => void;
     /** PEM files: each protocol also listens with TLS, on `tlsPorts`. */
-    tls?: { cert: string; key: string };
+    tls?: { cert: string; key: string; /** Client certificates from this CA name the devices (tls.identityFrom: cn). */ ca?: string };
   } = {},
 ): Promise<{
   port: number;
@@ -36,7 +36,10 @@ export async function startJunctionProcess(
   const listeners = { mqtt: '{ enabled: false }', amqp: '{ enabled: false }', stomp: '{ enabled: false }' };
   const all = [protocol, ...(opts.more ?? [])];
   for (const p of all) listeners[p] = opts.tls ? '{ port: 0, tlsPort: 0, tls: true }' : '{ port: 0, tls: false }';
-  const tlsLines = opts.tls ? [`tls: { cert: ${opts.tls.cert}, key: ${opts.tls.key} }`] : [];
+  const clientCa = opts.tls?.ca
+    ? `, ca: ${opts.tls.ca}, requestCert: true, rejectUnauthorized: true, identityFrom: cn, identityGroups: [devices]`
+    : '';
+  const tlsLines = opts.tls ? [`tls: { cert: ${opts.tls.cert}, key: ${opts.tls.key}${clientCa} }`] : [];
   writeFileSync(
     config,
     [

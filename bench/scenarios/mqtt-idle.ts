@@ -11,7 +11,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import { startJunctionProcess } from '../lib/junction-process.ts';
-import { makeBenchCert } from '../lib/cert.ts';
+import { makeBenchCert, makeBenchClientCa } from '../lib/cert.ts';
 import { reachable } from '../lib/reachable.ts';
 
 export interface MqttIdleScenario {
@@ -23,6 +23,8 @@ export interface MqttIdleScenario {
   version: 4 | 5;
   /** Devices connect over TLS (Junction only: the Mosquitto anchor has no TLS listener). */
   tls: boolean;
+  /** Over TLS, each device presents a client certificate that names it (no password). */
+  clientCerts: boolean;
   mosquittoPort: number;
   anchors: boolean;
 }
@@ -140,25 +142,28 @@ function mosquittoPid(connections: number): number | undefined {
 }
 
 export async function runMqttIdleScenario(s: MqttIdleScenario): Promise<Record<string, unknown>> {
-  const cert = s.tls ? makeBenchCert() : undefined;
+  const cert = s.tls || s.clientCerts ? makeBenchCert() : undefined;
+  const fleetCa = s.clientCerts ? makeBenchClientCa() : undefined;
+  const clientCert = fleetCa ? { cert: readFileSync(fleetCa.clientCert), key: readFileSync(fleetCa.clientKey) } : {};
   // The fleet may be larger than a listener's default limit (limits.maxConnections, 10,000).
   const junction = await startJunctionProcess(s.store, 'mqtt', {
     extra: ['limits: { maxConnections: 0 }'],
-    ...(cert ? { tls: cert } : {}),
+    ...(cert ? { tls: { ...cert, ...(fleetCa ? { ca: fleetCa.ca } : {}) } } : {}),
   });
   let j: FleetFigures;
   try {
     await settle(2000);
     const port = cert ? (junction.tlsPorts.mqtt as number) : junction.port;
     const dial: Dial = cert
-      ? (localAddress) => tls.connect({ socket: net.connect({ port, host: '127.0.0.1', localAddress }), rejectUnauthorized: false })
+      ? (localAddress) =>
+          tls.connect({ socket: net.connect({ port, host: '127.0.0.1', localAddress }), rejectUnauthorized: false, ...clientCert })
       : (localAddress) => net.connect({ port, host: '127.0.0.1', localAddress });
     j = await fleet(junction.pid, dial, s, 'dev');
   } finally {
     await junction.stop();
   }
   let mosquitto: FleetFigures | string = 'not driven (--no-anchors)';
-  if (s.anchors && s.tls) mosquitto = 'not driven: the anchor has no TLS listener';
+  if (s.anchors && cert) mosquitto = 'not driven: the anchor has no TLS listener';
   else if (s.anchors && !(await reachable(s.mosquittoPort))) mosquitto = 'not running (../shared/anchors/start-mosquitto.sh)';
   else if (s.anchors) {
     const pid = mosquittoPid(s.connections);
@@ -170,7 +175,7 @@ export async function runMqttIdleScenario(s: MqttIdleScenario): Promise<Record<s
     scenario: 'mqtt-idle',
     subscribed: s.subscribe,
     mqttVersion: s.version === 5 ? '5' : '3.1.1',
-    transport: s.tls ? 'tls' : 'tcp',
+    transport: fleetCa ? 'tls, client certificates' : cert ? 'tls' : 'tcp',
     junction: { store: s.store, ...j },
     mosquitto,
     node: process.version,
