@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { loadConfig } from './config/load.ts';
 import { FencedError, JunctionError } from './shared/errors.ts';
 import { createLogger } from './log.ts';
+import { loadSealer } from './security/keyring.ts';
 import { hashPassword } from './security/password.ts';
 import { adminTarget } from './cli/admin-client.ts';
 import { readPassword } from './cli/read-password.ts';
@@ -123,10 +124,13 @@ program
   .action((file: string) => {
     try {
       const config = loadConfig(file);
+      // The keyring's files and variables are read as a start would read them.
+      const sealer = loadSealer(config.security.encryption?.keys);
       const users = config.security.users.length;
       process.stdout.write(
         `${file}: valid (store ${config.store.type}, ${users} user${users === 1 ? '' : 's'}, ` +
-          `${config.destinations.policies.length} destination polic${config.destinations.policies.length === 1 ? 'y' : 'ies'})\n`,
+          `${config.destinations.policies.length} destination polic${config.destinations.policies.length === 1 ? 'y' : 'ies'}` +
+          `${sealer ? `, encryption at rest with key ${sealer.active.id} of ${sealer.keyIds.length}` : ''})\n`,
       );
     } catch (err) {
       fail(err);

@@ -88,6 +88,16 @@ describe('junction command', () => {
     const bad = await run(['check-config', writeConfig('destinations:\n  defaults:\n    overflow: spill\n')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/destinations\.defaults\.overflow: must be one of "block", "reject", "drop-oldest"/);
+    const everything = await run(['check-config', writeConfig('security:\n  authorization:\n    - { topic: ">.%u", read: [devices] }\n')]);
+    expect(everything.stderr).toMatch(/security\.authorization\.0\.topic: '>\.%u' '>' stands only as the whole last segment/);
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'junction-key-')), 'k1.key');
+    writeFileSync(keyFile, `${'ab'.repeat(32)}\n`);
+    const keys = (k: string): string =>
+      writeConfig(`security:\n  encryption:\n    keys:\n      - { id: k2, file: ${k} }\n      - { id: k1, env: NO_SUCH_KEY }\n`);
+    expect((await run(['check-config', keys(keyFile)])).stderr).toMatch(/key 'k1': environment variable NO_SUCH_KEY is not set/);
+    const sealed = await run(['check-config', keys(keyFile)], undefined, { NO_SUCH_KEY: 'cd'.repeat(32) });
+    expect(sealed.stdout).toMatch(/encryption at rest with key k2 of 2\)/);
+    expect(sealed.stdout + sealed.stderr).not.toContain('abab');
   });
 
   it('hash-password reads standard input and prints a hash that verifies', async () => {
