@@ -516,7 +516,10 @@ export class AmqpService {
           // Policy slowConsumer: disconnect ends this link only (the rest of the connection goes on).
           onAborted: (reason, cause) =>
             this.guard(() =>
-              s.close({ condition: cause === 'not-authorized' ? 'amqp:unauthorized-access' : 'amqp:resource-limit-exceeded', description: reason }),
+              s.close({
+                condition: cause === 'not-authorized' ? 'amqp:unauthorized-access' : 'amqp:resource-limit-exceeded',
+                description: reason,
+              }),
             ),
         };
         if (selector !== undefined) req.selector = selector;

@@ -12,13 +12,9 @@ import { join } from 'node:path';
  */
 export function makeBenchClientCa(): { ca: string; clientCert: string; clientKey: string } {
   const dir = mkdtempSync(join(tmpdir(), 'junction-bench-ca-'));
-  const [ca, caKey, clientCert, clientKey, csr] = ['ca.pem', 'ca-key.pem', 'client.pem', 'client-key.pem', 'client.csr'].map((f) => join(dir, f)) as [
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  const [ca, caKey, clientCert, clientKey, csr] = ['ca.pem', 'ca-key.pem', 'client.pem', 'client-key.pem', 'client.csr'].map((f) =>
+    join(dir, f),
+  ) as [string, string, string, string, string];
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const run = (args: string[]): void => {
     execFileSync('openssl', args, { stdio: 'ignore' });
