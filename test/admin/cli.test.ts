@@ -3,11 +3,12 @@
 // tables and --json; credentials from flags and from the environment; readable errors for an
 // unreachable broker, wrong credentials and a missing queue; users add/list/groups/passwd/delete
 // with the password piped on standard input.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, startAdminBroker, type AdminBroker } from '../helpers/admin.ts';
+import { runJunction, type CliRun } from '../helpers/junction-cli.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/junction.js');
@@ -108,24 +109,7 @@ describe('junction CLI over the admin API', { timeout: 60_000 }, () => {
 });
 
 /** The CLI with `input` on its standard input (a password, as a script pipes it). */
-function cliWithInput(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`junction ${args.join(' ')} did not finish`));
-    }, 20_000);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-    p.stdin.end(input);
-  });
-}
+const cliWithInput = (args: string[], input: string): Promise<CliRun> => runJunction(args, { input });
 
 describe('junction users', { timeout: 60_000 }, () => {
   it('adds a user who then signs in, lists, changes its groups and password, deletes it', async () => {

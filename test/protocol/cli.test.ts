@@ -7,34 +7,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/security/password.ts';
+import { runJunction, type CliRun } from '../helpers/junction-cli.ts';
 
 const root = join(import.meta.dirname, '../..');
 const bin = join(root, 'bin/junction.js');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`junction ${args.join(' ')} did not finish`));
-    }, 15_000);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-    p.stdin.end(input ?? '');
-  });
+function run(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runJunction(args, { input, env, timeoutMs: 15_000 });
 }
 
 function writeConfig(text: string): string {

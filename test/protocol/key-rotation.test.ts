@@ -2,7 +2,6 @@
 // k2 first in its keyring, and `junction keys rotate` runs while a STOMP producer and an AMQP
 // consumer keep working. Every message arrives, the CLI reports k1 as no longer needed, and the
 // broker then starts with k2 alone.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +12,9 @@ import type { JunctionServer } from '../../src/server.ts';
 import { AmqpClient } from '../helpers/amqp.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { startAllProtocols } from '../helpers/server.ts';
+import { runJunction, type CliRun } from '../helpers/junction-cli.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 
-const bin = join(import.meta.dirname, '../../bin/junction.js');
 const dir = mkdtempSync(join(tmpdir(), 'junction-rotate-'));
 const k1 = { id: 'k1', file: join(dir, 'k1.key') };
 const k2 = { id: 'k2', file: join(dir, 'k2.key') };
@@ -36,23 +35,7 @@ function start(keys: Array<{ id: string; file: string }>): Promise<{ server: Jun
   });
 }
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const t = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`junction ${args.join(' ')} did not finish`));
-    }, 30_000);
-    p.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]): Promise<CliRun> => runJunction(args, { timeoutMs: 30_000 });
 
 /** A STOMP body without a content type reaches AMQP as a data section. */
 function text(body: unknown): string {
