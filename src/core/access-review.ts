@@ -1,6 +1,7 @@
 // After users or rights change at run time (the admin API), what is already connected is brought
 // in line: each signed-in principal gets its user's groups as they now stand, a connection whose
-// user was deleted is closed, and a consumer of a destination its user may no longer read is
+// user was deleted (or an anonymous one, once users exist and anonymous access is not configured)
+// is closed, and a consumer of a destination its user may no longer read is
 // ended the way its protocol can (the link, the subscription, else the connection), with the
 // reason. Topic subscriptions that read only part of their filter are checked per message
 // already, against the rights as they stand.
@@ -22,7 +23,7 @@ export function reviewAccess(connections: Connections, authorizer: Authorizer): 
     const p = c.principal;
     if (!p) continue;
     if (authorizer.refresh(p) === 'gone') {
-      connections.close(c.id, `User ${p.username} no longer exists: it was deleted by an administrator`);
+      connections.close(c.id, `User ${p.username} may no longer sign in: an administrator deleted it, or ended anonymous access`);
       review.connectionsClosed++;
       continue;
     }

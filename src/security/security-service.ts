@@ -130,16 +130,13 @@ export class SecurityService implements Authorizer {
     return this.accessKeys.get(id);
   }
 
-  /** A principal for the user an access key names, with the user's groups. */
-  principalOf(username: string): Principal | undefined {
-    const u = this.users.get(username);
-    return u && { username, groups: new Set([...u.groups, EVERYONE]), anonymous: false };
-  }
-
   refresh(principal: Principal): 'kept' | 'gone' {
     let groups: readonly string[];
-    if (principal.anonymous) groups = this.config.anonymousGroups;
-    else {
+    if (principal.anonymous) {
+      // The first user added at run time ends anonymous access unless the configuration allows it.
+      if (!this.allowAnonymous) return 'gone';
+      groups = this.config.anonymousGroups;
+    } else {
       const u = this.users.get(principal.username);
       if (u) groups = u.groups;
       else if (principal.certified && (this.config.identityGroups ?? []).length > 0) groups = this.config.identityGroups ?? [];

@@ -2,21 +2,23 @@
 // other side: a user made at run time signs in at once; taking a right away ends the consumers
 // that relied on it in each protocol's own way (STOMP ERROR, MQTT 5 DISCONNECT 0x87, AMQP detach
 // with unauthorized-access) while what is still allowed keeps working; a deleted user's
-// connections close; a bad entry is a 400 saying why; no password, hash or secret is answered or
+// connections close, and anonymous ones once a first user exists; a bad entry is a 400 saying why; no password, hash or secret is answered or
 // logged.
 import mqtt from 'mqtt';
 import type { EventContext } from 'rhea';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmqpClient } from '../helpers/amqp.ts';
+import { boundPort } from '../../src/admin/admin-server.ts';
 import { hashPassword } from '../../src/security/password.ts';
 import { PASSWORD, startAdminBroker, type AdminBroker } from '../helpers/admin.ts';
 import { CapturedLog } from '../helpers/log.ts';
+import { startAllProtocols } from '../helpers/server.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 
 let b: AdminBroker | undefined;
-const closers: Array<() => void> = [];
+const closers: Array<() => unknown> = [];
 afterEach(async () => {
-  for (const c of closers.splice(0)) c();
+  for (const c of closers.splice(0)) await c();
   await b?.stop();
   b = undefined;
 });
@@ -137,6 +139,23 @@ describe('users at run time', () => {
     expect((await b!.call('DELETE', '/api/users/bob')).body).toMatchObject({ deleted: true, connectionsClosed: 1 });
     await closed;
     expect((await b!.call('GET', '/api/users/bob')).status).toBe(404);
+  });
+
+  it('the first user added to a broker that had none ends anonymous access, for connected clients too', async () => {
+    const { server } = await startAllProtocols({ admin: { enabled: true, host: '127.0.0.1', port: 0 } });
+    closers.push(() => server.stop());
+    const url = `http://127.0.0.1:${boundPort(server.admin!)}`;
+    const anonymous = await RawStomp.connect(server.listeners.port('stomp', 'tcp') as number);
+    closers.push(() => anonymous.close());
+    const res = await fetch(`${url}/api/users/root`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ password: 'root-pw', groups: ['admins'] }),
+    });
+    expect(await res.json()).toMatchObject({ created: true, connectionsClosed: 1 });
+    expect((await anonymous.expect('ERROR')).headers.get('message')).toMatch(/User anonymous may no longer sign in/);
+    await expect(RawStomp.connect(server.listeners.port('stomp', 'tcp') as number)).rejects.toThrow(/Authentication required/);
+    expect((await fetch(`${url}/api/users`)).status).toBe(401);
   });
 
   it('access keys: made with a secret answered once, listed by id only, deleted', async () => {
