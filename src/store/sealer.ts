@@ -42,44 +42,6 @@ export function sealedKeyId(value: Uint8Array): string | undefined {
   return value.length < 3 + n ? undefined : Buffer.from(value.buffer, value.byteOffset + 3, n).toString('utf8');
 }
 
-/**
- * The envelope around `plain` (see the header comment). Self-contained, constants written out,
- * because the seal worker (redis/seal-worker.ts) runs this very function from its source text.
- */
-export function writeEnvelope(
-  cipherOf: typeof createCipheriv,
-  keyId: Buffer,
-  key: Buffer,
-  nonce: Buffer,
-  plain: Uint8Array,
-  context: string,
-): Buffer {
-  const ctxLength = Buffer.byteLength(context);
-  const headerLength = 5 + keyId.length + ctxLength;
-  // Header, nonce (12) and tag (16) in one buffer; the ciphertext follows it.
-  const head = Buffer.allocUnsafe(headerLength + 12 + 16);
-  head[0] = 0xc1;
-  head[1] = 1;
-  head[2] = keyId.length;
-  keyId.copy(head, 3);
-  head.writeUInt16BE(ctxLength, 3 + keyId.length);
-  head.write(context, 5 + keyId.length);
-  nonce.copy(head, headerLength);
-  const cipher = cipherOf('aes-256-gcm', key, nonce);
-  cipher.setAAD(head.subarray(0, headerLength));
-  const body = cipher.update(plain);
-  cipher.final();
-  cipher.getAuthTag().copy(head, headerLength + 12);
-  return Buffer.concat([head, body], head.length + body.length);
-}
-
-/** The `n`th nonce from a random 96-bit start: the start with `n` XORed into its last 64 bits. */
-export function fillNonce(base: Buffer, n: number, into: Buffer): void {
-  base.copy(into);
-  into.writeUInt32BE((into.readUInt32BE(4) ^ Math.floor(n / 0x100000000)) >>> 0, 4);
-  into.writeUInt32BE((into.readUInt32BE(8) ^ n) >>> 0, 8);
-}
-
 export class Sealer {
   /** The key new values are sealed with: the keyring's first. */
   readonly active: SealingKey;
@@ -116,9 +78,31 @@ export class Sealer {
 
   seal(plain: Uint8Array, context: string, key: SealingKey = this.active): Buffer {
     const id = this.idBytes.get(key.id) ?? Buffer.from(key.id);
-    const nonce = Buffer.allocUnsafe(NONCE_BYTES);
-    fillNonce(this.nonceBase, ++this.sealedCount, nonce);
-    return writeEnvelope(createCipheriv, id, key.key, nonce, plain, context);
+    const ctxLength = Buffer.byteLength(context);
+    const headerLength = 5 + id.length + ctxLength;
+    // Header, nonce and tag in one buffer; the ciphertext follows it.
+    const head = Buffer.allocUnsafe(headerLength + NONCE_BYTES + TAG_BYTES);
+    head[0] = SEALED_MARK;
+    head[1] = VERSION;
+    head[2] = id.length;
+    id.copy(head, 3);
+    head.writeUInt16BE(ctxLength, 3 + id.length);
+    head.write(context, 5 + id.length);
+    const nonce = head.subarray(headerLength, headerLength + NONCE_BYTES);
+    this.nextNonce(nonce);
+    const cipher = createCipheriv('aes-256-gcm', key.key, nonce);
+    cipher.setAAD(head.subarray(0, headerLength));
+    const body = cipher.update(plain);
+    cipher.final();
+    cipher.getAuthTag().copy(head, headerLength + NONCE_BYTES);
+    return Buffer.concat([head, body], head.length + body.length);
+  }
+
+  private nextNonce(into: Buffer): void {
+    this.nonceBase.copy(into);
+    const n = ++this.sealedCount;
+    into.writeUInt32BE((into.readUInt32BE(4) ^ Math.floor(n / 0x1_0000_0000)) >>> 0, 4);
+    into.writeUInt32BE((into.readUInt32BE(8) ^ n) >>> 0, 8);
   }
 
   /** Opens a sealed value; `context`, when given, must be the one it was sealed with. */

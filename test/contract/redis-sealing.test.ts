@@ -10,7 +10,6 @@ import { createMessage, type Message } from '../../src/core/message.ts';
 import { queue, topic } from '../../src/core/destination.ts';
 import type { RefusedRecord } from '../../src/store/redis/codec.ts';
 import { RedisStore } from '../../src/store/redis/redis-store.ts';
-import { SealWorker } from '../../src/store/redis/seal-worker.ts';
 import { Sealer } from '../../src/store/sealer.ts';
 import type { StoreOp } from '../../src/store/store.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
@@ -115,30 +114,6 @@ describe('Redis store, sealed at rest', () => {
     expect((await sealed.loadRetained()).map((m) => Buffer.from(m.body).toString())).toEqual(['MARK-RETAINED']);
     expect((await sealed.getSession('mqtt-will:d1'))?.data).toEqual({ payload: 'MARK-WILL' });
     expect((await sealed.loadSecurity())?.users[0]?.accessKeys?.[0]?.secret).toBe('MARK-SECRET');
-  });
-
-  it('batches sealed in the worker reach Redis in the order they were applied, each opening with the keyring', async () => {
-    const sealer = new Sealer([k1]);
-    const worker = new SealWorker(sealer);
-    const values = Array.from({ length: 20 }, (_, i) => [Buffer.from(`value-${i}`), `ctx-${i}`] as const);
-    const sealed = await worker.seal(values);
-    expect(sealed.map((v, i) => sealer.open(v, `ctx-${i}`).plain.toString())).toEqual(values.map(([v]) => v.toString()));
-    await worker.close();
-    await expect(worker.seal(values)).rejects.toThrow(/closed/);
-
-    const s = await open(sealer);
-    const ready = { deliveryCount: 0, deliverAt: 0, delivered: false };
-    const many = Array.from({ length: 50 }, (_, i) => message('ordered', `m${i}`));
-    // A large batch (sealed in the worker) then a small one removing half of it, in flight together.
-    await Promise.all([
-      s.apply(many.map((m) => ({ type: 'enqueue', queue: 'ordered', message: m, state: ready }))),
-      s.apply(many.slice(0, 25).map((m) => ({ type: 'remove', queue: 'ordered', messageId: m.id }))),
-    ]);
-    const left = await s.readQueue('ordered', undefined, 100);
-    expect(left.entries.map((e) => Buffer.from(e.message.body).toString())).toEqual(
-      many.slice(25).map((m) => Buffer.from(m.body).toString()),
-    );
-    expect((await dumpRedis(admin)).toString('latin1')).not.toMatch(/\bm4[0-9]\b/);
   });
 
   it('still reads values stored before encryption was turned on', async () => {

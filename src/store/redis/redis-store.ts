@@ -24,8 +24,7 @@ import type {
 } from '../store.ts';
 import { SealedRecordError } from '../../shared/errors.ts';
 import type { Sealer } from '../sealer.ts';
-import { RecordCodec, encodeMessage, messageContext, type RefusedRecord } from './codec.ts';
-import { SealWorker, WORKER_BATCH } from './seal-worker.ts';
+import { RecordCodec, type RefusedRecord } from './codec.ts';
 import { createRedisClient, describeConnection, explain, type RedisClient, type RedisConnection } from './connect.ts';
 import { Keys } from './keys.ts';
 import { resealAll } from './reseal.ts';
@@ -86,9 +85,6 @@ export class RedisStore implements Store {
   private readonly replicaTimeoutMs: number;
   private readonly leaseHeld: () => boolean;
   private readonly codec: RecordCodec;
-  private sealWorker: SealWorker | undefined;
-  /** Settles once the batch before has been sent (only while sealing is on). */
-  private lane: Promise<void> = Promise.resolve();
   private readonly onRefused: (r: RefusedRecord) => void;
 
   constructor(opts: RedisStoreOptions) {
@@ -154,7 +150,6 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.sealWorker?.close();
     if (this.redis.status === 'end' || this.redis.status === 'wait') {
       this.redis.disconnect();
       return;
@@ -172,26 +167,6 @@ export class RedisStore implements Store {
 
   async apply(ops: readonly StoreOp[]): Promise<void> {
     if (ops.length === 0) return;
-    if (!this.codec.sealer) return this.applyNow(ops, undefined);
-    // Batches sealed in the worker wait for it: each batch still goes to Redis after the one before.
-    const sealing = this.sealInWorker(ops);
-    const before = this.lane;
-    let done!: () => void;
-    this.lane = new Promise((resolve) => (done = resolve));
-    try {
-      await before;
-      const presealed = await sealing;
-      const sent = this.applyNow(ops, presealed);
-      done();
-      await sent;
-    } finally {
-      done();
-    }
-  }
-
-  /** Builds the batch and sends it; the command is on its way to Redis when this returns its promise. */
-  private async applyNow(ops: readonly StoreOp[], presealed: Map<Message, Buffer> | undefined): Promise<void> {
-    const message = (m: Message): Buffer => presealed?.get(m) ?? this.codec.message(m);
     const k = this.keys;
     const keys: string[] = [k.epoch, k.seq, k.queues, k.bodies, k.refs, k.subscriptions, k.retained, k.dedup, k.sessions, k.security];
     const bases = new Map<string, number>();
@@ -226,7 +201,7 @@ export class RedisStore implements Store {
             base(op.queue),
             op.queue,
             op.message.id,
-            message(op.message),
+            this.codec.message(op.message),
             this.codec.state(op.state, op.queue, op.message.id),
             op.paged ? op.message.priority : '',
             op.paged ? op.size : 0,
@@ -247,7 +222,7 @@ export class RedisStore implements Store {
           break;
         case 'putRetained':
           if (op.message === null) argv.push('D', RETAINED, op.topic);
-          else argv.push('S', RETAINED, op.topic, message(op.message));
+          else argv.push('S', RETAINED, op.topic, this.codec.message(op.message));
           break;
         case 'putDedup':
           argv.push('P', op.record.key, op.record.expiresAt);
@@ -266,29 +241,6 @@ export class RedisStore implements Store {
     this.checkLease();
     await this.call(() => this.scripts.apply(keys.length, keys, argv));
     if (this.minReplicas > 0) await this.replicate();
-  }
-
-  /**
-   * A batch's messages sealed in the worker when there are enough of them to repay the round
-   * trip (see seal-worker.ts); undefined when they are sealed here, or not at all. A worker that
-   * failed hands the work back to this thread.
-   */
-  private async sealInWorker(ops: readonly StoreOp[]): Promise<Map<Message, Buffer> | undefined> {
-    const sealer = this.codec.sealer;
-    if (!sealer) return undefined;
-    const messages = new Set<Message>();
-    for (const op of ops) {
-      if (op.type === 'enqueue' || (op.type === 'putRetained' && op.message !== null)) messages.add(op.message as Message);
-    }
-    if (messages.size < WORKER_BATCH) return undefined;
-    if (!this.sealWorker?.usable) this.sealWorker = new SealWorker(sealer);
-    const list = [...messages];
-    try {
-      const sealed = await this.sealWorker.seal(list.map((m) => [encodeMessage(m), messageContext(m.id, m.destination)] as const));
-      return new Map(list.map((m, i) => [m, sealed[i] as Buffer]));
-    } catch {
-      return undefined;
-    }
   }
 
   assertWritable(): void {
