@@ -4,7 +4,7 @@
 // in the order they were applied (one connection).
 import { randomUUID } from 'node:crypto';
 import type { RedisOptions } from 'ioredis';
-import { ConfigError, FencedError, StoreDataLostError, StoreUnavailableError } from '../../shared/errors.ts';
+import { ConfigError, FencedError, SealedRecordError, StoreDataLostError, StoreUnavailableError } from '../../shared/errors.ts';
 import type { Message } from '../../core/message.ts';
 import type {
   DedupRecord,
@@ -22,7 +22,6 @@ import type {
   StoredEntry,
   SubscriptionRecord,
 } from '../store.ts';
-import { SealedRecordError } from '../../shared/errors.ts';
 import type { Sealer } from '../sealer.ts';
 import { RecordCodec, type RefusedRecord } from './codec.ts';
 import { createRedisClient, describeConnection, explain, type RedisClient, type RedisConnection } from './connect.ts';
@@ -416,8 +415,7 @@ export class RedisStore implements Store {
       try {
         out.push(this.codec.openMessage(value));
       } catch (err) {
-        if (!(err instanceof SealedRecordError)) throw err;
-        this.onRefused({ what: 'retained', where: `retained ${topic}`, error: err });
+        if (!this.refused('retained', `retained ${topic}`, err)) throw err;
       }
     }
     return out;
@@ -437,7 +435,7 @@ export class RedisStore implements Store {
       return this.codec.openSession(v, id);
     } catch (err) {
       // Refused, not forgotten: a session taken for absent would be written over by a clean one.
-      if (err instanceof SealedRecordError) this.onRefused({ what: 'session', where: `session ${id}`, error: err });
+      this.refused('session', `session ${id}`, err);
       throw err;
     }
   }
@@ -448,7 +446,7 @@ export class RedisStore implements Store {
     try {
       return this.codec.openSecurity(v);
     } catch (err) {
-      if (err instanceof SealedRecordError) this.onRefused({ what: 'security', where: 'security record', error: err });
+      this.refused('security', 'security record', err);
       throw err;
     }
   }
@@ -465,8 +463,7 @@ export class RedisStore implements Store {
         try {
           out.push(this.codec.openSession(flat[i + 1] as Buffer, id));
         } catch (err) {
-          if (!(err instanceof SealedRecordError)) throw err;
-          this.onRefused({ what: 'session', where: `session ${id}`, error: err });
+          if (!this.refused('session', `session ${id}`, err)) throw err;
         }
       }
       cursor = next.toString();
@@ -527,10 +524,16 @@ export class RedisStore implements Store {
     try {
       return { message: this.codec.openMessage(body, id), state: this.codec.openState(state, queue, id) };
     } catch (err) {
-      if (!(err instanceof SealedRecordError)) throw err;
-      this.onRefused({ what: 'message', where: `queue ${queue}, message ${id}`, error: err });
+      if (!this.refused('message', `queue ${queue}, message ${id}`, err)) throw err;
       return undefined;
     }
+  }
+
+  /** Reports a sealed value that did not open; false when `err` is some other failure. */
+  private refused(what: RefusedRecord['what'], where: string, err: unknown): boolean {
+    if (!(err instanceof SealedRecordError)) return false;
+    this.onRefused({ what, where, error: err });
+    return true;
   }
 
   /** The data this handle opened is gone: its data id is missing, or another (the data was made anew since). */
