@@ -1,5 +1,5 @@
-// Test runner settings: every suite under test/, bounded hooks and tests so nothing hangs CI, and the
-// compiled CLI built first (test/global-setup.ts).
+// Test runner settings: every suite under test/, bounded hooks and tests so nothing hangs CI, the
+// compiled CLI built first (test/global-setup.ts), and spawned brokers off the fixed AWS ports.
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -9,5 +9,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // Brokers the tests spawn (`junction start`) leave the AWS listener's fixed ports (4566/4567)
+    // alone unless a test gives them ports of their own (BrokerProcess does).
+    env: { JUNCTION_LISTENERS__AWS__ENABLED: 'false' },
   },
 });

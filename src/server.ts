@@ -14,6 +14,7 @@ import { RoleKeeper, type Deactivation, type Role } from './ha/role-keeper.ts';
 import { FencedError } from './shared/errors.ts';
 import type { Listeners } from './net/listeners.ts';
 import { loadSealer } from './security/keyring.ts';
+import { loadAccessKeys } from './security/access-keys.ts';
 import { SecurityService } from './security/security-service.ts';
 import { fixedStore, openConfiguredStore, type ConfiguredStore } from './store/configured-store.ts';
 import type { LeaseHolder } from './store/lease.ts';
@@ -102,6 +103,7 @@ export class JunctionServer {
     const security = new SecurityService(
       {
         ...config.security,
+        users: config.security.users.map((u) => ({ ...u, accessKeys: loadAccessKeys(u.username, u.accessKeys) })),
         allowAnonymous: config.security.allowAnonymous,
         identityGroups: config.tls.identityGroups,
       },

@@ -1,18 +1,38 @@
-// The AWS-compatible APIs' door: one HTTP listener (port 4566, the port local AWS endpoints use;
-// TLS 4567), off by default until it serves an API. It shows what a protocol is in Junction: this
-// folder and one line in the registry (adapters/index.ts), nothing else.
+// The AWS-compatible APIs: one HTTP listener (port 4566, the port local AWS endpoints use; TLS
+// 4567) serving Amazon SQS and SNS on the broker's own queues and topics, over the AWS wire
+// protocols the SDKs and the `aws` CLI speak, with Signature Version 4 when users are configured.
 import type { AdapterDescriptor } from '../adapter.ts';
 import { awsConfigSchema } from './config.ts';
-import { NotImplementedDoor } from './not-implemented.ts';
+import { AwsDoor } from './http-door.ts';
+import { AwsMetrics } from './metrics.ts';
+import { SqsService } from './sqs/sqs-service.ts';
 
 export const awsAdapter: AdapterDescriptor<typeof awsConfigSchema, 'aws'> = {
   name: 'aws',
-  title: 'AWS APIs over HTTP',
-  listener: { port: 4566, tlsPort: 4567, enabled: false },
+  title: 'AWS APIs over HTTP (SQS, SNS)',
+  listener: { port: 4566, tlsPort: 4567, enabled: true },
   configSchema: awsConfigSchema,
   mapping: [],
-  create: () => {
-    const door = new NotImplementedDoor();
-    return { handleConnection: (stream, info) => door.accept(stream, info) };
+  create: (ctx, settings) => {
+    const metrics = new AwsMetrics(ctx.broker, ctx.log);
+    const common = { broker: ctx.broker, security: ctx.security, metrics, region: settings.region, accountId: settings.accountId };
+    const sqs = new SqsService(common);
+    const door = new AwsDoor({
+      broker: ctx.broker,
+      security: ctx.security,
+      services: [sqs],
+      metrics,
+      log: ctx.log,
+      maxBodyBytes: settings.maxRequestBytes,
+      keepAliveMs: settings.keepAliveMs,
+    });
+    return {
+      handleConnection: (stream, info) => door.accept(stream, info),
+      start: () => sqs.start(),
+      close: async () => {
+        sqs.close();
+        door.close();
+      },
+    };
   },
 };

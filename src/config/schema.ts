@@ -251,6 +251,22 @@ const coreShape = {
               .regex(/^scrypt\$/, 'must be a hash made by `junction hash-password`')
               .optional(),
             groups: z.array(z.string()).default([]),
+            /**
+             * Access keys for the AWS APIs (SigV4): the key id, and its secret from an environment
+             * variable or a file, never the configuration itself. More are made at run time
+             * (POST /api/users/{name}/access-keys).
+             */
+            accessKeys: z
+              .array(
+                z
+                  .strictObject({
+                    id: z.string().regex(/^[A-Z0-9]{16,128}$/, 'an access key id: 16 to 128 capital letters and digits'),
+                    secretEnv: z.string().min(1).optional(),
+                    secretFile: z.string().min(1).optional(),
+                  })
+                  .refine((k) => (k.secretEnv === undefined) !== (k.secretFile === undefined), 'give exactly one of secretEnv or secretFile'),
+              )
+              .default([]),
           }),
         )
         .default([]),

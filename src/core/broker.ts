@@ -12,7 +12,7 @@ import { DedupWindow } from './dedup.ts';
 import { formatAddress, type Destination, validateName } from './destination.ts';
 import { ClosedError, FencedError, InvalidDestinationError, NotAuthorizedError, NotFoundError } from '../shared/errors.ts';
 import { createMessage, type Message, type MessageInput, type PropertyValue } from './message.ts';
-import { applyLimits, PolicyResolver } from './policy.ts';
+import { applyLimits, applyRules, PolicyResolver, type QueueRules } from './policy.ts';
 import type { Authorizer, ClientContext, Permission } from './principal.ts';
 import type { PageSource } from './paging.ts';
 import type { PublishTicket } from './publish-ticket.ts';
@@ -85,6 +85,8 @@ export class Broker {
   private readonly pager: PageSource;
   private readonly router = new Router();
   private readonly queues = new Map<string, Queue>();
+  /** Rules adapters set on named queues at run time (setQueueRules). */
+  private readonly queueRules = new Map<string, QueueRules>();
   private readonly subscriptions: Subscriptions;
   private readonly vtRoutes = new Map<string, Route>();
   private readonly temporary = new Map<string, string>();
@@ -234,6 +236,7 @@ export class Broker {
   ): Queue {
     const policy = this.policies.resolve(init.name, init.label, dlqLabel);
     applyLimits(policy, limits);
+    if (!init.subscription) applyRules(policy, this.queueRules.get(init.name));
     return new Queue({
       ...init,
       policy,
@@ -265,6 +268,21 @@ export class Broker {
     if (!this.autoCreate) throw new NotFoundError(`Queue ${name} does not exist and auto-creation is off`, { queue: name });
     this.authorize(ctx, 'admin', { kind: 'queue', name });
     return this.createQueue(name, true);
+  }
+
+  /**
+   * Sets (undefined: clears) an adapter's rules for the named queue, over its configured policy,
+   * now and whenever the queue is made again. They live in memory: the adapter that keeps them
+   * (SQS queue attributes in its stored records) sets them again at start.
+   */
+  setQueueRules(name: string, rules: QueueRules | undefined): void {
+    if (rules) this.queueRules.set(name, { ...rules });
+    else this.queueRules.delete(name);
+    const q = this.queues.get(name);
+    if (!q || q.label !== `queue://${name}`) return;
+    const policy = this.policies.resolve(name, q.label, name);
+    applyRules(policy, rules);
+    q.policy = policy;
   }
 
   /** Copies a message into another queue (dead letters, expired messages); never refused. */

@@ -61,6 +61,14 @@ export class Connections {
   readonly totals = new Map<string, { in: number; out: number }>();
   /** Deliveries dropped since start because they were larger than the client accepts, per protocol. */
   readonly tooLarge = new Map<string, number>();
+  /**
+   * Requests of request/response protocols (the AWS APIs) since start, by `protocol operation` and
+   * by `protocol operation error-code` for those that failed.
+   */
+  readonly requests = new Map<string, number>();
+  readonly requestErrors = new Map<string, number>();
+  /** Requests held open waiting for messages now (SQS long polls), per protocol. */
+  readonly waiting = new Map<string, number>();
 
   add(r: ConnectionRegistration): void {
     this.remove(r.id);
@@ -128,6 +136,18 @@ export class Connections {
   /** A delivery dropped because the client announced a smaller maximum size (MQTT 5 Maximum Packet Size). */
   droppedTooLarge(protocol: string): void {
     this.tooLarge.set(protocol, (this.tooLarge.get(protocol) ?? 0) + 1);
+  }
+
+  /** A request of `protocol` (the AWS APIs: `sqs` ...) answered, with its error code when it failed. */
+  request(protocol: string, operation: string, error?: string): void {
+    const key = `${protocol} ${operation}`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    if (error !== undefined) this.requestErrors.set(`${key} ${error}`, (this.requestErrors.get(`${key} ${error}`) ?? 0) + 1);
+  }
+
+  /** A request of `protocol` started (+1) or stopped (-1) waiting for messages. */
+  waitingChanged(protocol: string, delta: number): void {
+    this.waiting.set(protocol, (this.waiting.get(protocol) ?? 0) + delta);
   }
 
   private total(protocol: string): { in: number; out: number } {

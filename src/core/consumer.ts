@@ -44,6 +44,12 @@ export interface ConsumerOptions {
   /** Window size (window mode) or initial credit (explicit mode). */
   prefetch?: number;
   exclusive?: boolean;
+  /**
+   * A test the adapter keeps on each message before it is offered, besides the selector (SQS FIFO
+   * holds a message group while a receive of it is in flight). When what it answers changes, the
+   * adapter calls `redispatch()`.
+   */
+  admit?: (message: Message) => boolean;
   onMessage: (delivery: Delivery) => void;
   /** Called when the broker ends the consumer (its queue was deleted, broker shutdown). */
   onClosed?: (reason: string) => void;
@@ -75,6 +81,7 @@ export class Consumer {
   readonly creditMode: CreditMode;
   readonly prefetch: number;
   readonly exclusive: boolean;
+  readonly admit: ((message: Message) => boolean) | undefined;
   /** Unsettled deliveries by tag. The queue owns the values. */
   readonly inflight = new Map<number, unknown>();
   credit: number;
@@ -96,6 +103,7 @@ export class Consumer {
     this.prefetch = Math.max(0, opts.prefetch ?? 1000);
     this.credit = this.creditMode === 'explicit' ? this.prefetch : 0;
     this.exclusive = opts.exclusive ?? false;
+    this.admit = opts.admit;
     this.onMessage = opts.onMessage;
     this.onClosedCb = opts.onClosed;
     this.onAbortedCb = opts.onAborted;
@@ -168,6 +176,18 @@ export class Consumer {
     if (this.creditMode !== 'explicit' || n <= 0) return;
     this.credit += n;
     this.host.dispatch();
+  }
+
+  /** Offers the queue's messages again (what `admit` answers changed). */
+  redispatch(): void {
+    if (!this.closed) this.host.dispatch();
+  }
+
+  /** Explicit mode: drops the remaining credit without offering anything more; returns it. */
+  withdrawCredit(): number {
+    const left = this.credit;
+    this.credit = 0;
+    return left;
   }
 
   /** Explicit mode: deliver what is available now, then drop the remaining credit; returns it. */

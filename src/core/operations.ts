@@ -23,6 +23,8 @@ export interface QueueInfo {
   /** Messages held only in memory (non-persistent, or in a non-durable subscription), not in flight. */
   transient: number;
   inflight: number;
+  /** Messages waiting for their delivery time (delayed sends, redelivery backoff). */
+  delayed: number;
   consumers: number;
   bytes: number;
   stats: QueueStats;
@@ -184,6 +186,7 @@ function info(q: Queue): QueueInfo {
     paged: q.pagedCount,
     transient: q.transientCount,
     inflight: q.inflightCount,
+    delayed: q.count - q.readyCount - q.inflightCount,
     consumers: q.consumerCount,
     bytes: q.bytes,
     stats: { ...q.stats },

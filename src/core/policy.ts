@@ -184,6 +184,24 @@ export function redeliveryDelay(p: PolicySettings, failures: number): number {
   return Math.min(d, p.maxRedeliveryDelayMs > 0 ? p.maxRedeliveryDelayMs : d);
 }
 
+/**
+ * Rules an adapter sets on one named queue at run time, over its configured policy (SQS queue
+ * attributes: a redrive policy's maxReceiveCount and dead-letter queue, or none).
+ */
+export interface QueueRules {
+  maxDeliveries?: number;
+  /** null: what fails maxDeliveries times is dropped (counted); 0 maxDeliveries never gets there. */
+  deadLetterQueue?: string | null;
+  redeliveryDelayMs?: number;
+}
+
+export function applyRules(policy: QueuePolicy, rules: QueueRules | undefined): void {
+  if (!rules) return;
+  if (rules.maxDeliveries !== undefined) policy.maxDeliveries = rules.maxDeliveries;
+  if (rules.deadLetterQueue !== undefined) policy.deadLetterQueue = rules.deadLetterQueue;
+  if (rules.redeliveryDelayMs !== undefined) policy.redeliveryDelayMs = rules.redeliveryDelayMs;
+}
+
 /** Limits a subscriber asked for, over the policy its queue would have had. */
 export function applyLimits(policy: QueuePolicy, limits: SubscriptionLimits | undefined): void {
   if (limits?.maxMessages !== undefined) policy.maxMessages = limits.maxMessages;

@@ -482,6 +482,7 @@ export class Queue implements ConsumerHost, TicketIssuer {
 
   private accepts(c: Consumer, e: Entry): boolean {
     if (e.excluded?.has(c.id)) return false;
+    if (c.admit && !c.admit(e.message)) return false;
     return !c.selector || c.selector.matches({ message: e.message, deliveryCount: e.deliveryCount, annotations: e.annotations });
   }
 

@@ -86,6 +86,7 @@ export class SecurityService implements Authorizer {
     private readonly log?: Logger,
   ) {
     for (const u of config.users) this.users.set(u.username, u);
+    this.accessKeys = keysOf(config.users);
     this.authorization = config.authorization;
     this.audit = new SecurityAudit(log);
     this.budget = new LoginBudget(config.failedLogins ?? NO_BUDGET);
@@ -118,9 +119,7 @@ export class SecurityService implements Authorizer {
   replace(record: Pick<SecurityRecord, 'users' | 'authorization'> | undefined): void {
     const users = record?.users ?? this.config.users;
     this.users = new Map(users.map((u) => [u.username, { ...u, groups: [...u.groups] }]));
-    this.accessKeys = new Map(
-      users.flatMap((u) => (u.accessKeys ?? []).map((k) => [k.id, { secret: k.secret, username: u.username }] as const)),
-    );
+    this.accessKeys = keysOf(users);
     this.authorization = record?.authorization ?? this.config.authorization;
     this.version++;
   }
@@ -128,6 +127,14 @@ export class SecurityService implements Authorizer {
   /** The secret of an access key and the user it signs for (the AWS APIs' SigV4). */
   accessKey(id: string): { secret: string; username: string } | undefined {
     return this.accessKeys.get(id);
+  }
+
+  /** An access key's secret and the principal it signs for (its user's groups as they stand). */
+  accessKeyPrincipal(id: string): { secret: string; principal: Principal } | undefined {
+    const key = this.accessKeys.get(id);
+    const user = key && this.users.get(key.username);
+    if (!key || !user) return undefined;
+    return { secret: key.secret, principal: { username: user.username, groups: new Set([...user.groups, EVERYONE]), anonymous: false } };
   }
 
   refresh(principal: Principal): 'kept' | 'gone' {
@@ -284,6 +291,10 @@ export class SecurityService implements Authorizer {
     }
     return out;
   }
+}
+
+function keysOf(users: readonly UserConfig[]): Map<string, { secret: string; username: string }> {
+  return new Map(users.flatMap((u) => (u.accessKeys ?? []).map((k) => [k.id, { secret: k.secret, username: u.username }] as const)));
 }
 
 function refusal(principal: Principal, permission: Permission, d: Destination): NotAuthorizedError {

@@ -17,6 +17,8 @@ export interface BrokerPorts {
   mqtt: number;
   amqp: number;
   admin: number;
+  /** The AWS APIs' port; absent, the broker opens none. */
+  aws?: number;
 }
 
 export interface HealthReply {
@@ -58,7 +60,13 @@ export class BrokerProcess {
     redisUrl: string,
     opts: { cluster?: string; ports?: BrokerPorts; ha?: string; extra?: string[] } = {},
   ): Promise<BrokerProcess> {
-    const ports = opts.ports ?? { stomp: await fixedPort(), mqtt: await fixedPort(), amqp: await fixedPort(), admin: await fixedPort() };
+    const ports = opts.ports ?? {
+      stomp: await fixedPort(),
+      mqtt: await fixedPort(),
+      amqp: await fixedPort(),
+      admin: await fixedPort(),
+      aws: await fixedPort(),
+    };
     const file = join(mkdtempSync(join(tmpdir(), `junction-${name}-`)), 'junction.yaml');
     writeFileSync(
       file,
@@ -69,13 +77,15 @@ export class BrokerProcess {
         `admin: { host: 127.0.0.1, port: ${ports.admin} }`,
         `store: { type: redis, redis: { url: "${redisUrl}" } }`,
         `listeners: { host: 127.0.0.1, stomp: { port: ${ports.stomp}, tls: false }, mqtt: { port: ${ports.mqtt}, tls: false },` +
-          ` amqp: { port: ${ports.amqp}, tls: false }, websocket: { enabled: false } }`,
+          ` amqp: { port: ${ports.amqp}, tls: false },${ports.aws !== undefined ? ` aws: { port: ${ports.aws}, tls: false },` : ''}` +
+          ' websocket: { enabled: false } }',
         'mqtt: { maxQueuedMessages: 100000 }',
         'destinations: { defaults: { redeliveryDelayMs: 0 } }',
         ...(opts.extra ?? []),
       ].join('\n'),
     );
-    const child = spawn(process.execPath, [BIN, 'start', '--config', file], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, JUNCTION_LISTENERS__AWS__ENABLED: String(ports.aws !== undefined) };
+    const child = spawn(process.execPath, [BIN, 'start', '--config', file], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
     const broker = new BrokerProcess(name, ports, child);
     await broker.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('broker started as standby'), 20_000);
     return broker;

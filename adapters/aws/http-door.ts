@@ -1,0 +1,212 @@
+// The AWS APIs' door: one HTTP/1.1 server (Node's own parser, fed the listeners' connection
+// streams; it never listens itself) for every AWS API the broker serves. Per request: the body,
+// bounded; the wire protocol and operation (wire.ts); the signature, when users are configured
+// (sigv4.ts), which names the principal every core call then runs as; the service's handler; the
+// answer in the request's protocol. A connection counts as established at its first request, and
+// is one of the core's connections (protocol `aws`) from then until it closes.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Broker } from '../../src/core/broker.ts';
+import type { Principal } from '../../src/core/principal.ts';
+import type { ConnectionInfo } from '../../src/net/connection.ts';
+import type { SecurityService } from '../../src/security/security-service.ts';
+import { uuid } from '../../src/shared/ids.ts';
+import { JunctionError } from '../../src/shared/errors.ts';
+import { AwsError, internalFailure, serviceUnavailable, unknownAccessKey } from './errors.ts';
+import type { AwsMetrics } from './metrics.ts';
+import type { AwsService } from './service.ts';
+import { claimedCredential, verifySignature, type SignedRequest } from './sigv4.ts';
+import { decodeRequest, encodeError, encodeResponse, type DecodedRequest, type EncodedResponse } from './wire.ts';
+
+export interface DoorOptions {
+  broker: Broker;
+  security: SecurityService;
+  services: readonly AwsService[];
+  metrics: AwsMetrics;
+  log: Logger;
+  maxBodyBytes: number;
+  keepAliveMs: number;
+}
+
+interface ConnectionState {
+  readonly id: string;
+  readonly info: ConnectionInfo;
+  readonly stream: Duplex;
+  registered: boolean;
+}
+
+export class AwsDoor {
+  private readonly http = createServer((req, res) => void this.serve(req, res));
+  private readonly connections = new WeakMap<Duplex, ConnectionState>();
+  private anonymous: Principal | undefined;
+
+  constructor(private readonly opts: DoorOptions) {
+    this.http.keepAliveTimeout = opts.keepAliveMs;
+    // A long poll holds a request for up to 20 s: the server's own request timeout stays above it.
+    this.http.requestTimeout = 120_000;
+  }
+
+  accept(stream: Duplex, info: ConnectionInfo): void {
+    if (info.refused !== undefined) {
+      const text = `${info.refused}\n`;
+      stream.end(
+        `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+      );
+      return;
+    }
+    const state: ConnectionState = { id: `aws-${uuid()}`, info, stream, registered: false };
+    this.connections.set(stream, state);
+    stream.once('close', () => {
+      if (state.registered) this.opts.broker.connectionClosed(state.id);
+    });
+    this.http.emit('connection', stream);
+  }
+
+  close(): void {
+    this.http.closeAllConnections();
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = uuid();
+    const state = this.connections.get(req.socket as unknown as Duplex);
+    state?.info.established();
+    let decoded: DecodedRequest | undefined;
+    let protocol: 'json' | 'query' = req.headers['x-amz-target'] !== undefined ? 'json' : 'query';
+    const started = process.hrtime.bigint();
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    try {
+      const body = await readBody(req, this.opts.maxBodyBytes);
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const query = [...url.searchParams];
+      const signed: SignedRequest = { method: req.method ?? 'GET', rawPath: url.pathname, query, headers: req.headers, body };
+      const claimed = claimedCredential(signed);
+      decoded = decodeRequest(this.opts.services, {
+        target: header(req, 'x-amz-target'),
+        contentType: header(req, 'content-type') ?? '',
+        query,
+        body,
+        signingName: claimed?.service,
+      });
+      protocol = decoded.protocol;
+      const principal = await this.principal(signed);
+      if (state && !state.registered) this.register(state, principal);
+      if (!this.opts.broker.running) throw serviceUnavailable('The broker is not serving: it is stopping or standing by.');
+      const output = await decoded.service.handle(decoded.input, {
+        action: decoded.action,
+        principal,
+        connectionId: state?.id ?? 'aws',
+        requestId,
+        baseUrl: `${'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http'}://${header(req, 'host') ?? 'localhost'}`,
+        signal: abort.signal,
+      });
+      this.opts.metrics.request(decoded.service.signingName, decoded.action, undefined, started);
+      send(res, encodeResponse(decoded, output, requestId));
+    } catch (err) {
+      const e = toAwsError(err, this.opts.log, decoded?.action);
+      this.opts.metrics.request(decoded?.service.signingName ?? 'unknown', decoded?.action ?? 'unknown', e.code, started);
+      send(res, encodeError(protocol, e, requestId, decoded?.service));
+    }
+  }
+
+  /** Who the request runs as: the signer's user when users are configured, else the anonymous principal. */
+  private async principal(signed: SignedRequest): Promise<Principal> {
+    const security = this.opts.security;
+    if (!security.hasUsers()) {
+      this.anonymous ??= await security.authenticate(undefined, undefined);
+      return this.anonymous;
+    }
+    const claimed = claimedCredential(signed);
+    if (!claimed) {
+      verifySignature(signed, ''); // names what is missing (MissingAuthenticationToken...)
+      throw unknownAccessKey();
+    }
+    const key = security.accessKeyPrincipal(claimed.accessKeyId);
+    if (!key) {
+      security.audit.loginFailed(claimed.accessKeyId, undefined, 'unknown access key');
+      throw unknownAccessKey();
+    }
+    try {
+      verifySignature(signed, key.secret);
+    } catch (err) {
+      security.audit.loginFailed(key.principal.username, undefined, 'bad request signature');
+      throw err;
+    }
+    return key.principal;
+  }
+
+  private register(state: ConnectionState, principal: Principal): void {
+    state.registered = true;
+    this.opts.broker.connections.add({
+      id: state.id,
+      protocol: 'aws',
+      protocolVersion: 'HTTP/1.1',
+      transport: state.info.transport,
+      remoteAddress: state.info.remoteAddress,
+      user: principal.username,
+      principal,
+      close: () => state.stream.destroy(),
+    });
+  }
+}
+
+function toAwsError(err: unknown, log: Logger, action: string | undefined): AwsError {
+  if (err instanceof AwsError) return err;
+  if (err instanceof JunctionError) {
+    switch (err.code) {
+      case 'not-authorized':
+        return new AwsError('AccessDenied', err.message, 403);
+      case 'not-authenticated':
+        return new AwsError('InvalidClientTokenId', err.message, 403);
+      case 'store-unavailable':
+      case 'fenced':
+      case 'closed':
+        return serviceUnavailable(err.message);
+      case 'queue-full':
+        return new AwsError('OverLimit', err.message, 403);
+      case 'invalid-destination':
+      case 'invalid-message':
+        return new AwsError('InvalidParameterValue', err.message);
+      default:
+        break;
+    }
+  }
+  log.error({ err, action }, 'AWS API request failed');
+  return internalFailure();
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function send(res: ServerResponse, r: EncodedResponse): void {
+  if (res.destroyed || res.writableEnded) return;
+  res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });
+  res.end(r.body);
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > max) {
+      req.resume();
+      reject(new AwsError('RequestEntityTooLarge', `The request body is larger than ${max} bytes.`, 413));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.destroy();
+        reject(new AwsError('RequestEntityTooLarge', `The request body is larger than ${max} bytes.`, 413));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
