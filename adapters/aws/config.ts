@@ -5,7 +5,10 @@ export const awsConfigSchema = z.strictObject({
   /** The region ARNs name and signatures are scoped to (any region a client signs for is accepted). */
   region: z.string().min(1).default('us-east-1'),
   /** The account id in queue URLs and ARNs (local AWS endpoints use 000000000000). */
-  accountId: z.string().regex(/^\d{12}$/, 'a 12-digit account id').default('000000000000'),
+  accountId: z
+    .string()
+    .regex(/^\d{12}$/, 'a 12-digit account id')
+    .default('000000000000'),
   /** The largest request body accepted (the query protocol percent-encodes a 1 MiB message to up to 9 MiB). */
   maxRequestBytes: z
     .number()

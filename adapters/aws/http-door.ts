@@ -90,7 +90,7 @@ export class AwsDoor {
         signingName: claimed?.service,
       });
       protocol = decoded.protocol;
-      const principal = await this.principal(signed);
+      const principal = await this.principal(signed, decoded);
       if (state && !state.registered) this.register(state, principal);
       if (!this.opts.broker.running) throw serviceUnavailable('The broker is not serving: it is stopping or standing by.');
       const output = await decoded.service.handle(decoded.input, {
@@ -111,13 +111,14 @@ export class AwsDoor {
   }
 
   /** Who the request runs as: the signer's user when users are configured, else the anonymous principal. */
-  private async principal(signed: SignedRequest): Promise<Principal> {
+  private async principal(signed: SignedRequest, decoded: DecodedRequest): Promise<Principal> {
     const security = this.opts.security;
     if (!security.hasUsers()) {
       this.anonymous ??= await security.authenticate(undefined, undefined);
       return this.anonymous;
     }
     const claimed = claimedCredential(signed);
+    if (!claimed && decoded.service.unsignedActions?.has(decoded.action)) return UNSIGNED;
     if (!claimed) {
       verifySignature(signed, ''); // names what is missing (MissingAuthenticationToken...)
       throw unknownAccessKey();
@@ -150,6 +151,9 @@ export class AwsDoor {
     });
   }
 }
+
+/** Who calls an operation allowed unsigned: nobody the authorization map names. */
+const UNSIGNED: Principal = { username: 'unsigned', groups: new Set(), anonymous: true };
 
 function toAwsError(err: unknown, log: Logger, action: string | undefined): AwsError {
   if (err instanceof AwsError) return err;

@@ -5,6 +5,7 @@ import type { AdapterDescriptor } from '../adapter.ts';
 import { awsConfigSchema } from './config.ts';
 import { AwsDoor } from './http-door.ts';
 import { AwsMetrics } from './metrics.ts';
+import { SnsService } from './sns/sns-service.ts';
 import { SqsService } from './sqs/sqs-service.ts';
 
 export const awsAdapter: AdapterDescriptor<typeof awsConfigSchema, 'aws'> = {
@@ -17,10 +18,13 @@ export const awsAdapter: AdapterDescriptor<typeof awsConfigSchema, 'aws'> = {
     const metrics = new AwsMetrics(ctx.broker, ctx.log);
     const common = { broker: ctx.broker, security: ctx.security, metrics, region: settings.region, accountId: settings.accountId };
     const sqs = new SqsService(common);
+    const host = ctx.config.listeners.host === '0.0.0.0' || ctx.config.listeners.host === '::' ? 'localhost' : ctx.config.listeners.host;
+    const port = (ctx.config.listeners as { aws?: { port?: number } }).aws?.port ?? 4566;
+    const sns = new SnsService({ ...common, sqs, log: ctx.log, defaultBaseUrl: `http://${host}:${String(port)}` });
     const door = new AwsDoor({
       broker: ctx.broker,
       security: ctx.security,
-      services: [sqs],
+      services: [sqs, sns],
       metrics,
       log: ctx.log,
       maxBodyBytes: settings.maxRequestBytes,
@@ -28,8 +32,12 @@ export const awsAdapter: AdapterDescriptor<typeof awsConfigSchema, 'aws'> = {
     });
     return {
       handleConnection: (stream, info) => door.accept(stream, info),
-      start: () => sqs.start(),
+      start: async () => {
+        await sqs.start();
+        await sns.start();
+      },
       close: async () => {
+        await sns.close();
         sqs.close();
         door.close();
       },

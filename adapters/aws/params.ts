@@ -58,7 +58,8 @@ export function stringMap(input: JsonObject, name: string): Record<string, strin
 export function objectList(input: JsonObject, name: string): JsonObject[] {
   const v = input[name];
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => x === null || typeof x !== 'object' || Array.isArray(x))) throw wrongType(name, 'a list of structures');
+  if (!Array.isArray(v) || v.some((x) => x === null || typeof x !== 'object' || Array.isArray(x)))
+    throw wrongType(name, 'a list of structures');
   return v as JsonObject[];
 }
 

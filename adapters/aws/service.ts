@@ -26,5 +26,7 @@ export interface AwsService {
   /** The JSON protocol's content type and error namespace. */
   readonly jsonVersion?: '1.0' | '1.1';
   readonly jsonNamespace?: string;
+  /** Operations a request may call unsigned even when users are configured (they carry their own proof). */
+  readonly unsignedActions?: ReadonlySet<string>;
   handle(input: JsonObject, call: AwsCall): Promise<JsonObject | undefined>;
 }

@@ -51,17 +51,20 @@ export function verifySignature(req: SignedRequest, secret: string, now = Date.n
   let amzDate: string | undefined;
   let presigned = false;
   if (auth !== undefined) {
-    if (!auth.startsWith(`${ALGORITHM} `)) throw new AwsError('IncompleteSignature', `Unsupported AWS 'algorithm': '${auth.split(' ')[0] ?? ''}'`);
+    if (!auth.startsWith(`${ALGORITHM} `))
+      throw new AwsError('IncompleteSignature', `Unsupported AWS 'algorithm': '${auth.split(' ')[0] ?? ''}'`);
     const sh = /SignedHeaders=([^,\s]+)/.exec(auth)?.[1];
     const sig = /Signature=([0-9a-f]+)/.exec(auth)?.[1];
-    if (sh === undefined || sig === undefined) throw new AwsError('IncompleteSignature', 'Authorization header requires SignedHeaders and Signature.');
+    if (sh === undefined || sig === undefined)
+      throw new AwsError('IncompleteSignature', 'Authorization header requires SignedHeaders and Signature.');
     signedHeaders = sh.split(';');
     signature = sig;
     amzDate = header(req.headers, 'x-amz-date');
   } else {
     const sig = queryValue(req.query, 'X-Amz-Signature');
     if (sig === undefined) throw missingAuthentication();
-    if (queryValue(req.query, 'X-Amz-Algorithm') !== ALGORITHM) throw new AwsError('IncompleteSignature', `X-Amz-Algorithm must be ${ALGORITHM}`);
+    if (queryValue(req.query, 'X-Amz-Algorithm') !== ALGORITHM)
+      throw new AwsError('IncompleteSignature', `X-Amz-Algorithm must be ${ALGORITHM}`);
     signedHeaders = (queryValue(req.query, 'X-Amz-SignedHeaders') ?? '').split(';');
     signature = sig;
     amzDate = queryValue(req.query, 'X-Amz-Date');
@@ -72,10 +75,13 @@ export function verifySignature(req: SignedRequest, secret: string, now = Date.n
   if (amzDate === undefined || !/^\d{8}T\d{6}Z$/.test(amzDate)) {
     throw new AwsError('IncompleteSignature', 'Authorization requires an X-Amz-Date in ISO 8601 basic format (yyyyMMddTHHmmssZ).');
   }
-  const at = Date.parse(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  const at = Date.parse(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
   if (presigned) {
     const expires = Number(queryValue(req.query, 'X-Amz-Expires') ?? '900');
-    if (now > at + expires * 1000 || at - now > MAX_SKEW_MS) throw signatureMismatch('Signature expired: the presigned request is no longer valid.');
+    if (now > at + expires * 1000 || at - now > MAX_SKEW_MS)
+      throw signatureMismatch('Signature expired: the presigned request is no longer valid.');
   } else if (Math.abs(now - at) > MAX_SKEW_MS) {
     throw signatureMismatch(`Signature expired: ${amzDate} is now earlier or later than the server's time by more than 15 minutes.`);
   }

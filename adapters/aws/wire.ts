@@ -71,7 +71,8 @@ function parseJsonBody(body: Buffer): JsonObject {
   } catch {
     throw new AwsError('SerializationException', 'The request body is not valid JSON.', 400);
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new AwsError('SerializationException', 'The request body must be a JSON object.', 400);
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new AwsError('SerializationException', 'The request body must be a JSON object.', 400);
   return v as JsonObject;
 }
 

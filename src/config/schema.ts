@@ -264,7 +264,10 @@ const coreShape = {
                     secretEnv: z.string().min(1).optional(),
                     secretFile: z.string().min(1).optional(),
                   })
-                  .refine((k) => (k.secretEnv === undefined) !== (k.secretFile === undefined), 'give exactly one of secretEnv or secretFile'),
+                  .refine(
+                    (k) => (k.secretEnv === undefined) !== (k.secretFile === undefined),
+                    'give exactly one of secretEnv or secretFile',
+                  ),
               )
               .default([]),
           }),

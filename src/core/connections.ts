@@ -69,6 +69,8 @@ export class Connections {
   readonly requestErrors = new Map<string, number>();
   /** Requests held open waiting for messages now (SQS long polls), per protocol. */
   readonly waiting = new Map<string, number>();
+  /** What adapters count besides requests (SNS deliveries: delivered, filtered, dropped...), by `protocol event`. */
+  readonly events = new Map<string, number>();
 
   add(r: ConnectionRegistration): void {
     this.remove(r.id);
@@ -143,6 +145,12 @@ export class Connections {
     const key = `${protocol} ${operation}`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
     if (error !== undefined) this.requestErrors.set(`${key} ${error}`, (this.requestErrors.get(`${key} ${error}`) ?? 0) + 1);
+  }
+
+  /** One more `event` of `protocol` (an SNS delivery delivered, filtered, failed, dropped...). */
+  event(protocol: string, event: string): void {
+    const key = `${protocol} ${event}`;
+    this.events.set(key, (this.events.get(key) ?? 0) + 1);
   }
 
   /** A request of `protocol` started (+1) or stopped (-1) waiting for messages. */

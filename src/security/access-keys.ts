@@ -25,15 +25,19 @@ export function loadAccessKeys(username: string, sources: readonly AccessKeySour
       try {
         secret = readFileSync(k.secretFile, 'utf8').trim();
       } catch (err) {
-        throw new ConfigError(`access key ${k.id} of user ${username}: cannot read ${where}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-          key: k.id,
-        });
+        throw new ConfigError(
+          `access key ${k.id} of user ${username}: cannot read ${where}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+          {
+            key: k.id,
+          },
+        );
       }
     } else {
       where = `environment variable ${k.secretEnv ?? ''}`;
       secret = env[k.secretEnv ?? '']?.trim();
     }
-    if (secret === undefined || secret === '') throw new ConfigError(`access key ${k.id} of user ${username}: ${where} is empty or not set`, { key: k.id });
+    if (secret === undefined || secret === '')
+      throw new ConfigError(`access key ${k.id} of user ${username}: ${where} is empty or not set`, { key: k.id });
     return { id: k.id, secret, createdAt: 0 };
   });
 }

@@ -49,7 +49,12 @@ afterEach(async () => {
 });
 
 function client(port: number, accessKeyId: string, secretAccessKey: string): SQSClient {
-  return new SQSClient({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-west-1', credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1 });
+  return new SQSClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'eu-west-1',
+    credentials: { accessKeyId, secretAccessKey },
+    maxAttempts: 1,
+  });
 }
 
 describe('the AWS door', () => {
@@ -81,24 +86,32 @@ describe('the AWS door', () => {
     const tooBig = await post(port, FORM, Buffer.alloc(11 * 1024 * 1024, 'a'));
     expect(tooBig.status).toBe(413);
     // Over TLS, a well-formed request is answered.
-    const secure = await post(server.listeners.port('aws', 'tls') as number, FORM, 'Action=ListQueues&Version=2012-11-05', { ca: cert.cert });
+    const secure = await post(server.listeners.port('aws', 'tls') as number, FORM, 'Action=ListQueues&Version=2012-11-05', {
+      ca: cert.cert,
+    });
     expect(secure.status).toBe(200);
     expect(secure.body).toContain('<ListQueuesResponse');
   });
 
   it('checks signatures once users exist, and the authorization map after them', async () => {
     process.env.AWS_TEST_SECRET_FOR_JUNCTION = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
-    ({ server } = await startTestServer([awsAdapter], { aws: { port: 0, tls: false }, websocket: { enabled: false } }, {
-      security: {
-        users: [
-          { username: 'app', groups: ['apps'], accessKeys: [{ id: 'AKIAAPPEXAMPLE0001', secretEnv: 'AWS_TEST_SECRET_FOR_JUNCTION' }] },
-          { username: 'reader', groups: ['readers'], accessKeys: [{ id: 'AKIAREADEREXAMPLE1', secretEnv: 'AWS_TEST_SECRET_FOR_JUNCTION' }] },
-        ],
-        authorization: [
-          { queue: '>', read: ['apps', 'readers'], write: ['apps'], admin: ['apps'] },
-        ],
+    ({ server } = await startTestServer(
+      [awsAdapter],
+      { aws: { port: 0, tls: false }, websocket: { enabled: false } },
+      {
+        security: {
+          users: [
+            { username: 'app', groups: ['apps'], accessKeys: [{ id: 'AKIAAPPEXAMPLE0001', secretEnv: 'AWS_TEST_SECRET_FOR_JUNCTION' }] },
+            {
+              username: 'reader',
+              groups: ['readers'],
+              accessKeys: [{ id: 'AKIAREADEREXAMPLE1', secretEnv: 'AWS_TEST_SECRET_FOR_JUNCTION' }],
+            },
+          ],
+          authorization: [{ queue: '>', read: ['apps', 'readers'], write: ['apps'], admin: ['apps'] }],
+        },
       },
-    }));
+    ));
     const port = server.listeners.port('aws', 'tcp') as number;
     const app = client(port, 'AKIAAPPEXAMPLE0001', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
     const url = (await app.send(new CreateQueueCommand({ QueueName: 'signed' }))).QueueUrl;
@@ -126,9 +139,13 @@ describe('the AWS door', () => {
 
   it('refuses to start when a configured access key has no secret', async () => {
     await expect(
-      startTestServer([awsAdapter], { aws: { port: 0, tls: false } }, {
-        security: { users: [{ username: 'app', accessKeys: [{ id: 'AKIAAPPEXAMPLE0001', secretEnv: 'AWS_TEST_UNSET_SECRET' }] }] },
-      }),
+      startTestServer(
+        [awsAdapter],
+        { aws: { port: 0, tls: false } },
+        {
+          security: { users: [{ username: 'app', accessKeys: [{ id: 'AKIAAPPEXAMPLE0001', secretEnv: 'AWS_TEST_UNSET_SECRET' }] }] },
+        },
+      ),
     ).rejects.toThrow(/access key AKIAAPPEXAMPLE0001 of user app: environment variable AWS_TEST_UNSET_SECRET is empty or not set/);
   });
 });

@@ -35,7 +35,11 @@ describe('python3-boto3 (SQS query protocol)', () => {
     expect(out.receiveCount).toBe('1');
     expect(out.deleted).toEqual(['x']);
     expect(out.again).toEqual(['b1', '2']);
-    expect(out.attributes).toEqual({ VisibilityTimeout: '5', ApproximateNumberOfMessages: '0', QueueArn: 'arn:aws:sqs:us-east-1:000000000000:py-orders' });
+    expect(out.attributes).toEqual({
+      VisibilityTimeout: '5',
+      ApproximateNumberOfMessages: '0',
+      QueueArn: 'arn:aws:sqs:us-east-1:000000000000:py-orders',
+    });
     expect(out.tags).toEqual({ team: 'py' });
     expect(out.fifo).toEqual(['f0', 'f1', 'f2']);
     expect(out.fifoGroup).toBe('g');

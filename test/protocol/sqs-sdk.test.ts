@@ -32,7 +32,11 @@ let sqs: SQSClient;
 beforeAll(async () => {
   ({ server } = await startTestServer([awsAdapter], { aws: { port: 0, tls: false }, websocket: { enabled: false } }));
   const port = server.listeners.port('aws', 'tcp') as number;
-  sqs = new SQSClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' } });
+  sqs = new SQSClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' },
+  });
 });
 
 afterAll(async () => {
@@ -77,7 +81,12 @@ describe('SQS over the JSON protocol', () => {
     );
     expect(sent.MessageId).toMatch(/^[0-9a-f-]{36}$/);
     const got = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: url, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'], WaitTimeSeconds: 1 }),
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+        WaitTimeSeconds: 1,
+      }),
     );
     const m = got.Messages?.[0];
     expect(m?.Body).toBe('héllo <world> & friends');
@@ -99,11 +108,15 @@ describe('SQS over the JSON protocol', () => {
     expect(first.Messages).toHaveLength(1);
     const hidden = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
     expect(hidden.Messages ?? []).toHaveLength(0);
-    const second = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
+    const second = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
+    );
     expect(second.Messages?.[0]?.Attributes?.ApproximateReceiveCount).toBe('2');
     // The first receipt no longer names the current receive: deleting with it changes nothing.
     await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: first.Messages?.[0]?.ReceiptHandle }));
-    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: second.Messages?.[0]?.ReceiptHandle, VisibilityTimeout: 0 }));
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: second.Messages?.[0]?.ReceiptHandle, VisibilityTimeout: 0 }),
+    );
     const third = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 5 }));
     expect(third.Messages?.[0]?.Body).toBe('again');
   });
@@ -133,7 +146,10 @@ describe('SQS over the JSON protocol', () => {
     const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
     expect(got.Messages?.map((m) => m.Body)).toEqual(['one', 'two']);
     const del = await sqs.send(
-      new DeleteMessageBatchCommand({ QueueUrl: url, Entries: (got.Messages ?? []).map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })) }),
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: (got.Messages ?? []).map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
+      }),
     );
     expect(del.Successful).toHaveLength(2);
   });
@@ -141,7 +157,12 @@ describe('SQS over the JSON protocol', () => {
   it('keeps FIFO order per group, holds a group while one of its messages is in flight, and deduplicates', async () => {
     const url = await makeQueue('jobs.fifo', { FifoQueue: 'true', ContentBasedDeduplication: 'true' });
     const seq: string[] = [];
-    for (const [g, body] of [['A', 'a1'], ['A', 'a2'], ['B', 'b1'], ['A', 'a1']] as const) {
+    for (const [g, body] of [
+      ['A', 'a1'],
+      ['A', 'a2'],
+      ['B', 'b1'],
+      ['A', 'a1'],
+    ] as const) {
       const s = await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body, MessageGroupId: g }));
       seq.push(s.SequenceNumber as string);
     }
@@ -163,7 +184,9 @@ describe('SQS over the JSON protocol', () => {
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'poison' }));
     for (let i = 0; i < 2; i++) {
       const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 5 }));
-      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: r.Messages?.[0]?.ReceiptHandle, VisibilityTimeout: 0 }));
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: r.Messages?.[0]?.ReceiptHandle, VisibilityTimeout: 0 }),
+      );
     }
     const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['All'] }));
     expect(dead.Messages?.[0]?.Body).toBe('poison');
@@ -188,7 +211,9 @@ describe('SQS over the JSON protocol', () => {
     await expect(sqs.send(new CreateQueueCommand({ QueueName: 'q', Attributes: { VisibilityTimeout: '99999' } }))).rejects.toMatchObject({
       name: 'InvalidAttributeValue',
     });
-    await expect(sqs.send(new CreateQueueCommand({ QueueName: 'q', Attributes: { Nope: '1' } as Record<string, string> }))).rejects.toMatchObject({ name: 'InvalidAttributeName' });
+    await expect(
+      sqs.send(new CreateQueueCommand({ QueueName: 'q', Attributes: { Nope: '1' } as Record<string, string> })),
+    ).rejects.toMatchObject({ name: 'InvalidAttributeName' });
     const url = await makeQueue('strict');
     await expect(sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: 'forged' }))).rejects.toMatchObject({
       name: 'ReceiptHandleIsInvalid',

@@ -132,18 +132,21 @@ function decodeScalar(type: string, name: string, raw: string | undefined): Json
   switch (type) {
     case 'integer':
     case 'long': {
-      if (!/^[-+]?\d+$/.test(raw.trim())) throw new QueryValueError(name, `Value ${raw} for parameter ${name} is invalid. Reason: must be an integer.`);
+      if (!/^[-+]?\d+$/.test(raw.trim()))
+        throw new QueryValueError(name, `Value ${raw} for parameter ${name} is invalid. Reason: must be an integer.`);
       return Number(raw);
     }
     case 'float':
     case 'double': {
       const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n)) throw new QueryValueError(name, `Value ${raw} for parameter ${name} is invalid. Reason: must be a number.`);
+      if (raw.trim() === '' || !Number.isFinite(n))
+        throw new QueryValueError(name, `Value ${raw} for parameter ${name} is invalid. Reason: must be a number.`);
       return n;
     }
     case 'boolean': {
       const v = raw.toLowerCase();
-      if (v !== 'true' && v !== 'false') throw new QueryValueError(name, `Value ${raw} for parameter ${name} is invalid. Reason: must be true or false.`);
+      if (v !== 'true' && v !== 'false')
+        throw new QueryValueError(name, `Value ${raw} for parameter ${name} is invalid. Reason: must be true or false.`);
       return v === 'true';
     }
     default:
@@ -154,6 +157,8 @@ function decodeScalar(type: string, name: string, raw: string | undefined): Json
 // ---- responses ----------------------------------------------------------------------------
 
 export function xmlEscape(s: string): string {
+  // Control characters XML 1.0 allows only as character references.
+  // eslint-disable-next-line no-control-regex
   return s.replace(/[<>&"'\r\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) => {
     switch (c) {
       case '<':

@@ -8,7 +8,11 @@ const MAX_ENTRIES = 10;
 export function checkBatch(model: ServiceModel, entries: JsonObject[]): void {
   if (entries.length === 0) throw modelled(model, 'EmptyBatchRequest', 'There should be at least one entry in the request.');
   if (entries.length > MAX_ENTRIES) {
-    throw modelled(model, 'TooManyEntriesInBatchRequest', `Maximum number of entries per request are ${MAX_ENTRIES}. You have sent ${entries.length}.`);
+    throw modelled(
+      model,
+      'TooManyEntriesInBatchRequest',
+      `Maximum number of entries per request are ${MAX_ENTRIES}. You have sent ${entries.length}.`,
+    );
   }
   const seen = new Set<string>();
   for (const e of entries) {

@@ -27,18 +27,23 @@ export function attributesToProperties(given: JsonValue | undefined): { properti
   if (given === undefined || given === null) return { properties, bytes: 0 };
   if (typeof given !== 'object' || Array.isArray(given)) throw invalid('MessageAttributes must be a map.');
   const entries = Object.entries(given);
-  if (entries.length > MAX_ATTRIBUTES) throw invalid(`Number of message attributes [${entries.length}] exceeds the allowed maximum [${MAX_ATTRIBUTES}].`);
+  if (entries.length > MAX_ATTRIBUTES)
+    throw invalid(`Number of message attributes [${entries.length}] exceeds the allowed maximum [${MAX_ATTRIBUTES}].`);
   const types: Record<string, string> = {};
   let bytes = 0;
   for (const [name, raw] of entries) {
     checkName(name);
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(`The message attribute '${name}' must contain a DataType.`);
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      throw invalid(`The message attribute '${name}' must contain a DataType.`);
     const v = raw as JsonObject;
     const dataType = v.DataType;
-    if (typeof dataType !== 'string' || dataType === '') throw invalid(`The message attribute '${name}' must contain a non-empty message attribute type.`);
+    if (typeof dataType !== 'string' || dataType === '')
+      throw invalid(`The message attribute '${name}' must contain a non-empty message attribute type.`);
     const base = dataType.split('.')[0];
     if (base !== 'String' && base !== 'Number' && base !== 'Binary') {
-      throw invalid(`The type of message attribute '${name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.`);
+      throw invalid(
+        `The type of message attribute '${name}' is invalid. You must use only the following supported type prefixes: Binary, Number, String.`,
+      );
     }
     if (dataType.length > 256) throw invalid(`Message attribute type of '${name}' is longer than 256 characters.`);
     bytes += Buffer.byteLength(name) + Buffer.byteLength(dataType);

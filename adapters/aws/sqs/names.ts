@@ -29,7 +29,10 @@ export function queueNameFromUrl(url: string): string | undefined {
   } catch {
     return undefined;
   }
-  const last = path.split('/').filter((s) => s !== '').pop();
+  const last = path
+    .split('/')
+    .filter((s) => s !== '')
+    .pop();
   if (last === undefined) return undefined;
   try {
     return decodeURIComponent(last);

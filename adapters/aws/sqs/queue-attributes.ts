@@ -70,7 +70,12 @@ export function defaultAttributes(fifo: boolean): Attributes {
   const a: Attributes = {};
   for (const [name, rule] of Object.entries(RULES)) if (rule.default !== undefined) a[name] = rule.default;
   if (fifo) {
-    Object.assign(a, { FifoQueue: 'true', ContentBasedDeduplication: 'false', DeduplicationScope: 'queue', FifoThroughputLimit: 'perQueue' });
+    Object.assign(a, {
+      FifoQueue: 'true',
+      ContentBasedDeduplication: 'false',
+      DeduplicationScope: 'queue',
+      FifoThroughputLimit: 'perQueue',
+    });
   }
   return a;
 }
@@ -88,7 +93,8 @@ export function checkAttributes(given: Attributes, fifo: boolean, creating: bool
     }
     if (typeof value !== 'string') throw invalidValue(name, `Invalid value for the parameter ${name}.`);
     if (rule.fifoOnly && !fifo) throw invalidValue(name, `You can specify the ${name} only when FifoQueue is set to true.`);
-    if (rule.createOnly && !creating) throw invalidValue(name, `Invalid attribute name. ${name} can only be set when the queue is created.`);
+    if (rule.createOnly && !creating)
+      throw invalidValue(name, `Invalid attribute name. ${name} can only be set when the queue is created.`);
     if (rule.range) {
       const n = Number(value);
       if (!/^\d+$/.test(value) || n < rule.range[0] || n > rule.range[1]) {
@@ -103,7 +109,8 @@ export function checkAttributes(given: Attributes, fifo: boolean, creating: bool
       } catch {
         throw invalidValue(name, `Invalid value for the parameter ${name}. Reason: ${name} must be a valid JSON document.`);
       }
-      if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw invalidValue(name, `Invalid value for the parameter ${name}.`);
+      if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+        throw invalidValue(name, `Invalid value for the parameter ${name}.`);
       const problem = rule.json(doc as Record<string, unknown>);
       if (problem !== undefined) throw invalidValue(name, `Value ${value} for parameter ${name} is invalid. Reason: ${problem}`);
     }
@@ -147,7 +154,8 @@ function redriveAllowProblem(p: Record<string, unknown>): string | undefined {
   if (!['allowAll', 'denyAll', 'byQueue'].includes(String(p.redrivePermission))) return 'Invalid value for redrivePermission.';
   if (p.redrivePermission === 'byQueue') {
     const arns = p.sourceQueueArns;
-    if (!Array.isArray(arns) || arns.length < 1 || arns.length > 10) return 'sourceQueueArns must list 1 to 10 queue ARNs when redrivePermission is byQueue.';
+    if (!Array.isArray(arns) || arns.length < 1 || arns.length > 10)
+      return 'sourceQueueArns must list 1 to 10 queue ARNs when redrivePermission is byQueue.';
   }
   return undefined;
 }

@@ -52,7 +52,12 @@ export class QueueCatalog {
 
   /** Stores the record, sets the core queue's rules, and makes the queue if it is not there yet. */
   async put(r: SqsQueueRecord): Promise<void> {
-    await this.broker.putSession({ id: PREFIX + r.name, data: r as unknown as Record<string, unknown>, updatedAt: Date.now(), expiresAt: 0 });
+    await this.broker.putSession({
+      id: PREFIX + r.name,
+      data: r as unknown as Record<string, unknown>,
+      updatedAt: Date.now(),
+      expiresAt: 0,
+    });
     this.records.set(r.name, r);
     this.broker.setQueueRules(r.name, rulesOf(settingsOf(r.attributes)));
     if (!this.exists(r.name)) this.broker.operations.createQueue(r.name);

@@ -147,7 +147,14 @@ export class QueueReceiver {
   changeVisibility(handle: unknown, visibilityMs: number): void {
     const { receiveId } = readReceipt(handle, this.queue);
     const f = this.inflight.get(receiveId);
-    if (!f) throw new AwsError('AWS.SimpleQueueService.MessageNotInflight', 'The message referred to is not in flight.', 400, true, 'MessageNotInflight');
+    if (!f)
+      throw new AwsError(
+        'AWS.SimpleQueueService.MessageNotInflight',
+        'The message referred to is not in flight.',
+        400,
+        true,
+        'MessageNotInflight',
+      );
     const now = Date.now();
     if (now + visibilityMs - f.receivedAt > MAX_VISIBILITY_MS) {
       throw new AwsError(
@@ -205,7 +212,10 @@ export class QueueReceiver {
 
   private attach(): Promise<Consumer> {
     if (this.consumer && !this.consumer.closed) return Promise.resolve(this.consumer);
-    if (this.closed) return Promise.reject(new AwsError('AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.', 400, true, 'QueueDoesNotExist'));
+    if (this.closed)
+      return Promise.reject(
+        new AwsError('AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.', 400, true, 'QueueDoesNotExist'),
+      );
     this.attaching ??= this.broker
       .subscribe(
         {

@@ -7,7 +7,13 @@ import type { MessageInput, PropertyValue } from '../../../src/core/message.ts';
 import { AwsError, missingParameter } from '../errors.ts';
 import type { JsonObject } from '../model/shape.ts';
 import { isObject, optionalInt, optionalString } from '../params.ts';
-import { attributesToProperties, md5OfAttributes, pickAttributes, propertiesToAttributes, type SqsAttributeValue } from './message-attributes.ts';
+import {
+  attributesToProperties,
+  md5OfAttributes,
+  pickAttributes,
+  propertiesToAttributes,
+  type SqsAttributeValue,
+} from './message-attributes.ts';
 import type { QueueSettings } from './queue-attributes.ts';
 
 export const SEQUENCE_PROPERTY = '_SQS_SEQ';
@@ -47,7 +53,10 @@ export function prepareSend(queue: string, s: QueueSettings, entry: JsonObject, 
   const bodyBytes = Buffer.from(body, 'utf8');
   const size = bodyBytes.length + bytes;
   if (size > s.maximumMessageSize) {
-    throw new AwsError('InvalidParameterValue', `One or more parameters are invalid. Reason: Message must be shorter than ${s.maximumMessageSize} bytes.`);
+    throw new AwsError(
+      'InvalidParameterValue',
+      `One or more parameters are invalid. Reason: Message must be shorter than ${s.maximumMessageSize} bytes.`,
+    );
   }
   const delay = optionalInt(entry, 'DelaySeconds', 0, 900);
   const groupId = optionalString(entry, 'MessageGroupId');
@@ -66,7 +75,10 @@ export function prepareSend(queue: string, s: QueueSettings, entry: JsonObject, 
   if (isObject(trace) && typeof trace.StringValue === 'string') properties[TRACE_PROPERTY] = trace.StringValue;
   if (s.fifo) {
     if (delay !== undefined && delay !== 0) {
-      throw new AwsError('InvalidParameterValue', `Value ${delay} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.`);
+      throw new AwsError(
+        'InvalidParameterValue',
+        `Value ${delay} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.`,
+      );
     }
     if (groupId === undefined || groupId === '') throw missingParameter('MessageGroupId');
     checkToken('MessageGroupId', groupId);
@@ -120,7 +132,12 @@ export function receivedMessage(d: Delivery, receiptHandle: string, firstReceive
     body = Buffer.from(m.body).toString('base64');
     all[BODY_ENCODING_ATTRIBUTE] = { DataType: 'String', StringValue: 'base64' };
   }
-  const out: JsonObject = { MessageId: m.messageId ?? m.id, ReceiptHandle: receiptHandle, MD5OfBody: md5(Buffer.from(body, 'utf8')), Body: body };
+  const out: JsonObject = {
+    MessageId: m.messageId ?? m.id,
+    ReceiptHandle: receiptHandle,
+    MD5OfBody: md5(Buffer.from(body, 'utf8')),
+    Body: body,
+  };
   const system = systemAttributes(d, firstReceivedAt, o);
   if (Object.keys(system).length > 0) out.Attributes = system;
   const picked = pickAttributes(all, o.messageAttributes);
@@ -157,7 +174,10 @@ function systemAttributes(d: Delivery, firstReceivedAt: number, o: ReceiveOption
 
 function checkToken(name: string, v: string): void {
   if (v.length > 128 || !/^[\x21-\x7e]+$/.test(v)) {
-    throw new AwsError('InvalidParameterValue', `Value ${v} for parameter ${name} is invalid. Reason: use 1 to 128 printable ASCII characters.`);
+    throw new AwsError(
+      'InvalidParameterValue',
+      `Value ${v} for parameter ${name} is invalid. Reason: use 1 to 128 printable ASCII characters.`,
+    );
   }
 }
 

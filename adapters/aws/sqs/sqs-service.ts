@@ -103,7 +103,11 @@ export class SqsService implements AwsService {
     if (existing && existing.createdAt > 0) {
       for (const [k, v] of Object.entries(attributes)) {
         if (existing.attributes[k] !== v) {
-          throw modelled(this.model, 'QueueNameExists', `A queue already exists with the same name and a different value for attribute ${k}`);
+          throw modelled(
+            this.model,
+            'QueueNameExists',
+            `A queue already exists with the same name and a different value for attribute ${k}`,
+          );
         }
       }
       return { QueueUrl: this.url(call, name) };
@@ -136,7 +140,8 @@ export class SqsService implements AwsService {
       .sort();
     const page = names.slice(0, max ?? 1000);
     const out: JsonObject = { QueueUrls: page.map((n) => this.url(call, n)) };
-    if (max !== undefined && names.length > page.length) out.NextToken = Buffer.from(`q:${page[page.length - 1] ?? ''}`).toString('base64url');
+    if (max !== undefined && names.length > page.length)
+      out.NextToken = Buffer.from(`q:${page[page.length - 1] ?? ''}`).toString('base64url');
     return out;
   }
 
@@ -183,7 +188,8 @@ export class SqsService implements AwsService {
     checkAttributes(given, fifo, false);
     checkDeadLetterTarget(given, this.catalog, fifo);
     const attributes = { ...r.attributes, ...given };
-    for (const [k, v] of Object.entries(given)) if (v === '' && (k === 'RedrivePolicy' || k === 'RedriveAllowPolicy' || k === 'Policy')) delete attributes[k];
+    for (const [k, v] of Object.entries(given))
+      if (v === '' && (k === 'RedrivePolicy' || k === 'RedriveAllowPolicy' || k === 'Policy')) delete attributes[k];
     await this.catalog.put({ ...r, attributes, createdAt: r.createdAt || Date.now(), modifiedAt: Date.now() });
     return undefined;
   }
@@ -253,7 +259,11 @@ export class SqsService implements AwsService {
     });
     const total = prepared.reduce((n, p) => n + (p instanceof AwsError ? 0 : p.size), 0);
     if (total > Math.max(s.maximumMessageSize, MAX_BATCH_BYTES)) {
-      throw modelled(this.model, 'BatchRequestTooLong', `Batch requests cannot be longer than ${MAX_BATCH_BYTES} bytes. You have sent ${total} bytes.`);
+      throw modelled(
+        this.model,
+        'BatchRequestTooLong',
+        `Batch requests cannot be longer than ${MAX_BATCH_BYTES} bytes. You have sent ${total} bytes.`,
+      );
     }
     const ctx = this.ctx(call);
     // In order: a FIFO batch keeps its order within each message group.
@@ -327,6 +337,31 @@ export class SqsService implements AwsService {
       if (e.ReceiptHandle === undefined) throw missingParameter('ReceiptHandle');
       r.changeVisibility(e.ReceiptHandle, seconds * 1000);
     });
+  }
+
+  /**
+   * A message another AWS API hands to queue `name` (an SNS subscription's delivery): checked and
+   * sent as a SendMessage would be, by the broker itself. On a FIFO queue it keeps its group, and
+   * its deduplication id (else `fallbackDedupId`).
+   */
+  async deliver(
+    name: string,
+    m: { body: string; attributes?: JsonObject; groupId?: string | undefined; dedupId?: string | undefined; fallbackDedupId: string },
+  ): Promise<void> {
+    const s = this.settingsOf(name);
+    const entry: JsonObject = { MessageBody: m.body };
+    if (m.attributes) entry.MessageAttributes = m.attributes;
+    if (s.fifo) {
+      entry.MessageGroupId = m.groupId ?? 'default';
+      if (!s.contentBasedDeduplication || m.dedupId !== undefined) entry.MessageDeduplicationId = m.dedupId ?? m.fallbackDedupId;
+    }
+    const prepared = prepareSend(name, s, entry, Date.now(), () => this.nextSequence());
+    await this.o.broker.publish(prepared.input, { connectionId: 'sns' });
+  }
+
+  /** True when queue `name` exists and is FIFO. */
+  isFifo(name: string): boolean {
+    return this.catalog.exists(name) && this.settingsOf(name).fifo;
   }
 
   // ---- helpers ------------------------------------------------------------------------------
@@ -420,7 +455,10 @@ function checkDeadLetterTarget(attributes: Attributes, catalog: QueueCatalog, fi
     throw new AwsError('InvalidParameterValue', 'Value for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.');
   }
   if (target.endsWith(FIFO_SUFFIX) !== fifo) {
-    throw new AwsError('InvalidParameterValue', 'Value for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be the same type as the source queue.');
+    throw new AwsError(
+      'InvalidParameterValue',
+      'Value for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be the same type as the source queue.',
+    );
   }
 }
 
@@ -443,4 +481,3 @@ function batchFailure(id: string, err: unknown): JsonObject {
   const message = err instanceof Error ? err.message : String(err);
   return { Id: id, SenderFault: false, Code: 'InternalError', Message: message };
 }
-
