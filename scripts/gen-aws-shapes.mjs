@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process, URL, console */
 // Generates adapters/aws/model/<service>-shapes.ts from the AWS service models botocore ships
 // (Debian's python3-botocore, Apache-2.0): for each operation the AWS APIs serve, the shapes its
 // request and response use, with only what the query and JSON wire protocols need (types,
