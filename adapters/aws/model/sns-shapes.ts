@@ -2,923 +2,985 @@
 import type { ServiceModel } from './shape.ts';
 
 export const snsModel: ServiceModel = {
-  xmlNamespace: 'http://sns.amazonaws.com/doc/2010-03-31/',
-  apiVersion: '2010-03-31',
-  operations: {
-    ConfirmSubscription: {
-      input: 'ConfirmSubscriptionInput',
-      output: 'ConfirmSubscriptionResponse',
-      resultWrapper: 'ConfirmSubscriptionResult',
-    },
-    CreateTopic: {
-      input: 'CreateTopicInput',
-      output: 'CreateTopicResponse',
-      resultWrapper: 'CreateTopicResult',
-    },
-    DeleteTopic: {
-      input: 'DeleteTopicInput',
-    },
-    GetSubscriptionAttributes: {
-      input: 'GetSubscriptionAttributesInput',
-      output: 'GetSubscriptionAttributesResponse',
-      resultWrapper: 'GetSubscriptionAttributesResult',
-    },
-    GetTopicAttributes: {
-      input: 'GetTopicAttributesInput',
-      output: 'GetTopicAttributesResponse',
-      resultWrapper: 'GetTopicAttributesResult',
-    },
-    ListSubscriptions: {
-      input: 'ListSubscriptionsInput',
-      output: 'ListSubscriptionsResponse',
-      resultWrapper: 'ListSubscriptionsResult',
-    },
-    ListSubscriptionsByTopic: {
-      input: 'ListSubscriptionsByTopicInput',
-      output: 'ListSubscriptionsByTopicResponse',
-      resultWrapper: 'ListSubscriptionsByTopicResult',
-    },
-    ListTagsForResource: {
-      input: 'ListTagsForResourceRequest',
-      output: 'ListTagsForResourceResponse',
-      resultWrapper: 'ListTagsForResourceResult',
-    },
-    ListTopics: {
-      input: 'ListTopicsInput',
-      output: 'ListTopicsResponse',
-      resultWrapper: 'ListTopicsResult',
-    },
-    Publish: {
-      input: 'PublishInput',
-      output: 'PublishResponse',
-      resultWrapper: 'PublishResult',
-    },
-    PublishBatch: {
-      input: 'PublishBatchInput',
-      output: 'PublishBatchResponse',
-      resultWrapper: 'PublishBatchResult',
-    },
-    SetSubscriptionAttributes: {
-      input: 'SetSubscriptionAttributesInput',
-    },
-    SetTopicAttributes: {
-      input: 'SetTopicAttributesInput',
-    },
-    Subscribe: {
-      input: 'SubscribeInput',
-      output: 'SubscribeResponse',
-      resultWrapper: 'SubscribeResult',
-    },
-    TagResource: {
-      input: 'TagResourceRequest',
-      output: 'TagResourceResponse',
-      resultWrapper: 'TagResourceResult',
-    },
-    Unsubscribe: {
-      input: 'UnsubscribeInput',
-    },
-    UntagResource: {
-      input: 'UntagResourceRequest',
-      output: 'UntagResourceResponse',
-      resultWrapper: 'UntagResourceResult',
-    },
-    AddPermission: {
-      input: 'AddPermissionInput',
-    },
-    RemovePermission: {
-      input: 'RemovePermissionInput',
-    },
-    GetDataProtectionPolicy: {
-      input: 'GetDataProtectionPolicyInput',
-      output: 'GetDataProtectionPolicyResponse',
-      resultWrapper: 'GetDataProtectionPolicyResult',
-    },
-    PutDataProtectionPolicy: {
-      input: 'PutDataProtectionPolicyInput',
-    },
+ "xmlNamespace": "http://sns.amazonaws.com/doc/2010-03-31/",
+ "apiVersion": "2010-03-31",
+ "operations": {
+  "ConfirmSubscription": {
+   "input": "ConfirmSubscriptionInput",
+   "output": "ConfirmSubscriptionResponse",
+   "resultWrapper": "ConfirmSubscriptionResult"
   },
-  shapes: {
-    ConfirmSubscriptionInput: {
-      type: 'structure',
-      members: {
-        TopicArn: {
-          shape: 'topicARN',
-        },
-        Token: {
-          shape: 'token',
-        },
-        AuthenticateOnUnsubscribe: {
-          shape: 'authenticateOnUnsubscribe',
-        },
-      },
-      required: ['TopicArn', 'Token'],
-    },
-    topicARN: {
-      type: 'string',
-    },
-    token: {
-      type: 'string',
-    },
-    authenticateOnUnsubscribe: {
-      type: 'string',
-    },
-    ConfirmSubscriptionResponse: {
-      type: 'structure',
-      members: {
-        SubscriptionArn: {
-          shape: 'subscriptionARN',
-        },
-      },
-    },
-    subscriptionARN: {
-      type: 'string',
-    },
-    CreateTopicInput: {
-      type: 'structure',
-      members: {
-        Name: {
-          shape: 'topicName',
-        },
-        Attributes: {
-          shape: 'TopicAttributesMap',
-        },
-        Tags: {
-          shape: 'TagList',
-        },
-        DataProtectionPolicy: {
-          shape: 'attributeValue',
-        },
-      },
-      required: ['Name'],
-    },
-    topicName: {
-      type: 'string',
-    },
-    TopicAttributesMap: {
-      type: 'map',
-      key: {
-        shape: 'attributeName',
-      },
-      value: {
-        shape: 'attributeValue',
-      },
-    },
-    attributeName: {
-      type: 'string',
-    },
-    attributeValue: {
-      type: 'string',
-    },
-    TagList: {
-      type: 'list',
-      member: {
-        shape: 'Tag',
-      },
-    },
-    Tag: {
-      type: 'structure',
-      members: {
-        Key: {
-          shape: 'TagKey',
-        },
-        Value: {
-          shape: 'TagValue',
-        },
-      },
-      required: ['Key', 'Value'],
-    },
-    TagKey: {
-      type: 'string',
-    },
-    TagValue: {
-      type: 'string',
-    },
-    CreateTopicResponse: {
-      type: 'structure',
-      members: {
-        TopicArn: {
-          shape: 'topicARN',
-        },
-      },
-    },
-    DeleteTopicInput: {
-      type: 'structure',
-      members: {
-        TopicArn: {
-          shape: 'topicARN',
-        },
-      },
-      required: ['TopicArn'],
-    },
-    GetSubscriptionAttributesInput: {
-      type: 'structure',
-      members: {
-        SubscriptionArn: {
-          shape: 'subscriptionARN',
-        },
-      },
-      required: ['SubscriptionArn'],
-    },
-    GetSubscriptionAttributesResponse: {
-      type: 'structure',
-      members: {
-        Attributes: {
-          shape: 'SubscriptionAttributesMap',
-        },
-      },
-    },
-    SubscriptionAttributesMap: {
-      type: 'map',
-      key: {
-        shape: 'attributeName',
-      },
-      value: {
-        shape: 'attributeValue',
-      },
-    },
-    GetTopicAttributesInput: {
-      type: 'structure',
-      members: {
-        TopicArn: {
-          shape: 'topicARN',
-        },
-      },
-      required: ['TopicArn'],
-    },
-    GetTopicAttributesResponse: {
-      type: 'structure',
-      members: {
-        Attributes: {
-          shape: 'TopicAttributesMap',
-        },
-      },
-    },
-    ListSubscriptionsInput: {
-      type: 'structure',
-      members: {
-        NextToken: {
-          shape: 'nextToken',
-        },
-      },
-    },
-    nextToken: {
-      type: 'string',
-    },
-    ListSubscriptionsResponse: {
-      type: 'structure',
-      members: {
-        Subscriptions: {
-          shape: 'SubscriptionsList',
-        },
-        NextToken: {
-          shape: 'nextToken',
-        },
-      },
-    },
-    SubscriptionsList: {
-      type: 'list',
-      member: {
-        shape: 'Subscription',
-      },
-    },
-    Subscription: {
-      type: 'structure',
-      members: {
-        SubscriptionArn: {
-          shape: 'subscriptionARN',
-        },
-        Owner: {
-          shape: 'account',
-        },
-        Protocol: {
-          shape: 'protocol',
-        },
-        Endpoint: {
-          shape: 'endpoint',
-        },
-        TopicArn: {
-          shape: 'topicARN',
-        },
-      },
-    },
-    account: {
-      type: 'string',
-    },
-    protocol: {
-      type: 'string',
-    },
-    endpoint: {
-      type: 'string',
-    },
-    ListSubscriptionsByTopicInput: {
-      type: 'structure',
-      members: {
-        TopicArn: {
-          shape: 'topicARN',
-        },
-        NextToken: {
-          shape: 'nextToken',
-        },
-      },
-      required: ['TopicArn'],
-    },
-    ListSubscriptionsByTopicResponse: {
-      type: 'structure',
-      members: {
-        Subscriptions: {
-          shape: 'SubscriptionsList',
-        },
-        NextToken: {
-          shape: 'nextToken',
-        },
-      },
-    },
-    ListTagsForResourceRequest: {
-      type: 'structure',
-      members: {
-        ResourceArn: {
-          shape: 'AmazonResourceName',
-        },
-      },
-      required: ['ResourceArn'],
-    },
-    AmazonResourceName: {
-      type: 'string',
-    },
-    ListTagsForResourceResponse: {
-      type: 'structure',
-      members: {
-        Tags: {
-          shape: 'TagList',
-        },
-      },
-    },
-    ListTopicsInput: {
-      type: 'structure',
-      members: {
-        NextToken: {
-          shape: 'nextToken',
-        },
-      },
-    },
-    ListTopicsResponse: {
-      type: 'structure',
-      members: {
-        Topics: {
-          shape: 'TopicsList',
-        },
-        NextToken: {
-          shape: 'nextToken',
-        },
-      },
-    },
-    TopicsList: {
-      type: 'list',
-      member: {
-        shape: 'Topic',
-      },
-    },
-    Topic: {
-      type: 'structure',
-      members: {
-        TopicArn: {
-          shape: 'topicARN',
-        },
-      },
-    },
-    PublishInput: {
-      type: 'structure',
-      members: {
-        TopicArn: {
-          shape: 'topicARN',
-        },
-        TargetArn: {
-          shape: 'String',
-        },
-        PhoneNumber: {
-          shape: 'String',
-        },
-        Message: {
-          shape: 'message',
-        },
-        Subject: {
-          shape: 'subject',
-        },
-        MessageStructure: {
-          shape: 'messageStructure',
-        },
-        MessageAttributes: {
-          shape: 'MessageAttributeMap',
-        },
-        MessageDeduplicationId: {
-          shape: 'String',
-        },
-        MessageGroupId: {
-          shape: 'String',
-        },
-      },
-      required: ['Message'],
-    },
-    String: {
-      type: 'string',
-    },
-    message: {
-      type: 'string',
-    },
-    subject: {
-      type: 'string',
-    },
-    messageStructure: {
-      type: 'string',
-    },
-    MessageAttributeMap: {
-      type: 'map',
-      key: {
-        shape: 'String',
-        locationName: 'Name',
-      },
-      value: {
-        shape: 'MessageAttributeValue',
-        locationName: 'Value',
-      },
-    },
-    MessageAttributeValue: {
-      type: 'structure',
-      members: {
-        DataType: {
-          shape: 'String',
-        },
-        StringValue: {
-          shape: 'String',
-        },
-        BinaryValue: {
-          shape: 'Binary',
-        },
-      },
-      required: ['DataType'],
-    },
-    Binary: {
-      type: 'blob',
-    },
-    PublishResponse: {
-      type: 'structure',
-      members: {
-        MessageId: {
-          shape: 'messageId',
-        },
-        SequenceNumber: {
-          shape: 'String',
-        },
-      },
-    },
-    messageId: {
-      type: 'string',
-    },
-    PublishBatchInput: {
-      type: 'structure',
-      members: {
-        TopicArn: {
-          shape: 'topicARN',
-        },
-        PublishBatchRequestEntries: {
-          shape: 'PublishBatchRequestEntryList',
-        },
-      },
-      required: ['TopicArn', 'PublishBatchRequestEntries'],
-    },
-    PublishBatchRequestEntryList: {
-      type: 'list',
-      member: {
-        shape: 'PublishBatchRequestEntry',
-      },
-    },
-    PublishBatchRequestEntry: {
-      type: 'structure',
-      members: {
-        Id: {
-          shape: 'String',
-        },
-        Message: {
-          shape: 'message',
-        },
-        Subject: {
-          shape: 'subject',
-        },
-        MessageStructure: {
-          shape: 'messageStructure',
-        },
-        MessageAttributes: {
-          shape: 'MessageAttributeMap',
-        },
-        MessageDeduplicationId: {
-          shape: 'String',
-        },
-        MessageGroupId: {
-          shape: 'String',
-        },
-      },
-      required: ['Id', 'Message'],
-    },
-    PublishBatchResponse: {
-      type: 'structure',
-      members: {
-        Successful: {
-          shape: 'PublishBatchResultEntryList',
-        },
-        Failed: {
-          shape: 'BatchResultErrorEntryList',
-        },
-      },
-    },
-    PublishBatchResultEntryList: {
-      type: 'list',
-      member: {
-        shape: 'PublishBatchResultEntry',
-      },
-    },
-    PublishBatchResultEntry: {
-      type: 'structure',
-      members: {
-        Id: {
-          shape: 'String',
-        },
-        MessageId: {
-          shape: 'messageId',
-        },
-        SequenceNumber: {
-          shape: 'String',
-        },
-      },
-    },
-    BatchResultErrorEntryList: {
-      type: 'list',
-      member: {
-        shape: 'BatchResultErrorEntry',
-      },
-    },
-    BatchResultErrorEntry: {
-      type: 'structure',
-      members: {
-        Id: {
-          shape: 'String',
-        },
-        Code: {
-          shape: 'String',
-        },
-        Message: {
-          shape: 'String',
-        },
-        SenderFault: {
-          shape: 'boolean',
-        },
-      },
-      required: ['Id', 'Code', 'SenderFault'],
-    },
-    boolean: {
-      type: 'boolean',
-    },
-    SetSubscriptionAttributesInput: {
-      type: 'structure',
-      members: {
-        SubscriptionArn: {
-          shape: 'subscriptionARN',
-        },
-        AttributeName: {
-          shape: 'attributeName',
-        },
-        AttributeValue: {
-          shape: 'attributeValue',
-        },
-      },
-      required: ['SubscriptionArn', 'AttributeName'],
-    },
-    SetTopicAttributesInput: {
-      type: 'structure',
-      members: {
-        TopicArn: {
-          shape: 'topicARN',
-        },
-        AttributeName: {
-          shape: 'attributeName',
-        },
-        AttributeValue: {
-          shape: 'attributeValue',
-        },
-      },
-      required: ['TopicArn', 'AttributeName'],
-    },
-    SubscribeInput: {
-      type: 'structure',
-      members: {
-        TopicArn: {
-          shape: 'topicARN',
-        },
-        Protocol: {
-          shape: 'protocol',
-        },
-        Endpoint: {
-          shape: 'endpoint',
-        },
-        Attributes: {
-          shape: 'SubscriptionAttributesMap',
-        },
-        ReturnSubscriptionArn: {
-          shape: 'boolean',
-        },
-      },
-      required: ['TopicArn', 'Protocol'],
-    },
-    SubscribeResponse: {
-      type: 'structure',
-      members: {
-        SubscriptionArn: {
-          shape: 'subscriptionARN',
-        },
-      },
-    },
-    TagResourceRequest: {
-      type: 'structure',
-      members: {
-        ResourceArn: {
-          shape: 'AmazonResourceName',
-        },
-        Tags: {
-          shape: 'TagList',
-        },
-      },
-      required: ['ResourceArn', 'Tags'],
-    },
-    TagResourceResponse: {
-      type: 'structure',
-      members: {},
-    },
-    UnsubscribeInput: {
-      type: 'structure',
-      members: {
-        SubscriptionArn: {
-          shape: 'subscriptionARN',
-        },
-      },
-      required: ['SubscriptionArn'],
-    },
-    UntagResourceRequest: {
-      type: 'structure',
-      members: {
-        ResourceArn: {
-          shape: 'AmazonResourceName',
-        },
-        TagKeys: {
-          shape: 'TagKeyList',
-        },
-      },
-      required: ['ResourceArn', 'TagKeys'],
-    },
-    TagKeyList: {
-      type: 'list',
-      member: {
-        shape: 'TagKey',
-      },
-    },
-    UntagResourceResponse: {
-      type: 'structure',
-      members: {},
-    },
-    AddPermissionInput: {
-      type: 'structure',
-      members: {
-        TopicArn: {
-          shape: 'topicARN',
-        },
-        Label: {
-          shape: 'label',
-        },
-        AWSAccountId: {
-          shape: 'DelegatesList',
-        },
-        ActionName: {
-          shape: 'ActionsList',
-        },
-      },
-      required: ['TopicArn', 'Label', 'AWSAccountId', 'ActionName'],
-    },
-    label: {
-      type: 'string',
-    },
-    DelegatesList: {
-      type: 'list',
-      member: {
-        shape: 'delegate',
-      },
-    },
-    delegate: {
-      type: 'string',
-    },
-    ActionsList: {
-      type: 'list',
-      member: {
-        shape: 'action',
-      },
-    },
-    action: {
-      type: 'string',
-    },
-    RemovePermissionInput: {
-      type: 'structure',
-      members: {
-        TopicArn: {
-          shape: 'topicARN',
-        },
-        Label: {
-          shape: 'label',
-        },
-      },
-      required: ['TopicArn', 'Label'],
-    },
-    GetDataProtectionPolicyInput: {
-      type: 'structure',
-      members: {
-        ResourceArn: {
-          shape: 'topicARN',
-        },
-      },
-      required: ['ResourceArn'],
-    },
-    GetDataProtectionPolicyResponse: {
-      type: 'structure',
-      members: {
-        DataProtectionPolicy: {
-          shape: 'attributeValue',
-        },
-      },
-    },
-    PutDataProtectionPolicyInput: {
-      type: 'structure',
-      members: {
-        ResourceArn: {
-          shape: 'topicARN',
-        },
-        DataProtectionPolicy: {
-          shape: 'attributeValue',
-        },
-      },
-      required: ['ResourceArn', 'DataProtectionPolicy'],
-    },
+  "CreateTopic": {
+   "input": "CreateTopicInput",
+   "output": "CreateTopicResponse",
+   "resultWrapper": "CreateTopicResult"
   },
-  errors: {
-    AuthorizationErrorException: {
-      code: 'AuthorizationError',
-      status: 403,
-      sender: true,
-    },
-    BatchEntryIdsNotDistinctException: {
-      code: 'BatchEntryIdsNotDistinct',
-      status: 400,
-      sender: true,
-    },
-    BatchRequestTooLongException: {
-      code: 'BatchRequestTooLong',
-      status: 400,
-      sender: true,
-    },
-    ConcurrentAccessException: {
-      code: 'ConcurrentAccess',
-      status: 400,
-      sender: true,
-    },
-    EmptyBatchRequestException: {
-      code: 'EmptyBatchRequest',
-      status: 400,
-      sender: true,
-    },
-    EndpointDisabledException: {
-      code: 'EndpointDisabled',
-      status: 400,
-      sender: true,
-    },
-    FilterPolicyLimitExceededException: {
-      code: 'FilterPolicyLimitExceeded',
-      status: 403,
-      sender: true,
-    },
-    InternalErrorException: {
-      code: 'InternalError',
-      status: 500,
-      sender: false,
-    },
-    InvalidBatchEntryIdException: {
-      code: 'InvalidBatchEntryId',
-      status: 400,
-      sender: true,
-    },
-    InvalidParameterException: {
-      code: 'InvalidParameter',
-      status: 400,
-      sender: true,
-    },
-    InvalidParameterValueException: {
-      code: 'ParameterValueInvalid',
-      status: 400,
-      sender: true,
-    },
-    InvalidSecurityException: {
-      code: 'InvalidSecurity',
-      status: 403,
-      sender: true,
-    },
-    KMSAccessDeniedException: {
-      code: 'KMSAccessDenied',
-      status: 400,
-      sender: true,
-    },
-    KMSDisabledException: {
-      code: 'KMSDisabled',
-      status: 400,
-      sender: true,
-    },
-    KMSInvalidStateException: {
-      code: 'KMSInvalidState',
-      status: 400,
-      sender: true,
-    },
-    KMSNotFoundException: {
-      code: 'KMSNotFound',
-      status: 400,
-      sender: true,
-    },
-    KMSOptInRequired: {
-      code: 'KMSOptInRequired',
-      status: 403,
-      sender: true,
-    },
-    KMSThrottlingException: {
-      code: 'KMSThrottling',
-      status: 400,
-      sender: true,
-    },
-    NotFoundException: {
-      code: 'NotFound',
-      status: 404,
-      sender: true,
-    },
-    OptedOutException: {
-      code: 'OptedOut',
-      status: 400,
-      sender: true,
-    },
-    PlatformApplicationDisabledException: {
-      code: 'PlatformApplicationDisabled',
-      status: 400,
-      sender: true,
-    },
-    ResourceNotFoundException: {
-      code: 'ResourceNotFound',
-      status: 404,
-      sender: true,
-    },
-    StaleTagException: {
-      code: 'StaleTag',
-      status: 400,
-      sender: true,
-    },
-    SubscriptionLimitExceededException: {
-      code: 'SubscriptionLimitExceeded',
-      status: 403,
-      sender: true,
-    },
-    TagLimitExceededException: {
-      code: 'TagLimitExceeded',
-      status: 400,
-      sender: true,
-    },
-    TagPolicyException: {
-      code: 'TagPolicy',
-      status: 400,
-      sender: true,
-    },
-    ThrottledException: {
-      code: 'Throttled',
-      status: 429,
-      sender: true,
-    },
-    TooManyEntriesInBatchRequestException: {
-      code: 'TooManyEntriesInBatchRequest',
-      status: 400,
-      sender: true,
-    },
-    TopicLimitExceededException: {
-      code: 'TopicLimitExceeded',
-      status: 403,
-      sender: true,
-    },
-    UserErrorException: {
-      code: 'UserError',
-      status: 400,
-      sender: true,
-    },
-    ValidationException: {
-      code: 'ValidationException',
-      status: 400,
-      sender: true,
-    },
+  "DeleteTopic": {
+   "input": "DeleteTopicInput"
   },
+  "GetSubscriptionAttributes": {
+   "input": "GetSubscriptionAttributesInput",
+   "output": "GetSubscriptionAttributesResponse",
+   "resultWrapper": "GetSubscriptionAttributesResult"
+  },
+  "GetTopicAttributes": {
+   "input": "GetTopicAttributesInput",
+   "output": "GetTopicAttributesResponse",
+   "resultWrapper": "GetTopicAttributesResult"
+  },
+  "ListSubscriptions": {
+   "input": "ListSubscriptionsInput",
+   "output": "ListSubscriptionsResponse",
+   "resultWrapper": "ListSubscriptionsResult"
+  },
+  "ListSubscriptionsByTopic": {
+   "input": "ListSubscriptionsByTopicInput",
+   "output": "ListSubscriptionsByTopicResponse",
+   "resultWrapper": "ListSubscriptionsByTopicResult"
+  },
+  "ListTagsForResource": {
+   "input": "ListTagsForResourceRequest",
+   "output": "ListTagsForResourceResponse",
+   "resultWrapper": "ListTagsForResourceResult"
+  },
+  "ListTopics": {
+   "input": "ListTopicsInput",
+   "output": "ListTopicsResponse",
+   "resultWrapper": "ListTopicsResult"
+  },
+  "Publish": {
+   "input": "PublishInput",
+   "output": "PublishResponse",
+   "resultWrapper": "PublishResult"
+  },
+  "PublishBatch": {
+   "input": "PublishBatchInput",
+   "output": "PublishBatchResponse",
+   "resultWrapper": "PublishBatchResult"
+  },
+  "SetSubscriptionAttributes": {
+   "input": "SetSubscriptionAttributesInput"
+  },
+  "SetTopicAttributes": {
+   "input": "SetTopicAttributesInput"
+  },
+  "Subscribe": {
+   "input": "SubscribeInput",
+   "output": "SubscribeResponse",
+   "resultWrapper": "SubscribeResult"
+  },
+  "TagResource": {
+   "input": "TagResourceRequest",
+   "output": "TagResourceResponse",
+   "resultWrapper": "TagResourceResult"
+  },
+  "Unsubscribe": {
+   "input": "UnsubscribeInput"
+  },
+  "UntagResource": {
+   "input": "UntagResourceRequest",
+   "output": "UntagResourceResponse",
+   "resultWrapper": "UntagResourceResult"
+  },
+  "AddPermission": {
+   "input": "AddPermissionInput"
+  },
+  "RemovePermission": {
+   "input": "RemovePermissionInput"
+  },
+  "GetDataProtectionPolicy": {
+   "input": "GetDataProtectionPolicyInput",
+   "output": "GetDataProtectionPolicyResponse",
+   "resultWrapper": "GetDataProtectionPolicyResult"
+  },
+  "PutDataProtectionPolicy": {
+   "input": "PutDataProtectionPolicyInput"
+  }
+ },
+ "shapes": {
+  "ConfirmSubscriptionInput": {
+   "type": "structure",
+   "members": {
+    "TopicArn": {
+     "shape": "topicARN"
+    },
+    "Token": {
+     "shape": "token"
+    },
+    "AuthenticateOnUnsubscribe": {
+     "shape": "authenticateOnUnsubscribe"
+    }
+   },
+   "required": [
+    "TopicArn",
+    "Token"
+   ]
+  },
+  "topicARN": {
+   "type": "string"
+  },
+  "token": {
+   "type": "string"
+  },
+  "authenticateOnUnsubscribe": {
+   "type": "string"
+  },
+  "ConfirmSubscriptionResponse": {
+   "type": "structure",
+   "members": {
+    "SubscriptionArn": {
+     "shape": "subscriptionARN"
+    }
+   }
+  },
+  "subscriptionARN": {
+   "type": "string"
+  },
+  "CreateTopicInput": {
+   "type": "structure",
+   "members": {
+    "Name": {
+     "shape": "topicName"
+    },
+    "Attributes": {
+     "shape": "TopicAttributesMap"
+    },
+    "Tags": {
+     "shape": "TagList"
+    },
+    "DataProtectionPolicy": {
+     "shape": "attributeValue"
+    }
+   },
+   "required": [
+    "Name"
+   ]
+  },
+  "topicName": {
+   "type": "string"
+  },
+  "TopicAttributesMap": {
+   "type": "map",
+   "key": {
+    "shape": "attributeName"
+   },
+   "value": {
+    "shape": "attributeValue"
+   }
+  },
+  "attributeName": {
+   "type": "string"
+  },
+  "attributeValue": {
+   "type": "string"
+  },
+  "TagList": {
+   "type": "list",
+   "member": {
+    "shape": "Tag"
+   }
+  },
+  "Tag": {
+   "type": "structure",
+   "members": {
+    "Key": {
+     "shape": "TagKey"
+    },
+    "Value": {
+     "shape": "TagValue"
+    }
+   },
+   "required": [
+    "Key",
+    "Value"
+   ]
+  },
+  "TagKey": {
+   "type": "string"
+  },
+  "TagValue": {
+   "type": "string"
+  },
+  "CreateTopicResponse": {
+   "type": "structure",
+   "members": {
+    "TopicArn": {
+     "shape": "topicARN"
+    }
+   }
+  },
+  "DeleteTopicInput": {
+   "type": "structure",
+   "members": {
+    "TopicArn": {
+     "shape": "topicARN"
+    }
+   },
+   "required": [
+    "TopicArn"
+   ]
+  },
+  "GetSubscriptionAttributesInput": {
+   "type": "structure",
+   "members": {
+    "SubscriptionArn": {
+     "shape": "subscriptionARN"
+    }
+   },
+   "required": [
+    "SubscriptionArn"
+   ]
+  },
+  "GetSubscriptionAttributesResponse": {
+   "type": "structure",
+   "members": {
+    "Attributes": {
+     "shape": "SubscriptionAttributesMap"
+    }
+   }
+  },
+  "SubscriptionAttributesMap": {
+   "type": "map",
+   "key": {
+    "shape": "attributeName"
+   },
+   "value": {
+    "shape": "attributeValue"
+   }
+  },
+  "GetTopicAttributesInput": {
+   "type": "structure",
+   "members": {
+    "TopicArn": {
+     "shape": "topicARN"
+    }
+   },
+   "required": [
+    "TopicArn"
+   ]
+  },
+  "GetTopicAttributesResponse": {
+   "type": "structure",
+   "members": {
+    "Attributes": {
+     "shape": "TopicAttributesMap"
+    }
+   }
+  },
+  "ListSubscriptionsInput": {
+   "type": "structure",
+   "members": {
+    "NextToken": {
+     "shape": "nextToken"
+    }
+   }
+  },
+  "nextToken": {
+   "type": "string"
+  },
+  "ListSubscriptionsResponse": {
+   "type": "structure",
+   "members": {
+    "Subscriptions": {
+     "shape": "SubscriptionsList"
+    },
+    "NextToken": {
+     "shape": "nextToken"
+    }
+   }
+  },
+  "SubscriptionsList": {
+   "type": "list",
+   "member": {
+    "shape": "Subscription"
+   }
+  },
+  "Subscription": {
+   "type": "structure",
+   "members": {
+    "SubscriptionArn": {
+     "shape": "subscriptionARN"
+    },
+    "Owner": {
+     "shape": "account"
+    },
+    "Protocol": {
+     "shape": "protocol"
+    },
+    "Endpoint": {
+     "shape": "endpoint"
+    },
+    "TopicArn": {
+     "shape": "topicARN"
+    }
+   }
+  },
+  "account": {
+   "type": "string"
+  },
+  "protocol": {
+   "type": "string"
+  },
+  "endpoint": {
+   "type": "string"
+  },
+  "ListSubscriptionsByTopicInput": {
+   "type": "structure",
+   "members": {
+    "TopicArn": {
+     "shape": "topicARN"
+    },
+    "NextToken": {
+     "shape": "nextToken"
+    }
+   },
+   "required": [
+    "TopicArn"
+   ]
+  },
+  "ListSubscriptionsByTopicResponse": {
+   "type": "structure",
+   "members": {
+    "Subscriptions": {
+     "shape": "SubscriptionsList"
+    },
+    "NextToken": {
+     "shape": "nextToken"
+    }
+   }
+  },
+  "ListTagsForResourceRequest": {
+   "type": "structure",
+   "members": {
+    "ResourceArn": {
+     "shape": "AmazonResourceName"
+    }
+   },
+   "required": [
+    "ResourceArn"
+   ]
+  },
+  "AmazonResourceName": {
+   "type": "string"
+  },
+  "ListTagsForResourceResponse": {
+   "type": "structure",
+   "members": {
+    "Tags": {
+     "shape": "TagList"
+    }
+   }
+  },
+  "ListTopicsInput": {
+   "type": "structure",
+   "members": {
+    "NextToken": {
+     "shape": "nextToken"
+    }
+   }
+  },
+  "ListTopicsResponse": {
+   "type": "structure",
+   "members": {
+    "Topics": {
+     "shape": "TopicsList"
+    },
+    "NextToken": {
+     "shape": "nextToken"
+    }
+   }
+  },
+  "TopicsList": {
+   "type": "list",
+   "member": {
+    "shape": "Topic"
+   }
+  },
+  "Topic": {
+   "type": "structure",
+   "members": {
+    "TopicArn": {
+     "shape": "topicARN"
+    }
+   }
+  },
+  "PublishInput": {
+   "type": "structure",
+   "members": {
+    "TopicArn": {
+     "shape": "topicARN"
+    },
+    "TargetArn": {
+     "shape": "String"
+    },
+    "PhoneNumber": {
+     "shape": "String"
+    },
+    "Message": {
+     "shape": "message"
+    },
+    "Subject": {
+     "shape": "subject"
+    },
+    "MessageStructure": {
+     "shape": "messageStructure"
+    },
+    "MessageAttributes": {
+     "shape": "MessageAttributeMap"
+    },
+    "MessageDeduplicationId": {
+     "shape": "String"
+    },
+    "MessageGroupId": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "Message"
+   ]
+  },
+  "String": {
+   "type": "string"
+  },
+  "message": {
+   "type": "string"
+  },
+  "subject": {
+   "type": "string"
+  },
+  "messageStructure": {
+   "type": "string"
+  },
+  "MessageAttributeMap": {
+   "type": "map",
+   "key": {
+    "shape": "String",
+    "locationName": "Name"
+   },
+   "value": {
+    "shape": "MessageAttributeValue",
+    "locationName": "Value"
+   }
+  },
+  "MessageAttributeValue": {
+   "type": "structure",
+   "members": {
+    "DataType": {
+     "shape": "String"
+    },
+    "StringValue": {
+     "shape": "String"
+    },
+    "BinaryValue": {
+     "shape": "Binary"
+    }
+   },
+   "required": [
+    "DataType"
+   ]
+  },
+  "Binary": {
+   "type": "blob"
+  },
+  "PublishResponse": {
+   "type": "structure",
+   "members": {
+    "MessageId": {
+     "shape": "messageId"
+    },
+    "SequenceNumber": {
+     "shape": "String"
+    }
+   }
+  },
+  "messageId": {
+   "type": "string"
+  },
+  "PublishBatchInput": {
+   "type": "structure",
+   "members": {
+    "TopicArn": {
+     "shape": "topicARN"
+    },
+    "PublishBatchRequestEntries": {
+     "shape": "PublishBatchRequestEntryList"
+    }
+   },
+   "required": [
+    "TopicArn",
+    "PublishBatchRequestEntries"
+   ]
+  },
+  "PublishBatchRequestEntryList": {
+   "type": "list",
+   "member": {
+    "shape": "PublishBatchRequestEntry"
+   }
+  },
+  "PublishBatchRequestEntry": {
+   "type": "structure",
+   "members": {
+    "Id": {
+     "shape": "String"
+    },
+    "Message": {
+     "shape": "message"
+    },
+    "Subject": {
+     "shape": "subject"
+    },
+    "MessageStructure": {
+     "shape": "messageStructure"
+    },
+    "MessageAttributes": {
+     "shape": "MessageAttributeMap"
+    },
+    "MessageDeduplicationId": {
+     "shape": "String"
+    },
+    "MessageGroupId": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "Id",
+    "Message"
+   ]
+  },
+  "PublishBatchResponse": {
+   "type": "structure",
+   "members": {
+    "Successful": {
+     "shape": "PublishBatchResultEntryList"
+    },
+    "Failed": {
+     "shape": "BatchResultErrorEntryList"
+    }
+   }
+  },
+  "PublishBatchResultEntryList": {
+   "type": "list",
+   "member": {
+    "shape": "PublishBatchResultEntry"
+   }
+  },
+  "PublishBatchResultEntry": {
+   "type": "structure",
+   "members": {
+    "Id": {
+     "shape": "String"
+    },
+    "MessageId": {
+     "shape": "messageId"
+    },
+    "SequenceNumber": {
+     "shape": "String"
+    }
+   }
+  },
+  "BatchResultErrorEntryList": {
+   "type": "list",
+   "member": {
+    "shape": "BatchResultErrorEntry"
+   }
+  },
+  "BatchResultErrorEntry": {
+   "type": "structure",
+   "members": {
+    "Id": {
+     "shape": "String"
+    },
+    "Code": {
+     "shape": "String"
+    },
+    "Message": {
+     "shape": "String"
+    },
+    "SenderFault": {
+     "shape": "boolean"
+    }
+   },
+   "required": [
+    "Id",
+    "Code",
+    "SenderFault"
+   ]
+  },
+  "boolean": {
+   "type": "boolean"
+  },
+  "SetSubscriptionAttributesInput": {
+   "type": "structure",
+   "members": {
+    "SubscriptionArn": {
+     "shape": "subscriptionARN"
+    },
+    "AttributeName": {
+     "shape": "attributeName"
+    },
+    "AttributeValue": {
+     "shape": "attributeValue"
+    }
+   },
+   "required": [
+    "SubscriptionArn",
+    "AttributeName"
+   ]
+  },
+  "SetTopicAttributesInput": {
+   "type": "structure",
+   "members": {
+    "TopicArn": {
+     "shape": "topicARN"
+    },
+    "AttributeName": {
+     "shape": "attributeName"
+    },
+    "AttributeValue": {
+     "shape": "attributeValue"
+    }
+   },
+   "required": [
+    "TopicArn",
+    "AttributeName"
+   ]
+  },
+  "SubscribeInput": {
+   "type": "structure",
+   "members": {
+    "TopicArn": {
+     "shape": "topicARN"
+    },
+    "Protocol": {
+     "shape": "protocol"
+    },
+    "Endpoint": {
+     "shape": "endpoint"
+    },
+    "Attributes": {
+     "shape": "SubscriptionAttributesMap"
+    },
+    "ReturnSubscriptionArn": {
+     "shape": "boolean"
+    }
+   },
+   "required": [
+    "TopicArn",
+    "Protocol"
+   ]
+  },
+  "SubscribeResponse": {
+   "type": "structure",
+   "members": {
+    "SubscriptionArn": {
+     "shape": "subscriptionARN"
+    }
+   }
+  },
+  "TagResourceRequest": {
+   "type": "structure",
+   "members": {
+    "ResourceArn": {
+     "shape": "AmazonResourceName"
+    },
+    "Tags": {
+     "shape": "TagList"
+    }
+   },
+   "required": [
+    "ResourceArn",
+    "Tags"
+   ]
+  },
+  "TagResourceResponse": {
+   "type": "structure",
+   "members": {}
+  },
+  "UnsubscribeInput": {
+   "type": "structure",
+   "members": {
+    "SubscriptionArn": {
+     "shape": "subscriptionARN"
+    }
+   },
+   "required": [
+    "SubscriptionArn"
+   ]
+  },
+  "UntagResourceRequest": {
+   "type": "structure",
+   "members": {
+    "ResourceArn": {
+     "shape": "AmazonResourceName"
+    },
+    "TagKeys": {
+     "shape": "TagKeyList"
+    }
+   },
+   "required": [
+    "ResourceArn",
+    "TagKeys"
+   ]
+  },
+  "TagKeyList": {
+   "type": "list",
+   "member": {
+    "shape": "TagKey"
+   }
+  },
+  "UntagResourceResponse": {
+   "type": "structure",
+   "members": {}
+  },
+  "AddPermissionInput": {
+   "type": "structure",
+   "members": {
+    "TopicArn": {
+     "shape": "topicARN"
+    },
+    "Label": {
+     "shape": "label"
+    },
+    "AWSAccountId": {
+     "shape": "DelegatesList"
+    },
+    "ActionName": {
+     "shape": "ActionsList"
+    }
+   },
+   "required": [
+    "TopicArn",
+    "Label",
+    "AWSAccountId",
+    "ActionName"
+   ]
+  },
+  "label": {
+   "type": "string"
+  },
+  "DelegatesList": {
+   "type": "list",
+   "member": {
+    "shape": "delegate"
+   }
+  },
+  "delegate": {
+   "type": "string"
+  },
+  "ActionsList": {
+   "type": "list",
+   "member": {
+    "shape": "action"
+   }
+  },
+  "action": {
+   "type": "string"
+  },
+  "RemovePermissionInput": {
+   "type": "structure",
+   "members": {
+    "TopicArn": {
+     "shape": "topicARN"
+    },
+    "Label": {
+     "shape": "label"
+    }
+   },
+   "required": [
+    "TopicArn",
+    "Label"
+   ]
+  },
+  "GetDataProtectionPolicyInput": {
+   "type": "structure",
+   "members": {
+    "ResourceArn": {
+     "shape": "topicARN"
+    }
+   },
+   "required": [
+    "ResourceArn"
+   ]
+  },
+  "GetDataProtectionPolicyResponse": {
+   "type": "structure",
+   "members": {
+    "DataProtectionPolicy": {
+     "shape": "attributeValue"
+    }
+   }
+  },
+  "PutDataProtectionPolicyInput": {
+   "type": "structure",
+   "members": {
+    "ResourceArn": {
+     "shape": "topicARN"
+    },
+    "DataProtectionPolicy": {
+     "shape": "attributeValue"
+    }
+   },
+   "required": [
+    "ResourceArn",
+    "DataProtectionPolicy"
+   ]
+  }
+ },
+ "errors": {
+  "AuthorizationErrorException": {
+   "code": "AuthorizationError",
+   "status": 403,
+   "sender": true
+  },
+  "BatchEntryIdsNotDistinctException": {
+   "code": "BatchEntryIdsNotDistinct",
+   "status": 400,
+   "sender": true
+  },
+  "BatchRequestTooLongException": {
+   "code": "BatchRequestTooLong",
+   "status": 400,
+   "sender": true
+  },
+  "ConcurrentAccessException": {
+   "code": "ConcurrentAccess",
+   "status": 400,
+   "sender": true
+  },
+  "EmptyBatchRequestException": {
+   "code": "EmptyBatchRequest",
+   "status": 400,
+   "sender": true
+  },
+  "EndpointDisabledException": {
+   "code": "EndpointDisabled",
+   "status": 400,
+   "sender": true
+  },
+  "FilterPolicyLimitExceededException": {
+   "code": "FilterPolicyLimitExceeded",
+   "status": 403,
+   "sender": true
+  },
+  "InternalErrorException": {
+   "code": "InternalError",
+   "status": 500,
+   "sender": false
+  },
+  "InvalidBatchEntryIdException": {
+   "code": "InvalidBatchEntryId",
+   "status": 400,
+   "sender": true
+  },
+  "InvalidParameterException": {
+   "code": "InvalidParameter",
+   "status": 400,
+   "sender": true
+  },
+  "InvalidParameterValueException": {
+   "code": "ParameterValueInvalid",
+   "status": 400,
+   "sender": true
+  },
+  "InvalidSecurityException": {
+   "code": "InvalidSecurity",
+   "status": 403,
+   "sender": true
+  },
+  "KMSAccessDeniedException": {
+   "code": "KMSAccessDenied",
+   "status": 400,
+   "sender": true
+  },
+  "KMSDisabledException": {
+   "code": "KMSDisabled",
+   "status": 400,
+   "sender": true
+  },
+  "KMSInvalidStateException": {
+   "code": "KMSInvalidState",
+   "status": 400,
+   "sender": true
+  },
+  "KMSNotFoundException": {
+   "code": "KMSNotFound",
+   "status": 400,
+   "sender": true
+  },
+  "KMSOptInRequired": {
+   "code": "KMSOptInRequired",
+   "status": 403,
+   "sender": true
+  },
+  "KMSThrottlingException": {
+   "code": "KMSThrottling",
+   "status": 400,
+   "sender": true
+  },
+  "NotFoundException": {
+   "code": "NotFound",
+   "status": 404,
+   "sender": true
+  },
+  "OptedOutException": {
+   "code": "OptedOut",
+   "status": 400,
+   "sender": true
+  },
+  "PlatformApplicationDisabledException": {
+   "code": "PlatformApplicationDisabled",
+   "status": 400,
+   "sender": true
+  },
+  "ResourceNotFoundException": {
+   "code": "ResourceNotFound",
+   "status": 404,
+   "sender": true
+  },
+  "StaleTagException": {
+   "code": "StaleTag",
+   "status": 400,
+   "sender": true
+  },
+  "SubscriptionLimitExceededException": {
+   "code": "SubscriptionLimitExceeded",
+   "status": 403,
+   "sender": true
+  },
+  "TagLimitExceededException": {
+   "code": "TagLimitExceeded",
+   "status": 400,
+   "sender": true
+  },
+  "TagPolicyException": {
+   "code": "TagPolicy",
+   "status": 400,
+   "sender": true
+  },
+  "ThrottledException": {
+   "code": "Throttled",
+   "status": 429,
+   "sender": true
+  },
+  "TooManyEntriesInBatchRequestException": {
+   "code": "TooManyEntriesInBatchRequest",
+   "status": 400,
+   "sender": true
+  },
+  "TopicLimitExceededException": {
+   "code": "TopicLimitExceeded",
+   "status": 403,
+   "sender": true
+  },
+  "UserErrorException": {
+   "code": "UserError",
+   "status": 400,
+   "sender": true
+  },
+  "ValidationException": {
+   "code": "ValidationException",
+   "status": 400,
+   "sender": true
+  }
+ }
 };

@@ -2,970 +2,1058 @@
 import type { ServiceModel } from './shape.ts';
 
 export const sqsModel: ServiceModel = {
-  xmlNamespace: 'http://queue.amazonaws.com/doc/2012-11-05/',
-  apiVersion: '2012-11-05',
-  operations: {
-    ChangeMessageVisibility: {
-      input: 'ChangeMessageVisibilityRequest',
-    },
-    ChangeMessageVisibilityBatch: {
-      input: 'ChangeMessageVisibilityBatchRequest',
-      output: 'ChangeMessageVisibilityBatchResult',
-      resultWrapper: 'ChangeMessageVisibilityBatchResult',
-    },
-    CreateQueue: {
-      input: 'CreateQueueRequest',
-      output: 'CreateQueueResult',
-      resultWrapper: 'CreateQueueResult',
-    },
-    DeleteMessage: {
-      input: 'DeleteMessageRequest',
-    },
-    DeleteMessageBatch: {
-      input: 'DeleteMessageBatchRequest',
-      output: 'DeleteMessageBatchResult',
-      resultWrapper: 'DeleteMessageBatchResult',
-    },
-    DeleteQueue: {
-      input: 'DeleteQueueRequest',
-    },
-    GetQueueAttributes: {
-      input: 'GetQueueAttributesRequest',
-      output: 'GetQueueAttributesResult',
-      resultWrapper: 'GetQueueAttributesResult',
-    },
-    GetQueueUrl: {
-      input: 'GetQueueUrlRequest',
-      output: 'GetQueueUrlResult',
-      resultWrapper: 'GetQueueUrlResult',
-    },
-    ListDeadLetterSourceQueues: {
-      input: 'ListDeadLetterSourceQueuesRequest',
-      output: 'ListDeadLetterSourceQueuesResult',
-      resultWrapper: 'ListDeadLetterSourceQueuesResult',
-    },
-    ListQueueTags: {
-      input: 'ListQueueTagsRequest',
-      output: 'ListQueueTagsResult',
-      resultWrapper: 'ListQueueTagsResult',
-    },
-    ListQueues: {
-      input: 'ListQueuesRequest',
-      output: 'ListQueuesResult',
-      resultWrapper: 'ListQueuesResult',
-    },
-    PurgeQueue: {
-      input: 'PurgeQueueRequest',
-    },
-    ReceiveMessage: {
-      input: 'ReceiveMessageRequest',
-      output: 'ReceiveMessageResult',
-      resultWrapper: 'ReceiveMessageResult',
-    },
-    SendMessage: {
-      input: 'SendMessageRequest',
-      output: 'SendMessageResult',
-      resultWrapper: 'SendMessageResult',
-    },
-    SendMessageBatch: {
-      input: 'SendMessageBatchRequest',
-      output: 'SendMessageBatchResult',
-      resultWrapper: 'SendMessageBatchResult',
-    },
-    SetQueueAttributes: {
-      input: 'SetQueueAttributesRequest',
-    },
-    TagQueue: {
-      input: 'TagQueueRequest',
-    },
-    UntagQueue: {
-      input: 'UntagQueueRequest',
-    },
-    AddPermission: {
-      input: 'AddPermissionRequest',
-    },
-    RemovePermission: {
-      input: 'RemovePermissionRequest',
-    },
+ "xmlNamespace": "http://queue.amazonaws.com/doc/2012-11-05/",
+ "apiVersion": "2012-11-05",
+ "operations": {
+  "ChangeMessageVisibility": {
+   "input": "ChangeMessageVisibilityRequest"
   },
-  shapes: {
-    ChangeMessageVisibilityRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        ReceiptHandle: {
-          shape: 'String',
-        },
-        VisibilityTimeout: {
-          shape: 'Integer',
-        },
-      },
-      required: ['QueueUrl', 'ReceiptHandle', 'VisibilityTimeout'],
-    },
-    String: {
-      type: 'string',
-    },
-    Integer: {
-      type: 'integer',
-    },
-    ChangeMessageVisibilityBatchRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        Entries: {
-          shape: 'ChangeMessageVisibilityBatchRequestEntryList',
-        },
-      },
-      required: ['QueueUrl', 'Entries'],
-    },
-    ChangeMessageVisibilityBatchRequestEntryList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'ChangeMessageVisibilityBatchRequestEntry',
-        locationName: 'ChangeMessageVisibilityBatchRequestEntry',
-      },
-    },
-    ChangeMessageVisibilityBatchRequestEntry: {
-      type: 'structure',
-      members: {
-        Id: {
-          shape: 'String',
-        },
-        ReceiptHandle: {
-          shape: 'String',
-        },
-        VisibilityTimeout: {
-          shape: 'Integer',
-        },
-      },
-      required: ['Id', 'ReceiptHandle'],
-    },
-    ChangeMessageVisibilityBatchResult: {
-      type: 'structure',
-      members: {
-        Successful: {
-          shape: 'ChangeMessageVisibilityBatchResultEntryList',
-        },
-        Failed: {
-          shape: 'BatchResultErrorEntryList',
-        },
-      },
-      required: ['Successful', 'Failed'],
-    },
-    ChangeMessageVisibilityBatchResultEntryList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'ChangeMessageVisibilityBatchResultEntry',
-        locationName: 'ChangeMessageVisibilityBatchResultEntry',
-      },
-    },
-    ChangeMessageVisibilityBatchResultEntry: {
-      type: 'structure',
-      members: {
-        Id: {
-          shape: 'String',
-        },
-      },
-      required: ['Id'],
-    },
-    BatchResultErrorEntryList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'BatchResultErrorEntry',
-        locationName: 'BatchResultErrorEntry',
-      },
-    },
-    BatchResultErrorEntry: {
-      type: 'structure',
-      members: {
-        Id: {
-          shape: 'String',
-        },
-        SenderFault: {
-          shape: 'Boolean',
-        },
-        Code: {
-          shape: 'String',
-        },
-        Message: {
-          shape: 'String',
-        },
-      },
-      required: ['Id', 'SenderFault', 'Code'],
-    },
-    Boolean: {
-      type: 'boolean',
-    },
-    CreateQueueRequest: {
-      type: 'structure',
-      members: {
-        QueueName: {
-          shape: 'String',
-        },
-        Attributes: {
-          shape: 'QueueAttributeMap',
-          locationName: 'Attribute',
-        },
-        tags: {
-          shape: 'TagMap',
-          locationName: 'Tag',
-        },
-      },
-      required: ['QueueName'],
-    },
-    QueueAttributeMap: {
-      type: 'map',
-      flattened: true,
-      key: {
-        shape: 'QueueAttributeName',
-        locationName: 'Name',
-      },
-      value: {
-        shape: 'String',
-        locationName: 'Value',
-      },
-    },
-    QueueAttributeName: {
-      type: 'string',
-    },
-    TagMap: {
-      type: 'map',
-      flattened: true,
-      key: {
-        shape: 'TagKey',
-        locationName: 'Key',
-      },
-      value: {
-        shape: 'TagValue',
-        locationName: 'Value',
-      },
-    },
-    TagKey: {
-      type: 'string',
-    },
-    TagValue: {
-      type: 'string',
-    },
-    CreateQueueResult: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-      },
-    },
-    DeleteMessageRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        ReceiptHandle: {
-          shape: 'String',
-        },
-      },
-      required: ['QueueUrl', 'ReceiptHandle'],
-    },
-    DeleteMessageBatchRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        Entries: {
-          shape: 'DeleteMessageBatchRequestEntryList',
-        },
-      },
-      required: ['QueueUrl', 'Entries'],
-    },
-    DeleteMessageBatchRequestEntryList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'DeleteMessageBatchRequestEntry',
-        locationName: 'DeleteMessageBatchRequestEntry',
-      },
-    },
-    DeleteMessageBatchRequestEntry: {
-      type: 'structure',
-      members: {
-        Id: {
-          shape: 'String',
-        },
-        ReceiptHandle: {
-          shape: 'String',
-        },
-      },
-      required: ['Id', 'ReceiptHandle'],
-    },
-    DeleteMessageBatchResult: {
-      type: 'structure',
-      members: {
-        Successful: {
-          shape: 'DeleteMessageBatchResultEntryList',
-        },
-        Failed: {
-          shape: 'BatchResultErrorEntryList',
-        },
-      },
-      required: ['Successful', 'Failed'],
-    },
-    DeleteMessageBatchResultEntryList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'DeleteMessageBatchResultEntry',
-        locationName: 'DeleteMessageBatchResultEntry',
-      },
-    },
-    DeleteMessageBatchResultEntry: {
-      type: 'structure',
-      members: {
-        Id: {
-          shape: 'String',
-        },
-      },
-      required: ['Id'],
-    },
-    DeleteQueueRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-      },
-      required: ['QueueUrl'],
-    },
-    GetQueueAttributesRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        AttributeNames: {
-          shape: 'AttributeNameList',
-        },
-      },
-      required: ['QueueUrl'],
-    },
-    AttributeNameList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'QueueAttributeName',
-        locationName: 'AttributeName',
-      },
-    },
-    GetQueueAttributesResult: {
-      type: 'structure',
-      members: {
-        Attributes: {
-          shape: 'QueueAttributeMap',
-          locationName: 'Attribute',
-        },
-      },
-    },
-    GetQueueUrlRequest: {
-      type: 'structure',
-      members: {
-        QueueName: {
-          shape: 'String',
-        },
-        QueueOwnerAWSAccountId: {
-          shape: 'String',
-        },
-      },
-      required: ['QueueName'],
-    },
-    GetQueueUrlResult: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-      },
-    },
-    ListDeadLetterSourceQueuesRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        NextToken: {
-          shape: 'Token',
-        },
-        MaxResults: {
-          shape: 'BoxedInteger',
-        },
-      },
-      required: ['QueueUrl'],
-    },
-    Token: {
-      type: 'string',
-    },
-    BoxedInteger: {
-      type: 'integer',
-    },
-    ListDeadLetterSourceQueuesResult: {
-      type: 'structure',
-      members: {
-        queueUrls: {
-          shape: 'QueueUrlList',
-        },
-        NextToken: {
-          shape: 'Token',
-        },
-      },
-      required: ['queueUrls'],
-    },
-    QueueUrlList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'String',
-        locationName: 'QueueUrl',
-      },
-    },
-    ListQueueTagsRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-      },
-      required: ['QueueUrl'],
-    },
-    ListQueueTagsResult: {
-      type: 'structure',
-      members: {
-        Tags: {
-          shape: 'TagMap',
-          locationName: 'Tag',
-        },
-      },
-    },
-    ListQueuesRequest: {
-      type: 'structure',
-      members: {
-        QueueNamePrefix: {
-          shape: 'String',
-        },
-        NextToken: {
-          shape: 'Token',
-        },
-        MaxResults: {
-          shape: 'BoxedInteger',
-        },
-      },
-    },
-    ListQueuesResult: {
-      type: 'structure',
-      members: {
-        QueueUrls: {
-          shape: 'QueueUrlList',
-        },
-        NextToken: {
-          shape: 'Token',
-        },
-      },
-    },
-    PurgeQueueRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-      },
-      required: ['QueueUrl'],
-    },
-    ReceiveMessageRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        AttributeNames: {
-          shape: 'AttributeNameList',
-        },
-        MessageAttributeNames: {
-          shape: 'MessageAttributeNameList',
-        },
-        MaxNumberOfMessages: {
-          shape: 'Integer',
-        },
-        VisibilityTimeout: {
-          shape: 'Integer',
-        },
-        WaitTimeSeconds: {
-          shape: 'Integer',
-        },
-        ReceiveRequestAttemptId: {
-          shape: 'String',
-        },
-      },
-      required: ['QueueUrl'],
-    },
-    MessageAttributeNameList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'MessageAttributeName',
-        locationName: 'MessageAttributeName',
-      },
-    },
-    MessageAttributeName: {
-      type: 'string',
-    },
-    ReceiveMessageResult: {
-      type: 'structure',
-      members: {
-        Messages: {
-          shape: 'MessageList',
-        },
-      },
-    },
-    MessageList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'Message',
-        locationName: 'Message',
-      },
-    },
-    Message: {
-      type: 'structure',
-      members: {
-        MessageId: {
-          shape: 'String',
-        },
-        ReceiptHandle: {
-          shape: 'String',
-        },
-        MD5OfBody: {
-          shape: 'String',
-        },
-        Body: {
-          shape: 'String',
-        },
-        Attributes: {
-          shape: 'MessageSystemAttributeMap',
-          locationName: 'Attribute',
-        },
-        MD5OfMessageAttributes: {
-          shape: 'String',
-        },
-        MessageAttributes: {
-          shape: 'MessageBodyAttributeMap',
-          locationName: 'MessageAttribute',
-        },
-      },
-    },
-    MessageSystemAttributeMap: {
-      type: 'map',
-      flattened: true,
-      key: {
-        shape: 'MessageSystemAttributeName',
-        locationName: 'Name',
-      },
-      value: {
-        shape: 'String',
-        locationName: 'Value',
-      },
-    },
-    MessageSystemAttributeName: {
-      type: 'string',
-    },
-    MessageBodyAttributeMap: {
-      type: 'map',
-      flattened: true,
-      key: {
-        shape: 'String',
-        locationName: 'Name',
-      },
-      value: {
-        shape: 'MessageAttributeValue',
-        locationName: 'Value',
-      },
-    },
-    MessageAttributeValue: {
-      type: 'structure',
-      members: {
-        StringValue: {
-          shape: 'String',
-        },
-        BinaryValue: {
-          shape: 'Binary',
-        },
-        StringListValues: {
-          shape: 'StringList',
-          locationName: 'StringListValue',
-        },
-        BinaryListValues: {
-          shape: 'BinaryList',
-          locationName: 'BinaryListValue',
-        },
-        DataType: {
-          shape: 'String',
-        },
-      },
-      required: ['DataType'],
-    },
-    Binary: {
-      type: 'blob',
-    },
-    StringList: {
-      type: 'list',
-      member: {
-        shape: 'String',
-        locationName: 'StringListValue',
-      },
-    },
-    BinaryList: {
-      type: 'list',
-      member: {
-        shape: 'Binary',
-        locationName: 'BinaryListValue',
-      },
-    },
-    SendMessageRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        MessageBody: {
-          shape: 'String',
-        },
-        DelaySeconds: {
-          shape: 'Integer',
-        },
-        MessageAttributes: {
-          shape: 'MessageBodyAttributeMap',
-          locationName: 'MessageAttribute',
-        },
-        MessageSystemAttributes: {
-          shape: 'MessageBodySystemAttributeMap',
-          locationName: 'MessageSystemAttribute',
-        },
-        MessageDeduplicationId: {
-          shape: 'String',
-        },
-        MessageGroupId: {
-          shape: 'String',
-        },
-      },
-      required: ['QueueUrl', 'MessageBody'],
-    },
-    MessageBodySystemAttributeMap: {
-      type: 'map',
-      flattened: true,
-      key: {
-        shape: 'MessageSystemAttributeNameForSends',
-        locationName: 'Name',
-      },
-      value: {
-        shape: 'MessageSystemAttributeValue',
-        locationName: 'Value',
-      },
-    },
-    MessageSystemAttributeNameForSends: {
-      type: 'string',
-    },
-    MessageSystemAttributeValue: {
-      type: 'structure',
-      members: {
-        StringValue: {
-          shape: 'String',
-        },
-        BinaryValue: {
-          shape: 'Binary',
-        },
-        StringListValues: {
-          shape: 'StringList',
-          locationName: 'StringListValue',
-        },
-        BinaryListValues: {
-          shape: 'BinaryList',
-          locationName: 'BinaryListValue',
-        },
-        DataType: {
-          shape: 'String',
-        },
-      },
-      required: ['DataType'],
-    },
-    SendMessageResult: {
-      type: 'structure',
-      members: {
-        MD5OfMessageBody: {
-          shape: 'String',
-        },
-        MD5OfMessageAttributes: {
-          shape: 'String',
-        },
-        MD5OfMessageSystemAttributes: {
-          shape: 'String',
-        },
-        MessageId: {
-          shape: 'String',
-        },
-        SequenceNumber: {
-          shape: 'String',
-        },
-      },
-    },
-    SendMessageBatchRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        Entries: {
-          shape: 'SendMessageBatchRequestEntryList',
-        },
-      },
-      required: ['QueueUrl', 'Entries'],
-    },
-    SendMessageBatchRequestEntryList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'SendMessageBatchRequestEntry',
-        locationName: 'SendMessageBatchRequestEntry',
-      },
-    },
-    SendMessageBatchRequestEntry: {
-      type: 'structure',
-      members: {
-        Id: {
-          shape: 'String',
-        },
-        MessageBody: {
-          shape: 'String',
-        },
-        DelaySeconds: {
-          shape: 'Integer',
-        },
-        MessageAttributes: {
-          shape: 'MessageBodyAttributeMap',
-          locationName: 'MessageAttribute',
-        },
-        MessageSystemAttributes: {
-          shape: 'MessageBodySystemAttributeMap',
-          locationName: 'MessageSystemAttribute',
-        },
-        MessageDeduplicationId: {
-          shape: 'String',
-        },
-        MessageGroupId: {
-          shape: 'String',
-        },
-      },
-      required: ['Id', 'MessageBody'],
-    },
-    SendMessageBatchResult: {
-      type: 'structure',
-      members: {
-        Successful: {
-          shape: 'SendMessageBatchResultEntryList',
-        },
-        Failed: {
-          shape: 'BatchResultErrorEntryList',
-        },
-      },
-      required: ['Successful', 'Failed'],
-    },
-    SendMessageBatchResultEntryList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'SendMessageBatchResultEntry',
-        locationName: 'SendMessageBatchResultEntry',
-      },
-    },
-    SendMessageBatchResultEntry: {
-      type: 'structure',
-      members: {
-        Id: {
-          shape: 'String',
-        },
-        MessageId: {
-          shape: 'String',
-        },
-        MD5OfMessageBody: {
-          shape: 'String',
-        },
-        MD5OfMessageAttributes: {
-          shape: 'String',
-        },
-        MD5OfMessageSystemAttributes: {
-          shape: 'String',
-        },
-        SequenceNumber: {
-          shape: 'String',
-        },
-      },
-      required: ['Id', 'MessageId', 'MD5OfMessageBody'],
-    },
-    SetQueueAttributesRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        Attributes: {
-          shape: 'QueueAttributeMap',
-          locationName: 'Attribute',
-        },
-      },
-      required: ['QueueUrl', 'Attributes'],
-    },
-    TagQueueRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        Tags: {
-          shape: 'TagMap',
-        },
-      },
-      required: ['QueueUrl', 'Tags'],
-    },
-    UntagQueueRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        TagKeys: {
-          shape: 'TagKeyList',
-        },
-      },
-      required: ['QueueUrl', 'TagKeys'],
-    },
-    TagKeyList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'TagKey',
-        locationName: 'TagKey',
-      },
-    },
-    AddPermissionRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        Label: {
-          shape: 'String',
-        },
-        AWSAccountIds: {
-          shape: 'AWSAccountIdList',
-        },
-        Actions: {
-          shape: 'ActionNameList',
-        },
-      },
-      required: ['QueueUrl', 'Label', 'AWSAccountIds', 'Actions'],
-    },
-    AWSAccountIdList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'String',
-        locationName: 'AWSAccountId',
-      },
-    },
-    ActionNameList: {
-      type: 'list',
-      flattened: true,
-      member: {
-        shape: 'String',
-        locationName: 'ActionName',
-      },
-    },
-    RemovePermissionRequest: {
-      type: 'structure',
-      members: {
-        QueueUrl: {
-          shape: 'String',
-        },
-        Label: {
-          shape: 'String',
-        },
-      },
-      required: ['QueueUrl', 'Label'],
-    },
+  "ChangeMessageVisibilityBatch": {
+   "input": "ChangeMessageVisibilityBatchRequest",
+   "output": "ChangeMessageVisibilityBatchResult",
+   "resultWrapper": "ChangeMessageVisibilityBatchResult"
   },
-  errors: {
-    BatchEntryIdsNotDistinct: {
-      code: 'AWS.SimpleQueueService.BatchEntryIdsNotDistinct',
-      status: 400,
-      sender: true,
-    },
-    BatchRequestTooLong: {
-      code: 'AWS.SimpleQueueService.BatchRequestTooLong',
-      status: 400,
-      sender: true,
-    },
-    EmptyBatchRequest: {
-      code: 'AWS.SimpleQueueService.EmptyBatchRequest',
-      status: 400,
-      sender: true,
-    },
-    InvalidBatchEntryId: {
-      code: 'AWS.SimpleQueueService.InvalidBatchEntryId',
-      status: 400,
-      sender: true,
-    },
-    MessageNotInflight: {
-      code: 'AWS.SimpleQueueService.MessageNotInflight',
-      status: 400,
-      sender: true,
-    },
-    OverLimit: {
-      code: 'OverLimit',
-      status: 403,
-      sender: true,
-    },
-    PurgeQueueInProgress: {
-      code: 'AWS.SimpleQueueService.PurgeQueueInProgress',
-      status: 403,
-      sender: true,
-    },
-    QueueDeletedRecently: {
-      code: 'AWS.SimpleQueueService.QueueDeletedRecently',
-      status: 400,
-      sender: true,
-    },
-    QueueDoesNotExist: {
-      code: 'AWS.SimpleQueueService.NonExistentQueue',
-      status: 400,
-      sender: true,
-    },
-    QueueNameExists: {
-      code: 'QueueAlreadyExists',
-      status: 400,
-      sender: true,
-    },
-    TooManyEntriesInBatchRequest: {
-      code: 'AWS.SimpleQueueService.TooManyEntriesInBatchRequest',
-      status: 400,
-      sender: true,
-    },
-    UnsupportedOperation: {
-      code: 'AWS.SimpleQueueService.UnsupportedOperation',
-      status: 400,
-      sender: true,
-    },
+  "CreateQueue": {
+   "input": "CreateQueueRequest",
+   "output": "CreateQueueResult",
+   "resultWrapper": "CreateQueueResult"
   },
+  "DeleteMessage": {
+   "input": "DeleteMessageRequest"
+  },
+  "DeleteMessageBatch": {
+   "input": "DeleteMessageBatchRequest",
+   "output": "DeleteMessageBatchResult",
+   "resultWrapper": "DeleteMessageBatchResult"
+  },
+  "DeleteQueue": {
+   "input": "DeleteQueueRequest"
+  },
+  "GetQueueAttributes": {
+   "input": "GetQueueAttributesRequest",
+   "output": "GetQueueAttributesResult",
+   "resultWrapper": "GetQueueAttributesResult"
+  },
+  "GetQueueUrl": {
+   "input": "GetQueueUrlRequest",
+   "output": "GetQueueUrlResult",
+   "resultWrapper": "GetQueueUrlResult"
+  },
+  "ListDeadLetterSourceQueues": {
+   "input": "ListDeadLetterSourceQueuesRequest",
+   "output": "ListDeadLetterSourceQueuesResult",
+   "resultWrapper": "ListDeadLetterSourceQueuesResult"
+  },
+  "ListQueueTags": {
+   "input": "ListQueueTagsRequest",
+   "output": "ListQueueTagsResult",
+   "resultWrapper": "ListQueueTagsResult"
+  },
+  "ListQueues": {
+   "input": "ListQueuesRequest",
+   "output": "ListQueuesResult",
+   "resultWrapper": "ListQueuesResult"
+  },
+  "PurgeQueue": {
+   "input": "PurgeQueueRequest"
+  },
+  "ReceiveMessage": {
+   "input": "ReceiveMessageRequest",
+   "output": "ReceiveMessageResult",
+   "resultWrapper": "ReceiveMessageResult"
+  },
+  "SendMessage": {
+   "input": "SendMessageRequest",
+   "output": "SendMessageResult",
+   "resultWrapper": "SendMessageResult"
+  },
+  "SendMessageBatch": {
+   "input": "SendMessageBatchRequest",
+   "output": "SendMessageBatchResult",
+   "resultWrapper": "SendMessageBatchResult"
+  },
+  "SetQueueAttributes": {
+   "input": "SetQueueAttributesRequest"
+  },
+  "TagQueue": {
+   "input": "TagQueueRequest"
+  },
+  "UntagQueue": {
+   "input": "UntagQueueRequest"
+  },
+  "AddPermission": {
+   "input": "AddPermissionRequest"
+  },
+  "RemovePermission": {
+   "input": "RemovePermissionRequest"
+  }
+ },
+ "shapes": {
+  "ChangeMessageVisibilityRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "ReceiptHandle": {
+     "shape": "String"
+    },
+    "VisibilityTimeout": {
+     "shape": "Integer"
+    }
+   },
+   "required": [
+    "QueueUrl",
+    "ReceiptHandle",
+    "VisibilityTimeout"
+   ]
+  },
+  "String": {
+   "type": "string"
+  },
+  "Integer": {
+   "type": "integer"
+  },
+  "ChangeMessageVisibilityBatchRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "Entries": {
+     "shape": "ChangeMessageVisibilityBatchRequestEntryList"
+    }
+   },
+   "required": [
+    "QueueUrl",
+    "Entries"
+   ]
+  },
+  "ChangeMessageVisibilityBatchRequestEntryList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "ChangeMessageVisibilityBatchRequestEntry",
+    "locationName": "ChangeMessageVisibilityBatchRequestEntry"
+   }
+  },
+  "ChangeMessageVisibilityBatchRequestEntry": {
+   "type": "structure",
+   "members": {
+    "Id": {
+     "shape": "String"
+    },
+    "ReceiptHandle": {
+     "shape": "String"
+    },
+    "VisibilityTimeout": {
+     "shape": "Integer"
+    }
+   },
+   "required": [
+    "Id",
+    "ReceiptHandle"
+   ]
+  },
+  "ChangeMessageVisibilityBatchResult": {
+   "type": "structure",
+   "members": {
+    "Successful": {
+     "shape": "ChangeMessageVisibilityBatchResultEntryList"
+    },
+    "Failed": {
+     "shape": "BatchResultErrorEntryList"
+    }
+   },
+   "required": [
+    "Successful",
+    "Failed"
+   ]
+  },
+  "ChangeMessageVisibilityBatchResultEntryList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "ChangeMessageVisibilityBatchResultEntry",
+    "locationName": "ChangeMessageVisibilityBatchResultEntry"
+   }
+  },
+  "ChangeMessageVisibilityBatchResultEntry": {
+   "type": "structure",
+   "members": {
+    "Id": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "Id"
+   ]
+  },
+  "BatchResultErrorEntryList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "BatchResultErrorEntry",
+    "locationName": "BatchResultErrorEntry"
+   }
+  },
+  "BatchResultErrorEntry": {
+   "type": "structure",
+   "members": {
+    "Id": {
+     "shape": "String"
+    },
+    "SenderFault": {
+     "shape": "Boolean"
+    },
+    "Code": {
+     "shape": "String"
+    },
+    "Message": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "Id",
+    "SenderFault",
+    "Code"
+   ]
+  },
+  "Boolean": {
+   "type": "boolean"
+  },
+  "CreateQueueRequest": {
+   "type": "structure",
+   "members": {
+    "QueueName": {
+     "shape": "String"
+    },
+    "Attributes": {
+     "shape": "QueueAttributeMap",
+     "locationName": "Attribute"
+    },
+    "tags": {
+     "shape": "TagMap",
+     "locationName": "Tag"
+    }
+   },
+   "required": [
+    "QueueName"
+   ]
+  },
+  "QueueAttributeMap": {
+   "type": "map",
+   "flattened": true,
+   "key": {
+    "shape": "QueueAttributeName",
+    "locationName": "Name"
+   },
+   "value": {
+    "shape": "String",
+    "locationName": "Value"
+   }
+  },
+  "QueueAttributeName": {
+   "type": "string"
+  },
+  "TagMap": {
+   "type": "map",
+   "flattened": true,
+   "key": {
+    "shape": "TagKey",
+    "locationName": "Key"
+   },
+   "value": {
+    "shape": "TagValue",
+    "locationName": "Value"
+   }
+  },
+  "TagKey": {
+   "type": "string"
+  },
+  "TagValue": {
+   "type": "string"
+  },
+  "CreateQueueResult": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    }
+   }
+  },
+  "DeleteMessageRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "ReceiptHandle": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "QueueUrl",
+    "ReceiptHandle"
+   ]
+  },
+  "DeleteMessageBatchRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "Entries": {
+     "shape": "DeleteMessageBatchRequestEntryList"
+    }
+   },
+   "required": [
+    "QueueUrl",
+    "Entries"
+   ]
+  },
+  "DeleteMessageBatchRequestEntryList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "DeleteMessageBatchRequestEntry",
+    "locationName": "DeleteMessageBatchRequestEntry"
+   }
+  },
+  "DeleteMessageBatchRequestEntry": {
+   "type": "structure",
+   "members": {
+    "Id": {
+     "shape": "String"
+    },
+    "ReceiptHandle": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "Id",
+    "ReceiptHandle"
+   ]
+  },
+  "DeleteMessageBatchResult": {
+   "type": "structure",
+   "members": {
+    "Successful": {
+     "shape": "DeleteMessageBatchResultEntryList"
+    },
+    "Failed": {
+     "shape": "BatchResultErrorEntryList"
+    }
+   },
+   "required": [
+    "Successful",
+    "Failed"
+   ]
+  },
+  "DeleteMessageBatchResultEntryList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "DeleteMessageBatchResultEntry",
+    "locationName": "DeleteMessageBatchResultEntry"
+   }
+  },
+  "DeleteMessageBatchResultEntry": {
+   "type": "structure",
+   "members": {
+    "Id": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "Id"
+   ]
+  },
+  "DeleteQueueRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "QueueUrl"
+   ]
+  },
+  "GetQueueAttributesRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "AttributeNames": {
+     "shape": "AttributeNameList"
+    }
+   },
+   "required": [
+    "QueueUrl"
+   ]
+  },
+  "AttributeNameList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "QueueAttributeName",
+    "locationName": "AttributeName"
+   }
+  },
+  "GetQueueAttributesResult": {
+   "type": "structure",
+   "members": {
+    "Attributes": {
+     "shape": "QueueAttributeMap",
+     "locationName": "Attribute"
+    }
+   }
+  },
+  "GetQueueUrlRequest": {
+   "type": "structure",
+   "members": {
+    "QueueName": {
+     "shape": "String"
+    },
+    "QueueOwnerAWSAccountId": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "QueueName"
+   ]
+  },
+  "GetQueueUrlResult": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    }
+   }
+  },
+  "ListDeadLetterSourceQueuesRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "NextToken": {
+     "shape": "Token"
+    },
+    "MaxResults": {
+     "shape": "BoxedInteger"
+    }
+   },
+   "required": [
+    "QueueUrl"
+   ]
+  },
+  "Token": {
+   "type": "string"
+  },
+  "BoxedInteger": {
+   "type": "integer"
+  },
+  "ListDeadLetterSourceQueuesResult": {
+   "type": "structure",
+   "members": {
+    "queueUrls": {
+     "shape": "QueueUrlList"
+    },
+    "NextToken": {
+     "shape": "Token"
+    }
+   },
+   "required": [
+    "queueUrls"
+   ]
+  },
+  "QueueUrlList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "String",
+    "locationName": "QueueUrl"
+   }
+  },
+  "ListQueueTagsRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "QueueUrl"
+   ]
+  },
+  "ListQueueTagsResult": {
+   "type": "structure",
+   "members": {
+    "Tags": {
+     "shape": "TagMap",
+     "locationName": "Tag"
+    }
+   }
+  },
+  "ListQueuesRequest": {
+   "type": "structure",
+   "members": {
+    "QueueNamePrefix": {
+     "shape": "String"
+    },
+    "NextToken": {
+     "shape": "Token"
+    },
+    "MaxResults": {
+     "shape": "BoxedInteger"
+    }
+   }
+  },
+  "ListQueuesResult": {
+   "type": "structure",
+   "members": {
+    "QueueUrls": {
+     "shape": "QueueUrlList"
+    },
+    "NextToken": {
+     "shape": "Token"
+    }
+   }
+  },
+  "PurgeQueueRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "QueueUrl"
+   ]
+  },
+  "ReceiveMessageRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "AttributeNames": {
+     "shape": "AttributeNameList"
+    },
+    "MessageAttributeNames": {
+     "shape": "MessageAttributeNameList"
+    },
+    "MaxNumberOfMessages": {
+     "shape": "Integer"
+    },
+    "VisibilityTimeout": {
+     "shape": "Integer"
+    },
+    "WaitTimeSeconds": {
+     "shape": "Integer"
+    },
+    "ReceiveRequestAttemptId": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "QueueUrl"
+   ]
+  },
+  "MessageAttributeNameList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "MessageAttributeName",
+    "locationName": "MessageAttributeName"
+   }
+  },
+  "MessageAttributeName": {
+   "type": "string"
+  },
+  "ReceiveMessageResult": {
+   "type": "structure",
+   "members": {
+    "Messages": {
+     "shape": "MessageList"
+    }
+   }
+  },
+  "MessageList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "Message",
+    "locationName": "Message"
+   }
+  },
+  "Message": {
+   "type": "structure",
+   "members": {
+    "MessageId": {
+     "shape": "String"
+    },
+    "ReceiptHandle": {
+     "shape": "String"
+    },
+    "MD5OfBody": {
+     "shape": "String"
+    },
+    "Body": {
+     "shape": "String"
+    },
+    "Attributes": {
+     "shape": "MessageSystemAttributeMap",
+     "locationName": "Attribute"
+    },
+    "MD5OfMessageAttributes": {
+     "shape": "String"
+    },
+    "MessageAttributes": {
+     "shape": "MessageBodyAttributeMap",
+     "locationName": "MessageAttribute"
+    }
+   }
+  },
+  "MessageSystemAttributeMap": {
+   "type": "map",
+   "flattened": true,
+   "key": {
+    "shape": "MessageSystemAttributeName",
+    "locationName": "Name"
+   },
+   "value": {
+    "shape": "String",
+    "locationName": "Value"
+   }
+  },
+  "MessageSystemAttributeName": {
+   "type": "string"
+  },
+  "MessageBodyAttributeMap": {
+   "type": "map",
+   "flattened": true,
+   "key": {
+    "shape": "String",
+    "locationName": "Name"
+   },
+   "value": {
+    "shape": "MessageAttributeValue",
+    "locationName": "Value"
+   }
+  },
+  "MessageAttributeValue": {
+   "type": "structure",
+   "members": {
+    "StringValue": {
+     "shape": "String"
+    },
+    "BinaryValue": {
+     "shape": "Binary"
+    },
+    "StringListValues": {
+     "shape": "StringList",
+     "locationName": "StringListValue"
+    },
+    "BinaryListValues": {
+     "shape": "BinaryList",
+     "locationName": "BinaryListValue"
+    },
+    "DataType": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "DataType"
+   ]
+  },
+  "Binary": {
+   "type": "blob"
+  },
+  "StringList": {
+   "type": "list",
+   "member": {
+    "shape": "String",
+    "locationName": "StringListValue"
+   }
+  },
+  "BinaryList": {
+   "type": "list",
+   "member": {
+    "shape": "Binary",
+    "locationName": "BinaryListValue"
+   }
+  },
+  "SendMessageRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "MessageBody": {
+     "shape": "String"
+    },
+    "DelaySeconds": {
+     "shape": "Integer"
+    },
+    "MessageAttributes": {
+     "shape": "MessageBodyAttributeMap",
+     "locationName": "MessageAttribute"
+    },
+    "MessageSystemAttributes": {
+     "shape": "MessageBodySystemAttributeMap",
+     "locationName": "MessageSystemAttribute"
+    },
+    "MessageDeduplicationId": {
+     "shape": "String"
+    },
+    "MessageGroupId": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "QueueUrl",
+    "MessageBody"
+   ]
+  },
+  "MessageBodySystemAttributeMap": {
+   "type": "map",
+   "flattened": true,
+   "key": {
+    "shape": "MessageSystemAttributeNameForSends",
+    "locationName": "Name"
+   },
+   "value": {
+    "shape": "MessageSystemAttributeValue",
+    "locationName": "Value"
+   }
+  },
+  "MessageSystemAttributeNameForSends": {
+   "type": "string"
+  },
+  "MessageSystemAttributeValue": {
+   "type": "structure",
+   "members": {
+    "StringValue": {
+     "shape": "String"
+    },
+    "BinaryValue": {
+     "shape": "Binary"
+    },
+    "StringListValues": {
+     "shape": "StringList",
+     "locationName": "StringListValue"
+    },
+    "BinaryListValues": {
+     "shape": "BinaryList",
+     "locationName": "BinaryListValue"
+    },
+    "DataType": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "DataType"
+   ]
+  },
+  "SendMessageResult": {
+   "type": "structure",
+   "members": {
+    "MD5OfMessageBody": {
+     "shape": "String"
+    },
+    "MD5OfMessageAttributes": {
+     "shape": "String"
+    },
+    "MD5OfMessageSystemAttributes": {
+     "shape": "String"
+    },
+    "MessageId": {
+     "shape": "String"
+    },
+    "SequenceNumber": {
+     "shape": "String"
+    }
+   }
+  },
+  "SendMessageBatchRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "Entries": {
+     "shape": "SendMessageBatchRequestEntryList"
+    }
+   },
+   "required": [
+    "QueueUrl",
+    "Entries"
+   ]
+  },
+  "SendMessageBatchRequestEntryList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "SendMessageBatchRequestEntry",
+    "locationName": "SendMessageBatchRequestEntry"
+   }
+  },
+  "SendMessageBatchRequestEntry": {
+   "type": "structure",
+   "members": {
+    "Id": {
+     "shape": "String"
+    },
+    "MessageBody": {
+     "shape": "String"
+    },
+    "DelaySeconds": {
+     "shape": "Integer"
+    },
+    "MessageAttributes": {
+     "shape": "MessageBodyAttributeMap",
+     "locationName": "MessageAttribute"
+    },
+    "MessageSystemAttributes": {
+     "shape": "MessageBodySystemAttributeMap",
+     "locationName": "MessageSystemAttribute"
+    },
+    "MessageDeduplicationId": {
+     "shape": "String"
+    },
+    "MessageGroupId": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "Id",
+    "MessageBody"
+   ]
+  },
+  "SendMessageBatchResult": {
+   "type": "structure",
+   "members": {
+    "Successful": {
+     "shape": "SendMessageBatchResultEntryList"
+    },
+    "Failed": {
+     "shape": "BatchResultErrorEntryList"
+    }
+   },
+   "required": [
+    "Successful",
+    "Failed"
+   ]
+  },
+  "SendMessageBatchResultEntryList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "SendMessageBatchResultEntry",
+    "locationName": "SendMessageBatchResultEntry"
+   }
+  },
+  "SendMessageBatchResultEntry": {
+   "type": "structure",
+   "members": {
+    "Id": {
+     "shape": "String"
+    },
+    "MessageId": {
+     "shape": "String"
+    },
+    "MD5OfMessageBody": {
+     "shape": "String"
+    },
+    "MD5OfMessageAttributes": {
+     "shape": "String"
+    },
+    "MD5OfMessageSystemAttributes": {
+     "shape": "String"
+    },
+    "SequenceNumber": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "Id",
+    "MessageId",
+    "MD5OfMessageBody"
+   ]
+  },
+  "SetQueueAttributesRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "Attributes": {
+     "shape": "QueueAttributeMap",
+     "locationName": "Attribute"
+    }
+   },
+   "required": [
+    "QueueUrl",
+    "Attributes"
+   ]
+  },
+  "TagQueueRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "Tags": {
+     "shape": "TagMap"
+    }
+   },
+   "required": [
+    "QueueUrl",
+    "Tags"
+   ]
+  },
+  "UntagQueueRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "TagKeys": {
+     "shape": "TagKeyList"
+    }
+   },
+   "required": [
+    "QueueUrl",
+    "TagKeys"
+   ]
+  },
+  "TagKeyList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "TagKey",
+    "locationName": "TagKey"
+   }
+  },
+  "AddPermissionRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "Label": {
+     "shape": "String"
+    },
+    "AWSAccountIds": {
+     "shape": "AWSAccountIdList"
+    },
+    "Actions": {
+     "shape": "ActionNameList"
+    }
+   },
+   "required": [
+    "QueueUrl",
+    "Label",
+    "AWSAccountIds",
+    "Actions"
+   ]
+  },
+  "AWSAccountIdList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "String",
+    "locationName": "AWSAccountId"
+   }
+  },
+  "ActionNameList": {
+   "type": "list",
+   "flattened": true,
+   "member": {
+    "shape": "String",
+    "locationName": "ActionName"
+   }
+  },
+  "RemovePermissionRequest": {
+   "type": "structure",
+   "members": {
+    "QueueUrl": {
+     "shape": "String"
+    },
+    "Label": {
+     "shape": "String"
+    }
+   },
+   "required": [
+    "QueueUrl",
+    "Label"
+   ]
+  }
+ },
+ "errors": {
+  "BatchEntryIdsNotDistinct": {
+   "code": "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+   "status": 400,
+   "sender": true
+  },
+  "BatchRequestTooLong": {
+   "code": "AWS.SimpleQueueService.BatchRequestTooLong",
+   "status": 400,
+   "sender": true
+  },
+  "EmptyBatchRequest": {
+   "code": "AWS.SimpleQueueService.EmptyBatchRequest",
+   "status": 400,
+   "sender": true
+  },
+  "InvalidBatchEntryId": {
+   "code": "AWS.SimpleQueueService.InvalidBatchEntryId",
+   "status": 400,
+   "sender": true
+  },
+  "MessageNotInflight": {
+   "code": "AWS.SimpleQueueService.MessageNotInflight",
+   "status": 400,
+   "sender": true
+  },
+  "OverLimit": {
+   "code": "OverLimit",
+   "status": 403,
+   "sender": true
+  },
+  "PurgeQueueInProgress": {
+   "code": "AWS.SimpleQueueService.PurgeQueueInProgress",
+   "status": 403,
+   "sender": true
+  },
+  "QueueDeletedRecently": {
+   "code": "AWS.SimpleQueueService.QueueDeletedRecently",
+   "status": 400,
+   "sender": true
+  },
+  "QueueDoesNotExist": {
+   "code": "AWS.SimpleQueueService.NonExistentQueue",
+   "status": 400,
+   "sender": true
+  },
+  "QueueNameExists": {
+   "code": "QueueAlreadyExists",
+   "status": 400,
+   "sender": true
+  },
+  "TooManyEntriesInBatchRequest": {
+   "code": "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+   "status": 400,
+   "sender": true
+  },
+  "UnsupportedOperation": {
+   "code": "AWS.SimpleQueueService.UnsupportedOperation",
+   "status": 400,
+   "sender": true
+  }
+ }
 };
