@@ -112,7 +112,12 @@ function canonicalRequest(req: SignedRequest, signedHeaders: string[], presigned
     .map(([k, v]) => `${k}=${v}`)
     .join('&');
   const headers = signedHeaders.map((h) => `${h}:${(header(req.headers, h) ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
-  const payload = header(req.headers, 'x-amz-content-sha256') ?? sha256(req.body);
+  const bodyHash = sha256(req.body);
+  const declared = header(req.headers, 'x-amz-content-sha256');
+  if (declared !== undefined && declared !== 'UNSIGNED-PAYLOAD' && declared !== bodyHash) {
+    throw signatureMismatch('The x-amz-content-sha256 header does not match the request body.');
+  }
+  const payload = declared ?? bodyHash;
   return [req.method, canonicalPath(req.rawPath), query, headers, signedHeaders.join(';'), payload].join('\n');
 }
 

@@ -33,7 +33,12 @@ describe('python3-boto3 (SNS query protocol)', () => {
     expect(out.filterPolicy).toBe('{"tier": ["gold", "platinum"]}');
     expect(out.afterUnsubscribe).toBe(1);
     expect(out.tags).toEqual([{ Key: 'team', Value: 'py' }]);
-    expect(out.errors).toEqual({ noTopic: 'NotFound', badName: 'InvalidParameter', badPolicy: 'InvalidParameter', badProtocol: 'InvalidParameter' });
+    expect(out.errors).toEqual({
+      noTopic: 'NotFound',
+      badName: 'InvalidParameter',
+      badPolicy: 'InvalidParameter',
+      badProtocol: 'InvalidParameter',
+    });
     expect(out.afterDelete).toEqual([]);
   });
 });
