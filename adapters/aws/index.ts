@@ -4,6 +4,7 @@
 import type { AdapterDescriptor } from '../adapter.ts';
 import { awsConfigSchema } from './config.ts';
 import { AwsDoor } from './http-door.ts';
+import { sqsColumn } from './mapping-columns.ts';
 import { AwsMetrics } from './metrics.ts';
 import { SnsService } from './sns/sns-service.ts';
 import { SqsService } from './sqs/sqs-service.ts';
@@ -13,7 +14,7 @@ export const awsAdapter: AdapterDescriptor<typeof awsConfigSchema, 'aws'> = {
   title: 'AWS APIs over HTTP (SQS, SNS)',
   listener: { port: 4566, tlsPort: 4567, enabled: true },
   configSchema: awsConfigSchema,
-  mapping: [],
+  mapping: [sqsColumn],
   create: (ctx, settings) => {
     const metrics = new AwsMetrics(ctx.broker, ctx.log);
     const common = { broker: ctx.broker, security: ctx.security, metrics, region: settings.region, accountId: settings.accountId };

@@ -9,6 +9,7 @@ import { AwsError } from '../errors.ts';
 import type { JsonObject } from '../model/shape.ts';
 import { optionalString } from '../params.ts';
 import { attributesToProperties, propertiesToAttributes, type SqsAttributeValue } from '../sqs/message-attributes.ts';
+import { BODY_ENCODING_ATTRIBUTE, bodyText } from '../sqs/sqs-message.ts';
 import type { AttributeValue } from './filter-policy.ts';
 
 const SUBJECT_PROPERTY = '_SQS_SNS_SUBJECT';
@@ -120,7 +121,12 @@ export function messageText(m: Message, protocol: string): string {
       // A structure that no longer parses: the body (its default) stands.
     }
   }
-  return Buffer.from(m.body).toString('utf8');
+  return bodyText(m.body).text;
+}
+
+/** True when the message's body is not text SQS and SNS can carry, so it travels in base64. */
+export function bodyIsBase64(m: Message): boolean {
+  return typeof m.properties[STRUCTURE_PROPERTY] !== 'string' && bodyText(m.body).base64;
 }
 
 export interface EnvelopeContext {
@@ -136,6 +142,7 @@ export function notification(m: Message, protocol: string, c: EnvelopeContext): 
   const attributes: Record<string, { Type: string; Value: string }> = {};
   for (const [k, v] of Object.entries(propertiesToAttributes(m.properties)))
     attributes[k] = { Type: v.DataType, Value: v.StringValue ?? v.BinaryValue ?? '' };
+  if (bodyIsBase64(m)) attributes[BODY_ENCODING_ATTRIBUTE] = { Type: 'String', Value: 'base64' };
   const doc: Record<string, unknown> = {
     Type: 'Notification',
     MessageId: m.messageId ?? m.id,
@@ -151,5 +158,7 @@ export function notification(m: Message, protocol: string, c: EnvelopeContext): 
 
 /** The raw message's attributes as SQS attributes (RawMessageDelivery to a queue). */
 export function rawAttributes(m: Message): Record<string, SqsAttributeValue> {
-  return propertiesToAttributes(m.properties);
+  const out = propertiesToAttributes(m.properties);
+  if (bodyIsBase64(m)) out[BODY_ENCODING_ATTRIBUTE] = { DataType: 'String', StringValue: 'base64' };
+  return out;
 }

@@ -125,13 +125,8 @@ export interface ReceiveOptions {
 export function receivedMessage(d: Delivery, receiptHandle: string, firstReceivedAt: number, o: ReceiveOptions): JsonObject {
   const m = d.message;
   const all = propertiesToAttributes(m.properties);
-  let body: string;
-  const text = utf8(m.body);
-  if (text !== undefined && !INVALID_BODY.test(text)) body = text;
-  else {
-    body = Buffer.from(m.body).toString('base64');
-    all[BODY_ENCODING_ATTRIBUTE] = { DataType: 'String', StringValue: 'base64' };
-  }
+  const { text: body, base64 } = bodyText(m.body);
+  if (base64) all[BODY_ENCODING_ATTRIBUTE] = { DataType: 'String', StringValue: 'base64' };
   const out: JsonObject = {
     MessageId: m.messageId ?? m.id,
     ReceiptHandle: receiptHandle,
@@ -170,6 +165,13 @@ function systemAttributes(d: Delivery, firstReceivedAt: number, o: ReceiveOption
     if (source !== undefined) out.DeadLetterQueueSourceArn = source;
   }
   return out;
+}
+
+/** A body as SQS and SNS text: itself when it is UTF-8 text SQS accepts, else its bytes in base64. */
+export function bodyText(body: Uint8Array): { text: string; base64: boolean } {
+  const text = utf8(body);
+  if (text !== undefined && !INVALID_BODY.test(text)) return { text, base64: false };
+  return { text: Buffer.from(body).toString('base64'), base64: true };
 }
 
 function checkToken(name: string, v: string): void {
