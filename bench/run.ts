@@ -224,6 +224,32 @@ program
   });
 
 program
+  .command('sqs')
+  .description(
+    'SQS end to end over keep-alive HTTP (SendMessageBatch of 10; Receive 10 with long polling + DeleteMessageBatch), standard and FIFO, ' +
+      'the STOMP persistent queue on the same process as the reference, long-poll wake-up latency, memory per idle long poll',
+  )
+  .option('--seconds <n>', 'measured duration of each throughput run', '10')
+  .option('--size <bytes>', 'message body size', '256')
+  .option('--producers <n>', 'concurrent SendMessageBatch loops', '4')
+  .option('--consumers <n>', 'concurrent Receive + DeleteMessageBatch loops', '4')
+  .option('--idle-polls <n>', 'long polls held at once for the memory figure (0 skips it)', '10000')
+  .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
+  .action(async (o: Record<string, string>) => {
+    const result = await (
+      await import('./scenarios/sqs.ts')
+    ).runSqsScenario({
+      seconds: Number(o.seconds),
+      size: Number(o.size),
+      producers: Number(o.producers),
+      consumers: Number(o.consumers),
+      idlePolls: Number(o.idlePolls),
+      store: o.store as 'embedded' | 'memory',
+    });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+
+program
   .command('amqp')
   .description(
     'durable queue throughput over AMQP 1.0 (unsettled sender, receiver with credit 1000): Junction, and RabbitMQ when its anchor runs',

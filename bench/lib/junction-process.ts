@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { encryptionConfigLines } from './encryption.ts';
 
-type BenchProtocol = 'stomp' | 'amqp' | 'mqtt';
+type BenchProtocol = 'stomp' | 'amqp' | 'mqtt' | 'aws';
 
 /**
  * Starts a broker with `protocol` (and `more` protocols) listening; `port` is the first one's,
@@ -33,7 +33,7 @@ export async function startJunctionProcess(
 }> {
   const dir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
   const config = join(dir, 'junction.yaml');
-  const listeners = { mqtt: '{ enabled: false }', amqp: '{ enabled: false }', stomp: '{ enabled: false }' };
+  const listeners = { mqtt: '{ enabled: false }', amqp: '{ enabled: false }', stomp: '{ enabled: false }', aws: '{ enabled: false }' };
   const all = [protocol, ...(opts.more ?? [])];
   for (const p of all) listeners[p] = opts.tls ? '{ port: 0, tlsPort: 0, tls: true }' : '{ port: 0, tls: false }';
   const clientCa = opts.tls?.ca
@@ -46,7 +46,7 @@ export async function startJunctionProcess(
       'log: { level: info }',
       'admin: { enabled: false }',
       `store: { type: ${store}, embedded: { dataDir: ${join(dir, 'redis')} } }`,
-      `listeners: { host: 127.0.0.1, mqtt: ${listeners.mqtt}, amqp: ${listeners.amqp}, stomp: ${listeners.stomp},` +
+      `listeners: { host: 127.0.0.1, mqtt: ${listeners.mqtt}, amqp: ${listeners.amqp}, stomp: ${listeners.stomp}, aws: ${listeners.aws},` +
         ' websocket: { enabled: false } }',
       ...tlsLines,
       ...encryptionConfigLines(dir),

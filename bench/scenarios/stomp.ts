@@ -17,7 +17,12 @@ export interface StompScenario {
   junctionPort?: number;
 }
 
-async function drive(port: number, s: StompScenario, login: Record<string, string>): Promise<Measured> {
+/** The STOMP persistent queue run against a broker on `port` (other scenarios use it as their reference). */
+export async function driveStomp(
+  port: number,
+  s: Pick<StompScenario, 'seconds' | 'size' | 'window'>,
+  login: Record<string, string>,
+): Promise<Measured> {
   const dest = `/queue/bench.stomp.${Date.now()}`;
   const producer = await BenchStomp.connect(port, login);
   const consumer = await BenchStomp.connect(port, login);
@@ -72,12 +77,12 @@ export async function runStompScenario(s: StompScenario): Promise<Record<string,
   const junction = s.junctionPort ? { port: s.junctionPort, stop: async () => {} } : await startJunctionProcess(s.store, 'stomp');
   let j: Measured;
   try {
-    j = await drive(junction.port, s, {});
+    j = await driveStomp(junction.port, s, {});
   } finally {
     await junction.stop();
   }
   const activemq = (await reachable(s.activemqPort))
-    ? await drive(s.activemqPort, s, { login: 'admin', passcode: 'admin' })
+    ? await driveStomp(s.activemqPort, s, { login: 'admin', passcode: 'admin' })
     : 'not running (../shared/anchors/start-activemq.sh)';
   return {
     scenario: 'stomp',
