@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite needs and npm cannot install: redis-server and redis-cli (the
 # Redis store tests), openssl (throwaway TLS certificates), the Python clients of the interop tests
-# (stomp.py, qpid-proton, paho-mqtt, boto3; Debian's, for /usr/bin/python3), mosquitto_pub/sub, and
+# (stomp.py, qpid-proton, paho-mqtt, boto3, the aws CLI; Debian's, for /usr/bin/python3), mosquitto_pub/sub, and
 # chromium (the console test). Both `npm test` (its pretest step) and .ci/run use this one list.
 # Missing packages are installed with apt-get when that is possible here (root, or sudo without a
 # password); otherwise it says in one line what is missing and how to install it, and fails.
@@ -16,6 +16,7 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 /usr/bin/python3 -c 'import paho.mqtt' >/dev/null 2>&1 || missing+=(python3-paho-mqtt)
 command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 /usr/bin/python3 -c 'import boto3' >/dev/null 2>&1 || missing+=(python3-boto3)
+command -v aws >/dev/null 2>&1 || missing+=(awscli)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
