@@ -18,7 +18,7 @@ export const awsAdapter: AdapterDescriptor<typeof awsConfigSchema, 'aws'> = {
   create: (ctx, settings) => {
     const metrics = new AwsMetrics(ctx.broker, ctx.log);
     const common = { broker: ctx.broker, security: ctx.security, metrics, region: settings.region, accountId: settings.accountId };
-    const sqs = new SqsService(common);
+    const sqs = new SqsService({ ...common, log: ctx.log });
     const host = ctx.config.listeners.host === '0.0.0.0' || ctx.config.listeners.host === '::' ? 'localhost' : ctx.config.listeners.host;
     const port = (ctx.config.listeners as { aws?: { port?: number } }).aws?.port ?? 4566;
     const sns = new SnsService({ ...common, sqs, log: ctx.log, defaultBaseUrl: `http://${host}:${String(port)}` });

@@ -124,9 +124,9 @@ export class Operations {
   /**
    * Sends every ready message of a dead-letter queue back to the queue it came from (its
    * `originalDestination`), as a new delivery without its dead-letter annotations. Messages whose
-   * origin no longer exists stay. Resolves with how many went and how many stayed.
+   * origin no longer exists stay; at most `limit` go. Resolves with how many went and how many stayed.
    */
-  async redrive(dlq: string): Promise<{ moved: number; kept: number }> {
+  async redrive(dlq: string, limit = Infinity): Promise<{ moved: number; kept: number }> {
     this.host.assertRunning();
     const source = this.queueOrThrow(dlq);
     const byLabel = new Map<string, string>();
@@ -142,6 +142,7 @@ export class Operations {
         const { dlqDeliveryFailureCause: _cause, originalDestination: _origin, ...rest } = v.annotations ?? {};
         this.host.move(origin(v) as string, v.message, rest);
       },
+      limit,
     );
     return { moved, kept: source.readyCount };
   }

@@ -10,6 +10,7 @@ import {
   DeleteQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListMessageMoveTasksCommand,
   ListQueuesCommand,
   ListQueueTagsCommand,
   PurgeQueueCommand,
@@ -19,6 +20,7 @@ import {
   SendMessageCommand,
   SetQueueAttributesCommand,
   SQSClient,
+  StartMessageMoveTaskCommand,
   TagQueueCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -191,6 +193,25 @@ describe('SQS over the JSON protocol', () => {
     const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['All'] }));
     expect(dead.Messages?.[0]?.Body).toBe('poison');
     expect(dead.Messages?.[0]?.Attributes?.DeadLetterQueueSourceArn).toMatch(/:work$/);
+    // Redrive: the dead letter goes back to the queue it came from.
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: dlq, ReceiptHandle: dead.Messages?.[0]?.ReceiptHandle, VisibilityTimeout: 0 }),
+    );
+    const workArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: workArn }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+    });
+    const task = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn }));
+    expect(task.TaskHandle).toBeTruthy();
+    const back = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 5 }));
+    expect(back.Messages?.[0]?.Body).toBe('poison');
+    const listed = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }));
+    expect(listed.Results?.[0]).toMatchObject({
+      TaskHandle: task.TaskHandle,
+      Status: 'COMPLETED',
+      ApproximateNumberOfMessagesMoved: 1,
+      SourceArn: dlqArn,
+    });
   });
 
   it('keeps attributes and tags, and purges', async () => {

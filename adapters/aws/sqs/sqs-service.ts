@@ -4,24 +4,28 @@
 // receiving, visibility and receipts in each queue's receiver; sends go through the core's publish,
 // which checks the caller's write permission; the other operations are checked here against the
 // same authorization map (read to receive and delete, admin to create, change or delete a queue).
+import type { Logger } from 'pino';
 import type { Broker } from '../../../src/core/broker.ts';
 import type { ClientContext, Permission } from '../../../src/core/principal.ts';
 import type { SecurityService } from '../../../src/security/security-service.ts';
 import { accessDenied, AwsError, invalidAction, missingParameter, modelled } from '../errors.ts';
 import type { AwsMetrics } from '../metrics.ts';
 import { sqsModel } from '../model/sqs-shapes.ts';
-import type { JsonObject } from '../model/shape.ts';
+import { sqsMoveTaskModel } from '../model/sqs-move-task-shapes.ts';
+import type { JsonObject, ServiceModel } from '../model/shape.ts';
 import { objectList, optionalInt, optionalString, requiredString, stringList, stringMap } from '../params.ts';
 import type { AwsCall, AwsService } from '../service.ts';
-import { arn, FIFO_SUFFIX, queueNameFromUrl, queueNameProblem, queueUrl } from './names.ts';
+import { arn, arnResource, FIFO_SUFFIX, queueNameFromUrl, queueNameProblem, queueUrl } from './names.ts';
 import { checkAttributes, COMPUTED, defaultAttributes, settingsOf, type Attributes } from './queue-attributes.ts';
 import { QueueCatalog, type SqsQueueRecord } from './queue-catalog.ts';
 import { QueueReceiver } from './receiver.ts';
 import { prepareSend, receivedMessage } from './sqs-message.ts';
 import { checkBatch } from './batch.ts';
+import { MoveTasks } from './move-tasks.ts';
 
 export interface SqsOptions {
   broker: Broker;
+  log: Logger;
   security: SecurityService;
   metrics: AwsMetrics;
   region: string;
@@ -35,7 +39,11 @@ type Handler = (input: JsonObject, call: AwsCall) => Promise<JsonObject | undefi
 
 export class SqsService implements AwsService {
   readonly signingName = 'sqs';
-  readonly model = sqsModel;
+  readonly model: ServiceModel = {
+    ...sqsModel,
+    operations: { ...sqsModel.operations, ...sqsMoveTaskModel.operations },
+    shapes: { ...sqsModel.shapes, ...sqsMoveTaskModel.shapes },
+  };
   readonly jsonTargetPrefix = 'AmazonSQS';
   readonly jsonVersion = '1.0' as const;
   readonly jsonNamespace = 'com.amazonaws.sqs';
@@ -44,9 +52,11 @@ export class SqsService implements AwsService {
   private readonly purgedAt = new Map<string, number>();
   private lastSequence = 0n;
   private readonly handlers: Record<string, Handler>;
+  private readonly moves: MoveTasks;
 
   constructor(private readonly o: SqsOptions) {
     this.catalog = new QueueCatalog(o.broker);
+    this.moves = new MoveTasks(o.broker, o.log);
     this.handlers = {
       CreateQueue: (i, c) => this.createQueue(i, c),
       GetQueueUrl: (i, c) => this.getQueueUrl(i, c),
@@ -66,6 +76,9 @@ export class SqsService implements AwsService {
       ChangeMessageVisibility: (i, c) => this.changeVisibility(i, c),
       ChangeMessageVisibilityBatch: (i, c) => this.changeVisibilityBatch(i, c),
       ListDeadLetterSourceQueues: (i, c) => this.deadLetterSources(i, c),
+      StartMessageMoveTask: (i, c) => this.startMoveTask(i, c),
+      ListMessageMoveTasks: (i, c) => this.listMoveTasks(i, c),
+      CancelMessageMoveTask: (i) => ({ ApproximateNumberOfMessagesMoved: this.moves.cancel(requiredString(i, 'TaskHandle')) }),
       AddPermission: (i, c) => void this.queueOf(i, c, 'admin'),
       RemovePermission: (i, c) => void this.queueOf(i, c, 'admin'),
     };
@@ -77,6 +90,7 @@ export class SqsService implements AwsService {
   }
 
   close(): void {
+    this.moves.close();
     for (const r of this.receivers.values()) r.close();
     this.receivers.clear();
   }
@@ -231,6 +245,42 @@ export class SqsService implements AwsService {
     const name = this.queueOf(input, call, 'read');
     const sources = this.catalog.names().filter((n) => this.catalog.settings(n)?.deadLetterQueue === name);
     return { queueUrls: sources.map((n) => this.url(call, n)) };
+  }
+
+  // ---- dead-letter redrive ------------------------------------------------------------------
+
+  private startMoveTask(input: JsonObject, call: AwsCall): JsonObject {
+    const sourceArn = requiredString(input, 'SourceArn');
+    const source = this.queueByArn(sourceArn, 'SourceArn');
+    this.authorize(call, 'admin', source);
+    if (!this.catalog.names().some((n) => this.catalog.settings(n)?.deadLetterQueue === source)) {
+      throw new AwsError('InvalidParameterValue', 'Source queue must be configured as a Dead Letter Queue.');
+    }
+    const destinationArn = optionalString(input, 'DestinationArn');
+    let destination: { name: string; arn: string } | undefined;
+    if (destinationArn !== undefined) {
+      const name = this.queueByArn(destinationArn, 'DestinationArn');
+      this.authorize(call, 'write', name);
+      destination = { name, arn: destinationArn };
+    }
+    const rate = optionalInt(input, 'MaxNumberOfMessagesPerSecond', 1, 500);
+    return { TaskHandle: this.moves.start(source, sourceArn, destination, rate) };
+  }
+
+  private listMoveTasks(input: JsonObject, call: AwsCall): JsonObject {
+    const source = this.queueByArn(requiredString(input, 'SourceArn'), 'SourceArn');
+    this.authorize(call, 'read', source);
+    const max = optionalInt(input, 'MaxResults', 1, 10) ?? 1;
+    return { Results: this.moves.list(source, max) as unknown as JsonObject[] };
+  }
+
+  private queueByArn(value: string, field: string): string {
+    const name = arnResource(value, 'sqs');
+    if (name === undefined)
+      throw new AwsError('InvalidParameterValue', `Value ${value} for parameter ${field} is invalid. Reason: not an SQS queue ARN.`);
+    if (!this.catalog.exists(name))
+      throw new AwsError('ResourceNotFoundException', `The resource that you specified for the ${field} parameter doesn't exist.`, 404);
+    return name;
   }
 
   // ---- messages -----------------------------------------------------------------------------
