@@ -90,6 +90,17 @@ export class Operations {
     );
   }
 
+  /** Removes the ready messages of a queue whose broker ids are `ids` (not those in flight); resolves with how many. */
+  removeMessages(name: string, ids: readonly string[]): Promise<number> {
+    this.host.assertRunning();
+    const wanted = new Set(ids);
+    return this.queueOrThrow(name).takeReady(
+      (v) => wanted.has(v.message.id),
+      () => {},
+      wanted.size,
+    );
+  }
+
   /**
    * Moves (or copies) the ready messages of queue `from` that `ids` or `selector` pick (all when
    * neither is given) to queue `to`, created if needed; resolves with how many. A moved message

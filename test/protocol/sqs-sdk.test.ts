@@ -123,6 +123,20 @@ describe('SQS over the JSON protocol', () => {
     expect(third.Messages?.[0]?.Body).toBe('again');
   });
 
+  it('deletes with the last receipt after its visibility ran out, until the message is received again', async () => {
+    const url = await makeQueue('lapsed', { VisibilityTimeout: '1' });
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'late' }));
+    const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }));
+    // Visible again once the timeout runs out (nobody receives it meanwhile).
+    const visible = async (): Promise<string | undefined> =>
+      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes
+        ?.ApproximateNumberOfMessages;
+    await expect.poll(visible, { timeout: 5000, interval: 100 }).toBe('1');
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: got.Messages?.[0]?.ReceiptHandle }));
+    const b = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    expect(b.Attributes?.ApproximateNumberOfMessages).toBe('0');
+  });
+
   it('answers a long poll when a message arrives', async () => {
     const url = await makeQueue('longpoll');
     const poll = sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 20 }));

@@ -118,6 +118,13 @@ export function checkAttributes(given: Attributes, fifo: boolean, creating: bool
   if (given.FifoQueue === 'false' && fifo) throw invalidValue('FifoQueue', 'Invalid value for the parameter FifoQueue.');
 }
 
+/** The attributes as SQS keeps them: a RedrivePolicy's maxReceiveCount as a number, whatever was sent. */
+export function normalized(a: Attributes): Attributes {
+  if (!a.RedrivePolicy) return a;
+  const p = JSON.parse(a.RedrivePolicy) as { deadLetterTargetArn: string; maxReceiveCount: number | string };
+  return { ...a, RedrivePolicy: JSON.stringify({ deadLetterTargetArn: p.deadLetterTargetArn, maxReceiveCount: Number(p.maxReceiveCount) }) };
+}
+
 export function settingsOf(a: Attributes): QueueSettings {
   const num = (name: string): number => Number(a[name] ?? RULES[name]?.default ?? 0);
   let maxReceiveCount: number | undefined;

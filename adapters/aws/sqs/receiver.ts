@@ -45,6 +45,12 @@ export class QueueReceiver {
   private readonly inflight = new Map<string, InFlight>();
   private readonly heldGroups = new Map<string, number>();
   private readonly firstReceived = new Map<string, number>();
+  /**
+   * Receives whose visibility ran out, by receive id, to the message's broker id: until the
+   * message is received again its last receipt still deletes it, as in SQS. Bounded, oldest first out.
+   */
+  private readonly lapsed = new Map<string, string>();
+  private readonly lapsedByMessage = new Map<string, string>();
   private readonly deadlines = new DueQueue<{ id: string; at: number }>((x) => this.onDeadline(x.id, x.at));
   private closed = false;
 
@@ -119,6 +125,7 @@ export class QueueReceiver {
   }
 
   private track(d: Delivery, now: number, visibilityMs: number): Received {
+    this.forgetLapsed(d.message.id);
     const { handle, receiveId } = newReceipt(this.queue);
     const f: InFlight = { delivery: d, receivedAt: now, visibleAt: now + visibilityMs };
     this.inflight.set(receiveId, f);
@@ -134,13 +141,23 @@ export class QueueReceiver {
     return { delivery: d, receiptHandle: handle, firstReceivedAt: first };
   }
 
-  /** DeleteMessage: the receive's message is acknowledged; a handle whose receive is over changes nothing. */
-  delete(handle: unknown): void {
+  /**
+   * DeleteMessage: the receive's message is acknowledged. A receive whose visibility ran out still
+   * deletes its message until someone receives it again; an older handle changes nothing.
+   */
+  async delete(handle: unknown): Promise<void> {
     const { receiveId } = readReceipt(handle, this.queue);
     const f = this.untrack(receiveId);
-    if (!f) return;
-    this.firstReceived.delete(f.delivery.message.id);
-    this.consumer?.ack(f.delivery.tag);
+    if (f) {
+      this.firstReceived.delete(f.delivery.message.id);
+      this.consumer?.ack(f.delivery.tag);
+      return;
+    }
+    const messageId = this.lapsed.get(receiveId);
+    if (messageId === undefined) return;
+    this.forgetLapsed(messageId);
+    this.firstReceived.delete(messageId);
+    await this.broker.operations.removeMessages(this.queue, [messageId]);
   }
 
   /** ChangeMessageVisibility: a new deadline from now (0 returns the message at once). */
@@ -191,7 +208,18 @@ export class QueueReceiver {
     const f = this.inflight.get(id);
     if (!f || f.visibleAt !== at) return;
     this.untrack(id);
+    const messageId = f.delivery.message.id;
+    this.lapsed.set(id, messageId);
+    this.lapsedByMessage.set(messageId, id);
+    if (this.lapsed.size > FIRST_RECEIVES) this.forgetLapsed(this.lapsed.values().next().value as string);
     this.consumer?.release(f.delivery.tag, { failed: true, delay: false });
+  }
+
+  private forgetLapsed(messageId: string): void {
+    const id = this.lapsedByMessage.get(messageId);
+    if (id === undefined) return;
+    this.lapsedByMessage.delete(messageId);
+    this.lapsed.delete(id);
   }
 
   private untrack(id: string): InFlight | undefined {

@@ -16,7 +16,7 @@ import type { JsonObject, ServiceModel } from '../model/shape.ts';
 import { objectList, optionalInt, optionalString, requiredString, stringList, stringMap } from '../params.ts';
 import type { AwsCall, AwsService } from '../service.ts';
 import { arn, arnResource, FIFO_SUFFIX, queueNameFromUrl, queueNameProblem, queueUrl } from './names.ts';
-import { checkAttributes, COMPUTED, defaultAttributes, settingsOf, type Attributes } from './queue-attributes.ts';
+import { checkAttributes, COMPUTED, defaultAttributes, normalized, settingsOf, type Attributes } from './queue-attributes.ts';
 import { QueueCatalog, type SqsQueueRecord } from './queue-catalog.ts';
 import { QueueReceiver } from './receiver.ts';
 import { prepareSend, receivedMessage } from './sqs-message.ts';
@@ -105,13 +105,14 @@ export class SqsService implements AwsService {
 
   private async createQueue(input: JsonObject, call: AwsCall): Promise<JsonObject> {
     const name = requiredString(input, 'QueueName');
-    const attributes = stringMap(input, 'Attributes');
+    const given = stringMap(input, 'Attributes');
     const tags = stringMap(input, 'tags');
-    const fifo = attributes.FifoQueue === 'true';
+    const fifo = given.FifoQueue === 'true';
     const problem = queueNameProblem(name, fifo);
     if (problem !== undefined) throw new AwsError('InvalidParameterValue', problem);
     this.authorize(call, 'admin', name);
-    checkAttributes(attributes, fifo, true);
+    checkAttributes(given, fifo, true);
+    const attributes = normalized(given);
     checkDeadLetterTarget(attributes, this.catalog, fifo);
     const existing = this.catalog.get(name);
     if (existing && existing.createdAt > 0) {
@@ -201,7 +202,7 @@ export class SqsService implements AwsService {
     const fifo = r.attributes.FifoQueue === 'true';
     checkAttributes(given, fifo, false);
     checkDeadLetterTarget(given, this.catalog, fifo);
-    const attributes = { ...r.attributes, ...given };
+    const attributes = { ...r.attributes, ...normalized(given) };
     for (const [k, v] of Object.entries(given))
       if (v === '' && (k === 'RedrivePolicy' || k === 'RedriveAllowPolicy' || k === 'Policy')) delete attributes[k];
     await this.catalog.put({ ...r, attributes, createdAt: r.createdAt || Date.now(), modifiedAt: Date.now() });
@@ -351,20 +352,20 @@ export class SqsService implements AwsService {
     return { Messages: received.map((r) => receivedMessage(r.delivery, r.receiptHandle, r.firstReceivedAt, opts)) };
   }
 
-  private deleteMessage(input: JsonObject, call: AwsCall): undefined {
+  private async deleteMessage(input: JsonObject, call: AwsCall): Promise<undefined> {
     const name = this.queueOf(input, call, 'read');
-    this.receiver(name, this.settingsOf(name).fifo).delete(requiredString(input, 'ReceiptHandle'));
+    await this.receiver(name, this.settingsOf(name).fifo).delete(requiredString(input, 'ReceiptHandle'));
     return undefined;
   }
 
-  private deleteMessageBatch(input: JsonObject, call: AwsCall): JsonObject {
+  private deleteMessageBatch(input: JsonObject, call: AwsCall): Promise<JsonObject> {
     const name = this.queueOf(input, call, 'read');
     const entries = objectList(input, 'Entries');
     checkBatch(this.model, entries);
     const r = this.receiver(name, this.settingsOf(name).fifo);
-    return settleBatch(entries, (e) => {
+    return settleBatch(entries, async (e) => {
       if (e.ReceiptHandle === undefined) throw missingParameter('ReceiptHandle');
-      r.delete(e.ReceiptHandle);
+      await r.delete(e.ReceiptHandle);
     });
   }
 
@@ -376,12 +377,12 @@ export class SqsService implements AwsService {
     return undefined;
   }
 
-  private changeVisibilityBatch(input: JsonObject, call: AwsCall): JsonObject {
+  private changeVisibilityBatch(input: JsonObject, call: AwsCall): Promise<JsonObject> {
     const name = this.queueOf(input, call, 'read');
     const entries = objectList(input, 'Entries');
     checkBatch(this.model, entries);
     const r = this.receiver(name, this.settingsOf(name).fifo);
-    return settleBatch(entries, (e) => {
+    return settleBatch(entries, async (e) => {
       const seconds = optionalInt(e, 'VisibilityTimeout', 0, 43_200);
       if (seconds === undefined) throw missingParameter('VisibilityTimeout');
       if (e.ReceiptHandle === undefined) throw missingParameter('ReceiptHandle');
@@ -512,12 +513,12 @@ function checkDeadLetterTarget(attributes: Attributes, catalog: QueueCatalog, fi
   }
 }
 
-function settleBatch(entries: JsonObject[], one: (e: JsonObject) => void): JsonObject {
+async function settleBatch(entries: JsonObject[], one: (e: JsonObject) => Promise<void>): Promise<JsonObject> {
   const Successful: JsonObject[] = [];
   const Failed: JsonObject[] = [];
   for (const e of entries) {
     try {
-      one(e);
+      await one(e);
       Successful.push({ Id: String(e.Id) });
     } catch (err) {
       Failed.push(batchFailure(String(e.Id), err));
