@@ -85,38 +85,37 @@ export class BrokerMetrics {
       [...(broker()?.connections.totals ?? new Map<string, { in: number; out: number }>())].map(([protocol, t]) => [{ protocol }, t[dir]]);
     readCounter(r, 'junction_messages_in_total', 'Messages received from clients, by protocol', ['protocol'], totals('in'));
     readCounter(r, 'junction_messages_out_total', 'Messages delivered to clients, by protocol', ['protocol'], totals('out'));
+    /** A map keyed by space-separated label values, as labelled series. */
+    const byKey =
+      (labels: readonly string[], read: () => ReadonlyMap<string, number> | undefined) => (): Array<[Record<string, string>, number]> =>
+        [...(read() ?? [])].map(([k, n]) => {
+          const values = k.split(' ');
+          return [Object.fromEntries(labels.map((l, i) => [l, values[i] ?? ''])), n];
+        });
+    const requestLabels = ['service', 'operation'];
+    const help = 'by service and operation';
     readCounter(
       r,
       'junction_requests_total',
-      'Requests answered by request/response APIs (SQS, SNS), by service and operation',
-      ['service', 'operation'],
-      () =>
-        [...(broker()?.connections.requests ?? new Map<string, number>())].map(([k, n]) => {
-          const [service = '', operation = ''] = k.split(' ');
-          return [{ service, operation }, n];
-        }),
+      `Requests answered by request/response APIs (SQS, SNS), ${help}`,
+      requestLabels,
+      byKey(requestLabels, () => broker()?.connections.requests),
     );
+    const errorLabels = [...requestLabels, 'code'];
     readCounter(
       r,
       'junction_request_errors_total',
-      'Requests of those APIs answered with an error, by service, operation and error code',
-      ['service', 'operation', 'code'],
-      () =>
-        [...(broker()?.connections.requestErrors ?? new Map<string, number>())].map(([k, n]) => {
-          const [service = '', operation = '', code = ''] = k.split(' ');
-          return [{ service, operation, code }, n];
-        }),
+      `Requests of those APIs answered with an error, ${help}, and error code`,
+      errorLabels,
+      byKey(errorLabels, () => broker()?.connections.requestErrors),
     );
+    const eventLabels = ['service', 'event'];
     readCounter(
       r,
       'junction_protocol_events_total',
       'What adapters count besides requests (SNS deliveries: delivered, filtered, failed, dead-lettered, dropped), by service and event',
-      ['service', 'event'],
-      () =>
-        [...(broker()?.connections.events ?? new Map<string, number>())].map(([k, n]) => {
-          const [service = '', event = ''] = k.split(' ');
-          return [{ service, event }, n];
-        }),
+      eventLabels,
+      byKey(eventLabels, () => broker()?.connections.events),
     );
     new Gauge({
       name: 'junction_requests_waiting',

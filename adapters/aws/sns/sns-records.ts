@@ -1,10 +1,8 @@
-// The SNS topics and subscriptions this broker keeps: their attributes, tags and state, stored as
-// adapter session records (`sns:topic:<name>`, `sns:sub:<id>`; written fenced and sealed, kept
-// across restart and failover) and held in memory while the broker is active.
+// The SNS topics and subscriptions this broker keeps: their attributes, tags and state, in the
+// store (records `sns:topic:<name>`, `sns:sub:<id>`, stored-records.ts) and in memory while the
+// broker is active.
 import type { Broker } from '../../../src/core/broker.ts';
-
-const TOPIC = 'sns:topic:';
-const SUBSCRIPTION = 'sns:sub:';
+import { StoredRecords } from '../stored-records.ts';
 
 export interface TopicRecord {
   name: string;
@@ -33,46 +31,38 @@ export class SnsRecords {
   readonly topics = new Map<string, TopicRecord>();
   readonly subscriptions = new Map<string, SubscriptionRecord>();
 
-  constructor(private readonly broker: Broker) {}
+  private readonly storedTopics: StoredRecords<TopicRecord>;
+  private readonly storedSubscriptions: StoredRecords<SubscriptionRecord>;
+
+  constructor(broker: Broker) {
+    this.storedTopics = new StoredRecords(broker, 'sns:topic:');
+    this.storedSubscriptions = new StoredRecords(broker, 'sns:sub:');
+  }
 
   async load(): Promise<void> {
-    for (const s of await this.broker.listSessions(TOPIC)) {
-      const t = s.data as unknown as TopicRecord;
-      if (typeof t.name === 'string') this.topics.set(t.name, t);
-    }
-    for (const s of await this.broker.listSessions(SUBSCRIPTION)) {
-      const r = s.data as unknown as SubscriptionRecord;
-      if (typeof r.id === 'string' && this.topics.has(r.topic)) this.subscriptions.set(r.id, r);
+    for (const t of await this.storedTopics.load((t) => typeof t.name === 'string')) this.topics.set(t.name, t);
+    for (const r of await this.storedSubscriptions.load((r) => typeof r.id === 'string' && this.topics.has(r.topic))) {
+      this.subscriptions.set(r.id, r);
     }
   }
 
   async putTopic(t: TopicRecord): Promise<void> {
-    await this.broker.putSession({
-      id: TOPIC + t.name,
-      data: t as unknown as Record<string, unknown>,
-      updatedAt: Date.now(),
-      expiresAt: 0,
-    });
+    await this.storedTopics.put(t.name, t);
     this.topics.set(t.name, t);
   }
 
   async deleteTopic(name: string): Promise<void> {
-    await this.broker.deleteSession(TOPIC + name);
+    await this.storedTopics.delete(name);
     this.topics.delete(name);
   }
 
   async putSubscription(r: SubscriptionRecord): Promise<void> {
-    await this.broker.putSession({
-      id: SUBSCRIPTION + r.id,
-      data: r as unknown as Record<string, unknown>,
-      updatedAt: Date.now(),
-      expiresAt: 0,
-    });
+    await this.storedSubscriptions.put(r.id, r);
     this.subscriptions.set(r.id, r);
   }
 
   async deleteSubscription(id: string): Promise<void> {
-    await this.broker.deleteSession(SUBSCRIPTION + id);
+    await this.storedSubscriptions.delete(id);
     this.subscriptions.delete(id);
   }
 

@@ -11,7 +11,9 @@ import type { Broker } from '../../../src/core/broker.ts';
 import type { Permission } from '../../../src/core/principal.ts';
 import { NotAuthorizedError } from '../../../src/shared/errors.ts';
 import type { SecurityService } from '../../../src/security/security-service.ts';
+import { authorize, mayUse } from '../access.ts';
 import { AwsError, invalidAction, modelled } from '../errors.ts';
+import { SequenceNumbers } from '../sequence-numbers.ts';
 import { snsModel } from '../model/sns-shapes.ts';
 import type { JsonObject } from '../model/shape.ts';
 import { objectList, optionalBool, optionalString, requiredString, stringList, stringMap } from '../params.ts';
@@ -51,7 +53,7 @@ export class SnsService implements AwsService {
   private readonly handlers: Record<string, Handler>;
   private readonly host: BridgeHost;
   private lastBaseUrl: string;
-  private lastSequence = 0n;
+  private readonly sequences = new SequenceNumbers();
   private readonly confirmations = new AbortController();
 
   constructor(private readonly o: SnsOptions) {
@@ -389,7 +391,7 @@ export class SnsService implements AwsService {
     if (topicArn === undefined)
       throw new AwsError('InvalidParameter', 'Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter');
     const t = this.topicRecord(this.topicFromArn(topicArn));
-    const p = preparePublish(this.topicSettings(t), input, () => this.nextSequence());
+    const p = preparePublish(this.topicSettings(t), input, () => this.sequences.next());
     await this.o.broker.publish(p.input, { connectionId: call.connectionId, principal: call.principal });
     return { MessageId: p.messageId, ...(p.sequenceNumber !== undefined ? { SequenceNumber: p.sequenceNumber } : {}) };
   }
@@ -427,7 +429,7 @@ export class SnsService implements AwsService {
     const Failed: JsonObject[] = [];
     for (const e of entries) {
       try {
-        const p = preparePublish(settings, e, () => this.nextSequence());
+        const p = preparePublish(settings, e, () => this.sequences.next());
         await this.o.broker.publish(p.input, ctx);
         Successful.push({
           Id: String(e.Id),
@@ -538,19 +540,13 @@ export class SnsService implements AwsService {
   }
 
   private authorize(call: AwsCall, permission: Permission, topic: string): void {
-    if (!this.o.security.isAllowed(call.principal, permission, { kind: 'topic', name: topic })) {
-      this.o.security.audit.refused(call.principal.username, permission, `topic://${topic}`, undefined);
-      throw modelled(
-        this.model,
-        'AuthorizationErrorException',
-        `User ${call.principal.username} is not authorized to ${permission} topic ${topic}`,
-      );
-    }
+    authorize(this.o.security, call.principal, permission, { kind: 'topic', name: topic }, (m) =>
+      modelled(this.model, 'AuthorizationErrorException', m),
+    );
   }
 
   private mayAny(call: AwsCall, topic: string): boolean {
-    const d = { kind: 'topic' as const, name: topic };
-    return (['read', 'write', 'admin'] as const).some((p) => this.o.security.isAllowed(call.principal, p, d));
+    return mayUse(this.o.security, call.principal, { kind: 'topic', name: topic });
   }
 
   private topicArn(name: string): string {
@@ -559,12 +555,6 @@ export class SnsService implements AwsService {
 
   private subscriptionArn(r: SubscriptionRecord): string {
     return `${this.topicArn(r.topic)}:${r.id}`;
-  }
-
-  private nextSequence(): string {
-    const fromClock = BigInt(Date.now()) * 1_000_000n;
-    this.lastSequence = fromClock > this.lastSequence ? fromClock : this.lastSequence + 1n;
-    return this.lastSequence.toString().padStart(20, '0');
   }
 }
 

@@ -122,7 +122,10 @@ export function checkAttributes(given: Attributes, fifo: boolean, creating: bool
 export function normalized(a: Attributes): Attributes {
   if (!a.RedrivePolicy) return a;
   const p = JSON.parse(a.RedrivePolicy) as { deadLetterTargetArn: string; maxReceiveCount: number | string };
-  return { ...a, RedrivePolicy: JSON.stringify({ deadLetterTargetArn: p.deadLetterTargetArn, maxReceiveCount: Number(p.maxReceiveCount) }) };
+  return {
+    ...a,
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: p.deadLetterTargetArn, maxReceiveCount: Number(p.maxReceiveCount) }),
+  };
 }
 
 export function settingsOf(a: Attributes): QueueSettings {

@@ -1,13 +1,11 @@
 // The SQS queues this broker knows: the attributes, tags and times of each queue made or changed
-// through SQS, kept in the store (adapter session records `sqs:queue:<name>`, so they are written
-// fenced and sealed like every record, and survive restart and failover), and set on the core
+// through SQS, kept in the store (records `sqs:queue:<name>`, stored-records.ts), and set on the core
 // queue as rules (a redrive policy's dead-letter queue, or none). A core queue made by another
 // protocol is an SQS queue too, with the default attributes, until SQS changes one of them.
 import type { Broker } from '../../../src/core/broker.ts';
 import type { QueueRules } from '../../../src/core/policy.ts';
+import { StoredRecords } from '../stored-records.ts';
 import { defaultAttributes, settingsOf, type Attributes, type QueueSettings } from './queue-attributes.ts';
-
-const PREFIX = 'sqs:queue:';
 
 export interface SqsQueueRecord {
   name: string;
@@ -19,14 +17,15 @@ export interface SqsQueueRecord {
 
 export class QueueCatalog {
   private readonly records = new Map<string, SqsQueueRecord>();
+  private readonly stored: StoredRecords<SqsQueueRecord>;
 
-  constructor(private readonly broker: Broker) {}
+  constructor(private readonly broker: Broker) {
+    this.stored = new StoredRecords(broker, 'sqs:queue:');
+  }
 
   /** Reads the stored records and sets each queue's rules again (at start, and after a takeover). */
   async load(): Promise<void> {
-    for (const s of await this.broker.listSessions(PREFIX)) {
-      const r = s.data as unknown as SqsQueueRecord;
-      if (typeof r.name !== 'string' || typeof r.attributes !== 'object') continue;
+    for (const r of await this.stored.load((r) => typeof r.name === 'string' && typeof r.attributes === 'object')) {
       this.records.set(r.name, r);
       this.broker.setQueueRules(r.name, rulesOf(settingsOf(r.attributes)));
     }
@@ -52,19 +51,14 @@ export class QueueCatalog {
 
   /** Stores the record, sets the core queue's rules, and makes the queue if it is not there yet. */
   async put(r: SqsQueueRecord): Promise<void> {
-    await this.broker.putSession({
-      id: PREFIX + r.name,
-      data: r as unknown as Record<string, unknown>,
-      updatedAt: Date.now(),
-      expiresAt: 0,
-    });
+    await this.stored.put(r.name, r);
     this.records.set(r.name, r);
     this.broker.setQueueRules(r.name, rulesOf(settingsOf(r.attributes)));
     if (!this.exists(r.name)) this.broker.operations.createQueue(r.name);
   }
 
   async delete(name: string): Promise<void> {
-    if (this.records.delete(name)) await this.broker.deleteSession(PREFIX + name);
+    if (this.records.delete(name)) await this.stored.delete(name);
     this.broker.setQueueRules(name, undefined);
   }
 

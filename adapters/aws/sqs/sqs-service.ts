@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import type { Broker } from '../../../src/core/broker.ts';
 import type { ClientContext, Permission } from '../../../src/core/principal.ts';
 import type { SecurityService } from '../../../src/security/security-service.ts';
+import { authorize, mayUse } from '../access.ts';
+import { SequenceNumbers } from '../sequence-numbers.ts';
 import { accessDenied, AwsError, invalidAction, missingParameter, modelled } from '../errors.ts';
 import type { AwsMetrics } from '../metrics.ts';
 import { sqsModel } from '../model/sqs-shapes.ts';
@@ -50,7 +52,7 @@ export class SqsService implements AwsService {
   private readonly catalog: QueueCatalog;
   private readonly receivers = new Map<string, QueueReceiver>();
   private readonly purgedAt = new Map<string, number>();
-  private lastSequence = 0n;
+  private readonly sequences = new SequenceNumbers();
   private readonly handlers: Record<string, Handler>;
   private readonly moves: MoveTasks;
 
@@ -289,7 +291,7 @@ export class SqsService implements AwsService {
   private async sendMessage(input: JsonObject, call: AwsCall): Promise<JsonObject> {
     const name = this.queueOf(input, call, undefined);
     const s = this.settingsOf(name);
-    const prepared = prepareSend(name, s, input, Date.now(), () => this.nextSequence());
+    const prepared = prepareSend(name, s, input, Date.now(), () => this.sequences.next());
     await this.o.broker.publish(prepared.input, this.ctx(call));
     return prepared.result as unknown as JsonObject;
   }
@@ -302,7 +304,7 @@ export class SqsService implements AwsService {
     const now = Date.now();
     const prepared = entries.map((e) => {
       try {
-        return prepareSend(name, s, e, now, () => this.nextSequence());
+        return prepareSend(name, s, e, now, () => this.sequences.next());
       } catch (err) {
         if (err instanceof AwsError) return err;
         throw err;
@@ -406,7 +408,7 @@ export class SqsService implements AwsService {
       entry.MessageGroupId = m.groupId ?? 'default';
       if (!s.contentBasedDeduplication || m.dedupId !== undefined) entry.MessageDeduplicationId = m.dedupId ?? m.fallbackDedupId;
     }
-    const prepared = prepareSend(name, s, entry, Date.now(), () => this.nextSequence());
+    const prepared = prepareSend(name, s, entry, Date.now(), () => this.sequences.next());
     await this.o.broker.publish(prepared.input, { connectionId: 'sns' });
   }
 
@@ -450,15 +452,11 @@ export class SqsService implements AwsService {
   }
 
   private authorize(call: AwsCall, permission: Permission, name: string): void {
-    if (!this.o.security.isAllowed(call.principal, permission, { kind: 'queue', name })) {
-      this.o.security.audit.refused(call.principal.username, permission, `queue://${name}`, undefined);
-      throw accessDenied(`User ${call.principal.username} is not authorized to ${permission} queue ${name}`);
-    }
+    authorize(this.o.security, call.principal, permission, { kind: 'queue', name }, accessDenied);
   }
 
   private mayAny(call: AwsCall, name: string): boolean {
-    const d = { kind: 'queue' as const, name };
-    return (['read', 'write', 'admin'] as const).some((p) => this.o.security.isAllowed(call.principal, p, d));
+    return mayUse(this.o.security, call.principal, { kind: 'queue', name });
   }
 
   private authorizeAny(call: AwsCall, name: string): void {
@@ -475,13 +473,6 @@ export class SqsService implements AwsService {
 
   private arn(name: string): string {
     return arn('sqs', this.o.region, this.o.accountId, name);
-  }
-
-  /** FIFO sequence numbers: 20 digits, increasing, from the clock so they keep increasing after a takeover. */
-  private nextSequence(): string {
-    const fromClock = BigInt(Date.now()) * 1_000_000n;
-    this.lastSequence = fromClock > this.lastSequence ? fromClock : this.lastSequence + 1n;
-    return this.lastSequence.toString().padStart(20, '0');
   }
 }
 
