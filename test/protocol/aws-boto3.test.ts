@@ -1,5 +1,7 @@
-// Amazon SQS through Debian's python3-boto3, a client independent of the JavaScript SDK that speaks
-// SQS's query/XML protocol (form requests, XML answers, query error codes), against a real broker.
+// Amazon SQS and SNS through Debian's python3-boto3, a client independent of the JavaScript SDK that
+// speaks their query/XML protocol (form requests, XML answers, query error codes), against a real
+// broker: SQS queues, sends, receives and errors; an SNS topic, a raw and a filtered SQS
+// subscription, publishes with attributes and subject, unsubscribe, tags, and the SNS error codes.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,5 +53,27 @@ describe('python3-boto3 (SQS query protocol)', () => {
       fifoWithoutGroup: 'MissingParameter',
     });
     expect(out.afterDelete).toBe('AWS.SimpleQueueService.NonExistentQueue');
+  });
+});
+
+describe('python3-boto3 (SNS query protocol)', () => {
+  it('publishes to SQS subscriptions, raw and filtered, and gets the SNS error codes', async () => {
+    const script = join(import.meta.dirname, '../fixtures/sns_boto3_client.py');
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, endpoint], { timeout: 30_000 });
+    const out = JSON.parse(stdout) as Record<string, unknown>;
+    expect(out.topic).toBe('arn:aws:sns:us-east-1:000000000000:py-news');
+    expect(out.subscriptions).toEqual(['py-news-all', 'py-news-vip']);
+    expect(out.all).toEqual(['first', 'second']);
+    expect(out.vip).toEqual([['first', 'news', 'gold']]);
+    expect(out.filterPolicy).toBe('{"tier": ["gold", "platinum"]}');
+    expect(out.afterUnsubscribe).toBe(1);
+    expect(out.tags).toEqual([{ Key: 'team', Value: 'py' }]);
+    expect(out.errors).toEqual({
+      noTopic: 'NotFound',
+      badName: 'InvalidParameter',
+      badPolicy: 'InvalidParameter',
+      badProtocol: 'InvalidParameter',
+    });
+    expect(out.afterDelete).toEqual([]);
   });
 });
