@@ -91,7 +91,7 @@ export class QueueReceiver {
     const w = this.waiters[0];
     if (!w || w.finishing || w.got.length >= w.max) {
       // Credit left over from a receive that just ended: the message goes back untouched.
-      this.consumer?.release(d.tag, { failed: false, delay: false });
+      this.settle(d.tag, { failed: false, delay: false });
       return;
     }
     w.got.push(d);
@@ -114,7 +114,7 @@ export class QueueReceiver {
     const out: Received[] = [];
     for (const d of w.got) {
       if (abandoned) {
-        this.consumer?.release(d.tag, { failed: false, delay: false });
+        this.settle(d.tag, { failed: false, delay: false });
         continue;
       }
       out.push(this.track(d, now, w.visibilityMs));
@@ -150,7 +150,7 @@ export class QueueReceiver {
     const f = this.untrack(receiveId);
     if (f) {
       this.firstReceived.delete(f.delivery.message.id);
-      this.consumer?.ack(f.delivery.tag);
+      this.settle(f.delivery.tag, 'ack');
       return;
     }
     const messageId = this.lapsed.get(receiveId);
@@ -181,7 +181,7 @@ export class QueueReceiver {
     }
     if (visibilityMs === 0) {
       this.untrack(receiveId);
-      this.consumer?.release(f.delivery.tag, { failed: true, delay: false });
+      this.settle(f.delivery.tag, { failed: true, delay: false });
       return;
     }
     f.visibleAt = now + visibilityMs;
@@ -192,7 +192,7 @@ export class QueueReceiver {
   purgeInflight(): void {
     for (const id of [...this.inflight.keys()]) {
       const f = this.untrack(id);
-      if (f) this.consumer?.ack(f.delivery.tag);
+      if (f) this.settle(f.delivery.tag, 'ack');
     }
   }
 
@@ -212,7 +212,18 @@ export class QueueReceiver {
     this.lapsed.set(id, messageId);
     this.lapsedByMessage.set(messageId, id);
     if (this.lapsed.size > FIRST_RECEIVES) this.forgetLapsed(this.lapsed.values().next().value as string);
-    this.consumer?.release(f.delivery.tag, { failed: true, delay: false });
+    this.settle(f.delivery.tag, { failed: true, delay: false });
+  }
+
+  /**
+   * Acknowledges or releases a delivery the consumer still holds (a visibility timeout the queue's
+   * own policy sets may have returned it already).
+   */
+  private settle(tag: number, how: 'ack' | { failed: boolean; delay: boolean }): void {
+    const c = this.consumer;
+    if (!c?.holds(tag)) return;
+    if (how === 'ack') c.ack(tag);
+    else c.release(tag, how);
   }
 
   private forgetLapsed(messageId: string): void {
