@@ -253,6 +253,22 @@ describe('SQS over the JSON protocol', () => {
     await expect(sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: 'forged' }))).rejects.toMatchObject({
       name: 'ReceiptHandleIsInvalid',
     });
+    // A receipt of another queue is foreign here, and changes nothing there.
+    const other = await makeQueue('strict-other');
+    await sqs.send(new SendMessageCommand({ QueueUrl: other, MessageBody: 'theirs' }));
+    const theirs = await sqs.send(new ReceiveMessageCommand({ QueueUrl: other, WaitTimeSeconds: 1 }));
+    await expect(
+      sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: theirs.Messages?.[0]?.ReceiptHandle })),
+    ).rejects.toMatchObject({
+      name: 'ReceiptHandleIsInvalid',
+    });
+    const otherAttrs = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: other, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }),
+    );
+    expect(otherAttrs.Attributes?.ApproximateNumberOfMessagesNotVisible).toBe('1');
+    await expect(sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x'.repeat(262_145) }))).rejects.toMatchObject({
+      name: 'InvalidParameterValue',
+    });
     await expect(sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 11 }))).rejects.toMatchObject({
       name: 'InvalidParameterValue',
     });
