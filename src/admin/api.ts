@@ -351,6 +351,39 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
     },
     {
       method: 'GET',
+      url: '/api/requests',
+      tag: 'connections',
+      summary:
+        'Requests of the request/response APIs (SQS, SNS) by service and operation with their errors by code, requests waiting (long polls), and delivery events',
+      run: ({ broker }) => {
+        const c = broker.connections;
+        const rows = new Map<
+          string,
+          { service: string; operation: string; requests: number; errors: number; errorCodes: Record<string, number> }
+        >();
+        for (const [key, n] of c.requests) {
+          const [service = '', operation = ''] = key.split(' ');
+          rows.set(key, { service, operation, requests: n, errors: 0, errorCodes: {} });
+        }
+        for (const [key, n] of c.requestErrors) {
+          const [service = '', operation = '', code = ''] = key.split(' ');
+          const row = rows.get(`${service} ${operation}`);
+          if (!row) continue;
+          row.errors += n;
+          row.errorCodes[code] = n;
+        }
+        return {
+          requests: [...rows.values()],
+          waiting: [...c.waiting].map(([service, n]) => ({ service, waiting: n })),
+          events: [...c.events].map(([key, n]) => {
+            const [service = '', event = ''] = key.split(' ');
+            return { service, event, count: n };
+          }),
+        };
+      },
+    },
+    {
+      method: 'GET',
       url: '/api/connections',
       tag: 'connections',
       summary: 'Client connections: protocol and its version, client id, user, address, transport, subscriptions, message counts',

@@ -1,6 +1,6 @@
 // Operating the AWS APIs: an access key made through the admin API signs SQS and SNS requests at
-// once; /metrics counts requests by operation, errors by code, waiting long polls and SNS delivery
-// events; the API lists the HTTP connections (protocol aws), the SQS queues and the SNS
+// once; /metrics and /api/requests count requests by operation, errors by code, waiting long polls
+// and SNS delivery events; the API lists the HTTP connections (protocol aws), the SQS queues and the SNS
 // subscriptions; deleting the key stops its requests.
 import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -98,6 +98,18 @@ describe('the AWS APIs, operated', () => {
       expect(text).toMatch(/junction_requests_waiting\{service="sqs"\} 0/);
       expect(text).toMatch(/junction_connections\{protocol="aws"\} [1-9]/);
 
+      const requests = (await api('GET', '/api/requests')).body as {
+        requests: Array<{ service: string; operation: string; requests: number; errors: number; errorCodes: Record<string, number> }>;
+        events: Array<{ service: string; event: string; count: number }>;
+      };
+      expect(requests.requests).toContainEqual({
+        service: 'sqs',
+        operation: 'GetQueueUrl',
+        requests: 1,
+        errors: 1,
+        errorCodes: { 'AWS.SimpleQueueService.NonExistentQueue': 1 },
+      });
+      expect(requests.events).toContainEqual({ service: 'sns', event: 'filtered', count: 1 });
       const connections = (await api('GET', '/api/connections')).body as Array<{ protocol: string; user: string }>;
       expect(connections.some((c) => c.protocol === 'aws' && c.user === 'svc')).toBe(true);
       const queues = (await api('GET', '/api/queues')).body as Array<{ name: string }>;

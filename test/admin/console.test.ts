@@ -1,6 +1,7 @@
 // The web console in a real browser: Debian's chromium driven by playwright-core. A wrong password
 // is refused; the admin signs in, sees a queue a STOMP client filled, with its depth, browses a
-// message, purges the queue and sees depth 0. It also leaves a screenshot (CONSOLE_SCREENSHOT=path).
+// message, purges the queue and sees depth 0; the overview lists the AWS APIs' requests and errors.
+// It also leaves a screenshot (CONSOLE_SCREENSHOT=path).
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +82,27 @@ describe('web console', () => {
     } finally {
       await page.close();
       stomp.socket.destroy();
+    }
+  });
+
+  it('shows the AWS APIs requests by operation, with the errors by code', async () => {
+    const aws = b.server.listeners.port('aws', 'tcp') as number;
+    // Unsigned on a broker with users: answered MissingAuthenticationToken, and counted.
+    const res = await fetch(`http://127.0.0.1:${aws}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.ListQueues' },
+      body: '{}',
+    });
+    expect(res.status).toBe(403);
+    const page = await browser.newPage();
+    try {
+      await signIn(page, 'admin', PASSWORD);
+      const row = page.locator('#api-requests tbody tr', { hasText: 'ListQueues' });
+      await row.waitFor({ timeout: 10_000 });
+      expect(await row.textContent()).toMatch(/sqsListQueues11MissingAuthenticationToken 1/);
+      expect(await page.textContent('#api-requests')).toContain('Long polls waiting');
+    } finally {
+      await page.close();
     }
   });
 });

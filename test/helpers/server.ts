@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { validateConfig } from '../../src/config/load.ts';
 import type { AdapterDescriptor } from '../../adapters/adapter.ts';
 import { amqpAdapter } from '../../adapters/amqp/index.ts';
+import { awsAdapter } from '../../adapters/aws/index.ts';
 import { mqttAdapter } from '../../adapters/mqtt/index.ts';
 import { stompAdapter } from '../../adapters/stomp/index.ts';
 import { JunctionServer } from '../../src/server.ts';
@@ -32,7 +33,7 @@ export async function startTestServer(
   return { server, cert };
 }
 
-/** A server with STOMP, MQTT and AMQP on ephemeral ports (TCP and TLS) and the WebSocket port. */
+/** A server with STOMP, MQTT, AMQP and the AWS APIs on ephemeral ports (TCP and TLS) and the WebSocket port. */
 export function startAllProtocols(
   extra: Record<string, unknown> = {},
   store?: Store,
@@ -40,8 +41,8 @@ export function startAllProtocols(
 ): Promise<{ server: JunctionServer; cert: TestCert }> {
   const ephemeral = { port: 0, tlsPort: 0 };
   return startTestServer(
-    [stompAdapter, mqttAdapter, amqpAdapter],
-    { stomp: ephemeral, mqtt: ephemeral, amqp: ephemeral, websocket: { port: 0 } },
+    [stompAdapter, mqttAdapter, amqpAdapter, awsAdapter],
+    { stomp: ephemeral, mqtt: ephemeral, amqp: ephemeral, aws: ephemeral, websocket: { port: 0 } },
     extra,
     store,
     log,

@@ -143,7 +143,8 @@ async function overview() {
   const info = await api('GET', '/api/broker');
   const cards = el('div', { class: 'cards' });
   const chartBox = el('div', { class: 'chart' });
-  main.replaceChildren(el('h1', {}, 'Overview'), cards, el('h2', {}, 'Messages per second'), chartBox);
+  const requests = el('div', { id: 'api-requests' });
+  main.replaceChildren(el('h1', {}, 'Overview'), cards, el('h2', {}, 'Messages per second'), chartBox, requests);
   let update;
   every(5000, async () => {
     const b = await api('GET', '/api/broker');
@@ -157,6 +158,7 @@ async function overview() {
       card('Store', b.store.available ? 'available' : 'unavailable'),
     );
     if (b.role !== 'active') return;
+    requests.replaceChildren(...apiRequests(await api('GET', '/api/requests')));
     const rates = await api('GET', '/api/broker/rates');
     if (!update)
       update = chart(
@@ -171,6 +173,51 @@ async function overview() {
     else update(rates);
   });
   return info;
+}
+
+/** The AWS APIs' requests by operation, errors and waiting long polls; nothing when none came. */
+function apiRequests(r) {
+  if (r.requests.length === 0) return [];
+  const waiting = r.waiting.map((w) => `${w.service}: ${fmt(w.waiting)}`).join(', ') || '0';
+  const rows = [...r.requests].sort((a, b) => b.requests - a.requests);
+  return [
+    el('h2', {}, 'API requests'),
+    el('p', {}, `Long polls waiting: ${waiting}`),
+    el(
+      'table',
+      {},
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ['Service', 'Operation', 'Requests', 'Errors', 'Error codes'].map((h) => el('th', {}, h)),
+        ),
+      ),
+      el(
+        'tbody',
+        {},
+        rows.map((q) =>
+          el(
+            'tr',
+            {},
+            el('td', {}, q.service),
+            el('td', {}, q.operation),
+            el('td', { class: 'num' }, fmt(q.requests)),
+            el('td', { class: 'num' }, fmt(q.errors)),
+            el(
+              'td',
+              {},
+              Object.entries(q.errorCodes)
+                .map(([code, n]) => `${code} ${n}`)
+                .join(', '),
+            ),
+          ),
+        ),
+      ),
+    ),
+  ];
 }
 
 function sortable(columns, rows, render, onclick) {
