@@ -83,8 +83,8 @@ export interface HttpDelivery {
   raw: boolean;
 }
 
-/** One POST; true on a 2xx answer. */
-export async function postOnce(d: HttpDelivery): Promise<boolean> {
+/** One POST, ended by `signal` too; true on a 2xx answer. */
+export async function postOnce(d: HttpDelivery, signal?: AbortSignal): Promise<boolean> {
   try {
     const res = await fetch(d.endpoint, {
       method: 'POST',
@@ -98,7 +98,7 @@ export async function postOnce(d: HttpDelivery): Promise<boolean> {
         'user-agent': 'Amazon Simple Notification Service Agent',
       },
       body: d.body,
-      signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)]) : AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
     });
     await res.arrayBuffer().catch(() => undefined);
     return res.status >= 200 && res.status < 300;
@@ -115,7 +115,7 @@ export async function postWithRetries(d: HttpDelivery, policy: RetryPolicy, sign
       if (wait > 0) await sleep(wait, signal);
       if (signal.aborted) return false;
     }
-    if (await postOnce(d)) return true;
+    if (await postOnce(d, signal)) return true;
   }
   return false;
 }

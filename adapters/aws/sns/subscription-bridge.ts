@@ -57,7 +57,11 @@ export class SubscriptionBridge {
         durable: { clientId: SNS_CLIENT_ID, name: this.id },
         prefetch: 64,
         onMessage: (d) => {
-          this.chain = this.chain.then(() => this.process(d));
+          this.chain = this.chain
+            .then(() => this.process(d))
+            .catch((err: unknown) =>
+              this.host.log.error({ err, subscription: this.id }, 'SNS delivery failed unexpectedly: left for redelivery'),
+            );
         },
       },
       { connectionId: `sns:${this.id}`, clientId: SNS_CLIENT_ID },
