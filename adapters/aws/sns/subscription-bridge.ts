@@ -59,9 +59,10 @@ export class SubscriptionBridge {
         onMessage: (d) => {
           this.chain = this.chain
             .then(() => this.process(d))
-            .catch((err: unknown) =>
-              this.host.log.error({ err, subscription: this.id }, 'SNS delivery failed unexpectedly: left for redelivery'),
-            );
+            .catch((err: unknown) => {
+              this.host.log.error({ err, subscription: this.id }, 'SNS delivery failed unexpectedly: the message goes back for redelivery');
+              if (this.consumer?.holds(d.tag)) this.consumer.release(d.tag);
+            });
         },
       },
       { connectionId: `sns:${this.id}`, clientId: SNS_CLIENT_ID },
