@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../../src/core/broker.ts';
 import type { Principal } from '../../src/core/principal.ts';
 import type { ConnectionInfo } from '../../src/net/connection.ts';
+import type { AuditSource } from '../../src/security/audit.ts';
 import type { SecurityService } from '../../src/security/security-service.ts';
 import { uuid } from '../../src/shared/ids.ts';
 import { JunctionError } from '../../src/shared/errors.ts';
@@ -90,7 +91,7 @@ export class AwsDoor {
         signingName: claimed?.service,
       });
       protocol = decoded.protocol;
-      const principal = await this.principal(signed, decoded);
+      const principal = await this.principal(signed, decoded, { protocol: 'aws', address: state?.info.remoteAddress ?? '' });
       if (state && !state.registered) this.register(state, principal);
       if (!this.opts.broker.running) throw serviceUnavailable('The broker is not serving: it is stopping or standing by.');
       const output = await decoded.service.handle(decoded.input, {
@@ -111,7 +112,7 @@ export class AwsDoor {
   }
 
   /** Who the request runs as: the signer's user when users are configured, else the anonymous principal. */
-  private async principal(signed: SignedRequest, decoded: DecodedRequest): Promise<Principal> {
+  private async principal(signed: SignedRequest, decoded: DecodedRequest, from: AuditSource): Promise<Principal> {
     const security = this.opts.security;
     if (!security.hasUsers()) {
       this.anonymous ??= await security.authenticate(undefined, undefined);
@@ -125,13 +126,13 @@ export class AwsDoor {
     }
     const key = security.accessKeyPrincipal(claimed.accessKeyId);
     if (!key) {
-      security.audit.loginFailed(claimed.accessKeyId, undefined, 'unknown access key');
+      security.audit.loginFailed(claimed.accessKeyId, from, 'unknown access key');
       throw unknownAccessKey();
     }
     try {
       verifySignature(signed, key.secret);
     } catch (err) {
-      security.audit.loginFailed(key.principal.username, undefined, 'bad request signature');
+      security.audit.loginFailed(key.principal.username, from, 'bad request signature');
       throw err;
     }
     return key.principal;

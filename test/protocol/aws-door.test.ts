@@ -130,6 +130,8 @@ describe('the AWS door', () => {
     expect(unsigned.status).toBe(403);
     expect(unsigned.body).toContain('<Code>MissingAuthenticationToken</Code>');
 
+    // Failed signatures are in the audit trail, by protocol.
+    expect(server.security.audit.loginFailures.get('aws')).toBe(2);
     // Only the signed, permitted send went in; the refused requests changed nothing.
     expect(server.broker.getQueue('signed')?.messages).toBe(1);
     expect(server.broker.getQueue('mine')).toBeUndefined();
