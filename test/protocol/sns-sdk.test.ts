@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  ConfirmSubscriptionCommand,
   CreateTopicCommand,
   DeleteTopicCommand,
   GetSubscriptionAttributesCommand,
@@ -133,6 +134,19 @@ describe('SNS over the query protocol', () => {
       expect(r?.Body).toBe('order 42');
       expect(r?.MessageAttributes?.kind?.StringValue).toBe('book');
       expect((await got.nth(1)).payload.toString()).toBe('order 42');
+      // MessageStructure json: each protocol its own text, the rest the default.
+      await sns.send(
+        new PublishCommand({
+          TopicArn: topicArn,
+          MessageStructure: 'json',
+          Message: JSON.stringify({ default: 'for all', sqs: 'for queues' }),
+        }),
+      );
+      const [structured] = await receiveAll(raw.url, 1);
+      expect(structured?.Body).toBe('for queues');
+      expect((await got.nth(2)).payload.toString()).toBe('for all');
+      const [structuredEnvelope] = await receiveAll(enveloped.url, 1);
+      expect((JSON.parse(structuredEnvelope?.Body ?? '{}') as { Message: string }).Message).toBe('for queues');
       // An MQTT publish to the topic reaches its SNS subscriptions too.
       await client.publishAsync('orders', 'from a device', { qos: 1 });
       const [fromMqtt] = await receiveAll(raw.url, 1);
@@ -242,6 +256,42 @@ describe('SNS over the query protocol', () => {
       );
       await sns.send(new UnsubscribeCommand({ SubscriptionArn: arn }));
       expect((await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }))).Subscriptions).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    }
+  });
+
+  it("sends what an HTTP endpoint keeps refusing to the subscription's dead-letter queue", async () => {
+    const confirmations = new Collector<Record<string, string>>();
+    const http: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, string>;
+        if (body.Type === 'SubscriptionConfirmation') confirmations.push(body);
+        res.writeHead(body.Type === 'SubscriptionConfirmation' ? 200 : 503).end();
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'flaky' }))).TopicArn as string;
+      const dlq = await queueWithArn('flaky-dlq');
+      await sns.send(
+        new SubscribeCommand({
+          TopicArn: topicArn,
+          Protocol: 'http',
+          Endpoint: `http://127.0.0.1:${(http.address() as AddressInfo).port}/`,
+          Attributes: {
+            DeliveryPolicy: JSON.stringify({ healthyRetryPolicy: { numRetries: 1, minDelayTarget: 1, maxDelayTarget: 1 } }),
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn }),
+          },
+        }),
+      );
+      const c = await confirmations.nth(1);
+      await sns.send(new ConfirmSubscriptionCommand({ TopicArn: topicArn, Token: c.Token }));
+      await sns.send(new PublishCommand({ TopicArn: topicArn, Message: 'nobody home' }));
+      const [dead] = await receiveAll(dlq.url, 1);
+      expect(JSON.parse(dead?.Body ?? '{}')).toMatchObject({ Type: 'Notification', Message: 'nobody home' });
     } finally {
       await new Promise<void>((resolve) => http.close(() => resolve()));
     }
