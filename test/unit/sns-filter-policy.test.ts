@@ -78,6 +78,8 @@ describe('SNS filter policies', () => {
       '{"a":["x"],"b":["x"],"c":["x"],"d":["x"],"e":["x"],"f":["x"]}',
       '{"a": {"b": ["c"]}}',
       `{"a": [${Array.from({ length: 151 }, (_, i) => `"v${i}"`).join(',')}]}`,
+      // $or nested past the depth limit.
+      Array.from({ length: 6 }).reduce<string>((inner) => `{"$or": [${inner}, {"z": ["1"]}]}`, '{"a": ["x"]}'),
     ]) {
       expect(() => compileFilterPolicy(bad, 'MessageAttributes'), bad).toThrow(FilterPolicyError);
     }

@@ -94,7 +94,7 @@ function compileNode(doc: Record<string, Json>, scope: Scope, depth: number): No
       node.or.push(
         value.map((alt) => {
           if (alt === null || typeof alt !== 'object' || Array.isArray(alt)) throw new FilterPolicyError('$or must be an array of objects');
-          return compileNode(alt, scope, depth);
+          return compileNode(alt, scope, depth + 1);
         }),
       );
       continue;
