@@ -19,6 +19,6 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 COPY --from=build /app/dist ./dist
 COPY config config
 USER node
-EXPOSE 1883 8883 5672 5671 61613 61614 61619 8161
+EXPOSE 1883 8883 5672 5671 61613 61614 61619 4566 4567 8161
 # A larger young generation: per-message objects die young instead of being promoted (as npm start).
 CMD ["node", "--max-semi-space-size=64", "dist/src/cli.js", "start"]

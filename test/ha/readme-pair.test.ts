@@ -68,8 +68,8 @@ describe("the README's pair without Docker", () => {
     const [redisLine, aLine, bLine] = lines as [string, string, string];
     const redisPort = await freePort();
     const ports = new Map<string, number>();
-    for (const p of ['6379', '8162', '1884', '5673', '61623', '61629']) ports.set(p, p === '6379' ? redisPort : await freePort());
-    const swap = (line: string): string => line.replace(/\b(6379|8162|1884|5673|61623|61629)\b/g, (p) => String(ports.get(p)));
+    for (const p of ['6379', '8162', '1884', '5673', '61623', '61629', '4576']) ports.set(p, p === '6379' ? redisPort : await freePort());
+    const swap = (line: string): string => line.replace(/\b(6379|8162|1884|5673|61623|61629|4576)\b/g, (p) => String(ports.get(p)));
 
     const redis = run(swap(redisLine).replace('--dir /tmp', `--dir ${mkdtempSync(join(tmpdir(), 'junction-pair-'))}`), {});
     const aAdmin = await freePort();
