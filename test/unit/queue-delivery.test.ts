@@ -435,4 +435,36 @@ describe('queues', () => {
       /must be a string, number or boolean/,
     );
   });
+
+  it("skips what a consumer's admit test refuses, and offers it again on redispatch", async () => {
+    broker = await startBroker();
+    const held = new Set(['g1']);
+    const inbox = new Inbox();
+    const c = await broker.subscribe(
+      { destination: queue('admit'), admit: (m) => !held.has(m.groupId ?? ''), onMessage: inbox.onMessage },
+      ctx,
+    );
+    await broker.publish(msgTo('admit', 'a', { groupId: 'g1' }), ctx);
+    await broker.publish(msgTo('admit', 'b', { groupId: 'g2' }), ctx);
+    expect(inbox.texts).toEqual(['b']);
+    held.clear();
+    c.redispatch();
+    expect(inbox.texts).toEqual(['b', 'a']);
+  });
+
+  it("takes an adapter's rules for a named queue: no dead-lettering, or a dead-letter queue it names", async () => {
+    broker = await startBroker({ defaults: { maxDeliveries: 2 } });
+    broker.setQueueRules('ruled', { maxDeliveries: 0, deadLetterQueue: null });
+    const inbox = new Inbox();
+    const c = await broker.subscribe({ destination: queue('ruled'), onMessage: inbox.onMessage }, ctx);
+    await broker.publish(msgTo('ruled', 'again and again'), ctx);
+    for (let i = 1; i <= 4; i++) c.release(inbox.items[i - 1]!.tag);
+    expect(inbox.items).toHaveLength(5);
+    expect(inbox.items[4]!.deliveryCount).toBe(4);
+    broker.setQueueRules('ruled', { maxDeliveries: 6, deadLetterQueue: 'ruled-dead' });
+    c.release(inbox.items[4]!.tag);
+    c.release(inbox.items[5]!.tag);
+    expect(broker.getQueue('ruled-dead')?.messages).toBe(1);
+    expect(broker.getQueue('ruled')?.messages).toBe(0);
+  });
 });
