@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { loadConfig } from './config/load.ts';
 import { FencedError, JunctionError } from './shared/errors.ts';
 import { createLogger } from './log.ts';
+import { loadAccessKeys } from './security/access-keys.ts';
 import { loadSealer } from './security/keyring.ts';
 import { hashPassword } from './security/password.ts';
 import { adminTarget } from './cli/admin-client.ts';
@@ -124,12 +125,14 @@ program
   .action((file: string) => {
     try {
       const config = loadConfig(file);
-      // The keyring's files and variables are read as a start would read them.
+      // The keyring's and the access keys' files and variables are read as a start would read them.
       const sealer = loadSealer(config.security.encryption?.keys);
+      const accessKeys = config.security.users.reduce((n, u) => n + loadAccessKeys(u.username, u.accessKeys).length, 0);
       const users = config.security.users.length;
       process.stdout.write(
         `${file}: valid (store ${config.store.type}, ${users} user${users === 1 ? '' : 's'}, ` +
           `${config.destinations.policies.length} destination polic${config.destinations.policies.length === 1 ? 'y' : 'ies'}` +
+          `${accessKeys > 0 ? `, ${accessKeys} access key${accessKeys === 1 ? '' : 's'}` : ''}` +
           `${sealer ? `, encryption at rest with key ${sealer.active.id} of ${sealer.keyIds.length}` : ''})\n`,
       );
     } catch (err) {

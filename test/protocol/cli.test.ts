@@ -78,6 +78,15 @@ describe('junction command', () => {
     const sealed = await run(['check-config', keys(keyFile)], undefined, { NO_SUCH_KEY: 'cd'.repeat(32) });
     expect(sealed.stdout).toMatch(/encryption at rest with key k2 of 2\)/);
     expect(sealed.stdout + sealed.stderr).not.toContain('abab');
+    const withKey = writeConfig(
+      'security:\n  users:\n    - { username: app, accessKeys: [{ id: AKIAAPPEXAMPLE0001, secretEnv: APP_AWS_SECRET }] }\n',
+    );
+    expect((await run(['check-config', withKey])).stderr).toMatch(
+      /access key AKIAAPPEXAMPLE0001 of user app: environment variable APP_AWS_SECRET is empty or not set/,
+    );
+    const keyed = await run(['check-config', withKey], undefined, { APP_AWS_SECRET: 'wJalrXUtnFEMI' });
+    expect(keyed.stdout).toMatch(/valid \(store auto, 1 user, 0 destination policies, 1 access key\)/);
+    expect(keyed.stdout + keyed.stderr).not.toContain('wJalrXUtnFEMI');
   });
 
   it('hash-password reads standard input and prints a hash that verifies', async () => {
