@@ -43,25 +43,12 @@ program
       fail(err);
     }
     const log = createLogger(config.log.level, undefined, config.log.format);
-    let server: JunctionServer;
-    try {
-      // Loaded here, so the operator's commands do not load the whole broker.
-      const { JunctionServer } = await import('./server.ts');
-      server = await JunctionServer.start(config, { log });
-    } catch (err) {
-      log.fatal({ err }, 'broker failed to start');
-      log.flush();
-      fail(err);
-    }
-    let signals = 0;
-    const shutdown = (signal: string): void => {
-      if (++signals > 1) {
-        log.warn({ signal }, 'second signal: exiting at once');
-        log.flush();
-        process.exit(1);
-      }
-      log.info({ signal }, 'shutdown requested');
-      server.stop().then(
+    // The signal handlers come first: a Ctrl-C while the broker starts (or just as it says it is
+    // running) stops it once it has started, instead of killing it with its Redis left behind.
+    let server: JunctionServer | undefined;
+    let stopRequested = false;
+    const stop = (s: JunctionServer): void => {
+      s.stop().then(
         () => {
           log.flush();
           process.exit(0);
@@ -73,13 +60,35 @@ program
         },
       );
     };
+    let signals = 0;
+    const shutdown = (signal: string): void => {
+      if (++signals > 1) {
+        log.warn({ signal }, 'second signal: exiting at once');
+        log.flush();
+        process.exit(1);
+      }
+      log.info({ signal }, 'shutdown requested');
+      stopRequested = true;
+      if (server) stop(server);
+    };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
+    try {
+      // Loaded here, so the operator's commands do not load the whole broker.
+      const { JunctionServer } = await import('./server.ts');
+      server = await JunctionServer.start(config, { log });
+    } catch (err) {
+      log.fatal({ err }, 'broker failed to start');
+      log.flush();
+      fail(err);
+    }
+    const running = server;
+    if (stopRequested) stop(running);
     // A fenced write that escaped its caller steps the broker down like any other; anything else
     // unhandled ends the process as Node would (a standby takes over).
     process.on('unhandledRejection', (err) => {
       if (err instanceof FencedError) {
-        server.fence('a store write was fenced', err);
+        running.fence('a store write was fenced', err);
         return;
       }
       log.fatal({ err }, 'unhandled rejection: exiting');

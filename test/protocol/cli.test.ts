@@ -151,6 +151,35 @@ describe('junction command', () => {
     });
   }
 
+  it('a signal while the broker starts stops it once it has started, its Redis too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'junction-data-'));
+    dataDirs.push(dir);
+    const config = writeConfig(
+      `admin:\n  enabled: false\nlog:\n  level: info\nstore:\n  embedded:\n    dataDir: ${dir}\n` +
+        'listeners: { host: 127.0.0.1, mqtt: { port: 0 }, stomp: { enabled: false }, amqp: { enabled: false }, websocket: { enabled: false } }\n',
+    );
+    const p = spawn(process.execPath, [bin, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(p);
+    const exited = new Promise<number | null>((resolve) => p.on('exit', resolve));
+    let out = '';
+    let redisPid = 0;
+    createInterface({ input: p.stdout! }).on('line', (line) => {
+      out += `${line}\n`;
+      const rec = JSON.parse(line) as { msg?: string; pid?: number };
+      // Redis is up, the broker not yet running: the signal lands in the middle of the start.
+      if (rec.msg?.startsWith('embedded redis-server started') && redisPid === 0) {
+        redisPid = rec.pid ?? 0;
+        p.kill('SIGTERM');
+      }
+    });
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/"msg":"shutdown requested"/);
+    expect(out).toMatch(/"msg":"broker stopped"/);
+    expect(out).toMatch(/"msg":"embedded redis-server stopped"/);
+    expect(redisPid).toBeGreaterThan(0);
+    expect(existsSync(`/proc/${redisPid}`)).toBe(false);
+  });
+
   it('npm start: Ctrl-C (SIGINT to the whole process group) reaches the broker once, and it stops cleanly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'junction-data-'));
     dataDirs.push(dir);
