@@ -8,9 +8,9 @@
 // through strictly in order.
 import type { Broker } from '../../../src/core/broker.ts';
 import type { Consumer, Delivery } from '../../../src/core/consumer.ts';
-import { DueQueue } from '../../../src/core/due-queue.ts';
 import { AwsError } from '../errors.ts';
 import { newReceipt, readReceipt } from './receipts.ts';
+import { VisibilityDeadlines } from './visibility-deadlines.ts';
 
 export interface Received {
   delivery: Delivery;
@@ -51,7 +51,7 @@ export class QueueReceiver {
    */
   private readonly lapsed = new Map<string, string>();
   private readonly lapsedByMessage = new Map<string, string>();
-  private readonly deadlines = new DueQueue<{ id: string; at: number }>((x) => this.onDeadline(x.id, x.at));
+  private readonly deadlines = new VisibilityDeadlines((id) => this.onDeadline(id));
   private closed = false;
 
   constructor(
@@ -129,7 +129,7 @@ export class QueueReceiver {
     const { handle, receiveId } = newReceipt(this.queue);
     const f: InFlight = { delivery: d, receivedAt: now, visibleAt: now + visibilityMs };
     this.inflight.set(receiveId, f);
-    this.deadlines.add(f.visibleAt, { id: receiveId, at: f.visibleAt });
+    this.deadlines.add(receiveId, f.visibleAt);
     const gid = this.fifo ? d.message.groupId : undefined;
     if (gid !== undefined) this.heldGroups.set(gid, (this.heldGroups.get(gid) ?? 0) + 1);
     let first = this.firstReceived.get(d.message.id);
@@ -184,8 +184,9 @@ export class QueueReceiver {
       this.settle(f.delivery.tag, { failed: true, delay: false });
       return;
     }
+    this.deadlines.remove(receiveId, f.visibleAt);
     f.visibleAt = now + visibilityMs;
-    this.deadlines.add(f.visibleAt, { id: receiveId, at: f.visibleAt });
+    this.deadlines.add(receiveId, f.visibleAt);
   }
 
   /** PurgeQueue: what is in flight goes too. */
@@ -204,10 +205,9 @@ export class QueueReceiver {
     this.consumer?.close();
   }
 
-  private onDeadline(id: string, at: number): void {
-    const f = this.inflight.get(id);
-    if (!f || f.visibleAt !== at) return;
-    this.untrack(id);
+  private onDeadline(id: string): void {
+    const f = this.untrack(id);
+    if (!f) return;
     const messageId = f.delivery.message.id;
     this.lapsed.set(id, messageId);
     this.lapsedByMessage.set(messageId, id);
@@ -237,6 +237,7 @@ export class QueueReceiver {
     const f = this.inflight.get(id);
     if (!f) return undefined;
     this.inflight.delete(id);
+    this.deadlines.remove(id, f.visibleAt);
     const gid = this.fifo ? f.delivery.message.groupId : undefined;
     if (gid !== undefined) {
       const n = (this.heldGroups.get(gid) ?? 1) - 1;
