@@ -14,10 +14,10 @@ import type { AuditSource } from '../../src/security/audit.ts';
 import type { SecurityService } from '../../src/security/security-service.ts';
 import { uuid } from '../../src/shared/ids.ts';
 import { JunctionError } from '../../src/shared/errors.ts';
-import { AwsError, internalFailure, serviceUnavailable, unknownAccessKey } from './errors.ts';
+import { AwsError, internalFailure, missingAuthentication, serviceUnavailable, unknownAccessKey } from './errors.ts';
 import type { AwsMetrics } from './metrics.ts';
 import type { AwsService } from './service.ts';
-import { claimedCredential, verifySignature, type SignedRequest } from './sigv4.ts';
+import { claimedCredential, verifySignature, type Credential, type SignedRequest } from './sigv4.ts';
 import { decodeRequest, encodeError, encodeResponse, type DecodedRequest, type EncodedResponse } from './wire.ts';
 
 export interface DoorOptions {
@@ -91,7 +91,7 @@ export class AwsDoor {
         signingName: claimed?.service,
       });
       protocol = decoded.protocol;
-      const principal = await this.principal(signed, decoded, { protocol: 'aws', address: state?.info.remoteAddress ?? '' });
+      const principal = await this.principal(signed, claimed, decoded, { protocol: 'aws', address: state?.info.remoteAddress ?? '' });
       if (state && !state.registered) this.register(state, principal);
       if (!this.opts.broker.running) throw serviceUnavailable('The broker is not serving: it is stopping or standing by.');
       const output = await decoded.service.handle(decoded.input, {
@@ -99,7 +99,7 @@ export class AwsDoor {
         principal,
         connectionId: state?.id ?? 'aws',
         requestId,
-        baseUrl: `${'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http'}://${header(req, 'host') ?? 'localhost'}`,
+        baseUrl: `${state?.info.transport === 'tls' ? 'https' : 'http'}://${header(req, 'host') ?? 'localhost'}`,
         signal: abort.signal,
       });
       this.opts.metrics.request(decoded.service.signingName, decoded.action, undefined, started);
@@ -112,17 +112,20 @@ export class AwsDoor {
   }
 
   /** Who the request runs as: the signer's user when users are configured, else the anonymous principal. */
-  private async principal(signed: SignedRequest, decoded: DecodedRequest, from: AuditSource): Promise<Principal> {
+  private async principal(
+    signed: SignedRequest,
+    claimed: Credential | undefined,
+    decoded: DecodedRequest,
+    from: AuditSource,
+  ): Promise<Principal> {
     const security = this.opts.security;
     if (!security.hasUsers()) {
       this.anonymous ??= await security.authenticate(undefined, undefined);
       return this.anonymous;
     }
-    const claimed = claimedCredential(signed);
-    if (!claimed && decoded.service.unsignedActions?.has(decoded.action)) return UNSIGNED;
     if (!claimed) {
-      verifySignature(signed, ''); // names what is missing (MissingAuthenticationToken...)
-      throw unknownAccessKey();
+      if (decoded.service.unsignedActions?.has(decoded.action)) return UNSIGNED;
+      throw missingAuthentication();
     }
     const key = security.accessKeyPrincipal(claimed.accessKeyId);
     if (!key) {

@@ -5,7 +5,7 @@
 // and cannot check one that arrived (it would need the whole request re-created as it was sent).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { AwsError, missingAuthentication, signatureMismatch, unknownAccessKey } from './errors.ts';
+import { AwsError, missingAuthentication, signatureMismatch } from './errors.ts';
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 /** How far a request's time may be from the broker's, as AWS allows. */
@@ -100,9 +100,6 @@ export function verifySignature(req: SignedRequest, secret: string, now = Date.n
   }
   return cred;
 }
-
-/** Refusal for an access key nobody holds. */
-export { unknownAccessKey };
 
 function canonicalRequest(req: SignedRequest, signedHeaders: string[], presigned: boolean): string {
   const query = req.query

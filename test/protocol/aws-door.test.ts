@@ -91,6 +91,16 @@ describe('the AWS door', () => {
     });
     expect(secure.status).toBe(200);
     expect(secure.body).toContain('<ListQueuesResponse');
+    // A queue URL answered over TLS names the TLS scheme.
+    const made = await post(
+      server.listeners.port('aws', 'tls') as number,
+      FORM,
+      'Action=CreateQueue&Version=2012-11-05&QueueName=over-tls',
+      {
+        ca: cert.cert,
+      },
+    );
+    expect(made.body).toMatch(/<QueueUrl>https:\/\/[^<]+\/000000000000\/over-tls<\/QueueUrl>/);
   });
 
   it('checks signatures once users exist, and the authorization map after them', async () => {
