@@ -320,6 +320,11 @@ export class Broker {
     return n;
   }
 
+  /** True when the named queue `name` exists (a topic subscription's queue is not one); cheaper than getQueue. */
+  hasQueue(name: string): boolean {
+    return this.queues.get(name)?.label === `queue://${name}`;
+  }
+
   getQueue(name: string): QueueInfo | undefined {
     return this.operations.getQueue(name);
   }

@@ -15,8 +15,11 @@ export interface SqsQueueRecord {
   modifiedAt: number;
 }
 
+/** What a queue another protocol made runs with until SQS changes one of its attributes. */
+const DEFAULT_SETTINGS = settingsOf(defaultAttributes(false));
+
 export class QueueCatalog {
-  private readonly records = new Map<string, SqsQueueRecord>();
+  private readonly records = new Map<string, { record: SqsQueueRecord; settings: QueueSettings }>();
   private readonly stored: StoredRecords<SqsQueueRecord>;
 
   constructor(private readonly broker: Broker) {
@@ -25,36 +28,40 @@ export class QueueCatalog {
 
   /** Reads the stored records and sets each queue's rules again (at start, and after a takeover). */
   async load(): Promise<void> {
-    for (const r of await this.stored.load((r) => typeof r.name === 'string' && typeof r.attributes === 'object')) {
-      this.records.set(r.name, r);
-      this.broker.setQueueRules(r.name, rulesOf(settingsOf(r.attributes)));
-    }
+    for (const r of await this.stored.load((r) => typeof r.name === 'string' && typeof r.attributes === 'object')) this.keep(r);
   }
 
   /** True when the queue exists in the core (whoever made it). */
   exists(name: string): boolean {
-    return this.broker.getQueue(name)?.label === `queue://${name}`;
+    return this.broker.hasQueue(name);
   }
 
   /** The record of an existing queue: its stored one, or the defaults of one another protocol made. */
   get(name: string): SqsQueueRecord | undefined {
     const r = this.records.get(name);
-    if (r) return r;
+    if (r) return r.record;
     if (!this.exists(name)) return undefined;
     return { name, attributes: defaultAttributes(false), tags: {}, createdAt: 0, modifiedAt: 0 };
   }
 
+  /** The attributes of an existing queue read as settings (kept, not parsed again per request). */
   settings(name: string): QueueSettings | undefined {
-    const r = this.get(name);
-    return r && settingsOf(r.attributes);
+    const r = this.records.get(name);
+    if (r) return r.settings;
+    return this.exists(name) ? DEFAULT_SETTINGS : undefined;
   }
 
   /** Stores the record, sets the core queue's rules, and makes the queue if it is not there yet. */
   async put(r: SqsQueueRecord): Promise<void> {
     await this.stored.put(r.name, r);
-    this.records.set(r.name, r);
-    this.broker.setQueueRules(r.name, rulesOf(settingsOf(r.attributes)));
+    this.keep(r);
     if (!this.exists(r.name)) this.broker.operations.createQueue(r.name);
+  }
+
+  private keep(r: SqsQueueRecord): void {
+    const settings = settingsOf(r.attributes);
+    this.records.set(r.name, { record: r, settings });
+    this.broker.setQueueRules(r.name, rulesOf(settings));
   }
 
   async delete(name: string): Promise<void> {

@@ -3,20 +3,14 @@
 // ReceiveMessage answers, with the system attributes asked for and SQS's MD5 digests.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Delivery } from '../../../src/core/consumer.ts';
-import type { MessageInput, PropertyValue } from '../../../src/core/message.ts';
+import type { MessageInput } from '../../../src/core/message.ts';
 import { AwsError, missingParameter } from '../errors.ts';
 import type { JsonObject } from '../model/shape.ts';
 import { isObject, optionalInt, optionalString } from '../params.ts';
-import {
-  attributesToProperties,
-  md5OfAttributes,
-  pickAttributes,
-  propertiesToAttributes,
-  type SqsAttributeValue,
-} from './message-attributes.ts';
+import { attributesToProperties, md5OfAttributes, pickAttributes, propertiesToAttributes } from './message-attributes.ts';
 import type { QueueSettings } from './queue-attributes.ts';
 
-export const SEQUENCE_PROPERTY = '_SQS_SEQ';
+const SEQUENCE_PROPERTY = '_SQS_SEQ';
 const TRACE_PROPERTY = '_SQS_TRACE';
 const DEDUP_PROPERTY = '_SQS_DEDUP';
 /** Set on a message whose body was not UTF-8 text: its Body is the bytes in base64. */
@@ -70,7 +64,8 @@ export function prepareSend(queue: string, s: QueueSettings, entry: JsonObject, 
     expiresAt: now + s.retentionSeconds * 1000,
   };
   const result: SendResult = { MessageId: input.messageId as string, MD5OfMessageBody: md5(bodyBytes) };
-  if (Object.keys(attributesOf(properties)).length > 0) result.MD5OfMessageAttributes = md5OfAttributes(attributesOf(properties));
+  const sent = propertiesToAttributes(properties);
+  if (Object.keys(sent).length > 0) result.MD5OfMessageAttributes = md5OfAttributes(sent);
   const trace = isObject(entry.MessageSystemAttributes) ? entry.MessageSystemAttributes.AWSTraceHeader : undefined;
   if (isObject(trace) && typeof trace.StringValue === 'string') properties[TRACE_PROPERTY] = trace.StringValue;
   if (s.fifo) {
@@ -109,10 +104,6 @@ export function prepareSend(queue: string, s: QueueSettings, entry: JsonObject, 
   }
   if (s.fifo && s.delaySeconds > 0) input.deliverAt = now + s.delaySeconds * 1000;
   return { input, result, size };
-}
-
-function attributesOf(properties: Record<string, PropertyValue>): Record<string, SqsAttributeValue> {
-  return propertiesToAttributes(properties);
 }
 
 export interface ReceiveOptions {

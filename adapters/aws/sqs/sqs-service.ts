@@ -18,7 +18,15 @@ import type { JsonObject, ServiceModel } from '../model/shape.ts';
 import { objectList, optionalInt, optionalString, requiredString, stringList, stringMap } from '../params.ts';
 import type { AwsCall, AwsService } from '../service.ts';
 import { arn, arnResource, FIFO_SUFFIX, queueNameFromUrl, queueNameProblem, queueUrl } from './names.ts';
-import { checkAttributes, COMPUTED, defaultAttributes, normalized, settingsOf, type Attributes } from './queue-attributes.ts';
+import {
+  checkAttributes,
+  COMPUTED,
+  defaultAttributes,
+  normalized,
+  settingsOf,
+  type Attributes,
+  type QueueSettings,
+} from './queue-attributes.ts';
 import { QueueCatalog, type SqsQueueRecord } from './queue-catalog.ts';
 import { QueueReceiver } from './receiver.ts';
 import { prepareSend, receivedMessage } from './sqs-message.ts';
@@ -412,11 +420,6 @@ export class SqsService implements AwsService {
     await this.o.broker.publish(prepared.input, { connectionId: 'sns' });
   }
 
-  /** True when queue `name` exists and is FIFO. */
-  isFifo(name: string): boolean {
-    return this.catalog.exists(name) && this.settingsOf(name).fifo;
-  }
-
   // ---- helpers ------------------------------------------------------------------------------
 
   private receiver(name: string, fifo: boolean): QueueReceiver {
@@ -443,8 +446,10 @@ export class SqsService implements AwsService {
     return r;
   }
 
-  private settingsOf(name: string): ReturnType<typeof settingsOf> {
-    return settingsOf(this.record(name).attributes);
+  private settingsOf(name: string): QueueSettings {
+    const s = this.catalog.settings(name);
+    if (!s) throw this.noQueue();
+    return s;
   }
 
   private noQueue(): AwsError {
