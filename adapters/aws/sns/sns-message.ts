@@ -42,7 +42,7 @@ export function preparePublish(topic: TopicSettings, entry: JsonObject, nextSequ
   }
   let body = message;
   const structure = optionalString(entry, 'MessageStructure');
-  const { properties } = withSnsTypes(() => attributesToProperties(entry.MessageAttributes));
+  const { properties } = asSnsError(() => attributesToProperties(entry.MessageAttributes));
   if (structure !== undefined) {
     if (structure !== 'json') throw invalid('MessageStructure must be json');
     let doc: unknown;
@@ -90,8 +90,11 @@ export function preparePublish(topic: TopicSettings, entry: JsonObject, nextSequ
   return { input, messageId, sequenceNumber };
 }
 
-/** SNS attributes are SQS's plus String.Array (a JSON array in a String), which SQS reads as a custom String type. */
-function withSnsTypes<T>(f: () => T): T {
+/**
+ * SNS message attributes follow SQS's rules (String.Array is a String with a custom type there), so
+ * SQS's checks serve; what they refuse is answered with SNS's own error, ParameterValueInvalid.
+ */
+function asSnsError<T>(f: () => T): T {
   try {
     return f();
   } catch (err) {
