@@ -48,13 +48,21 @@ afterEach(async () => {
   server = undefined;
 });
 
+const clients: SQSClient[] = [];
+afterEach(() => {
+  for (const c of clients.splice(0)) c.destroy();
+  delete process.env.AWS_TEST_SECRET_FOR_JUNCTION;
+});
+
 function client(port: number, accessKeyId: string, secretAccessKey: string): SQSClient {
-  return new SQSClient({
+  const c = new SQSClient({
     endpoint: `http://127.0.0.1:${port}`,
     region: 'eu-west-1',
     credentials: { accessKeyId, secretAccessKey },
     maxAttempts: 1,
   });
+  clients.push(c);
+  return c;
 }
 
 describe('the AWS door', () => {
@@ -145,8 +153,6 @@ describe('the AWS door', () => {
     // Only the signed, permitted send went in; the refused requests changed nothing.
     expect(server.broker.getQueue('signed')?.messages).toBe(1);
     expect(server.broker.getQueue('mine')).toBeUndefined();
-    for (const c of [app, wrongSecret, stranger, reader]) c.destroy();
-    delete process.env.AWS_TEST_SECRET_FOR_JUNCTION;
   });
 
   it('refuses to start when a configured access key has no secret', async () => {

@@ -140,7 +140,8 @@ describe('SQS over the JSON protocol', () => {
   it('answers a long poll when a message arrives', async () => {
     const url = await makeQueue('longpoll');
     const poll = sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 20 }));
-    await new Promise((r) => setTimeout(r, 100));
+    // Sent once the receive is waiting.
+    await expect.poll(() => server.broker.connections.waiting.get('sqs'), { timeout: 5000, interval: 10 }).toBe(1);
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'wake' }));
     expect((await poll).Messages?.[0]?.Body).toBe('wake');
   });
