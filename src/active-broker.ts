@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { CoreConfig } from './config/schema.ts';
 import { Broker } from './core/broker.ts';
+import { DeliveryStreams } from './firehose/delivery-streams.ts';
 import { MemoryGuard, parseWatermark } from './core/memory-guard.ts';
 import { PolicyResolver, DEFAULT_POLICY, type PolicySettings } from './core/policy.ts';
 import type { Deactivation } from './ha/role-keeper.ts';
@@ -20,7 +21,9 @@ export interface ActiveBrokerOptions {
   security: SecurityService;
   log: Logger;
   /** The protocol handlers for this broker (the composition root knows the adapters). */
-  handlers(broker: Broker): readonly ProtocolHandler[];
+  handlers(broker: Broker, deliveryStreams: DeliveryStreams): readonly ProtocolHandler[];
+  /** How the AWS door names a delivery stream (its ARN, with the configured region and account). */
+  deliveryStreamArn?: (stream: string) => string;
   /** A store write failed for good (FencedError among others). */
   onStoreError(err: unknown): void;
 }
@@ -35,6 +38,7 @@ export class ActiveBroker {
 
   private constructor(
     readonly broker: Broker,
+    readonly deliveryStreams: DeliveryStreams,
     readonly listeners: Listeners,
     private readonly handlers: readonly ProtocolHandler[],
     private readonly log: Logger,
@@ -64,12 +68,15 @@ export class ActiveBroker {
       await broker.close().catch(() => {});
       throw err;
     }
-    const handlers = opts.handlers(broker);
+    const deliveryStreams = new DeliveryStreams({ broker, log, settings: config.firehose, arn: opts.deliveryStreamArn });
+    const handlers = opts.handlers(broker, deliveryStreams);
     try {
       for (const h of handlers) await h.start?.();
-      return new ActiveBroker(broker, await Listeners.open(config, handlers, log), handlers, log);
+      await deliveryStreams.start();
+      return new ActiveBroker(broker, deliveryStreams, await Listeners.open(config, handlers, log), handlers, log);
     } catch (err) {
       await closeHandlers(handlers, log);
+      await deliveryStreams.close().catch(() => {});
       await broker.close().catch(() => {});
       throw err;
     }
@@ -87,6 +94,7 @@ export class ActiveBroker {
       );
       await this.listeners.close();
       await closeHandlers(this.handlers, this.log);
+      await this.deliveryStreams.close();
       await this.broker.close();
       this.log.info({ how }, how === 'fenced' ? 'fenced: listeners and connections closed' : 'listeners and connections closed');
     })();

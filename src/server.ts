@@ -10,6 +10,7 @@ import { ActiveBroker } from './active-broker.ts';
 import { boundPort, startAdminServer, VERSION } from './admin/admin-server.ts';
 import { ADAPTERS, bindAdapter, serves, type AdapterDescriptor, type JunctionConfig } from './protocols.ts';
 import type { Broker } from './core/broker.ts';
+import type { DeliveryStreams } from './firehose/delivery-streams.ts';
 import { RoleKeeper, type Deactivation, type Role } from './ha/role-keeper.ts';
 import { FencedError } from './shared/errors.ts';
 import type { Listeners } from './net/listeners.ts';
@@ -184,6 +185,11 @@ export class JunctionServer {
     return this.active?.broker;
   }
 
+  /** The active broker's delivery streams, undefined on a standby. */
+  activeDeliveryStreams(): DeliveryStreams | undefined {
+    return this.active?.deliveryStreams;
+  }
+
   /** What `GET /api/broker` reports. */
   async brokerInfo(): Promise<Record<string, unknown>> {
     const h = this.health();
@@ -232,10 +238,11 @@ export class JunctionServer {
       store,
       security: this.security,
       log: this.log,
-      handlers: (broker) =>
+      handlers: (broker, deliveryStreams) =>
         this.adapters
           .filter((d) => serves(d, this.config))
-          .map((d) => bindAdapter(d, { broker, security: this.security, config: this.config, log: this.log })),
+          .map((d) => bindAdapter(d, { broker, deliveryStreams, security: this.security, config: this.config, log: this.log })),
+      deliveryStreamArn: deliveryStreamArn(this.config),
       onStoreError: (err) => {
         // One turn later, so the refusals of the failed batch reach their clients first.
         if (err instanceof FencedError) setImmediate(() => this.keeper.fence('a store write was fenced', err));
@@ -316,4 +323,12 @@ export class JunctionServer {
     })();
     return this.stopping;
   }
+}
+
+/** Delivery stream ARNs in the AWS door's region and account (its defaults when the door is not configured). */
+function deliveryStreamArn(config: JunctionConfig): (stream: string) => string {
+  const aws = (config as { aws?: { region?: string; accountId?: string } }).aws;
+  const region = aws?.region ?? 'us-east-1';
+  const account = aws?.accountId ?? '000000000000';
+  return (stream) => `arn:aws:firehose:${region}:${account}:deliverystream/${stream}`;
 }

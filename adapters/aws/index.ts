@@ -1,8 +1,10 @@
 // The AWS-compatible APIs: one HTTP listener (port 4566, the port local AWS endpoints use; TLS
-// 4567) serving Amazon SQS and SNS on the broker's own queues and topics, over the AWS wire
-// protocols the SDKs and the `aws` CLI speak, with Signature Version 4 when users are configured.
+// 4567) serving Amazon SQS and SNS on the broker's own queues and topics and Firehose on its
+// delivery streams, over the AWS wire protocols the SDKs and the `aws` CLI speak, with Signature
+// Version 4 when users are configured.
 import type { AdapterDescriptor } from '../adapter.ts';
 import { awsConfigSchema } from './config.ts';
+import { FirehoseService } from './firehose/firehose-service.ts';
 import { AwsDoor } from './http-door.ts';
 import { sqsColumn } from './mapping-columns.ts';
 import { AwsMetrics } from './metrics.ts';
@@ -11,7 +13,7 @@ import { SqsService } from './sqs/sqs-service.ts';
 
 export const awsAdapter: AdapterDescriptor<typeof awsConfigSchema, 'aws'> = {
   name: 'aws',
-  title: 'AWS APIs over HTTP (SQS, SNS)',
+  title: 'AWS APIs over HTTP (SQS, SNS, Firehose)',
   listener: { port: 4566, tlsPort: 4567, enabled: true },
   configSchema: awsConfigSchema,
   mapping: [sqsColumn],
@@ -22,10 +24,11 @@ export const awsAdapter: AdapterDescriptor<typeof awsConfigSchema, 'aws'> = {
     const host = ctx.config.listeners.host === '0.0.0.0' || ctx.config.listeners.host === '::' ? 'localhost' : ctx.config.listeners.host;
     const port = (ctx.config.listeners as { aws?: { port?: number } }).aws?.port ?? 4566;
     const sns = new SnsService({ ...common, sqs, log: ctx.log, defaultBaseUrl: `http://${host}:${String(port)}` });
+    const firehose = new FirehoseService({ streams: ctx.deliveryStreams, security: ctx.security, log: ctx.log });
     const door = new AwsDoor({
       broker: ctx.broker,
       security: ctx.security,
-      services: [sqs, sns],
+      services: [sqs, sns, firehose],
       metrics,
       log: ctx.log,
       maxBodyBytes: settings.maxRequestBytes,

@@ -4,6 +4,7 @@
 // brings its own section and its listener's default ports (its descriptor), and buildConfigSchema
 // joins them: src/protocols.ts builds the whole schema from the adapter registry.
 import { z } from 'zod';
+import { firehoseConfigSchema } from '../firehose/config.ts';
 import { patternProblem } from '../security/acl-patterns.ts';
 
 const port = z.number().int().min(0).max(65535);
@@ -328,6 +329,7 @@ const coreShape = {
         .prefault({}),
     })
     .prefault({}),
+  firehose: firehoseConfigSchema.prefault({}),
   destinations: z
     .strictObject({
       autoCreate: z.boolean().default(true),

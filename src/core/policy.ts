@@ -185,14 +185,18 @@ export function redeliveryDelay(p: PolicySettings, failures: number): number {
 }
 
 /**
- * Rules an adapter sets on one named queue at run time, over its configured policy (SQS queue
- * attributes: a redrive policy's maxReceiveCount and dead-letter queue, or none).
+ * Rules set on one named queue at run time, over its configured policy (SQS queue attributes: a
+ * redrive policy's maxReceiveCount and dead-letter queue, or none; a delivery stream's buffer bounds).
  */
 export interface QueueRules {
   maxDeliveries?: number;
   /** null: what fails maxDeliveries times is dropped (counted); 0 maxDeliveries never gets there. */
   deadLetterQueue?: string | null;
   redeliveryDelayMs?: number;
+  /** Bounds on what the queue holds, over the configured policy (0 = unlimited). */
+  maxMessages?: number;
+  maxBytes?: number;
+  overflow?: OverflowPolicy;
 }
 
 export function applyRules(policy: QueuePolicy, rules: QueueRules | undefined): void {
@@ -200,6 +204,9 @@ export function applyRules(policy: QueuePolicy, rules: QueueRules | undefined): 
   if (rules.maxDeliveries !== undefined) policy.maxDeliveries = rules.maxDeliveries;
   if (rules.deadLetterQueue !== undefined) policy.deadLetterQueue = rules.deadLetterQueue;
   if (rules.redeliveryDelayMs !== undefined) policy.redeliveryDelayMs = rules.redeliveryDelayMs;
+  if (rules.maxMessages !== undefined) policy.maxMessages = rules.maxMessages;
+  if (rules.maxBytes !== undefined) policy.maxBytes = rules.maxBytes;
+  if (rules.overflow !== undefined) policy.overflow = rules.overflow;
 }
 
 /** Limits a subscriber asked for, over the policy its queue would have had. */

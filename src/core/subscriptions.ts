@@ -106,7 +106,7 @@ export class Subscriptions {
 
   /** Removes a durable subscription (JMS unsubscribe); refused while a consumer is attached. */
   unsubscribeDurable(clientId: string, name: string): void {
-    this.remove(`${SUB_PREFIX}d:${esc(clientId)}:${esc(name)}`, name);
+    this.remove(durableSubscriptionQueue(clientId, name), name);
   }
 
   /** Removes a shared subscription and its queued messages; refused while consumers are attached. */
@@ -133,7 +133,7 @@ export class Subscriptions {
       return {
         ...base,
         ...extra,
-        name: `${SUB_PREFIX}d:${esc(clientId)}:${esc(name)}`,
+        name: durableSubscriptionQueue(clientId, name),
         clientId,
         subscriptionName: name,
         shared: false,
@@ -226,6 +226,11 @@ export class Subscriptions {
     }
     this.close(sub, 'unsubscribed');
   }
+}
+
+/** The queue a durable subscription keeps its messages in. */
+export function durableSubscriptionQueue(clientId: string, name: string): string {
+  return `${SUB_PREFIX}d:${esc(clientId)}:${esc(name)}`;
 }
 
 function esc(s: string): string {

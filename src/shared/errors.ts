@@ -14,6 +14,11 @@ export type ErrorCode =
   | 'subscription-conflict'
   | 'unknown-delivery'
   | 'not-found'
+  /** An object made by another request exists, or a change raced another (delivery streams). */
+  | 'in-use'
+  | 'version-mismatch'
+  /** A request's value the object it names cannot take. */
+  | 'invalid-argument'
   | 'fenced'
   | 'store-unavailable'
   | 'closed'

@@ -981,6 +981,11 @@ export const snsModel: ServiceModel = {
    "code": "ValidationException",
    "status": 400,
    "sender": true
+  },
+  "VerificationException": {
+   "code": "VerificationException",
+   "status": 400,
+   "sender": true
   }
  }
 };

@@ -1010,8 +1010,23 @@ export const sqsModel: ServiceModel = {
    "status": 400,
    "sender": true
   },
+  "InvalidAttributeName": {
+   "code": "InvalidAttributeName",
+   "status": 400,
+   "sender": true
+  },
   "InvalidBatchEntryId": {
    "code": "AWS.SimpleQueueService.InvalidBatchEntryId",
+   "status": 400,
+   "sender": true
+  },
+  "InvalidIdFormat": {
+   "code": "InvalidIdFormat",
+   "status": 400,
+   "sender": true
+  },
+  "InvalidMessageContents": {
+   "code": "InvalidMessageContents",
    "status": 400,
    "sender": true
   },
@@ -1042,6 +1057,11 @@ export const sqsModel: ServiceModel = {
   },
   "QueueNameExists": {
    "code": "QueueAlreadyExists",
+   "status": 400,
+   "sender": true
+  },
+  "ReceiptHandleIsInvalid": {
+   "code": "ReceiptHandleIsInvalid",
    "status": 400,
    "sender": true
   },

@@ -1,0 +1,79 @@
+// One object's worth of records: the deliveries it holds unacknowledged until the object is
+// written, and how they become the object's bytes (each record's data, the delimiter after each,
+// GZIP when asked) or, when delivery failed for good, Firehose's error records (one JSON line per
+// record with its data in base64).
+import { gzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import type { Delivery } from '../core/consumer.ts';
+
+const gzipAsync = promisify(gzip);
+
+export class Batch {
+  readonly tags: number[] = [];
+  readonly records: Uint8Array[] = [];
+  readonly arrivals: number[] = [];
+  /** Data and delimiters: what the size hint counts. */
+  bytes = 0;
+  dataBytes = 0;
+  /** Records delivered before, to a broker that did not finish their object: they may be in one already. */
+  redelivered = 0;
+
+  constructor(private readonly delimiterBytes: number) {}
+
+  add(d: Delivery): void {
+    this.tags.push(d.tag);
+    this.records.push(d.message.body);
+    this.arrivals.push(d.message.timestamp);
+    this.bytes += d.message.body.byteLength + this.delimiterBytes;
+    this.dataBytes += d.message.body.byteLength;
+    if (d.redelivered) this.redelivered++;
+  }
+
+  get size(): number {
+    return this.tags.length;
+  }
+
+  /** Arrival time of the oldest record (its object's time). */
+  get oldest(): number {
+    let t = Infinity;
+    for (const a of this.arrivals) if (a < t) t = a;
+    return t;
+  }
+}
+
+export async function encodeObject(batch: Batch, delimiter: string, compress: boolean): Promise<Buffer> {
+  const d = delimiter === '' ? undefined : Buffer.from(delimiter, 'utf8');
+  const parts: Uint8Array[] = [];
+  for (const r of batch.records) {
+    parts.push(r);
+    if (d) parts.push(d);
+  }
+  const raw = Buffer.concat(parts);
+  return compress ? gzipAsync(raw) : raw;
+}
+
+export interface ErrorRecordContext {
+  streamArn: string;
+  errorCode: string;
+  errorMessage: string;
+  attempts: number;
+  now: number;
+}
+
+/** Firehose's error output: NDJSON, one line per record, its data base64 (`rawData`). */
+export async function encodeErrorObject(batch: Batch, c: ErrorRecordContext, compress: boolean): Promise<Buffer> {
+  const lines = batch.records.map(
+    (r, i) =>
+      JSON.stringify({
+        attemptsMade: c.attempts,
+        arrivalTimestamp: batch.arrivals[i],
+        errorCode: c.errorCode,
+        errorMessage: c.errorMessage,
+        attemptEndingTimestamp: c.now,
+        rawData: Buffer.from(r.buffer, r.byteOffset, r.byteLength).toString('base64'),
+        deliveryStreamARN: c.streamArn,
+      }) + '\n',
+  );
+  const raw = Buffer.from(lines.join(''), 'utf8');
+  return compress ? gzipAsync(raw) : raw;
+}

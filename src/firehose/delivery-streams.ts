@@ -1,0 +1,269 @@
+// The delivery streams of the active broker: their records in the store (made by the Firehose API,
+// the admin API or the configuration file; there after a restart or a takeover), their buffers
+// (a direct-put stream's queue, a topic rule's durable subscription), and one worker each that
+// delivers batches to the object store. Records put to a stream are persistent messages of its
+// queue: acknowledged to the producer once stored, delivered by whichever broker is active.
+import type { Logger } from 'pino';
+import type { Broker } from '../core/broker.ts';
+import type { ClientContext } from '../core/principal.ts';
+import { durableSubscriptionQueue } from '../core/subscriptions.ts';
+import { JunctionError } from '../shared/errors.ts';
+import type { FirehoseSettings } from './config.ts';
+import {
+  bufferQueue,
+  checkDestination,
+  DeliveryStreamArgumentError,
+  DeliveryStreamInUseError,
+  DeliveryStreamNotFoundError,
+  DeliveryStreamVersionError,
+  type DeliveryStreamRecord,
+  type DeliveryStreamSpec,
+  type DestinationSpec,
+} from './delivery-stream.ts';
+import { DeliveryWorker, FIREHOSE_CLIENT_ID, type DeliveryStats, type WorkerHost } from './delivery-worker.ts';
+import { DirectoryStore, S3Store, type ObjectStore } from './object-stores.ts';
+
+const RECORD_PREFIX = 'firehose:stream:';
+
+export interface DeliveryStreamsOptions {
+  broker: Broker;
+  log: Logger;
+  settings: FirehoseSettings;
+  /** `arn:aws:firehose:<region>:<account>:deliverystream/<name>`, as the AWS door names streams. */
+  arn?: (stream: string) => string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** One record's fate in a put: its id, or why it was not accepted. */
+export type PutOutcome = { recordId: string } | { error: JunctionError };
+
+export interface DeliveryStreamView {
+  record: DeliveryStreamRecord;
+  stats: DeliveryStats | undefined;
+  /** Records waiting in the store (not yet taken by the worker). */
+  bufferedRecords: number;
+  destination: string;
+}
+
+export class DeliveryStreams {
+  private readonly records = new Map<string, DeliveryStreamRecord>();
+  private readonly workers = new Map<string, DeliveryWorker>();
+  private readonly objects: ObjectStore;
+  private readonly host: WorkerHost;
+  private started = false;
+
+  constructor(private readonly o: DeliveryStreamsOptions) {
+    const s = o.settings;
+    const env = o.env ?? process.env;
+    this.objects =
+      s.directory !== undefined
+        ? new DirectoryStore(s.directory)
+        : new S3Store({
+            endpoint: s.s3.endpoint,
+            region: s.s3.region,
+            forcePathStyle: s.s3.forcePathStyle,
+            accessKeyId: s.s3.accessKeyId,
+            secretAccessKey: s.s3.secretAccessKeyEnv !== undefined ? env[s.s3.secretAccessKeyEnv] : undefined,
+          });
+    this.host = {
+      broker: o.broker,
+      objects: this.objects,
+      log: o.log,
+      settings: {
+        maxRecordsInFlight: s.maxRecordsInFlight,
+        retryDurationMs: s.retryDurationSeconds * 1000,
+        maxBufferedRecords: s.maxBufferedRecords,
+      },
+      arn: (name) => this.arn(name),
+    };
+  }
+
+  arn(name: string): string {
+    return this.o.arn?.(name) ?? `arn:aws:firehose:us-east-1:000000000000:deliverystream/${name}`;
+  }
+
+  get destinationDescription(): string {
+    return this.objects.description;
+  }
+
+  /** Loads the stored streams, makes the configured ones, and starts delivering. */
+  async start(): Promise<void> {
+    for (const s of await this.o.broker.listSessions(RECORD_PREFIX)) {
+      const r = s.data as unknown as DeliveryStreamRecord;
+      if (typeof r.name === 'string' && typeof r.destination === 'object') this.records.set(r.name, r);
+    }
+    for (const spec of this.o.settings.deliveryStreams) {
+      const existing = this.records.get(spec.name);
+      if (!existing) {
+        await this.save(this.newRecord(spec, {}, 'config'));
+      } else if (
+        JSON.stringify({ s: existing.source, d: existing.destination }) !== JSON.stringify({ s: spec.source, d: spec.destination })
+      ) {
+        if (JSON.stringify(existing.source) !== JSON.stringify(spec.source)) await this.dropBuffer(existing);
+        await this.save({ ...existing, ...spec, version: existing.version + 1, updatedAt: Date.now(), origin: 'config' });
+      }
+    }
+    this.started = true;
+    for (const r of this.records.values()) await this.startWorker(r);
+    if (this.records.size > 0)
+      this.o.log.info({ streams: [...this.records.keys()], destination: this.objects.description }, 'delivery streams delivering');
+  }
+
+  async close(): Promise<void> {
+    this.started = false;
+    await Promise.all([...this.workers.values()].map((w) => w.stop()));
+    this.workers.clear();
+    this.objects.close();
+  }
+
+  list(): DeliveryStreamRecord[] {
+    return [...this.records.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  get(name: string): DeliveryStreamRecord {
+    const r = this.records.get(name);
+    if (!r) throw new DeliveryStreamNotFoundError(name);
+    return r;
+  }
+
+  has(name: string): boolean {
+    return this.records.has(name);
+  }
+
+  view(name: string): DeliveryStreamView {
+    const record = this.get(name);
+    const info = this.o.broker.getQueue(this.bufferOf(record));
+    return {
+      record,
+      stats: this.workers.get(name)?.stats,
+      bufferedRecords: info ? info.ready + info.paged + info.delayed : 0,
+      destination: `${this.objects.description}, bucket ${record.destination.bucket}`,
+    };
+  }
+
+  async create(spec: DeliveryStreamSpec, tags: Record<string, string> = {}): Promise<DeliveryStreamRecord> {
+    checkDestination(spec.destination);
+    if (this.records.has(spec.name)) throw new DeliveryStreamInUseError(spec.name, 'already exists');
+    const r = this.newRecord(spec, tags, 'api');
+    await this.save(r);
+    if (this.started) await this.startWorker(r);
+    this.o.log.info({ stream: r.name, source: r.source, bucket: r.destination.bucket }, 'delivery stream created');
+    return r;
+  }
+
+  /** Changes the destination; `expectedVersion` must be the current one. The next batch uses it. */
+  async updateDestination(name: string, expectedVersion: number, change: Partial<DestinationSpec>): Promise<DeliveryStreamRecord> {
+    const r = this.get(name);
+    if (r.version !== expectedVersion) throw new DeliveryStreamVersionError(name, expectedVersion, r.version);
+    const destination = { ...r.destination, ...change };
+    checkDestination(destination);
+    const next = { ...r, destination, version: r.version + 1, updatedAt: Date.now() };
+    await this.save(next);
+    this.workers.get(name)?.update(next);
+    return next;
+  }
+
+  async setTags(name: string, tags: Record<string, string>): Promise<void> {
+    const r = this.get(name);
+    await this.save({ ...r, tags, updatedAt: Date.now() });
+  }
+
+  async setEncryption(name: string, on: boolean): Promise<void> {
+    const r = this.get(name);
+    await this.save({ ...r, encryption: on ? 'ENABLED' : 'DISABLED', updatedAt: Date.now() });
+  }
+
+  /** Deletes the stream; records it still buffers are discarded (as Firehose does), counted and logged. */
+  async delete(name: string): Promise<void> {
+    const r = this.get(name);
+    const w = this.workers.get(name);
+    this.workers.delete(name);
+    await w?.stop();
+    const discarded = await this.dropBuffer(r);
+    this.records.delete(name);
+    await this.o.broker.deleteSession(RECORD_PREFIX + name);
+    this.o.log.info({ stream: name, discardedRecords: discarded }, 'delivery stream deleted');
+  }
+
+  /**
+   * Puts records to a direct-put stream: each is a persistent message of the stream's queue, its
+   * outcome known once it is stored (or refused: the buffer full, the caller not allowed).
+   */
+  async put(name: string, records: readonly Uint8Array[], ctx: ClientContext): Promise<PutOutcome[]> {
+    const r = this.get(name);
+    if (r.source.kind !== 'direct-put')
+      throw new DeliveryStreamArgumentError(
+        `Delivery stream ${name} takes its records from topic ${r.source.topic}: records cannot be put to it.`,
+      );
+    const destination = { kind: 'queue' as const, name: bufferQueue(name) };
+    const settled = await Promise.allSettled(records.map((body) => this.o.broker.publish({ destination, body, persistent: true }, ctx)));
+    return settled.map((s) =>
+      s.status === 'fulfilled'
+        ? { recordId: s.value.messageId }
+        : { error: s.reason instanceof JunctionError ? s.reason : new JunctionError('store-unavailable', String(s.reason)) },
+    );
+  }
+
+  private newRecord(spec: DeliveryStreamSpec, tags: Record<string, string>, origin: 'api' | 'config'): DeliveryStreamRecord {
+    const now = Date.now();
+    return { ...spec, version: 1, createdAt: now, updatedAt: now, tags, encryption: 'DISABLED', origin };
+  }
+
+  private async save(r: DeliveryStreamRecord): Promise<void> {
+    await this.o.broker.putSession({
+      id: RECORD_PREFIX + r.name,
+      data: r as unknown as Record<string, unknown>,
+      updatedAt: Date.now(),
+      expiresAt: 0,
+    });
+    this.records.set(r.name, r);
+  }
+
+  private async startWorker(r: DeliveryStreamRecord): Promise<void> {
+    if (r.source.kind === 'direct-put') {
+      const q = bufferQueue(r.name);
+      // The buffer never dead-letters (a takeover's redelivery is not a failure) and is bounded in the store.
+      this.o.broker.setQueueRules(q, {
+        maxDeliveries: 0,
+        deadLetterQueue: null,
+        maxMessages: this.o.settings.maxBufferedRecords,
+        maxBytes: this.o.settings.maxBufferedBytes,
+        overflow: 'reject',
+      });
+      this.o.broker.operations.createQueue(q);
+    }
+    const w = new DeliveryWorker(this.host, r);
+    this.workers.set(r.name, w);
+    try {
+      await w.start();
+    } catch (err) {
+      this.workers.delete(r.name);
+      this.o.log.error({ err, stream: r.name }, 'delivery stream could not start');
+    }
+  }
+
+  /** The core queue holding a stream's records: its own, or its topic rule's durable subscription's. */
+  private bufferOf(r: DeliveryStreamRecord): string {
+    return r.source.kind === 'direct-put' ? bufferQueue(r.name) : durableSubscriptionQueue(FIREHOSE_CLIENT_ID, r.name);
+  }
+
+  /** Removes a stream's buffer with what it holds; answers how many records were in it. */
+  private async dropBuffer(r: DeliveryStreamRecord): Promise<number> {
+    const broker = this.o.broker;
+    await broker.flush();
+    if (r.source.kind === 'direct-put') {
+      const q = bufferQueue(r.name);
+      const depth = broker.getQueue(q)?.messages ?? 0;
+      if (broker.hasQueue(q)) broker.deleteQueue(q);
+      broker.setQueueRules(q, undefined);
+      return depth;
+    }
+    const depth = broker.getQueue(this.bufferOf(r))?.messages ?? 0;
+    try {
+      broker.unsubscribeDurable(FIREHOSE_CLIENT_ID, r.name);
+    } catch {
+      // No subscription: nothing was buffered.
+    }
+    return depth;
+  }
+}

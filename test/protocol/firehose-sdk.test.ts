@@ -1,0 +1,398 @@
+// Amazon Data Firehose through the AWS SDK for JavaScript v3 (@aws-sdk/client-firehose, JSON 1.1)
+// against a real broker delivering to a real directory (`firehose.directory`): the stream's life
+// (create, describe, list, update, tags, delete) and Firehose's errors; records put one at a time
+// and in batches coming back byte for byte, delimited and gzipped, under the default key layout and
+// under prefix expressions; buffering by size; a destination that refuses writes, then recovers;
+// the retry duration running out into the error prefix; a full buffer refusing per record; and an
+// MQTT fleet (mqtt.js and mosquitto_pub) feeding a topic rule.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  ConcurrentModificationException,
+  CreateDeliveryStreamCommand,
+  DeleteDeliveryStreamCommand,
+  DescribeDeliveryStreamCommand,
+  FirehoseClient,
+  InvalidArgumentException,
+  ListDeliveryStreamsCommand,
+  ListTagsForDeliveryStreamCommand,
+  PutRecordBatchCommand,
+  PutRecordCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  TagDeliveryStreamCommand,
+  UntagDeliveryStreamCommand,
+  UpdateDestinationCommand,
+} from '@aws-sdk/client-firehose';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { awsAdapter } from '../../adapters/aws/index.ts';
+import { mqttAdapter } from '../../adapters/mqtt/index.ts';
+import type { JunctionServer } from '../../src/server.ts';
+import { lines, readBucket, waitForObjects } from '../helpers/firehose.ts';
+import { connectMqtt, endMqtt } from '../helpers/mqtt.ts';
+import { startTestServer } from '../helpers/server.ts';
+
+const run = promisify(execFile);
+const ROLE = 'arn:aws:iam::000000000000:role/firehose';
+
+interface Broker {
+  server: JunctionServer;
+  client: FirehoseClient;
+  directory: string;
+  mqttPort: number;
+}
+
+async function startBroker(firehose: Record<string, unknown> = {}): Promise<Broker> {
+  const directory = mkdtempSync(join(tmpdir(), 'junction-firehose-'));
+  const { server } = await startTestServer(
+    [awsAdapter, mqttAdapter],
+    { aws: { port: 0, tls: false }, mqtt: { port: 0, tls: false }, websocket: { enabled: false } },
+    { firehose: { directory, ...firehose } },
+  );
+  const endpoint = `http://127.0.0.1:${server.listeners.port('aws', 'tcp') as number}`;
+  const client = new FirehoseClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' },
+    maxAttempts: 1,
+  });
+  return { server, client, directory, mqttPort: server.listeners.port('mqtt', 'tcp') as number };
+}
+
+async function stopBroker(b: Broker | undefined): Promise<void> {
+  if (!b) return;
+  b.client.destroy();
+  await b.server.stop();
+  rmSync(b.directory, { recursive: true, force: true });
+}
+
+function s3(bucket: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { RoleARN: ROLE, BucketARN: `arn:aws:s3:::${bucket}`, ...extra };
+}
+
+const NEWLINE = {
+  Enabled: true,
+  Processors: [{ Type: 'AppendDelimiterToRecord' as const, Parameters: [{ ParameterName: 'Delimiter' as const, ParameterValue: '\\n' }] }],
+};
+
+describe('Firehose API', () => {
+  let b: Broker;
+  beforeAll(async () => {
+    b = await startBroker({
+      retryDurationSeconds: 1,
+      deliveryStreams: [
+        {
+          name: 'telemetry',
+          source: { kind: 'topic', topic: 'devices.*.telemetry' },
+          destination: { bucket: 'lake', prefix: 'telemetry/', bufferingIntervalSeconds: 0, delimiter: '\n', compression: 'GZIP' },
+        },
+      ],
+    });
+  });
+  afterAll(() => stopBroker(b));
+
+  it('creates, describes, lists, updates, tags and deletes a stream, with Firehose errors', async () => {
+    const arn = (
+      await b.client.send(
+        new CreateDeliveryStreamCommand({
+          DeliveryStreamName: 'orders',
+          DeliveryStreamType: 'DirectPut',
+          ExtendedS3DestinationConfiguration: s3('archive', {
+            Prefix: 'orders/',
+            BufferingHints: { SizeInMBs: 2, IntervalInSeconds: 60 },
+            CompressionFormat: 'GZIP',
+            ProcessingConfiguration: NEWLINE,
+          }) as never,
+          Tags: [{ Key: 'team', Value: 'shop' }],
+        }),
+      )
+    ).DeliveryStreamARN;
+    expect(arn).toBe('arn:aws:firehose:us-east-1:000000000000:deliverystream/orders');
+
+    const d = (await b.client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'orders' }))).DeliveryStreamDescription;
+    expect(d?.DeliveryStreamStatus).toBe('ACTIVE');
+    expect(d?.VersionId).toBe('1');
+    expect(d?.CreateTimestamp).toBeInstanceOf(Date);
+    const ext = d?.Destinations?.[0]?.ExtendedS3DestinationDescription;
+    expect(ext?.BucketARN).toBe('arn:aws:s3:::archive');
+    expect(ext?.RoleARN).toBe(ROLE);
+    expect(ext?.BufferingHints).toEqual({ SizeInMBs: 2, IntervalInSeconds: 60 });
+    expect(ext?.CompressionFormat).toBe('GZIP');
+    expect(ext?.ProcessingConfiguration?.Processors?.[0]?.Parameters?.[0]?.ParameterValue).toBe('\\n');
+
+    const listed = await b.client.send(new ListDeliveryStreamsCommand({}));
+    expect(listed.DeliveryStreamNames).toEqual(['orders', 'telemetry']);
+    const page = await b.client.send(new ListDeliveryStreamsCommand({ Limit: 1 }));
+    expect(page).toMatchObject({ DeliveryStreamNames: ['orders'], HasMoreDeliveryStreams: true });
+
+    await expect(
+      b.client.send(new CreateDeliveryStreamCommand({ DeliveryStreamName: 'orders', S3DestinationConfiguration: s3('archive') as never })),
+    ).rejects.toBeInstanceOf(ResourceInUseException);
+    await expect(b.client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'nope' }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
+    await expect(
+      b.client.send(
+        new CreateDeliveryStreamCommand({
+          DeliveryStreamName: 'lambda',
+          ExtendedS3DestinationConfiguration: s3('archive', {
+            ProcessingConfiguration: { Enabled: true, Processors: [{ Type: 'Lambda', Parameters: [] }] },
+          }) as never,
+        }),
+      ),
+    ).rejects.toBeInstanceOf(InvalidArgumentException);
+    await expect(
+      b.client.send(
+        new CreateDeliveryStreamCommand({
+          DeliveryStreamName: 'exprs',
+          ExtendedS3DestinationConfiguration: s3('archive', { Prefix: 'x/!{timestamp:yyyy}/' }) as never,
+        }),
+      ),
+    ).rejects.toThrow(/ErrorOutputPrefix must be specified/);
+
+    await b.client.send(
+      new UpdateDestinationCommand({
+        DeliveryStreamName: 'orders',
+        CurrentDeliveryStreamVersionId: '1',
+        DestinationId: 'destinationId-000000000001',
+        ExtendedS3DestinationUpdate: { BufferingHints: { SizeInMBs: 4, IntervalInSeconds: 30 } },
+      }),
+    );
+    const after = (await b.client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'orders' }))).DeliveryStreamDescription;
+    expect(after?.VersionId).toBe('2');
+    expect(after?.Destinations?.[0]?.ExtendedS3DestinationDescription).toMatchObject({
+      BufferingHints: { SizeInMBs: 4, IntervalInSeconds: 30 },
+      Prefix: 'orders/',
+      CompressionFormat: 'GZIP',
+    });
+    await expect(
+      b.client.send(
+        new UpdateDestinationCommand({
+          DeliveryStreamName: 'orders',
+          CurrentDeliveryStreamVersionId: '1',
+          DestinationId: 'destinationId-000000000001',
+          S3DestinationUpdate: { Prefix: 'late/' },
+        }),
+      ),
+    ).rejects.toBeInstanceOf(ConcurrentModificationException);
+
+    await b.client.send(new TagDeliveryStreamCommand({ DeliveryStreamName: 'orders', Tags: [{ Key: 'env', Value: 'test' }] }));
+    await b.client.send(new UntagDeliveryStreamCommand({ DeliveryStreamName: 'orders', TagKeys: ['team'] }));
+    const tags = await b.client.send(new ListTagsForDeliveryStreamCommand({ DeliveryStreamName: 'orders' }));
+    expect(tags.Tags).toEqual([{ Key: 'env', Value: 'test' }]);
+
+    await b.client.send(new DeleteDeliveryStreamCommand({ DeliveryStreamName: 'orders' }));
+    await expect(
+      b.client.send(new PutRecordCommand({ DeliveryStreamName: 'orders', Record: { Data: Buffer.from('x') } })),
+    ).rejects.toBeInstanceOf(ResourceNotFoundException);
+  });
+
+  it('delivers put records byte for byte, newline-delimited and gzipped, under the default key layout', async () => {
+    await b.client.send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: 'events',
+        ExtendedS3DestinationConfiguration: s3('events-bucket', {
+          BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 },
+          CompressionFormat: 'GZIP',
+          ProcessingConfiguration: NEWLINE,
+        }) as never,
+      }),
+    );
+    const one = await b.client.send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.from('{"n":0}') } }));
+    expect(one.RecordId).toMatch(/.+/);
+    const batch = await b.client.send(
+      new PutRecordBatchCommand({
+        DeliveryStreamName: 'events',
+        Records: Array.from({ length: 99 }, (_, i) => ({ Data: Buffer.from(JSON.stringify({ n: i + 1, text: 'é✓' })) })),
+      }),
+    );
+    expect(batch.FailedPutCount).toBe(0);
+    expect(batch.RequestResponses).toHaveLength(99);
+    const objects = await waitForObjects(b.directory, 'events-bucket', (o) => lines(o).length >= 100);
+    const got = lines(objects).map((l) => JSON.parse(l) as { n: number; text?: string });
+    // Objects written within one second have no order by key (as on Firehose): compare as a set.
+    expect(got.map((r) => r.n).sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(got[5]?.text).toBe('é✓');
+    const now = new Date();
+    const hour = `${String(now.getUTCFullYear())}/${String(now.getUTCMonth() + 1).padStart(2, '0')}/${String(now.getUTCDate()).padStart(2, '0')}`;
+    for (const o of objects)
+      expect(o.key).toMatch(new RegExp(`^${hour}/\\d\\d/events-1-\\d{4}-\\d\\d-\\d\\d-\\d\\d-\\d\\d-\\d\\d-[0-9a-f-]{36}\\.gz$`));
+  });
+
+  it('keeps binary records identical without a delimiter, and seals a batch by size before its interval', async () => {
+    await b.client.send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: 'blobs',
+        S3DestinationConfiguration: s3('blobs', { BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 900 } }) as never,
+      }),
+    );
+    const records = Array.from({ length: 5 }, (_, i) => Buffer.alloc(300 * 1024, i * 51 + 1));
+    records[0]?.set([0, 255, 10, 13], 0);
+    const r = await b.client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'blobs', Records: records.map((Data) => ({ Data })) }));
+    expect(r.FailedPutCount).toBe(0);
+    // 1.5 MiB buffered against a 1 MiB hint: the first object is written without waiting 900 s.
+    const objects = await waitForObjects(b.directory, 'blobs', (o) => o.length >= 1);
+    expect(objects[0]?.body.equals(Buffer.concat(records.slice(0, 4)))).toBe(true);
+  });
+
+  it('names objects by prefix expressions', async () => {
+    await b.client.send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: 'exprs',
+        ExtendedS3DestinationConfiguration: s3('exprs', {
+          Prefix: 'year=!{timestamp:yyyy}/month=!{timestamp:MM}/!{firehose:random-string}/',
+          ErrorOutputPrefix: 'errors/!{firehose:error-output-type}/',
+          BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 },
+        }) as never,
+      }),
+    );
+    await b.client.send(new PutRecordCommand({ DeliveryStreamName: 'exprs', Record: { Data: Buffer.from('r') } }));
+    const [o] = await waitForObjects(b.directory, 'exprs', (x) => x.length === 1);
+    const now = new Date();
+    expect(o?.key).toMatch(
+      new RegExp(`^year=${String(now.getUTCFullYear())}/month=${String(now.getUTCMonth() + 1).padStart(2, '0')}/[A-Za-z0-9]{11}/exprs-1-`),
+    );
+  });
+
+  it('refuses a record over 1,000 KiB and a batch over 500 records, and keeps delivering', async () => {
+    await b.client.send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: 'limits',
+        S3DestinationConfiguration: s3('limits', { BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 } }) as never,
+      }),
+    );
+    await expect(
+      b.client.send(new PutRecordCommand({ DeliveryStreamName: 'limits', Record: { Data: Buffer.alloc(1000 * 1024 + 1) } })),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(
+      b.client.send(
+        new PutRecordBatchCommand({
+          DeliveryStreamName: 'limits',
+          Records: Array.from({ length: 501 }, () => ({ Data: Buffer.from('x') })),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
+    await b.client.send(new PutRecordCommand({ DeliveryStreamName: 'limits', Record: { Data: Buffer.from('ok') } }));
+    const objects = await waitForObjects(b.directory, 'limits', (o) => o.length === 1);
+    expect(objects[0]?.body.toString()).toBe('ok');
+  });
+
+  it('retries a destination that refuses writes and delivers once it recovers', async () => {
+    // The object's directory is a file: every write fails until it is moved away.
+    await mkdir(join(b.directory, 'flaky'), { recursive: true });
+    writeFileSync(join(b.directory, 'flaky', 'in'), 'in the way');
+    await b.client.send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: 'flaky',
+        ExtendedS3DestinationConfiguration: s3('flaky', {
+          Prefix: 'in/',
+          ErrorOutputPrefix: 'failed/!{firehose:error-output-type}/',
+          BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 },
+          ProcessingConfiguration: NEWLINE,
+        }) as never,
+      }),
+    );
+    await b.client.send(new PutRecordCommand({ DeliveryStreamName: 'flaky', Record: { Data: Buffer.from('kept') } }));
+    // The retry duration (1 s) runs out: the batch lands under the error prefix, its data in base64.
+    const errors = await waitForObjects(b.directory, 'flaky', (o) => o.some((x) => x.key.startsWith('failed/')));
+    const line = JSON.parse(lines(errors.filter((x) => x.key.startsWith('failed/delivery-failed/')))[0] as string) as Record<
+      string,
+      unknown
+    >;
+    expect(Buffer.from(line.rawData as string, 'base64').toString()).toBe('kept');
+    expect(line.errorCode).toBe('S3.DeliveryFailed');
+    expect(line.attemptsMade).toBeGreaterThan(1);
+
+    rmSync(join(b.directory, 'flaky', 'in'));
+    await b.client.send(new PutRecordCommand({ DeliveryStreamName: 'flaky', Record: { Data: Buffer.from('after') } }));
+    const objects = await waitForObjects(b.directory, 'flaky', (o) => o.some((x) => x.key.startsWith('in/')));
+    expect(lines(objects.filter((x) => x.key.startsWith('in/')))).toEqual(['after']);
+  });
+
+  it('feeds a topic rule from an MQTT fleet (mqtt.js and mosquitto_pub) into gzipped objects', async () => {
+    const devices = await Promise.all(
+      [1, 2, 3].map(async (n) => (await connectMqtt(`mqtt://127.0.0.1:${String(b.mqttPort)}`, { clientId: `device-${String(n)}` })).client),
+    );
+    try {
+      await Promise.all(
+        devices.map(async (c, i) => {
+          for (let k = 0; k < 20; k++) await c.publishAsync(`devices/d${String(i)}/telemetry`, JSON.stringify({ d: i, k }), { qos: 1 });
+        }),
+      );
+      await devices[0]?.publishAsync('devices/d0/status', 'not telemetry', { qos: 1 });
+    } finally {
+      await Promise.all(devices.map((c) => endMqtt(c)));
+    }
+    await run(
+      'mosquitto_pub',
+      ['-h', '127.0.0.1', '-p', String(b.mqttPort), '-q', '1', '-t', 'devices/mosq/telemetry', '-m', '{"d":"mosq"}'],
+      {
+        timeout: 10_000,
+      },
+    );
+    const objects = await waitForObjects(b.directory, 'lake', (o) => lines(o).length >= 61);
+    const got = lines(objects).map((l) => JSON.parse(l) as { d: number | string; k?: number });
+    expect(got).toHaveLength(61);
+    for (const d of [0, 1, 2])
+      expect(
+        got
+          .filter((r) => r.d === d)
+          .map((r) => r.k ?? -1)
+          .sort((x, y) => x - y),
+      ).toEqual(Array.from({ length: 20 }, (_, k) => k));
+    // Within one object, each device's records keep their publish order.
+    for (const o of objects) {
+      const ks = lines([o]).map((l) => JSON.parse(l) as { d: number | string; k?: number });
+      for (const d of [0, 1, 2]) {
+        const seq = ks.filter((r) => r.d === d).map((r) => r.k ?? -1);
+        expect(seq).toEqual([...seq].sort((x, y) => x - y));
+      }
+    }
+    expect(got.some((r) => r.d === 'mosq')).toBe(true);
+    for (const o of objects) expect(o.key).toMatch(/^telemetry\/\d{4}\/\d\d\/\d\d\/\d\d\/telemetry-1-.*\.gz$/);
+  });
+});
+
+describe('a full buffer', () => {
+  let b: Broker | undefined;
+  afterEach(() => stopBroker(b));
+
+  it('refuses records per record with ServiceUnavailableException, and delivers every accepted one', async () => {
+    b = await startBroker({ maxBufferedRecords: 5, maxRecordsInFlight: 2 });
+    await mkdir(join(b.directory, 'small'), { recursive: true });
+    writeFileSync(join(b.directory, 'small', 'p'), 'in the way');
+    await b.client.send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: 'small',
+        ExtendedS3DestinationConfiguration: s3('small', {
+          Prefix: 'p/',
+          BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 },
+          ProcessingConfiguration: NEWLINE,
+        }) as never,
+      }),
+    );
+    const r = await b.client.send(
+      new PutRecordBatchCommand({
+        DeliveryStreamName: 'small',
+        Records: Array.from({ length: 20 }, (_, i) => ({ Data: Buffer.from(`r${String(i)}`) })),
+      }),
+    );
+    const accepted = (r.RequestResponses ?? []).flatMap((x, i) => (x.RecordId !== undefined ? [`r${String(i)}`] : []));
+    expect(r.FailedPutCount).toBeGreaterThan(0);
+    expect(accepted.length + (r.FailedPutCount ?? 0)).toBe(20);
+    expect(r.RequestResponses?.find((x) => x.ErrorCode !== undefined)?.ErrorCode).toBe('ServiceUnavailableException');
+    expect((await readBucket(b.directory, 'small')).map((o) => o.key)).toEqual(['p']);
+
+    rmSync(join(b.directory, 'small', 'p'));
+    const objects = await waitForObjects(
+      b.directory,
+      'small',
+      (o) => lines(o.filter((x) => x.key.startsWith('p/'))).length >= accepted.length,
+    );
+    expect(lines(objects.filter((x) => x.key.startsWith('p/'))).sort()).toEqual([...accepted].sort());
+  });
+});
