@@ -1,0 +1,110 @@
+// A delivery stream across a failover: two broker processes on one Redis, delivering to one shared
+// directory. Records are put in batches to the active broker while it buffers and writes objects;
+// it is killed (-9) with a batch half-filled; the broker that takes over delivers every record the
+// SDK had seen acknowledged, duplicates only from the batch that was in flight, and goes on
+// delivering what is put to it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrokerProcess } from '../helpers/broker-process.ts';
+import { lines, waitForObjects } from '../helpers/firehose.ts';
+import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
+
+let redis: TestRedis;
+let directory: string;
+const brokers: BrokerProcess[] = [];
+const clients: FirehoseClient[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  directory = mkdtempSync(join(tmpdir(), 'junction-firehose-ha-'));
+});
+
+afterAll(async () => {
+  for (const c of clients) c.destroy();
+  for (const b of brokers) await b.stop();
+  await redis?.stop();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+function firehose(b: BrokerProcess): FirehoseClient {
+  const c = new FirehoseClient({
+    endpoint: `http://127.0.0.1:${b.ports.aws as number}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDHA', secretAccessKey: 'x' },
+    maxAttempts: 1,
+  });
+  clients.push(c);
+  return c;
+}
+
+/** Puts batches of 50 until stopped; answers the records each acknowledged response accepted. */
+function produce(client: FirehoseClient, tag: string, stop: { stopped: boolean }): Promise<string[]> {
+  return (async () => {
+    const acked: string[] = [];
+    for (let n = 0; !stop.stopped; n++) {
+      const records = Array.from({ length: 50 }, (_, i) => `${tag}-${String(n)}-${String(i)}`);
+      try {
+        const r = await client.send(
+          new PutRecordBatchCommand({ DeliveryStreamName: 'ha', Records: records.map((x) => ({ Data: Buffer.from(x) })) }),
+        );
+        r.RequestResponses?.forEach((x, i) => {
+          if (x.RecordId !== undefined) acked.push(records[i] as string);
+        });
+      } catch {
+        return acked; // the broker went away mid-request: those records were never acknowledged
+      }
+    }
+    return acked;
+  })();
+}
+
+describe('Firehose across a failover', () => {
+  it('delivers every acknowledged record after a kill -9 of the active mid-batch', async () => {
+    const config = [
+      `firehose: { directory: "${directory}", maxRecordsInFlight: 2000, deliveryStreams: [{ name: ha, destination: { bucket: lake, bufferingIntervalSeconds: 1, compression: GZIP, delimiter: "\\n" } }] }`,
+    ];
+    const a = await BrokerProcess.start('a', redis.url, { cluster: 'firehose', extra: config });
+    brokers.push(a);
+    await a.waitActive();
+    const b = await BrokerProcess.start('b', redis.url, { cluster: 'firehose', extra: config });
+    brokers.push(b);
+
+    const stop = { stopped: false };
+    const producing = produce(firehose(a), 'a', stop);
+    // Objects are being written and more records are buffered when the active dies.
+    await waitForObjects(directory, 'lake', (o) => o.length >= 2, 20_000);
+    const from = b.lines.length;
+    await a.kill();
+    stop.stopped = true;
+    const ackedOnA = await producing;
+    expect(ackedOnA.length).toBeGreaterThan(0);
+    await b.waitActive(20_000, from);
+
+    const after = await firehose(b).send(
+      new PutRecordBatchCommand({ DeliveryStreamName: 'ha', Records: ['b-1', 'b-2'].map((x) => ({ Data: Buffer.from(x) })) }),
+    );
+    expect(after.FailedPutCount).toBe(0);
+
+    const expected = [...ackedOnA, 'b-1', 'b-2'];
+    const objects = await waitForObjects(
+      directory,
+      'lake',
+      (o) => {
+        const got = new Set(lines(o));
+        return expected.every((x) => got.has(x));
+      },
+      30_000,
+    );
+    const got = lines(objects);
+    const duplicates = got.length - new Set(got).size;
+    // Only what the killed broker held unacknowledged may come twice (its window: maxRecordsInFlight).
+    expect(duplicates).toBeLessThanOrEqual(2000);
+    const wanted = new Set(expected);
+    const extra = got.filter((x) => !wanted.has(x));
+    // What else was written was put by the request the kill cut short (stored, never acknowledged).
+    for (const x of extra) expect(x).toMatch(/^a-\d+-\d+$/);
+  }, 90_000);
+});
