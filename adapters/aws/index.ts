@@ -23,7 +23,13 @@ export const awsAdapter: AdapterDescriptor<typeof awsConfigSchema, 'aws'> = {
     const sqs = new SqsService({ ...common, log: ctx.log });
     const host = ctx.config.listeners.host === '0.0.0.0' || ctx.config.listeners.host === '::' ? 'localhost' : ctx.config.listeners.host;
     const port = (ctx.config.listeners as { aws?: { port?: number } }).aws?.port ?? 4566;
-    const sns = new SnsService({ ...common, sqs, log: ctx.log, defaultBaseUrl: `http://${host}:${String(port)}` });
+    const sns = new SnsService({
+      ...common,
+      sqs,
+      log: ctx.log,
+      defaultBaseUrl: `http://${host}:${String(port)}`,
+      deliveryStreams: ctx.deliveryStreams,
+    });
     const firehose = new FirehoseService({ streams: ctx.deliveryStreams, security: ctx.security, log: ctx.log });
     const door = new AwsDoor({
       broker: ctx.broker,

@@ -3,8 +3,8 @@
 // (create, describe, list, update, tags, delete) and Firehose's errors; records put one at a time
 // and in batches coming back byte for byte, delimited and gzipped, under the default key layout and
 // under prefix expressions; buffering by size; a destination that refuses writes, then recovers;
-// the retry duration running out into the error prefix; a full buffer refusing per record; and an
-// MQTT fleet (mqtt.js and mosquitto_pub) feeding a topic rule.
+// the retry duration running out into the error prefix; a full buffer refusing per record; SNS
+// firehose subscriptions; and an MQTT fleet (mqtt.js and mosquitto_pub) feeding a topic rule.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -28,6 +28,7 @@ import {
   UntagDeliveryStreamCommand,
   UpdateDestinationCommand,
 } from '@aws-sdk/client-firehose';
+import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { awsAdapter } from '../../adapters/aws/index.ts';
 import { mqttAdapter } from '../../adapters/mqtt/index.ts';
@@ -311,6 +312,74 @@ describe('Firehose API', () => {
     await b.client.send(new PutRecordCommand({ DeliveryStreamName: 'flaky', Record: { Data: Buffer.from('after') } }));
     const objects = await waitForObjects(b.directory, 'flaky', (o) => o.some((x) => x.key.startsWith('in/')));
     expect(lines(objects.filter((x) => x.key.startsWith('in/')))).toEqual(['after']);
+  });
+
+  it('takes SNS messages from firehose subscriptions, as notifications or raw, one a line', async () => {
+    const sns = new SNSClient({
+      endpoint: `http://127.0.0.1:${b.server.listeners.port('aws', 'tcp') as number}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'x' },
+      maxAttempts: 1,
+    });
+    try {
+      for (const name of ['sns-envelopes', 'sns-raw'])
+        await b.client.send(
+          new CreateDeliveryStreamCommand({
+            DeliveryStreamName: name,
+            S3DestinationConfiguration: s3(name, { BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 } }) as never,
+          }),
+        );
+      const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'orders-feed' }))).TopicArn;
+      const streamArn = (name: string): string => `arn:aws:firehose:us-east-1:000000000000:deliverystream/${name}`;
+      await expect(
+        sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'firehose', Endpoint: streamArn('sns-raw') })),
+      ).rejects.toThrow(/SubscriptionRoleArn/);
+      await expect(
+        sns.send(
+          new SubscribeCommand({
+            TopicArn: topicArn,
+            Protocol: 'firehose',
+            Endpoint: streamArn('missing'),
+            Attributes: { SubscriptionRoleArn: ROLE },
+          }),
+        ),
+      ).rejects.toThrow(/delivery stream/);
+      const subscribed = await sns.send(
+        new SubscribeCommand({
+          TopicArn: topicArn,
+          Protocol: 'firehose',
+          Endpoint: streamArn('sns-envelopes'),
+          Attributes: { SubscriptionRoleArn: ROLE },
+        }),
+      );
+      expect(subscribed.SubscriptionArn).toMatch(/^arn:aws:sns:us-east-1:000000000000:orders-feed:/);
+      await sns.send(
+        new SubscribeCommand({
+          TopicArn: topicArn,
+          Protocol: 'firehose',
+          Endpoint: streamArn('sns-raw'),
+          Attributes: { SubscriptionRoleArn: ROLE, RawMessageDelivery: 'true' },
+        }),
+      );
+      for (const n of [1, 2, 3])
+        await sns.send(
+          new PublishCommand({
+            TopicArn: topicArn,
+            Message: `order ${String(n)}`,
+            Subject: 'orders',
+            MessageAttributes: { n: { DataType: 'Number', StringValue: String(n) } },
+          }),
+        );
+      const raw = await waitForObjects(b.directory, 'sns-raw', (o) => lines(o).length >= 3);
+      expect(lines(raw).sort()).toEqual(['order 1', 'order 2', 'order 3']);
+      const envelopes = await waitForObjects(b.directory, 'sns-envelopes', (o) => lines(o).length >= 3);
+      const docs = lines(envelopes).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(docs.map((d) => d.Message).sort()).toEqual(['order 1', 'order 2', 'order 3']);
+      expect(docs[0]).toMatchObject({ Type: 'Notification', TopicArn: topicArn, Subject: 'orders' });
+      expect(docs[0]?.MessageAttributes).toMatchObject({ n: { Type: 'Number' } });
+    } finally {
+      sns.destroy();
+    }
   });
 
   it('feeds a topic rule from an MQTT fleet (mqtt.js and mosquitto_pub) into gzipped objects', async () => {

@@ -11,7 +11,7 @@ export interface TopicRecord {
   createdAt: number;
 }
 
-export type SubscriptionProtocol = 'sqs' | 'http' | 'https';
+export type SubscriptionProtocol = 'sqs' | 'http' | 'https' | 'firehose';
 
 export interface SubscriptionRecord {
   id: string;

@@ -20,6 +20,9 @@ import { objectList, optionalBool, optionalString, requiredString, stringList, s
 import type { AwsCall, AwsService } from '../service.ts';
 import { arn, arnResource, FIFO_SUFFIX } from '../sqs/names.ts';
 import type { SqsService } from '../sqs/sqs-service.ts';
+import { bufferQueue } from '../../../src/firehose/delivery-stream.ts';
+import type { DeliveryStreams } from '../../../src/firehose/delivery-streams.ts';
+import { putToStream, streamOfArn } from './firehose-delivery.ts';
 import { postWithRetries, retryPolicy } from './http-delivery.ts';
 import { preparePublish } from './sns-message.ts';
 import { SnsRecords, type SubscriptionProtocol, type SubscriptionRecord, type TopicRecord } from './sns-records.ts';
@@ -35,11 +38,13 @@ export interface SnsOptions {
   accountId: string;
   /** The AWS listener's address, for links in deliveries made before any client addressed it. */
   defaultBaseUrl: string;
+  /** Where `firehose` subscriptions put their messages. */
+  deliveryStreams: DeliveryStreams;
 }
 
 const PAGE = 100;
 const MAX_BATCH = 10;
-const PROTOCOLS: readonly SubscriptionProtocol[] = ['sqs', 'http', 'https'];
+const PROTOCOLS: readonly SubscriptionProtocol[] = ['sqs', 'http', 'https', 'firehose'];
 
 type Handler = (input: JsonObject, call: AwsCall) => Promise<JsonObject | undefined> | JsonObject | undefined;
 
@@ -68,6 +73,7 @@ export class SnsService implements AwsService {
       subscriptionArn: (r) => this.subscriptionArn(r),
       baseUrl: () => this.lastBaseUrl,
       deliverToQueue: (queue, m) => o.sqs.deliver(queue, m),
+      deliverToStream: (stream, record) => putToStream(o.deliveryStreams, stream, record),
       count: (event) => o.broker.connections.event('sns', event),
     };
     this.handlers = {
@@ -215,12 +221,17 @@ export class SnsService implements AwsService {
     if (!PROTOCOLS.includes(protocol)) {
       throw new AwsError(
         'InvalidParameter',
-        `Invalid parameter: Amazon SNS does not support this protocol string: ${protocol} (this broker delivers to sqs, http and https)`,
+        `Invalid parameter: Amazon SNS does not support this protocol string: ${protocol} (this broker delivers to sqs, http, https and firehose)`,
       );
     }
     const endpoint = optionalString(input, 'Endpoint') ?? '';
     this.checkEndpoint(call, protocol, endpoint, t);
     const attributes = stringMap(input, 'Attributes');
+    if (protocol === 'firehose' && (attributes.SubscriptionRoleArn ?? '') === '')
+      throw new AwsError(
+        'InvalidParameter',
+        'Invalid parameter: Attributes Reason: SubscriptionRoleArn is required for the firehose protocol',
+      );
     for (const [k, v] of Object.entries(attributes)) checkSubscriptionAttribute(k, v);
     checkFilterPolicy(attributes.FilterPolicy, attributes.FilterPolicyScope);
     const same = this.records.subscriptionsOf(topic).find((s) => s.protocol === protocol && s.endpoint === endpoint);
@@ -244,7 +255,7 @@ export class SnsService implements AwsService {
       endpoint,
       attributes,
       owner: this.o.accountId,
-      confirmed: protocol === 'sqs',
+      confirmed: protocol === 'sqs' || protocol === 'firehose',
       token: randomBytes(32).toString('hex'),
       createdAt: Date.now(),
     };
@@ -267,6 +278,21 @@ export class SnsService implements AwsService {
       if (t.attributes.FifoTopic === 'true' && !queue.endsWith(FIFO_SUFFIX)) {
         throw new AwsError('InvalidParameter', 'Invalid parameter: Invalid SQS endpoint ARN: a FIFO topic delivers only to FIFO queues');
       }
+      return;
+    }
+    if (protocol === 'firehose') {
+      const stream = streamOfArn(endpoint);
+      if (stream === undefined || !this.o.deliveryStreams.has(stream))
+        throw new AwsError('InvalidParameter', 'Invalid parameter: Endpoint must be the ARN of an existing Firehose delivery stream');
+      if (!this.o.security.isAllowed(call.principal, 'write', { kind: 'queue', name: bufferQueue(stream) })) {
+        throw modelled(
+          this.model,
+          'AuthorizationErrorException',
+          `User ${call.principal.username} may not put to delivery stream ${stream}`,
+        );
+      }
+      if (t.attributes.FifoTopic === 'true')
+        throw new AwsError('InvalidParameter', 'Invalid parameter: FIFO topics deliver only to SQS FIFO queues');
       return;
     }
     let url: URL;
@@ -362,7 +388,7 @@ export class SnsService implements AwsService {
         Endpoint: r.endpoint,
         Owner: r.owner,
         PendingConfirmation: String(!r.confirmed),
-        ConfirmationWasAuthenticated: String(r.confirmed && r.protocol === 'sqs'),
+        ConfirmationWasAuthenticated: String(r.confirmed && (r.protocol === 'sqs' || r.protocol === 'firehose')),
         RawMessageDelivery: r.attributes.RawMessageDelivery ?? 'false',
         ...(r.attributes.FilterPolicy !== undefined ? { FilterPolicyScope: r.attributes.FilterPolicyScope ?? 'MessageAttributes' } : {}),
       },

@@ -1,7 +1,8 @@
 // One SNS subscription at work: a durable subscription of the core on its topic (so messages
 // published while nothing delivers are kept, by every protocol's publishers), and its deliveries,
 // one at a time and in order (a FIFO topic's order reaches a FIFO queue): the filter policy, then
-// the queue or the HTTP endpoint, then the acknowledgement. A queue delivery that fails goes back
+// the queue, the delivery stream or the HTTP endpoint, then the acknowledgement. A queue or stream
+// delivery that fails goes back
 // to the subscription's queue with the redelivery backoff; an HTTP one is retried under its
 // delivery policy. What fails for good goes to the subscription's dead-letter queue (its
 // RedrivePolicy), or is dropped, counted and logged.
@@ -10,6 +11,7 @@ import type { Broker } from '../../../src/core/broker.ts';
 import type { Consumer, Delivery } from '../../../src/core/consumer.ts';
 import type { JsonObject } from '../model/shape.ts';
 import { arnResource } from '../sqs/names.ts';
+import { streamOfArn } from './firehose-delivery.ts';
 import { compileFilterPolicy, type FilterPolicy } from './filter-policy.ts';
 import { postWithRetries, retryPolicy } from './http-delivery.ts';
 import { filterAttributes, messageText, notification, rawAttributes } from './sns-message.ts';
@@ -31,6 +33,8 @@ export interface BridgeHost {
     queue: string,
     m: { body: string; attributes?: JsonObject; groupId?: string | undefined; dedupId?: string | undefined; fallbackDedupId: string },
   ): Promise<void>;
+  /** Puts one record to a delivery stream (a `firehose` subscription); rejects when it is not stored. */
+  deliverToStream(stream: string, record: string): Promise<void>;
   /** Counts a delivery event (delivered, filtered, failed, dead-lettered, dropped) for /metrics. */
   count(event: string): void;
 }
@@ -115,6 +119,9 @@ export class SubscriptionBridge {
           fallbackDedupId: m.messageId ?? m.id,
         });
         delivered = true;
+      } else if (r.protocol === 'firehose') {
+        await this.host.deliverToStream(streamOfArn(r.endpoint) ?? r.endpoint, body);
+        delivered = true;
       } else {
         const topic = this.host.topic(r.topic);
         delivered = await postWithRetries(
@@ -124,7 +131,7 @@ export class SubscriptionBridge {
         );
       }
     } catch (err) {
-      this.host.log.warn({ err, subscription: subscriptionArn, messageId: m.messageId ?? m.id }, 'SNS delivery to a queue failed');
+      this.host.log.warn({ err, subscription: subscriptionArn, messageId: m.messageId ?? m.id }, `SNS delivery to ${r.protocol} failed`);
     }
     if (!c.holds(d.tag)) return;
     if (delivered) {
@@ -134,7 +141,11 @@ export class SubscriptionBridge {
     }
     if (this.stopped.signal.aborted) return;
     this.host.count('failed');
-    if (r.protocol === 'sqs' && (!r.attributes.RedrivePolicy || d.deliveryCount + 1 < QUEUE_ATTEMPTS_BEFORE_REDRIVE)) {
+    if (
+      r.protocol !== 'http' &&
+      r.protocol !== 'https' &&
+      (!r.attributes.RedrivePolicy || d.deliveryCount + 1 < QUEUE_ATTEMPTS_BEFORE_REDRIVE)
+    ) {
       c.release(d.tag);
       return;
     }
