@@ -426,6 +426,47 @@ describe('Firehose API', () => {
   });
 });
 
+describe('python3-boto3 (Firehose JSON 1.1)', () => {
+  let b: Broker | undefined;
+  afterEach(() => stopBroker(b));
+
+  it('creates a stream, puts records that arrive byte for byte, updates, tags, and gets the Firehose error codes', async () => {
+    b = await startBroker();
+    const script = join(import.meta.dirname, '../fixtures/firehose_boto3_client.py');
+    const endpoint = `http://127.0.0.1:${b.server.listeners.port('aws', 'tcp') as number}`;
+    const { stdout } = await run('/usr/bin/python3', [script, endpoint, 'AKIDPY', 'secret'], { timeout: 30_000 });
+    const out = JSON.parse(stdout) as Record<string, unknown>;
+    expect(out).toMatchObject({
+      arn: 'arn:aws:firehose:us-east-1:000000000000:deliverystream/py-stream',
+      singleHasId: true,
+      failed: 0,
+      responses: 5,
+      status: 'ACTIVE',
+      version: '1',
+      bucket: 'arn:aws:s3:::py-bucket',
+      compression: 'GZIP',
+      names: ['py-stream'],
+      updated: ['2', 60],
+      tags: [
+        ['env', 'ci'],
+        ['team', 'py'],
+      ],
+      errors: {
+        missing: 'ResourceNotFoundException',
+        exists: 'ResourceInUseException',
+        zip: 'InvalidArgumentException',
+        staleVersion: 'ConcurrentModificationException',
+        tooBig: 'ValidationException',
+      },
+    });
+    const objects = await waitForObjects(b.directory, 'py-bucket', (o) => lines(o).length >= 7);
+    const small = lines(objects).filter((l) => l.length < 100);
+    expect(small.sort()).toEqual(['python 2', 'python 3', 'python 4', 'python 5', 'python one', 'é'].sort());
+    expect(lines(objects).filter((l) => l === 'z'.repeat(1_000_000))).toHaveLength(1);
+    for (const o of objects) expect(o.key).toMatch(/^py\/\d{4}\/.*\.gz$/);
+  });
+});
+
 describe('a full buffer', () => {
   let b: Broker | undefined;
   afterEach(() => stopBroker(b));
