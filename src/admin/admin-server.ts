@@ -16,10 +16,13 @@ import { BrokerMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { refusedChange } from './request-origin.ts';
 import { securityRoutes, type SecurityAdminSource } from './security-api.ts';
+import { deliveryStreamRoutes } from './firehose-api.ts';
+import type { DeliveryStreams } from '../firehose/delivery-streams.ts';
 
 export interface AdminSource {
   health(): { status: 'ok' | 'unavailable'; role: string; epoch: number };
   activeBroker(): Broker | undefined;
+  activeDeliveryStreams(): DeliveryStreams | undefined;
   brokerInfo(): Promise<Record<string, unknown>>;
 }
 
@@ -43,7 +46,11 @@ export async function startAdminServer(s: AdminSettings, source: AdminSource): P
   const auth = new AdminAuth(s.security, s.groups, s.security.required);
   const metrics = new BrokerMetrics(source, s.metricsDestinations);
   const history = new History(() => source.activeBroker());
-  const routes = [...apiRoutes(source, history), ...(s.users ? securityRoutes(s.users, () => auth.forget()) : [])];
+  const routes = [
+    ...apiRoutes(source, history),
+    ...deliveryStreamRoutes(source),
+    ...(s.users ? securityRoutes(s.users, () => auth.forget()) : []),
+  ];
   const guard = async (open: boolean, req: Parameters<AdminAuth['check']>[0], reply: Parameters<AdminAuth['check']>[1]) =>
     open || (await auth.check(req, reply)) !== undefined;
 

@@ -36,7 +36,7 @@ export interface ApiRoute {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   summary: string;
-  tag: 'broker' | 'destinations' | 'subscriptions' | 'connections' | 'security';
+  tag: 'broker' | 'destinations' | 'subscriptions' | 'connections' | 'security' | 'delivery-streams';
   query?: Schema;
   body?: Schema;
   /** An operator's change: logged once with who, what and which destination. */
@@ -457,7 +457,11 @@ function statusOf(err: unknown): number {
       case 'invalid-message':
       case 'subscription-conflict':
       case 'config':
+      case 'invalid-argument':
         return 400;
+      case 'in-use':
+      case 'version-mismatch':
+        return 409;
       case 'queue-full':
       case 'store-unavailable':
       case 'closed':
@@ -512,9 +516,10 @@ export function registerApi(app: FastifyInstance, routes: readonly ApiRoute[], s
         } catch (err) {
           const status = statusOf(err);
           if (status === 500) log.error({ err, route: r.url }, 'admin request failed');
-          return reply
-            .code(status)
-            .send({ error: status === 404 ? 'not-found' : status === 400 ? 'bad-request' : 'error', message: (err as Error).message });
+          return reply.code(status).send({
+            error: status === 404 ? 'not-found' : status === 400 ? 'bad-request' : status === 409 ? 'conflict' : 'error',
+            message: (err as Error).message,
+          });
         }
       },
     });

@@ -7,6 +7,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Broker } from '../core/broker.ts';
 import type { QueueInfo } from '../core/broker.ts';
+import type { DeliveryStreams } from '../firehose/delivery-streams.ts';
+import { deliveryStreamMetrics } from './firehose-metrics.ts';
 
 export interface MetricsSource {
   /** The active broker's core; undefined on a standby. */
@@ -29,6 +31,8 @@ export interface MetricsSource {
   sealedRefused?(): ReadonlyMap<string, number>;
   /** Times the store lost the cluster's data, and the stored messages lost with it. */
   dataLost?(): { events: number; messages: number };
+  /** The active broker's delivery streams. */
+  activeDeliveryStreams?(): DeliveryStreams | undefined;
 }
 
 const RTT_EVERY_MS = 5000;
@@ -68,6 +72,7 @@ export class BrokerMetrics {
     collectDefaultMetrics({ register: r });
     const broker = (): Broker | undefined => source.activeBroker();
     const queues = (): QueueInfo[] => broker()?.listQueues() ?? [];
+    deliveryStreamMetrics(r, () => source.activeDeliveryStreams?.());
 
     new Gauge({
       name: 'junction_connections',

@@ -1,5 +1,5 @@
 // The CLI commands that operate a running broker through its admin API: queues, dead-letter
-// redrive, connections, users, key rotation. Tables for people, --json for scripts; errors in one
+// redrive, connections, delivery streams, users, key rotation. Tables for people, --json for scripts; errors in one
 // sentence, exit 1.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
@@ -170,6 +170,47 @@ export function addAdminCommands(program: Command, fail: (err: unknown) => never
     run(async (t, o, id: string) => {
       const r = await adminRequest(t, 'DELETE', `/api/connections/${encodeURIComponent(id)}`);
       return print(o, r, () => `closed connection ${id}\n`);
+    }),
+  );
+
+  const firehose = program.command('firehose').description('delivery streams of a running broker (topics and records into S3 or files)');
+  withTarget(
+    firehose.command('list').description('delivery streams: source, bucket, buffered records, objects written, failing since'),
+  ).action(
+    run(async (t, o) => {
+      const rows = ((await adminRequest(t, 'GET', '/api/delivery-streams')) as Array<Record<string, unknown>>).map((r) => ({
+        ...r,
+        sourceText: (r.source as { kind: string; topic?: string }).topic ?? 'direct put',
+        bucket: (r.destination as { bucket: string }).bucket,
+        buffered: Number(r.bufferedRecords) + Number(r.inFlightRecords),
+        failing: r.failingSince ?? '',
+      }));
+      return print(o, rows, () =>
+        table(
+          [
+            { key: 'name', label: 'STREAM' },
+            { key: 'sourceText', label: 'SOURCE' },
+            { key: 'bucket', label: 'BUCKET' },
+            { key: 'buffered', label: 'BUFFERED', num: true },
+            { key: 'objects', label: 'OBJECTS', num: true },
+            { key: 'records', label: 'RECORDS', num: true },
+            { key: 'failures', label: 'FAILURES', num: true },
+            { key: 'failing', label: 'FAILING SINCE' },
+          ],
+          rows,
+        ),
+      );
+    }),
+  );
+  withTarget(firehose.command('show').argument('<stream>').description("one delivery stream's settings and figures")).action(
+    run(async (t, o, name: string) => {
+      const info = (await adminRequest(t, 'GET', `/api/delivery-streams/${encodeURIComponent(name)}`)) as Record<string, unknown>;
+      return print(o, info, () =>
+        Object.entries(info)
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => `${k.padEnd(19)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`)
+          .join(''),
+      );
     }),
   );
 

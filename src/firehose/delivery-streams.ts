@@ -174,7 +174,7 @@ export class DeliveryStreams {
   }
 
   /** Deletes the stream; records it still buffers are discarded (as Firehose does), counted and logged. */
-  async delete(name: string): Promise<void> {
+  async delete(name: string): Promise<number> {
     const r = this.get(name);
     const w = this.workers.get(name);
     this.workers.delete(name);
@@ -183,6 +183,7 @@ export class DeliveryStreams {
     this.records.delete(name);
     await this.o.broker.deleteSession(RECORD_PREFIX + name);
     this.o.log.info({ stream: name, discardedRecords: discarded }, 'delivery stream deleted');
+    return discarded;
   }
 
   /**

@@ -1,0 +1,76 @@
+// Delivery streams in /metrics, read at scrape time, named after Firehose's CloudWatch metrics:
+// records and bytes delivered (DeliveryToS3.Records/.Bytes), objects written and failed writes
+// (DeliveryToS3.Success as a count of successes and failures), data freshness
+// (DeliveryToS3.DataFreshness: age of the oldest record not yet delivered), what each buffers, and
+// the records a takeover delivered again (possible duplicates).
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { DeliveryStreams } from '../firehose/delivery-streams.ts';
+import type { DeliveryStats } from '../firehose/delivery-worker.ts';
+
+export function deliveryStreamMetrics(registry: Registry, source: () => DeliveryStreams | undefined): void {
+  const each = (read: (s: DeliveryStats, buffered: number) => number) => (): Array<[string, number]> => {
+    const d = source();
+    if (!d) return [];
+    return d.list().flatMap((r) => {
+      const v = d.view(r.name);
+      return v.stats ? [[r.name, read(v.stats, v.bufferedRecords)] as [string, number]] : [];
+    });
+  };
+  const counter = (name: string, help: string, read: (s: DeliveryStats) => number): void => {
+    const values = each(read);
+    new Counter({
+      name,
+      help,
+      labelNames: ['stream'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [stream, v] of values()) if (v > 0) this.inc({ stream }, v);
+      },
+    });
+  };
+  const gauge = (name: string, help: string, read: (s: DeliveryStats, buffered: number) => number): void => {
+    const values = each(read);
+    new Gauge({
+      name,
+      help,
+      labelNames: ['stream'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [stream, v] of values()) this.set({ stream }, v);
+      },
+    });
+  };
+  counter('junction_firehose_delivered_records_total', 'Records written to their destination, by delivery stream', (s) => s.records);
+  counter('junction_firehose_delivered_bytes_total', 'Bytes of objects written (compressed), by delivery stream', (s) => s.bytes);
+  counter('junction_firehose_objects_total', 'Objects written to the destination, by delivery stream', (s) => s.objects);
+  counter(
+    'junction_firehose_delivery_failures_total',
+    'Object writes that failed (each retry counts), by delivery stream',
+    (s) => s.failures,
+  );
+  counter(
+    'junction_firehose_error_records_total',
+    'Records written to the error prefix after the retry duration ran out, by delivery stream',
+    (s) => s.errorRecords,
+  );
+  counter(
+    'junction_firehose_redelivered_records_total',
+    'Records delivered again after a takeover interrupted their object (possible duplicates), by delivery stream',
+    (s) => s.redelivered,
+  );
+  gauge(
+    'junction_firehose_data_freshness_seconds',
+    'Age of the oldest record not yet delivered (0 when none waits), by delivery stream',
+    (s) => (s.oldestInFlight !== undefined ? (Date.now() - s.oldestInFlight) / 1000 : 0),
+  );
+  gauge(
+    'junction_firehose_buffered_records',
+    'Records buffered: in the store and in the batches being filled or written',
+    (s, buffered) => buffered + s.inFlightRecords,
+  );
+  gauge('junction_firehose_failing', '1 while the destination refuses writes, by delivery stream', (s) =>
+    s.failingSince !== undefined ? 1 : 0,
+  );
+}
