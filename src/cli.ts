@@ -10,6 +10,7 @@ import { loadConfig } from './config/load.ts';
 import { FencedError, JunctionError } from './shared/errors.ts';
 import { createLogger } from './log.ts';
 import { loadAccessKeys } from './security/access-keys.ts';
+import { s3Credentials } from './firehose/config.ts';
 import { loadSealer } from './security/keyring.ts';
 import { hashPassword } from './security/password.ts';
 import { adminTarget } from './cli/admin-client.ts';
@@ -137,11 +138,14 @@ program
       // The keyring's and the access keys' files and variables are read as a start would read them.
       const sealer = loadSealer(config.security.encryption?.keys);
       const accessKeys = config.security.users.reduce((n, u) => n + loadAccessKeys(u.username, u.accessKeys).length, 0);
+      s3Credentials(config.firehose);
       const users = config.security.users.length;
+      const streams = config.firehose.deliveryStreams.length;
       process.stdout.write(
         `${file}: valid (store ${config.store.type}, ${users} user${users === 1 ? '' : 's'}, ` +
           `${config.destinations.policies.length} destination polic${config.destinations.policies.length === 1 ? 'y' : 'ies'}` +
           `${accessKeys > 0 ? `, ${accessKeys} access key${accessKeys === 1 ? '' : 's'}` : ''}` +
+          `${streams > 0 ? `, ${streams} delivery stream${streams === 1 ? '' : 's'}` : ''}` +
           `${sealer ? `, encryption at rest with key ${sealer.active.id} of ${sealer.keyIds.length}` : ''})\n`,
       );
     } catch (err) {

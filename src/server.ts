@@ -16,6 +16,7 @@ import { FencedError } from './shared/errors.ts';
 import type { Listeners } from './net/listeners.ts';
 import { loadSealer } from './security/keyring.ts';
 import { loadAccessKeys } from './security/access-keys.ts';
+import { s3Credentials } from './firehose/config.ts';
 import { SecurityService } from './security/security-service.ts';
 import { fixedStore, openConfiguredStore, type ConfiguredStore } from './store/configured-store.ts';
 import type { LeaseHolder } from './store/lease.ts';
@@ -101,6 +102,7 @@ export class JunctionServer {
 
   static async start(config: JunctionConfig, opts: ServerOptions): Promise<JunctionServer> {
     const log = opts.log;
+    s3Credentials(config.firehose); // a named secret that is not set stops the start here, not at the first delivery
     const security = new SecurityService(
       {
         ...config.security,

@@ -1,14 +1,17 @@
 // The configuration's `firehose` section: where delivery streams deliver (a directory standing in
-// for S3, or an S3-compatible endpoint), how long a failing destination is retried, the bounds on
+// for S3, the default; or S3 itself or an S3-compatible endpoint), how long a failing destination is retried, the bounds on
 // what a stream buffers, and the delivery streams the broker makes at start.
 import { z } from 'zod';
+import { ConfigError } from '../shared/errors.ts';
 import { deliveryStreamSpecSchema } from './delivery-stream.ts';
 
 export const firehoseConfigSchema = z.strictObject({
-  /** With it set, bucket B's objects are files under <directory>/B/ and no S3 endpoint is used. */
-  directory: z.string().min(1).optional(),
+  /** Unless S3 is on, bucket B's objects are files under <directory>/B/: the API works with nothing else running. */
+  directory: z.string().min(1).default('./data/firehose'),
   s3: z
     .strictObject({
+      /** Deliver over the S3 API instead of to the directory (on when an endpoint is given). */
+      enabled: z.boolean().default(false),
       /** An S3-compatible endpoint (http://host:port); absent, AWS's for the region. */
       endpoint: z.url().optional(),
       region: z.string().min(1).default('us-east-1'),
@@ -38,3 +41,24 @@ export const firehoseConfigSchema = z.strictObject({
 });
 
 export type FirehoseSettings = z.output<typeof firehoseConfigSchema>;
+
+/**
+ * The S3 credentials the configuration names (the secret read from its environment variable);
+ * undefined: the AWS SDK's own chain (AWS_ACCESS_KEY_ID...). A named variable that is empty stops
+ * the start, as a missing access key secret does.
+ */
+export function s3Credentials(
+  s: FirehoseSettings,
+  env: NodeJS.ProcessEnv = process.env,
+): { accessKeyId: string; secretAccessKey: string } | undefined {
+  const { accessKeyId, secretAccessKeyEnv } = s.s3;
+  if (accessKeyId === undefined && secretAccessKeyEnv === undefined) return undefined;
+  if (accessKeyId === undefined || secretAccessKeyEnv === undefined)
+    throw new ConfigError('firehose.s3: accessKeyId and secretAccessKeyEnv go together', { accessKeyId });
+  const secret = env[secretAccessKeyEnv]?.trim();
+  if (secret === undefined || secret === '')
+    throw new ConfigError(`firehose.s3: environment variable ${secretAccessKeyEnv} (the secret of ${accessKeyId}) is empty or not set`, {
+      accessKeyId,
+    });
+  return { accessKeyId, secretAccessKey: secret };
+}

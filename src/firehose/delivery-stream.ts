@@ -11,28 +11,37 @@ export const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,64}$/;
 /** Firehose's limit on one record's data. */
 export const MAX_RECORD_BYTES = 1000 * 1024;
 
-export const deliveryStreamSpecSchema = z.strictObject({
-  name: z.string().regex(STREAM_NAME, 'must be 1-64 letters, digits, "_", "." or "-"'),
-  /** `topic`: every message published on the topic pattern (MQTT `devices/+/telemetry` is `devices.*.telemetry`). */
-  source: z
-    .discriminatedUnion('kind', [
-      z.strictObject({ kind: z.literal('direct-put') }),
-      z.strictObject({ kind: z.literal('topic'), topic: z.string().min(1) }),
-    ])
-    .default({ kind: 'direct-put' }),
-  destination: z.strictObject({
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
-    prefix: z.string().max(1024).default(''),
-    errorOutputPrefix: z.string().max(1024).default(''),
-    bufferingSizeMiB: z.number().int().min(1).max(128).default(5),
-    bufferingIntervalSeconds: z.number().int().min(0).max(900).default(300),
-    compression: z.enum(['UNCOMPRESSED', 'GZIP']).default('UNCOMPRESSED'),
-    /** Appended after every record (Firehose's AppendDelimiterToRecord processor); '' for none. */
-    delimiter: z.string().max(16).default(''),
-    /** The IAM role a Firehose client named: kept and shown back; the broker's own authorization applies. */
-    roleArn: z.string().optional(),
-  }),
-});
+export const deliveryStreamSpecSchema = z
+  .strictObject({
+    name: z.string().regex(STREAM_NAME, 'must be 1-64 letters, digits, "_", "." or "-"'),
+    /** `topic`: every message published on the topic pattern (MQTT `devices/+/telemetry` is `devices.*.telemetry`). */
+    source: z
+      .discriminatedUnion('kind', [
+        z.strictObject({ kind: z.literal('direct-put') }),
+        z.strictObject({ kind: z.literal('topic'), topic: z.string().min(1) }),
+      ])
+      .default({ kind: 'direct-put' }),
+    destination: z.strictObject({
+      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+      prefix: z.string().max(1024).default(''),
+      errorOutputPrefix: z.string().max(1024).default(''),
+      bufferingSizeMiB: z.number().int().min(1).max(128).default(5),
+      bufferingIntervalSeconds: z.number().int().min(0).max(900).default(300),
+      compression: z.enum(['UNCOMPRESSED', 'GZIP']).default('UNCOMPRESSED'),
+      /** Appended after every record (Firehose's AppendDelimiterToRecord processor); '' for none. */
+      delimiter: z.string().max(16).default(''),
+      /** The IAM role a Firehose client named: kept and shown back; the broker's own authorization applies. */
+      roleArn: z.string().optional(),
+    }),
+  })
+  .superRefine((spec, ctx) => {
+    try {
+      checkPrefixes(spec.destination.prefix, spec.destination.errorOutputPrefix);
+    } catch (err) {
+      if (!(err instanceof PrefixError)) throw err;
+      ctx.addIssue({ code: 'custom', path: ['destination', 'prefix'], message: err.message });
+    }
+  });
 
 export type DeliveryStreamSpec = z.output<typeof deliveryStreamSpecSchema>;
 export type DestinationSpec = DeliveryStreamSpec['destination'];

@@ -8,7 +8,7 @@ import type { Broker } from '../core/broker.ts';
 import type { ClientContext } from '../core/principal.ts';
 import { durableSubscriptionQueue } from '../core/subscriptions.ts';
 import { JunctionError } from '../shared/errors.ts';
-import type { FirehoseSettings } from './config.ts';
+import { s3Credentials, type FirehoseSettings } from './config.ts';
 import {
   bufferQueue,
   checkDestination,
@@ -54,17 +54,11 @@ export class DeliveryStreams {
 
   constructor(private readonly o: DeliveryStreamsOptions) {
     const s = o.settings;
-    const env = o.env ?? process.env;
+    const credentials = s3Credentials(s, o.env);
     this.objects =
-      s.directory !== undefined
+      !s.s3.enabled && s.s3.endpoint === undefined
         ? new DirectoryStore(s.directory)
-        : new S3Store({
-            endpoint: s.s3.endpoint,
-            region: s.s3.region,
-            forcePathStyle: s.s3.forcePathStyle,
-            accessKeyId: s.s3.accessKeyId,
-            secretAccessKey: s.s3.secretAccessKeyEnv !== undefined ? env[s.s3.secretAccessKeyEnv] : undefined,
-          });
+        : new S3Store({ endpoint: s.s3.endpoint, region: s.s3.region, forcePathStyle: s.s3.forcePathStyle, credentials });
     this.host = {
       broker: o.broker,
       objects: this.objects,

@@ -51,8 +51,8 @@ export interface S3Settings {
   endpoint?: string | undefined;
   region: string;
   forcePathStyle: boolean;
-  accessKeyId?: string | undefined;
-  secretAccessKey?: string | undefined;
+  /** Absent: the AWS SDK's default credential chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
 }
 
 export class S3Store implements ObjectStore {
@@ -71,9 +71,7 @@ export class S3Store implements ObjectStore {
         forcePathStyle: s.forcePathStyle,
         maxAttempts: 1,
         ...(s.endpoint !== undefined ? { endpoint: s.endpoint } : {}),
-        ...(s.accessKeyId !== undefined && s.secretAccessKey !== undefined
-          ? { credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey } }
-          : {}),
+        ...(s.credentials ? { credentials: s.credentials } : {}),
       });
     });
     return this.client;

@@ -1,8 +1,11 @@
 // The web console in a real browser: Debian's chromium driven by playwright-core. A wrong password
 // is refused; the admin signs in, sees a queue a STOMP client filled, with its depth, browses a
-// message, purges the queue and sees depth 0; the overview lists the AWS APIs' requests and errors.
+// message, purges the queue and sees depth 0; the overview lists the AWS APIs' requests and errors;
+// the delivery streams view shows a topic rule's stream and what it delivered.
 // It also leaves a screenshot (CONSOLE_SCREENSHOT=path).
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, startAdminBroker, type AdminBroker } from '../helpers/admin.ts';
@@ -12,16 +15,19 @@ const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => 
 
 let b: AdminBroker;
 let browser: Browser;
+let directory: string;
 
 beforeAll(async () => {
   if (!CHROMIUM) throw new Error('chromium is not installed (apt-get install chromium; .ci/run does it)');
-  b = await startAdminBroker();
+  directory = mkdtempSync(join(tmpdir(), 'junction-console-firehose-'));
+  b = await startAdminBroker({ firehose: { directory } });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
 });
 
 afterAll(async () => {
   await browser?.close();
   await b?.stop();
+  rmSync(directory, { recursive: true, force: true });
 });
 
 async function signIn(page: Page, user: string, password: string): Promise<void> {
@@ -79,6 +85,37 @@ describe('web console', () => {
       await page.waitForSelector('#no-messages');
       await expect.poll(() => page.textContent('#depth')).toBe('0');
       expect(((await b.call('GET', '/api/queues/console.orders')).body as { depth: number }).depth).toBe(0);
+    } finally {
+      await page.close();
+      stomp.socket.destroy();
+    }
+  });
+
+  it('lists delivery streams with what they delivered and a failing destination', async () => {
+    const made = await b.call('POST', '/api/delivery-streams', {
+      name: 'console-lake',
+      source: { kind: 'topic', topic: 'console.telemetry' },
+      destination: { bucket: 'console-lake', bufferingIntervalSeconds: 0 },
+    });
+    expect(made.status).toBe(200);
+    const stomp = await RawStomp.connect(b.server.listeners.port('stomp', 'tcp')!, {
+      'accept-version': '1.2',
+      host: '/',
+      login: 'app',
+      passcode: PASSWORD,
+    });
+    const page = await browser.newPage();
+    try {
+      stomp.send('SEND', { destination: '/topic/console.telemetry', persistent: 'true', receipt: 't1' }, 'reading');
+      await stomp.expect('RECEIPT');
+      await signIn(page, 'admin', PASSWORD);
+      await page.waitForSelector('#role-badge');
+      await page.click('a[href="#/delivery-streams"]');
+      const row = page.locator('tr[data-name="console-lake"]');
+      await row.waitFor();
+      expect(await row.locator('td[data-col=sourceText]').textContent()).toBe('topic console.telemetry');
+      // The destination here is the broker's firehose directory; the record goes there and is counted.
+      await expect.poll(() => row.locator('td[data-col=records]').textContent(), { timeout: 10_000 }).toBe('1');
     } finally {
       await page.close();
       stomp.socket.destroy();

@@ -1,5 +1,6 @@
 // The Junction web console: a small single-page app over the admin API (no framework; charts with
-// uPlot). Views by URL hash: #/ overview, #/queues, #/queue/NAME, #/topics, #/connections.
+// uPlot). Views by URL hash: #/ overview, #/queues, #/queue/NAME, #/topics, #/connections,
+// #/delivery-streams.
 // Credentials (HTTP Basic, the broker's users) are kept in sessionStorage for this tab only.
 'use strict';
 
@@ -551,6 +552,48 @@ async function connections() {
   });
 }
 
+/** Delivery streams: source, bucket, what they buffer, what they wrote, and whether the destination fails. */
+async function deliveryStreams() {
+  const holder = el('div');
+  main.replaceChildren(el('h1', {}, 'Delivery streams'), holder);
+  const columns = [
+    { key: 'name', label: 'Stream' },
+    { key: 'sourceText', label: 'Source' },
+    { key: 'bucket', label: 'Bucket' },
+    { key: 'buffered', label: 'Buffered', num: true },
+    { key: 'objects', label: 'Objects', num: true },
+    { key: 'records', label: 'Records', num: true },
+    { key: 'lastDelivery', label: 'Last delivery' },
+    { key: 'freshness', label: 'Freshness' },
+    { key: 'failures', label: 'Retries', num: true },
+    { key: 'failing', label: 'Failing since' },
+  ];
+  every(5000, async () => {
+    const rows = (await api('GET', '/api/delivery-streams')).map((d) => ({
+      ...d,
+      sourceText: d.source.kind === 'topic' ? `topic ${d.source.topic}` : 'direct put',
+      bucket: d.destination.bucket,
+      buffered: d.bufferedRecords + d.inFlightRecords,
+      lastDelivery: d.lastDeliveryAt ? `${since(Date.parse(d.lastDeliveryAt))} ago` : '',
+      freshness: d.lastFreshnessMs !== undefined ? `${(d.lastFreshnessMs / 1000).toFixed(1)} s` : '',
+      failing: d.failingSince ? `${since(Date.parse(d.failingSince))}: ${d.lastError ?? ''}` : '',
+    }));
+    holder.replaceChildren(
+      rows.length === 0
+        ? el('p', {}, 'No delivery streams: make one with the Firehose API, the admin API or firehose.deliveryStreams.')
+        : sortable(columns, rows, (d) =>
+            columns.map((col) =>
+              el(
+                'td',
+                { class: `${col.num ? 'num' : ''}${col.key === 'failing' && d.failing ? ' error' : ''}`, 'data-col': col.key },
+                fmt(d[col.key]),
+              ),
+            ),
+          ),
+    );
+  });
+}
+
 async function route() {
   stopRefresh();
   const hash = location.hash || '#/';
@@ -565,6 +608,7 @@ async function route() {
     else if (hash === '#/queues') await queues();
     else if (hash === '#/topics') await topics();
     else if (hash === '#/connections') await connections();
+    else if (hash === '#/delivery-streams') await deliveryStreams();
     else await overview();
   } catch (e) {
     if (e.message !== 'unauthorized') main.replaceChildren(el('p', { class: 'error' }, e.message));
