@@ -250,6 +250,34 @@ program
   });
 
 program
+  .command('firehose')
+  .description(
+    'records into delivery streams (PutRecordBatch producers, then MQTT devices at QoS 1 into a topic rule), out as gzipped objects: ' +
+      'records/s, data freshness p50/p99, records missing (must be 0), peak RSS',
+  )
+  .option('--seconds <n>', 'measured duration of each source', '10')
+  .option('--size <bytes>', 'record size', '256')
+  .option('--producers <n>', 'concurrent PutRecordBatch loops (500 records each call)', '4')
+  .option('--publishers <n>', 'MQTT devices publishing into the topic rule', '100')
+  .option('--in-flight <n>', 'QoS 1 publishes each device keeps unacknowledged', '10')
+  .option('--interval <s>', "the streams' buffering interval (seconds; 0 delivers at once)", '1')
+  .option('--destination <kind>', 'directory | s3 (s3rver on loopback)', 'directory')
+  .action(async (o: Record<string, string>) => {
+    const result = await (
+      await import('./scenarios/firehose.ts')
+    ).runFirehoseScenario({
+      seconds: Number(o.seconds),
+      size: Number(o.size),
+      producers: Number(o.producers),
+      publishers: Number(o.publishers),
+      inFlight: Number(o.inFlight),
+      intervalSeconds: Number(o.interval),
+      destination: o.destination as 'directory' | 's3',
+    });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+
+program
   .command('amqp')
   .description(
     'durable queue throughput over AMQP 1.0 (unsettled sender, receiver with credit 1000): Junction, and RabbitMQ when its anchor runs',

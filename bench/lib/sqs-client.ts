@@ -1,6 +1,7 @@
-// A minimal SQS client for the benchmark: JSON 1.0 requests (what current SDKs send) over
-// keep-alive HTTP, unsigned (the bench broker has no users). The AWS SDK would spend more of this
-// 2-core machine's CPU on the client side than the broker spends serving it.
+// A minimal AWS JSON client for the benchmark: SQS's JSON 1.0 requests (what current SDKs send), or
+// another JSON service's (Firehose's 1.1), over keep-alive HTTP, unsigned (the bench broker has no
+// users). The AWS SDK would spend more of this 2-core machine's CPU on the client side than the
+// broker spends serving it.
 import { Agent, request } from 'node:http';
 
 export class BenchSqs {
@@ -9,6 +10,7 @@ export class BenchSqs {
   constructor(
     private readonly port: number,
     maxSockets = 64,
+    private readonly service: { target: string; jsonVersion: string } = { target: 'AmazonSQS', jsonVersion: '1.0' },
   ) {
     this.agent = new Agent({ keepAlive: true, maxSockets });
   }
@@ -24,8 +26,8 @@ export class BenchSqs {
           path: '/',
           agent: this.agent,
           headers: {
-            'content-type': 'application/x-amz-json-1.0',
-            'x-amz-target': `AmazonSQS.${action}`,
+            'content-type': `application/x-amz-json-${this.service.jsonVersion}`,
+            'x-amz-target': `${this.service.target}.${action}`,
             'content-length': Buffer.byteLength(body),
           },
         },

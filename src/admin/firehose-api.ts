@@ -26,7 +26,7 @@ export function deliveryStreamView(v: DeliveryStreamView, arn: string): Record<s
     updatedAt: new Date(r.updatedAt).toISOString(),
     tags: r.tags,
     encryption: r.encryption,
-    bufferedRecords: v.bufferedRecords,
+    bufferedEntries: v.bufferedEntries,
     inFlightRecords: s?.inFlightRecords ?? 0,
     inFlightBytes: s?.inFlightBytes ?? 0,
     oldestBufferedAgeMs: s?.oldestInFlight !== undefined ? Date.now() - s.oldestInFlight : undefined,
@@ -91,9 +91,10 @@ export function deliveryStreamRoutes(source: DeliveryStreamsSource): ApiRoute[] 
       method: 'DELETE',
       url: '/api/delivery-streams/:name',
       tag: 'delivery-streams',
-      summary: 'Delete a delivery stream; the records it still buffers are discarded',
+      summary:
+        'Delete a delivery stream; what it still buffers is discarded (the answer counts the entries: a put of several records is one)',
       change: 'delete delivery stream',
-      run: async ({ params }) => ({ discardedRecords: await streams().delete(params.name as string) }),
+      run: async ({ params }) => ({ discardedEntries: await streams().delete(params.name as string) }),
     },
   ];
 }

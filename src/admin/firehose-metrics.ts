@@ -13,7 +13,7 @@ export function deliveryStreamMetrics(registry: Registry, source: () => Delivery
     if (!d) return [];
     return d.list().flatMap((r) => {
       const v = d.view(r.name);
-      return v.stats ? [[r.name, read(v.stats, v.bufferedRecords)] as [string, number]] : [];
+      return v.stats ? [[r.name, read(v.stats, v.bufferedEntries)] as [string, number]] : [];
     });
   };
   const counter = (name: string, help: string, read: (s: DeliveryStats) => number): void => {

@@ -182,7 +182,7 @@ export function addAdminCommands(program: Command, fail: (err: unknown) => never
         ...r,
         sourceText: (r.source as { kind: string; topic?: string }).topic ?? 'direct put',
         bucket: (r.destination as { bucket: string }).bucket,
-        buffered: Number(r.bufferedRecords) + Number(r.inFlightRecords),
+        buffered: Number(r.bufferedEntries) + Number(r.inFlightRecords),
         failing: r.failingSince ?? '',
       }));
       return print(o, rows, () =>

@@ -5,6 +5,7 @@
 import { gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Delivery } from '../core/consumer.ts';
+import { recordsOf } from './record-frames.ts';
 
 const gzipAsync = promisify(gzip);
 
@@ -20,17 +21,23 @@ export class Batch {
 
   constructor(private readonly delimiterBytes: number) {}
 
-  add(d: Delivery): void {
+  /** Adds a delivery's records (one, or a put's several); answers how many. */
+  add(d: Delivery): number {
     this.tags.push(d.tag);
-    this.records.push(d.message.body);
-    this.arrivals.push(d.message.timestamp);
-    this.bytes += d.message.body.byteLength + this.delimiterBytes;
-    this.dataBytes += d.message.body.byteLength;
-    if (d.redelivered) this.redelivered++;
+    const records = recordsOf(d.message);
+    for (const r of records) {
+      this.records.push(r);
+      this.arrivals.push(d.message.timestamp);
+      this.bytes += r.byteLength + this.delimiterBytes;
+      this.dataBytes += r.byteLength;
+    }
+    if (d.redelivered) this.redelivered += records.length;
+    return records.length;
   }
 
+  /** Records held. */
   get size(): number {
-    return this.tags.length;
+    return this.records.length;
   }
 
   /** Arrival time of the oldest record (its object's time). */

@@ -28,10 +28,13 @@ export const firehoseConfigSchema = z.strictObject({
     .min(0)
     .max(7 * 86400)
     .default(86_400),
-  /** Records a stream holds unacknowledged at once; a batch is sealed at half of it. */
-  maxRecordsInFlight: z.number().int().min(2).default(20_000),
-  /** What a stream's buffer in the store may hold before producers are refused or held back. */
-  maxBufferedRecords: z.number().int().min(1).default(1_000_000),
+  /**
+   * Buffered messages a stream holds unacknowledged at once (a topic rule's message is one record, a
+   * direct put, a whole PutRecordBatch call, is one); a batch is sealed at half of it.
+   */
+  maxMessagesInFlight: z.number().int().min(2).default(20_000),
+  /** What a stream's buffer in the store may hold (messages as above, and bytes) before producers are refused or held back. */
+  maxBufferedMessages: z.number().int().min(1).default(1_000_000),
   maxBufferedBytes: z
     .number()
     .int()

@@ -22,6 +22,7 @@ import {
 } from './delivery-stream.ts';
 import { DeliveryWorker, FIREHOSE_CLIENT_ID, type DeliveryStats, type WorkerHost } from './delivery-worker.ts';
 import { DirectoryStore, S3Store, type ObjectStore } from './object-stores.ts';
+import { frameRecords, RECORD_COUNT_PROPERTY } from './record-frames.ts';
 
 const RECORD_PREFIX = 'firehose:stream:';
 
@@ -40,8 +41,8 @@ export type PutOutcome = { recordId: string } | { error: JunctionError };
 export interface DeliveryStreamView {
   record: DeliveryStreamRecord;
   stats: DeliveryStats | undefined;
-  /** Records waiting in the store (not yet taken by the worker). */
-  bufferedRecords: number;
+  /** Puts waiting in the store, not yet taken by the worker (a PutRecordBatch call is one). */
+  bufferedEntries: number;
   destination: string;
 }
 
@@ -64,9 +65,9 @@ export class DeliveryStreams {
       objects: this.objects,
       log: o.log,
       settings: {
-        maxRecordsInFlight: s.maxRecordsInFlight,
+        maxMessagesInFlight: s.maxMessagesInFlight,
         retryDurationMs: s.retryDurationSeconds * 1000,
-        maxBufferedRecords: s.maxBufferedRecords,
+        maxBufferedMessages: s.maxBufferedMessages,
       },
       arn: (name) => this.arn(name),
     };
@@ -130,7 +131,7 @@ export class DeliveryStreams {
     return {
       record,
       stats: this.workers.get(name)?.stats,
-      bufferedRecords: info ? info.ready + info.paged + info.delayed : 0,
+      bufferedEntries: info ? info.ready + info.paged + info.delayed : 0,
       destination: `${this.objects.description}, bucket ${record.destination.bucket}`,
     };
   }
@@ -167,7 +168,10 @@ export class DeliveryStreams {
     await this.save({ ...r, encryption: on ? 'ENABLED' : 'DISABLED', updatedAt: Date.now() });
   }
 
-  /** Deletes the stream; records it still buffers are discarded (as Firehose does), counted and logged. */
+  /**
+   * Deletes the stream; what it still buffers is discarded (as Firehose does), counted and logged:
+   * the answer is the buffered entries (a put of several records is one).
+   */
   async delete(name: string): Promise<number> {
     const r = this.get(name);
     const w = this.workers.get(name);
@@ -176,13 +180,14 @@ export class DeliveryStreams {
     const discarded = await this.dropBuffer(r);
     this.records.delete(name);
     await this.o.broker.deleteSession(RECORD_PREFIX + name);
-    this.o.log.info({ stream: name, discardedRecords: discarded }, 'delivery stream deleted');
+    this.o.log.info({ stream: name, discardedEntries: discarded }, 'delivery stream deleted');
     return discarded;
   }
 
   /**
-   * Puts records to a direct-put stream: each is a persistent message of the stream's queue, its
-   * outcome known once it is stored (or refused: the buffer full, the caller not allowed).
+   * Puts records to a direct-put stream: together one persistent message of the stream's queue
+   * (record-frames.ts), their outcome known once it is stored (or refused: the buffer full, the
+   * caller not allowed).
    */
   async put(name: string, records: readonly Uint8Array[], ctx: ClientContext): Promise<PutOutcome[]> {
     const r = this.get(name);
@@ -191,12 +196,17 @@ export class DeliveryStreams {
         `Delivery stream ${name} takes its records from topic ${r.source.topic}: records cannot be put to it.`,
       );
     const destination = { kind: 'queue' as const, name: bufferQueue(name) };
-    const settled = await Promise.allSettled(records.map((body) => this.o.broker.publish({ destination, body, persistent: true }, ctx)));
-    return settled.map((s) =>
-      s.status === 'fulfilled'
-        ? { recordId: s.value.messageId }
-        : { error: s.reason instanceof JunctionError ? s.reason : new JunctionError('store-unavailable', String(s.reason)) },
-    );
+    const input =
+      records.length === 1
+        ? { destination, body: records[0] as Uint8Array, persistent: true }
+        : { destination, body: frameRecords(records), properties: { [RECORD_COUNT_PROPERTY]: records.length }, persistent: true };
+    try {
+      const { messageId } = await this.o.broker.publish(input, ctx);
+      return records.map((_, i) => ({ recordId: records.length === 1 ? messageId : `${messageId}:${String(i)}` }));
+    } catch (err) {
+      const error = err instanceof JunctionError ? err : new JunctionError('store-unavailable', String(err));
+      return records.map(() => ({ error }));
+    }
   }
 
   private newRecord(spec: DeliveryStreamSpec, tags: Record<string, string>, origin: 'api' | 'config'): DeliveryStreamRecord {
@@ -221,7 +231,7 @@ export class DeliveryStreams {
       this.o.broker.setQueueRules(q, {
         maxDeliveries: 0,
         deadLetterQueue: null,
-        maxMessages: this.o.settings.maxBufferedRecords,
+        maxMessages: this.o.settings.maxBufferedMessages,
         maxBytes: this.o.settings.maxBufferedBytes,
         overflow: 'reject',
       });
@@ -242,7 +252,7 @@ export class DeliveryStreams {
     return r.source.kind === 'direct-put' ? bufferQueue(r.name) : durableSubscriptionQueue(FIREHOSE_CLIENT_ID, r.name);
   }
 
-  /** Removes a stream's buffer with what it holds; answers how many records were in it. */
+  /** Removes a stream's buffer with what it holds; answers how many entries were in it. */
   private async dropBuffer(r: DeliveryStreamRecord): Promise<number> {
     const broker = this.o.broker;
     await broker.flush();

@@ -19,11 +19,11 @@ const MAX_RETRY_MS = 5000;
 const FAILURE_LOG_EVERY_MS = 60_000;
 
 export interface WorkerSettings {
-  /** Records one stream holds unacknowledged (its consumer's window); a batch seals at half. */
-  maxRecordsInFlight: number;
+  /** Buffered messages one stream holds unacknowledged (its consumer's window); a batch seals at half. */
+  maxMessagesInFlight: number;
   retryDurationMs: number;
-  /** Most records a topic rule's subscription holds before its publishers are held back. */
-  maxBufferedRecords: number;
+  /** Most messages a topic rule's subscription holds before its publishers are held back. */
+  maxBufferedMessages: number;
 }
 
 export interface WorkerHost {
@@ -106,15 +106,15 @@ export class DeliveryWorker {
         {
           destination: { kind: 'topic', name: r.source.topic },
           durable: { clientId: FIREHOSE_CLIENT_ID, name: r.name },
-          prefetch: settings.maxRecordsInFlight,
-          limits: { maxMessages: settings.maxBufferedRecords, overflow: 'block' },
+          prefetch: settings.maxMessagesInFlight,
+          limits: { maxMessages: settings.maxBufferedMessages, overflow: 'block' },
           onMessage,
         },
         ctx,
       );
     } else {
       this.consumer = await broker.subscribe(
-        { destination: { kind: 'queue', name: bufferQueue(r.name) }, prefetch: settings.maxRecordsInFlight, onMessage },
+        { destination: { kind: 'queue', name: bufferQueue(r.name) }, prefetch: settings.maxMessagesInFlight, onMessage },
         ctx,
       );
     }
@@ -137,12 +137,12 @@ export class DeliveryWorker {
       if (ms === 0) setImmediate(() => this.seal(b));
       else this.timer = setTimeout(() => this.seal(b), ms);
     }
-    b.add(d);
-    this.stats.inFlightRecords++;
+    this.stats.inFlightRecords += b.add(d);
     this.stats.inFlightBytes += d.message.body.byteLength;
     if (this.stats.oldestInFlight === undefined || d.message.timestamp < this.stats.oldestInFlight)
       this.stats.oldestInFlight = d.message.timestamp;
-    if (b.bytes >= dest.bufferingSizeMiB * 1024 * 1024 || b.size >= Math.max(1, this.host.settings.maxRecordsInFlight >> 1)) this.seal(b);
+    if (b.bytes >= dest.bufferingSizeMiB * 1024 * 1024 || b.tags.length >= Math.max(1, this.host.settings.maxMessagesInFlight >> 1))
+      this.seal(b);
   }
 
   private seal(b: Batch | undefined): void {

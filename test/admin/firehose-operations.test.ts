@@ -100,7 +100,7 @@ describe('delivery streams, operated', () => {
     expect(lines(await waitForObjects(directory, 'ops-bucket', (o) => lines(o).length === 3)).sort()).toEqual(['a', 'b', 'c']);
 
     const shown = await api('GET', '/api/delivery-streams/ops');
-    expect(shown.body).toMatchObject({ name: 'ops', records: 3, objects: expect.any(Number) as number, failures: 0, bufferedRecords: 0 });
+    expect(shown.body).toMatchObject({ name: 'ops', records: 3, objects: expect.any(Number) as number, failures: 0, bufferedEntries: 0 });
     expect(shown.body.lastDeliveryAt).toEqual(expect.any(String));
 
     const text = await (await fetch(`${admin}/metrics`, { headers: { authorization: auth } })).text();
@@ -135,7 +135,7 @@ describe('delivery streams, operated', () => {
     expect(m2).toMatch(/^junction_firehose_failing\{stream="stuck"\} 1$/m);
 
     const deleted = await api('DELETE', '/api/delivery-streams/stuck');
-    expect(deleted.body).toEqual({ discardedRecords: 1 });
+    expect(deleted.body).toEqual({ discardedEntries: 1 });
     expect((await api('GET', '/api/delivery-streams/stuck')).status).toBe(404);
   });
 });

@@ -64,7 +64,7 @@ function produce(client: FirehoseClient, tag: string, stop: { stopped: boolean }
 describe('Firehose across a failover', () => {
   it('delivers every acknowledged record after a kill -9 of the active mid-batch', async () => {
     const config = [
-      `firehose: { directory: "${directory}", maxRecordsInFlight: 2000, deliveryStreams: [{ name: ha, destination: { bucket: lake, bufferingIntervalSeconds: 1, compression: GZIP, delimiter: "\\n" } }] }`,
+      `firehose: { directory: "${directory}", maxMessagesInFlight: 2000, deliveryStreams: [{ name: ha, destination: { bucket: lake, bufferingIntervalSeconds: 1, compression: GZIP, delimiter: "\\n" } }] }`,
     ];
     const a = await BrokerProcess.start('a', redis.url, { cluster: 'firehose', extra: config });
     brokers.push(a);
@@ -100,7 +100,7 @@ describe('Firehose across a failover', () => {
     );
     const got = lines(objects);
     const duplicates = got.length - new Set(got).size;
-    // Only what the killed broker held unacknowledged may come twice (its window: maxRecordsInFlight).
+    // Only what the killed broker held unacknowledged may come twice (its window: maxMessagesInFlight).
     expect(duplicates).toBeLessThanOrEqual(2000);
     const wanted = new Set(expected);
     const extra = got.filter((x) => !wanted.has(x));

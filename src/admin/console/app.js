@@ -573,7 +573,7 @@ async function deliveryStreams() {
       ...d,
       sourceText: d.source.kind === 'topic' ? `topic ${d.source.topic}` : 'direct put',
       bucket: d.destination.bucket,
-      buffered: d.bufferedRecords + d.inFlightRecords,
+      buffered: d.bufferedEntries + d.inFlightRecords,
       lastDelivery: d.lastDeliveryAt ? `${since(Date.parse(d.lastDeliveryAt))} ago` : '',
       freshness: d.lastFreshnessMs !== undefined ? `${(d.lastFreshnessMs / 1000).toFixed(1)} s` : '',
       failing: d.failingSince ? `${since(Date.parse(d.failingSince))}: ${d.lastError ?? ''}` : '',
