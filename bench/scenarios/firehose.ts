@@ -41,6 +41,8 @@ interface SourceResult {
   freshnessMs: { p50: number; p99: number; max: number };
 }
 
+const S3_SECRET_ENV = 'FIREHOSE_BENCH_S3_SECRET';
+
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? 0);
@@ -55,7 +57,8 @@ async function readDirectory(root: string): Promise<Array<{ body: Buffer; at: nu
   const out: Array<{ body: Buffer; at: number }> = [];
   const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
   for (const e of entries) {
-    if (!e.isFile() || !e.name.endsWith('.gz')) continue;
+    // s3rver keeps object K as the file `K._S3rver_object`.
+    if (!e.isFile() || !(e.name.endsWith('.gz') || e.name.endsWith('.gz._S3rver_object'))) continue;
     const path = join(e.parentPath, e.name);
     out.push({ body: gunzipSync(await readFile(path)), at: (await stat(path)).mtimeMs });
   }
@@ -169,6 +172,7 @@ export async function runFirehoseScenario(s: FirehoseScenario): Promise<Record<s
   let s3: { close(): Promise<void> } | undefined;
   let s3Port = 0;
   if (s.destination === 's3') {
+    process.env[S3_SECRET_ENV] = 'S3RVER'; // s3rver's own key; the broker process inherits it
     const { default: S3rver } = await import('s3rver');
     const server = new S3rver({
       port: 0,
@@ -186,7 +190,9 @@ export async function runFirehoseScenario(s: FirehoseScenario): Promise<Record<s
     extra: [
       'firehose:',
       `  directory: ${objects}`,
-      ...(s.destination === 's3' ? [`  s3: { endpoint: "http://127.0.0.1:${String(s3Port)}" }`] : []),
+      ...(s.destination === 's3'
+        ? [`  s3: { endpoint: "http://127.0.0.1:${String(s3Port)}", accessKeyId: S3RVER, secretAccessKeyEnv: ${S3_SECRET_ENV} }`]
+        : []),
       '  deliveryStreams:',
       `    - { name: direct, destination: ${destination} }`,
       `    - { name: fleet, source: { kind: topic, topic: "bench.*.telemetry" }, destination: ${destination} }`,
