@@ -96,8 +96,13 @@ function formatDate(tokens: readonly DateToken[], t: Date): string {
       s: t.getUTCSeconds(),
       S: t.getUTCMilliseconds(),
     }[tok.field];
+    if (tok.field === 'S') {
+      // Java's S is the fraction of the second: S tenths, SS hundredths, SSS milliseconds.
+      out += String(value).padStart(3, '0').padEnd(tok.width, '0').slice(0, tok.width);
+      continue;
+    }
     const text = String(value).padStart(tok.width, '0');
-    out += tok.field === 'y' && tok.width === 2 ? text.slice(-2) : tok.field === 'S' ? text.slice(0, tok.width) : text;
+    out += tok.field === 'y' && tok.width === 2 ? text.slice(-2) : text;
   }
   return out;
 }

@@ -3,7 +3,9 @@
 // only the default ports are swapped for the test broker's. Each block must print what its
 // "# prints:" comments say.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amqpAdapter } from '../../adapters/amqp/index.ts';
@@ -25,17 +27,19 @@ function section(): string {
 const blocks = [...section().matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
 
 let server: JunctionServer;
+let directory: string;
 beforeAll(async () => {
   const ephemeral = { port: 0, tls: false };
-  ({ server } = await startTestServer([mqttAdapter, amqpAdapter, awsAdapter], {
-    mqtt: ephemeral,
-    amqp: ephemeral,
-    aws: ephemeral,
-    websocket: { enabled: false },
-  }));
+  directory = mkdtempSync(join(tmpdir(), 'junction-readme-firehose-'));
+  ({ server } = await startTestServer(
+    [mqttAdapter, amqpAdapter, awsAdapter],
+    { mqtt: ephemeral, amqp: ephemeral, aws: ephemeral, websocket: { enabled: false } },
+    { firehose: { directory } },
+  ));
 });
 afterAll(async () => {
   await server?.stop();
+  rmSync(directory, { recursive: true, force: true });
 });
 
 function onTestPorts(block: string): string {
@@ -47,8 +51,8 @@ function onTestPorts(block: string): string {
 }
 
 describe("the README's AWS examples", () => {
-  it('has a block for SQS and one for SNS', () => {
-    expect(blocks.map((b) => /aws --endpoint-url \S+ (sqs|sns)/.exec(b)?.[1])).toEqual(['sqs', 'sns']);
+  it('has a block for SQS, one for SNS and one for Firehose', () => {
+    expect(blocks.map((b) => /aws --endpoint-url \S+ (sqs|sns|firehose)/.exec(b)?.[1])).toEqual(['sqs', 'sns', 'firehose']);
   });
 
   for (const [i, block] of blocks.entries()) {
