@@ -88,7 +88,7 @@ async function settle(
   timeoutMs: number,
 ): Promise<SourceResult> {
   const deadline = Date.now() + timeoutMs;
-  let d: Delivered = { visibleAt: new Map(), duplicates: 0 };
+  let d: Delivered;
   for (;;) {
     d = { visibleAt: new Map(), duplicates: 0 };
     collect(await read(), d);

@@ -94,8 +94,21 @@ export class DeliveryStreams {
       } else if (
         JSON.stringify({ s: existing.source, d: existing.destination }) !== JSON.stringify({ s: spec.source, d: spec.destination })
       ) {
-        if (JSON.stringify(existing.source) !== JSON.stringify(spec.source)) await this.dropBuffer(existing);
-        await this.save({ ...existing, ...spec, version: existing.version + 1, updatedAt: Date.now(), origin: 'config' });
+        let source = spec.source;
+        if (JSON.stringify(existing.source) !== JSON.stringify(spec.source)) {
+          const buffered = this.o.broker.getQueue(this.bufferOf(existing))?.messages ?? 0;
+          if (buffered > 0) {
+            // A new source would leave what the old one buffered behind: it stays until that is delivered.
+            source = existing.source;
+            this.o.log.warn(
+              { stream: spec.name, from: existing.source, to: spec.source, buffered },
+              'delivery stream keeps its old source while it still buffers records: restart once they are delivered',
+            );
+          } else {
+            await this.dropBuffer(existing);
+          }
+        }
+        await this.save({ ...existing, ...spec, source, version: existing.version + 1, updatedAt: Date.now(), origin: 'config' });
       }
     }
     this.started = true;

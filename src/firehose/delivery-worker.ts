@@ -5,6 +5,7 @@
 // object, and only then acknowledged: a takeover redelivers the batch in flight, so a record can
 // be written twice but never lost. A failing destination is retried with backoff; once the retry
 // duration has passed, the batch goes to the error prefix instead (still retried until written).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Broker } from '../core/broker.ts';
 import type { Consumer, Delivery } from '../core/consumer.ts';
@@ -107,7 +108,8 @@ export class DeliveryWorker {
           destination: { kind: 'topic', name: r.source.topic },
           durable: { clientId: FIREHOSE_CLIENT_ID, name: r.name },
           prefetch: settings.maxMessagesInFlight,
-          limits: { maxMessages: settings.maxBufferedMessages, overflow: 'block' },
+          // Full, it holds the topic's publishers back; never declared a slow consumer (that would drop records).
+          limits: { maxMessages: settings.maxBufferedMessages, overflow: 'block', slowConsumerHoldMs: 0 },
           onMessage,
         },
         ctx,
@@ -226,7 +228,7 @@ export class DeliveryWorker {
             'delivery stream could not write its object: retrying',
           );
         }
-        await sleep(backoff, this.stopped.signal);
+        await sleep(backoff, undefined, { signal: this.stopped.signal }).catch(() => {}); // a stop ends the wait
         backoff = Math.min(backoff * 2, MAX_RETRY_MS);
       }
     }
@@ -244,17 +246,4 @@ export class DeliveryWorker {
       this.stats.inFlightBytes = 0;
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -2,14 +2,17 @@
 // directory. Records are put in batches to the active broker while it buffers and writes objects;
 // it is killed (-9) with a batch half-filled; the broker that takes over delivers every record the
 // SDK had seen acknowledged, duplicates only from the batch that was in flight, and goes on
-// delivering what is put to it.
+// delivering what is put to it. An MQTT device publishing into a topic rule at the same time has
+// every PUBACKed message delivered too.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProcess } from '../helpers/broker-process.ts';
 import { lines, waitForObjects } from '../helpers/firehose.ts';
+import { connectMqtt } from '../helpers/mqtt.ts';
 import { startRedis, type TestRedis } from '../helpers/redis-server.ts';
 
 let redis: TestRedis;
@@ -61,10 +64,29 @@ function produce(client: FirehoseClient, tag: string, stop: { stopped: boolean }
   })();
 }
 
+/** Publishes telemetry at QoS 1 until stopped or the broker is gone; answers what was PUBACKed. */
+async function publishUntilGone(client: MqttClient, stop: { stopped: boolean }): Promise<string[]> {
+  const acked: string[] = [];
+  // A publish in flight when the connection drops is never settled by mqtt.js: the close ends the wait.
+  const gone = new Promise<'gone'>((resolve) => client.once('close', () => resolve('gone')));
+  for (let n = 0; !stop.stopped; n++) {
+    const body = `t-${String(n)}`;
+    const outcome = await Promise.race([
+      client.publishAsync('devices/d1/telemetry', body, { qos: 1 }).then(() => 'acked' as const),
+      gone,
+    ]).catch(() => 'gone' as const);
+    if (outcome === 'gone') return acked;
+    acked.push(body);
+  }
+  return acked;
+}
+
 describe('Firehose across a failover', () => {
   it('delivers every acknowledged record after a kill -9 of the active mid-batch', async () => {
     const config = [
-      `firehose: { directory: "${directory}", maxMessagesInFlight: 2000, deliveryStreams: [{ name: ha, destination: { bucket: lake, bufferingIntervalSeconds: 1, compression: GZIP, delimiter: "\\n" } }] }`,
+      `firehose: { directory: "${directory}", maxMessagesInFlight: 2000, deliveryStreams: [` +
+        `{ name: ha, destination: { bucket: lake, bufferingIntervalSeconds: 1, compression: GZIP, delimiter: "\\n" } },` +
+        `{ name: fleet, source: { kind: topic, topic: "devices.*.telemetry" }, destination: { bucket: fleet-lake, bufferingIntervalSeconds: 1, delimiter: "\\n" } }] }`,
     ];
     const a = await BrokerProcess.start('a', redis.url, { cluster: 'firehose', extra: config });
     brokers.push(a);
@@ -74,13 +96,18 @@ describe('Firehose across a failover', () => {
 
     const stop = { stopped: false };
     const producing = produce(firehose(a), 'a', stop);
+    const device = (await connectMqtt(`mqtt://127.0.0.1:${String(a.ports.mqtt)}`, { clientId: 'ha-device', reconnectPeriod: 0 })).client;
+    const publishing = publishUntilGone(device, stop);
     // Objects are being written and more records are buffered when the active dies.
     await waitForObjects(directory, 'lake', (o) => o.length >= 2, 20_000);
     const from = b.lines.length;
     await a.kill();
     stop.stopped = true;
     const ackedOnA = await producing;
+    const pubackedOnA = await publishing;
+    device.end(true);
     expect(ackedOnA.length).toBeGreaterThan(0);
+    expect(pubackedOnA.length).toBeGreaterThan(0);
     await b.waitActive(20_000, from);
 
     const after = await firehose(b).send(
@@ -106,5 +133,17 @@ describe('Firehose across a failover', () => {
     const extra = got.filter((x) => !wanted.has(x));
     // What else was written was put by the request the kill cut short (stored, never acknowledged).
     for (const x of extra) expect(x).toMatch(/^a-\d+-\d+$/);
+
+    // The topic rule's subscription lives in the store: every PUBACKed telemetry message is delivered by b.
+    const fleet = await waitForObjects(
+      directory,
+      'fleet-lake',
+      (o) => {
+        const seen = new Set(lines(o));
+        return pubackedOnA.every((x) => seen.has(x));
+      },
+      30_000,
+    );
+    expect(new Set(lines(fleet)).size).toBeGreaterThanOrEqual(pubackedOnA.length);
   }, 90_000);
 });
