@@ -71,8 +71,9 @@ export class ActiveBroker {
     const deliveryStreams = new DeliveryStreams({ broker, log, settings: config.firehose, arn: opts.deliveryStreamArn });
     const handlers = opts.handlers(broker, deliveryStreams);
     try {
-      for (const h of handlers) await h.start?.();
+      // Streams first: SNS subscriptions put to them as soon as the AWS adapter starts.
       await deliveryStreams.start();
+      for (const h of handlers) await h.start?.();
       return new ActiveBroker(broker, deliveryStreams, await Listeners.open(config, handlers, log), handlers, log);
     } catch (err) {
       await closeHandlers(handlers, log);

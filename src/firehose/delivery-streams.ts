@@ -125,7 +125,7 @@ export class DeliveryStreams {
   }
 
   list(): DeliveryStreamRecord[] {
-    return [...this.records.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.records.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   get(name: string): DeliveryStreamRecord {

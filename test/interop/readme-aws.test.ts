@@ -60,7 +60,9 @@ describe("the README's AWS examples", () => {
       const script = onTestPorts(block);
       const expected = [...script.matchAll(/# prints: (.+)$/gm)].map((m) => (m[1] as string).trim());
       expect(expected.length).toBeGreaterThan(0);
-      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { timeout: 60_000 });
+      // Debian's awscli (v2, what the README names) before any other `aws` on the PATH: v1 would put a blob's base64 text as it is.
+      const env = { ...process.env, PATH: `/usr/bin:${process.env.PATH ?? ''}` };
+      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], { timeout: 60_000, env });
       for (const line of expected) expect(stdout.split('\n')).toContain(line);
     }, 70_000);
   }
