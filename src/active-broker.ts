@@ -24,6 +24,8 @@ export interface ActiveBrokerOptions {
   handlers(broker: Broker, deliveryStreams: DeliveryStreams): readonly ProtocolHandler[];
   /** How the AWS door names a delivery stream (its ARN, with the configured region and account). */
   deliveryStreamArn?: (stream: string) => string;
+  /** A topic rule's MQTT topic filter as a topic pattern (the MQTT adapter's mapping). */
+  mqttFilterToPattern?: (filter: string) => string;
   /** A store write failed for good (FencedError among others). */
   onStoreError(err: unknown): void;
 }
@@ -68,7 +70,13 @@ export class ActiveBroker {
       await broker.close().catch(() => {});
       throw err;
     }
-    const deliveryStreams = new DeliveryStreams({ broker, log, settings: config.firehose, arn: opts.deliveryStreamArn });
+    const deliveryStreams = new DeliveryStreams({
+      broker,
+      log,
+      settings: config.firehose,
+      ...(opts.deliveryStreamArn ? { arn: opts.deliveryStreamArn } : {}),
+      ...(opts.mqttFilterToPattern ? { mqttFilterToPattern: opts.mqttFilterToPattern } : {}),
+    });
     const handlers = opts.handlers(broker, deliveryStreams);
     try {
       // Streams first: SNS subscriptions put to them as soon as the AWS adapter starts.

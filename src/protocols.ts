@@ -4,6 +4,8 @@
 // knows the adapters.
 import type { z } from 'zod';
 import { ADAPTERS, type AdapterContext, type AdapterDescriptor } from '../adapters/index.ts';
+import { filterToCore } from '../adapters/mqtt/topics.ts';
+import { InvalidDestinationError } from './shared/errors.ts';
 import { buildConfigSchema, protocolListenerSchema, type CoreConfig, type ProtocolListenerConfig } from './config/schema.ts';
 import type { ProtocolHandler } from './net/connection.ts';
 
@@ -43,4 +45,12 @@ export function bindAdapter(d: AdapterDescriptor, ctx: AdapterContext): Protocol
     paths: ws?.paths ?? [],
     webSocketFraming: ws?.framing ?? 'stream',
   };
+}
+
+/** The core topic pattern an MQTT topic filter reads (a topic rule's `mqttTopicFilter`); no shared subscriptions. */
+export function mqttFilterToPattern(filter: string): string {
+  const f = filterToCore(filter);
+  if (f.group !== undefined)
+    throw new InvalidDestinationError(`a topic rule reads every message: "${filter}" is a shared subscription`, { filter });
+  return f.pattern;
 }

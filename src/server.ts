@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ActiveBroker } from './active-broker.ts';
 import { boundPort, startAdminServer, VERSION } from './admin/admin-server.ts';
-import { ADAPTERS, bindAdapter, serves, type AdapterDescriptor, type JunctionConfig } from './protocols.ts';
+import { ADAPTERS, bindAdapter, mqttFilterToPattern, serves, type AdapterDescriptor, type JunctionConfig } from './protocols.ts';
 import type { Broker } from './core/broker.ts';
 import type { DeliveryStreams } from './firehose/delivery-streams.ts';
 import { RoleKeeper, type Deactivation, type Role } from './ha/role-keeper.ts';
@@ -245,6 +245,7 @@ export class JunctionServer {
           .filter((d) => serves(d, this.config))
           .map((d) => bindAdapter(d, { broker, deliveryStreams, security: this.security, config: this.config, log: this.log })),
       deliveryStreamArn: deliveryStreamArn(this.config),
+      mqttFilterToPattern,
       onStoreError: (err) => {
         // One turn later, so the refusals of the failed batch reach their clients first.
         if (err instanceof FencedError) setImmediate(() => this.keeper.fence('a store write was fenced', err));

@@ -14,11 +14,16 @@ export const MAX_RECORD_BYTES = 1000 * 1024;
 export const deliveryStreamSpecSchema = z
   .strictObject({
     name: z.string().regex(STREAM_NAME, 'must be 1-64 letters, digits, "_", "." or "-"'),
-    /** `topic`: every message published on the topic pattern (MQTT `devices/+/telemetry` is `devices.*.telemetry`). */
+    /**
+     * `topic`: every message published on a topic pattern (`devices.*.telemetry`), or on an MQTT
+     * topic filter (`mqttTopicFilter: devices/+/telemetry`, the same topics).
+     */
     source: z
       .discriminatedUnion('kind', [
         z.strictObject({ kind: z.literal('direct-put') }),
-        z.strictObject({ kind: z.literal('topic'), topic: z.string().min(1) }),
+        z
+          .strictObject({ kind: z.literal('topic'), topic: z.string().min(1).optional(), mqttTopicFilter: z.string().min(1).optional() })
+          .refine((t) => (t.topic === undefined) !== (t.mqttTopicFilter === undefined), 'names exactly one of topic or mqttTopicFilter'),
       ])
       .default({ kind: 'direct-put' }),
     destination: z.strictObject({
@@ -46,7 +51,11 @@ export const deliveryStreamSpecSchema = z
 export type DeliveryStreamSpec = z.output<typeof deliveryStreamSpecSchema>;
 export type DestinationSpec = DeliveryStreamSpec['destination'];
 
-export interface DeliveryStreamRecord extends DeliveryStreamSpec {
+/** A source as a stream runs it: a topic rule's MQTT filter resolved to the topic pattern it reads. */
+export type StreamSource = { kind: 'direct-put' } | { kind: 'topic'; topic: string; mqttTopicFilter?: string };
+
+export interface DeliveryStreamRecord extends Omit<DeliveryStreamSpec, 'source'> {
+  source: StreamSource;
   /** Firehose's VersionId: 1 at creation, one more at every destination update. */
   version: number;
   createdAt: number;

@@ -19,6 +19,7 @@ import {
   type DeliveryStreamRecord,
   type DeliveryStreamSpec,
   type DestinationSpec,
+  type StreamSource,
 } from './delivery-stream.ts';
 import { DeliveryWorker, FIREHOSE_CLIENT_ID, type DeliveryStats, type WorkerHost } from './delivery-worker.ts';
 import { DirectoryStore, S3Store, type ObjectStore } from './object-stores.ts';
@@ -30,6 +31,8 @@ export interface DeliveryStreamsOptions {
   broker: Broker;
   log: Logger;
   settings: FirehoseSettings;
+  /** The topic pattern an MQTT topic filter reads (the MQTT adapter's mapping); absent, filters are refused. */
+  mqttFilterToPattern?: (filter: string) => string;
   /** `arn:aws:firehose:<region>:<account>:deliverystream/<name>`, as the AWS door names streams. */
   arn?: (stream: string) => string;
   env?: NodeJS.ProcessEnv;
@@ -87,7 +90,8 @@ export class DeliveryStreams {
       const r = s.data as unknown as DeliveryStreamRecord;
       if (typeof r.name === 'string' && typeof r.destination === 'object') this.records.set(r.name, r);
     }
-    for (const spec of this.o.settings.deliveryStreams) {
+    for (const configured of this.o.settings.deliveryStreams) {
+      const spec = { ...configured, source: this.resolve(configured.source) };
       const existing = this.records.get(spec.name);
       if (!existing) {
         await this.save(this.newRecord(spec, {}, 'config'));
@@ -149,10 +153,10 @@ export class DeliveryStreams {
     };
   }
 
-  async create(spec: DeliveryStreamSpec, tags: Record<string, string> = {}): Promise<DeliveryStreamRecord> {
-    checkDestination(spec.destination);
-    if (this.records.has(spec.name)) throw new DeliveryStreamInUseError(spec.name, 'already exists');
-    const r = this.newRecord(spec, tags, 'api');
+  async create(requested: DeliveryStreamSpec, tags: Record<string, string> = {}): Promise<DeliveryStreamRecord> {
+    checkDestination(requested.destination);
+    if (this.records.has(requested.name)) throw new DeliveryStreamInUseError(requested.name, 'already exists');
+    const r = this.newRecord({ ...requested, source: this.resolve(requested.source) }, tags, 'api');
     await this.save(r);
     if (this.started) await this.startWorker(r);
     this.o.log.info({ stream: r.name, source: r.source, bucket: r.destination.bucket }, 'delivery stream created');
@@ -222,7 +226,24 @@ export class DeliveryStreams {
     }
   }
 
-  private newRecord(spec: DeliveryStreamSpec, tags: Record<string, string>, origin: 'api' | 'config'): DeliveryStreamRecord {
+  /** A topic rule's MQTT filter as the topic pattern it reads. */
+  private resolve(source: DeliveryStreamSpec['source']): StreamSource {
+    if (source.kind === 'direct-put') return source;
+    if (source.topic !== undefined) return { kind: 'topic', topic: source.topic };
+    const filter = source.mqttTopicFilter as string;
+    if (!this.o.mqttFilterToPattern) throw new DeliveryStreamArgumentError('MQTT topic filters need the MQTT adapter', { filter });
+    try {
+      return { kind: 'topic', topic: this.o.mqttFilterToPattern(filter), mqttTopicFilter: filter };
+    } catch (err) {
+      throw new DeliveryStreamArgumentError(`mqttTopicFilter: ${(err as Error).message}`, { filter });
+    }
+  }
+
+  private newRecord(
+    spec: Omit<DeliveryStreamSpec, 'source'> & { source: StreamSource },
+    tags: Record<string, string>,
+    origin: 'api' | 'config',
+  ): DeliveryStreamRecord {
     const now = Date.now();
     return { ...spec, version: 1, createdAt: now, updatedAt: now, tags, encryption: 'DISABLED', origin };
   }

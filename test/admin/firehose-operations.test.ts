@@ -85,6 +85,13 @@ describe('delivery streams, operated', () => {
     const bad = await api('POST', '/api/delivery-streams', { name: 'bad name', destination: { bucket: 'B' } });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toMatch(/name/);
+    const badFilter = await api('POST', '/api/delivery-streams', {
+      name: 'bad-filter',
+      source: { kind: 'topic', mqttTopicFilter: 'devices/#/x' },
+      destination: { bucket: 'b-bucket' },
+    });
+    expect(badFilter.status).toBe(400);
+    expect(badFilter.body.message).toMatch(/must be the last level/);
 
     const device = await clientFor('device');
     const r = await device.send(

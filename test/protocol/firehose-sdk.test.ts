@@ -88,7 +88,7 @@ describe('Firehose API', () => {
       deliveryStreams: [
         {
           name: 'telemetry',
-          source: { kind: 'topic', topic: 'devices.*.telemetry' },
+          source: { kind: 'topic', mqttTopicFilter: 'devices/+/telemetry' },
           destination: { bucket: 'lake', prefix: 'telemetry/', bufferingIntervalSeconds: 0, delimiter: '\n', compression: 'GZIP' },
         },
       ],
