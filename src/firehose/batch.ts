@@ -16,6 +16,8 @@ export class Batch {
   /** Data and delimiters: what the size hint counts. */
   bytes = 0;
   dataBytes = 0;
+  /** The buffered messages' bodies (frames included): what the batch holds in memory. */
+  messageBytes = 0;
   /** Records delivered before, to a broker that did not finish their object: they may be in one already. */
   redelivered = 0;
 
@@ -24,6 +26,7 @@ export class Batch {
   /** Adds a delivery's records (one, or a put's several); answers how many. */
   add(d: Delivery): number {
     this.tags.push(d.tag);
+    this.messageBytes += d.message.body.byteLength;
     const records = recordsOf(d.message);
     for (const r of records) {
       this.records.push(r);

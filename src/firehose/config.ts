@@ -33,6 +33,12 @@ export const firehoseConfigSchema = z.strictObject({
    * direct put, a whole PutRecordBatch call, is one); a batch is sealed at half of it.
    */
   maxMessagesInFlight: z.number().int().min(2).default(20_000),
+  /** The bytes of those messages a stream holds in memory at most (the largest size hint: one 128 MiB batch). */
+  maxBytesInFlight: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(128 * 1024 * 1024),
   /** What a stream's buffer in the store may hold (messages as above, and bytes) before producers are refused or held back. */
   maxBufferedMessages: z.number().int().min(1).default(1_000_000),
   maxBufferedBytes: z

@@ -69,6 +69,7 @@ export class DeliveryStreams {
       log: o.log,
       settings: {
         maxMessagesInFlight: s.maxMessagesInFlight,
+        maxBytesInFlight: s.maxBytesInFlight,
         retryDurationMs: s.retryDurationSeconds * 1000,
         maxBufferedMessages: s.maxBufferedMessages,
       },

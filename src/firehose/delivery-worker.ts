@@ -20,8 +20,10 @@ const MAX_RETRY_MS = 5000;
 const FAILURE_LOG_EVERY_MS = 60_000;
 
 export interface WorkerSettings {
-  /** Buffered messages one stream holds unacknowledged (its consumer's window); a batch seals at half. */
+  /** Buffered messages one stream holds unacknowledged (its consumer's credit); a batch seals at half. */
   maxMessagesInFlight: number;
+  /** Bytes of those messages it holds at most: past it, it takes no more until a batch is written. */
+  maxBytesInFlight: number;
   retryDurationMs: number;
   /** Most messages a topic rule's subscription holds before its publishers are held back. */
   maxBufferedMessages: number;
@@ -66,6 +68,8 @@ export class DeliveryWorker {
   private pumping: Promise<void> | undefined;
   private readonly stopped = new AbortController();
   private lastFailureLog = 0;
+  /** Credit held back while the bytes in memory are at their bound (granted again as batches are written). */
+  private owedCredit = 0;
   readonly stats: DeliveryStats = {
     objects: 0,
     records: 0,
@@ -102,12 +106,14 @@ export class DeliveryWorker {
     const { broker, settings } = this.host;
     const ctx = { connectionId: `firehose:${r.name}`, clientId: FIREHOSE_CLIENT_ID };
     const onMessage = (d: Delivery): void => this.add(d);
+    // Explicit credit: each message written gives its credit back, unless the bytes held are at their bound.
+    const credit = { creditMode: 'explicit' as const, prefetch: settings.maxMessagesInFlight };
     if (r.source.kind === 'topic') {
       this.consumer = await broker.subscribe(
         {
           destination: { kind: 'topic', name: r.source.topic },
           durable: { clientId: FIREHOSE_CLIENT_ID, name: r.name },
-          prefetch: settings.maxMessagesInFlight,
+          ...credit,
           // Full, it holds the topic's publishers back; never declared a slow consumer (that would drop records).
           limits: { maxMessages: settings.maxBufferedMessages, overflow: 'block', slowConsumerHoldMs: 0 },
           onMessage,
@@ -115,10 +121,7 @@ export class DeliveryWorker {
         ctx,
       );
     } else {
-      this.consumer = await broker.subscribe(
-        { destination: { kind: 'queue', name: bufferQueue(r.name) }, prefetch: settings.maxMessagesInFlight, onMessage },
-        ctx,
-      );
+      this.consumer = await broker.subscribe({ destination: { kind: 'queue', name: bufferQueue(r.name) }, ...credit, onMessage }, ctx);
     }
   }
 
@@ -141,6 +144,7 @@ export class DeliveryWorker {
     }
     this.stats.inFlightRecords += b.add(d);
     this.stats.inFlightBytes += d.message.body.byteLength;
+    if (this.stats.inFlightBytes >= this.host.settings.maxBytesInFlight) this.owedCredit += this.consumer?.withdrawCredit() ?? 0;
     if (this.stats.oldestInFlight === undefined || d.message.timestamp < this.stats.oldestInFlight)
       this.stats.oldestInFlight = d.message.timestamp;
     if (b.bytes >= dest.bufferingSizeMiB * 1024 * 1024 || b.tags.length >= Math.max(1, this.host.settings.maxMessagesInFlight >> 1))
@@ -238,7 +242,12 @@ export class DeliveryWorker {
     const c = this.consumer;
     for (const tag of b.tags) if (c?.holds(tag)) c.ack(tag);
     this.stats.inFlightRecords -= b.size;
-    this.stats.inFlightBytes -= b.dataBytes;
+    this.stats.inFlightBytes -= b.messageBytes;
+    this.owedCredit += b.tags.length;
+    if (this.stats.inFlightBytes < this.host.settings.maxBytesInFlight) {
+      c?.addCredit(this.owedCredit);
+      this.owedCredit = 0;
+    }
     const rest = [this.filling, ...this.sealed].filter((x): x is Batch => x !== undefined);
     this.stats.oldestInFlight = rest.length === 0 ? undefined : Math.min(...rest.map((x) => x.oldest));
     if (this.stats.inFlightRecords <= 0) {

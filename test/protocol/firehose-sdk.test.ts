@@ -470,6 +470,29 @@ describe('a full buffer', () => {
   let b: Broker | undefined;
   afterEach(() => stopBroker(b));
 
+  it('holds at most maxBytesInFlight in memory while the destination fails; the rest waits in the store', async () => {
+    b = await startBroker({ maxBytesInFlight: 1024 * 1024 });
+    writeFileSync(join(b.directory, 'held-bucket'), 'not a directory');
+    await b.client.send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: 'held',
+        S3DestinationConfiguration: s3('held-bucket', { BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 } }) as never,
+      }),
+    );
+    const records = Array.from({ length: 10 }, (_, i) => Buffer.alloc(300 * 1024, i + 1));
+    for (const Data of records) await b.client.send(new PutRecordCommand({ DeliveryStreamName: 'held', Record: { Data } }));
+    const streams = b.server.activeDeliveryStreams();
+    const view = streams?.view('held');
+    expect(view?.stats?.inFlightBytes).toBeLessThanOrEqual(1024 * 1024 + 300 * 1024);
+    expect(view?.bufferedEntries).toBeGreaterThanOrEqual(5);
+
+    rmSync(join(b.directory, 'held-bucket'));
+    const objects = await waitForObjects(b.directory, 'held-bucket', (o) => o.reduce((n, x) => n + x.body.length, 0) >= 10 * 300 * 1024);
+    const got = Buffer.concat(objects.map((o) => o.body));
+    expect(got.length).toBe(10 * 300 * 1024);
+    for (let i = 1; i <= 10; i++) expect(got.includes(Buffer.alloc(300 * 1024, i))).toBe(true);
+  });
+
   it('refuses records per record with ServiceUnavailableException, and delivers every accepted one', async () => {
     b = await startBroker({ maxBufferedMessages: 5, maxMessagesInFlight: 2 });
     await mkdir(join(b.directory, 'small'), { recursive: true });
