@@ -138,6 +138,9 @@ describe('delivery streams, operated', () => {
     }
     expect(stuck.body).toMatchObject({ inFlightRecords: 1, lastError: expect.stringMatching(/ENOTDIR|EEXIST/) as string });
     expect(stuck.body.failures).toBeGreaterThan(0);
+    // Another stream keeps delivering meanwhile.
+    await device.send(new PutRecordCommand({ DeliveryStreamName: 'ops', Record: { Data: Buffer.from('d') } }));
+    expect(lines(await waitForObjects(directory, 'ops-bucket', (o) => lines(o).length === 4)).sort()).toEqual(['a', 'b', 'c', 'd']);
     const m2 = await (await fetch(`${admin}/metrics`, { headers: { authorization: auth } })).text();
     expect(m2).toMatch(/^junction_firehose_failing\{stream="stuck"\} 1$/m);
 
