@@ -64,6 +64,7 @@ describe('admin API access', () => {
     expect(Object.keys(doc.paths['/api/connections/{id}'] ?? {})).toEqual(['delete']);
     expect(doc.paths['/api/queues/{name}/messages']).toHaveProperty('get');
     expect(doc.paths['/api/queues/{name}/messages']).toHaveProperty('post');
+    expect(Object.keys(doc.paths['/api/delivery-streams'] ?? {})).toEqual(['get', 'post']);
   });
 });
 
