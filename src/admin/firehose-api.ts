@@ -37,6 +37,7 @@ export function deliveryStreamView(v: DeliveryStreamView, arn: string): Record<s
     errorRecords: s?.errorRecords ?? 0,
     failures: s?.failures ?? 0,
     redeliveredRecords: s?.redelivered ?? 0,
+    skippedRecords: s?.skipped ?? 0,
     lastDeliveryAt: s?.lastDeliveryAt !== undefined ? new Date(s.lastDeliveryAt).toISOString() : undefined,
     lastFreshnessMs: s?.lastFreshnessMs,
     failingSince: s?.failingSince !== undefined ? new Date(s.failingSince).toISOString() : undefined,

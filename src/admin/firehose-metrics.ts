@@ -2,7 +2,7 @@
 // records and bytes delivered (DeliveryToS3.Records/.Bytes), objects written and failed writes
 // (DeliveryToS3.Success as a count of successes and failures), data freshness
 // (DeliveryToS3.DataFreshness: age of the oldest record not yet delivered), what each buffers, and
-// the records a takeover delivered again (possible duplicates).
+// what a takeover found already written (skipped) or could not tell (written again).
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DeliveryStreams } from '../firehose/delivery-streams.ts';
 import type { DeliveryStats } from '../firehose/delivery-worker.ts';
@@ -57,8 +57,13 @@ export function deliveryStreamMetrics(registry: Registry, source: () => Delivery
   );
   counter(
     'junction_firehose_redelivered_records_total',
-    'Records delivered again after a takeover interrupted their object (possible duplicates), by delivery stream',
+    'Records written again after a takeover that could not tell whether their object was written (possible duplicates), by delivery stream',
     (s) => s.redelivered,
+  );
+  counter(
+    'junction_firehose_skipped_records_total',
+    'Records a takeover redelivered that were already in an object (acknowledged, not written again), by delivery stream',
+    (s) => s.skipped,
   );
   gauge(
     'junction_firehose_data_freshness_seconds',

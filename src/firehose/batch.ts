@@ -11,6 +11,8 @@ const gzipAsync = promisify(gzip);
 
 export class Batch {
   readonly tags: number[] = [];
+  /** The buffered messages' ids (the journal names them). */
+  readonly ids: string[] = [];
   readonly records: Uint8Array[] = [];
   readonly arrivals: number[] = [];
   /** Data and delimiters: what the size hint counts. */
@@ -18,14 +20,13 @@ export class Batch {
   dataBytes = 0;
   /** The buffered messages' bodies (frames included): what the batch holds in memory. */
   messageBytes = 0;
-  /** Records delivered before, to a broker that did not finish their object: they may be in one already. */
-  redelivered = 0;
 
   constructor(private readonly delimiterBytes: number) {}
 
   /** Adds a delivery's records (one, or a put's several); answers how many. */
   add(d: Delivery): number {
     this.tags.push(d.tag);
+    this.ids.push(d.message.id);
     this.messageBytes += d.message.body.byteLength;
     const records = recordsOf(d.message);
     for (const r of records) {
@@ -34,7 +35,6 @@ export class Batch {
       this.bytes += r.byteLength + this.delimiterBytes;
       this.dataBytes += r.byteLength;
     }
-    if (d.redelivered) this.redelivered += records.length;
     return records.length;
   }
 

@@ -21,6 +21,7 @@ import {
   type DestinationSpec,
   type StreamSource,
 } from './delivery-stream.ts';
+import { removeJournal } from './delivery-journal.ts';
 import { DeliveryWorker, FIREHOSE_CLIENT_ID, type DeliveryStats, type WorkerHost } from './delivery-worker.ts';
 import { DirectoryStore, S3Store, type ObjectStore } from './object-stores.ts';
 import { frameRecords, RECORD_COUNT_PROPERTY } from './record-frames.ts';
@@ -196,6 +197,7 @@ export class DeliveryStreams {
     this.workers.delete(name);
     await w?.stop();
     const discarded = await this.dropBuffer(r);
+    await removeJournal(this.o.broker, name);
     this.records.delete(name);
     await this.o.broker.deleteSession(RECORD_PREFIX + name);
     this.o.log.info({ stream: name, discardedEntries: discarded }, 'delivery stream deleted');

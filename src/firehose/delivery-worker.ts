@@ -10,7 +10,9 @@ import type { Logger } from 'pino';
 import type { Broker } from '../core/broker.ts';
 import type { Consumer, Delivery } from '../core/consumer.ts';
 import { Batch, encodeErrorObject, encodeObject } from './batch.ts';
+import { DeliveryJournal } from './delivery-journal.ts';
 import { bufferQueue, type DeliveryStreamRecord } from './delivery-stream.ts';
+import { recordsOf } from './record-frames.ts';
 import { defaultErrorPrefix, objectKey, parsePrefix } from './object-keys.ts';
 import type { ObjectStore } from './object-stores.ts';
 
@@ -47,8 +49,10 @@ export interface DeliveryStats {
   errorObjects: number;
   /** Failed object writes (each retry counts). */
   failures: number;
-  /** Records delivered again after a takeover interrupted their object: possible duplicates. */
+  /** Records written again after a takeover whose object's presence could not be told: possible duplicates. */
   redelivered: number;
+  /** Records a takeover redelivered that were already in an object: acknowledged, not written again. */
+  skipped: number;
   lastDeliveryAt: number | undefined;
   /** Age of the oldest record of the last object when it became visible. */
   lastFreshnessMs: number | undefined;
@@ -78,6 +82,7 @@ export class DeliveryWorker {
     errorObjects: 0,
     failures: 0,
     redelivered: 0,
+    skipped: 0,
     lastDeliveryAt: undefined,
     lastFreshnessMs: undefined,
     failingSince: undefined,
@@ -87,10 +92,14 @@ export class DeliveryWorker {
     oldestInFlight: undefined,
   };
 
+  private readonly journal: DeliveryJournal;
+
   constructor(
     private readonly host: WorkerHost,
     private record: DeliveryStreamRecord,
-  ) {}
+  ) {
+    this.journal = new DeliveryJournal(host.broker, host.objects, record.name, host.log);
+  }
 
   get name(): string {
     return this.record.name;
@@ -105,6 +114,7 @@ export class DeliveryWorker {
     const r = this.record;
     const { broker, settings } = this.host;
     const ctx = { connectionId: `firehose:${r.name}`, clientId: FIREHOSE_CLIENT_ID };
+    await this.journal.recover();
     const onMessage = (d: Delivery): void => this.add(d);
     // Explicit credit: each message written gives its credit back, unless the bytes held are at their bound.
     const credit = { creditMode: 'explicit' as const, prefetch: settings.maxMessagesInFlight };
@@ -134,6 +144,17 @@ export class DeliveryWorker {
   }
 
   private add(d: Delivery): void {
+    const seen = this.journal.classify(d.message.id);
+    if (seen === 'written') {
+      this.stats.skipped += recordsOf(d.message).length;
+      queueMicrotask(() => {
+        if (!this.consumer?.holds(d.tag)) return;
+        this.consumer.ack(d.tag);
+        this.consumer.addCredit(1);
+      });
+      return;
+    }
+    if (seen === 'uncertain') this.stats.redelivered += recordsOf(d.message).length;
     const dest = this.record.destination;
     let b = this.filling;
     if (!b) {
@@ -175,13 +196,19 @@ export class DeliveryWorker {
     let failingSince: number | undefined;
     let lastError = '';
     const body = await encodeObject(b, dest.delimiter, gz);
+    const key = objectKey(parsePrefix(dest.prefix, false), {
+      stream,
+      version: this.record.version,
+      oldest: b.oldest,
+      extension: gz ? '.gz' : '',
+    });
     while (!this.stopped.signal.aborted) {
       const toErrors = failingSince !== undefined && Date.now() - failingSince >= this.host.settings.retryDurationMs;
       attempts++;
       try {
         if (toErrors) {
           const errorPrefix = dest.errorOutputPrefix !== '' ? dest.errorOutputPrefix : defaultErrorPrefix(dest.prefix);
-          const key = objectKey(parsePrefix(errorPrefix, true), {
+          const errorKey = objectKey(parsePrefix(errorPrefix, true), {
             stream,
             version: this.record.version,
             oldest: b.oldest,
@@ -193,20 +220,16 @@ export class DeliveryWorker {
             { streamArn: this.host.arn(stream), errorCode: 'S3.DeliveryFailed', errorMessage: lastError, attempts, now: Date.now() },
             gz,
           );
-          await this.host.objects.put(dest.bucket, key, errors, 'application/x-ndjson');
+          await this.journal.writing(dest.bucket, errorKey, b.ids);
+          await this.host.objects.put(dest.bucket, errorKey, errors, 'application/x-ndjson');
           this.stats.errorObjects++;
           this.stats.errorRecords += b.size;
           this.host.log.error(
-            { stream, records: b.size, bucket: dest.bucket, key, failingForMs: Date.now() - (failingSince ?? 0) },
+            { stream, records: b.size, bucket: dest.bucket, key: errorKey, failingForMs: Date.now() - (failingSince ?? 0) },
             'delivery stream gave up on its destination after the retry duration: the records went to the error prefix',
           );
         } else {
-          const key = objectKey(parsePrefix(dest.prefix, false), {
-            stream,
-            version: this.record.version,
-            oldest: b.oldest,
-            extension: gz ? '.gz' : '',
-          });
+          await this.journal.writing(dest.bucket, key, b.ids);
           await this.host.objects.put(dest.bucket, key, body, gz ? 'application/gzip' : 'application/octet-stream');
           this.stats.objects++;
           this.stats.records += b.size;
@@ -216,7 +239,7 @@ export class DeliveryWorker {
         }
         this.stats.lastDeliveryAt = Date.now();
         this.stats.failingSince = undefined;
-        this.stats.redelivered += b.redelivered;
+        this.journal.settled();
         this.settle(b);
         return;
       } catch (err) {
