@@ -35,6 +35,11 @@ export const deliveryStreamSpecSchema = z
       compression: z.enum(['UNCOMPRESSED', 'GZIP']).default('UNCOMPRESSED'),
       /** Appended after every record (Firehose's AppendDelimiterToRecord processor); '' for none. */
       delimiter: z.string().max(16).default(''),
+      /** Ends every object's key instead of the default (`.gz` for GZIP, none otherwise); Firehose's FileExtension. */
+      fileExtension: z
+        .string()
+        .regex(/^\.[0-9a-z!\-_.*'()]{1,127}$/, 'must start with "." and hold only 0-9a-z!-_.*\'()')
+        .optional(),
       /** The IAM role a Firehose client named: kept and shown back; the broker's own authorization applies. */
       roleArn: z.string().optional(),
     }),

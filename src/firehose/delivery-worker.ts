@@ -200,7 +200,7 @@ export class DeliveryWorker {
       stream,
       version: this.record.version,
       oldest: b.oldest,
-      extension: gz ? '.gz' : '',
+      extension: dest.fileExtension ?? (gz ? '.gz' : ''),
     });
     while (!this.stopped.signal.aborted) {
       const toErrors = failingSince !== undefined && Date.now() - failingSince >= this.host.settings.retryDurationMs;
@@ -212,7 +212,7 @@ export class DeliveryWorker {
             stream,
             version: this.record.version,
             oldest: b.oldest,
-            extension: gz ? '.gz' : '',
+            extension: dest.fileExtension ?? (gz ? '.gz' : ''),
             errorOutputType: 'delivery-failed',
           });
           const errors = await encodeErrorObject(

@@ -154,6 +154,14 @@ describe('Firehose API', () => {
         }),
       ),
     ).rejects.toThrow(/ErrorOutputPrefix must be specified/);
+    await expect(
+      b.client.send(
+        new CreateDeliveryStreamCommand({
+          DeliveryStreamName: 'backup',
+          ExtendedS3DestinationConfiguration: s3('archive', { S3BackupMode: 'Enabled' }) as never,
+        }),
+      ),
+    ).rejects.toBeInstanceOf(InvalidArgumentException);
 
     await b.client.send(
       new UpdateDestinationCommand({
@@ -239,7 +247,7 @@ describe('Firehose API', () => {
     expect(objects[0]?.body.equals(Buffer.concat(records.slice(0, 4)))).toBe(true);
   });
 
-  it('names objects by prefix expressions', async () => {
+  it('names objects by prefix expressions and a file extension', async () => {
     await b.client.send(
       new CreateDeliveryStreamCommand({
         DeliveryStreamName: 'exprs',
@@ -247,6 +255,7 @@ describe('Firehose API', () => {
           Prefix: 'year=!{timestamp:yyyy}/month=!{timestamp:MM}/!{firehose:random-string}/',
           ErrorOutputPrefix: 'errors/!{firehose:error-output-type}/',
           BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 },
+          FileExtension: '.ndjson',
         }) as never,
       }),
     );
@@ -254,7 +263,9 @@ describe('Firehose API', () => {
     const [o] = await waitForObjects(b.directory, 'exprs', (x) => x.length === 1);
     const now = new Date();
     expect(o?.key).toMatch(
-      new RegExp(`^year=${String(now.getUTCFullYear())}/month=${String(now.getUTCMonth() + 1).padStart(2, '0')}/[A-Za-z0-9]{11}/exprs-1-`),
+      new RegExp(
+        `^year=${String(now.getUTCFullYear())}/month=${String(now.getUTCMonth() + 1).padStart(2, '0')}/[A-Za-z0-9]{11}/exprs-1-.*\\.ndjson$`,
+      ),
     );
   });
 

@@ -32,6 +32,13 @@ export function destinationFrom(c: JsonObject, base?: DestinationSpec): Destinat
     const f = c[feature];
     if (isObject(f) && f.Enabled === true) throw invalidArgument(`${feature} is not supported by this broker.`);
   }
+  if (optionalString(c, 'S3BackupMode') === 'Enabled') throw invalidArgument('S3BackupMode Enabled is not supported by this broker.');
+  const timeZone = optionalString(c, 'CustomTimeZone');
+  if (timeZone !== undefined && timeZone !== 'UTC' && timeZone !== '')
+    throw invalidArgument(`CustomTimeZone ${timeZone} is not supported by this broker: object times are UTC.`);
+  const fileExtension = optionalString(c, 'FileExtension');
+  if (fileExtension !== undefined && fileExtension !== '' && !/^\.[0-9a-z!\-_.*'()]{1,127}$/.test(fileExtension))
+    throw invalidArgument(`FileExtension ${fileExtension} must start with "." and hold only 0-9a-z!-_.*'().`);
   const bucketArn = optionalString(c, 'BucketARN');
   if (bucketArn === undefined && !base) throw invalidArgument('BucketARN is required.');
   const roleArn = optionalString(c, 'RoleARN') ?? base?.roleArn;
@@ -43,6 +50,11 @@ export function destinationFrom(c: JsonObject, base?: DestinationSpec): Destinat
     bufferingIntervalSeconds: interval ?? base?.bufferingIntervalSeconds ?? 300,
     compression: (compression as DestinationSpec['compression'] | undefined) ?? base?.compression ?? 'UNCOMPRESSED',
     delimiter: delimiterFrom(c.ProcessingConfiguration) ?? base?.delimiter ?? '',
+    ...(fileExtension !== undefined && fileExtension !== ''
+      ? { fileExtension }
+      : base?.fileExtension !== undefined && fileExtension === undefined
+        ? { fileExtension: base.fileExtension }
+        : {}),
     ...(roleArn !== undefined ? { roleArn } : {}),
   };
 }
@@ -103,6 +115,12 @@ export function destinationDescription(d: DestinationSpec, partition = 'aws'): J
   return {
     DestinationId: DESTINATION_ID,
     S3DestinationDescription: common,
-    ExtendedS3DestinationDescription: { ...common, ProcessingConfiguration: processing, S3BackupMode: 'Disabled' },
+    ExtendedS3DestinationDescription: {
+      ...common,
+      ProcessingConfiguration: processing,
+      S3BackupMode: 'Disabled',
+      CustomTimeZone: 'UTC',
+      ...(d.fileExtension !== undefined ? { FileExtension: d.fileExtension } : {}),
+    },
   };
 }
