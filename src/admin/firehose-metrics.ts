@@ -1,7 +1,7 @@
 // Delivery streams in /metrics, read at scrape time, named after Firehose's CloudWatch metrics:
 // records and bytes delivered (DeliveryToS3.Records/.Bytes), objects written and failed writes
 // (DeliveryToS3.Success as a count of successes and failures), data freshness
-// (DeliveryToS3.DataFreshness: age of the oldest record not yet delivered), what each buffers, and
+// (DeliveryToS3.DataFreshness: age of the oldest record the worker holds), what each buffers, and
 // what a takeover found already written (skipped) or could not tell (written again).
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DeliveryStreams } from '../firehose/delivery-streams.ts';
@@ -67,7 +67,7 @@ export function deliveryStreamMetrics(registry: Registry, source: () => Delivery
   );
   gauge(
     'junction_firehose_data_freshness_seconds',
-    'Age of the oldest record not yet delivered (0 when none waits), by delivery stream',
+    'Age of the oldest record in the batches being filled or written (0 when none; entries still waiting in the store are older), by delivery stream',
     (s) => (s.oldestInFlight !== undefined ? (Date.now() - s.oldestInFlight) / 1000 : 0),
   );
   gauge(
