@@ -66,6 +66,7 @@ export interface DeliveryStats {
 
 export class DeliveryWorker {
   private consumer: Consumer | undefined;
+  private readonly waitingForConsumer: Array<(c: Consumer) => void> = [];
   private filling: Batch | undefined;
   private readonly sealed: Batch[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -133,6 +134,13 @@ export class DeliveryWorker {
     } else {
       this.consumer = await broker.subscribe({ destination: { kind: 'queue', name: bufferQueue(r.name) }, ...credit, onMessage }, ctx);
     }
+    for (const f of this.waitingForConsumer.splice(0)) f(this.consumer);
+  }
+
+  /** Runs `f` with the consumer: now, or once subscribing has answered (the first deliveries come before). */
+  private withConsumer(f: (c: Consumer) => void): void {
+    if (this.consumer) f(this.consumer);
+    else this.waitingForConsumer.push(f);
   }
 
   /** Stops: what is not written stays unacknowledged in the store for the next active broker. */
@@ -147,10 +155,10 @@ export class DeliveryWorker {
     const seen = this.journal.classify(d.message.id);
     if (seen === 'written') {
       this.stats.skipped += recordsOf(d.message).length;
-      queueMicrotask(() => {
-        if (!this.consumer?.holds(d.tag)) return;
-        this.consumer.ack(d.tag);
-        this.consumer.addCredit(1);
+      this.withConsumer((c) => {
+        if (!c.holds(d.tag)) return;
+        c.ack(d.tag);
+        c.addCredit(1);
       });
       return;
     }
@@ -165,7 +173,10 @@ export class DeliveryWorker {
     }
     this.stats.inFlightRecords += b.add(d);
     this.stats.inFlightBytes += d.message.body.byteLength;
-    if (this.stats.inFlightBytes >= this.host.settings.maxBytesInFlight) this.owedCredit += this.consumer?.withdrawCredit() ?? 0;
+    if (this.stats.inFlightBytes >= this.host.settings.maxBytesInFlight)
+      this.withConsumer((c) => {
+        if (this.stats.inFlightBytes >= this.host.settings.maxBytesInFlight) this.owedCredit += c.withdrawCredit();
+      });
     if (this.stats.oldestInFlight === undefined || d.message.timestamp < this.stats.oldestInFlight)
       this.stats.oldestInFlight = d.message.timestamp;
     if (b.bytes >= dest.bufferingSizeMiB * 1024 * 1024 || b.tags.length >= Math.max(1, this.host.settings.maxMessagesInFlight >> 1))
