@@ -197,6 +197,8 @@ export interface QueueRules {
   maxMessages?: number;
   maxBytes?: number;
   overflow?: OverflowPolicy;
+  /** A memory window at least this large (a consumer that holds whole batches unacknowledged). */
+  pageWindowBytes?: number;
 }
 
 export function applyRules(policy: QueuePolicy, rules: QueueRules | undefined): void {
@@ -207,6 +209,7 @@ export function applyRules(policy: QueuePolicy, rules: QueueRules | undefined): 
   if (rules.maxMessages !== undefined) policy.maxMessages = rules.maxMessages;
   if (rules.maxBytes !== undefined) policy.maxBytes = rules.maxBytes;
   if (rules.overflow !== undefined) policy.overflow = rules.overflow;
+  if (rules.pageWindowBytes !== undefined) policy.pageWindowBytes = Math.max(policy.pageWindowBytes, rules.pageWindowBytes);
 }
 
 /** Limits a subscriber asked for, over the policy its queue would have had. */
@@ -217,6 +220,7 @@ export function applyLimits(policy: QueuePolicy, limits: SubscriptionLimits | un
   if (limits?.slowConsumer !== undefined) policy.slowConsumer = limits.slowConsumer;
   policy.backlogOnly = limits?.backlogOnly === true;
   if (limits?.onlineMaxMessages !== undefined) policy.onlineMaxMessages = limits.onlineMaxMessages;
+  if (limits?.pageWindowBytes !== undefined) policy.pageWindowBytes = Math.max(policy.pageWindowBytes, limits.pageWindowBytes);
 }
 
 export function sameLimits(a: SubscriptionLimits | undefined, b: SubscriptionLimits | undefined): boolean {
@@ -226,6 +230,7 @@ export function sameLimits(a: SubscriptionLimits | undefined, b: SubscriptionLim
     (a?.backlogOnly ?? false) === (b?.backlogOnly ?? false) &&
     a?.slowConsumerHoldMs === b?.slowConsumerHoldMs &&
     a?.slowConsumer === b?.slowConsumer &&
-    a?.onlineMaxMessages === b?.onlineMaxMessages
+    a?.onlineMaxMessages === b?.onlineMaxMessages &&
+    a?.pageWindowBytes === b?.pageWindowBytes
   );
 }

@@ -271,6 +271,8 @@ export class DeliveryStreams {
         maxMessages: this.o.settings.maxBufferedMessages,
         maxBytes: this.o.settings.maxBufferedBytes,
         overflow: 'reject',
+        // The worker holds a whole batch (up to maxBytesInFlight) unacknowledged: the queue's memory window must hold it.
+        pageWindowBytes: this.o.settings.maxBytesInFlight,
       });
       this.o.broker.operations.createQueue(q);
     }

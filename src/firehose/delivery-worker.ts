@@ -126,7 +126,12 @@ export class DeliveryWorker {
           durable: { clientId: FIREHOSE_CLIENT_ID, name: r.name },
           ...credit,
           // Full, it holds the topic's publishers back; never declared a slow consumer (that would drop records).
-          limits: { maxMessages: settings.maxBufferedMessages, overflow: 'block', slowConsumerHoldMs: 0 },
+          limits: {
+            maxMessages: settings.maxBufferedMessages,
+            overflow: 'block',
+            slowConsumerHoldMs: 0,
+            pageWindowBytes: settings.maxBytesInFlight,
+          },
           onMessage,
         },
         ctx,

@@ -72,6 +72,8 @@ export interface SubscriptionLimits {
   slowConsumer?: 'drop-oldest' | 'disconnect';
   /** The backlog that holds publishers back while a consumer is attached (QueuePolicy.onlineMaxMessages). */
   onlineMaxMessages?: number;
+  /** The queue's memory window in bytes (PolicySettings.pageWindowBytes), when its consumer batches more. */
+  pageWindowBytes?: number;
 }
 
 /** Adapter-owned session state (e.g. an MQTT persistent session), opaque to the store. */

@@ -247,6 +247,20 @@ describe('Firehose API', () => {
     expect(objects[0]?.body.equals(Buffer.concat(records.slice(0, 4)))).toBe(true);
   });
 
+  it('fills an object to a size hint larger than a queue keeps in memory by default (16 MiB)', async () => {
+    await b.client.send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: 'large',
+        S3DestinationConfiguration: s3('large', { BufferingHints: { SizeInMBs: 32, IntervalInSeconds: 900 } }) as never,
+      }),
+    );
+    for (let i = 0; i < 34; i++)
+      await b.client.send(new PutRecordCommand({ DeliveryStreamName: 'large', Record: { Data: Buffer.alloc(1000 * 1024, i) } }));
+    // Sealed by size, long before its 900 s interval.
+    const [o] = await waitForObjects(b.directory, 'large', (x) => x.length >= 1);
+    expect(o?.body.length).toBeGreaterThanOrEqual(32 * 1024 * 1024);
+  });
+
   it('names objects by prefix expressions and a file extension', async () => {
     await b.client.send(
       new CreateDeliveryStreamCommand({
