@@ -151,8 +151,9 @@ describe('limits.memoryHighWatermark', () => {
       expect(seen.size).toBe(total);
       // Sampled every 50 ms: the resident set never went far past the watermark (unguarded, the 640 MiB
       // flood takes it past twice the watermark). What passes it is what arrives between two of the
-      // guard's samples plus what the allocator keeps, about 15% here.
-      expect(peak).toBeLessThan(watermark * 1.25);
+      // guard's samples plus what the allocator keeps: 15-25% on a quiet machine (main before and
+      // after the Firehose work alike), 26% once under a full CI run's load.
+      expect(peak).toBeLessThan(watermark * 1.4);
     } finally {
       clearInterval(sampler);
     }
