@@ -27,6 +27,7 @@ export function deliveryStreamView(v: DeliveryStreamView, arn: string): Record<s
     tags: r.tags,
     encryption: r.encryption,
     bufferedEntries: v.bufferedEntries,
+    bufferedBytes: v.bufferedBytes,
     inFlightRecords: s?.inFlightRecords ?? 0,
     inFlightBytes: s?.inFlightBytes ?? 0,
     oldestBufferedAgeMs: s?.oldestInFlight !== undefined ? Date.now() - s.oldestInFlight : undefined,

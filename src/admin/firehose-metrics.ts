@@ -8,12 +8,12 @@ import type { DeliveryStreams } from '../firehose/delivery-streams.ts';
 import type { DeliveryStats } from '../firehose/delivery-worker.ts';
 
 export function deliveryStreamMetrics(registry: Registry, source: () => DeliveryStreams | undefined): void {
-  const each = (read: (s: DeliveryStats, buffered: number) => number) => (): Array<[string, number]> => {
+  const each = (read: (s: DeliveryStats, entries: number, bytes: number) => number) => (): Array<[string, number]> => {
     const d = source();
     if (!d) return [];
     return d.list().flatMap((r) => {
       const v = d.view(r.name);
-      return v.stats ? [[r.name, read(v.stats, v.bufferedEntries)] as [string, number]] : [];
+      return v.stats ? [[r.name, read(v.stats, v.bufferedEntries, v.bufferedBytes)] as [string, number]] : [];
     });
   };
   const counter = (name: string, help: string, read: (s: DeliveryStats) => number): void => {
@@ -29,7 +29,7 @@ export function deliveryStreamMetrics(registry: Registry, source: () => Delivery
       },
     });
   };
-  const gauge = (name: string, help: string, read: (s: DeliveryStats, buffered: number) => number): void => {
+  const gauge = (name: string, help: string, read: (s: DeliveryStats, entries: number, bytes: number) => number): void => {
     const values = each(read);
     new Gauge({
       name,
@@ -71,9 +71,19 @@ export function deliveryStreamMetrics(registry: Registry, source: () => Delivery
     (s) => (s.oldestInFlight !== undefined ? (Date.now() - s.oldestInFlight) / 1000 : 0),
   );
   gauge(
-    'junction_firehose_buffered_records',
-    'Records buffered: in the store and in the batches being filled or written',
-    (s, buffered) => buffered + s.inFlightRecords,
+    'junction_firehose_buffered_entries',
+    'Puts waiting in the store, not yet taken (a PutRecordBatch call is one), by delivery stream',
+    (_s, entries) => entries,
+  );
+  gauge(
+    'junction_firehose_in_flight_records',
+    'Records in the batches being filled or written, by delivery stream',
+    (s) => s.inFlightRecords,
+  );
+  gauge(
+    'junction_firehose_buffered_bytes',
+    'Bytes the buffer holds, waiting and in batches, as its queue counts them (with per-message overhead), by delivery stream',
+    (_s, _e, bytes) => bytes,
   );
   gauge('junction_firehose_failing', '1 while the destination refuses writes, by delivery stream', (s) =>
     s.failingSince !== undefined ? 1 : 0,

@@ -47,6 +47,8 @@ export interface DeliveryStreamView {
   stats: DeliveryStats | undefined;
   /** Puts waiting in the store, not yet taken by the worker (a PutRecordBatch call is one). */
   bufferedEntries: number;
+  /** What the buffer holds, waiting and in batches, as its queue counts bytes (bodies plus per-message overhead, as its limits do). */
+  bufferedBytes: number;
   destination: string;
 }
 
@@ -151,6 +153,7 @@ export class DeliveryStreams {
       record,
       stats: this.workers.get(name)?.stats,
       bufferedEntries: info ? info.ready + info.paged + info.delayed : 0,
+      bufferedBytes: info?.bytes ?? 0,
       destination: `${this.objects.description}, bucket ${record.destination.bucket}`,
     };
   }

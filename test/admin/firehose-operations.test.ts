@@ -143,6 +143,9 @@ describe('delivery streams, operated', () => {
     expect(lines(await waitForObjects(directory, 'ops-bucket', (o) => lines(o).length === 4)).sort()).toEqual(['a', 'b', 'c', 'd']);
     const m2 = await (await fetch(`${admin}/metrics`, { headers: { authorization: auth } })).text();
     expect(m2).toMatch(/^junction_firehose_failing\{stream="stuck"\} 1$/m);
+    expect(m2).toMatch(/^junction_firehose_in_flight_records\{stream="stuck"\} 1$/m);
+    // The queue's own measure: the 7-byte record and what the broker counts per message.
+    expect(stuck.body.bufferedBytes).toBeGreaterThanOrEqual(7);
 
     const deleted = await api('DELETE', '/api/delivery-streams/stuck');
     expect(deleted.body).toEqual({ discardedEntries: 1 });

@@ -561,6 +561,7 @@ async function deliveryStreams() {
     { key: 'sourceText', label: 'Source' },
     { key: 'bucket', label: 'Bucket' },
     { key: 'buffered', label: 'Buffered', num: true },
+    { key: 'bufferedBytes', label: 'Buffered bytes', num: true },
     { key: 'objects', label: 'Objects', num: true },
     { key: 'records', label: 'Records', num: true },
     { key: 'lastDelivery', label: 'Last delivery' },
