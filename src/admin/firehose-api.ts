@@ -30,7 +30,7 @@ export function deliveryStreamView(v: DeliveryStreamView, arn: string): Record<s
     bufferedBytes: v.bufferedBytes,
     inFlightRecords: s?.inFlightRecords ?? 0,
     inFlightBytes: s?.inFlightBytes ?? 0,
-    oldestBufferedAgeMs: s?.oldestInFlight !== undefined ? Date.now() - s.oldestInFlight : undefined,
+    oldestInFlightAgeMs: s?.oldestInFlight !== undefined ? Date.now() - s.oldestInFlight : undefined,
     objects: s?.objects ?? 0,
     records: s?.records ?? 0,
     bytes: s?.bytes ?? 0,

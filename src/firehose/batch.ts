@@ -17,7 +17,6 @@ export class Batch {
   readonly arrivals: number[] = [];
   /** Data and delimiters: what the size hint counts. */
   bytes = 0;
-  dataBytes = 0;
   /** The buffered messages' bodies (frames included): what the batch holds in memory. */
   messageBytes = 0;
 
@@ -33,7 +32,6 @@ export class Batch {
       this.records.push(r);
       this.arrivals.push(d.message.timestamp);
       this.bytes += r.byteLength + this.delimiterBytes;
-      this.dataBytes += r.byteLength;
     }
     return records.length;
   }

@@ -68,7 +68,7 @@ export class DeliveryJournal {
   writing(bucket: string, key: string, ids: readonly string[]): Promise<void> {
     return this.broker.putSession({
       id: JOURNAL_PREFIX + this.stream,
-      data: { bucket, key, ids: [...ids] },
+      data: { bucket, key, ids },
       updatedAt: Date.now(),
       expiresAt: 0,
     });

@@ -84,10 +84,6 @@ export class DeliveryStreams {
     return this.o.arn?.(name) ?? `arn:aws:firehose:us-east-1:000000000000:deliverystream/${name}`;
   }
 
-  get destinationDescription(): string {
-    return this.objects.description;
-  }
-
   /** Loads the stored streams, makes the configured ones, and starts delivering. */
   async start(): Promise<void> {
     for (const s of await this.o.broker.listSessions(RECORD_PREFIX)) {

@@ -1,10 +1,11 @@
 // One delivery stream at work on the active broker: a consumer of its buffer (the stream's queue,
 // or its topic rule's durable subscription) whose deliveries stay unacknowledged while they fill a
 // batch, so the buffer lives in the store, not here. A batch is sealed by Firehose's hints (size,
-// interval, whichever first; interval 0 at the end of the turn) or by the window, written as one
-// object, and only then acknowledged: a takeover redelivers the batch in flight, so a record can
-// be written twice but never lost. A failing destination is retried with backoff; once the retry
-// duration has passed, the batch goes to the error prefix instead (still retried until written).
+// interval, whichever first; interval 0 at the end of the turn) or by the window, named in the
+// journal, written as one object, and only then acknowledged: a takeover redelivers the batch in
+// flight, and the journal says whether its object is already there (delivery-journal.ts). A
+// failing destination is retried with backoff; once the retry duration has passed, the batch goes
+// to the error prefix instead (still retried until written).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Broker } from '../core/broker.ts';
@@ -100,10 +101,6 @@ export class DeliveryWorker {
     private record: DeliveryStreamRecord,
   ) {
     this.journal = new DeliveryJournal(host.broker, host.objects, record.name, host.log);
-  }
-
-  get name(): string {
-    return this.record.name;
   }
 
   /** A destination update applies from the next batch. */
@@ -289,9 +286,5 @@ export class DeliveryWorker {
     }
     const rest = [this.filling, ...this.sealed].filter((x): x is Batch => x !== undefined);
     this.stats.oldestInFlight = rest.length === 0 ? undefined : Math.min(...rest.map((x) => x.oldest));
-    if (this.stats.inFlightRecords <= 0) {
-      this.stats.inFlightRecords = 0;
-      this.stats.inFlightBytes = 0;
-    }
   }
 }

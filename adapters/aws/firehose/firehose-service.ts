@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Destination } from '../../../src/core/destination.ts';
 import type { Permission } from '../../../src/core/principal.ts';
-import { bufferQueue, DeliveryStreamArgumentError, MAX_RECORD_BYTES, STREAM_NAME } from '../../../src/firehose/delivery-stream.ts';
+import { bufferQueue, MAX_RECORD_BYTES, STREAM_NAME } from '../../../src/firehose/delivery-stream.ts';
 import type { DeliveryStreams, PutOutcome } from '../../../src/firehose/delivery-streams.ts';
 import { JunctionError } from '../../../src/shared/errors.ts';
 import type { SecurityService } from '../../../src/security/security-service.ts';
@@ -280,11 +280,10 @@ function validation(message: string): AwsError {
 }
 
 /** The broker's errors in Firehose's words. */
-export function firehoseError(err: unknown): unknown {
+function firehoseError(err: unknown): unknown {
   if (err instanceof AwsError) {
     return err.code === 'MissingParameter' || err.code === 'InvalidParameterValue' ? validation(err.message) : err;
   }
-  if (err instanceof DeliveryStreamArgumentError) return invalidArgument(err.message);
   if (err instanceof JunctionError) {
     switch (err.code) {
       case 'not-found':

@@ -2,9 +2,8 @@
 // published while nothing delivers are kept, by every protocol's publishers), and its deliveries,
 // one at a time and in order (a FIFO topic's order reaches a FIFO queue): the filter policy, then
 // the queue, the delivery stream or the HTTP endpoint, then the acknowledgement. A queue or stream
-// delivery that fails goes back
-// to the subscription's queue with the redelivery backoff; an HTTP one is retried under its
-// delivery policy. What fails for good goes to the subscription's dead-letter queue (its
+// delivery that fails goes back to the subscription's queue with the redelivery backoff; an HTTP
+// one is retried under its delivery policy. What fails for good goes to the subscription's dead-letter queue (its
 // RedrivePolicy), or is dropped, counted and logged.
 import type { Logger } from 'pino';
 import type { Broker } from '../../../src/core/broker.ts';
