@@ -14,9 +14,11 @@ let srv: StompTestServer;
 beforeAll(async () => {
   primary = await startRedis();
   replica = await startReplica(primary.port);
+  // The lease must reach the replica before the broker serves: 300 ms was once too short for the
+  // replica's acknowledgement while a full CI run loaded both cores (the broker stayed a standby).
   srv = await startStompServer({
     cluster: 'replicas',
-    store: { type: 'redis', redis: { url: primary.url, minReplicasToAck: 1, replicaAckTimeoutMs: 300 } },
+    store: { type: 'redis', redis: { url: primary.url, minReplicasToAck: 1, replicaAckTimeoutMs: 2000 } },
   });
 });
 
