@@ -153,20 +153,28 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * One cluster node with its bus on a port of its own (`--cluster-port`: the default, port + 10000,
+ * may belong to another process). Another process can take a free port between the probe and
+ * redis-server's bind, so a node that could not bind is started again on new ports.
+ */
+async function launchClusterNode(dir: string, i: number): Promise<TestRedis> {
+  for (let attempt = 1; ; attempt++) {
+    const args = [...EPHEMERAL, '--cluster-enabled', 'yes', '--cluster-port', String(await freePort())];
+    try {
+      return await launch(undefined, [...args, '--cluster-config-file', `nodes-${i}.conf`, '--dir', dir], 'Ready to accept connections');
+    } catch (err) {
+      if (attempt === 3 || !String(err).includes('Address already in use')) throw err;
+    }
+  }
+}
+
 /** Three primaries (no replicas) joined into one Redis Cluster covering every slot. */
 export async function startCluster(): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'junction-cluster-'));
   const servers: TestRedis[] = [];
   try {
-    for (let i = 0; i < 3; i++) {
-      servers.push(
-        await launch(
-          undefined,
-          [...EPHEMERAL, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--dir', dir],
-          'Ready to accept connections',
-        ),
-      );
-    }
+    for (let i = 0; i < 3; i++) servers.push(await launchClusterNode(dir, i));
     const addrs = servers.map((s) => `127.0.0.1:${s.port}`);
     await promisify(execFile)('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], {
       timeout: 15_000,
