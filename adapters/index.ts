@@ -6,11 +6,12 @@ import { amqpAdapter } from './amqp/index.ts';
 import { awsAdapter } from './aws/index.ts';
 import { mappingRows, type MappingColumn, type MappingRow } from './message-mapping.ts';
 import { mqttAdapter } from './mqtt/index.ts';
+import { openwireAdapter } from './openwire/index.ts';
 import { stompAdapter } from './stomp/index.ts';
 
 export type { AdapterContext, AdapterDescriptor, AdapterHandler } from './adapter.ts';
 
-export const ADAPTERS = [mqttAdapter, stompAdapter, amqpAdapter, awsAdapter] as const satisfies readonly AdapterDescriptor[];
+export const ADAPTERS = [mqttAdapter, stompAdapter, amqpAdapter, openwireAdapter, awsAdapter] as const satisfies readonly AdapterDescriptor[];
 
 /** The mapping table's columns, in the registry's order. */
 export const MAPPING_COLUMNS: readonly MappingColumn[] = ADAPTERS.flatMap((a) => a.mapping);

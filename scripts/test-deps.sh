@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite needs and npm cannot install: redis-server and redis-cli (the
 # Redis store tests), openssl (throwaway TLS certificates), the Python clients of the interop tests
-# (stomp.py, qpid-proton, paho-mqtt, boto3, the aws CLI; Debian's, for /usr/bin/python3), mosquitto_pub/sub, and
-# chromium (the console test). Both `npm test` (its pretest step) and .ci/run use this one list.
+# (stomp.py, qpid-proton, paho-mqtt, boto3, the aws CLI; Debian's, for /usr/bin/python3), mosquitto_pub/sub,
+# chromium (the console test), and Java with ActiveMQ's client jar (the OpenWire probe). Both `npm test` (its pretest step) and .ci/run use this one list.
 # Missing packages are installed with apt-get when that is possible here (root, or sudo without a
 # password); otherwise it says in one line what is missing and how to install it, and fails.
 set -uo pipefail
@@ -18,6 +18,9 @@ command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 /usr/bin/python3 -c 'import boto3' >/dev/null 2>&1 || missing+=(python3-boto3)
 command -v aws >/dev/null 2>&1 || missing+=(awscli)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+[ -f /usr/share/java/activemq-client.jar ] || missing+=(libactivemq-java)
+[ -f /usr/share/java/slf4j-nop.jar ] || missing+=(libslf4j-java)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""

@@ -581,14 +581,26 @@ export class Broker {
     }
   }
 
-  /** A queue only `ctx`'s connection may consume from, deleted when that connection ends. */
-  createTemporaryQueue(ctx: ClientContext): Destination {
+  /**
+   * A queue only `ctx`'s connection may consume from, deleted when that connection ends. `name`
+   * is the client's when its protocol has it name its temporary queues (OpenWire); it starts TEMP.
+   */
+  createTemporaryQueue(ctx: ClientContext, name = `TEMP.${randomUUID()}`): Destination {
     this.assertRunning();
-    const name = `TEMP.${randomUUID()}`;
+    if (!name.startsWith('TEMP.')) throw new InvalidDestinationError(`A temporary queue's name starts with TEMP., got "${name}"`, { name });
+    if (this.queues.has(name)) throw new InvalidDestinationError(`Temporary queue ${name} already exists`, { name });
     const q = this.newQueue({ name, label: `queue://${name}`, durable: false }, name);
     this.queues.set(name, q);
     this.temporary.set(name, ctx.connectionId);
     return { kind: 'queue', name };
+  }
+
+  /** The connection that created a temporary queue deletes it (JMS TemporaryQueue.delete). */
+  deleteTemporaryQueue(name: string, ctx: ClientContext): void {
+    if (this.temporary.get(name) !== ctx.connectionId) return;
+    const q = this.queues.get(name);
+    if (q) this.dropQueue(q, 'temporary queue deleted by its owner');
+    this.temporary.delete(name);
   }
 
   /** A connection ended: its temporary queues go. (Its consumers are closed by the adapter.) */
