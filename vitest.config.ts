@@ -9,8 +9,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
-    // Brokers the tests spawn (`junction start`) leave the AWS listener's fixed ports (4566/4567)
-    // alone unless a test gives them ports of their own (BrokerProcess does).
-    env: { JUNCTION_LISTENERS__AWS__ENABLED: 'false' },
+    // Brokers the tests spawn (`junction start`) leave the AWS and OpenWire listeners' fixed ports
+    // (4566/4567, 61616/61617) alone unless a test gives them ports of their own (BrokerProcess does).
+    env: { JUNCTION_LISTENERS__AWS__ENABLED: 'false', JUNCTION_LISTENERS__OPENWIRE__ENABLED: 'false' },
   },
 });

@@ -10,6 +10,7 @@ import type { Destination } from '../../src/core/destination.ts';
 import type { MessageInput } from '../../src/core/message.ts';
 import type { ClientContext } from '../../src/core/principal.ts';
 import type { QueueBrowser } from '../../src/core/queue-browser.ts';
+import { SUB_PREFIX } from '../../src/core/subscriptions.ts';
 import { Transaction } from '../../src/core/transaction.ts';
 import { FramePump } from '../../src/net/frame-pump.ts';
 import { TEMP_QUEUE_ADVISORY, TEMP_TOPIC_ADVISORY, type TemporaryDestinationAdvisories } from './advisories.ts';
@@ -572,7 +573,12 @@ export class OpenWireConnection {
       oc.pullTimer = undefined;
     }
     oc.pulling = false;
-    const message = messageToWire(d, { brokerSequenceId: seq, redeliveryCounter: d.deliveryCount });
+    const queue = consumer.queueName;
+    const message = messageToWire(d, {
+      brokerSequenceId: seq,
+      redeliveryCounter: d.deliveryCount,
+      ...(queue.startsWith(SUB_PREFIX) ? {} : { queue }),
+    });
     this.send({
       dataType: CMD.MESSAGE_DISPATCH,
       commandId: 0,

@@ -234,8 +234,13 @@ function bodyOf(m: Message, original: Original | null): { kind: number; content:
 /** The facts of one dispatch that are not the message's own. */
 export interface DispatchFacts {
   readonly brokerSequenceId: number;
-  /** Where the consumer subscribed (a wildcard subscription gets each message's own topic). */
   readonly redeliveryCounter: number;
+  /**
+   * The queue a queue consumer took the message from, when it is not the one the message was sent
+   * to (a dead-letter queue, a virtual topic's consumer queue): JMSDestination, as ActiveMQ
+   * copies the message there; the message's own destination becomes its original destination.
+   */
+  readonly queue?: string;
 }
 
 /** The ActiveMQMessage a consumer receives for a delivery. */
@@ -252,14 +257,16 @@ export function messageToWire(d: Pick<Delivery, 'message' | 'annotations'>, fact
   if (extra.size > 0) props = encodeMap(props ? new Map([...decodeMap(props), ...extra]) : extra);
   const groupSeq = m.properties.JMSXGroupSeq;
   const messageId = messageIdOf(m.messageId ?? m.id, facts.brokerSequenceId);
+  const movedTo =
+    facts.queue !== undefined && (m.destination.kind !== 'queue' || m.destination.name !== facts.queue) ? facts.queue : undefined;
   return {
     dataType: kind,
     commandId: 0,
     responseRequired: false,
     producerId: messageId.producerId,
-    destination: wireDestination(m.destination),
+    destination: wireDestination(movedTo === undefined ? m.destination : { kind: 'queue', name: movedTo }),
     transactionId: null,
-    originalDestination: null,
+    originalDestination: movedTo === undefined ? null : wireDestination(m.destination),
     messageId,
     originalTransactionId: null,
     groupID: m.groupId ?? null,

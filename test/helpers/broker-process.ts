@@ -19,6 +19,8 @@ export interface BrokerPorts {
   admin: number;
   /** The AWS APIs' port; absent, the broker opens none. */
   aws?: number;
+  /** The OpenWire port; absent, the broker opens none. */
+  openwire?: number;
 }
 
 export interface HealthReply {
@@ -66,6 +68,7 @@ export class BrokerProcess {
       amqp: await fixedPort(),
       admin: await fixedPort(),
       aws: await fixedPort(),
+      openwire: await fixedPort(),
     };
     const file = join(mkdtempSync(join(tmpdir(), `junction-${name}-`)), 'junction.yaml');
     writeFileSync(
@@ -78,13 +81,18 @@ export class BrokerProcess {
         `store: { type: redis, redis: { url: "${redisUrl}" } }`,
         `listeners: { host: 127.0.0.1, stomp: { port: ${ports.stomp}, tls: false }, mqtt: { port: ${ports.mqtt}, tls: false },` +
           ` amqp: { port: ${ports.amqp}, tls: false },${ports.aws !== undefined ? ` aws: { port: ${ports.aws}, tls: false },` : ''}` +
+          `${ports.openwire !== undefined ? ` openwire: { port: ${ports.openwire}, tls: false },` : ''}` +
           ' websocket: { enabled: false } }',
         'mqtt: { maxQueuedMessages: 100000 }',
         'destinations: { defaults: { redeliveryDelayMs: 0 } }',
         ...(opts.extra ?? []),
       ].join('\n'),
     );
-    const env = { ...process.env, JUNCTION_LISTENERS__AWS__ENABLED: String(ports.aws !== undefined) };
+    const env = {
+      ...process.env,
+      JUNCTION_LISTENERS__AWS__ENABLED: String(ports.aws !== undefined),
+      JUNCTION_LISTENERS__OPENWIRE__ENABLED: String(ports.openwire !== undefined),
+    };
     const child = spawn(process.execPath, [BIN, 'start', '--config', file], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
     const broker = new BrokerProcess(name, ports, child);
     await broker.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('broker started as standby'), 20_000);
