@@ -224,6 +224,28 @@ program
   });
 
 program
+  .command('openwire')
+  .description(
+    "persistent queue 1->1 (sync and async sends) and topic 1->10 over OpenWire with ActiveMQ's Java client: " +
+      'Junction, ActiveMQ when its anchor runs, and Junction’s STOMP queue as the reference',
+  )
+  .option('--seconds <n>', 'measured duration of each shape', '10')
+  .option('--size <bytes>', 'body size', '1024')
+  .option('--store <kind>', "Junction's store: embedded (redis-server child) | memory", 'embedded')
+  .option('--activemq-port <port>', 'OpenWire port of the ActiveMQ anchor', '26616')
+  .action(async (o: Record<string, string>) => {
+    const result = await (
+      await import('./scenarios/openwire.ts')
+    ).runOpenWireScenario({
+      seconds: Number(o.seconds),
+      size: Number(o.size),
+      store: o.store as 'embedded' | 'memory',
+      activemqPort: Number(o.activemqPort),
+    });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+
+program
   .command('sqs')
   .description(
     'SQS end to end over keep-alive HTTP (SendMessageBatch of 10; Receive 10 with long polling + DeleteMessageBatch), standard and FIFO, ' +

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { encryptionConfigLines } from './encryption.ts';
 
-type BenchProtocol = 'stomp' | 'amqp' | 'mqtt' | 'aws';
+type BenchProtocol = 'stomp' | 'amqp' | 'mqtt' | 'aws' | 'openwire';
 
 /**
  * Starts a broker with `protocol` (and `more` protocols) listening; `port` is the first one's,
@@ -33,7 +33,13 @@ export async function startJunctionProcess(
 }> {
   const dir = mkdtempSync(join(tmpdir(), 'junction-bench-'));
   const config = join(dir, 'junction.yaml');
-  const listeners = { mqtt: '{ enabled: false }', amqp: '{ enabled: false }', stomp: '{ enabled: false }', aws: '{ enabled: false }' };
+  const listeners = {
+    mqtt: '{ enabled: false }',
+    amqp: '{ enabled: false }',
+    stomp: '{ enabled: false }',
+    aws: '{ enabled: false }',
+    openwire: '{ enabled: false }',
+  };
   const all = [protocol, ...(opts.more ?? [])];
   for (const p of all) listeners[p] = opts.tls ? '{ port: 0, tlsPort: 0, tls: true }' : '{ port: 0, tls: false }';
   const clientCa = opts.tls?.ca
@@ -47,6 +53,7 @@ export async function startJunctionProcess(
       'admin: { enabled: false }',
       `store: { type: ${store}, embedded: { dataDir: ${join(dir, 'redis')} } }`,
       `listeners: { host: 127.0.0.1, mqtt: ${listeners.mqtt}, amqp: ${listeners.amqp}, stomp: ${listeners.stomp}, aws: ${listeners.aws},` +
+        ` openwire: ${listeners.openwire},` +
         ' websocket: { enabled: false } }',
       ...tlsLines,
       ...encryptionConfigLines(dir),
