@@ -3,7 +3,7 @@
 // has code of its own. Hand-written: no maintained OpenWire implementation exists on npm (the
 // `openwire` packages there are unmaintained sketches without tight encoding or the cache).
 import { BooleanReader, BooleanWriter } from './boolean-stream.ts';
-import { DataReader, DataWriter, isAscii, modifiedUtf8Length } from './data-io.ts';
+import { DataReader, DataWriter } from './data-io.ts';
 import { OpenWireCodecError } from './errors.ts';
 import type { Field, FieldKind, Struct, WireThrowable, WireValue } from './layout-types.ts';
 import { LAYOUTS } from './layouts.ts';
@@ -72,6 +72,11 @@ export class OpenWireCodec {
   private encodeCache = new Map<string, number>();
   private encodeSlots: Array<string | undefined> = [];
   private nextSlot = 0;
+  /** Scratch space for encoding: the frame, and a tight frame's data before its boolean stream. */
+  private readonly out = new DataWriter(4096);
+  private readonly data = new DataWriter(4096);
+  /** Each type's fields for the negotiated version, by type byte. */
+  private fieldTable: Array<readonly Field[] | null | undefined> = [];
 
   /** Before negotiation both sides speak loose encoding without the cache (the WireFormatInfo exchange). */
   constructor(settings: Partial<WireSettings> = {}) {
@@ -81,6 +86,7 @@ export class OpenWireCodec {
   /** Applies the negotiated settings; both caches start empty. */
   negotiated(settings: WireSettings): void {
     this.settings = settings;
+    this.fieldTable = [];
     this.decodeCache = new Array<Struct | null>(settings.cacheSize).fill(null);
     this.encodeCache = new Map();
     this.encodeSlots = new Array<string | undefined>(settings.cacheSize);
@@ -99,7 +105,11 @@ export class OpenWireCodec {
   }
 
   private fields(type: number): readonly Field[] {
-    const f = fieldsOf(type, this.settings.version);
+    let f = this.fieldTable[type];
+    if (f === undefined) {
+      f = fieldsOf(type, this.settings.version);
+      this.fieldTable[type] = f;
+    }
     if (!f) throw new OpenWireCodecError(`Unknown data structure type ${type} for OpenWire version ${this.settings.version}`);
     return f;
   }
@@ -276,12 +286,14 @@ export class OpenWireCodec {
 
   /** A command as a whole frame: its size prefix, then its type byte and fields. */
   encode(s: Struct): Buffer {
-    const out = new DataWriter(128);
+    const out = this.out;
+    out.length = 0;
     const at = out.placeholder();
     out.byte(s.dataType);
     if (this.settings.tight) {
       const bs = new BooleanWriter();
-      const data = new DataWriter(128);
+      const data = this.data;
+      data.length = 0;
       this.writeTight(data, bs, s);
       bs.marshal(out);
       out.bytes(data.result());
@@ -289,7 +301,8 @@ export class OpenWireCodec {
       this.writeLoose(out, s);
     }
     out.intAt(at, out.length - 4);
-    return out.result();
+    // The scratch buffers are reused for the next command: the frame is copied out of them.
+    return Buffer.from(out.result());
   }
 
   private writeLoose(out: DataWriter, s: Struct): void {
@@ -375,10 +388,7 @@ export class OpenWireCodec {
   private tightString(out: DataWriter, bs: BooleanWriter, v: string | null): void {
     bs.write(v !== null);
     if (v === null) return;
-    if (modifiedUtf8Length(v) >= 0x7fff) throw new OpenWireCodecError('Encountered a String value that is too long to encode');
-    const ascii = isAscii(v);
-    bs.write(ascii);
-    out.utf(v);
+    bs.write(out.utf(v, 0x7ffe));
   }
 
   private tightWrite(out: DataWriter, bs: BooleanWriter, kind: FieldKind, v: WireValue): void {
@@ -472,8 +482,20 @@ export class OpenWireCodec {
   }
 }
 
+/** Keys of structures seen before: the same ids and destinations are sent again and again. */
+const keys = new WeakMap<Struct, string>();
+
 /** Equal structures (by type and fields, as Java's equals) have equal keys. */
 function structKey(s: Struct): string {
+  let k = keys.get(s);
+  if (k === undefined) {
+    k = computeKey(s);
+    keys.set(s, k);
+  }
+  return k;
+}
+
+function computeKey(s: Struct): string {
   let k = String(s.dataType);
   for (const name in s) {
     if (name === 'dataType') continue;

@@ -676,13 +676,15 @@ export class OpenWireConnection {
     const last = (c.lastMessageId as WireMessageId | null)?.brokerSequenceId;
     if (last === undefined) return;
     const type = c.ackType as number;
+    if (type === ACK.DELIVERED) {
+      oc.deliveredUpTo(last);
+      return;
+    }
     const first = (c.firstMessageId as WireMessageId | null)?.brokerSequenceId;
     const entries =
       type === ACK.INDIVIDUAL ? oc.upTo(last, last) : oc.upTo(last, type === ACK.POISON || type === ACK.REDELIVERED ? first : undefined);
+    if (entries.length === 0) return;
     switch (type) {
-      case ACK.DELIVERED:
-        oc.delivered(entries);
-        return;
       case ACK.REDELIVERED:
         // The client redelivers these itself (a rolled-back session); they stay dispatched to it.
         return;

@@ -17,6 +17,11 @@ export class OpenWireConsumer {
   readonly cores: Consumer[] = [];
   /** By broker sequence id, in dispatch order (until a rollback hands some back). */
   readonly dispatched = new Map<number, Dispatched>();
+  /** The dispatched deliveries no delivered ack has counted yet, in dispatch order. */
+  private readonly undelivered = new Map<number, Dispatched>();
+  /** Whether `dispatched` iterates in sequence order (a rollback's restore may break it). */
+  private ordered = true;
+  private highest = 0;
   /** Pull consumers (prefetch 0): the timer of the MessagePull waiting for a message. */
   pullTimer: NodeJS.Timeout | undefined;
   pulling = false;
@@ -32,13 +37,28 @@ export class OpenWireConsumer {
   ) {}
 
   track(seq: number, consumer: Consumer, d: Delivery): void {
-    this.dispatched.set(seq, { consumer, tag: d.tag, deliveredAcked: false });
+    const entry = { consumer, tag: d.tag, deliveredAcked: false };
+    this.dispatched.set(seq, entry);
+    this.undelivered.set(seq, entry);
+    this.highest = seq;
   }
 
   /** The dispatched deliveries up to `last` (inclusive), oldest first, from `first` when given. */
   upTo(last: number, first?: number): Array<[number, Dispatched]> {
     const out: Array<[number, Dispatched]> = [];
-    for (const e of this.dispatched) if (e[0] <= last && (first === undefined || e[0] >= first)) out.push(e);
+    if (first === last) {
+      const d = this.dispatched.get(last);
+      if (d) out.push([last, d]);
+      return out;
+    }
+    for (const e of this.dispatched) {
+      if (e[0] > last) {
+        // In sequence order nothing after this one is acknowledged (a consumer's acks name its oldest first).
+        if (this.ordered) break;
+        continue;
+      }
+      if (first === undefined || e[0] >= first) out.push(e);
+    }
     return out;
   }
 
@@ -47,17 +67,24 @@ export class OpenWireConsumer {
     let credit = 0;
     for (const [seq, d] of entries) {
       this.dispatched.delete(seq);
-      if (!d.deliveredAcked) credit++;
+      if (!d.deliveredAcked) {
+        this.undelivered.delete(seq);
+        credit++;
+      }
     }
     this.grant(credit);
   }
 
-  /** A delivered ack: the window moves on without settling anything. */
-  delivered(entries: Array<[number, Dispatched]>): void {
+  /** A delivered ack up to `last`: the window moves on without settling anything. */
+  deliveredUpTo(last: number): void {
     let credit = 0;
-    for (const [, d] of entries) {
-      if (d.deliveredAcked) continue;
+    for (const [seq, d] of this.undelivered) {
+      if (seq > last) {
+        if (this.ordered) break;
+        continue;
+      }
       d.deliveredAcked = true;
+      this.undelivered.delete(seq);
       credit++;
     }
     this.grant(credit);
@@ -65,7 +92,12 @@ export class OpenWireConsumer {
 
   /** Deliveries a rolled-back transaction had acknowledged: the client redelivers them itself, so they stay held. */
   restore(entries: Array<[number, Dispatched]>): void {
-    for (const [seq, d] of entries) if (d.consumer.holds(d.tag)) this.dispatched.set(seq, { ...d, deliveredAcked: true });
+    for (const [seq, d] of entries) {
+      if (!d.consumer.holds(d.tag)) continue;
+      if (seq < this.highest) this.ordered = false;
+      this.dispatched.set(seq, { ...d, deliveredAcked: true });
+    }
+    if (this.dispatched.size === 0) this.ordered = true;
   }
 
   private grant(n: number): void {
@@ -81,6 +113,7 @@ export class OpenWireConsumer {
       if (lastDelivered >= -1 && seq > lastDelivered && d.consumer.holds(d.tag)) d.consumer.release(d.tag, { failed: false });
     }
     this.dispatched.clear();
+    this.undelivered.clear();
     for (const c of this.cores) c.close();
   }
 }

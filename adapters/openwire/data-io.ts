@@ -122,11 +122,18 @@ export class DataWriter {
     this.buf.writeInt32BE(v | 0, at);
   }
   /** DataOutput.writeUTF. */
-  utf(s: string): void {
-    const encoded = encodeModifiedUtf8(s);
-    if (encoded.length > 0xffff) throw new OpenWireCodecError(`String of ${encoded.length} bytes is too long for a 16-bit length`);
-    this.short(encoded.length);
-    this.bytes(encoded);
+  /** Writes `s` behind its 16-bit length, in place; returns whether it was all ASCII (tight encoding says so). */
+  utf(s: string, maxBytes = 0xffff): boolean {
+    const n = modifiedUtf8Length(s);
+    if (n > maxBytes) throw new OpenWireCodecError(`String of ${n} bytes is too long to encode (at most ${maxBytes})`);
+    this.short(n);
+    const at = this.room(n);
+    if (n === s.length && isAscii(s)) {
+      this.buf.write(s, at, n, 'latin1');
+      return true;
+    }
+    encodeModifiedUtf8Into(s, this.buf, at);
+    return false;
   }
   result(): Buffer {
     return this.buf.subarray(0, this.length);
@@ -154,7 +161,12 @@ export function modifiedUtf8Length(s: string): number {
 export function encodeModifiedUtf8(s: string): Buffer {
   if (isAscii(s)) return Buffer.from(s, 'latin1');
   const out = Buffer.allocUnsafe(modifiedUtf8Length(s));
-  let o = 0;
+  encodeModifiedUtf8Into(s, out, 0);
+  return out;
+}
+
+function encodeModifiedUtf8Into(s: string, out: Buffer, at: number): void {
+  let o = at;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 1 && c <= 0x7f) out[o++] = c;
@@ -167,7 +179,6 @@ export function encodeModifiedUtf8(s: string): Buffer {
       out[o++] = 0x80 | (c & 0x3f);
     }
   }
-  return out;
 }
 
 export function decodeModifiedUtf8(b: Uint8Array): string {

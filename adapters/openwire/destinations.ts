@@ -49,8 +49,23 @@ function one(type: number, part: string, forSubscribe: boolean): Destination {
   }
 }
 
+/** Wire destinations made before, by core address: the same object each time lets the codec's cache key it once. */
+const made = new Map<string, WireDestination>();
+const MADE_MAX = 10_000;
+
 /** One core destination as the wire destination an OpenWire client knows it by. */
 export function wireDestination(d: Destination): WireDestination {
+  const key = `${d.kind}:${d.name}`;
+  let w = made.get(key);
+  if (!w) {
+    if (made.size >= MADE_MAX) made.clear();
+    w = makeWireDestination(d);
+    made.set(key, w);
+  }
+  return w;
+}
+
+function makeWireDestination(d: Destination): WireDestination {
   if (d.kind === 'queue') {
     return d.name.startsWith(TEMP_QUEUE_PREFIX) && !d.name.startsWith(TEMP_TOPIC_PREFIX)
       ? { dataType: TEMP_QUEUE, physicalName: d.name.slice(TEMP_QUEUE_PREFIX.length) }

@@ -243,30 +243,31 @@ export interface DispatchFacts {
   readonly queue?: string;
 }
 
-/** The ActiveMQMessage a consumer receives for a delivery. */
-export function messageToWire(d: Pick<Delivery, 'message' | 'annotations'>, facts: DispatchFacts): Struct {
-  const m = d.message;
+/**
+ * A message's wire form without the facts of one dispatch, kept per core message while it lives:
+ * a topic's subscribers and a redelivery share one conversion.
+ */
+const templates = new WeakMap<Message, Struct>();
+
+function template(m: Message, annotations: Delivery['annotations']): Struct {
   const original = m.original?.format === ORIGINAL_FORMAT ? decodeOriginal(m.original.bytes) : null;
   const { kind, content } = bodyOf(m, original);
   let props: Uint8Array | null = original?.props ?? null;
   const extra = new Map<string, JavaValue>();
   if (!original) for (const [k, v] of Object.entries(m.properties)) if (k !== 'JMSXGroupSeq') extra.set(k, javaValueOf(v));
   if (m.dedupId !== undefined) extra.set(DEDUP_PROPERTY, { t: 'string', v: m.dedupId });
-  if (d.annotations)
-    for (const [k, v] of Object.entries(d.annotations)) if (k !== 'JMSXGroupFirstForConsumer') extra.set(k, javaValueOf(v));
+  if (annotations) for (const [k, v] of Object.entries(annotations)) if (k !== 'JMSXGroupFirstForConsumer') extra.set(k, javaValueOf(v));
   if (extra.size > 0) props = encodeMap(props ? new Map([...decodeMap(props), ...extra]) : extra);
   const groupSeq = m.properties.JMSXGroupSeq;
-  const messageId = messageIdOf(m.messageId ?? m.id, facts.brokerSequenceId);
-  const movedTo =
-    facts.queue !== undefined && (m.destination.kind !== 'queue' || m.destination.name !== facts.queue) ? facts.queue : undefined;
+  const messageId = messageIdOf(m.messageId ?? m.id, 0);
   return {
     dataType: kind,
     commandId: 0,
     responseRequired: false,
     producerId: messageId.producerId,
-    destination: wireDestination(movedTo === undefined ? m.destination : { kind: 'queue', name: movedTo }),
+    destination: wireDestination(m.destination),
     transactionId: null,
-    originalDestination: movedTo === undefined ? null : wireDestination(m.destination),
+    originalDestination: null,
     messageId,
     originalTransactionId: null,
     groupID: m.groupId ?? null,
@@ -283,7 +284,7 @@ export function messageToWire(d: Pick<Delivery, 'message' | 'annotations'>, fact
     dataStructure: null,
     targetConsumerId: null,
     compressed: false,
-    redeliveryCounter: facts.redeliveryCounter,
+    redeliveryCounter: 0,
     brokerPath: null,
     arrival: 0,
     userID: null,
@@ -292,8 +293,31 @@ export function messageToWire(d: Pick<Delivery, 'message' | 'annotations'>, fact
     cluster: null,
     brokerInTime: 0,
     brokerOutTime: 0,
+    jMSXGroupFirstForConsumer: false,
+  };
+}
+
+/** The ActiveMQMessage a consumer receives for a delivery. */
+export function messageToWire(d: Pick<Delivery, 'message' | 'annotations'>, facts: DispatchFacts): Struct {
+  const m = d.message;
+  let base = d.annotations ? undefined : templates.get(m);
+  if (!base) {
+    base = template(m, d.annotations);
+    if (!d.annotations) templates.set(m, base);
+  }
+  const movedTo =
+    facts.queue !== undefined && (m.destination.kind !== 'queue' || m.destination.name !== facts.queue) ? facts.queue : undefined;
+  const out: Struct = {
+    ...base,
+    messageId: { ...(base.messageId as WireMessageId), brokerSequenceId: facts.brokerSequenceId },
+    redeliveryCounter: facts.redeliveryCounter,
     jMSXGroupFirstForConsumer: d.annotations?.JMSXGroupFirstForConsumer === true,
   };
+  if (movedTo !== undefined) {
+    out.destination = wireDestination({ kind: 'queue', name: movedTo });
+    out.originalDestination = base.destination ?? null;
+  }
+  return out;
 }
 
 /** Writes a typed value list (tests build StreamMessage bodies with it). */

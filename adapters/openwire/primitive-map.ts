@@ -132,7 +132,8 @@ export function writeValue(w: DataWriter, v: JavaValue): void {
     case 'string':
       if (v.v.length < BIG_STRING_CHARS) {
         w.byte(Tag.String);
-        return w.utf(v.v);
+        w.utf(v.v);
+        return;
       } else {
         const b = encodeModifiedUtf8(v.v);
         w.byte(Tag.BigString);

@@ -20,9 +20,14 @@ export interface OpenWireScenario {
   activemqPort: number;
 }
 
-const JARS = ['activemq-client.jar', 'geronimo-jms_1.1_spec.jar', 'geronimo-j2ee-management-1.1-spec.jar', 'hawtbuf.jar', 'slf4j-api.jar', 'slf4j-nop.jar'].map(
-  (j) => join('/usr/share/java', j),
-);
+const JARS = [
+  'activemq-client.jar',
+  'geronimo-jms_1.1_spec.jar',
+  'geronimo-j2ee-management-1.1-spec.jar',
+  'hawtbuf.jar',
+  'slf4j-api.jar',
+  'slf4j-nop.jar',
+].map((j) => join('/usr/share/java', j));
 
 interface Shape {
   name: string;
