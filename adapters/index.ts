@@ -11,7 +11,13 @@ import { stompAdapter } from './stomp/index.ts';
 
 export type { AdapterContext, AdapterDescriptor, AdapterHandler } from './adapter.ts';
 
-export const ADAPTERS = [mqttAdapter, stompAdapter, amqpAdapter, openwireAdapter, awsAdapter] as const satisfies readonly AdapterDescriptor[];
+export const ADAPTERS = [
+  mqttAdapter,
+  stompAdapter,
+  amqpAdapter,
+  openwireAdapter,
+  awsAdapter,
+] as const satisfies readonly AdapterDescriptor[];
 
 /** The mapping table's columns, in the registry's order. */
 export const MAPPING_COLUMNS: readonly MappingColumn[] = ADAPTERS.flatMap((a) => a.mapping);

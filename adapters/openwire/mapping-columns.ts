@@ -7,7 +7,7 @@ export const openwireColumn: MappingColumn = {
   title: 'OpenWire (JMS)',
   cells: {
     body: 'TextMessage text (UTF-8; out when the content type is text/*), BytesMessage bytes (out otherwise); MapMessage and StreamMessage in as JSON',
-    contentType: 'text/plain in for a TextMessage, application/json for Map and Stream messages (not carried otherwise)',
+    contentType: null,
     stringProperty: 'a String property',
     numberProperty:
       'a typed property (int when whole and 32-bit, long when whole, double otherwise; byte, short, float as sent OpenWire to OpenWire)',
@@ -28,6 +28,7 @@ export const openwireColumn: MappingColumn = {
     deliveryCount: 'JMSRedelivered, JMSXDeliveryCount (redelivery counter + 1)',
   },
   lost: [
+    'JMS has no content type: an OpenWire consumer gets none, and an OpenWire publisher’s TextMessage reaches the others as text/plain, its Map and Stream messages as application/json.',
     'OpenWire to OpenWire nothing is lost: the consumer gets the message kind (Text, Bytes, Map, Stream, Object) and every property with its Java type.',
     'MapMessage and StreamMessage bodies reach the other protocols as JSON text (application/json); byte, short and float properties as numbers; byte-array, map and list properties are lost. An ObjectMessage body passes as opaque bytes (application/x-java-serialized-object) and is never deserialized by the broker.',
     'From the other protocols an OpenWire consumer gets a TextMessage when the content type is text/* and the body is UTF-8, an ObjectMessage for application/x-java-serialized-object, else a BytesMessage.',

@@ -54,13 +54,16 @@ export interface RunningProbe {
   /** Resolves with the first line (seen or to come) that `match` accepts. */
   waitFor(match: (l: ProbeLine) => boolean, timeoutMs?: number): Promise<ProbeLine>;
   finished(timeoutMs?: number): Promise<ProbeResult>;
+  /** Writes a line to the probe's stdin (the endpoint scenario reads commands there). */
+  writeLine(line: string): void;
   kill(): void;
 }
 
 /** Starts a scenario; `jvmArgs` go to java before the class (system properties: a trust store). */
 export async function startProbe(url: string, scenario: string, args: string[] = [], jvmArgs: string[] = []): Promise<RunningProbe> {
   const cp = await probeClassPath();
-  const child = spawn('java', [...jvmArgs, '-cp', cp, 'Probe', url, scenario, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('java', [...jvmArgs, '-cp', cp, 'Probe', url, scenario, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin!.on('error', () => {}); // a probe that has exited: the line is not needed
   const lines: ProbeLine[] = [];
   const waiters: Array<{ match: (l: ProbeLine) => boolean; resolve: (l: ProbeLine) => void }> = [];
   let stderr = '';
@@ -117,6 +120,9 @@ export async function startProbe(url: string, scenario: string, args: string[] =
       ]);
       clearTimeout(t);
       return { code, lines, stderr };
+    },
+    writeLine(line) {
+      child.stdin!.write(`${line}\n`);
     },
     kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -1,4 +1,5 @@
-// The conversion matrix: every ordered pair of (MQTT 3.1.1, MQTT 5, STOMP, AMQP) × (TCP, WebSocket), each
+// The conversion matrix: every ordered pair of (MQTT 3.1.1, MQTT 5, STOMP, AMQP) × (TCP, WebSocket) and
+// OpenWire (ActiveMQ's Java client, over TCP), each
 // publishing to a topic the other subscribes to. Bodies: UTF-8 text, binary with NUL and 0xFF,
 // empty, 1 MB. One message sets every field its protocol carries, and the consumer must see exactly
 // the fields the mapping table (adapters/message-mapping.ts, which docs/message-mapping.md is made
@@ -15,11 +16,16 @@ import type { JunctionServer } from '../../src/server.ts';
 import { AmqpClient, type Received } from '../helpers/amqp.ts';
 import { Collector } from '../helpers/collector.ts';
 import { connectMqtt, endMqtt } from '../helpers/mqtt.ts';
-import { startAllProtocols } from '../helpers/server.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { probeClassPath, startProbe } from '../helpers/openwire.ts';
+import { amqpAdapter } from '../../adapters/amqp/index.ts';
+import { mqttAdapter } from '../../adapters/mqtt/index.ts';
+import { openwireAdapter } from '../../adapters/openwire/index.ts';
+import { stompAdapter } from '../../adapters/stomp/index.ts';
 import { RawStomp } from '../helpers/stomp.ts';
 
 /** The mapping table's columns this matrix has endpoints for. */
-type Protocol = 'mqtt311' | 'mqtt5' | 'stomp' | 'amqp';
+type Protocol = 'mqtt311' | 'mqtt5' | 'stomp' | 'amqp' | 'openwire';
 type Fields = Partial<Record<MatrixField, string>>;
 
 interface Sent {
@@ -301,6 +307,80 @@ async function amqpEndpoint(name: string, port: number, wsPort: number | undefin
   };
 }
 
+// ---- OpenWire (the Java probe's endpoint mode) ----------------------------------------------
+
+const OPENWIRE_PROPS: Record<string, MatrixField> = {
+  [PROPS.stringProperty]: 'stringProperty',
+  [PROPS.numberProperty]: 'numberProperty',
+  [PROPS.booleanProperty]: 'booleanProperty',
+  _AMQ_DUPL_ID: 'dedupId',
+  JMSXGroupID: 'groupId',
+  correlationId: 'correlationId',
+  replyTo: 'replyTo',
+};
+
+async function openwireEndpoint(name: string, url: string): Promise<Endpoint> {
+  const probe = await startProbe(url, 'endpoint');
+  let sent = 0;
+  const command = async (line: string): Promise<void> => {
+    const n = ++sent;
+    probe.writeLine(line);
+    await probe.waitFor((l) => l.k === 'ok' && l.line === n, 15_000);
+  };
+  let subs = 0;
+  return {
+    name,
+    protocol: 'openwire',
+    async subscribe(topic) {
+      const id = `s${++subs}`;
+      const got = new Collector<Got>();
+      let seen = 0;
+      const pump = setInterval(() => {
+        const mine = probe.lines.filter((l) => l.k === 'msg' && l.id === id);
+        for (; seen < mine.length; seen++) {
+          const l = mine[seen]!;
+          const raw = l.fields as Record<string, string>;
+          const fields: Fields = {};
+          for (const [k, v] of Object.entries(raw)) if (OPENWIRE_PROPS[k]) fields[OPENWIRE_PROPS[k]] = v;
+          if (raw.priority !== '4') fields.priority = raw.priority;
+          if (raw.expiresAt !== '0') fields.expiresAt = raw.expiresAt;
+          got.push({ body: Buffer.from(l.body as string, 'base64'), fields });
+        }
+      }, 20);
+      await command(`SUB\t${id}\t${topic}`);
+      return {
+        got,
+        stop: async () => {
+          clearInterval(pump);
+          await command(`UNSUB\t${id}`);
+        },
+      };
+    },
+    async publish(topic, m) {
+      const parts = ['PUB', topic, m.text ? '1' : '0', m.body.toString('base64')];
+      const f = m.fields;
+      if (f) {
+        const values: Record<string, string> = {
+          [PROPS.stringProperty]: f.stringProperty,
+          [PROPS.numberProperty]: f.numberProperty,
+          [PROPS.booleanProperty]: f.booleanProperty,
+          correlationId: f.correlationId,
+          replyTo: f.replyTo,
+          priority: f.priority,
+          expiresAt: f.expiresAt,
+          dedupId: f.dedupId,
+          groupId: f.groupId,
+        };
+        for (const [k, v] of Object.entries(values)) parts.push(`${k}=${Buffer.from(v).toString('base64')}`);
+      }
+      await command(parts.join('\t'));
+    },
+    async close() {
+      probe.kill();
+    },
+  };
+}
+
 // ---- the matrix ----------------------------------------------------------------------------
 
 /** The fields a message keeps from `from` to `to`: the matrix rows both columns of the table carry. */
@@ -312,10 +392,17 @@ function carried(from: Protocol, to: Protocol): Array<Exclude<MatrixField, 'body
 
 let server: JunctionServer;
 const endpoints: Endpoint[] = [];
-const NAMES = ['mqtt/tcp', 'mqtt/ws', 'mqtt5/tcp', 'mqtt5/ws', 'stomp/tcp', 'stomp/ws', 'amqp/tcp', 'amqp/ws'];
+const NAMES = ['mqtt/tcp', 'mqtt/ws', 'mqtt5/tcp', 'mqtt5/ws', 'stomp/tcp', 'stomp/ws', 'amqp/tcp', 'amqp/ws', 'openwire/tcp'];
 
 beforeAll(async () => {
-  ({ server } = await startAllProtocols());
+  await probeClassPath();
+  ({ server } = await startTestServer([stompAdapter, mqttAdapter, amqpAdapter, openwireAdapter], {
+    stomp: { port: 0, tlsPort: 0 },
+    mqtt: { port: 0, tlsPort: 0 },
+    amqp: { port: 0, tlsPort: 0 },
+    openwire: { port: 0, tlsPort: 0 },
+    websocket: { port: 0 },
+  }));
   const port = (p: 'mqtt311' | 'stomp' | 'amqp'): number => server.listeners.port(p === 'mqtt311' ? 'mqtt' : p, 'tcp') as number;
   const ws = server.listeners.port('websocket', 'ws') as number;
   endpoints.push(
@@ -327,8 +414,9 @@ beforeAll(async () => {
     await stompEndpoint('stomp/ws', ws, true),
     await amqpEndpoint('amqp/tcp', port('amqp'), undefined),
     await amqpEndpoint('amqp/ws', 0, ws),
+    await openwireEndpoint('openwire/tcp', `tcp://127.0.0.1:${server.listeners.port('openwire', 'tcp') as number}`),
   );
-});
+}, 60_000);
 
 afterAll(async () => {
   for (const e of endpoints.splice(0)) await e.close();
