@@ -3,8 +3,11 @@
 // destinations exist, and refuses to send to one it has not heard of ("Cannot publish to a deleted
 // Destination"). The adapter keeps the temporary destinations its clients created and tells every
 // advisory consumer of each one created or deleted, and a new advisory consumer of those that exist.
+// Advisory topics are the adapter's alone: a consumer of one reaches no core topic (so it needs no
+// read right), and other advisories (connections, consumers...) are not sent.
 import type { Struct } from './layout-types.ts';
 
+export const ADVISORY_PREFIX = 'ActiveMQ.Advisory.';
 export const TEMP_QUEUE_ADVISORY = 'ActiveMQ.Advisory.TempQueue';
 export const TEMP_TOPIC_ADVISORY = 'ActiveMQ.Advisory.TempTopic';
 

@@ -13,7 +13,7 @@ import type { QueueBrowser } from '../../src/core/queue-browser.ts';
 import { SUB_PREFIX } from '../../src/core/subscriptions.ts';
 import { Transaction } from '../../src/core/transaction.ts';
 import { FramePump } from '../../src/net/frame-pump.ts';
-import { TEMP_QUEUE_ADVISORY, TEMP_TOPIC_ADVISORY, type TemporaryDestinationAdvisories } from './advisories.ts';
+import { ADVISORY_PREFIX, TEMP_QUEUE_ADVISORY, TEMP_TOPIC_ADVISORY, type TemporaryDestinationAdvisories } from './advisories.ts';
 import { OpenWireCodec } from './codec.ts';
 import {
   ACK,
@@ -386,6 +386,7 @@ export class OpenWireConnection {
       clientId,
       user: principal.username,
       principal,
+      sessions: () => this.sessions.size,
       close: (reason) => {
         this.send(connectionError('javax.jms.JMSException', reason));
         this.close();
@@ -509,6 +510,14 @@ export class OpenWireConnection {
     this.sessions.get(oc.sessionKey)?.consumers.add(key);
     try {
       for (const destination of destinations) {
+        if (destination.kind === 'topic' && destination.name.startsWith(ADVISORY_PREFIX)) {
+          // Advisories are the adapter's: the temporary-destination ones are told here, the others never come.
+          const watched = destination.name;
+          if (watched === TEMP_QUEUE_ADVISORY || watched === TEMP_TOPIC_ADVISORY) {
+            oc.unwatch.push(this.settings.advisories.watch((topic, info) => topic === watched && this.advise(oc, topic, info)));
+          }
+          continue;
+        }
         const early: Delivery[] = [];
         let ready = false;
         const consumer = await this.adapter.broker.subscribe(
@@ -547,10 +556,6 @@ export class OpenWireConnection {
         );
         oc.cores.push(consumer);
         ready = true;
-        if (destination.kind === 'topic' && (destination.name === TEMP_QUEUE_ADVISORY || destination.name === TEMP_TOPIC_ADVISORY)) {
-          const watched = destination.name;
-          oc.unwatch.push(this.settings.advisories.watch((topic, info) => topic === watched && this.advise(oc, topic, info)));
-        }
         if (this.state === 'closed' || !this.consumers.has(key)) {
           consumer.close();
           return;

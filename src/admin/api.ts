@@ -386,7 +386,7 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
       method: 'GET',
       url: '/api/connections',
       tag: 'connections',
-      summary: 'Client connections: protocol and its version, client id, user, address, transport, subscriptions, message counts',
+      summary: 'Client connections: protocol and its version, client id, user, address, transport, sessions, subscriptions, message counts',
       run: ({ broker }) =>
         broker.connections.list().map((c) => ({
           id: c.id,
@@ -397,6 +397,7 @@ export function apiRoutes(source: ApiSource, history: History): ApiRoute[] {
           clientId: c.clientId,
           user: c.user,
           connectedAt: c.connectedAt,
+          sessions: c.sessions?.(),
           subscriptions: broker.connections.subscriptions(c.id),
           messagesIn: c.messagesIn,
           messagesOut: c.messagesOut,

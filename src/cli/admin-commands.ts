@@ -158,6 +158,7 @@ export function addAdminCommands(program: Command, fail: (err: unknown) => never
             { key: 'clientId', label: 'CLIENT ID' },
             { key: 'user', label: 'USER' },
             { key: 'remoteAddress', label: 'ADDRESS' },
+            { key: 'sessions', label: 'SESSIONS', num: true },
             { key: 'messagesIn', label: 'IN', num: true },
             { key: 'messagesOut', label: 'OUT', num: true },
           ],

@@ -26,6 +26,8 @@ export interface ConnectionRecord {
   readonly consumers: ConsumerEntry[];
   /** Who signed in (kept up to date when users change at run time). */
   readonly principal: Principal | undefined;
+  /** How many sessions it has open, for protocols with sessions (OpenWire, AMQP). */
+  readonly sessions: (() => number) | undefined;
 }
 
 export interface ConsumerEntry {
@@ -48,6 +50,8 @@ export interface ConnectionRegistration {
   clientId?: string | undefined;
   user?: string | undefined;
   principal?: Principal | undefined;
+  /** How many sessions it has open, for protocols with sessions. */
+  sessions?: () => number;
   /** Closes the connection (the adapter sends its protocol's goodbye where it has one). */
   close(reason: string): void;
 }
@@ -89,6 +93,7 @@ export class Connections {
       publishedTo: undefined,
       lastPublished: undefined,
       consumers: [],
+      sessions: r.sessions,
     });
     this.closers.set(r.id, r.close);
   }

@@ -516,6 +516,7 @@ async function connections() {
     { key: 'user', label: 'User' },
     { key: 'remoteAddress', label: 'Address' },
     { key: 'transport', label: 'Transport' },
+    { key: 'sessions', label: 'Sessions', num: true },
     { key: 'subscriptions', label: 'Consumes' },
     { key: 'messagesIn', label: 'In', num: true },
     { key: 'messagesOut', label: 'Out', num: true },
