@@ -76,6 +76,8 @@ describe('docker-compose.yml and the Dockerfile, run outside Docker', () => {
         JUNCTION_LISTENERS__STOMP__PORT: String(await freePort()),
         JUNCTION_LISTENERS__WEBSOCKET__PORT: String(await freePort()),
         JUNCTION_LISTENERS__AWS__PORT: String(await freePort()),
+        JUNCTION_LISTENERS__OPENWIRE__PORT: String(await freePort()),
+        JUNCTION_LISTENERS__OPENWIRE__TLS_PORT: String(await freePort()),
         JUNCTION_ADMIN__HOST: '127.0.0.1',
         JUNCTION_ADMIN__PORT: String(admin),
       };
