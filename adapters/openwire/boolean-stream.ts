@@ -2,7 +2,7 @@
 // is present) into one bit stream written before the command's data: its length (1, 2 or 3 bytes),
 // then the bits, least significant first.
 import { OpenWireCodecError } from './errors.ts';
-import type { DataReader, DataWriter } from './data-io.ts';
+import type { DataReader } from './data-io.ts';
 
 export class BooleanWriter {
   private bytes: number[] = [];
@@ -17,17 +17,26 @@ export class BooleanWriter {
     this.bit++;
   }
 
-  marshal(out: DataWriter): void {
+  /** Bytes `marshal` writes. */
+  size(): number {
     const n = this.bytes.length;
-    if (n < 64) out.byte(n);
+    return (n < 64 ? 1 : n < 256 ? 2 : 3) + n;
+  }
+
+  /** Writes the stream into `buf` at `at`; returns where it ends. */
+  marshalInto(buf: Buffer, at: number): number {
+    const n = this.bytes.length;
+    if (n < 64) buf[at++] = n;
     else if (n < 256) {
-      out.byte(0xc0);
-      out.byte(n);
+      buf[at++] = 0xc0;
+      buf[at++] = n;
     } else {
-      out.byte(0x80);
-      out.short(n);
+      buf[at++] = 0x80;
+      buf.writeUInt16BE(n, at);
+      at += 2;
     }
-    out.bytes(Uint8Array.from(this.bytes));
+    for (let i = 0; i < n; i++) buf[at++] = this.bytes[i] as number;
+    return at;
   }
 }
 

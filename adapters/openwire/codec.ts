@@ -286,22 +286,27 @@ export class OpenWireCodec {
 
   /** A command as a whole frame: its size prefix, then its type byte and fields. */
   encode(s: Struct): Buffer {
-    const out = this.out;
-    out.length = 0;
-    const at = out.placeholder();
-    out.byte(s.dataType);
     if (this.settings.tight) {
       const bs = new BooleanWriter();
       const data = this.data;
       data.length = 0;
       this.writeTight(data, bs, s);
-      bs.marshal(out);
-      out.bytes(data.result());
-    } else {
-      this.writeLoose(out, s);
+      // One copy out of the scratch buffer: size, type, the boolean stream, then the data.
+      const size = 1 + bs.size() + data.length;
+      const frame = Buffer.allocUnsafe(4 + size);
+      frame.writeInt32BE(size, 0);
+      frame[4] = s.dataType;
+      const at = bs.marshalInto(frame, 5);
+      data.buf.copy(frame, at, 0, data.length);
+      return frame;
     }
+    const out = this.out;
+    out.length = 0;
+    const at = out.placeholder();
+    out.byte(s.dataType);
+    this.writeLoose(out, s);
     out.intAt(at, out.length - 4);
-    // The scratch buffers are reused for the next command: the frame is copied out of them.
+    // The scratch buffer is reused for the next command: the frame is copied out of it.
     return Buffer.from(out.result());
   }
 
