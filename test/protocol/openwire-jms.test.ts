@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amqpAdapter } from '../../adapters/amqp/index.ts';
 import { mqttAdapter } from '../../adapters/mqtt/index.ts';
+import { OpenWireCodec, TYPE } from '../../adapters/openwire/codec.ts';
+import { FrameReader } from '../../adapters/openwire/frame-reader.ts';
 import { openwireAdapter } from '../../adapters/openwire/index.ts';
+import { encodeMap, type JavaValue } from '../../adapters/openwire/primitive-map.ts';
 import { stompAdapter } from '../../adapters/stomp/index.ts';
 import { hashPassword } from '../../src/security/password.ts';
 import type { JunctionServer } from '../../src/server.ts';
@@ -331,6 +334,35 @@ describe('OpenWire: bad input', () => {
     } finally {
       consumer.kill();
     }
+  });
+
+  it('keeps a quiet client alive with KeepAliveInfo and drops one silent past the negotiated inactivity duration', async () => {
+    const codec = new OpenWireCodec();
+    const s = net.connect(port(), '127.0.0.1');
+    s.on('error', () => {});
+    const reader = new FrameReader(1 << 20);
+    const got: number[] = [];
+    s.on('data', (d: Buffer) => {
+      for (const f of reader.push(d)) got.push(codec.decode(f)?.dataType ?? 0);
+    });
+    await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+    const props = new Map<string, JavaValue>([
+      ['MaxInactivityDuration', { t: 'long', v: 600 }],
+      ['MaxInactivityDurationInitalDelay', { t: 'long', v: 0 }],
+    ]);
+    s.write(
+      codec.encode({ dataType: TYPE.WireFormatInfo!, magic: Buffer.from('ActiveMQ'), version: 12, marshalledProperties: encodeMap(props) }),
+    );
+    // Well before the 10 s handshake deadline would: the inactivity monitor drops it.
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('the broker kept a client silent past its inactivity duration')), 5_000);
+      s.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    expect(got[0]).toBe(TYPE.WireFormatInfo);
+    expect(got).toContain(TYPE.KeepAliveInfo);
   });
 
   it('refuses a bad password with JMSSecurityException', async () => {
