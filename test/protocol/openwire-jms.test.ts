@@ -199,6 +199,27 @@ describe('OpenWire: ActiveMQ’s JMS client', () => {
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(1500);
   });
 
+  it('composite destinations and virtual topics, by ActiveMQ’s names', async () => {
+    done(await runProbe(url, 'send', ['ow.comp.a,ow.comp.b', '1']));
+    for (const q of ['ow.comp.a', 'ow.comp.b']) {
+      const r = await runProbe(url, 'receive', [q, '1']);
+      expect(messages(r.lines).map((m) => m.text)).toEqual(['m-0']);
+    }
+
+    const consumer = await startProbe(url, 'receive', ['Consumer.billing.VirtualTopic.orders', '2']);
+    try {
+      await consumer.waitFor((l) => l.k === 'ready');
+      done(await runProbe(url, 'send', ['topic:VirtualTopic.orders', '2']));
+      const r = await consumer.finished();
+      expect(messages(r.lines).map((m) => [m.text, m.destination])).toEqual([
+        ['m-0', 'queue://Consumer.billing.VirtualTopic.orders'],
+        ['m-1', 'queue://Consumer.billing.VirtualTopic.orders'],
+      ]);
+    } finally {
+      consumer.kill();
+    }
+  });
+
   it('TLS (ssl://) with the broker’s certificate in a trust store', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'junction-openwire-tls-'));
     const store = join(dir, 'trust.jks');
