@@ -48,6 +48,17 @@ function contentOf(msg: Struct, maxBytes: number): Buffer | null {
   const b = Buffer.from(content.buffer, content.byteOffset, content.length);
   if (!msg.compressed) return b;
   try {
+    // A BytesMessage's compressed content starts with its length; the other kinds' is zlib alone.
+    // ActiveMQ's client deflates the whole buffer the body was written into, so the body is the
+    // first `length` bytes of what inflates (its own reader stops there too).
+    if (msg.dataType === BYTES_MESSAGE) {
+      if (b.length < 4) throw new Error('no length before the compressed bytes');
+      const length = b.readInt32BE(0);
+      if (length < 0 || length > maxBytes) throw new Error(`it claims ${length} bytes`);
+      const out = inflateSync(b.subarray(4), { maxOutputLength: maxBytes });
+      if (out.length < length) throw new Error(`it inflated to ${out.length} bytes, short of the ${length} it claims`);
+      return out.subarray(0, length);
+    }
     return inflateSync(b, { maxOutputLength: maxBytes });
   } catch (err) {
     throw new OpenWireCommandError(`A compressed message body could not be inflated within ${maxBytes} bytes: ${(err as Error).message}`);

@@ -99,6 +99,15 @@ describe('OpenWire: ActiveMQ’s JMS client', () => {
     expect(plain).toMatchObject({ class: 'ActiveMQMessage' });
   });
 
+  it('reads bodies the client compressed (jms.useCompression), every kind', async () => {
+    const r = await runProbe(`${url}?jms.useCompression=true`, 'types', ['ow.compressed']);
+    done(r);
+    const [text, bytes, map] = messages(r.lines);
+    expect(text).toMatchObject({ class: 'ActiveMQTextMessage', text: 'text \u00e9\u4e2d\ud83d\ude00 \u0000 end' });
+    expect(bytes).toMatchObject({ class: 'ActiveMQBytesMessage', bytes: Buffer.from([0, 1, 2, 255]).toString('base64') });
+    expect(map).toMatchObject({ class: 'ActiveMQMapMessage', map: { name: 'String:x', n: 'Integer:42' } });
+  });
+
   it('acknowledges as each ack mode says: client, individual, dups-ok', async () => {
     const r = await runProbe(url, 'ackModes', ['ow.acks']);
     done(r);
