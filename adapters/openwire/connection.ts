@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AdapterContext } from '../adapter.ts';
+import type { ByteTransport, Handshake } from '../byte-stream.ts';
 import type { Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import type { MessageInput } from '../../src/core/message.ts';
@@ -47,24 +48,6 @@ import {
 import type { Struct, WireThrowable } from './layout-types.ts';
 import { accountedSize, isMessage, MESSAGE, messageFromWire, messageToWire } from './mapping.ts';
 import { decodeMap } from './primitive-map.ts';
-
-/** The byte stream under a connection. */
-export interface OpenWireTransport {
-  write(data: Buffer, done?: (err?: Error | null) => void): void;
-  end(): void;
-  destroy(): void;
-  pause(): void;
-  resume(): void;
-}
-
-export interface Handshake {
-  readonly refused?: string;
-  readonly certified?: string;
-  readonly transport?: string;
-  readonly remoteAddress?: string;
-  readonly remotePort?: number;
-  established(): void;
-}
 
 export interface OpenWireSettings {
   offer: WireOffer;
@@ -125,7 +108,7 @@ export class OpenWireConnection {
   });
 
   constructor(
-    private readonly transport: OpenWireTransport,
+    private readonly transport: ByteTransport,
     private readonly adapter: AdapterContext,
     private settings: OpenWireSettings,
     log: Logger,

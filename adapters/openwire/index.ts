@@ -6,13 +6,11 @@ import { join } from 'node:path';
 import type { AdapterDescriptor } from '../adapter.ts';
 import { TemporaryDestinationAdvisories } from './advisories.ts';
 import { openwireConfigSchema } from './config.ts';
-import { OpenWireConnection, type OpenWireSettings, type OpenWireTransport } from './connection.ts';
+import { byteTransport } from '../byte-stream.ts';
+import { OpenWireConnection, type OpenWireSettings } from './connection.ts';
 import { openwireColumn } from './mapping-columns.ts';
 
 const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
-
-/** How long a client may keep its side open after the broker closed its own. */
-const CLOSE_GRACE_MS = 5000;
 
 export const openwireAdapter: AdapterDescriptor<typeof openwireConfigSchema, 'openwire'> = {
   name: 'openwire',
@@ -40,16 +38,7 @@ export const openwireAdapter: AdapterDescriptor<typeof openwireConfigSchema, 'op
     const log = ctx.log.child({ protocol: 'openwire' });
     return {
       handleConnection(stream, info) {
-        const transport: OpenWireTransport = {
-          write: (data, done) => void stream.write(data, done),
-          end: () => {
-            stream.end();
-            setTimeout(() => stream.destroy(), CLOSE_GRACE_MS).unref();
-          },
-          destroy: () => stream.destroy(),
-          pause: () => stream.pause(),
-          resume: () => stream.resume(),
-        };
+        const transport = byteTransport(stream);
         const conn = new OpenWireConnection(
           transport,
           ctx,

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AdapterContext } from '../adapter.ts';
+import type { ByteTransport, Handshake } from '../byte-stream.ts';
 import type { Consumer, Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import { JunctionError } from '../../src/shared/errors.ts';
@@ -21,31 +22,6 @@ import { messageFromSend, messageHeaders } from './mapping.ts';
 import { StompParser, type ParserLimits } from './parser.ts';
 import { encodeFrame, type HeaderList } from './serializer.ts';
 import { Subscriptions, type AckMode, type AckTarget, type Subscription } from './subscriptions.ts';
-
-/** The byte stream under a connection (a socket, or a WebSocket's messages). */
-export interface StompTransport {
-  /** `done` learns whether the bytes were handed to the network (an error: they were not). */
-  write(data: Buffer, done?: (err?: Error | null) => void): void;
-  /** Closes after what was written has gone out. */
-  end(): void;
-  /** Drops the connection now. */
-  destroy(): void;
-  pause(): void;
-  resume(): void;
-}
-
-/** What the listener asks of a connection's handshake (ConnectionInfo). */
-export interface Handshake {
-  /** Over a connection limit: CONNECT is answered with an ERROR saying this. */
-  readonly refused?: string;
-  /** Who the client's verified TLS certificate names (tls.identityFrom): no passcode needed. */
-  readonly certified?: string;
-  /** The peer, for the broker's connection list. */
-  readonly transport?: string;
-  readonly remoteAddress?: string;
-  readonly remotePort?: number;
-  established(): void;
-}
 
 export interface StompSettings {
   limits: ParserLimits;
@@ -105,7 +81,7 @@ export class StompConnection {
   private readonly log: Logger;
 
   constructor(
-    private readonly transport: StompTransport,
+    private readonly transport: ByteTransport,
     private readonly adapter: AdapterContext,
     private readonly settings: StompSettings,
     log: Logger,

@@ -6,12 +6,10 @@ import { join } from 'node:path';
 import type { AdapterDescriptor } from '../adapter.ts';
 import { stompConfigSchema } from './config.ts';
 import { stompColumn } from './mapping-columns.ts';
-import { StompConnection, type StompSettings, type StompTransport } from './connection.ts';
+import { byteTransport } from '../byte-stream.ts';
+import { StompConnection, type StompSettings } from './connection.ts';
 
 const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
-
-/** How long a client may keep its side open after the broker closed its own. */
-const CLOSE_GRACE_MS = 5000;
 
 export const stompAdapter: AdapterDescriptor<typeof stompConfigSchema, 'stomp'> = {
   name: 'stomp',
@@ -34,16 +32,7 @@ export const stompAdapter: AdapterDescriptor<typeof stompConfigSchema, 'stomp'> 
     const log = ctx.log.child({ protocol: 'stomp' });
     return {
       handleConnection(stream, info) {
-        const transport: StompTransport = {
-          write: (data, done) => void stream.write(data, done),
-          end: () => {
-            stream.end();
-            setTimeout(() => stream.destroy(), CLOSE_GRACE_MS).unref();
-          },
-          destroy: () => stream.destroy(),
-          pause: () => stream.pause(),
-          resume: () => stream.resume(),
-        };
+        const transport = byteTransport(stream);
         const conn = new StompConnection(
           transport,
           ctx,
