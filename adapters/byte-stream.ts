@@ -1,6 +1,7 @@
 // The byte stream under a connection of a protocol that parses its own frames (STOMP, OpenWire),
-// made from the stream a listener hands over (a socket, or a WebSocket's messages), and what such a
-// connection is told of its handshake.
+// made from the stream a listener hands over (a socket, or a WebSocket's messages); what such a
+// connection is told of its handshake; and the gate that stops reading a client whose publishes
+// are not yet stored past a bound, so that holding its publishes holds the client.
 import type { Duplex } from 'node:stream';
 
 /** How long a client may keep its side open after the broker closed its own. */
@@ -41,4 +42,36 @@ export interface Handshake {
   readonly remoteAddress?: string;
   readonly remotePort?: number;
   established(): void;
+}
+
+/** Publishes not yet stored (or held by the memory alarm) past which the connection stops reading. */
+const MAX_PENDING_SENDS = 1000;
+/** Their bodies' bytes past which it stops reading too (so large frames cannot pile up by the thousand). */
+const MAX_PENDING_SEND_BYTES = 16 * 1024 * 1024;
+
+export class SendGate {
+  private pending = 0;
+  private bytes = 0;
+  private paused = false;
+
+  constructor(private readonly transport: Pick<ByteTransport, 'pause' | 'resume'>) {}
+
+  /** Counts a publish until `settled` settles; reading stops past the bounds and resumes below half of them. */
+  track(settled: Promise<unknown>, bytes: number): void {
+    this.pending++;
+    this.bytes += bytes;
+    if ((this.pending >= MAX_PENDING_SENDS || this.bytes >= MAX_PENDING_SEND_BYTES) && !this.paused) {
+      this.paused = true;
+      this.transport.pause();
+    }
+    const done = (): void => {
+      this.pending--;
+      this.bytes -= bytes;
+      if (this.paused && this.pending < MAX_PENDING_SENDS / 2 && this.bytes < MAX_PENDING_SEND_BYTES / 2) {
+        this.paused = false;
+        this.transport.resume();
+      }
+    };
+    settled.then(done, done);
+  }
 }

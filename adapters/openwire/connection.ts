@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AdapterContext } from '../adapter.ts';
-import type { ByteTransport, Handshake } from '../byte-stream.ts';
+import { SendGate, type ByteTransport, type Handshake } from '../byte-stream.ts';
 import type { Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import type { MessageInput } from '../../src/core/message.ts';
@@ -61,9 +61,6 @@ export interface OpenWireSettings {
 
 /** The oldest wire version whose layouts Junction has (ActiveMQ 5.4's clients and later). */
 const MIN_VERSION = 9;
-/** Sends not yet stored past which the connection stops reading. */
-const MAX_PENDING_SENDS = 1000;
-const MAX_PENDING_SEND_BYTES = 16 * 1024 * 1024;
 const BROWSE_PAGE = 100;
 
 interface OpenWireTransaction {
@@ -92,9 +89,8 @@ export class OpenWireConnection {
   private readonly temporaries = new Map<string, Struct>();
   private readonly browsing = new Set<string>();
   private dispatchSeq = 0;
-  private readonly sending = new Set<Promise<unknown>>();
-  private sendingBytes = 0;
-  private paused = false;
+  /** Sends not yet stored hold the reading of the socket past a bound. */
+  private readonly gate: SendGate;
   private lastRead = Date.now();
   private lastWrite = Date.now();
   private timers: NodeJS.Timeout[] = [];
@@ -115,6 +111,7 @@ export class OpenWireConnection {
     private readonly handshake: Handshake = { established: () => {} },
   ) {
     this.log = log.child({ connection: this.id });
+    this.gate = new SendGate(transport);
     this.frames = new FrameReader(Math.min(settings.handshakeBytes, settings.offer.maxFrameSize));
     this.ctx = { connectionId: this.id };
     this.send(wireFormatInfo(settings.offer));
@@ -454,20 +451,7 @@ export class OpenWireConnection {
       },
       (err: unknown) => this.refuse(err, msg),
     );
-    this.sending.add(p);
-    this.sendingBytes += size;
-    if ((this.sending.size >= MAX_PENDING_SENDS || this.sendingBytes >= MAX_PENDING_SEND_BYTES) && !this.paused) {
-      this.paused = true;
-      this.transport.pause();
-    }
-    void p.then(() => {
-      this.sending.delete(p);
-      this.sendingBytes -= size;
-      if (this.paused && this.sending.size < MAX_PENDING_SENDS / 2 && this.sendingBytes < MAX_PENDING_SEND_BYTES / 2) {
-        this.paused = false;
-        this.transport.resume();
-      }
-    });
+    this.gate.track(p, size);
   }
 
   // ---- consumers ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AdapterContext } from '../adapter.ts';
-import type { ByteTransport, Handshake } from '../byte-stream.ts';
+import { SendGate, type ByteTransport, type Handshake } from '../byte-stream.ts';
 import type { Consumer, Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import { JunctionError } from '../../src/shared/errors.ts';
@@ -34,10 +34,6 @@ export interface StompSettings {
   serverName: string;
 }
 
-/** Publishes not yet stored (or held by the memory alarm) past which the connection stops reading. */
-const MAX_PENDING_SENDS = 1000;
-/** Their bodies' bytes past which it stops reading too (so large frames cannot pile up by the thousand). */
-const MAX_PENDING_SEND_BYTES = 16 * 1024 * 1024;
 const EOL = Buffer.from('\n');
 
 /** Messages a queue browser reads and writes at a time. */
@@ -67,14 +63,12 @@ export class StompConnection {
   });
   /** Ids of browser subscriptions still sending. */
   private readonly browsing = new Set<string>();
-  /** SENDs not yet stored (each resolves true once stored, false if it failed). */
-  private readonly sending = new Set<Promise<boolean>>();
-  private sendingBytes = 0;
+  /** SENDs not yet stored hold the reading of the socket past a bound. */
+  private readonly gate: SendGate;
   /** Resolves once every SEND so far has settled: true when all were stored (what a RECEIPT promises). */
   private allSent: Promise<boolean> = Promise.resolve(true);
   /** Why the last SEND failed, for a DISCONNECT that finds one did. */
   private sendError: unknown;
-  private paused = false;
   private lastRead = Date.now();
   private lastWrite = Date.now();
   private timers: NodeJS.Timeout[] = [];
@@ -88,6 +82,7 @@ export class StompConnection {
     private readonly handshake: Handshake = { established: () => {} },
   ) {
     this.log = log.child({ connection: this.id });
+    this.gate = new SendGate(transport);
     const l = settings.limits;
     const h = settings.handshakeBytes;
     this.parser = new StompParser({ ...l, maxBodyBytes: Math.min(l.maxBodyBytes, h), maxHeaderBytes: Math.min(l.maxHeaderBytes, h) });
@@ -363,21 +358,7 @@ export class StompConnection {
         return false;
       },
     );
-    const size = f.body.length;
-    this.sending.add(p);
-    this.sendingBytes += size;
-    if ((this.sending.size >= MAX_PENDING_SENDS || this.sendingBytes >= MAX_PENDING_SEND_BYTES) && !this.paused) {
-      this.paused = true;
-      this.transport.pause();
-    }
-    void p.then(() => {
-      this.sending.delete(p);
-      this.sendingBytes -= size;
-      if (this.paused && this.sending.size < MAX_PENDING_SENDS / 2 && this.sendingBytes < MAX_PENDING_SEND_BYTES / 2) {
-        this.paused = false;
-        this.transport.resume();
-      }
-    });
+    this.gate.track(p, f.body.length);
     return p;
   }
 
