@@ -146,11 +146,13 @@ describe('OpenWire: ActiveMQ’s JMS client', () => {
     expect(linesOf(r, 'unsubscribeAgain')[0]).toMatchObject({ error: 'javax.jms.InvalidDestinationException' });
   });
 
-  it('request/reply over a temporary queue between two connections', async () => {
-    const r = await runProbe(url, 'requestReply', ['ow.requests']);
-    done(r);
-    expect(linesOf(r, 'responderError')).toEqual([]);
-    expect(linesOf(r, 'reply')[0]).toMatchObject({ text: 're: question', correlates: true });
+  it('request/reply over a temporary queue, and a temporary topic, between two connections', async () => {
+    for (const kind of ['queue', 'topic']) {
+      const r = await runProbe(url, 'requestReply', [`ow.requests.${kind}`, kind]);
+      done(r);
+      expect(linesOf(r, 'responderError')).toEqual([]);
+      expect(linesOf(r, 'reply')[0]).toMatchObject({ text: 're: question', correlates: true });
+    }
   });
 
   it('a queue browser sees every message and removes none', async () => {
