@@ -18,6 +18,7 @@ import { stompAdapter } from '../../adapters/stomp/index.ts';
 import { hashPassword } from '../../src/security/password.ts';
 import type { JunctionServer } from '../../src/server.ts';
 import { AmqpClient } from '../helpers/amqp.ts';
+import { Collector } from '../helpers/collector.ts';
 import { connectMqtt, endMqtt } from '../helpers/mqtt.ts';
 import { linesOf, probeClassPath, runProbe, startProbe, type ProbeLine } from '../helpers/openwire.ts';
 import { startTestServer } from '../helpers/server.ts';
@@ -322,6 +323,54 @@ describe('OpenWire: one message, every door', () => {
       });
     } finally {
       consumer.kill();
+    }
+  });
+});
+
+describe('OpenWire: what a failover client learns', () => {
+  it('gets BrokerInfo, and the peers (openwire.peerBrokerUrls) in ConnectionControl', async () => {
+    const { server: paired } = await startTestServer(
+      [openwireAdapter],
+      { openwire: ephemeral, websocket: { port: 0 } },
+      {
+        openwire: { peerBrokerUrls: ['tcp://standby.example:61616'] },
+      },
+    );
+    const s = net.connect(paired.listeners.port('openwire', 'tcp') as number, '127.0.0.1');
+    try {
+      s.on('error', () => {});
+      const codec = new OpenWireCodec();
+      const reader = new FrameReader(1 << 20);
+      const got = new Collector<Record<string, unknown>>();
+      s.on('data', (d: Buffer) => {
+        for (const f of reader.push(d)) got.push(codec.decode(f) as Record<string, unknown>);
+      });
+      await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+      // Loose encoding, no cache: what a minimal client asks for.
+      s.write(
+        codec.encode({
+          dataType: TYPE.WireFormatInfo!,
+          magic: Buffer.from('ActiveMQ'),
+          version: 12,
+          marshalledProperties: encodeMap(new Map()),
+        }),
+      );
+      expect((await got.nth(1)).dataType).toBe(TYPE.WireFormatInfo);
+      codec.negotiated({ version: 12, tight: false, cache: false, cacheSize: 1024, stackTrace: false });
+      s.write(
+        codec.encode({
+          dataType: TYPE.ConnectionInfo!,
+          commandId: 1,
+          responseRequired: true,
+          connectionId: { dataType: TYPE.ConnectionId!, value: 'raw-1' },
+        }),
+      );
+      expect(await got.nth(2)).toMatchObject({ dataType: TYPE.Response, correlationId: 1 });
+      expect(await got.nth(3)).toMatchObject({ dataType: TYPE.BrokerInfo, brokerName: 'junction' });
+      expect(await got.nth(4)).toMatchObject({ dataType: TYPE.ConnectionControl, connectedBrokers: 'tcp://standby.example:61616' });
+    } finally {
+      s.destroy();
+      await paired.stop();
     }
   });
 });
