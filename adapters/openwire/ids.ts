@@ -63,16 +63,25 @@ export function messageIdOf(text: string, brokerSequenceId: number): WireMessage
     return {
       dataType: MESSAGE_ID,
       textView: text,
-      producerId: { dataType: PRODUCER_ID, connectionId: m[1] as string, value: Number(m[3]), sessionId: Number(m[2]) },
+      producerId: producerIdOf(m[1] as string, Number(m[2]), Number(m[3])),
       producerSequenceId: Number(m[4]),
       brokerSequenceId,
     };
   }
-  return {
-    dataType: MESSAGE_ID,
-    textView: text,
-    producerId: { dataType: PRODUCER_ID, connectionId: text, value: 0, sessionId: 0 },
-    producerSequenceId: 0,
-    brokerSequenceId,
-  };
+  return { dataType: MESSAGE_ID, textView: text, producerId: producerIdOf(text, 0, 0), producerSequenceId: 0, brokerSequenceId };
+}
+
+/** Producer ids made before: one object per producer, so the codec's cache keys it once, not per message. */
+const producers = new Map<string, WireId>();
+const PRODUCERS_MAX = 10_000;
+
+function producerIdOf(connectionId: string, sessionId: number, value: number): WireId {
+  const key = `${connectionId}:${sessionId}:${value}`;
+  let p = producers.get(key);
+  if (!p) {
+    if (producers.size >= PRODUCERS_MAX) producers.clear();
+    p = { dataType: PRODUCER_ID, connectionId, value, sessionId };
+    producers.set(key, p);
+  }
+  return p;
 }
