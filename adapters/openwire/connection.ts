@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AdapterContext } from '../adapter.ts';
-import { SendGate, type ByteTransport, type Handshake } from '../byte-stream.ts';
+import { SendGate, type ByteTransport, type Handshake } from '../../src/net/byte-stream.ts';
 import type { Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import type { MessageInput } from '../../src/core/message.ts';
@@ -98,7 +98,8 @@ export class OpenWireConnection {
   private readonly pump = new FramePump<Struct>({
     handle: (c) => this.handle(c),
     failed: (err, c) => {
-      this.refuse(err, c);
+      if (err instanceof OpenWireCodecError) this.drop(err);
+      else this.refuse(err, c);
       return this.state !== 'closing' && this.state !== 'closed';
     },
   });
@@ -294,7 +295,10 @@ export class OpenWireConnection {
         this.addProducer(c);
         break;
       case CMD.CONSUMER_INFO:
-        return this.addConsumer(c).then(() => this.reply(c));
+        // A browser is answered before its first dispatch (startBrowse); a consumer once attached.
+        return this.addConsumer(c).then(() => {
+          if (c.browser !== true) this.reply(c);
+        });
       case CMD.MESSAGE_ACK:
         this.ack(c);
         break;

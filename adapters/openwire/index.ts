@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { AdapterDescriptor } from '../adapter.ts';
 import { TemporaryDestinationAdvisories } from './advisories.ts';
 import { openwireConfigSchema } from './config.ts';
-import { byteTransport } from '../byte-stream.ts';
+import { byteTransport } from '../../src/net/byte-stream.ts';
 import { OpenWireConnection, type OpenWireSettings } from './connection.ts';
 import { openwireColumn } from './mapping-columns.ts';
 

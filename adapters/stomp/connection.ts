@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AdapterContext } from '../adapter.ts';
-import { SendGate, type ByteTransport, type Handshake } from '../byte-stream.ts';
+import { SendGate, type ByteTransport, type Handshake } from '../../src/net/byte-stream.ts';
 import type { Consumer, Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import { JunctionError } from '../../src/shared/errors.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { AdapterDescriptor } from '../adapter.ts';
 import { stompConfigSchema } from './config.ts';
 import { stompColumn } from './mapping-columns.ts';
-import { byteTransport } from '../byte-stream.ts';
+import { byteTransport } from '../../src/net/byte-stream.ts';
 import { StompConnection, type StompSettings } from './connection.ts';
 
 const VERSION = (JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }).version;
