@@ -247,6 +247,7 @@ function likeToRegExp(pattern: string, escape: string | undefined): RegExp {
   return new RegExp(`${re}$`, 'u');
 }
 
+/** A literal character in a unicode-mode pattern: only syntax characters may be escaped there (not `-`). */
 function escapeRegExp(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
