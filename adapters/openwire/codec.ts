@@ -25,11 +25,6 @@ const MARSHALL_AWARE = new Set([1, 23, 24, 25, 26, 27, 28, 29]);
 const NAMES = new Map<number, string>();
 for (const [name, l] of Object.entries(LAYOUTS)) if (l.type !== undefined) NAMES.set(l.type, name);
 
-/** The name of a type byte (ConsumerInfo for 5), for messages and logs. */
-export function typeName(type: number): string {
-  return NAMES.get(type) ?? `type ${type}`;
-}
-
 /** Type bytes by structure name. */
 export const TYPE: Readonly<Record<string, number>> = Object.fromEntries([...NAMES].map(([t, n]) => [n, t]));
 

@@ -13,7 +13,7 @@ import { addressOf, wireDestination, wireDestinationOfAddress, type WireDestinat
 import { OpenWireCommandError } from './errors.ts';
 import { messageIdOf, messageIdText, type WireMessageId } from './ids.ts';
 import type { Struct } from './layout-types.ts';
-import { decodeMap, encodeMap, readValue, toPlain, writeValue, type JavaValue } from './primitive-map.ts';
+import { decodeMap, encodeMap, readValue, toPlain, type JavaValue } from './primitive-map.ts';
 
 export const MESSAGE = 23;
 export const BYTES_MESSAGE = 24;
@@ -329,11 +329,4 @@ export function messageToWire(d: Pick<Delivery, 'message' | 'annotations'>, fact
     out.originalDestination = base.destination ?? null;
   }
   return out;
-}
-
-/** Writes a typed value list (tests build StreamMessage bodies with it). */
-export function streamContent(values: JavaValue[]): Buffer {
-  const w = new DataWriter();
-  for (const v of values) writeValue(w, v);
-  return w.result();
 }

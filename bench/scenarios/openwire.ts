@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ACTIVEMQ_CLIENT_JARS } from '../../test/helpers/openwire.ts';
 import { startJunctionProcess } from '../lib/junction-process.ts';
 import { reachable } from '../lib/reachable.ts';
 import { driveStomp } from './stomp.ts';
@@ -19,15 +20,6 @@ export interface OpenWireScenario {
   store: 'embedded' | 'memory';
   activemqPort: number;
 }
-
-const JARS = [
-  'activemq-client.jar',
-  'geronimo-jms_1.1_spec.jar',
-  'geronimo-j2ee-management-1.1-spec.jar',
-  'hawtbuf.jar',
-  'slf4j-api.jar',
-  'slf4j-nop.jar',
-].map((j) => join('/usr/share/java', j));
 
 interface Shape {
   name: string;
@@ -44,8 +36,14 @@ const SHAPES: Shape[] = [
 
 async function compile(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'junction-openwire-bench-'));
-  await promisify(execFile)('javac', ['-d', dir, '-cp', JARS.join(':'), join(import.meta.dirname, '../lib/OpenWireBench.java')]);
-  return [dir, ...JARS].join(':');
+  await promisify(execFile)('javac', [
+    '-d',
+    dir,
+    '-cp',
+    ACTIVEMQ_CLIENT_JARS.join(':'),
+    join(import.meta.dirname, '../lib/OpenWireBench.java'),
+  ]);
+  return [dir, ...ACTIVEMQ_CLIENT_JARS].join(':');
 }
 
 async function drive(cp: string, url: string, shape: Shape, s: OpenWireScenario, login: string[]): Promise<Record<string, number>> {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 
-const JARS = [
+/** ActiveMQ's JMS client and what it needs, from Debian's packages (the bench's driver uses them too). */
+export const ACTIVEMQ_CLIENT_JARS = [
   'activemq-client.jar',
   'geronimo-jms_1.1_spec.jar',
   'geronimo-j2ee-management-1.1-spec.jar',
@@ -25,8 +26,8 @@ let compiled: Promise<string> | undefined;
 export function probeClassPath(): Promise<string> {
   compiled ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'junction-openwire-probe-'));
-    await promisify(execFile)('javac', ['-d', dir, '-cp', JARS.join(':'), SOURCE], { timeout: 60_000 });
-    return [dir, ...JARS].join(':');
+    await promisify(execFile)('javac', ['-d', dir, '-cp', ACTIVEMQ_CLIENT_JARS.join(':'), SOURCE], { timeout: 60_000 });
+    return [dir, ...ACTIVEMQ_CLIENT_JARS].join(':');
   })();
   return compiled;
 }
@@ -54,6 +55,8 @@ export interface RunningProbe {
   /** Resolves with the first line (seen or to come) that `match` accepts. */
   waitFor(match: (l: ProbeLine) => boolean, timeoutMs?: number): Promise<ProbeLine>;
   finished(timeoutMs?: number): Promise<ProbeResult>;
+  /** Calls `listener` with every line from now on; returns how to stop. */
+  onLine(listener: (l: ProbeLine) => void): () => void;
   /** Writes a line to the probe's stdin (the endpoint scenario reads commands there). */
   writeLine(line: string): void;
   kill(): void;
@@ -66,6 +69,7 @@ export async function startProbe(url: string, scenario: string, args: string[] =
   child.stdin!.on('error', () => {}); // a probe that has exited: the line is not needed
   const lines: ProbeLine[] = [];
   const waiters: Array<{ match: (l: ProbeLine) => boolean; resolve: (l: ProbeLine) => void }> = [];
+  const listeners = new Set<(l: ProbeLine) => void>();
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   createInterface({ input: child.stdout! }).on('line', (text) => {
@@ -76,6 +80,7 @@ export async function startProbe(url: string, scenario: string, args: string[] =
       return;
     }
     lines.push(l);
+    for (const listener of listeners) listener(l);
     for (const w of [...waiters]) {
       if (w.match(l)) {
         waiters.splice(waiters.indexOf(w), 1);
@@ -120,6 +125,10 @@ export async function startProbe(url: string, scenario: string, args: string[] =
       ]);
       clearTimeout(t);
       return { code, lines, stderr };
+    },
+    onLine(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     writeLine(line) {
       child.stdin!.write(`${line}\n`);

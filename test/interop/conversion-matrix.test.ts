@@ -334,25 +334,21 @@ async function openwireEndpoint(name: string, url: string): Promise<Endpoint> {
     async subscribe(topic) {
       const id = `s${++subs}`;
       const got = new Collector<Got>();
-      let seen = 0;
-      const pump = setInterval(() => {
-        const mine = probe.lines.filter((l) => l.k === 'msg' && l.id === id);
-        for (; seen < mine.length; seen++) {
-          const l = mine[seen]!;
-          const raw = l.fields as Record<string, string>;
-          const fields: Fields = {};
-          for (const [k, v] of Object.entries(raw)) if (OPENWIRE_PROPS[k]) fields[OPENWIRE_PROPS[k]] = v;
-          if (raw.priority !== '4') fields.priority = raw.priority;
-          if (raw.expiresAt !== '0') fields.expiresAt = raw.expiresAt;
-          got.push({ body: Buffer.from(l.body as string, 'base64'), fields });
-        }
-      }, 20);
+      const stopListening = probe.onLine((l) => {
+        if (l.k !== 'msg' || l.id !== id) return;
+        const raw = l.fields as Record<string, string>;
+        const fields: Fields = {};
+        for (const [k, v] of Object.entries(raw)) if (OPENWIRE_PROPS[k]) fields[OPENWIRE_PROPS[k]] = v;
+        if (raw.priority !== '4') fields.priority = raw.priority;
+        if (raw.expiresAt !== '0') fields.expiresAt = raw.expiresAt;
+        got.push({ body: Buffer.from(l.body as string, 'base64'), fields });
+      });
       await command(`SUB\t${id}\t${topic}`);
       return {
         got,
         stop: async () => {
-          clearInterval(pump);
           await command(`UNSUB\t${id}`);
+          stopListening();
         },
       };
     },
