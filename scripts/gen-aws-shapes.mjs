@@ -83,6 +83,38 @@ const services = {
       'UpdateDestination',
     ],
   },
+  kinesis: {
+    model: 'kinesis/2013-12-02/service-2.json',
+    // JSON 1.1 and CBOR: the door needs its operations and errors. Enhanced fan-out (consumers,
+    // SubscribeToShard over HTTP/2) is not served.
+    jsonOnly: true,
+    operations: [
+      'AddTagsToStream',
+      'CreateStream',
+      'DecreaseStreamRetentionPeriod',
+      'DeleteStream',
+      'DescribeLimits',
+      'DescribeStream',
+      'DescribeStreamSummary',
+      'DisableEnhancedMonitoring',
+      'EnableEnhancedMonitoring',
+      'GetRecords',
+      'GetShardIterator',
+      'IncreaseStreamRetentionPeriod',
+      'ListShards',
+      'ListStreams',
+      'ListTagsForStream',
+      'MergeShards',
+      'PutRecord',
+      'PutRecords',
+      'RemoveTagsFromStream',
+      'SplitShard',
+      'StartStreamEncryption',
+      'StopStreamEncryption',
+      'UpdateShardCount',
+      'UpdateStreamMode',
+    ],
+  },
 };
 
 for (const [name, svc] of Object.entries(services)) {

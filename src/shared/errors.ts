@@ -144,3 +144,10 @@ export class SealedRecordError extends JunctionError {
     super('sealed-record', message, context);
   }
 }
+
+/** A stream shard's log is not there to append to (its stream was deleted, or the shard not claimed). */
+export class StreamShardMissingError extends JunctionError {
+  constructor(stream: string, shard: string) {
+    super('not-found', `Stream ${stream} has no shard ${shard} to append to`, { stream, shard });
+  }
+}

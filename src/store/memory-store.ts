@@ -4,6 +4,7 @@
 // recovery without a server.
 import { ClosedError, FencedError } from '../shared/errors.ts';
 import type { Message } from '../core/message.ts';
+import { MemoryStreamData, MemoryStreamStore } from './memory-stream-store.ts';
 import { PagedIndex } from './paged-index.ts';
 import type {
   DedupRecord,
@@ -42,6 +43,7 @@ export class MemoryData {
   readonly dedup = new Map<string, number>();
   readonly sessions = new Map<string, SessionRecord>();
   security: SecurityRecord | undefined;
+  readonly streams = new MemoryStreamData();
 }
 
 export class MemoryStore implements Store {
@@ -50,11 +52,17 @@ export class MemoryStore implements Store {
   /** Open page cursors: each continues its queue's iteration where the last page stopped. */
   private readonly cursors = new Map<string, Iterator<[string, EntryState]>>();
   private nextCursor = 1;
+  readonly streams: MemoryStreamStore;
 
   constructor(
     readonly epoch = 1,
     private readonly data = new MemoryData(),
-  ) {}
+  ) {
+    this.streams = new MemoryStreamStore(epoch, data.streams, () => {
+      if (this.closed) throw new ClosedError('memory store');
+      if (this.epoch < this.data.epoch) throw new FencedError(this.epoch, this.data.epoch);
+    });
+  }
 
   async open(): Promise<void> {
     if (this.epoch < this.data.epoch) throw new FencedError(this.epoch, this.data.epoch);

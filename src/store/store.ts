@@ -9,6 +9,7 @@
 // A paged-out entry not yet due (its state's `deliverAt` is in the future) waits in a separate
 // scheduled set until `promoteDue` makes it an ordinary paged-out entry.
 import type { Message, PropertyValue } from '../core/message.ts';
+import type { StreamStore } from './stream-store.ts';
 
 /** A queue that exists whether or not it holds messages (configured, used, or a subscription's). */
 export interface QueueRecord {
@@ -183,6 +184,8 @@ export interface Store {
    * writer's operations together); undefined = no preference.
    */
   readonly batchSize?: number;
+  /** The streams kept with this handle's data, fenced with its epoch. */
+  readonly streams: StreamStore;
   /** Claims the data for this handle's epoch; older handles are fenced from then on. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -1,13 +1,20 @@
-// The Redis store against the Store contract on real Redis deployments: one redis-server (plain,
+// The Redis store against the Store and StreamStore contracts on real Redis deployments: one redis-server (plain,
 // and with security.encryption sealing every value), a primary found through Sentinel, and a
 // three-node Redis Cluster.
 import { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { RedisStore } from '../../src/store/redis/redis-store.ts';
 import { Sealer } from '../../src/store/sealer.ts';
 import { startCluster, startRedis, startSentinel, type TestCluster, type TestRedis, type TestSentinel } from '../helpers/redis-server.ts';
-import { describeStoreContract } from './store-contract.ts';
+import { describeStoreContract, type StoreFactory } from './store-contract.ts';
+import { describeStreamStoreContract } from './stream-store-contract.ts';
+
+/** Both contracts on one deployment. */
+function both(name: string, factory: StoreFactory): void {
+  describeStoreContract(name, factory);
+  describeStreamStoreContract(name, factory);
+}
 
 let server: TestRedis;
 let admin: Redis;
@@ -20,7 +27,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-describeStoreContract('redis', {
+both('redis', {
   async reset() {
     await admin.flushall();
   },
@@ -34,7 +41,7 @@ const sealer = new Sealer([
   { id: 'k1', key: randomBytes(32) },
 ]);
 
-describeStoreContract('redis, encrypted at rest', {
+both('redis, encrypted at rest', {
   async reset() {
     await admin.flushall();
   },
@@ -55,7 +62,7 @@ describe('Redis behind Sentinel', () => {
     await sentinel?.stop();
   });
 
-  describeStoreContract('redis sentinel', {
+  both('redis sentinel', {
     async reset() {
       await primary.flushall();
     },
@@ -77,12 +84,28 @@ describe('Redis Cluster', () => {
     await cluster?.stop();
   });
 
-  describeStoreContract('redis cluster', {
+  both('redis cluster', {
     async reset() {
       await Promise.all(client.nodes('master').map((n) => n.flushall()));
     },
     async handle(epoch) {
       return new RedisStore({ nodes: cluster.nodes, cluster: 'contract', epoch });
     },
+  });
+
+  it("spreads one stream's shards over the cluster's nodes, away from the broker's own slot", async () => {
+    const store = new RedisStore({ nodes: cluster.nodes, cluster: 'spread', epoch: 1 });
+    try {
+      await store.open();
+      const shards = Array.from({ length: 8 }, (_, i) => `shardId-${String(i).padStart(12, '0')}`);
+      await store.streams.claimShards('telemetry', shards);
+      for (const shard of shards) await store.streams.append('telemetry', shard, [{ key: shard, data: Buffer.from(shard) }]);
+      const perNode = await Promise.all(client.nodes('master').map((n) => n.keys('{junction:spread:stream:telemetry:*}:log')));
+      expect(perNode.flat().sort()).toEqual(shards.map((s) => `{junction:spread:stream:telemetry:${s}}:log`).sort());
+      expect(perNode.filter((keys) => keys.length > 0).length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await store.close();
+      await Promise.all(client.nodes('master').map((n) => n.flushall()));
+    }
   });
 });

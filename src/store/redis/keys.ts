@@ -1,5 +1,7 @@
 // The Redis key layout of one broker cluster. Every key carries the hash tag `{junction:<cluster>}`,
-// so all of them live in one slot and every script stays valid on Redis Cluster.
+// so all of them live in one slot and every script stays valid on Redis Cluster; but a stream
+// shard's keys carry a tag of their own, so that on Redis Cluster the shards of a stream spread over
+// the nodes (each shard's scripts touch only its own two keys).
 
 export class Keys {
   readonly epoch: string;
@@ -22,10 +24,13 @@ export class Keys {
   readonly sealingKeys: string;
   /** Users and authorization set through the admin API (field `record`). */
   readonly security: string;
+  /** Stream descriptions, by name (JSON). */
+  readonly streams: string;
   private readonly prefix: string;
 
-  constructor(cluster: string) {
+  constructor(private readonly cluster: string) {
     this.prefix = `{junction:${cluster}}`;
+    this.streams = `${this.prefix}:streams`;
     this.epoch = `${this.prefix}:epoch`;
     this.epochCounter = `${this.prefix}:epoch-counter`;
     this.seq = `${this.prefix}:seq`;
@@ -71,5 +76,20 @@ export class Keys {
   /** `priority:size` of each scheduled paged-out entry; the field '' holds the total size. */
   queueScheduledSizes(name: string): string {
     return `${this.prefix}:qdz:${name}`;
+  }
+
+  /** Named consumers' positions in a stream (consumer -> JSON of shard -> record id). */
+  streamPositions(stream: string): string {
+    return `${this.prefix}:stream-positions:${stream}`;
+  }
+
+  /** A stream shard's log (a Redis Stream). */
+  shardLog(stream: string, shard: string): string {
+    return `{junction:${this.cluster}:stream:${stream}:${shard}}:log`;
+  }
+
+  /** The epoch that last claimed the shard: its fence. */
+  shardEpoch(stream: string, shard: string): string {
+    return `{junction:${this.cluster}:stream:${stream}:${shard}}:epoch`;
   }
 }

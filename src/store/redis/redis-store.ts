@@ -26,6 +26,7 @@ import type { Sealer } from '../sealer.ts';
 import { RecordCodec, type RefusedRecord } from './codec.ts';
 import { createRedisClient, describeConnection, explain, type RedisClient, type RedisConnection } from './connect.ts';
 import { Keys } from './keys.ts';
+import { RedisStreamStore } from './redis-stream-store.ts';
 import { resealAll } from './reseal.ts';
 import { checkSealingKeys, registerActiveKey } from './sealing-keys.ts';
 import { defineScripts, type ScriptCall, type ScriptName } from './scripts.ts';
@@ -85,6 +86,7 @@ export class RedisStore implements Store {
   private readonly leaseHeld: () => boolean;
   private readonly codec: RecordCodec;
   private readonly onRefused: (r: RefusedRecord) => void;
+  readonly streams: RedisStreamStore;
 
   constructor(opts: RedisStoreOptions) {
     this.codec = new RecordCodec(opts.sealer);
@@ -102,6 +104,15 @@ export class RedisStore implements Store {
     this.redis = createRedisClient(opts, { enableOfflineQueue: false, autoResendUnfulfilledCommands: false, ...opts.redis });
     defineScripts(this.redis);
     this.redis.on('close', () => this.connectionLost());
+    this.streams = new RedisStreamStore({
+      redis: this.redis,
+      keys: this.keys,
+      epoch: this.epoch,
+      sealer: opts.sealer,
+      scripts: this.scripts,
+      call: (f) => this.call(f),
+      checkLease: () => this.checkLease(),
+    });
   }
 
   /**

@@ -9,7 +9,27 @@ import type { RedisClient } from './connect.ts';
 
 const DIR = join(import.meta.dirname, 'lua');
 
-export const SCRIPT_NAMES = ['open', 'apply', 'pageIn', 'promoteDue', 'readQueue', 'browsePaged', 'reseal'] as const;
+export const SCRIPT_NAMES = [
+  'open',
+  'apply',
+  'pageIn',
+  'promoteDue',
+  'readQueue',
+  'browsePaged',
+  'reseal',
+  'streamPut',
+  'streamDelete',
+  'streamPositions',
+  'streamClaim',
+  'streamAppend',
+  'streamTrim',
+  'streamDrop',
+] as const;
+/**
+ * Scripts that run without the lost-data check: open writes the epoch key, and a stream shard's
+ * scripts are fenced by the shard's own epoch key (in its own slot), whose absence they answer themselves.
+ */
+const WITHOUT_DATA_CHECK = new Set(['open', 'streamClaim', 'streamAppend', 'streamTrim', 'streamDrop']);
 /** Each script, and its variant that returns bulk strings as Buffers. */
 export type ScriptName = (typeof SCRIPT_NAMES)[number] | `${(typeof SCRIPT_NAMES)[number]}Buffer`;
 
@@ -43,8 +63,7 @@ export function defineScripts(redis: RedisClient): void {
     if (!m || file === 'fence.lua' || file === 'data-present.lua') continue;
     const name = camel(m[1] as string);
     if (!(SCRIPT_NAMES as readonly string[]).includes(name)) throw new Error(`Unknown Lua script ${file}`);
-    // open writes the epoch key; every other script needs it there.
-    const lua = `${fence}\n${name === 'open' ? '' : present}\n${readFileSync(join(DIR, file), 'utf8')}`;
+    const lua = `${fence}\n${WITHOUT_DATA_CHECK.has(name) ? '' : present}\n${readFileSync(join(DIR, file), 'utf8')}`;
     redis.defineCommand(name, m[2] === undefined ? { lua } : { numberOfKeys: Number(m[2]), lua });
   }
 }
