@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { CoreConfig, ListenerDefaults } from '../src/config/schema.ts';
 import type { Broker } from '../src/core/broker.ts';
 import type { DeliveryStreams } from '../src/firehose/delivery-streams.ts';
+import type { Streams } from '../src/streams/streams.ts';
 import type { ProtocolHandler, WebSocketFraming } from '../src/net/connection.ts';
 import type { SecurityService } from '../src/security/security-service.ts';
 import type { MappingColumn } from './message-mapping.ts';
@@ -15,6 +16,8 @@ export interface AdapterContext {
   broker: Broker;
   /** The active broker's delivery streams (Firehose and SNS put records to them). */
   deliveryStreams: DeliveryStreams;
+  /** The active broker's streams (Kinesis, and stream consumers and publishers of every protocol). */
+  streams: Streams;
   security: SecurityService;
   /** The sections no protocol owns (limits, tls, destinations...); the adapter's own come as settings. */
   config: CoreConfig;

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import type { CoreConfig } from './config/schema.ts';
 import { Broker } from './core/broker.ts';
 import { DeliveryStreams } from './firehose/delivery-streams.ts';
+import { StreamRuleWorker } from './streams/stream-rules.ts';
+import { Streams } from './streams/streams.ts';
 import { MemoryGuard, parseWatermark } from './core/memory-guard.ts';
 import { PolicyResolver, DEFAULT_POLICY, type PolicySettings } from './core/policy.ts';
 import type { Deactivation } from './ha/role-keeper.ts';
@@ -21,7 +23,7 @@ export interface ActiveBrokerOptions {
   security: SecurityService;
   log: Logger;
   /** The protocol handlers for this broker (the composition root knows the adapters). */
-  handlers(broker: Broker, deliveryStreams: DeliveryStreams): readonly ProtocolHandler[];
+  handlers(broker: Broker, deliveryStreams: DeliveryStreams, streams: Streams): readonly ProtocolHandler[];
   /** How the AWS door names a delivery stream (its ARN, with the configured region and account). */
   deliveryStreamArn?: (stream: string) => string;
   /** A topic rule's MQTT topic filter as a topic pattern (the MQTT adapter's mapping). */
@@ -41,6 +43,8 @@ export class ActiveBroker {
   private constructor(
     readonly broker: Broker,
     readonly deliveryStreams: DeliveryStreams,
+    readonly streams: Streams,
+    private readonly rules: readonly StreamRuleWorker[],
     readonly listeners: Listeners,
     private readonly handlers: readonly ProtocolHandler[],
     private readonly log: Logger,
@@ -77,14 +81,27 @@ export class ActiveBroker {
       ...(opts.deliveryStreamArn ? { arn: opts.deliveryStreamArn } : {}),
       ...(opts.mqttFilterToPattern ? { mqttFilterToPattern: opts.mqttFilterToPattern } : {}),
     });
-    const handlers = opts.handlers(broker, deliveryStreams);
+    const streams = new Streams({ store: opts.store.streams, log, settings: config.streams });
+    const rules: StreamRuleWorker[] = [];
+    const handlers = opts.handlers(broker, deliveryStreams, streams);
     try {
       // Streams first: SNS subscriptions put to them as soon as the AWS adapter starts.
       await deliveryStreams.start();
+      await streams.start();
+      for (const rule of config.streams.rules) {
+        const w = new StreamRuleWorker(
+          { broker, streams, log, ...(opts.mqttFilterToPattern ? { mqttFilterToPattern: opts.mqttFilterToPattern } : {}) },
+          rule,
+        );
+        rules.push(w);
+        await w.start();
+      }
       for (const h of handlers) await h.start?.();
-      return new ActiveBroker(broker, deliveryStreams, await Listeners.open(config, handlers, log), handlers, log);
+      return new ActiveBroker(broker, deliveryStreams, streams, rules, await Listeners.open(config, handlers, log), handlers, log);
     } catch (err) {
       await closeHandlers(handlers, log);
+      for (const w of rules) await w.stop().catch(() => {});
+      streams.close();
       await deliveryStreams.close().catch(() => {});
       await broker.close().catch(() => {});
       throw err;
@@ -103,6 +120,8 @@ export class ActiveBroker {
       );
       await this.listeners.close();
       await closeHandlers(this.handlers, this.log);
+      for (const w of this.rules) await w.stop();
+      this.streams.close();
       await this.deliveryStreams.close();
       await this.broker.close();
       this.log.info({ how }, how === 'fenced' ? 'fenced: listeners and connections closed' : 'listeners and connections closed');

@@ -11,6 +11,7 @@ import { boundPort, startAdminServer, VERSION } from './admin/admin-server.ts';
 import { ADAPTERS, bindAdapter, mqttFilterToPattern, serves, type AdapterDescriptor, type JunctionConfig } from './protocols.ts';
 import type { Broker } from './core/broker.ts';
 import type { DeliveryStreams } from './firehose/delivery-streams.ts';
+import type { Streams } from './streams/streams.ts';
 import { RoleKeeper, type Deactivation, type Role } from './ha/role-keeper.ts';
 import { FencedError } from './shared/errors.ts';
 import type { Listeners } from './net/listeners.ts';
@@ -192,6 +193,11 @@ export class JunctionServer {
     return this.active?.deliveryStreams;
   }
 
+  /** The active broker's streams, undefined on a standby. */
+  activeStreams(): Streams | undefined {
+    return this.active?.streams;
+  }
+
   /** What `GET /api/broker` reports. */
   async brokerInfo(): Promise<Record<string, unknown>> {
     const h = this.health();
@@ -240,10 +246,10 @@ export class JunctionServer {
       store,
       security: this.security,
       log: this.log,
-      handlers: (broker, deliveryStreams) =>
+      handlers: (broker, deliveryStreams, streams) =>
         this.adapters
           .filter((d) => serves(d, this.config))
-          .map((d) => bindAdapter(d, { broker, deliveryStreams, security: this.security, config: this.config, log: this.log })),
+          .map((d) => bindAdapter(d, { broker, deliveryStreams, streams, security: this.security, config: this.config, log: this.log })),
       deliveryStreamArn: deliveryStreamArn(this.config),
       mqttFilterToPattern,
       onStoreError: (err) => {

@@ -1,11 +1,15 @@
-// The AWS APIs' door: one HTTP/1.1 server (Node's own parser, fed the listeners' connection
-// streams; it never listens itself) for every AWS API the broker serves. Per request: the body,
+// The AWS APIs' door: one HTTP/1.1 server and one HTTP/2 server (Node's own, fed the listeners'
+// connection streams; they never listen themselves) for every AWS API the broker serves. HTTP/2 is
+// what the Kinesis SDKs speak: chosen by ALPN over TLS, by the client's connection preface on plain
+// TCP (prior knowledge, h2c). Per request: the body,
 // bounded; the wire protocol and operation (wire.ts); the signature, when users are configured
 // (sigv4.ts), which names the principal every core call then runs as; the service's handler; the
 // answer in the request's protocol. A connection counts as established at its first request, and
 // is one of the core's connections (protocol `aws`) from then until it closes.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { createServer as createH2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import { TLSSocket } from 'node:tls';
+import { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Broker } from '../../src/core/broker.ts';
 import type { Principal } from '../../src/core/principal.ts';
@@ -18,7 +22,7 @@ import { AwsError, internalFailure, missingAuthentication, serviceUnavailable, u
 import type { AwsMetrics } from './metrics.ts';
 import type { AwsService } from './service.ts';
 import { claimedCredential, verifySignature, type Credential, type SignedRequest } from './sigv4.ts';
-import { decodeRequest, encodeError, encodeResponse, type DecodedRequest, type EncodedResponse } from './wire.ts';
+import { decodeRequest, encodeError, encodeResponse, type DecodedRequest, type EncodedResponse, type WireProtocol } from './wire.ts';
 
 export interface DoorOptions {
   broker: Broker;
@@ -39,13 +43,21 @@ interface ConnectionState {
 
 export class AwsDoor {
   private readonly http = createServer((req, res) => void this.serve(req, res));
+  private readonly h2 = createH2Server((req, res) => void this.serve(req, res));
   private readonly connections = new WeakMap<Duplex, ConnectionState>();
+  private readonly sessions = new WeakMap<ServerHttp2Session, ConnectionState>();
+  /** The connection whose HTTP/2 session is being made (Node makes it as the connection is handed over). */
+  private handingOver: ConnectionState | undefined;
   private anonymous: Principal | undefined;
 
   constructor(private readonly opts: DoorOptions) {
     this.http.keepAliveTimeout = opts.keepAliveMs;
     // A long poll holds a request for up to 20 s: the server's own request timeout stays above it.
     this.http.requestTimeout = 120_000;
+    this.h2.on('session', (session: ServerHttp2Session) => {
+      if (this.handingOver) this.sessions.set(session, this.handingOver);
+    });
+    this.h2.setTimeout(opts.keepAliveMs);
   }
 
   accept(stream: Duplex, info: ConnectionInfo): void {
@@ -61,19 +73,58 @@ export class AwsDoor {
     stream.once('close', () => {
       if (state.registered) this.opts.broker.connectionClosed(state.id);
     });
-    this.http.emit('connection', stream);
+    if (stream instanceof TLSSocket) {
+      this.handOver(stream, state, stream.alpnProtocol === 'h2');
+      return;
+    }
+    // The first bytes tell an HTTP/2 client with prior knowledge from an HTTP/1.1 one.
+    stream.once('data', (first: Buffer) => {
+      const n = Math.min(first.length, H2_PREFACE.length);
+      if (first.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) {
+        // Node's HTTP/2 session reads a socket's handle directly, past anything unshifted: it gets a stream that replays.
+        this.handOver(replaying(first, stream), state, true);
+        return;
+      }
+      stream.pause();
+      stream.unshift(first);
+      this.handOver(stream, state, false);
+      stream.resume();
+    });
+  }
+
+  private handOver(stream: Duplex, state: ConnectionState, h2: boolean): void {
+    if (!h2) {
+      this.http.emit('connection', stream);
+      return;
+    }
+    this.handingOver = state;
+    try {
+      this.h2.emit('connection', stream);
+    } finally {
+      this.handingOver = undefined;
+    }
   }
 
   close(): void {
     this.http.closeAllConnections();
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private stateOf(req: IncomingMessage | Http2ServerRequest): ConnectionState | undefined {
+    if ('stream' in req) return this.sessions.get(req.stream.session as ServerHttp2Session);
+    return this.connections.get(req.socket as unknown as Duplex);
+  }
+
+  private async serve(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): Promise<void> {
     const requestId = uuid();
-    const state = this.connections.get(req.socket as unknown as Duplex);
+    const state = this.stateOf(req);
     state?.info.established();
     let decoded: DecodedRequest | undefined;
-    let protocol: 'json' | 'query' = req.headers['x-amz-target'] !== undefined ? 'json' : 'query';
+    let protocol: WireProtocol =
+      req.headers['x-amz-target'] === undefined
+        ? 'query'
+        : String(req.headers['content-type']).startsWith('application/x-amz-cbor')
+          ? 'cbor'
+          : 'json';
     const started = process.hrtime.bigint();
     const abort = new AbortController();
     res.once('close', () => abort.abort());
@@ -81,7 +132,12 @@ export class AwsDoor {
       const body = await readBody(req, this.opts.maxBodyBytes);
       const url = new URL(req.url ?? '/', 'http://localhost');
       const query = [...url.searchParams];
-      const signed: SignedRequest = { method: req.method ?? 'GET', rawPath: url.pathname, query, headers: req.headers, body };
+      // HTTP/2 names the host in `:authority`; a signature covers it as `host`.
+      const headers =
+        req.headers.host === undefined && req.headers[':authority'] !== undefined
+          ? { ...req.headers, host: String(req.headers[':authority']) }
+          : req.headers;
+      const signed: SignedRequest = { method: req.method ?? 'GET', rawPath: url.pathname, query, headers, body };
       const claimed = claimedCredential(signed);
       decoded = decodeRequest(this.opts.services, {
         target: header(req, 'x-amz-target'),
@@ -92,14 +148,14 @@ export class AwsDoor {
       });
       protocol = decoded.protocol;
       const principal = await this.principal(signed, claimed, decoded, { protocol: 'aws', address: state?.info.remoteAddress ?? '' });
-      if (state && !state.registered) this.register(state, principal);
+      if (state && !state.registered) this.register(state, principal, `HTTP/${req.httpVersion}`);
       if (!this.opts.broker.running) throw serviceUnavailable('The broker is not serving: it is stopping or standing by.');
       const output = await decoded.service.handle(decoded.input, {
         action: decoded.action,
         principal,
         connectionId: state?.id ?? 'aws',
         requestId,
-        baseUrl: `${state?.info.transport === 'tls' ? 'https' : 'http'}://${header(req, 'host') ?? 'localhost'}`,
+        baseUrl: `${state?.info.transport === 'tls' ? 'https' : 'http'}://${headers.host ?? 'localhost'}`,
         signal: abort.signal,
       });
       this.opts.metrics.request(decoded.service.signingName, decoded.action, undefined, started);
@@ -141,12 +197,12 @@ export class AwsDoor {
     return key.principal;
   }
 
-  private register(state: ConnectionState, principal: Principal): void {
+  private register(state: ConnectionState, principal: Principal, protocolVersion: string): void {
     state.registered = true;
     this.opts.broker.connections.add({
       id: state.id,
       protocol: 'aws',
-      protocolVersion: 'HTTP/1.1',
+      protocolVersion,
       transport: state.info.transport,
       remoteAddress: state.info.remoteAddress,
       user: principal.username,
@@ -158,6 +214,36 @@ export class AwsDoor {
 
 /** Who calls an operation allowed unsigned: nobody the authorization map names. */
 const UNSIGNED: Principal = { username: 'unsigned', groups: new Set(), anonymous: true };
+
+/** `socket`'s bytes from `first` on, as a stream of its own (writes and ends go to the socket). */
+function replaying(first: Buffer, socket: Duplex): Duplex {
+  const d = new Duplex({
+    read: () => {
+      socket.resume();
+    },
+    write: (chunk: Buffer, _enc, cb) => {
+      socket.write(chunk, cb);
+    },
+    final: (cb) => {
+      socket.end();
+      cb();
+    },
+    destroy: (err, cb) => {
+      socket.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  d.push(first);
+  socket.on('data', (c: Buffer) => {
+    if (!d.push(c)) socket.pause();
+  });
+  socket.once('end', () => d.push(null));
+  socket.once('close', () => d.destroy());
+  return d;
+}
+
+/** How an HTTP/2 client with prior knowledge opens a plain TCP connection. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 function toAwsError(err: unknown, log: Logger, action: string | undefined): AwsError {
   if (err instanceof AwsError) return err;
@@ -184,18 +270,18 @@ function toAwsError(err: unknown, log: Logger, action: string | undefined): AwsE
   return internalFailure();
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
+function header(req: IncomingMessage | Http2ServerRequest, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
 
-function send(res: ServerResponse, r: EncodedResponse): void {
-  if (res.destroyed || res.writableEnded) return;
+function send(res: ServerResponse | Http2ServerResponse, r: EncodedResponse): void {
+  if (('destroyed' in res && res.destroyed) || res.writableEnded || ('stream' in res && res.stream.destroyed)) return;
   res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });
   res.end(r.body);
 }
 
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+function readBody(req: IncomingMessage | Http2ServerRequest, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > max) {

@@ -1,12 +1,20 @@
 // The AWS wire protocols a request may arrive in, and the answer in the same one: JSON 1.0/1.1
-// (`X-Amz-Target: <Service>.<Operation>`, a JSON body) and the query protocol (`Action=` in a form
-// body or the query string, answered in XML). Errors in each protocol's shape, with the request id
-// and, for JSON, the `x-amzn-query-error` header that query-compatible SDKs read.
+// (`X-Amz-Target: <Service>.<Operation>`, a JSON body), its CBOR twin (the same target, an
+// `application/x-amz-cbor-1.1` body: what the Java SDK and the KCL send to Kinesis) and the query
+// protocol (`Action=` in a form body or the query string, answered in XML). Errors in each
+// protocol's shape, with the request id and, for JSON, the `x-amzn-query-error` header that
+// query-compatible SDKs read. A handler's output may hold Buffers (blobs) and Dates (timestamps):
+// JSON writes them as base64 and epoch seconds, CBOR as byte strings and tag-1 times.
+import { Decoder, Encoder } from 'cbor-x';
 import { AwsError, invalidAction } from './errors.ts';
 import { decodeQuery, encodeQueryResponse, QueryValueError, xmlEscape, type JsonObject } from './model/shape.ts';
 import type { AwsService } from './service.ts';
 
-export type WireProtocol = 'json' | 'query';
+export type WireProtocol = 'json' | 'cbor' | 'query';
+
+export const CBOR_CONTENT_TYPE = 'application/x-amz-cbor-1.1';
+const cborDecoder = new Decoder({ mapsAsObjects: true });
+const cborEncoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: true });
 
 export interface DecodedRequest {
   service: AwsService;
@@ -18,7 +26,7 @@ export interface DecodedRequest {
 export interface EncodedResponse {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  body: string | Buffer;
 }
 
 export interface RawRequest {
@@ -40,6 +48,7 @@ export function decodeRequest(services: readonly AwsService[], raw: RawRequest):
     if (!service || dot < 0 || !service.model.operations[action]) {
       throw new AwsError('UnknownOperationException', `Unknown operation ${raw.target}`, 400, true);
     }
+    if (raw.contentType.startsWith('application/x-amz-cbor')) return { service, protocol: 'cbor', action, input: parseCborBody(raw.body) };
     return { service, protocol: 'json', action, input: parseJsonBody(raw.body) };
   }
   const params = new Map<string, string>(raw.query);
@@ -76,12 +85,40 @@ function parseJsonBody(body: Buffer): JsonObject {
   return v as JsonObject;
 }
 
+function parseCborBody(body: Buffer): JsonObject {
+  if (body.length === 0) return {};
+  let v: unknown;
+  try {
+    v = cborDecoder.decode(body);
+  } catch {
+    throw new AwsError('SerializationException', 'The request body is not valid CBOR.', 400);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array || v instanceof Date)
+    throw new AwsError('SerializationException', 'The request body must be a CBOR map.', 400);
+  return v as JsonObject;
+}
+
+/** JSON.stringify's replacer for blobs (base64) and timestamps (epoch seconds); it sees the value before toJSON. */
+function jsonWire(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key];
+  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
+  if (raw instanceof Date) return raw.getTime() / 1000;
+  return value;
+}
+
 export function encodeResponse(req: DecodedRequest, output: JsonObject | undefined, requestId: string): EncodedResponse {
   if (req.protocol === 'json') {
     return {
       status: 200,
       headers: { 'content-type': `application/x-amz-json-${req.service.jsonVersion ?? '1.0'}`, 'x-amzn-requestid': requestId },
-      body: JSON.stringify(output ?? {}),
+      body: JSON.stringify(output ?? {}, jsonWire),
+    };
+  }
+  if (req.protocol === 'cbor') {
+    return {
+      status: 200,
+      headers: { 'content-type': CBOR_CONTENT_TYPE, 'x-amzn-requestid': requestId },
+      body: cborEncoder.encode(output ?? {}),
     };
   }
   return {
@@ -93,6 +130,14 @@ export function encodeResponse(req: DecodedRequest, output: JsonObject | undefin
 
 export function encodeError(protocol: WireProtocol, err: AwsError, requestId: string, service: AwsService | undefined): EncodedResponse {
   const fault = err.sender ? 'Sender' : 'Receiver';
+  if (protocol === 'cbor') {
+    const ns = service?.jsonNamespace;
+    return {
+      status: err.status,
+      headers: { 'content-type': CBOR_CONTENT_TYPE, 'x-amzn-requestid': requestId, 'x-amzn-errortype': err.shape },
+      body: cborEncoder.encode({ __type: ns !== undefined ? `${ns}#${err.shape}` : err.shape, message: err.message }),
+    };
+  }
   if (protocol === 'json') {
     const ns = service?.jsonNamespace;
     return {

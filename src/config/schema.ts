@@ -5,6 +5,7 @@
 // joins them: src/protocols.ts builds the whole schema from the adapter registry.
 import { z } from 'zod';
 import { firehoseConfigSchema } from '../firehose/config.ts';
+import { streamsConfigSchema } from '../streams/config.ts';
 import { patternProblem } from '../security/acl-patterns.ts';
 
 const port = z.number().int().min(0).max(65535);
@@ -330,6 +331,7 @@ const coreShape = {
     })
     .prefault({}),
   firehose: firehoseConfigSchema.prefault({}),
+  streams: streamsConfigSchema.prefault({}),
   destinations: z
     .strictObject({
       autoCreate: z.boolean().default(true),

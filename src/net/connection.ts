@@ -56,6 +56,8 @@ export interface ProtocolHandler {
   /** URL paths that select this handler when a WebSocket client offers no subprotocol. */
   readonly paths: readonly string[];
   readonly webSocketFraming: WebSocketFraming;
+  /** What its TLS listener offers in ALPN, in order of preference (absent: no ALPN). */
+  readonly alpnProtocols?: readonly string[];
   /** A new client connection on any transport (see the stream's guarantees above). */
   handleConnection(stream: Duplex, info: ConnectionInfo): void;
   /** Work before the first connection is accepted (the core is running by then). */

@@ -169,7 +169,8 @@ export class Listeners {
       };
       await this.listen(net.createServer(onSocket('tcp')), h.protocol, 'tcp', host, lc.port);
       if (material && lc.tls) {
-        const server = tls.createServer({ ...material, handshakeTimeout: this.connectTimeoutMs }, onSocket('tls'));
+        const alpn = h.alpnProtocols ? { ALPNProtocols: [...h.alpnProtocols] } : {};
+        const server = tls.createServer({ ...material, ...alpn, handshakeTimeout: this.connectTimeoutMs }, onSocket('tls'));
         this.dropFailedHandshakes(server, h.protocol);
         await this.listen(server, h.protocol, 'tls', host, lc.tlsPort);
       }

@@ -125,7 +125,9 @@ export class MemoryStreamStore implements StreamStore {
   }
 
   async loadPositions(stream: string): Promise<Record<string, ConsumerPositions>> {
-    return Object.fromEntries([...(this.data.positions.get(stream) ?? new Map<string, ConsumerPositions>())].map(([k, v]) => [k, { ...v }]));
+    return Object.fromEntries(
+      [...(this.data.positions.get(stream) ?? new Map<string, ConsumerPositions>())].map(([k, v]) => [k, { ...v }]),
+    );
   }
 }
 

@@ -23,6 +23,8 @@ export interface ShardRecord {
   openedAt: number;
   /** Set when a reshard closed the shard: it takes no more records, and readers go on to its children. */
   closedAt?: number;
+  /** The id of the last record it took, when it closed with any. */
+  endingId?: string;
 }
 
 export type StreamMode = 'PROVISIONED' | 'ON_DEMAND';

@@ -92,7 +92,9 @@ export class RedisStreamStore implements StreamStore {
     this.h.checkLease();
     const k = this.h.keys;
     try {
-      return Number(await this.h.call(() => this.s.streamTrim(k.shardEpoch(stream, shard), k.shardLog(stream, shard), this.h.epoch, `${beforeMs}-0`)));
+      return Number(
+        await this.h.call(() => this.s.streamTrim(k.shardEpoch(stream, shard), k.shardLog(stream, shard), this.h.epoch, `${beforeMs}-0`)),
+      );
     } catch (err) {
       throw missing(err, stream, shard);
     }
@@ -101,7 +103,11 @@ export class RedisStreamStore implements StreamStore {
   async shardStats(stream: string, shard: string): Promise<ShardStats> {
     const key = this.h.keys.shardLog(stream, shard);
     const [records, first, last] = await this.h.call(() =>
-      Promise.all([this.h.redis.xlen(key), this.h.redis.xrange(key, '-', '+', 'COUNT', 1), this.h.redis.xrevrange(key, '+', '-', 'COUNT', 1)]),
+      Promise.all([
+        this.h.redis.xlen(key),
+        this.h.redis.xrange(key, '-', '+', 'COUNT', 1),
+        this.h.redis.xrevrange(key, '+', '-', 'COUNT', 1),
+      ]),
     );
     const f = first[0]?.[0];
     const l = last[0]?.[0];
