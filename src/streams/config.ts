@@ -40,8 +40,11 @@ export const streamsConfigSchema = z.strictObject({
         .int()
         .min(1024)
         .default(2 * 1024 * 1024),
-      /** False: PROVISIONED streams take whatever the broker can, as ON_DEMAND ones do. */
-      enforce: z.boolean().default(true),
+      /**
+       * True: a PROVISIONED shard past these limits answers ProvisionedThroughputExceededException,
+       * as Kinesis does. Off by default, as on local AWS endpoints: the broker takes what it can.
+       */
+      enforce: z.boolean().default(false),
     })
     .prefault({}),
   /** How often records older than their stream's retention are removed. */

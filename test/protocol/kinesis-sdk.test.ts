@@ -51,7 +51,7 @@ beforeAll(async () => {
     { aws: { port: 0, tls: false }, websocket: { enabled: false } },
     {
       store: { type: 'redis', redis: { url: redis.url } },
-      streams: { provisioned: { writeRecordsPerSecond: 2000 } },
+      streams: { provisioned: { enforce: true, writeRecordsPerSecond: 2000 } },
     },
   ));
   endpoint = `http://127.0.0.1:${server.listeners.port('aws', 'tcp') as number}`;
