@@ -81,7 +81,7 @@ export class ActiveBroker {
       ...(opts.deliveryStreamArn ? { arn: opts.deliveryStreamArn } : {}),
       ...(opts.mqttFilterToPattern ? { mqttFilterToPattern: opts.mqttFilterToPattern } : {}),
     });
-    const streams = new Streams({ store: opts.store.streams, log, settings: config.streams });
+    const streams = new Streams({ store: opts.store.streams, log, settings: config.streams, authorizer: opts.security });
     const rules: StreamRuleWorker[] = [];
     const handlers = opts.handlers(broker, deliveryStreams, streams);
     try {

@@ -46,3 +46,16 @@ export function destinationOf(
 export function addressOf(d: Destination): string {
   return formatAddress(d);
 }
+
+/** The stream an address names (`stream://X` or `/stream/X`), if it names one. */
+export function streamOf(address: string | undefined | null): string | undefined {
+  if (!address) return undefined;
+  for (const prefix of ['stream://', '/stream/']) {
+    if (address.startsWith(prefix)) {
+      const name = address.slice(prefix.length);
+      if (name === '') throw new AddressError(`Address "${address}" names no stream`);
+      return name;
+    }
+  }
+  return undefined;
+}

@@ -25,7 +25,8 @@ import { JunctionError } from '../../src/shared/errors.ts';
 import type { ClientContext, Principal } from '../../src/core/principal.ts';
 import type { SubscribeRequest } from '../../src/core/broker.ts';
 import type { BrowsedMessage, QueueBrowser } from '../../src/core/queue-browser.ts';
-import { AddressError, addressOf, capabilitiesOf, destinationOf } from './addresses.ts';
+import { AddressError, addressOf, capabilitiesOf, destinationOf, streamOf } from './addresses.ts';
+import { streamRecordOf, streamSourceOf, type StreamSource } from './streams.ts';
 import { ConversionError, fromAmqp, toAmqp } from './conversion.ts';
 import { DISCARDED, MAX_MESSAGE_VALUES, outcomes, overBudget, rawOf, serveConnection, type SaslServerMechanism } from './rhea-fixes.ts';
 import { AmqpTransactions, TransactionError } from './transactions.ts';
@@ -81,6 +82,7 @@ export function conditionOf(err: unknown): AmqpError {
         'not-found': 'amqp:not-found',
         'invalid-message': 'amqp:invalid-field',
         'invalid-selector': 'amqp:invalid-field',
+        'invalid-argument': 'amqp:invalid-field',
         'subscription-conflict': 'amqp:resource-locked',
         'store-unavailable': 'amqp:internal-error',
       }[err.code as string] ?? 'amqp:internal-error';
@@ -114,6 +116,8 @@ export class AmqpService {
   /** Principals of users who passed SASL PLAIN, by name. */
   private readonly principals = new Map<string, Principal>();
   private readonly targets = new WeakMap<Receiver, Destination | undefined>();
+  /** Receiving links whose target is a stream. */
+  private readonly streamTargets = new WeakMap<Receiver, string>();
   private readonly outgoing = new WeakMap<Sender, Outgoing>();
   private readonly deliveries = new WeakMap<AmqpDelivery, { consumer: Consumer; tag: number; open: Set<AmqpDelivery> }>();
   /** Each consumer's deliveries not yet settled, so a close can first apply outcomes already received. */
@@ -362,10 +366,30 @@ export class AmqpService {
       Receiver['set_target']
     >[0]);
     let dest: Destination | undefined;
+    let stream: string | undefined;
     try {
-      dest = address ? destinationOf(address, caps, false, this.settings.bareAddress) : undefined; // no address: the anonymous relay
+      stream = streamOf(address);
+      dest = address && stream === undefined ? destinationOf(address, caps, false, this.settings.bareAddress) : undefined; // no address: the anonymous relay
     } catch (err) {
       r.close(conditionOf(err));
+      return;
+    }
+    if (stream !== undefined) {
+      this.streamTargets.set(r, stream);
+      const named = stream;
+      void this.state(conn).ready.then(
+        (ctx) =>
+          this.guard(() => {
+            try {
+              this.a.streams.authorize(ctx, 'write', named);
+            } catch (err) {
+              r.close(conditionOf(err));
+              return;
+            }
+            r.add_credit(this.settings.creditWindow);
+          }),
+        () => {},
+      );
       return;
     }
     this.targets.set(r, dest);
@@ -427,6 +451,28 @@ export class AmqpService {
     const presettled = delivery.remote_settled;
     const user = (ctx: ClientContext): string | undefined => (ctx.principal?.anonymous ? undefined : ctx.principal?.username);
     const txn = AmqpTransactions.stateOf((delivery as unknown as { remote_state?: unknown }).remote_state);
+    const stream = this.streamTargets.get(r);
+    if (stream !== undefined) {
+      if (txn) {
+        delivery.reject({ condition: 'amqp:not-implemented', description: 'A stream takes no transactional transfers' });
+        credit();
+        return;
+      }
+      void st.ready
+        .then((ctx) =>
+          this.a.streams.publish(
+            stream,
+            streamRecordOf(fromAmqp(m, rawOf(m), { kind: 'queue', name: stream }, undefined, Date.now())),
+            ctx,
+          ),
+        )
+        .then(
+          () => this.guard(() => (presettled ? undefined : delivery.accept())),
+          (err: unknown) => this.guard(() => (presettled ? undefined : delivery.reject(conditionOf(err)))),
+        )
+        .finally(credit);
+      return;
+    }
     if (txn) {
       void st.ready
         .then((ctx) => this.txns.enlistSend(e.connection, delivery, txn.txnId, fromAmqp(m, rawOf(m), dest, user(ctx), Date.now())))
@@ -461,8 +507,22 @@ export class AmqpService {
     const noLocal = findFilter(filters, NO_LOCAL_FILTER, NO_LOCAL_CODE, 'no-local') !== undefined;
     const durableTerminus = Number(source.durable ?? 0) > 0 || source.expiry_policy === 'never';
     let dest: Destination;
+    let stream: StreamSource | undefined;
     try {
-      if (source.dynamic) {
+      const name = source.dynamic ? undefined : streamOf(source.address);
+      if (name !== undefined) {
+        if (!this.a.streams.has(name)) throw new AddressError(`Stream ${name} not found`);
+        stream = streamSourceOf(name, filters, durableTerminus ? (s.name.split('|')[0] as string) : undefined);
+      }
+    } catch (err) {
+      s.set_source({ address: source.address } as unknown as Parameters<Sender['set_source']>[0]);
+      s.close(conditionOf(err));
+      return;
+    }
+    try {
+      if (stream !== undefined) {
+        dest = { kind: 'queue', name: stream.name };
+      } else if (source.dynamic) {
         dest = caps.includes('temporary-topic')
           ? { kind: 'topic', name: `TEMP.TOPIC.${randomUUID()}` }
           : this.a.broker.createTemporaryQueue({ connectionId: st.connectionId });
@@ -525,14 +585,30 @@ export class AmqpService {
         if (selector !== undefined) req.selector = selector;
         const linkName = s.name.split('|')[0] as string;
         let durable: Outgoing['durable'];
-        if (dest.kind === 'topic' && caps.includes('shared')) {
+        if (stream !== undefined) {
+          // A stream's named consumer keeps its position: nothing to make durable here.
+        } else if (dest.kind === 'topic' && caps.includes('shared')) {
           req.shared = { name: linkName, durable: durableTerminus };
         } else if (dest.kind === 'topic' && durableTerminus) {
           if (!ctx.clientId) throw new AddressError('A durable subscription needs a container id');
           durable = { clientId: ctx.clientId, name: linkName };
           req.durable = durable;
         }
-        const consumer = await this.a.broker.subscribe(req, ctx);
+        const consumer =
+          stream === undefined
+            ? await this.a.broker.subscribe(req, ctx)
+            : await this.a.streams.subscribe(
+                stream.name,
+                {
+                  offset: stream.offset,
+                  ...(stream.consumerName !== undefined ? { consumerName: stream.consumerName } : {}),
+                  creditMode: 'explicit',
+                  prefetch: 0,
+                  onMessage: deliver,
+                  onClosed: req.onClosed,
+                },
+                ctx,
+              );
         holder.consumer = consumer;
         this.unsettled.set(consumer, open);
         for (const d of holder.early.splice(0)) deliver(d);

@@ -17,6 +17,7 @@ import type { QueueBrowser } from '../../src/core/queue-browser.ts';
 import { FramePump } from '../../src/net/frame-pump.ts';
 import { CONVERT_STRING_EXPRESSIONS } from '../../src/core/selector/index.ts';
 import { formatDestination, parseDestinations, TemporaryDestinations } from './destinations.ts';
+import { partitionKeyOf, streamNameOf, streamSubscribeHeaders, STREAM_PREFIX } from './streams.ts';
 import { StompProtocolError, VERSIONS, type StompFrame, type StompVersion } from './frame.ts';
 import { messageFromSend, messageHeaders } from './mapping.ts';
 import { StompParser, type ParserLimits } from './parser.ts';
@@ -321,6 +322,12 @@ export class StompConnection {
   }
 
   private send(f: StompFrame): void {
+    const stream = streamNameOf(f.headers.get('destination'));
+    if (stream !== undefined) {
+      if (f.headers.get('transaction') !== undefined) throw new StompProtocolError('A SEND to a stream cannot be part of a transaction');
+      this.track(this.adapter.streams.publish(stream, { key: partitionKeyOf(f.headers), data: f.body }, this.ctx), f);
+      return;
+    }
     const now = Date.now();
     const inputs = this.destinations(f, false).map((d) => messageFromSend(d, f.headers, f.body, this.temps, now));
     const tx = f.headers.get('transaction');
@@ -330,7 +337,17 @@ export class StompConnection {
       this.receipt(f);
       return;
     }
-    const p = this.publish(inputs, f);
+    this.track(
+      inputs.length === 1
+        ? this.adapter.broker.publish(inputs[0] as MessageInput, this.ctx)
+        : this.adapter.broker.commit(composite(inputs), this.ctx),
+      f,
+    );
+  }
+
+  /** A SEND under way: its RECEIPT waits for it and every SEND before; a failure ends the connection. */
+  private track(sent: Promise<unknown>, f: StompFrame): void {
+    const p = this.publish(sent, f);
     const upTo = Promise.all([this.allSent, p]).then(([before, mine]) => before && mine);
     this.allSent = upTo;
     if (f.headers.get('receipt') !== undefined) {
@@ -345,11 +362,7 @@ export class StompConnection {
    * composite destination's messages are stored all or none, as one transaction: a part refused
    * (not authorized, full) leaves no message in the others.
    */
-  private publish(inputs: MessageInput[], f: StompFrame): Promise<boolean> {
-    const sent: Promise<unknown> =
-      inputs.length === 1
-        ? this.adapter.broker.publish(inputs[0] as MessageInput, this.ctx)
-        : this.adapter.broker.commit(composite(inputs), this.ctx);
+  private publish(sent: Promise<unknown>, f: StompFrame): Promise<boolean> {
     const p = sent.then(
       () => true,
       (err: unknown) => {
@@ -371,6 +384,8 @@ export class StompConnection {
     if (this.subs.get(id) || this.browsing.has(id))
       throw new StompProtocolError(`Subscription id "${id}" is already in use on this connection`);
     if (h.get('browser') === 'true') return this.startBrowse(f, id);
+    const stream = streamNameOf(h.get('destination'));
+    if (stream !== undefined) return this.subscribeStream(f, id, stream);
     const destinations = this.destinations(f, true);
     const ackMode = (h.get('ack') ?? 'auto') as AckMode;
     if (!['auto', 'client', 'client-individual'].includes(ackMode)) {
@@ -427,17 +442,63 @@ export class StompConnection {
     }
   }
 
+  /** A subscription to a stream: one consumer reading it from an offset (streams.ts). */
+  private async subscribeStream(f: StompFrame, id: string, stream: string): Promise<void> {
+    const h = f.headers;
+    const ackMode = (h.get('ack') ?? 'auto') as AckMode;
+    if (!['auto', 'client', 'client-individual'].includes(ackMode)) {
+      throw new StompProtocolError(`Unknown ack mode "${ackMode}": use auto, client or client-individual`);
+    }
+    const { offset, prefetch, consumerName } = streamSubscribeHeaders(h, this.settings.defaultPrefetch);
+    const sub: Subscription = { id, ackMode, consumers: [], unacked: new Map(), stream };
+    this.subs.add(sub);
+    const holder: { consumer?: Consumer; early: Delivery[] } = { early: [] };
+    try {
+      const consumer = await this.adapter.streams.subscribe(
+        stream,
+        {
+          offset,
+          prefetch,
+          ...(consumerName !== undefined ? { consumerName } : {}),
+          onMessage: (d) => {
+            if (holder.consumer) this.deliver(sub, holder.consumer, d);
+            else holder.early.push(d);
+          },
+          onClosed: (reason) => this.fail(new StompProtocolError(`Subscription ${id}: ${reason}`)),
+        },
+        this.ctx,
+      );
+      holder.consumer = consumer;
+      sub.consumers.push(consumer);
+      if (this.state === 'closed') {
+        consumer.close();
+        return;
+      }
+      for (const d of holder.early.splice(0)) this.deliver(sub, consumer, d);
+    } catch (err) {
+      this.subs.remove(id);
+      throw err;
+    }
+  }
+
   private deliver(sub: Subscription, consumer: Consumer, d: Delivery): void {
     // Not to a connection on its way out: the delivery stays unsettled and returns when it closes.
     if (this.state !== 'open') return;
-    if (sub.ackMode === 'auto') {
-      this.frame('MESSAGE', messageHeaders(d, sub.id, undefined, isTemporary), d.message.body, (err) => {
-        if (!err && !consumer.closed) consumer.ack(d.tag);
-      });
+    const auto = sub.ackMode === 'auto';
+    const ackId = auto ? undefined : this.subs.track(sub, consumer, d.tag, d.message.id);
+    const mapped = messageHeaders(d, sub.id, this.version === '1.2' ? ackId : undefined, isTemporary);
+    const stream = sub.stream;
+    const headers =
+      stream === undefined
+        ? mapped
+        : mapped.map((e): readonly [string, string] => (e[0] === 'destination' ? ['destination', `${STREAM_PREFIX}${stream}`] : e));
+    if (!auto) {
+      this.frame('MESSAGE', headers, d.message.body);
       return;
     }
-    const ackId = this.subs.track(sub, consumer, d.tag, d.message.id);
-    this.frame('MESSAGE', messageHeaders(d, sub.id, this.version === '1.2' ? ackId : undefined, isTemporary), d.message.body);
+    this.frame('MESSAGE', headers, d.message.body, (err) => {
+      if (!err && !consumer.closed) consumer.ack(d.tag);
+    });
   }
 
   // ---- browsing (ActiveMQ's browser:true) -------------------------------------------------

@@ -14,6 +14,8 @@ export interface Subscription {
   unacked: Map<string, { consumer: Consumer; tag: number }>;
   /** For UNSUBSCRIBE of a durable subscription. */
   durableName?: string;
+  /** The stream it reads, for a subscription to /stream/NAME. */
+  stream?: string;
 }
 
 export interface AckTarget {

@@ -17,12 +17,15 @@ import { openApiDocument } from './openapi.ts';
 import { refusedChange } from './request-origin.ts';
 import { securityRoutes, type SecurityAdminSource } from './security-api.ts';
 import { deliveryStreamRoutes } from './firehose-api.ts';
+import { streamRoutes } from './streams-api.ts';
+import type { Streams } from '../streams/streams.ts';
 import type { DeliveryStreams } from '../firehose/delivery-streams.ts';
 
 export interface AdminSource {
   health(): { status: 'ok' | 'unavailable'; role: string; epoch: number };
   activeBroker(): Broker | undefined;
   activeDeliveryStreams(): DeliveryStreams | undefined;
+  activeStreams(): Streams | undefined;
   brokerInfo(): Promise<Record<string, unknown>>;
 }
 
@@ -49,6 +52,7 @@ export async function startAdminServer(s: AdminSettings, source: AdminSource): P
   const routes = [
     ...apiRoutes(source, history),
     ...deliveryStreamRoutes(source),
+    ...streamRoutes(source),
     ...(s.users ? securityRoutes(s.users, () => auth.forget()) : []),
   ];
   const guard = async (open: boolean, req: Parameters<AdminAuth['check']>[0], reply: Parameters<AdminAuth['check']>[1]) =>

@@ -36,7 +36,7 @@ export interface ApiRoute {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   summary: string;
-  tag: 'broker' | 'destinations' | 'subscriptions' | 'connections' | 'security' | 'delivery-streams';
+  tag: 'broker' | 'destinations' | 'subscriptions' | 'connections' | 'security' | 'delivery-streams' | 'streams';
   query?: Schema;
   body?: Schema;
   /** An operator's change: logged once with who, what and which destination. */

@@ -8,6 +8,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Broker } from '../core/broker.ts';
 import type { QueueInfo } from '../core/broker.ts';
 import type { DeliveryStreams } from '../firehose/delivery-streams.ts';
+import type { Streams } from '../streams/streams.ts';
+import { streamMetrics } from './streams-metrics.ts';
 import { deliveryStreamMetrics } from './firehose-metrics.ts';
 
 export interface MetricsSource {
@@ -33,6 +35,8 @@ export interface MetricsSource {
   dataLost?(): { events: number; messages: number };
   /** The active broker's delivery streams. */
   activeDeliveryStreams?(): DeliveryStreams | undefined;
+  /** The active broker's streams. */
+  activeStreams?(): Streams | undefined;
 }
 
 const RTT_EVERY_MS = 5000;
@@ -73,6 +77,7 @@ export class BrokerMetrics {
     const broker = (): Broker | undefined => source.activeBroker();
     const queues = (): QueueInfo[] => broker()?.listQueues() ?? [];
     deliveryStreamMetrics(r, () => source.activeDeliveryStreams?.());
+    streamMetrics(r, () => source.activeStreams?.());
 
     new Gauge({
       name: 'junction_connections',

@@ -1,5 +1,5 @@
 // The CLI commands that operate a running broker through its admin API: queues, dead-letter
-// redrive, connections, delivery streams, users, key rotation. Tables for people, --json for scripts; errors in one
+// redrive, connections, delivery streams, streams, users, key rotation. Tables for people, --json for scripts; errors in one
 // sentence, exit 1.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
@@ -210,6 +210,92 @@ export function addAdminCommands(program: Command, fail: (err: unknown) => never
         Object.entries(info)
           .filter(([, v]) => v !== undefined)
           .map(([k, v]) => `${k.padEnd(19)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`)
+          .join(''),
+      );
+    }),
+  );
+
+  const streams = program
+    .command('streams')
+    .description('streams of a running broker (Kinesis streams, and stream consumers of every protocol)');
+  withTarget(streams.command('list').description('streams: mode, open shards, retention, records in and out')).action(
+    run(async (t, o) => {
+      const rows = (await adminRequest(t, 'GET', '/api/streams')) as Array<Record<string, unknown>>;
+      return print(o, rows, () =>
+        table(
+          [
+            { key: 'name', label: 'STREAM' },
+            { key: 'mode', label: 'MODE' },
+            { key: 'openShards', label: 'OPEN SHARDS', num: true },
+            { key: 'retentionHours', label: 'RETENTION H', num: true },
+            { key: 'incomingRecords', label: 'RECORDS IN', num: true },
+            { key: 'outgoingRecords', label: 'RECORDS OUT', num: true },
+            { key: 'iteratorAgeMs', label: 'ITERATOR AGE MS', num: true },
+          ],
+          rows,
+        ),
+      );
+    }),
+  );
+  withTarget(streams.command('show').argument('<stream>').description("one stream's shards and named consumers with their lag")).action(
+    run(async (t, o, name: string) => {
+      const info = (await adminRequest(t, 'GET', `/api/streams/${encodeURIComponent(name)}`)) as Record<string, unknown>;
+      return print(o, info, () => {
+        const shards = info.shardList as Array<Record<string, unknown>>;
+        const consumers = info.consumers as Array<Record<string, unknown>>;
+        const head = Object.entries(info)
+          .filter(([k, v]) => v !== undefined && k !== 'shardList' && k !== 'consumers')
+          .map(([k, v]) => `${k.padEnd(17)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`)
+          .join('');
+        const shardTable = table(
+          [
+            { key: 'id', label: 'SHARD' },
+            { key: 'state', label: 'STATE' },
+            { key: 'parent', label: 'PARENT' },
+            { key: 'records', label: 'RECORDS', num: true },
+            { key: 'newestAt', label: 'NEWEST' },
+          ],
+          shards.map((x) => ({ ...x, parent: x.parent ?? '' })),
+        );
+        const consumerTable =
+          consumers.length === 0
+            ? 'no named consumers\n'
+            : table(
+                [
+                  { key: 'name', label: 'CONSUMER' },
+                  { key: 'lagMs', label: 'LAG MS', num: true },
+                ],
+                consumers,
+              );
+        return `${head}\n${shardTable}\n${consumerTable}`;
+      });
+    }),
+  );
+  withTarget(
+    streams
+      .command('read')
+      .argument('<stream>')
+      .description('records of one shard: partition key, sequence number, data (text, else base64)')
+      .option('--shard <id>', 'the shard (default: the first)')
+      .option('--from <position>', 'trim-horizon (default), latest, or a sequence number')
+      .option('--limit <n>', 'records at most (1 to 1000)', '10'),
+  ).action(
+    run(async (t, o, name: string) => {
+      const opts = o as Common & { shard?: string; from?: string; limit: string };
+      const query = new URLSearchParams({
+        limit: opts.limit,
+        ...(opts.shard ? { shard: opts.shard } : {}),
+        ...(opts.from ? { from: opts.from } : {}),
+      });
+      const rows = (await adminRequest(t, 'GET', `/api/streams/${encodeURIComponent(name)}/records?${query.toString()}`)) as Array<
+        Record<string, unknown>
+      >;
+      return print(o, rows, () =>
+        rows
+          .map(
+            (r) =>
+              `${String(r.sequenceNumber)} ${String(r.arrivedAt)} ${String(r.partitionKey)} ${String(r.text ?? `base64:${String(r.base64)}`)}\n`,
+          )
           .join(''),
       );
     }),

@@ -16,11 +16,16 @@ import type {
   StreamRecord,
   StreamStore,
 } from '../store/stream-store.ts';
+import type { Consumer } from '../core/consumer.ts';
+import type { Authorizer, ClientContext, Permission } from '../core/principal.ts';
 import type { StreamsSettings } from './config.ts';
+import { StreamSubscription, type StreamSubscribeOptions } from './stream-subscription.ts';
 import { evenRanges, hashKeyOf, inRange, rangeSize } from './hash-keys.ts';
 import { sequenceNumberOf, shardIdOf, shardNumberOf } from './sequence-numbers.ts';
 import { StreamArgumentError, StreamInUseError, StreamLimitError, StreamNotFoundError, ThroughputExceededError } from './stream-errors.ts';
 import { RateWindow, type ShardRates } from './throughput.ts';
+
+export type { ShardRecord, StreamEntry, StreamMode, StreamRecord } from '../store/stream-store.ts';
 
 export const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 export const MIN_RETENTION_HOURS = 24;
@@ -63,6 +68,8 @@ export interface StreamsOptions {
   store: StreamStore;
   log: Logger;
   settings: StreamsSettings;
+  /** Who may read and write a stream (authorized as queue `stream.<name>`); absent, anyone. */
+  authorizer?: Authorizer;
   now?: () => number;
 }
 
@@ -479,6 +486,40 @@ export class Streams {
       r.shardLevelMetrics = after;
     });
     return { before, after };
+  }
+
+  // ---- protocol consumers and publishers ----------------------------------------------------------
+
+  /** Throws NotAuthorizedError when the client may not do `permission` on the stream. */
+  authorize(ctx: ClientContext, permission: Permission, name: string): void {
+    if (ctx.principal && this.o.authorizer)
+      this.o.authorizer.check(ctx.principal, permission, streamAuthority(name), { clientId: ctx.clientId });
+  }
+
+  /** A consumer of the stream from an offset (or a named consumer's stored positions), as protocol adapters attach one. */
+  async subscribe(name: string, opts: StreamSubscribeOptions, ctx: ClientContext): Promise<Consumer> {
+    this.stateOf(name);
+    this.authorize(ctx, 'read', name);
+    const sub = new StreamSubscription(
+      this,
+      name,
+      { ...opts, ...(ctx.connectionId !== undefined ? { connectionId: ctx.connectionId } : {}) },
+      this.o.log,
+    );
+    await sub.start();
+    return sub.consumer;
+  }
+
+  /** A protocol publisher's record, acknowledged once stored. */
+  async publish(name: string, input: PutInput, ctx: ClientContext): Promise<PutResult> {
+    this.stateOf(name);
+    this.authorize(ctx, 'write', name);
+    if (input.data.length + Buffer.byteLength(input.key) > MAX_RECORD_BYTES)
+      throw new StreamArgumentError(`A record holds at most ${MAX_RECORD_BYTES} bytes of data and partition key`);
+    const [r] = await this.put(name, [input]);
+    if (!r) throw new StreamArgumentError('nothing to put');
+    if ('error' in r) throw r.error;
+    return r;
   }
 
   // ---- named consumers -------------------------------------------------------------------------

@@ -43,7 +43,10 @@ export function describeStreamStoreContract(name: string, factory: StoreFactory)
       await s.streams.putStream({ ...a, retentionHours: 72 });
       const other = await openStore(2);
       const loaded = (await other.streams.loadStreams()).sort((x, y) => x.name.localeCompare(y.name));
-      expect(loaded).toEqual([{ ...a, retentionHours: 72 }, { ...description('b', ['shardId-000000000000']), retentionHours: 48 }]);
+      expect(loaded).toEqual([
+        { ...a, retentionHours: 72 },
+        { ...description('b', ['shardId-000000000000']), retentionHours: 48 },
+      ]);
       await other.streams.deleteStream(a);
       expect((await other.streams.loadStreams()).map((x) => x.name)).toEqual(['b']);
     });
@@ -77,7 +80,11 @@ export function describeStreamStoreContract(name: string, factory: StoreFactory)
     it('reads from a position, inclusive or not, and knows the newest record and the counts', async () => {
       const s = await openStore();
       await s.streams.claimShards('t', ['s0', 's1']);
-      const ids = await s.streams.append('t', 's0', [1, 2, 3, 4].map((n) => ({ key: 'k', data: Buffer.from([n]) })));
+      const ids = await s.streams.append(
+        't',
+        's0',
+        [1, 2, 3, 4].map((n) => ({ key: 'k', data: Buffer.from([n]) })),
+      );
       expect((await s.streams.read('t', 's0', ids[1] as string, true, 10)).map((r) => r.data[0])).toEqual([2, 3, 4]);
       expect((await s.streams.read('t', 's0', ids[1] as string, false, 1)).map((r) => r.data[0])).toEqual([3]);
       expect((await s.streams.last('t', 's0'))?.id).toBe(ids[3]);

@@ -10,8 +10,17 @@ import { JunctionError } from '../../../src/shared/errors.ts';
 import type { SecurityService } from '../../../src/security/security-service.ts';
 import { parseHashKey } from '../../../src/streams/hash-keys.ts';
 import { parseSequenceNumber, sequenceNumberOf, shardNumberOf } from '../../../src/streams/sequence-numbers.ts';
-import { MAX_RECORD_BYTES, streamAuthority, STREAM_NAME, type PutInput, type Streams } from '../../../src/streams/streams.ts';
-import type { ShardRecord, StreamEntry, StreamMode, StreamRecord } from '../../../src/store/stream-store.ts';
+import {
+  MAX_RECORD_BYTES,
+  streamAuthority,
+  STREAM_NAME,
+  type PutInput,
+  type ShardRecord,
+  type StreamEntry,
+  type StreamMode,
+  type StreamRecord,
+  type Streams,
+} from '../../../src/streams/streams.ts';
 import { authorize, mayUse } from '../access.ts';
 import { AwsError } from '../errors.ts';
 import { kinesisModel } from '../model/kinesis-shapes.ts';
