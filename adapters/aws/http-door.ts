@@ -137,7 +137,7 @@ export class AwsDoor {
         req.headers.host === undefined && req.headers[':authority'] !== undefined
           ? { ...req.headers, host: String(req.headers[':authority']) }
           : req.headers;
-      const signed: SignedRequest = { method: req.method ?? 'GET', rawPath: url.pathname, query, headers, body };
+      const signed: SignedRequest = { method: req.method ?? 'GET', rawPath: url.pathname, query, headers, body, http2: 'stream' in req };
       const claimed = claimedCredential(signed);
       decoded = decodeRequest(this.opts.services, {
         target: header(req, 'x-amz-target'),

@@ -19,6 +19,8 @@ export interface SignedRequest {
   query: ReadonlyArray<[string, string]>;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** Came over HTTP/2: the host travels as `:authority`, which SigV4 signers leave out. */
+  http2?: boolean;
 }
 
 export interface Credential {
@@ -85,7 +87,7 @@ export function verifySignature(req: SignedRequest, secret: string, now = Date.n
   } else if (Math.abs(now - at) > MAX_SKEW_MS) {
     throw signatureMismatch(`Signature expired: ${amzDate} is now earlier or later than the server's time by more than 15 minutes.`);
   }
-  if (!signedHeaders.includes('host')) throw signatureMismatch("'Host' must be a signed header.");
+  if (!signedHeaders.includes('host') && req.http2 !== true) throw signatureMismatch("'Host' must be a signed header.");
   const canonical = canonicalRequest(req, signedHeaders, presigned);
   const scope = `${cred.date}/${cred.region}/${cred.service}/aws4_request`;
   const toSign = [ALGORITHM, amzDate, scope, sha256(canonical)].join('\n');

@@ -50,6 +50,8 @@ export interface StreamSource {
   positions(name: string): Promise<Record<string, ConsumerPositions>>;
   putPositions(name: string, consumer: string, positions: ConsumerPositions): Promise<void>;
   onChange(name: string, listener: () => void): () => void;
+  /** Counts records handed to a reader (the stream's outgoing records and bytes, its iterator age). */
+  noteRead(name: string, shard: string, entries: readonly StreamEntry[]): void;
 }
 
 export interface StreamSubscribeOptions extends ConsumerOptions {
@@ -173,7 +175,10 @@ export class StreamSubscription implements ConsumerHost {
         track = { ids: [], settled: new Set() };
         this.tracks.set(p.shard, track);
       }
-      if (!p.redelivered) track.ids.push(p.entry.id);
+      if (!p.redelivered) {
+        track.ids.push(p.entry.id);
+        this.streams.noteRead(this.name, p.shard, [p.entry]);
+      }
       c.deliver(this.delivery(tag, p));
     }
     if (this.pending.length < this.readAhead / 2) void this.fill();

@@ -1,7 +1,8 @@
 // The web console in a real browser: Debian's chromium driven by playwright-core. A wrong password
 // is refused; the admin signs in, sees a queue a STOMP client filled, with its depth, browses a
 // message, purges the queue and sees depth 0; the overview lists the AWS APIs' requests and errors;
-// the delivery streams view shows a topic rule's stream and what it delivered.
+// the delivery streams view shows a topic rule's stream and what it delivered; the streams views show
+// a stream's traffic, shards and named consumers.
 // It also leaves a screenshot (CONSOLE_SCREENSHOT=path).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,6 +117,47 @@ describe('web console', () => {
       expect(await row.locator('td[data-col=sourceText]').textContent()).toBe('topic console.telemetry');
       // The destination here is the broker's firehose directory; the record goes there and is counted.
       await expect.poll(() => row.locator('td[data-col=records]').textContent(), { timeout: 10_000 }).toBe('1');
+    } finally {
+      await page.close();
+      stomp.socket.destroy();
+    }
+  });
+
+  it('lists streams and shows a stream with its shards and named consumers', async () => {
+    expect((await b.call('POST', '/api/streams', { name: 'console-telemetry', shards: 2 })).status).toBe(200);
+    const stomp = await RawStomp.connect(b.server.listeners.port('stomp', 'tcp')!, {
+      'accept-version': '1.2',
+      host: '/',
+      login: 'app',
+      passcode: PASSWORD,
+    });
+    const page = await browser.newPage();
+    try {
+      for (let i = 0; i < 3; i++) {
+        stomp.send('SEND', { destination: '/stream/console-telemetry', 'x-stream-partition-key': `d${i}`, receipt: `s${i}` }, `t${i}`);
+        await stomp.expect('RECEIPT');
+      }
+      stomp.send('SUBSCRIBE', {
+        destination: '/stream/console-telemetry',
+        id: 'c',
+        'x-stream-offset': 'first',
+        'x-stream-consumer-name': 'dashboard',
+      });
+      for (let i = 0; i < 3; i++) await stomp.expect('MESSAGE');
+      stomp.send('UNSUBSCRIBE', { id: 'c', receipt: 'u' });
+      await stomp.expect('RECEIPT');
+      await signIn(page, 'admin', PASSWORD);
+      await page.waitForSelector('#role-badge');
+      await page.click('a[href="#/streams"]');
+      const row = page.locator('tr[data-name="console-telemetry"]');
+      await row.waitFor();
+      expect(await row.locator('td[data-col=openShards]').textContent()).toBe('2');
+      expect(await row.locator('td[data-col=incomingRecords]').textContent()).toBe('3');
+      await row.click();
+      await page.waitForSelector('#shards tbody tr');
+      expect(await page.textContent('#stream-records')).toBe('3');
+      expect(await page.locator('#shards tbody tr').count()).toBe(2);
+      await page.locator('#stream-consumers tr[data-name="dashboard"]').waitFor();
     } finally {
       await page.close();
       stomp.socket.destroy();

@@ -1,6 +1,6 @@
 // The Junction web console: a small single-page app over the admin API (no framework; charts with
 // uPlot). Views by URL hash: #/ overview, #/queues, #/queue/NAME, #/topics, #/connections,
-// #/delivery-streams.
+// #/delivery-streams, #/streams, #/stream/NAME.
 // Credentials (HTTP Basic, the broker's users) are kept in sessionStorage for this tab only.
 'use strict';
 
@@ -596,6 +596,112 @@ async function deliveryStreams() {
   });
 }
 
+/** Streams: mode, shards, retention and traffic; a row opens the stream. */
+async function streams() {
+  const holder = el('div');
+  main.replaceChildren(el('h1', {}, 'Streams'), holder);
+  const columns = [
+    { key: 'name', label: 'Stream' },
+    { key: 'mode', label: 'Mode' },
+    { key: 'openShards', label: 'Open shards', num: true },
+    { key: 'retentionHours', label: 'Retention (h)', num: true },
+    { key: 'incomingRecords', label: 'Records in', num: true },
+    { key: 'incomingBytes', label: 'Bytes in', num: true },
+    { key: 'outgoingRecords', label: 'Records out', num: true },
+    { key: 'iteratorAgeMs', label: 'Iterator age (ms)', num: true },
+  ];
+  every(5000, async () => {
+    const rows = await api('GET', '/api/streams');
+    holder.replaceChildren(
+      rows.length === 0
+        ? el('p', {}, 'No streams: make one with the Kinesis API, the admin API or a streams rule.')
+        : sortable(
+            columns,
+            rows,
+            (r) => columns.map((col) => el('td', { class: col.num ? 'num' : '', 'data-col': col.key }, fmt(r[col.key]))),
+            (r) => (location.hash = `#/stream/${encodeURIComponent(r.name)}`),
+          ),
+    );
+  });
+}
+
+/** One stream: its shards (ranges, lineage, records) and named consumers with their lag. */
+async function streamPage(name) {
+  const cards = el('div', { class: 'cards' });
+  const shardBox = el('div', { id: 'shards' });
+  const consumerBox = el('div', { id: 'stream-consumers' });
+  main.replaceChildren(
+    el('h1', {}, `Stream ${name}`),
+    cards,
+    el('h2', {}, 'Shards'),
+    shardBox,
+    el('h2', {}, 'Named consumers'),
+    consumerBox,
+  );
+  const shardColumns = [
+    { key: 'id', label: 'Shard' },
+    { key: 'state', label: 'State' },
+    { key: 'parent', label: 'Parent' },
+    { key: 'records', label: 'Records', num: true },
+    { key: 'startingHashKey', label: 'First hash key' },
+    { key: 'newestAt', label: 'Newest record' },
+  ];
+  every(5000, async () => {
+    const s = await api('GET', `/api/streams/${encodeURIComponent(name)}`);
+    cards.replaceChildren(
+      card('Records', fmt(s.records), 'stream-records'),
+      card('Open shards', fmt(s.openShards), 'open-shards'),
+      card('Mode', s.mode),
+      card('Retention', `${s.retentionHours} h`),
+      card('Records in', fmt(s.incomingRecords)),
+      card('Records out', fmt(s.outgoingRecords)),
+      card('Iterator age', `${fmt(s.iteratorAgeMs)} ms`),
+    );
+    const table = (columns, rows) =>
+      el(
+        'table',
+        {},
+        el(
+          'thead',
+          {},
+          el(
+            'tr',
+            {},
+            columns.map((c) => el('th', { class: c.num ? 'num' : '' }, c.label)),
+          ),
+        ),
+        el(
+          'tbody',
+          {},
+          rows.map((r) =>
+            el(
+              'tr',
+              { 'data-name': r.id ?? r.name },
+              columns.map((c) => el('td', { class: c.num ? 'num' : '', 'data-col': c.key }, fmt(r[c.key]))),
+            ),
+          ),
+        ),
+      );
+    shardBox.replaceChildren(
+      table(
+        shardColumns,
+        s.shardList.map((x) => ({ ...x, parent: [x.parent, x.adjacentParent].filter(Boolean).join(', ') })),
+      ),
+    );
+    consumerBox.replaceChildren(
+      s.consumers.length === 0
+        ? el('p', { class: 'muted' }, 'No named consumers.')
+        : table(
+            [
+              { key: 'name', label: 'Consumer' },
+              { key: 'lagMs', label: 'Lag (ms)', num: true },
+            ],
+            s.consumers,
+          ),
+    );
+  });
+}
+
 async function route() {
   stopRefresh();
   const hash = location.hash || '#/';
@@ -611,6 +717,8 @@ async function route() {
     else if (hash === '#/topics') await topics();
     else if (hash === '#/connections') await connections();
     else if (hash === '#/delivery-streams') await deliveryStreams();
+    else if (hash === '#/streams') await streams();
+    else if (hash.startsWith('#/stream/')) await streamPage(decodeURIComponent(hash.slice('#/stream/'.length)));
     else await overview();
   } catch (e) {
     if (e.message !== 'unauthorized') main.replaceChildren(el('p', { class: 'error' }, e.message));
