@@ -300,6 +300,30 @@ program
   });
 
 program
+  .command('stream')
+  .description(
+    'a stream of 4 shards: PutRecords producers (500 records a call) and live GetRecords readers, then a replay from TRIM_HORIZON; ' +
+      "RabbitMQ 3.10's stream queues beside it when its anchor runs: records/s in and out, end-to-end p50/p99, missing (must be 0), replay records/s and peak RSS",
+  )
+  .option('--seconds <n>', 'measured duration of the live phase', '10')
+  .option('--size <bytes>', 'record size', '256')
+  .option('--producers <n>', 'concurrent producers (500 records a call / confirm batch)', '4')
+  .option('--shards <n>', "the stream's shards", '4')
+  .option('--replay <n>', 'records in the stream before the replay reads it all', '1000000')
+  .action(async (o: Record<string, string>) => {
+    const result = await (
+      await import('./scenarios/stream.ts')
+    ).runStreamScenario({
+      seconds: Number(o.seconds),
+      size: Number(o.size),
+      producers: Number(o.producers),
+      shards: Number(o.shards),
+      replay: Number(o.replay),
+    });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+
+program
   .command('amqp')
   .description(
     'durable queue throughput over AMQP 1.0 (unsettled sender, receiver with credit 1000): Junction, and RabbitMQ when its anchor runs',

@@ -8,7 +8,7 @@
 // so an install without them (a production image's `npm ci --omit=dev`) does not fail.
 import { execFileSync } from 'node:child_process';
 import process from 'node:process';
-import { cpSync, existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 
@@ -30,6 +30,8 @@ if (ifSources && (!tsc || !existsSync(join(root, 'src')))) {
 const began = new Date();
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
 for (const assets of ['src/store/redis/lua', 'src/admin/console']) {
+  // Afresh: a Lua script removed from the sources must not linger (the store refuses an unknown one).
+  rmSync(join(out, assets), { recursive: true, force: true });
   mkdirSync(dirname(join(out, assets)), { recursive: true });
   cpSync(join(root, assets), join(out, assets), { recursive: true });
 }

@@ -98,12 +98,15 @@ function parseCborBody(body: Buffer): JsonObject {
   return v as JsonObject;
 }
 
-/** JSON.stringify's replacer for blobs (base64) and timestamps (epoch seconds); it sees the value before toJSON. */
-function jsonWire(this: Record<string, unknown>, key: string, value: unknown): unknown {
-  const raw = this[key];
-  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
-  if (raw instanceof Date) return raw.getTime() / 1000;
-  return value;
+/** The output in JSON's terms: blobs as base64, timestamps as epoch seconds (a walk, not a replacer: Buffer's toJSON would run first). */
+function jsonWire(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+  if (v instanceof Date) return v.getTime() / 1000;
+  if (Array.isArray(v)) return v.map(jsonWire);
+  const out: Record<string, unknown> = {};
+  for (const k in v) out[k] = jsonWire((v as Record<string, unknown>)[k]);
+  return out;
 }
 
 export function encodeResponse(req: DecodedRequest, output: JsonObject | undefined, requestId: string): EncodedResponse {
@@ -111,7 +114,7 @@ export function encodeResponse(req: DecodedRequest, output: JsonObject | undefin
     return {
       status: 200,
       headers: { 'content-type': `application/x-amz-json-${req.service.jsonVersion ?? '1.0'}`, 'x-amzn-requestid': requestId },
-      body: JSON.stringify(output ?? {}, jsonWire),
+      body: JSON.stringify(jsonWire(output ?? {})),
     };
   }
   if (req.protocol === 'cbor') {

@@ -63,7 +63,15 @@ export async function startJunctionProcess(
   // As `npm start` runs it.
   const child = spawn(
     process.execPath,
-    ['--max-semi-space-size=64', join(import.meta.dirname, '../../bin/junction.js'), 'start', '--config', config],
+    [
+      '--max-semi-space-size=64',
+      // JUNCTION_BENCH_CPU_PROF=<dir>: the broker writes a CPU profile there when it stops.
+      ...(process.env.JUNCTION_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.JUNCTION_BENCH_CPU_PROF}`] : []),
+      join(import.meta.dirname, '../../bin/junction.js'),
+      'start',
+      '--config',
+      config,
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       // The bench's own switches would read as configuration overrides (JUNCTION_<PATH>).

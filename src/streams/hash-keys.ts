@@ -1,12 +1,12 @@
 // Kinesis's partitioning: a partition key's MD5, read as an unsigned 128-bit number, is its hash
 // key; each open shard owns a contiguous range of hash keys, and together they cover 0 .. 2^128-1.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { HashKeyRange } from '../store/stream-store.ts';
 
 export const MAX_HASH_KEY = (1n << 128n) - 1n;
 
 export function hashKeyOf(partitionKey: string): bigint {
-  return BigInt(`0x${createHash('md5').update(partitionKey, 'utf8').digest('hex')}`);
+  return BigInt(`0x${hash('md5', partitionKey, 'hex')}`);
 }
 
 /** `n` ranges of (nearly) equal size covering every hash key, in order. */
@@ -18,8 +18,16 @@ export function evenRanges(n: number): HashKeyRange[] {
   }));
 }
 
+/** A range's bounds as numbers, made once per range (ranges do not change; a reshard makes new ones). */
+const bounds = new WeakMap<HashKeyRange, [bigint, bigint]>();
+
 export function inRange(key: bigint, r: HashKeyRange): boolean {
-  return key >= BigInt(r.start) && key <= BigInt(r.end);
+  let b = bounds.get(r);
+  if (!b) {
+    b = [BigInt(r.start), BigInt(r.end)];
+    bounds.set(r, b);
+  }
+  return key >= b[0] && key <= b[1];
 }
 
 export function rangeSize(r: HashKeyRange): bigint {

@@ -51,8 +51,13 @@ function onTestPorts(block: string): string {
 }
 
 describe("the README's AWS examples", () => {
-  it('has a block for SQS, one for SNS and one for Firehose', () => {
-    expect(blocks.map((b) => /aws --endpoint-url \S+ (sqs|sns|firehose)/.exec(b)?.[1])).toEqual(['sqs', 'sns', 'firehose']);
+  it('has a block for SQS, one for SNS, one for Firehose and one for Kinesis', () => {
+    expect(blocks.map((b) => /aws --endpoint-url \S+ (sqs|sns|firehose|kinesis)/.exec(b)?.[1])).toEqual([
+      'sqs',
+      'sns',
+      'firehose',
+      'kinesis',
+    ]);
   });
 
   for (const [i, block] of blocks.entries()) {

@@ -353,8 +353,10 @@ export class KinesisService implements AwsService {
     this.o.streams.noteRead(p.stream, p.shard, page);
     const lastRead = page.at(-1);
     const next: ShardPosition = lastRead ? { ...p, from: lastRead.id, inclusive: false, issuedAt: now } : { ...p, issuedAt: now };
-    const tip = await this.o.streams.last(p.stream, p.shard);
-    const caughtUp = !tip || (lastRead ? lastRead.id === tip.id : compareIds(p.from, tip.id) > 0 || (p.from === tip.id && !p.inclusive));
+    // A short page read everything there was: caught up. A full one asks where the tip is, for MillisBehindLatest.
+    const more = entries.length >= limit || page.length < entries.length;
+    const tip = more ? await this.o.streams.last(p.stream, p.shard) : undefined;
+    const caughtUp = !more || (tip !== undefined && lastRead !== undefined && lastRead.id === tip.id);
     const number = shardNumberOf(p.shard);
     const output: { [k: string]: Out } = {
       Records: page.map((e) => ({
