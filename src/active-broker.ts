@@ -74,20 +74,21 @@ export class ActiveBroker {
       await broker.close().catch(() => {});
       throw err;
     }
+    const streams = new Streams({ store: opts.store.streams, log, settings: config.streams, authorizer: opts.security });
     const deliveryStreams = new DeliveryStreams({
       broker,
+      streams,
       log,
       settings: config.firehose,
       ...(opts.deliveryStreamArn ? { arn: opts.deliveryStreamArn } : {}),
       ...(opts.mqttFilterToPattern ? { mqttFilterToPattern: opts.mqttFilterToPattern } : {}),
     });
-    const streams = new Streams({ store: opts.store.streams, log, settings: config.streams, authorizer: opts.security });
     const rules: StreamRuleWorker[] = [];
     const handlers = opts.handlers(broker, deliveryStreams, streams);
     try {
-      // Streams first: SNS subscriptions put to them as soon as the AWS adapter starts.
-      await deliveryStreams.start();
+      // Streams first (a delivery stream may read one), then delivery streams: SNS subscriptions put to them as soon as the AWS adapter starts.
       await streams.start();
+      await deliveryStreams.start();
       for (const rule of config.streams.rules) {
         const w = new StreamRuleWorker(
           { broker, streams, log, ...(opts.mqttFilterToPattern ? { mqttFilterToPattern: opts.mqttFilterToPattern } : {}) },
@@ -101,8 +102,8 @@ export class ActiveBroker {
     } catch (err) {
       await closeHandlers(handlers, log);
       for (const w of rules) await w.stop().catch(() => {});
-      streams.close();
       await deliveryStreams.close().catch(() => {});
+      streams.close();
       await broker.close().catch(() => {});
       throw err;
     }
@@ -121,8 +122,8 @@ export class ActiveBroker {
       await this.listeners.close();
       await closeHandlers(this.handlers, this.log);
       for (const w of this.rules) await w.stop();
-      this.streams.close();
       await this.deliveryStreams.close();
+      this.streams.close();
       await this.broker.close();
       this.log.info({ how }, how === 'fenced' ? 'fenced: listeners and connections closed' : 'listeners and connections closed');
     })();

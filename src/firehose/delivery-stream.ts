@@ -1,5 +1,6 @@
 // A delivery stream as the broker keeps it: one source (records put to it directly, by the Firehose
-// API, SNS or the admin API; or a topic rule: a durable subscription on a topic pattern), one S3
+// API, SNS or the admin API; a topic rule: a durable subscription on a topic pattern; or a stream of
+// the broker, Firehose's KinesisStreamAsSource: a named consumer of it), one S3
 // destination (a bucket, reached over the S3 API or kept as files under `firehose.directory`) with
 // Firehose's buffering hints, compression, record delimiter and prefixes. The schema validates the
 // configuration file's and the admin API's definitions; the Firehose API builds the same spec.
@@ -24,6 +25,8 @@ export const deliveryStreamSpecSchema = z
         z
           .strictObject({ kind: z.literal('topic'), topic: z.string().min(1).optional(), mqttTopicFilter: z.string().min(1).optional() })
           .refine((t) => (t.topic === undefined) !== (t.mqttTopicFilter === undefined), 'names exactly one of topic or mqttTopicFilter'),
+        /** `kinesis`: the records of a stream of this broker, from those put after the delivery stream was made. */
+        z.strictObject({ kind: z.literal('kinesis'), stream: z.string().min(1) }),
       ])
       .default({ kind: 'direct-put' }),
     destination: z.strictObject({
@@ -57,7 +60,8 @@ export type DeliveryStreamSpec = z.output<typeof deliveryStreamSpecSchema>;
 export type DestinationSpec = DeliveryStreamSpec['destination'];
 
 /** A source as a stream runs it: a topic rule's MQTT filter resolved to the topic pattern it reads. */
-export type StreamSource = { kind: 'direct-put' } | { kind: 'topic'; topic: string; mqttTopicFilter?: string };
+export type StreamSource =
+  { kind: 'direct-put' } | { kind: 'topic'; topic: string; mqttTopicFilter?: string } | { kind: 'kinesis'; stream: string };
 
 export interface DeliveryStreamRecord extends Omit<DeliveryStreamSpec, 'source'> {
   source: StreamSource;

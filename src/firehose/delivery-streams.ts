@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../core/broker.ts';
 import type { ClientContext } from '../core/principal.ts';
 import { durableSubscriptionQueue } from '../core/subscriptions.ts';
+import type { Streams } from '../streams/streams.ts';
 import { JunctionError } from '../shared/errors.ts';
 import { s3Credentials, type FirehoseSettings } from './config.ts';
 import {
@@ -30,6 +31,8 @@ const RECORD_PREFIX = 'firehose:stream:';
 
 export interface DeliveryStreamsOptions {
   broker: Broker;
+  /** The broker's streams (a delivery stream's KinesisStreamAsSource); absent, such sources are refused. */
+  streams?: Streams;
   log: Logger;
   settings: FirehoseSettings;
   /** The topic pattern an MQTT topic filter reads (the MQTT adapter's mapping); absent, filters are refused. */
@@ -68,6 +71,7 @@ export class DeliveryStreams {
         : new S3Store({ endpoint: s.s3.endpoint, region: s.s3.region, forcePathStyle: s.s3.forcePathStyle, credentials });
     this.host = {
       broker: o.broker,
+      streams: o.streams,
       objects: this.objects,
       log: o.log,
       settings: {
@@ -100,7 +104,8 @@ export class DeliveryStreams {
       ) {
         let source = spec.source;
         if (JSON.stringify(existing.source) !== JSON.stringify(spec.source)) {
-          const buffered = this.o.broker.getQueue(this.bufferOf(existing))?.messages ?? 0;
+          const buffer = this.bufferOf(existing);
+          const buffered = buffer === undefined ? 0 : (this.o.broker.getQueue(buffer)?.messages ?? 0);
           if (buffered > 0) {
             // A new source would leave what the old one buffered behind: it stays until that is delivered.
             source = existing.source;
@@ -144,7 +149,8 @@ export class DeliveryStreams {
 
   view(name: string): DeliveryStreamView {
     const record = this.get(name);
-    const info = this.o.broker.getQueue(this.bufferOf(record));
+    const buffer = this.bufferOf(record);
+    const info = buffer === undefined ? undefined : this.o.broker.getQueue(buffer);
     return {
       record,
       stats: this.workers.get(name)?.stats,
@@ -210,6 +216,8 @@ export class DeliveryStreams {
    */
   async put(name: string, records: readonly Uint8Array[], ctx: ClientContext): Promise<PutOutcome[]> {
     const r = this.get(name);
+    if (r.source.kind === 'kinesis')
+      throw new DeliveryStreamArgumentError('This operation is not permitted on KinesisStreamAsSource delivery stream type.');
     if (r.source.kind !== 'direct-put')
       throw new DeliveryStreamArgumentError(
         `Delivery stream ${name} takes its records from topic ${r.source.topic}: records cannot be put to it.`,
@@ -231,6 +239,16 @@ export class DeliveryStreams {
   /** A topic rule's MQTT filter as the topic pattern it reads. */
   private resolve(source: DeliveryStreamSpec['source']): StreamSource {
     if (source.kind === 'direct-put') return source;
+    if (source.kind === 'kinesis') {
+      if (!this.o.streams?.has(source.stream))
+        throw new DeliveryStreamArgumentError(
+          `Kinesis stream ${source.stream} not found: a delivery stream reads a stream of this broker`,
+          {
+            stream: source.stream,
+          },
+        );
+      return source;
+    }
     if (source.topic !== undefined) return { kind: 'topic', topic: source.topic };
     const filter = source.mqttTopicFilter as string;
     if (!this.o.mqttFilterToPattern) throw new DeliveryStreamArgumentError('MQTT topic filters need the MQTT adapter', { filter });
@@ -285,8 +303,9 @@ export class DeliveryStreams {
     }
   }
 
-  /** The core queue holding a stream's records: its own, or its topic rule's durable subscription's. */
-  private bufferOf(r: DeliveryStreamRecord): string {
+  /** The core queue holding a stream's records: its own, or its topic rule's durable subscription's (none for a stream source: the stream holds them). */
+  private bufferOf(r: DeliveryStreamRecord): string | undefined {
+    if (r.source.kind === 'kinesis') return undefined;
     return r.source.kind === 'direct-put' ? bufferQueue(r.name) : durableSubscriptionQueue(FIREHOSE_CLIENT_ID, r.name);
   }
 
@@ -301,7 +320,8 @@ export class DeliveryStreams {
       broker.setQueueRules(q, undefined);
       return depth;
     }
-    const depth = broker.getQueue(this.bufferOf(r))?.messages ?? 0;
+    if (r.source.kind === 'kinesis') return 0;
+    const depth = broker.getQueue(durableSubscriptionQueue(FIREHOSE_CLIENT_ID, r.name))?.messages ?? 0;
     try {
       broker.unsubscribeDurable(FIREHOSE_CLIENT_ID, r.name);
     } catch {

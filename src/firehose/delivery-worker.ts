@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Broker } from '../core/broker.ts';
 import type { Consumer, Delivery } from '../core/consumer.ts';
+import type { Streams } from '../streams/streams.ts';
 import { Batch, encodeErrorObject, encodeObject } from './batch.ts';
 import { DeliveryJournal } from './delivery-journal.ts';
 import { bufferQueue, type DeliveryStreamRecord } from './delivery-stream.ts';
@@ -18,6 +19,11 @@ import { defaultErrorPrefix, objectKey, parsePrefix } from './object-keys.ts';
 import type { ObjectStore } from './object-stores.ts';
 
 export const FIREHOSE_CLIENT_ID = 'firehose';
+
+/** The named consumer a delivery stream reads its source stream as. */
+export function kinesisConsumerName(deliveryStream: string): string {
+  return `firehose:${deliveryStream}`;
+}
 const FIRST_RETRY_MS = 200;
 const MAX_RETRY_MS = 5000;
 const FAILURE_LOG_EVERY_MS = 60_000;
@@ -34,6 +40,8 @@ export interface WorkerSettings {
 
 export interface WorkerHost {
   readonly broker: Broker;
+  /** The broker's streams, for a stream whose source is one (KinesisStreamAsSource). */
+  readonly streams: Streams | undefined;
   readonly objects: ObjectStore;
   readonly log: Logger;
   readonly settings: WorkerSettings;
@@ -116,7 +124,15 @@ export class DeliveryWorker {
     const onMessage = (d: Delivery): void => this.add(d);
     // Explicit credit: each message written gives its credit back, unless the bytes held are at their bound.
     const credit = { creditMode: 'explicit' as const, prefetch: settings.maxMessagesInFlight };
-    if (r.source.kind === 'topic') {
+    if (r.source.kind === 'kinesis') {
+      if (!this.host.streams) throw new Error(`delivery stream ${r.name} reads stream ${r.source.stream}, and this broker has no streams`);
+      // A named consumer of the stream: what a batch acknowledges is its position, kept for the next active broker.
+      this.consumer = await this.host.streams.subscribe(
+        r.source.stream,
+        { offset: { kind: 'next' }, consumerName: kinesisConsumerName(r.name), ...credit, onMessage },
+        ctx,
+      );
+    } else if (r.source.kind === 'topic') {
       this.consumer = await broker.subscribe(
         {
           destination: { kind: 'topic', name: r.source.topic },

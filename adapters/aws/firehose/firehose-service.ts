@@ -1,5 +1,6 @@
 // Amazon Data Firehose (JSON 1.1, `X-Amz-Target: Firehose_20150804.*`) on the broker's delivery
-// streams (src/firehose): create, describe, list, update and delete streams with an S3 destination,
+// streams (src/firehose): create (DirectPut, or KinesisStreamAsSource reading a stream of this
+// broker), describe, list, update and delete streams with an S3 destination,
 // put records one at a time or 500 to a batch (each failure reported per record), tags, and the
 // encryption switch (records rest sealed when the broker's at-rest encryption is on). A stream X is
 // authorized as queue `firehose.X`, its buffer: write to put records, read to describe, admin to
@@ -7,7 +8,8 @@
 import type { Logger } from 'pino';
 import type { Destination } from '../../../src/core/destination.ts';
 import type { Permission } from '../../../src/core/principal.ts';
-import { bufferQueue, MAX_RECORD_BYTES, STREAM_NAME } from '../../../src/firehose/delivery-stream.ts';
+import { bufferQueue, MAX_RECORD_BYTES, STREAM_NAME, type DeliveryStreamSpec } from '../../../src/firehose/delivery-stream.ts';
+import { streamAuthority } from '../../../src/streams/streams.ts';
 import type { DeliveryStreams, PutOutcome } from '../../../src/firehose/delivery-streams.ts';
 import { JunctionError } from '../../../src/shared/errors.ts';
 import type { SecurityService } from '../../../src/security/security-service.ts';
@@ -71,10 +73,24 @@ export class FirehoseService implements AwsService {
     const name = streamName(input);
     this.check(call, 'admin', name);
     const type = optionalString(input, 'DeliveryStreamType') ?? 'DirectPut';
-    if (type !== 'DirectPut')
-      throw invalidArgument(
-        `DeliveryStreamType ${type} is not supported: this broker has no Kinesis or MSK streams to read; use DirectPut (or a topic rule in the configuration).`,
+    let source: DeliveryStreamSpec['source'] = { kind: 'direct-put' };
+    if (type === 'KinesisStreamAsSource') {
+      const k = isObject(input.KinesisStreamSourceConfiguration) ? input.KinesisStreamSourceConfiguration : undefined;
+      if (!k) throw invalidArgument('KinesisStreamSourceConfiguration is required for a KinesisStreamAsSource delivery stream.');
+      const arn = requiredString(k, 'KinesisStreamARN');
+      const m = /^arn:aws[a-z-]*:kinesis:[^:]*:\d{12}:stream\/([a-zA-Z0-9_.-]+)$/.exec(arn);
+      if (!m) throw invalidArgument(`KinesisStreamARN ${arn} is not a Kinesis stream ARN.`);
+      // The role Firehose would read the stream with is this caller here: it must be allowed to read it.
+      authorize(
+        this.o.security,
+        call.principal,
+        'read',
+        streamAuthority(m[1] as string),
+        (msg) => new AwsError('AccessDeniedException', msg, 400),
       );
+      source = { kind: 'kinesis', stream: m[1] as string };
+    } else if (type !== 'DirectPut')
+      throw invalidArgument(`DeliveryStreamType ${type} is not supported: DirectPut or KinesisStreamAsSource (MSK sources are not).`);
     const s3 = isObject(input.ExtendedS3DestinationConfiguration)
       ? input.ExtendedS3DestinationConfiguration
       : isObject(input.S3DestinationConfiguration)
@@ -85,7 +101,7 @@ export class FirehoseService implements AwsService {
         'An S3DestinationConfiguration or ExtendedS3DestinationConfiguration is required: S3 is the destination this broker delivers to.',
       );
     const tags = tagsFrom(input.Tags);
-    const r = await this.o.streams.create({ name, source: { kind: 'direct-put' }, destination: destinationFrom(s3) }, tags);
+    const r = await this.o.streams.create({ name, source, destination: destinationFrom(s3) }, tags);
     if (isObject(input.DeliveryStreamEncryptionConfigurationInput)) await this.o.streams.setEncryption(name, true);
     return { DeliveryStreamARN: this.o.streams.arn(r.name) };
   }
@@ -110,7 +126,17 @@ export class FirehoseService implements AwsService {
           Status: r.encryption,
           ...(r.encryption === 'ENABLED' ? { KeyType: 'AWS_OWNED_CMK' } : {}),
         },
-        DeliveryStreamType: 'DirectPut',
+        DeliveryStreamType: r.source.kind === 'kinesis' ? 'KinesisStreamAsSource' : 'DirectPut',
+        ...(r.source.kind === 'kinesis'
+          ? {
+              Source: {
+                KinesisStreamSourceDescription: {
+                  KinesisStreamARN: kinesisArn(this.o.streams.arn(r.name), r.source.stream),
+                  DeliveryStartTimestamp: r.createdAt / 1000,
+                },
+              },
+            }
+          : {}),
         VersionId: String(r.version),
         CreateTimestamp: r.createdAt / 1000,
         LastUpdateTimestamp: r.updatedAt / 1000,
@@ -124,10 +150,10 @@ export class FirehoseService implements AwsService {
     const limit = optionalInt(input, 'Limit', 1, 10_000) ?? 10;
     const type = optionalString(input, 'DeliveryStreamType');
     const after = optionalString(input, 'ExclusiveStartDeliveryStreamName');
-    // Every stream here is DirectPut to Firehose's eyes (a topic rule's included): another type lists none.
-    if (type !== undefined && type !== 'DirectPut') return { DeliveryStreamNames: [], HasMoreDeliveryStreams: false };
+    // A topic rule's stream is DirectPut to Firehose's eyes; a stream reading a Kinesis stream is KinesisStreamAsSource.
     const names = this.o.streams
       .list()
+      .filter((r) => type === undefined || (r.source.kind === 'kinesis' ? 'KinesisStreamAsSource' : 'DirectPut') === type)
       .filter((r) => mayUse(this.o.security, call.principal, target(r.name)))
       .map((r) => r.name)
       .filter((n) => after === undefined || n > after);
@@ -307,4 +333,10 @@ function firehoseError(err: unknown): unknown {
     }
   }
   return err;
+}
+
+/** The ARN of Kinesis stream `stream` in the region and account of a delivery stream's ARN. */
+function kinesisArn(deliveryStreamArn: string, stream: string): string {
+  const [, partition, , region, account] = deliveryStreamArn.split(':');
+  return `arn:${partition ?? 'aws'}:kinesis:${region ?? ''}:${account ?? ''}:stream/${stream}`;
 }
