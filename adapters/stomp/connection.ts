@@ -405,35 +405,27 @@ export class StompConnection {
     this.subs.add(sub);
     try {
       for (const destination of destinations) {
-        const holder: { consumer?: Consumer; early: Delivery[] } = { early: [] };
         const selector = stompSelector(h.get('selector') ?? h.get('activemq.selector'));
-        const consumer = await this.adapter.broker.subscribe(
-          {
-            destination,
-            prefetch,
-            exclusive: h.get('activemq.exclusive') === 'true',
-            noLocal: h.get('activemq.noLocal') === 'true',
-            ...(selector !== undefined && selector.trim() !== '' ? { selector } : {}),
-            ...(durableName !== undefined && destination.kind === 'topic'
-              ? { durable: { clientId: this.ctx.clientId as string, name: durableName } }
-              : {}),
-            onMessage: (d) => {
-              if (holder.consumer) this.deliver(sub, holder.consumer, d);
-              else holder.early.push(d);
+        const attached = await this.attach(sub, (onMessage) =>
+          this.adapter.broker.subscribe(
+            {
+              destination,
+              prefetch,
+              exclusive: h.get('activemq.exclusive') === 'true',
+              noLocal: h.get('activemq.noLocal') === 'true',
+              ...(selector !== undefined && selector.trim() !== '' ? { selector } : {}),
+              ...(durableName !== undefined && destination.kind === 'topic'
+                ? { durable: { clientId: this.ctx.clientId as string, name: durableName } }
+                : {}),
+              onMessage,
+              onClosed: (reason) => this.log.info({ subscription: id, reason }, 'stomp subscription ended by the broker'),
+              // Policy slowConsumer: disconnect. STOMP cannot end one subscription from the server: ERROR, then close.
+              onAborted: (reason) => this.fail(new StompProtocolError(`Subscription ${id}: ${reason}`)),
             },
-            onClosed: (reason) => this.log.info({ subscription: id, reason }, 'stomp subscription ended by the broker'),
-            // Policy slowConsumer: disconnect. STOMP cannot end one subscription from the server: ERROR, then close.
-            onAborted: (reason) => this.fail(new StompProtocolError(`Subscription ${id}: ${reason}`)),
-          },
-          this.ctx,
+            this.ctx,
+          ),
         );
-        holder.consumer = consumer;
-        sub.consumers.push(consumer);
-        if (this.state === 'closed') {
-          consumer.close();
-          return;
-        }
-        for (const d of holder.early.splice(0)) this.deliver(sub, consumer, d);
+        if (!attached) return;
       }
     } catch (err) {
       this.subs.remove(id);
@@ -452,33 +444,44 @@ export class StompConnection {
     const { offset, prefetch, consumerName } = streamSubscribeHeaders(h, this.settings.defaultPrefetch);
     const sub: Subscription = { id, ackMode, consumers: [], unacked: new Map(), stream };
     this.subs.add(sub);
-    const holder: { consumer?: Consumer; early: Delivery[] } = { early: [] };
     try {
-      const consumer = await this.adapter.streams.subscribe(
-        stream,
-        {
-          offset,
-          prefetch,
-          ...(consumerName !== undefined ? { consumerName } : {}),
-          onMessage: (d) => {
-            if (holder.consumer) this.deliver(sub, holder.consumer, d);
-            else holder.early.push(d);
+      await this.attach(sub, (onMessage) =>
+        this.adapter.streams.subscribe(
+          stream,
+          {
+            offset,
+            prefetch,
+            ...(consumerName !== undefined ? { consumerName } : {}),
+            onMessage,
+            onClosed: (reason) => this.fail(new StompProtocolError(`Subscription ${id}: ${reason}`)),
           },
-          onClosed: (reason) => this.fail(new StompProtocolError(`Subscription ${id}: ${reason}`)),
-        },
-        this.ctx,
+          this.ctx,
+        ),
       );
-      holder.consumer = consumer;
-      sub.consumers.push(consumer);
-      if (this.state === 'closed') {
-        consumer.close();
-        return;
-      }
-      for (const d of holder.early.splice(0)) this.deliver(sub, consumer, d);
     } catch (err) {
       this.subs.remove(id);
       throw err;
     }
+  }
+
+  /**
+   * Makes one of the subscription's consumers. Deliveries can come while it is being made, before the
+   * consumer is known: those wait, then go in order. False when the connection closed meanwhile.
+   */
+  private async attach(sub: Subscription, make: (onMessage: (d: Delivery) => void) => Promise<Consumer>): Promise<boolean> {
+    const holder: { consumer?: Consumer; early: Delivery[] } = { early: [] };
+    const consumer = await make((d) => {
+      if (holder.consumer) this.deliver(sub, holder.consumer, d);
+      else holder.early.push(d);
+    });
+    holder.consumer = consumer;
+    sub.consumers.push(consumer);
+    if (this.state === 'closed') {
+      consumer.close();
+      return false;
+    }
+    for (const d of holder.early.splice(0)) this.deliver(sub, consumer, d);
+    return true;
   }
 
   private deliver(sub: Subscription, consumer: Consumer, d: Delivery): void {

@@ -3,7 +3,8 @@
 // (DeliveryToS3.Success as a count of successes and failures), data freshness
 // (DeliveryToS3.DataFreshness: age of the oldest record the worker holds), what each buffers, and
 // what a takeover found already written (skipped) or could not tell (written again).
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { scrapedCounter, scrapedGauge } from './scraped-metrics.ts';
 import type { DeliveryStreams } from '../firehose/delivery-streams.ts';
 import type { DeliveryStats } from '../firehose/delivery-worker.ts';
 
@@ -16,32 +17,10 @@ export function deliveryStreamMetrics(registry: Registry, source: () => Delivery
       return v.stats ? [[r.name, read(v.stats, v.bufferedEntries, v.bufferedBytes)] as [string, number]] : [];
     });
   };
-  const counter = (name: string, help: string, read: (s: DeliveryStats) => number): void => {
-    const values = each(read);
-    new Counter({
-      name,
-      help,
-      labelNames: ['stream'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [stream, v] of values()) if (v > 0) this.inc({ stream }, v);
-      },
-    });
-  };
-  const gauge = (name: string, help: string, read: (s: DeliveryStats, entries: number, bytes: number) => number): void => {
-    const values = each(read);
-    new Gauge({
-      name,
-      help,
-      labelNames: ['stream'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [stream, v] of values()) this.set({ stream }, v);
-      },
-    });
-  };
+  const counter = (name: string, help: string, read: (s: DeliveryStats) => number): void =>
+    scrapedCounter(registry, name, help, 'stream', each(read));
+  const gauge = (name: string, help: string, read: (s: DeliveryStats, entries: number, bytes: number) => number): void =>
+    scrapedGauge(registry, name, help, 'stream', each(read));
   counter('junction_firehose_delivered_records_total', 'Records written to their destination, by delivery stream', (s) => s.records);
   counter('junction_firehose_delivered_bytes_total', 'Bytes of objects written (compressed), by delivery stream', (s) => s.bytes);
   counter('junction_firehose_objects_total', 'Objects written to the destination, by delivery stream', (s) => s.objects);

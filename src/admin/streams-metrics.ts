@@ -2,7 +2,8 @@
 // bytes put (IncomingRecords/IncomingBytes) and read (GetRecords.Records/.Bytes), the age of the
 // last record GetRecords returned (GetRecords.IteratorAgeMilliseconds), calls refused by a
 // PROVISIONED shard's limits (...ProvisionedThroughputExceeded), and open shards.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { scrapedCounter, scrapedGauge } from './scraped-metrics.ts';
 import type { StreamCounters, Streams } from '../streams/streams.ts';
 
 export function streamMetrics(registry: Registry, source: () => Streams | undefined): void {
@@ -11,30 +12,10 @@ export function streamMetrics(registry: Registry, source: () => Streams | undefi
     if (!s) return [];
     return s.list().map((r) => [r.name, read(s.counters(r.name), s, r.name)]);
   };
-  const counter = (name: string, help: string, read: (c: StreamCounters) => number): void => {
-    new Counter({
-      name,
-      help,
-      labelNames: ['stream'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [stream, v] of values(read)) if (v > 0) this.inc({ stream }, v);
-      },
-    });
-  };
-  const gauge = (name: string, help: string, read: (c: StreamCounters, s: Streams, stream: string) => number): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['stream'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [stream, v] of values(read)) this.set({ stream }, v);
-      },
-    });
-  };
+  const counter = (name: string, help: string, read: (c: StreamCounters) => number): void =>
+    scrapedCounter(registry, name, help, 'stream', () => values(read));
+  const gauge = (name: string, help: string, read: (c: StreamCounters, s: Streams, stream: string) => number): void =>
+    scrapedGauge(registry, name, help, 'stream', () => values(read));
   counter('junction_stream_incoming_records_total', 'Records put to the stream (IncomingRecords), by stream', (c) => c.incomingRecords);
   counter(
     'junction_stream_incoming_bytes_total',
