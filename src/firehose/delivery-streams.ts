@@ -23,7 +23,7 @@ import {
   type StreamSource,
 } from './delivery-stream.ts';
 import { removeJournal } from './delivery-journal.ts';
-import { DeliveryWorker, FIREHOSE_CLIENT_ID, type DeliveryStats, type WorkerHost } from './delivery-worker.ts';
+import { DeliveryWorker, FIREHOSE_CLIENT_ID, kinesisConsumerName, type DeliveryStats, type WorkerHost } from './delivery-worker.ts';
 import { DirectoryStore, S3Store, type ObjectStore } from './object-stores.ts';
 import { frameRecords, RECORD_COUNT_PROPERTY } from './record-frames.ts';
 
@@ -98,6 +98,7 @@ export class DeliveryStreams {
       const spec = { ...configured, source: this.resolve(configured.source) };
       const existing = this.records.get(spec.name);
       if (!existing) {
+        if (spec.source.kind === 'kinesis') await this.o.streams?.placeAtTip(spec.source.stream, kinesisConsumerName(spec.name));
         await this.save(this.newRecord(spec, {}, 'config'));
       } else if (
         JSON.stringify({ s: existing.source, d: existing.destination }) !== JSON.stringify({ s: spec.source, d: spec.destination })
@@ -164,6 +165,7 @@ export class DeliveryStreams {
     checkDestination(requested.destination);
     if (this.records.has(requested.name)) throw new DeliveryStreamInUseError(requested.name, 'already exists');
     const r = this.newRecord({ ...requested, source: this.resolve(requested.source) }, tags, 'api');
+    if (r.source.kind === 'kinesis') await this.o.streams?.placeAtTip(r.source.stream, kinesisConsumerName(r.name));
     await this.save(r);
     if (this.started) await this.startWorker(r);
     this.o.log.info({ stream: r.name, source: r.source, bucket: r.destination.bucket }, 'delivery stream created');

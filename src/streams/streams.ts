@@ -529,6 +529,17 @@ export class Streams {
     return this.o.store.loadPositions(name);
   }
 
+  /**
+   * Places a named consumer at the stream's tip, on every shard (a position it had before is
+   * replaced): what is put from now on is its to read, even if it first attaches later (a broker
+   * restart in between).
+   */
+  async placeAtTip(name: string, consumer: string): Promise<void> {
+    const positions: ConsumerPositions = {};
+    for (const s of this.get(name).shards) positions[s.id] = (await this.o.store.last(name, s.id))?.id ?? '0-0';
+    await this.putPositions(name, consumer, positions);
+  }
+
   async putPositions(name: string, consumer: string, positions: ConsumerPositions): Promise<void> {
     this.stateOf(name);
     await this.o.store.putPositions(name, consumer, positions);

@@ -11,6 +11,7 @@ import {
   FirehoseClient,
   ListDeliveryStreamsCommand,
   PutRecordCommand as FirehosePutRecordCommand,
+  UpdateDestinationCommand,
 } from '@aws-sdk/client-firehose';
 import { CreateStreamCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,10 +60,10 @@ async function start(): Promise<{ server: JunctionServer; firehose: FirehoseClie
   };
 }
 
-const put = async (kinesis: KinesisClient, from: number, n: number): Promise<void> => {
+const put = async (kinesis: KinesisClient, from: number, n: number, stream = 'clicks'): Promise<void> => {
   const r = await kinesis.send(
     new PutRecordsCommand({
-      StreamName: 'clicks',
+      StreamName: stream,
       Records: Array.from({ length: n }, (_, i) => ({ PartitionKey: `user-${(from + i) % 5}`, Data: Buffer.from(`click-${from + i}`) })),
     }),
   );
@@ -134,6 +135,50 @@ describe('Firehose with a Kinesis stream as its source', () => {
       expect(all.sort()).toEqual(Array.from({ length: 60 }, (_, i) => `click-${i}`).sort());
     } finally {
       if (!stopped) await second.stop();
+    }
+  });
+
+  it('reads from where it was made even when the broker stops before its first batch', async () => {
+    const first = await start();
+    await first.kinesis.send(new CreateStreamCommand({ StreamName: 'views', ShardCount: 2 }));
+    // A 900 s interval: nothing is written, nothing acknowledged, before this broker stops.
+    await first.firehose.send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: 'views-to-lake',
+        DeliveryStreamType: 'KinesisStreamAsSource',
+        KinesisStreamSourceConfiguration: { KinesisStreamARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/views', RoleARN: 'r' },
+        ExtendedS3DestinationConfiguration: {
+          RoleARN: 'r',
+          BucketARN: 'arn:aws:s3:::views-lake',
+          BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 900 },
+          ProcessingConfiguration: {
+            Enabled: true,
+            Processors: [{ Type: 'AppendDelimiterToRecord', Parameters: [{ ParameterName: 'Delimiter', ParameterValue: '\\n' }] }],
+          },
+        },
+      }),
+    );
+    await put(first.kinesis, 0, 10, 'views');
+    // The next batch, on the next broker, is written at once.
+    const d = (await first.firehose.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'views-to-lake' })))
+      .DeliveryStreamDescription;
+    await first.firehose.send(
+      new UpdateDestinationCommand({
+        DeliveryStreamName: 'views-to-lake',
+        CurrentDeliveryStreamVersionId: d?.VersionId as string,
+        DestinationId: d?.Destinations?.[0]?.DestinationId as string,
+        ExtendedS3DestinationUpdate: { BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 } },
+      }),
+    );
+    await first.stop();
+
+    const second = await start();
+    try {
+      await put(second.kinesis, 10, 5, 'views');
+      const objects = await waitForObjects(directory, 'views-lake', (o) => lines(o).length >= 15);
+      expect(lines(objects).sort()).toEqual(Array.from({ length: 15 }, (_, i) => `click-${i}`).sort());
+    } finally {
+      await second.stop();
     }
   });
 });
