@@ -20,9 +20,18 @@ import { uuid } from '../../src/shared/ids.ts';
 import { JunctionError } from '../../src/shared/errors.ts';
 import { AwsError, internalFailure, missingAuthentication, serviceUnavailable, unknownAccessKey } from './errors.ts';
 import type { AwsMetrics } from './metrics.ts';
-import type { AwsService } from './service.ts';
+import { isEventStream, type AwsService, type EventStreamOutput } from './service.ts';
+import { eventMessage, exceptionMessage } from './event-stream.ts';
 import { claimedCredential, verifySignature, type Credential, type SignedRequest } from './sigv4.ts';
-import { decodeRequest, encodeError, encodeResponse, type DecodedRequest, type EncodedResponse, type WireProtocol } from './wire.ts';
+import {
+  decodeRequest,
+  encodeError,
+  encodeEventPayload,
+  encodeResponse,
+  type DecodedRequest,
+  type EncodedResponse,
+  type WireProtocol,
+} from './wire.ts';
 
 export interface DoorOptions {
   broker: Broker;
@@ -159,7 +168,8 @@ export class AwsDoor {
         signal: abort.signal,
       });
       this.opts.metrics.request(decoded.service.signingName, decoded.action, undefined, started);
-      send(res, encodeResponse(decoded, output, requestId));
+      if (isEventStream(output)) await streamEvents(res, decoded, output, requestId, this.opts.log);
+      else send(res, encodeResponse(decoded, output, requestId));
     } catch (err) {
       const e = toAwsError(err, this.opts.log, decoded?.action);
       this.opts.metrics.request(decoded?.service.signingName ?? 'unknown', decoded?.action ?? 'unknown', e.code, started);
@@ -268,6 +278,31 @@ function toAwsError(err: unknown, log: Logger, action: string | undefined): AwsE
   }
   log.error({ err, action }, 'AWS API request failed');
   return internalFailure();
+}
+
+/** Writes an event-stream answer: the events as they come, then the end (or an exception event if the series fails). */
+async function streamEvents(
+  res: ServerResponse | Http2ServerResponse,
+  req: DecodedRequest,
+  output: EventStreamOutput,
+  requestId: string,
+  log: Logger,
+): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': requestId });
+  // Both answer kinds write bytes the same way; their typings' overloads do not unite.
+  const write = (b: Buffer): void => void (res as ServerResponse).write(b);
+  try {
+    for await (const e of output.eventStream) {
+      if (res.writableEnded || ('destroyed' in res && res.destroyed)) break;
+      const { body, contentType } = encodeEventPayload(req, e.payload);
+      write(eventMessage(e.type, body, contentType));
+    }
+  } catch (err) {
+    const e = err instanceof AwsError ? err : internalFailure();
+    if (!(err instanceof AwsError)) log.error({ err, action: req.action }, 'AWS event stream failed');
+    if (!res.writableEnded) write(exceptionMessage(e.code, e.message));
+  }
+  if (!res.writableEnded) res.end();
 }
 
 function header(req: IncomingMessage | Http2ServerRequest, name: string): string | undefined {

@@ -28,5 +28,20 @@ export interface AwsService {
   readonly jsonNamespace?: string;
   /** Operations a request may call unsigned even when users are configured (they carry their own proof). */
   readonly unsignedActions?: ReadonlySet<string>;
-  handle(input: JsonObject, call: AwsCall): Promise<JsonObject | undefined>;
+  handle(input: JsonObject, call: AwsCall): Promise<JsonObject | EventStreamOutput | undefined>;
+}
+
+/** One event of an event-stream answer: its type and its payload in the operation's JSON shape. */
+export interface StreamedEvent {
+  type: string;
+  payload: JsonObject;
+}
+
+/** An answer that is a series of events (SubscribeToShard): written as they come, until the series ends or the client goes. */
+export interface EventStreamOutput {
+  readonly eventStream: AsyncIterable<StreamedEvent>;
+}
+
+export function isEventStream(o: unknown): o is EventStreamOutput {
+  return o !== null && typeof o === 'object' && 'eventStream' in o;
 }

@@ -109,6 +109,12 @@ function jsonWire(v: unknown): unknown {
   return out;
 }
 
+/** An event's payload in the request's protocol (JSON or CBOR), and its content type. */
+export function encodeEventPayload(req: DecodedRequest, payload: JsonObject): { body: Buffer; contentType: string } {
+  if (req.protocol === 'cbor') return { body: cborEncoder.encode(payload), contentType: 'application/cbor' };
+  return { body: Buffer.from(JSON.stringify(jsonWire(payload))), contentType: 'application/json' };
+}
+
 export function encodeResponse(req: DecodedRequest, output: JsonObject | undefined, requestId: string): EncodedResponse {
   if (req.protocol === 'json') {
     return {

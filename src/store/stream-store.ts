@@ -42,6 +42,8 @@ export interface StreamRecord {
   encryptionKeyId?: string;
   /** Monitoring metrics a client enabled (kept and reported, as Kinesis does). */
   shardLevelMetrics?: string[];
+  /** Registered (enhanced fan-out) consumers: each subscribes to shards by its own ARN. */
+  consumers?: Array<{ name: string; createdAt: number }>;
   updatedAt: number;
 }
 

@@ -33,6 +33,8 @@ export const MAX_RETENTION_HOURS = 8760;
 /** Shards an ON_DEMAND stream starts with (Kinesis's figure). */
 export const ON_DEMAND_SHARDS = 4;
 export const MAX_RECORD_BYTES = 1024 * 1024;
+/** Kinesis's bound on a stream's registered consumers. */
+export const MAX_REGISTERED_CONSUMERS = 20;
 
 export interface PutInput {
   key: string;
@@ -486,6 +488,37 @@ export class Streams {
       r.shardLevelMetrics = after;
     });
     return { before, after };
+  }
+
+  // ---- registered consumers (Kinesis enhanced fan-out) -------------------------------------------
+
+  async registerConsumer(name: string, consumer: string): Promise<{ name: string; createdAt: number }> {
+    let made = { name: consumer, createdAt: this.now() };
+    await this.update(name, (r) => {
+      const all = r.consumers ?? [];
+      const existing = all.find((c) => c.name === consumer);
+      if (existing) throw new StreamInUseError(`Consumer ${consumer} of stream ${name} already exists`, name);
+      if (all.length >= MAX_REGISTERED_CONSUMERS)
+        throw new StreamLimitError(`Stream ${name} has ${MAX_REGISTERED_CONSUMERS} registered consumers, the most it may have`, {
+          stream: name,
+        });
+      made = { name: consumer, createdAt: this.now() };
+      r.consumers = [...all, made];
+    });
+    return made;
+  }
+
+  async deregisterConsumer(name: string, consumer: string): Promise<void> {
+    this.consumer(name, consumer);
+    await this.update(name, (r) => {
+      r.consumers = (r.consumers ?? []).filter((c) => c.name !== consumer);
+    });
+  }
+
+  consumer(name: string, consumer: string): { name: string; createdAt: number } {
+    const c = (this.get(name).consumers ?? []).find((x) => x.name === consumer);
+    if (!c) throw new StreamNotFoundError(name, `Consumer ${consumer} of stream ${name} not found`);
+    return c;
   }
 
   // ---- protocol consumers and publishers ----------------------------------------------------------

@@ -1,6 +1,7 @@
 // Amazon Kinesis through Debian's python3-boto3, a client independent of the JavaScript SDK
 // (botocore's own JSON 1.1 client over HTTP/1.1), against a real broker on a real Redis: the
-// stream's life with boto3's waiters, records in and out byte for byte, iterators, resharding,
+// stream's life with boto3's waiters, records in and out byte for byte, iterators, enhanced fan-out
+// (botocore's event-stream parser over HTTP/1.1), resharding,
 // tags, retention and Kinesis's error codes.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -46,6 +47,8 @@ describe('python3-boto3 (Kinesis JSON 1.1)', () => {
     expect(out.timestamps).toBe(true);
     expect(out.atMinusAfter).toBe(1);
     expect(out.latest).toEqual(['late']);
+    expect(out.consumerStatus).toBe('ACTIVE');
+    expect(out.fanOutFirst).toBe('00ff68656c6c6f');
     expect(out.afterSplit).toBe(4);
     expect(out.children).toEqual(['shardId-000000000002', 'shardId-000000000003']);
     expect(out.scaled).toBe(2);

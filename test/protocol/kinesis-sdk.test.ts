@@ -9,6 +9,8 @@ import {
   CreateStreamCommand,
   DecreaseStreamRetentionPeriodCommand,
   DeleteStreamCommand,
+  DeregisterStreamConsumerCommand,
+  DescribeStreamConsumerCommand,
   DescribeLimitsCommand,
   DescribeStreamCommand,
   DescribeStreamSummaryCommand,
@@ -18,14 +20,17 @@ import {
   IncreaseStreamRetentionPeriodCommand,
   KinesisClient,
   ListShardsCommand,
+  ListStreamConsumersCommand,
   ListStreamsCommand,
   ListTagsForStreamCommand,
   MergeShardsCommand,
   PutRecordCommand,
   PutRecordsCommand,
+  RegisterStreamConsumerCommand,
   RemoveTagsFromStreamCommand,
   SplitShardCommand,
   StartStreamEncryptionCommand,
+  SubscribeToShardCommand,
   UpdateShardCountCommand,
   UpdateStreamModeCommand,
   type Shard,
@@ -410,6 +415,75 @@ describe('Kinesis through @aws-sdk/client-kinesis', () => {
     const reads = await Promise.all(Array.from({ length: 12 }, () => errorName(client.send(new GetRecordsCommand({ ShardIterator: it })))));
     expect(reads).toContain('ProvisionedThroughputExceededException');
     expect(reads).toContain('no error');
+  });
+
+  it('registers consumers and streams records to them with SubscribeToShard (enhanced fan-out, an event stream over HTTP/2)', async () => {
+    await client.send(new CreateStreamCommand({ StreamName: 'fanout', ShardCount: 1, StreamModeDetails: { StreamMode: 'ON_DEMAND' } }));
+    const streamArn = (await client.send(new DescribeStreamSummaryCommand({ StreamName: 'fanout' }))).StreamDescriptionSummary
+      ?.StreamARN as string;
+    const registered = await client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: 'dashboard' }));
+    const consumerArn = registered.Consumer?.ConsumerARN as string;
+    expect(consumerArn).toMatch(/^arn:aws:kinesis:us-east-1:000000000000:stream\/fanout\/consumer\/dashboard:\d+$/);
+    expect(registered.Consumer?.ConsumerStatus).toBe('ACTIVE');
+    expect(await errorName(client.send(new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: 'dashboard' })))).toBe(
+      'ResourceInUseException',
+    );
+    expect((await client.send(new ListStreamConsumersCommand({ StreamARN: streamArn }))).Consumers?.map((c) => c.ConsumerName)).toEqual([
+      'dashboard',
+    ]);
+    expect((await client.send(new DescribeStreamConsumerCommand({ ConsumerARN: consumerArn }))).ConsumerDescription?.StreamARN).toBe(
+      streamArn,
+    );
+    expect((await client.send(new DescribeStreamSummaryCommand({ StreamName: 'fanout' }))).StreamDescriptionSummary?.ConsumerCount).toBe(1);
+
+    await client.send(
+      new PutRecordsCommand({ StreamName: 'fanout', Records: ['a', 'b', 'c'].map((x) => ({ PartitionKey: 'k', Data: Buffer.from(x) })) }),
+    );
+    const abort = new AbortController();
+    const sub = await client.send(
+      new SubscribeToShardCommand({
+        ConsumerARN: consumerArn,
+        ShardId: 'shardId-000000000000',
+        StartingPosition: { Type: 'TRIM_HORIZON' },
+      }),
+      { abortSignal: abort.signal },
+    );
+    const got: string[] = [];
+    let continuation: string | undefined;
+    let putLater = true;
+    for await (const event of sub.EventStream ?? []) {
+      const e = event.SubscribeToShardEvent;
+      if (!e) continue;
+      got.push(...(e.Records ?? []).map((r) => Buffer.from(r.Data as Uint8Array).toString()));
+      continuation = e.ContinuationSequenceNumber;
+      if (putLater && got.length >= 3) {
+        putLater = false;
+        // A record put while subscribed arrives on the same subscription.
+        await client.send(new PutRecordCommand({ StreamName: 'fanout', PartitionKey: 'k', Data: Buffer.from('d') }));
+      }
+      if (got.length >= 4) break;
+    }
+    abort.abort();
+    expect(got).toEqual(['a', 'b', 'c', 'd']);
+    expect(continuation).toMatch(/^\d+$/);
+
+    // Again from the continuation: nothing before it comes back.
+    await client.send(new PutRecordCommand({ StreamName: 'fanout', PartitionKey: 'k', Data: Buffer.from('e') }));
+    const again = await client.send(
+      new SubscribeToShardCommand({
+        ConsumerARN: consumerArn,
+        ShardId: 'shardId-000000000000',
+        StartingPosition: { Type: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: continuation },
+      }),
+    );
+    const next: string[] = [];
+    for await (const event of again.EventStream ?? []) {
+      next.push(...(event.SubscribeToShardEvent?.Records ?? []).map((r) => Buffer.from(r.Data as Uint8Array).toString()));
+      if (next.length >= 1) break;
+    }
+    expect(next).toEqual(['e']);
+    await client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: consumerArn }));
+    expect(await errorName(client.send(new DescribeStreamConsumerCommand({ ConsumerARN: consumerArn })))).toBe('ResourceNotFoundException');
   });
 
   it('speaks CBOR (application/x-amz-cbor-1.1), blobs as byte strings and timestamps as tag-1 times', async () => {

@@ -1,12 +1,15 @@
 // Property tests of what streams compute rather than store: Kinesis's shard mapping (MD5 hash keys
 // into ranges that cover every key once, before and after splits and merges), sequence numbers and
 // stream offsets that order as their records do and read back, shard iterators that refuse any
-// altered token, and the JSON and CBOR wire codecs carrying blobs and timestamps both ways.
+// altered token, event-stream framing, and the JSON and CBOR wire codecs carrying blobs and
+// timestamps both ways.
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { decode, encode } from 'cbor-x';
 import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { eventMessage, exceptionMessage } from '../../adapters/aws/event-stream.ts';
 import { decodeIterator, encodeIterator, ITERATOR_LIFETIME_MS } from '../../adapters/aws/kinesis/shard-iterators.ts';
 import type { AwsService } from '../../adapters/aws/service.ts';
 import { decodeRequest, encodeResponse } from '../../adapters/aws/wire.ts';
@@ -152,6 +155,41 @@ describe('shard iterators', () => {
         const i = at % token.length;
         const altered = token.slice(0, i) + String.fromCharCode(byte) + token.slice(i + 1);
         if (altered !== token) expect(decodeIterator(altered, now)).not.toEqual({ ...p, issuedAt: now - age });
+      }),
+    );
+  });
+});
+
+describe('event-stream messages', () => {
+  /** Reads a message back the way the event-stream format lays it out. */
+  function read(m: Buffer): { headers: Record<string, string>; payload: Buffer } {
+    const total = m.readUInt32BE(0);
+    const headersLength = m.readUInt32BE(4);
+    expect(total).toBe(m.length);
+    expect(m.readUInt32BE(8)).toBe(crc32(m.subarray(0, 8)));
+    expect(m.readUInt32BE(total - 4)).toBe(crc32(m.subarray(0, total - 4)));
+    const headers: Record<string, string> = {};
+    let pos = 12;
+    while (pos < 12 + headersLength) {
+      const n = m.readUInt8(pos);
+      const name = m.toString('utf8', pos + 1, pos + 1 + n);
+      expect(m.readUInt8(pos + 1 + n)).toBe(7);
+      const length = m.readUInt16BE(pos + 2 + n);
+      headers[name] = m.toString('utf8', pos + 4 + n, pos + 4 + n + length);
+      pos += 4 + n + length;
+    }
+    return { headers, payload: m.subarray(12 + headersLength, total - 4) };
+  }
+
+  it('frame any event with its lengths, its headers and both checksums', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 60 }), fc.uint8Array({ maxLength: 2000 }), (type, payload) => {
+        const m = read(eventMessage(type, Buffer.from(payload), 'application/json'));
+        expect(m.headers).toEqual({ ':event-type': type, ':content-type': 'application/json', ':message-type': 'event' });
+        expect(m.payload.equals(Buffer.from(payload))).toBe(true);
+        const x = read(exceptionMessage('ResourceNotFoundException', type));
+        expect(x.headers[':exception-type']).toBe('ResourceNotFoundException');
+        expect(JSON.parse(x.payload.toString())).toEqual({ message: type });
       }),
     );
   });

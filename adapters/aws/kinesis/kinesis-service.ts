@@ -1,9 +1,8 @@
 // Amazon Kinesis Data Streams (JSON 1.1 and CBOR, `X-Amz-Target: Kinesis_20131202.*`) on the
 // broker's streams (src/streams): streams and their shards, records in and out through shard
 // iterators, resharding, retention, modes, tags, encryption and monitoring switches, as the SDKs,
-// boto3 and the KCL call them. Enhanced fan-out (stream consumers, SubscribeToShard over HTTP/2) is
-// not served. A stream X is authorized as queue `stream.X`: write to put records, read to describe
-// and read, admin to make, change or delete it.
+// boto3 and the KCL call them, with enhanced fan-out (fan-out.ts). A stream X is authorized as
+// queue `stream.X`: write to put records, read to describe and read, admin to make, change or delete it.
 import type { Logger } from 'pino';
 import type { Permission } from '../../../src/core/principal.ts';
 import { JunctionError } from '../../../src/shared/errors.ts';
@@ -26,7 +25,8 @@ import { AwsError } from '../errors.ts';
 import { kinesisModel } from '../model/kinesis-shapes.ts';
 import type { JsonObject, JsonValue } from '../model/shape.ts';
 import { isObject, objectList, optionalInt, optionalString, requiredString, stringList, stringMap } from '../params.ts';
-import type { AwsCall, AwsService } from '../service.ts';
+import type { AwsCall, AwsService, EventStreamOutput } from '../service.ts';
+import { FanOut } from './fan-out.ts';
 import { blob, timestamp, validation } from './kinesis-params.ts';
 import { decodeIterator, encodeIterator, type ShardPosition } from './shard-iterators.ts';
 
@@ -54,6 +54,7 @@ export class KinesisService implements AwsService {
   readonly jsonTargetPrefix = 'Kinesis_20131202';
   readonly jsonVersion = '1.1' as const;
   private readonly handlers: Record<string, Handler>;
+  private readonly fanOut: FanOut;
 
   constructor(private readonly o: KinesisOptions) {
     this.handlers = {
@@ -81,10 +82,28 @@ export class KinesisService implements AwsService {
       EnableEnhancedMonitoring: (i, c) => this.monitoring(i, c, true),
       DisableEnhancedMonitoring: (i, c) => this.monitoring(i, c, false),
       DescribeLimits: () => this.limits(),
+      RegisterStreamConsumer: (i, c) => this.fanOut.register(i, c),
+      DeregisterStreamConsumer: (i, c) => this.fanOut.deregister(i, c),
+      DescribeStreamConsumer: (i, c) => this.fanOut.describe(i, c),
+      ListStreamConsumers: (i, c) => this.fanOut.list(i, c),
     };
+    this.fanOut = new FanOut({
+      streams: o.streams,
+      arn: (stream) => this.arn(stream),
+      streamName: (input) => this.streamName(input),
+      check: (call, permission, stream) => this.check(call, permission, stream),
+      accountId: o.accountId,
+    });
   }
 
-  async handle(input: JsonObject, call: AwsCall): Promise<JsonObject> {
+  async handle(input: JsonObject, call: AwsCall): Promise<JsonObject | EventStreamOutput> {
+    if (call.action === 'SubscribeToShard') {
+      try {
+        return this.fanOut.subscribe(input, call);
+      } catch (err) {
+        throw kinesisError(err);
+      }
+    }
     const h = this.handlers[call.action];
     if (!h) throw new AwsError('UnknownOperationException', `Unknown operation ${call.action}`);
     try {
@@ -147,7 +166,7 @@ export class KinesisService implements AwsService {
       StreamDescriptionSummary: {
         ...this.summary(r),
         OpenShardCount: r.shards.filter((s) => s.closedAt === undefined).length,
-        ConsumerCount: 0,
+        ConsumerCount: r.consumers?.length ?? 0,
       },
     });
   }

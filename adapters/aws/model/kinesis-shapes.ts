@@ -17,6 +17,9 @@ export const kinesisModel: ServiceModel = {
   "DeleteStream": {
    "input": "DeleteStreamInput"
   },
+  "DeregisterStreamConsumer": {
+   "input": "DeregisterStreamConsumerInput"
+  },
   "DescribeLimits": {
    "input": "DescribeLimitsInput",
    "output": "DescribeLimitsOutput"
@@ -24,6 +27,10 @@ export const kinesisModel: ServiceModel = {
   "DescribeStream": {
    "input": "DescribeStreamInput",
    "output": "DescribeStreamOutput"
+  },
+  "DescribeStreamConsumer": {
+   "input": "DescribeStreamConsumerInput",
+   "output": "DescribeStreamConsumerOutput"
   },
   "DescribeStreamSummary": {
    "input": "DescribeStreamSummaryInput",
@@ -52,6 +59,10 @@ export const kinesisModel: ServiceModel = {
    "input": "ListShardsInput",
    "output": "ListShardsOutput"
   },
+  "ListStreamConsumers": {
+   "input": "ListStreamConsumersInput",
+   "output": "ListStreamConsumersOutput"
+  },
   "ListStreams": {
    "input": "ListStreamsInput",
    "output": "ListStreamsOutput"
@@ -71,6 +82,10 @@ export const kinesisModel: ServiceModel = {
    "input": "PutRecordsInput",
    "output": "PutRecordsOutput"
   },
+  "RegisterStreamConsumer": {
+   "input": "RegisterStreamConsumerInput",
+   "output": "RegisterStreamConsumerOutput"
+  },
   "RemoveTagsFromStream": {
    "input": "RemoveTagsFromStreamInput"
   },
@@ -82,6 +97,10 @@ export const kinesisModel: ServiceModel = {
   },
   "StopStreamEncryption": {
    "input": "StopStreamEncryptionInput"
+  },
+  "SubscribeToShard": {
+   "input": "SubscribeToShardInput",
+   "output": "SubscribeToShardOutput"
   },
   "UpdateShardCount": {
    "input": "UpdateShardCountInput",
