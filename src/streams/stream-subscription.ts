@@ -112,7 +112,7 @@ export class StreamSubscription implements ConsumerHost {
         this.positions[id] = pos;
       }
       const spec = this.opts.offset;
-      for (const s of shards) if (!this.cursors.has(s.id) && this.isRoot(s, byId)) this.cursors.set(s.id, this.startOf(spec, undefined));
+      for (const s of shards) if (!this.cursors.has(s.id) && this.isRoot(s, byId)) this.cursors.set(s.id, this.startOf(spec));
     } else {
       const spec = this.opts.offset;
       if (spec.kind === 'next' || spec.kind === 'last') {
@@ -121,7 +121,7 @@ export class StreamSubscription implements ConsumerHost {
           place(s, last?.id ?? '0-0', spec.kind === 'last' || last === undefined);
         }
       } else {
-        for (const s of shards) if (this.isRoot(s, byId)) this.cursors.set(s.id, this.startOf(spec, undefined));
+        for (const s of shards) if (this.isRoot(s, byId)) this.cursors.set(s.id, this.startOf(spec));
       }
     }
     void this.fill();
@@ -244,11 +244,11 @@ export class StreamSubscription implements ConsumerHost {
       if (this.cursors.has(s.id)) continue;
       const parents = [s.parent, s.adjacentParent].filter((p): p is string => p !== undefined);
       if (parents.length > 0 && parents.every((p) => this.cursors.get(p)?.done === true))
-        this.cursors.set(s.id, this.startOf(this.opts.offset, s));
+        this.cursors.set(s.id, this.startOf(this.opts.offset));
     }
   }
 
-  private startOf(spec: OffsetSpec, _child: ShardRecord | undefined): Cursor {
+  private startOf(spec: OffsetSpec): Cursor {
     switch (spec.kind) {
       case 'at':
         return { from: spec.entryId, inclusive: true, done: false };

@@ -26,6 +26,7 @@ import { StreamArgumentError, StreamInUseError, StreamLimitError, StreamNotFound
 import { RateWindow, type ShardRates } from './throughput.ts';
 
 export type { ShardRecord, StreamEntry, StreamMode, StreamRecord } from '../store/stream-store.ts';
+export { compareEntryIds } from '../store/stream-store.ts';
 
 export const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 export const MIN_RETENTION_HOURS = 24;

@@ -118,6 +118,10 @@ describe('streams across a failover', () => {
     let target = kinesisOf(a);
     let calls = 0;
     let failed = 0;
+    /** Resolves once the producer has had `n` calls acknowledged. */
+    const waiting: Array<{ n: number; resolve: () => void }> = [];
+    const acknowledgedCalls = (n: number): Promise<void> =>
+      calls >= n ? Promise.resolve() : new Promise((resolve) => waiting.push({ n, resolve }));
     let stop = false;
     const producer = (async () => {
       while (!stop) {
@@ -132,8 +136,13 @@ describe('streams across a failover', () => {
             if (x.SequenceNumber !== undefined) acked.add(Buffer.from(records[i]?.Data as Buffer).toString());
           });
           calls++;
+          for (const w of waiting.filter((x) => calls >= x.n)) {
+            waiting.splice(waiting.indexOf(w), 1);
+            w.resolve();
+          }
         } catch {
-          // Unknown fate (the broker went away): these numbers are skipped, never sent again.
+          // Unknown fate (the broker went away): these numbers are skipped, never sent again; the
+          // producer backs off, then tries the other broker (it may still be taking over).
           failed++;
           target = kinesisOf(b);
           await new Promise((r) => setTimeout(r, 50));
@@ -141,17 +150,17 @@ describe('streams across a failover', () => {
       }
     })();
 
-    while (calls < 40) await new Promise((r) => setTimeout(r, 20));
+    await acknowledgedCalls(40);
     await reader.got.nth(100, 15_000);
     await a.kill();
     await b.waitActive(20_000);
-    while (calls < 120) await new Promise((r) => setTimeout(r, 20));
+    await acknowledgedCalls(120);
     const scaled = await kinesisOf(b).send(
       new UpdateShardCountCommand({ StreamName: 'ha-telemetry', TargetShardCount: 8, ScalingType: 'UNIFORM_SCALING' }),
     );
     expect(scaled.TargetShardCount).toBe(8);
     const afterReshard = calls;
-    while (calls < afterReshard + 40) await new Promise((r) => setTimeout(r, 20));
+    await acknowledgedCalls(afterReshard + 40);
     stop = true;
     await producer;
     expect(failed).toBeGreaterThanOrEqual(1);

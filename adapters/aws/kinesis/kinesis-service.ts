@@ -10,6 +10,7 @@ import type { SecurityService } from '../../../src/security/security-service.ts'
 import { parseHashKey } from '../../../src/streams/hash-keys.ts';
 import { parseSequenceNumber, sequenceNumberOf, shardNumberOf } from '../../../src/streams/sequence-numbers.ts';
 import {
+  compareEntryIds,
   MAX_RECORD_BYTES,
   streamAuthority,
   STREAM_NAME,
@@ -322,7 +323,7 @@ export class KinesisService implements AwsService {
             `Invalid StartingSequenceNumber. It encodes ${p ? `shardId-${String(p.shardNumber).padStart(12, '0')}` : 'no shard'}, while it was used in a call to a shard with ${shardId}`,
           );
         const last = await this.o.streams.last(name, shardId);
-        if (!last || compareIds(p.entryId, last.id) > 0)
+        if (!last || compareEntryIds(p.entryId, last.id) > 0)
           throw new AwsError(
             'InvalidArgumentException',
             `StartingSequenceNumber ${seq} used in GetShardIterator on shard ${shardId} in stream ${name} under account ${this.o.accountId} is invalid because it did not come from this stream.`,
@@ -585,12 +586,6 @@ function shardDescription(s: ShardRecord): { [k: string]: Out } {
       ...(s.closedAt !== undefined ? { EndingSequenceNumber: sequenceNumberOf(s.endingId ?? `${s.closedAt}-0`, n) } : {}),
     },
   };
-}
-
-function compareIds(a: string, b: string): number {
-  const [am, an] = a.split('-').map(Number) as [number, number];
-  const [bm, bn] = b.split('-').map(Number) as [number, number];
-  return am !== bm ? am - bm : an - bn;
 }
 
 function toToken(s: string): string {
