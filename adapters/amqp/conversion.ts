@@ -13,6 +13,7 @@ import type { Delivery } from '../../src/core/consumer.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import { DEDUP_PROPERTY, type Message, type MessageInput, type PropertyValue } from '../../src/core/message.ts';
 import { addressOf, destinationOf } from './addresses.ts';
+import { encodeMapped, type MappedMessage } from './message-encoder.ts';
 import {
   APPLICATION_PROPERTIES,
   DATA,
@@ -186,6 +187,11 @@ function textOf(bytes: Uint8Array, contentType: string | undefined): string | un
   }
 }
 
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 function parseAddress(address: string): { kind: 'queue' | 'topic'; name: string } | undefined {
   const m = /^(queue|topic):\/\/(.+)$/.exec(address);
   return m ? { kind: m[1] as 'queue' | 'topic', name: m[2] as string } : undefined;
@@ -195,13 +201,14 @@ export type Outbound = Pick<Delivery, 'message' | 'deliveryCount' | 'annotations
 
 /**
  * What goes in the transfer for a core delivery: a message kept as sent, as its bytes with a new
- * header; any other, as the AMQP message it maps to.
+ * header; any other, encoded from the AMQP message it maps to (message-encoder.ts, else rhea).
  */
 export function toAmqp(d: Outbound, now: number): AmqpMessage | Buffer {
   const m = d.message;
   const o = m.original;
   if (o?.format === AMQP_FORMAT) return keptPayload(m, o.bytes, d, now);
-  return converted(d, now);
+  const mapped = mappedOf(d, now);
+  return encodeMapped(mapped) ?? rheaMessage(mapped);
 }
 
 function keptPayload(m: Message, bytes: Uint8Array, d: Outbound, now: number): Buffer {
@@ -226,42 +233,62 @@ function keptPayload(m: Message, bytes: Uint8Array, d: Outbound, now: number): B
   );
 }
 
-/** An id restored to its AMQP type; rhea accepts typed values for ids though its typings omit them. */
-function typedId(text: string): string {
-  return idValue(text) as string;
-}
-
-function converted(d: Outbound, now: number): AmqpMessage {
+/** The AMQP message a core message from another protocol maps to. */
+export function mappedOf(d: Outbound, now: number): MappedMessage {
   const m = d.message;
   const text = textOf(m.body, m.contentType);
-  const out: AmqpMessage = {
-    body: text !== undefined ? text : rhea.message.data_section(Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength)),
-    durable: m.persistent,
-    priority: m.priority,
-    delivery_count: d.deliveryCount,
-    first_acquirer: d.firstAcquirer ?? d.deliveryCount === 0,
-    message_id: m.messageId !== undefined ? typedId(m.messageId) : m.id,
-    to: addressOf(m.destination),
-    creation_time: new Date(m.timestamp),
-  };
-  const annotations: Record<string, unknown> = { [JMS_DEST]: m.destination.kind === 'topic' ? 1 : 0 };
-  if (m.expiresAt > 0) {
-    out.absolute_expiry_time = new Date(m.expiresAt);
-    out.ttl = Math.max(1, m.expiresAt - now);
-  }
-  if (m.type !== undefined) out.subject = m.type;
-  if (m.correlationId !== undefined) out.correlation_id = typedId(m.correlationId);
+  const annotations: Record<string, number> = { [JMS_DEST]: m.destination.kind === 'topic' ? 1 : 0 };
   if (m.replyTo !== undefined) {
-    out.reply_to = m.replyTo;
     const r = parseAddress(m.replyTo);
     if (r) annotations[JMS_REPLY_TO] = r.kind === 'topic' ? 1 : 0;
   }
-  if (m.contentType !== undefined) out.content_type = m.contentType;
-  if (m.groupId !== undefined) out.group_id = m.groupId;
-  const props: Record<string, unknown> = { ...m.properties };
-  if (m.dedupId !== undefined) props[DEDUP_PROPERTY] = m.dedupId;
-  if (d.annotations) Object.assign(props, d.annotations);
-  if (Object.keys(props).length > 0) out.application_properties = props;
-  out.message_annotations = annotations;
+  const out: MappedMessage = {
+    durable: m.persistent,
+    priority: m.priority,
+    firstAcquirer: d.firstAcquirer ?? d.deliveryCount === 0,
+    deliveryCount: d.deliveryCount,
+    messageId: m.messageId !== undefined ? idValue(m.messageId) : m.id,
+    to: addressOf(m.destination),
+    creationTime: m.timestamp,
+    annotations,
+    body: text ?? m.body,
+  };
+  if (m.expiresAt > 0) {
+    out.absoluteExpiryTime = m.expiresAt;
+    out.ttl = Math.max(1, m.expiresAt - now);
+  }
+  if (m.type !== undefined) out.subject = m.type;
+  if (m.correlationId !== undefined) out.correlationId = idValue(m.correlationId);
+  if (m.replyTo !== undefined) out.replyTo = m.replyTo;
+  if (m.contentType !== undefined) out.contentType = m.contentType;
+  if (m.groupId !== undefined) out.groupId = m.groupId;
+  let props: Record<string, unknown> | undefined = hasKeys(m.properties) ? { ...m.properties } : undefined;
+  if (m.dedupId !== undefined) (props ??= {})[DEDUP_PROPERTY] = m.dedupId;
+  if (d.annotations) props = Object.assign(props ?? {}, d.annotations);
+  if (props && Object.keys(props).length > 0) out.applicationProperties = props;
+  return out;
+}
+
+/** The mapped message as rhea's message object, for rhea to encode. */
+export function rheaMessage(x: MappedMessage): AmqpMessage {
+  const out: AmqpMessage = {
+    body: typeof x.body === 'string' ? x.body : rhea.message.data_section(Buffer.from(x.body.buffer, x.body.byteOffset, x.body.byteLength)),
+    durable: x.durable,
+    priority: x.priority,
+    delivery_count: x.deliveryCount,
+    first_acquirer: x.firstAcquirer,
+    message_id: x.messageId as string, // rhea takes typed ids too, though its typings say string
+    to: x.to,
+    creation_time: new Date(x.creationTime),
+  };
+  if (x.absoluteExpiryTime !== undefined) out.absolute_expiry_time = new Date(x.absoluteExpiryTime);
+  if (x.ttl !== undefined) out.ttl = x.ttl;
+  if (x.subject !== undefined) out.subject = x.subject;
+  if (x.correlationId !== undefined) out.correlation_id = x.correlationId as string;
+  if (x.replyTo !== undefined) out.reply_to = x.replyTo;
+  if (x.contentType !== undefined) out.content_type = x.contentType;
+  if (x.groupId !== undefined) out.group_id = x.groupId;
+  if (x.applicationProperties) out.application_properties = { ...x.applicationProperties };
+  out.message_annotations = { ...x.annotations };
   return out;
 }
