@@ -60,7 +60,7 @@ export interface MappedMessage {
 /** Does not fit the encoder: the message goes through rhea. */
 class Unencodable extends Error {}
 
-class ByteWriter {
+export class ByteWriter {
   buf = Buffer.allocUnsafe(16 * 1024);
   pos = 0;
 
@@ -98,6 +98,7 @@ class ByteWriter {
     this.pos += 8;
   }
 
+  /** A described value's constructor: 0x00, then the descriptor as a small ulong. */
   section(code: number): void {
     this.ensure(3);
     this.buf[this.pos++] = DESCRIBED;

@@ -1,4 +1,4 @@
-// Ten things rhea 3 does not offer a broker, added here in one place:
+// Twelve things rhea 3 does not offer a broker, added here in one place:
 // 1. Links keyed by name only: proton clients give a sender and a receiver on one session the same
 //    name (`<container>-q1`), and rhea then refuses the second attach ("Attach already received")
 //    and errors the connection. The patch keys the links a peer attaches by name and role.
@@ -31,10 +31,16 @@
 // 10. Whose connection a SASL mechanism serves: rhea makes a server mechanism with no arguments, and
 //    EXTERNAL must know the connection (its TLS client certificate names the user). The factory is
 //    now called with the connection.
+// 11. Transfers without typed fields: rhea's session makes each transfer performative a composite of
+//    typed values and writes its frame through a fresh 1 KiB writer. The transfers it sends are now
+//    plain records, framed by transfer-frame.ts into the same bytes.
+// 12. One write per turn: rhea writes each frame to the socket as it makes it; a connection's
+//    frames made in one pass of its work are now written together (the socket corked meanwhile).
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { Connection, Container } from 'rhea';
 import { FrameSizeGuard } from './frame-guard.ts';
+import { encodeTransferFrame, type TransferFields } from './transfer-frame.ts';
 import { EncodingError, countValues } from './value-count.ts';
 
 const require = createRequire(import.meta.url);
@@ -68,7 +74,7 @@ interface RheaSender {
 
 let patched = false;
 
-/** Applies fixes 1, 3, 4, 5, 6, 8 and 9 to rhea's classes (once per process). */
+/** Applies fixes 1, 3, 4, 5, 6, 8, 9, 10, 11 and 12 to rhea's classes (once per process). */
 export function patchRhea(): void {
   if (patched) return;
   patched = true;
@@ -79,6 +85,8 @@ export function patchRhea(): void {
   defineTransactionTypes();
   patchIncompleteDeliveries();
   patchSaslConnection();
+  patchTransfers();
+  patchCorkedProcessing();
 }
 
 /** A server SASL mechanism's factory, told whose connection it serves (patch 10). */
@@ -88,6 +96,43 @@ export type SaslServerMechanism = (connection: Connection) => {
   start(response?: Buffer, hostname?: string): unknown;
   step?(response?: Buffer): unknown;
 };
+
+/** A transfer rhea's session sends, kept as its fields until its frame is written. */
+class PlainTransfer {
+  constructor(readonly fields: TransferFields) {}
+}
+
+function patchTransfers(): void {
+  const frames = require('rhea/lib/frames.js') as {
+    transfer: (fields: TransferFields) => unknown;
+    write_frame: (frame: { channel: number; performative?: unknown; payload?: Buffer }) => Buffer;
+  };
+  const transfer = frames.transfer;
+  frames.transfer = (fields: TransferFields): unknown =>
+    Buffer.isBuffer(fields.delivery_tag) ? new PlainTransfer(fields) : transfer(fields);
+  const writeFrame = frames.write_frame;
+  frames.write_frame = (frame) =>
+    frame.performative instanceof PlainTransfer
+      ? encodeTransferFrame(frame.channel, frame.performative.fields, frame.payload)
+      : writeFrame(frame);
+}
+
+function patchCorkedProcessing(): void {
+  const Connection = require('rhea/lib/connection.js') as {
+    prototype: { _process: (this: { socket?: Partial<Duplex> }) => void };
+  };
+  const run = Connection.prototype._process;
+  Connection.prototype._process = function (this: { socket?: Partial<Duplex> }): void {
+    const socket = this.socket;
+    if (!socket?.cork || !socket.uncork) return run.call(this);
+    socket.cork();
+    try {
+      run.call(this);
+    } finally {
+      socket.uncork();
+    }
+  };
+}
 
 function patchSaslConnection(): void {
   const { Server } = require('rhea/lib/sasl.js') as { Server: { prototype: Record<string, unknown> } };
