@@ -1,7 +1,7 @@
 // The logger of one connection, which costs almost nothing until it writes: pino's child() makes a
 // logger with bound level methods and a hidden class of its own, some 2 KB kept per connection, and
 // a fleet of idle devices would keep one each. This keeps the parent and where the connection comes
-// from, and adds them to each line it writes (the same fields a child would add).
+// from (one string), and adds them to each line it writes (the same fields a child would add).
 import type { Logger } from 'pino';
 
 /** What a connection's code logs through: an object of fields, then the message. */
@@ -19,10 +19,17 @@ export interface LogOrigin {
 }
 
 export class ConnectionLog implements LineLogger {
+  /** Where the connection comes from, as each line shows it (the origin object itself is not kept). */
+  private readonly remote: string;
+  private readonly transport: string;
+
   constructor(
     private readonly parent: Logger,
-    private readonly origin: LogOrigin,
-  ) {}
+    origin: LogOrigin,
+  ) {
+    this.remote = `${origin.remoteAddress}:${origin.remotePort}`;
+    this.transport = origin.transport;
+  }
 
   debug(fields: object, msg: string): void {
     if (this.parent.isLevelEnabled('debug')) this.parent.debug(this.with(fields), msg);
@@ -41,7 +48,6 @@ export class ConnectionLog implements LineLogger {
   }
 
   private with(fields: object): object {
-    const o = this.origin;
-    return { remote: `${o.remoteAddress}:${o.remotePort}`, transport: o.transport, ...fields };
+    return { remote: this.remote, transport: this.transport, ...fields };
   }
 }

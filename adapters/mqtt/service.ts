@@ -154,7 +154,10 @@ export class MqttService implements PersistenceHost, Mqtt5Host {
       const s = this.sessionOf(client);
       if (!s) return;
       s.connected();
-      this.register(s, this.handshakes.get(client));
+      const info = this.handshakes.get(client);
+      // Needed only until CONNACK: a fleet of idle devices keeps none.
+      this.handshakes.delete(client);
+      this.register(s, info);
     });
     aedes.on('subscribe', (subs, client) => {
       this.sessionOf(client)?.subscribed(subs.filter((s) => (s.qos as number) !== 128).map((s) => s.topic));

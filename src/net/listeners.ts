@@ -159,13 +159,9 @@ export class Listeners {
       const lc = h.listener;
       if (!lc.enabled) continue;
       const onSocket = (transport: Transport) => (socket: net.Socket) => {
-        this.handOver(h, socketStream(socket, this.log), `${h.protocol}/${transport}`, {
-          protocol: h.protocol,
-          transport,
-          remoteAddress: socket.remoteAddress ?? '',
-          remotePort: socket.remotePort ?? 0,
-          ...certified(socket),
-        });
+        // Object.assign, not a spread: V8's optimized spreads give each object a hidden class of its own.
+        const base = { protocol: h.protocol, transport, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 };
+        this.handOver(h, socketStream(socket, this.log), `${h.protocol}/${transport}`, Object.assign(base, certified(socket)));
       };
       await this.listen(net.createServer(onSocket('tcp')), h.protocol, 'tcp', host, lc.port);
       if (material && lc.tls) {
@@ -256,7 +252,7 @@ export class Listeners {
     base: Omit<ConnectionInfo, 'established' | 'refused'>,
     ws?: WebSocket,
   ): void {
-    this.tracked(stream);
+    this.streams.add(stream);
     let admitted = this.limits.admit(listener, base.remoteAddress);
     // A listener full of connections still shaking hands: the oldest of those makes room.
     if (admitted.refused !== undefined && admitted.limit === 'listener' && this.dropOldestPending(listener)) {
@@ -276,23 +272,13 @@ export class Listeners {
       }
     } else {
       this.reclaimer.opened();
-      stream.once('close', () => {
-        admitted.release();
-        this.reclaimer.closed();
-      });
     }
     if (this.pending.size >= this.maxPendingHandshakes) this.dropOldestPending(undefined);
     // Before its handshake, a WebSocket client may send no message larger than the handshake needs.
     if (ws) setMaxPayload(ws, this.maxHandshakeBytes);
-    let done = false;
-    const settle = (): void => {
-      done = true;
-      clearTimeout(deadline);
-      this.pending.delete(stream);
-    };
-    const deadline = setTimeout(
+    let deadline: NodeJS.Timeout | undefined = setTimeout(
       () => {
-        if (done || stream.destroyed) return;
+        if (deadline === undefined || stream.destroyed) return;
         this.handshakeTimeouts++;
         this.log.info(
           { listener, remote: `${base.remoteAddress}:${base.remotePort}`, timeoutMs: this.connectTimeoutMs },
@@ -304,7 +290,22 @@ export class Listeners {
       refused !== undefined ? Math.min(REFUSED_DEADLINE_MS, this.connectTimeoutMs) : this.connectTimeoutMs,
     );
     deadline.unref();
-    stream.once('close', settle);
+    /** The handshake is over (done, dropped or the connection closed): its deadline and place go. */
+    const settle = (): void => {
+      if (deadline === undefined) return;
+      clearTimeout(deadline);
+      deadline = undefined;
+      this.pending.delete(stream);
+    };
+    // One listener for all a connection leaves behind here: an idle fleet keeps one per device.
+    stream.once('close', () => {
+      this.streams.delete(stream);
+      settle();
+      if (refused === undefined) {
+        admitted.release();
+        this.reclaimer.closed();
+      }
+    });
     this.pending.set(stream, {
       listener,
       drop: () => {
@@ -313,15 +314,13 @@ export class Listeners {
         stream.destroy();
       },
     });
-    const info: ConnectionInfo = {
-      ...base,
-      ...(refused !== undefined ? { refused } : {}),
+    const info: ConnectionInfo = Object.assign({}, base, refused !== undefined ? { refused } : {}, {
       established: () => {
-        if (done) return;
+        if (deadline === undefined) return;
         settle();
         if (ws) setMaxPayload(ws, WS_MAX_PAYLOAD);
       },
-    };
+    });
     h.handleConnection(stream, info);
   }
 
@@ -362,12 +361,6 @@ export class Listeners {
       );
       socket.destroy();
     });
-  }
-
-  private tracked(stream: Duplex): Duplex {
-    this.streams.add(stream);
-    stream.once('close', () => this.streams.delete(stream));
-    return stream;
   }
 
   private track(socket: Duplex): void {

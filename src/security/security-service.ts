@@ -77,6 +77,11 @@ export class SecurityService implements Authorizer {
   private accessKeys = new Map<string, { secret: string; username: string }>();
   /** One more at each change made at run time (read checks built before it are rebuilt). */
   private version = 0;
+  /**
+   * The one principal of anonymous connections: an idle fleet signing in without credentials keeps
+   * one object and one set of groups, not one per device. refresh() updates its groups in place.
+   */
+  private anonymous: Principal | undefined;
   /** Failed logins, refusals and admin changes: logged and counted. */
   readonly audit: SecurityAudit;
   private readonly budget: LoginBudget;
@@ -188,11 +193,12 @@ export class SecurityService implements Authorizer {
     }
     if (username === undefined || username === '') {
       if (this.allowAnonymous) {
-        return {
+        this.anonymous ??= {
           username: this.config.anonymousUser,
           groups: new Set([...this.config.anonymousGroups, EVERYONE]),
           anonymous: true,
         };
+        return this.anonymous;
       }
       throw new NotAuthenticatedError('Authentication required: this broker does not allow anonymous connections');
     }
