@@ -31,6 +31,8 @@ export interface MqttIdleScenario {
 
 /** Devices per loopback source address: under the 28,000 ephemeral ports one address has. */
 const PER_SOURCE = 25_000;
+/** How long a fleet stays idle (connected, then gone) before the broker's memory is read. */
+const IDLE_MS = 30_000;
 /** Devices connecting at once. */
 const CONCURRENCY = 200;
 
@@ -104,11 +106,13 @@ async function fleet(pid: number, dial: Dial, s: MqttIdleScenario, run: string):
       sockets.push(...(await Promise.all(batch)));
     }
     const seconds = (performance.now() - t0) / 1000;
-    await settle(5000);
+    // An idle fleet's memory, read once the broker has settled: Junction collects once no
+    // connection opened for 5 s, and again every 8 s until V8 has shrunk its young generation
+    // (heap-reclaimer.ts).
+    await settle(IDLE_MS);
     const connected = rssBytes(pid);
     for (const sock of sockets.splice(0)) sock.destroy();
-    // Junction collects once no connection closed for 5 s (heap-reclaimer.ts), and again 1 s later.
-    await settle(15_000);
+    await settle(IDLE_MS);
     const left = rssBytes(pid);
     return {
       connections: s.connections,
