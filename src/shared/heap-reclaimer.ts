@@ -36,7 +36,7 @@ export interface HeapReclaimerSettings {
   quietMs?: number;
   /** How long after a collection the next one comes, while V8 has not shrunk its young generation (default 8 s). */
   settleMs?: number;
-  /** Above this share of busy event-loop time in the quiet spell, no collection runs (default 0.5). */
+  /** Above this share of busy event-loop time in the quiet spell, no collection runs (default 0.25). */
   maxBusy?: number;
 }
 
@@ -60,7 +60,7 @@ export class HeapReclaimer {
     this.minChurn = s.minChurn ?? 1000;
     this.quietMs = s.quietMs ?? 5000;
     this.settleMs = s.settleMs ?? 8000;
-    this.maxBusy = s.maxBusy ?? 0.5;
+    this.maxBusy = s.maxBusy ?? 0.25;
   }
 
   opened(): void {
