@@ -262,10 +262,15 @@ export function mappedOf(d: Outbound, now: number): MappedMessage {
   if (m.replyTo !== undefined) out.replyTo = m.replyTo;
   if (m.contentType !== undefined) out.contentType = m.contentType;
   if (m.groupId !== undefined) out.groupId = m.groupId;
-  let props: Record<string, unknown> | undefined = hasKeys(m.properties) ? { ...m.properties } : undefined;
-  if (m.dedupId !== undefined) (props ??= {})[DEDUP_PROPERTY] = m.dedupId;
-  if (d.annotations) props = Object.assign(props ?? {}, d.annotations);
-  if (props && Object.keys(props).length > 0) out.applicationProperties = props;
+  // The message's own properties as they are, unless the broker adds some (then a copy).
+  let props: Readonly<Record<string, unknown>> = m.properties;
+  if (m.dedupId !== undefined || d.annotations) {
+    const all: Record<string, unknown> = Object.assign({}, m.properties);
+    if (m.dedupId !== undefined) all[DEDUP_PROPERTY] = m.dedupId;
+    if (d.annotations) Object.assign(all, d.annotations);
+    props = all;
+  }
+  if (hasKeys(props)) out.applicationProperties = props;
   return out;
 }
 

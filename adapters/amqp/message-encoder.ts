@@ -5,8 +5,6 @@
 // grows its buffer as it goes: that was a quarter of the broker's time when MQTT publishers fed AMQP
 // receivers. What this does not cover (ids restored to a uuid, ulong or binary type, a symbol that
 // is not ASCII, a value of another type) answers undefined, and rhea encodes that message.
-import type { PropertyValue } from '../../src/core/message.ts';
-
 const DESCRIBED = 0x00;
 const SMALL_ULONG = 0x53;
 const NULL = 0x40;
@@ -178,14 +176,14 @@ export class ByteWriter {
     this.i64(ms);
   }
 
-  /** A string or a number, the types rhea gives message ids that are not typed. */
+  /** A message or correlation id held as a string; any other (a typed uuid, ulong or binary) is rhea's to write. */
   messageId(v: unknown): void {
     if (typeof v === 'string') this.string(v);
     else throw new Unencodable();
   }
 
   /** A JS value the way rhea's types.wrap encodes it, for the values properties hold. */
-  value(v: PropertyValue | unknown): void {
+  value(v: unknown): void {
     if (typeof v === 'string') this.string(v);
     else if (typeof v === 'boolean') this.boolean(v);
     else if (typeof v === 'number') this.number(v);
@@ -201,7 +199,7 @@ export class ByteWriter {
       this.pos += 8;
     } else if (v > 0) {
       if (v < TWO_32) this.uint(v);
-      else if (v > 255) {
+      else {
         this.u8(ULONG);
         this.i64(v);
       }
