@@ -1,4 +1,4 @@
-// Twelve things rhea 3 does not offer a broker, added here in one place:
+// Eleven things rhea 3 does not offer a broker, added here in one place:
 // 1. Links keyed by name only: proton clients give a sender and a receiver on one session the same
 //    name (`<container>-q1`), and rhea then refuses the second attach ("Attach already received")
 //    and errors the connection. The patch keys the links a peer attaches by name and role.
@@ -34,8 +34,6 @@
 // 11. Transfers without typed fields: rhea's session makes each transfer performative a composite of
 //    typed values and writes its frame through a fresh 1 KiB writer. The transfers it sends are now
 //    plain records, framed by transfer-frame.ts into the same bytes.
-// 12. One write per turn: rhea writes each frame to the socket as it makes it; a connection's
-//    frames made in one pass of its work are now written together (the socket corked meanwhile).
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { Connection, Container } from 'rhea';
@@ -74,7 +72,7 @@ interface RheaSender {
 
 let patched = false;
 
-/** Applies fixes 1, 3, 4, 5, 6, 8, 9, 10, 11 and 12 to rhea's classes (once per process). */
+/** Applies fixes 1, 3, 4, 5, 6, 8, 9, 10 and 11 to rhea's classes (once per process). */
 export function patchRhea(): void {
   if (patched) return;
   patched = true;
@@ -86,7 +84,6 @@ export function patchRhea(): void {
   patchIncompleteDeliveries();
   patchSaslConnection();
   patchTransfers();
-  patchCorkedProcessing();
 }
 
 /** A server SASL mechanism's factory, told whose connection it serves (patch 10). */
@@ -115,23 +112,6 @@ function patchTransfers(): void {
     frame.performative instanceof PlainTransfer
       ? encodeTransferFrame(frame.channel, frame.performative.fields, frame.payload)
       : writeFrame(frame);
-}
-
-function patchCorkedProcessing(): void {
-  const Connection = require('rhea/lib/connection.js') as {
-    prototype: { _process: (this: { socket?: Partial<Duplex> }) => void };
-  };
-  const run = Connection.prototype._process;
-  Connection.prototype._process = function (this: { socket?: Partial<Duplex> }): void {
-    const socket = this.socket;
-    if (!socket?.cork || !socket.uncork) return run.call(this);
-    socket.cork();
-    try {
-      run.call(this);
-    } finally {
-      socket.uncork();
-    }
-  };
 }
 
 function patchSaslConnection(): void {

@@ -43,8 +43,8 @@ export interface HeapReclaimerSettings {
 export class HeapReclaimer {
   private open = 0;
   private peak = 0;
-  /** Since the last collection. */
-  private opened_ = 0;
+  /** Connections opened since the last collection. */
+  private openedSince = 0;
   private timer: NodeJS.Timeout | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
   private since: EventLoopUtilization | undefined;
@@ -65,7 +65,7 @@ export class HeapReclaimer {
 
   opened(): void {
     if (++this.open > this.peak) this.peak = this.open;
-    this.opened_++;
+    this.openedSince++;
     this.check();
   }
 
@@ -94,7 +94,7 @@ export class HeapReclaimer {
       return;
     }
     const left = this.peak - this.open;
-    const arrived = this.opened_ >= this.minChurn;
+    const arrived = this.openedSince >= this.minChurn;
     const departed = left >= this.minChurn && left * 4 >= this.peak;
     if (!arrived && !departed) return;
     this.since = performance.eventLoopUtilization();
@@ -128,9 +128,9 @@ export class HeapReclaimer {
   private reclaim(): void {
     this.timer = undefined;
     const busy = this.busy();
-    const opened = this.opened_;
+    const opened = this.openedSince;
     const left = this.peak - this.open;
-    this.opened_ = 0;
+    this.openedSince = 0;
     this.peak = this.open;
     if (busy > this.maxBusy) {
       this.log.debug(
